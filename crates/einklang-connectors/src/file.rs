@@ -1,0 +1,1 @@
+//! File connectors: csv, jsonl, vcard (to be written).

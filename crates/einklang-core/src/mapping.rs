@@ -1,0 +1,209 @@
+//! Mappings: how one connector's raw records become records of one entity.
+//!
+//! A [`Mapping`] names the external id field, an optional filter over the raw
+//! record, and one [`FieldRule`] per entity field: where the value comes from
+//! ([`Source`]), which [`Transform`]s apply, in order, and in which
+//! [`Direction`] the field syncs. [`Mapping::pull`] applies it to a raw record.
+
+use crate::filter::Filter;
+use crate::record::{Fields, Value};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Where a mapped field's value comes from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Source {
+    /// One field of the raw record (a rename when no transform follows).
+    /// Dotted paths (`address.city`) reach into nested JSON objects.
+    Field(String),
+    /// Several raw fields, as a JSON array of their values (for `join`, list
+    /// fields like `phones` from `Telefon` + `Mobil`, or `person_or_company`).
+    Fields(Vec<String>),
+    /// A constant value.
+    Constant(Value),
+}
+
+/// Which part of a full name [`Transform::SplitName`] keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NamePart {
+    /// Everything before the last word ("Anna Maria" of "Anna Maria Huber").
+    First,
+    /// The last word, with particles such as "van der", "von" ("van der Berg").
+    Last,
+}
+
+/// Unit of an epoch timestamp.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EpochUnit {
+    /// Seconds since 1970-01-01T00:00:00Z.
+    Seconds,
+    /// Milliseconds since 1970-01-01T00:00:00Z.
+    Millis,
+}
+
+/// One value transform of a field rule. Applied in the order listed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Transform {
+    /// Trim surrounding white space of strings (in lists: of every element).
+    Trim,
+    /// Lower-case strings.
+    Lowercase,
+    /// Upper-case strings.
+    Uppercase,
+    /// Replace a value by its entry in `map` (keys compared as strings, so
+    /// `143` and `"143"` both hit `"143"`). Unmapped: `default` if set, else
+    /// the value is kept unchanged when `passthrough`, else it is an error.
+    ValueMap {
+        /// Source value (as string) to hub value.
+        map: BTreeMap<String, Value>,
+        /// Value for keys not in `map`.
+        default: Option<Value>,
+        /// Keep unmapped values as they are instead of failing.
+        passthrough: bool,
+    },
+    /// Parse a date string in a chrono `strftime` format into `YYYY-MM-DD`.
+    Date {
+        /// e.g. `"%d.%m.%Y"`.
+        format: String,
+    },
+    /// Parse a date-time string in a chrono format; when the format has no
+    /// zone the value is taken in `tz` (IANA name). Output: RFC 3339 UTC.
+    DateTime {
+        /// e.g. `"%Y-%m-%d %H:%M:%S"` (EspoCRM).
+        format: String,
+        /// Zone for values without one, e.g. `"UTC"` or `"Europe/Berlin"`.
+        tz: String,
+    },
+    /// An epoch number (or numeric string) into RFC 3339 UTC.
+    Epoch {
+        /// Seconds or milliseconds.
+        unit: EpochUnit,
+    },
+    /// Keep one part of a full name.
+    SplitName {
+        /// First or last part.
+        part: NamePart,
+    },
+    /// Join a list of values (from [`Source::Fields`]) with `sep`, skipping empties.
+    Join {
+        /// Separator, e.g. `" "`.
+        sep: String,
+    },
+    /// From `[company, first_name, last_name]` decide `"company"` or
+    /// `"person"`: a person when a first or last name is present, a company
+    /// when only the company is (or when the name carries a legal form like
+    /// GmbH/AG/d.o.o. and no person name is given).
+    PersonOrCompany,
+    /// Phone number to E.164 with this default region.
+    Phone {
+        /// ISO 3166 alpha-2 default region (`"DE"`).
+        region: String,
+    },
+    /// Use this value when the input is null or empty.
+    Default(Value),
+}
+
+/// Sync direction of one field.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Direction {
+    /// Remote → hub only.
+    Pull,
+    /// Hub → remote only.
+    Push,
+    /// Both ways (the default).
+    #[default]
+    Both,
+    /// Read from the remote, never written back or changed by the hub.
+    ReadOnly,
+}
+
+impl Direction {
+    /// Does a pull read this field?
+    pub fn pulls(self) -> bool {
+        !matches!(self, Direction::Push)
+    }
+    /// Does a push write this field?
+    pub fn pushes(self) -> bool {
+        matches!(self, Direction::Push | Direction::Both)
+    }
+}
+
+/// One entity field's rule within a mapping.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FieldRule {
+    /// Entity field written.
+    pub target: String,
+    /// Where the value comes from.
+    pub source: Source,
+    /// Transforms in order.
+    pub transforms: Vec<Transform>,
+    /// Sync direction.
+    pub direction: Direction,
+}
+
+/// How one connector's records map onto one entity.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Mapping {
+    /// Connector name.
+    pub connector: String,
+    /// Entity name.
+    pub entity: String,
+    /// Raw field (dotted path allowed) holding the external id.
+    pub id_field: String,
+    /// Records for which the filter is false are skipped (counted as filtered).
+    pub filter: Option<Filter>,
+    /// Field rules.
+    pub fields: Vec<FieldRule>,
+}
+
+/// The result of applying a mapping to one raw record.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Pulled {
+    /// The record passed the filter: its external id and mapped fields
+    /// (not yet normalised by the schema).
+    Record {
+        /// External id in the connector, as text.
+        external_id: String,
+        /// Mapped entity fields.
+        fields: Fields,
+    },
+    /// The filter rejected the record.
+    Filtered,
+}
+
+/// Why a raw record could not be mapped.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MapError {
+    /// The id field is missing, null or empty.
+    #[error("missing external id: field `{0}` is absent or empty")]
+    MissingId(String),
+    /// The id field holds something that is not a string or number.
+    #[error("external id field `{field}` holds {found}, expected text or a number")]
+    BadId {
+        /// The id field.
+        field: String,
+        /// Short description of the value found.
+        found: String,
+    },
+    /// A transform failed on a field.
+    #[error("field `{target}` (from {source_desc}): {message}")]
+    Transform {
+        /// Entity field being produced.
+        target: String,
+        /// Where it came from, for the message.
+        source_desc: String,
+        /// What went wrong, naming the value.
+        message: String,
+    },
+    /// The filter could not be evaluated (e.g. comparing text with a date).
+    #[error("filter: {0}")]
+    Filter(String),
+}
+
+impl Mapping {
+    /// Apply the mapping to one raw record (a JSON object of source fields):
+    /// read the id, evaluate the filter, then run every pulled field rule.
+    pub fn pull(&self, raw: &serde_json::Map<String, Value>) -> Result<Pulled, MapError> {
+        crate::transform::pull_record(self, raw)
+    }
+}

@@ -1,0 +1,1 @@
+//! einklang-engine (to be written).

@@ -1,0 +1,1 @@
+//! Versioned, checksummed migrations shared by both backends (to be written).
