@@ -33,7 +33,7 @@ pub enum FieldType {
     /// A list of phone numbers: JSON array of E.164 strings, duplicates removed.
     Phones,
     /// A list of postal addresses: JSON array of objects with the optional
-    /// string keys `street`, `postcode`, `city`, `country`, `type`.
+    /// string keys `street`, `postcode`, `city`, `region`, `country`, `type`.
     Addresses,
 }
 
