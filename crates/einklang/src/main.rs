@@ -1,1 +1,67 @@
-fn main() {}
+//! The `einklang` binary: one module per subcommand under [`cmd`]; errors
+//! become `anyhow` here at the edge.
+
+mod cmd;
+mod progress;
+mod table;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// einklang — a self-hosted sync hub for a small business's records.
+#[derive(Parser, Debug)]
+#[command(name = "einklang", version, about)]
+struct Cli {
+    /// The config file.
+    #[arg(short, long, global = true, env = "EINKLANG_CONFIG", default_value = "einklang.toml")]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Validate the config file: every problem, with file:line:col.
+    Check,
+    /// Run a job once.
+    Sync(cmd::sync::Args),
+    /// List the latest runs.
+    Runs(cmd::runs::Args),
+    /// Show one hub record with its links and history.
+    Show(cmd::show::Args),
+    /// List rejected records.
+    Quarantine(cmd::quarantine::Args),
+    /// List the connector kinds and what they can do.
+    Connectors,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let result = match &cli.command {
+        Command::Check => cmd::check::run(&cli.config),
+        Command::Sync(args) => cmd::sync::run(&cli.config, args),
+        Command::Runs(args) => cmd::runs::run(&cli.config, args),
+        Command::Show(args) => cmd::show::run(&cli.config, args),
+        Command::Quarantine(args) => cmd::quarantine::run(&cli.config, args),
+        Command::Connectors => cmd::connectors::run(),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Structured logs on stderr; level from `EINKLANG_LOG` (default `warn`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("EINKLANG_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

@@ -1,0 +1,46 @@
+//! One module per subcommand, plus the helpers they share: loading the config and opening the store.
+
+pub mod check;
+pub mod connectors;
+pub mod quarantine;
+pub mod runs;
+pub mod show;
+pub mod sync;
+
+use anyhow::{bail, Context};
+use einklang_config::Config;
+use einklang_store::HubStore;
+use std::path::Path;
+
+/// Load and validate the config; on problems print every one and fail.
+pub fn load_config(path: &Path) -> anyhow::Result<Config> {
+    match einklang_config::load(path) {
+        Ok(config) => Ok(config),
+        Err(errors) => {
+            for d in &errors.0 {
+                eprintln!("{d}");
+            }
+            bail!("{} problem(s) in {}", errors.0.len(), path.display())
+        }
+    }
+}
+
+/// Open (and migrate) the hub store the config names.
+pub fn open_store(config: &Config) -> anyhow::Result<Box<dyn HubStore>> {
+    let what = match &config.store {
+        einklang_config::StoreLocation::Sqlite(p) => format!("SQLite hub store {}", p.display()),
+        einklang_config::StoreLocation::Postgres(_) => "PostgreSQL hub store".to_string(),
+    };
+    einklang_store::open(&config.store.as_open_str()).with_context(|| format!("opening the {what}"))
+}
+
+/// Print `value` as pretty JSON on stdout.
+pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// A UTC timestamp without sub-seconds, for tables.
+pub fn short_time(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
+}

@@ -1,0 +1,58 @@
+//! `einklang runs`: the latest runs.
+
+use crate::table::Table;
+use einklang_store::Run;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Arguments of `runs`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// How many runs to list.
+    #[arg(long, default_value_t = 20)]
+    limit: usize,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// List runs, newest first.
+pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
+    let config = super::load_config(path)?;
+    let mut store = super::open_store(&config)?;
+    let runs = store.runs(&config.tenant, args.limit)?;
+    if args.json {
+        super::print_json(&runs)?;
+    } else {
+        print!("{}", table(&runs));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn table(runs: &[Run]) -> Table {
+    let mut t = Table::new(&[
+        "run", "job", "source", "by", "status", "started", "seconds", "read", "created", "updated",
+        "quarantined",
+    ]);
+    for r in runs {
+        let c = |k: &str| r.counters.get(k).copied().unwrap_or(0).to_string();
+        let seconds = r
+            .finished_at
+            .map(|f| format!("{:.2}", (f - r.started_at).num_milliseconds() as f64 / 1000.0))
+            .unwrap_or_default();
+        t.row(vec![
+            r.id.to_string(),
+            r.job.clone(),
+            r.source.as_str().into(),
+            r.triggered_by.clone(),
+            r.status.as_str().into(),
+            super::short_time(&r.started_at),
+            seconds,
+            c("read"),
+            c("created"),
+            c("updated"),
+            c("quarantined"),
+        ]);
+    }
+    t
+}

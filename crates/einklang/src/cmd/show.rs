@@ -1,0 +1,88 @@
+//! `einklang show ENTITY ID`: one hub record, its links and its history.
+
+use crate::table::Table;
+use anyhow::bail;
+use einklang_store::{HistoryEntry, HubRecord, Link};
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Arguments of `show`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Entity name (`contact`).
+    entity: String,
+    /// Hub record id.
+    id: i64,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(serde::Serialize)]
+struct Shown {
+    record: HubRecord,
+    links: Vec<Link>,
+    history: Vec<HistoryEntry>,
+}
+
+/// Print the record.
+pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
+    let config = super::load_config(path)?;
+    let mut store = super::open_store(&config)?;
+    let tenant = &config.tenant;
+    let Some(record) = store.record(tenant, &args.entity, args.id)? else {
+        bail!("no {} with id {} in the hub", args.entity, args.id);
+    };
+    let shown = Shown {
+        links: store.links_of(tenant, record.id)?,
+        history: store.history_of(tenant, record.id)?,
+        record,
+    };
+    if args.json {
+        super::print_json(&shown)?;
+    } else {
+        print_text(&shown);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_text(s: &Shown) {
+    let r = &s.record;
+    println!("{} {} (created {}, updated {})", r.entity, r.id, super::short_time(&r.created_at), super::short_time(&r.updated_at));
+    if let Some(into) = r.merged_into {
+        println!("merged into {into}");
+    }
+    if let Some(at) = r.deleted_at {
+        println!("deleted at {}", super::short_time(&at));
+    }
+    let mut values = Table::new(&["field", "value"]);
+    for (k, v) in &r.values {
+        values.row(vec![k.clone(), v.to_string()]);
+    }
+    print!("\n{values}");
+    let mut links = Table::new(&["connector", "external id", "status", "version", "updated"]);
+    for l in &s.links {
+        links.row(vec![
+            l.connector.clone(),
+            l.external_id.clone(),
+            l.status.as_str().into(),
+            l.version.clone().unwrap_or_default(),
+            super::short_time(&l.updated_at),
+        ]);
+    }
+    print!("\nlinks\n{links}");
+    let mut history = Table::new(&["at", "run", "origin", "field", "old", "new"]);
+    for h in &s.history {
+        for (field, c) in &h.changes {
+            history.row(vec![
+                super::short_time(&h.at),
+                h.run_id.to_string(),
+                h.origin.clone(),
+                field.clone(),
+                c.old.to_string(),
+                c.new.to_string(),
+            ]);
+        }
+    }
+    print!("\nhistory\n{history}");
+}
