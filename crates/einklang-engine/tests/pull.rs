@@ -1,0 +1,190 @@
+//! End-to-end pull: files on disk → config → engine → hub store, against
+//! SQLite and (when `EINKLANG_TEST_PG` is set) a real PostgreSQL.
+
+use einklang_config::Config;
+use einklang_engine::{run_job, NoProgress, RunOptions, RunReport};
+use einklang_store::{HubStore, RunStatus};
+use serde_json::json;
+use std::path::Path;
+
+const CONFIG: &str = r#"
+store = "hub.db"
+region = "DE"
+max_field_bytes = 200
+
+[entities.contact]
+first_name = "text"
+last_name = "text"
+email = "email"
+phones = "phones"
+birthday = "date"
+status = { type = "enum", values = ["lead", "customer"] }
+
+[connectors.crm]
+kind = "csv"
+path = "crm.csv"
+delimiter = ";"
+
+[connectors.dump]
+kind = "jsonl"
+path = "dump.jsonl"
+
+[map.crm.contact]
+id = "Nr"
+filter = "Status != 'lost'"
+[map.crm.contact.fields]
+first_name = "Vorname"
+last_name = "Nachname"
+email = { from = "E-Mail", lowercase = true }
+phones = { from = ["Telefon", "Mobil"] }
+birthday = { from = "Geburtstag", date = "%d.%m.%Y" }
+status = { from = "Status", map = { "neu" = "lead", "kunde" = "customer" } }
+
+[map.dump.contact]
+id = "id"
+[map.dump.contact.fields]
+first_name = { from = "name", split_name = "first" }
+last_name = { from = "name", split_name = "last" }
+email = "email"
+
+[jobs.crm]
+pull = ["crm"]
+
+[jobs.all]
+pull = ["crm", "dump"]
+"#;
+
+const CRM: &str = "Nr;Vorname;Nachname;E-Mail;Telefon;Mobil;Geburtstag;Status
+1;Jürgen;Müller;Juergen.Mueller@Example.DE;089 1234567;0171 2345678;03.02.1980;neu
+2;Anna;Novak;anna@novak.si;+386 41 123 456;;;kunde
+3;Lost;Lead;lost@example.com;;;;lost
+4;Broken;Line;too;many;fields;here;neu;extra
+5;Bad;Email;not-an-email;;;;neu
+1;Dupe;Id;dupe@example.com;;;;neu
+6;Zoe;Smith;zoe@example.co.uk;;;31.12.1999;kunde
+";
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+fn setup(store_line: Option<&str>) -> (tempfile::TempDir, Config) {
+    let dir = tempfile::tempdir().unwrap();
+    let text = match store_line {
+        Some(url) => CONFIG.replace("store = \"hub.db\"", &format!("store = \"{url}\"")),
+        None => CONFIG.to_string(),
+    };
+    write(dir.path(), "einklang.toml", &text);
+    write(dir.path(), "crm.csv", CRM);
+    write(dir.path(), "dump.jsonl", "{\"id\": 10, \"name\": \"Maria van der Berg\", \"email\": \"maria@berg.nl\"}\n");
+    let config = einklang_config::load(&dir.path().join("einklang.toml")).expect("config loads");
+    (dir, config)
+}
+
+fn sync(config: &Config, store: &mut dyn HubStore, job: &str, full: bool) -> RunReport {
+    let options = RunOptions { full, ..RunOptions::default() };
+    run_job(config, store, job, &options, &NoProgress).expect("run succeeds")
+}
+
+fn count(r: &RunReport, k: &str) -> u64 {
+    r.counters.get(k).copied().unwrap_or(0)
+}
+
+fn scenario(config: &Config, store: &mut dyn HubStore, dir: &Path) {
+    let tenant = config.tenant.clone();
+    // First pull: 7 data lines; 1 filtered, 3 quarantined (field count, email, duplicate id).
+    let r = sync(config, store, "crm", false);
+    assert_eq!(r.status, RunStatus::Partial);
+    assert_eq!((count(&r, "read"), count(&r, "created"), count(&r, "filtered")), (7, 3, 1));
+    assert_eq!(count(&r, "quarantined"), 3);
+    let q = store.quarantined(&tenant, Some(r.run_id), 10).unwrap();
+    let reasons: Vec<String> = q.iter().map(|q| format!("{}: {}", q.position, q.reason)).collect();
+    assert!(reasons.iter().any(|r| r.starts_with("line 5:")), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.contains("email") && r.contains("not-an-email")), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.contains("duplicate external id `1`")), "{reasons:?}");
+
+    // The record is normalised and carries its link and history.
+    let links = store.find_links(&tenant, "crm", "contact", &["1"]).unwrap();
+    let id = links[0].as_ref().expect("link of crm 1").record_id;
+    let rec = store.record(&tenant, "contact", id).unwrap().unwrap();
+    assert_eq!(rec.values["email"], json!("juergen.mueller@example.de"));
+    assert_eq!(rec.values["phones"], json!(["+49891234567", "+491712345678"]));
+    assert_eq!(rec.values["birthday"], json!("1980-02-03"));
+    assert_eq!(rec.values["status"], json!("lead"));
+    assert_eq!(store.history_of(&tenant, id).unwrap().len(), 1);
+
+    // Unchanged source: skipped by fingerprint, no writes.
+    let r = sync(config, store, "crm", false);
+    assert_eq!(count(&r, "writes"), 0);
+    assert!(r.steps[0].source_unchanged);
+    // A full reconcile compares every record and still writes nothing.
+    let r = sync(config, store, "crm", true);
+    assert_eq!((count(&r, "writes"), count(&r, "unchanged")), (0, 3));
+
+    // One field changes at the source: one update, history old → new.
+    let changed = CRM.replace("Anna;Novak;anna@novak.si", "Anna;Novak-Kos;anna@novak.si");
+    write(dir, "crm.csv", &changed);
+    let r = sync(config, store, "crm", false);
+    assert_eq!((count(&r, "updated"), count(&r, "created"), count(&r, "writes")), (1, 0, 1));
+    let id2 = store.find_links(&tenant, "crm", "contact", &["2"]).unwrap()[0].clone().unwrap().record_id;
+    let history = store.history_of(&tenant, id2).unwrap();
+    let last = history.last().unwrap();
+    assert_eq!(last.origin, "crm");
+    assert_eq!(last.changes["last_name"].old, json!("Novak"));
+    assert_eq!(last.changes["last_name"].new, json!("Novak-Kos"));
+
+    // A job over two connectors; the missing file of a third would fail only its step.
+    let r = sync(config, store, "all", false);
+    assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.errors);
+    assert_eq!(count(&r, "created"), 1);
+    assert_eq!(store.count_records(&tenant, "contact").unwrap(), 4);
+    std::fs::remove_file(dir.join("dump.jsonl")).unwrap();
+    let r = sync(config, store, "all", false);
+    assert_eq!(r.status, RunStatus::Partial);
+    assert!(r.errors.iter().any(|e| e.contains("dump.jsonl")), "{:?}", r.errors);
+
+    let runs = store.runs(&tenant, 10).unwrap();
+    assert_eq!(runs.len(), 6);
+    assert_eq!(runs[0].status, RunStatus::Partial);
+}
+
+#[test]
+fn pull_end_to_end_sqlite() {
+    let (dir, config) = setup(None);
+    let mut store = einklang_store::open(&config.store.as_open_str()).unwrap();
+    scenario(&config, store.as_mut(), dir.path());
+}
+
+#[test]
+fn pull_end_to_end_postgres() {
+    let Some(base) = pg_base() else { return };
+    let db = format!("engine_{}", std::process::id());
+    let mut admin = postgres_admin(&base);
+    admin(&format!("DROP DATABASE IF EXISTS {db}"));
+    admin(&format!("CREATE DATABASE {db}"));
+    let url = format!("{}/{db}", base.rsplit_once('/').unwrap().0);
+    let (dir, config) = setup(Some(&url));
+    let mut store = einklang_store::open(&config.store.as_open_str()).unwrap();
+    scenario(&config, store.as_mut(), dir.path());
+    drop(store);
+    admin(&format!("DROP DATABASE {db}"));
+}
+
+/// The PostgreSQL base URL; fails under CI when it is missing.
+fn pg_base() -> Option<String> {
+    match std::env::var("EINKLANG_TEST_PG") {
+        Ok(url) => Some(url),
+        Err(_) if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("EINKLANG_TEST_PG is not set: run scripts/test, which starts PostgreSQL")
+        }
+        Err(_) => {
+            eprintln!("EINKLANG_TEST_PG not set: skipping the PostgreSQL run (scripts/test sets it)");
+            None
+        }
+    }
+}
+
+fn postgres_admin(base: &str) -> impl FnMut(&str) {
+    let mut client = postgres::Client::connect(base, postgres::NoTls).expect("connect to PostgreSQL");
+    move |sql| client.batch_execute(sql).expect(sql)
+}
