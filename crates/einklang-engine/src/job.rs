@@ -20,7 +20,11 @@ pub struct RunOptions {
 
 impl Default for RunOptions {
     fn default() -> Self {
-        Self { source: RunSource::Manual, triggered_by: "cli".into(), full: false }
+        Self {
+            source: RunSource::Manual,
+            triggered_by: "cli".into(),
+            full: false,
+        }
     }
 }
 
@@ -71,7 +75,10 @@ pub fn run_job(
     options: &RunOptions,
     progress: &dyn Progress,
 ) -> Result<RunReport, EngineError> {
-    let job = config.jobs.get(name).ok_or_else(|| EngineError::UnknownJob(name.into()))?;
+    let job = config
+        .jobs
+        .get(name)
+        .ok_or_else(|| EngineError::UnknownJob(name.into()))?;
     let started = Instant::now();
     let tenant = config.tenant.clone();
     let new_run = NewRun {
@@ -125,7 +132,10 @@ fn run_step(
     let mut reports = Vec::new();
     for mapping in mappings {
         let started = Instant::now();
-        progress.step(&format!("{action} {} → {}", mapping.connector, mapping.entity));
+        progress.step(&format!(
+            "{action} {} → {}",
+            mapping.connector, mapping.entity
+        ));
         let result = match action {
             "pull" => pull_one(config, store, run, mapping, options, progress)?,
             _ => Err(format!(
@@ -149,14 +159,23 @@ fn pull_one(
     progress: &dyn Progress,
 ) -> Result<StepResult, EngineError> {
     let Some(cc) = config.connectors.get(&mapping.connector) else {
-        return Ok(Err(format!("connector `{}` is not configured", mapping.connector)));
+        return Ok(Err(format!(
+            "connector `{}` is not configured",
+            mapping.connector
+        )));
     };
     let mut connector =
         match einklang_connectors::open(&cc.name, &cc.kind, &cc.settings, &config.base_dir) {
             Ok(c) => c,
             Err(e) => return Ok(Err(e.to_string())),
         };
-    let mut ctx = PullContext { config, store, run, full: options.full, progress };
+    let mut ctx = PullContext {
+        config,
+        store,
+        run,
+        full: options.full,
+        progress,
+    };
     Ok(pull(&mut ctx, connector.as_mut(), mapping)?.map(|o| (o.counters, o.source_unchanged)))
 }
 
@@ -197,7 +216,11 @@ fn finish(run_id: RunId, job: &str, steps: Vec<StepReport>, started: Instant) ->
     let counters = sum_counters(&steps);
     let errors: Vec<String> = steps
         .iter()
-        .filter_map(|s| s.error.as_ref().map(|e| format!("{} {}: {e}", s.action, s.connector)))
+        .filter_map(|s| {
+            s.error
+                .as_ref()
+                .map(|e| format!("{} {}: {e}", s.action, s.connector))
+        })
         .collect();
     let failed = steps.iter().filter(|s| s.error.is_some()).count();
     let status = if !steps.is_empty() && failed == steps.len() {

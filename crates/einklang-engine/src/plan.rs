@@ -36,7 +36,15 @@ pub fn plan_create(entity: &str, incoming: &Incoming) -> Change {
     let history = incoming
         .values
         .iter()
-        .map(|(k, v)| (k.clone(), FieldChange { old: Value::Null, new: v.clone() }))
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                FieldChange {
+                    old: Value::Null,
+                    new: v.clone(),
+                },
+            )
+        })
         .collect();
     Change::Create {
         entity: entity.to_string(),
@@ -102,7 +110,10 @@ mod tests {
     use serde_json::json;
 
     fn fields(pairs: &[(&str, Value)]) -> Fields {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
     }
 
     fn incoming(values: Fields) -> Incoming {
@@ -117,7 +128,12 @@ mod tests {
 
     fn linked(values: Fields, base: Fields) -> LinkedRecord {
         LinkedRecord {
-            key: LinkKey { link_id: 7, record_id: 1, content_hash: content_hash(&base), version: None },
+            key: LinkKey {
+                link_id: 7,
+                record_id: 1,
+                content_hash: content_hash(&base),
+                version: None,
+            },
             entity: "contact".into(),
             values,
             base,
@@ -127,12 +143,24 @@ mod tests {
     #[test]
     fn create_records_every_field_as_new() {
         let inc = incoming(fields(&[("a", json!("x")), ("b", json!(1))]));
-        let Change::Create { history, values, link, .. } = plan_create("contact", &inc) else {
+        let Change::Create {
+            history,
+            values,
+            link,
+            ..
+        } = plan_create("contact", &inc)
+        else {
             panic!("expected create")
         };
         assert_eq!(values, inc.values);
         assert_eq!(link.base, inc.values);
-        assert_eq!(history["a"], FieldChange { old: Value::Null, new: json!("x") });
+        assert_eq!(
+            history["a"],
+            FieldChange {
+                old: Value::Null,
+                new: json!("x")
+            }
+        );
         assert_eq!(history.len(), 2);
     }
 
@@ -141,8 +169,14 @@ mod tests {
         let base = fields(&[("name", json!("Anna")), ("city", json!("Wien"))]);
         // The hub changed city (e.g. from another source), the remote changed name.
         let hub = fields(&[("name", json!("Anna")), ("city", json!("Graz"))]);
-        let inc = incoming(fields(&[("name", json!("Anna Maria")), ("city", json!("Wien"))]));
-        let Some(Change::Update { values, history, .. }) = plan_update(&linked(hub, base), &inc) else {
+        let inc = incoming(fields(&[
+            ("name", json!("Anna Maria")),
+            ("city", json!("Wien")),
+        ]));
+        let Some(Change::Update {
+            values, history, ..
+        }) = plan_update(&linked(hub, base), &inc)
+        else {
             panic!("expected update")
         };
         assert_eq!(values["name"], json!("Anna Maria"));
@@ -154,8 +188,9 @@ mod tests {
     fn field_removed_remotely_is_removed_from_hub() {
         let base = fields(&[("name", json!("Anna")), ("phone", json!("+43123"))]);
         let inc = incoming(fields(&[("name", json!("Anna"))]));
-        let Some(Change::Update { values, history, .. }) =
-            plan_update(&linked(base.clone(), base), &inc)
+        let Some(Change::Update {
+            values, history, ..
+        }) = plan_update(&linked(base.clone(), base), &inc)
         else {
             panic!("expected update")
         };
@@ -175,10 +210,62 @@ mod tests {
         let base = fields(&[("name", json!("Anna"))]);
         let hub = fields(&[("name", json!("Anna Maria"))]);
         let inc = incoming(fields(&[("name", json!("Anna Maria"))]));
-        let Some(Change::Update { history, link, .. }) = plan_update(&linked(hub, base), &inc) else {
+        let Some(Change::Update { history, link, .. }) = plan_update(&linked(hub, base), &inc)
+        else {
             panic!("expected a base update")
         };
         assert!(history.is_empty());
         assert_eq!(link.base["name"], json!("Anna Maria"));
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn small_fields() -> impl Strategy<Value = Fields> {
+            proptest::collection::btree_map("[a-d]", (0u8..3).prop_map(|n| json!(n)), 0..4)
+        }
+
+        proptest! {
+            /// After a pull, every field the remote changed since base holds
+            /// the remote value, every other field keeps the hub value, and
+            /// the new base is exactly what the remote sent.
+            #[test]
+            fn remote_changes_win_and_hub_changes_survive(
+                base in small_fields(), hub in small_fields(), remote in small_fields()
+            ) {
+                let current = linked(hub.clone(), base.clone());
+                let inc = incoming(remote.clone());
+                let changed = remote_changed_fields(&base, &remote);
+                match plan_update(&current, &inc) {
+                    None => {
+                        prop_assert_eq!(&base, &remote);
+                    }
+                    Some(Change::Update { values, link, history, .. }) => {
+                        prop_assert_eq!(&link.base, &remote);
+                        for key in hub.keys().chain(remote.keys()) {
+                            let expected = if changed.contains(key) { remote.get(key) } else { hub.get(key) };
+                            prop_assert_eq!(values.get(key), expected, "field {}", key);
+                        }
+                        for (k, c) in &history {
+                            prop_assert!(changed.contains(k));
+                            prop_assert_ne!(&c.old, &c.new);
+                        }
+                    }
+                    Some(other) => prop_assert!(false, "unexpected {:?}", other),
+                }
+            }
+
+            /// Applying the same remote state twice changes nothing the second time.
+            #[test]
+            fn second_pull_is_a_no_op(base in small_fields(), hub in small_fields(), remote in small_fields()) {
+                let inc = incoming(remote.clone());
+                let after = match plan_update(&linked(hub.clone(), base.clone()), &inc) {
+                    Some(Change::Update { values, link, .. }) => linked(values, link.base),
+                    _ => linked(hub, base),
+                };
+                prop_assert_eq!(plan_update(&after, &inc), None);
+            }
+        }
     }
 }

@@ -76,13 +76,20 @@ fn setup(store_line: Option<&str>) -> (tempfile::TempDir, Config) {
     };
     write(dir.path(), "einklang.toml", &text);
     write(dir.path(), "crm.csv", CRM);
-    write(dir.path(), "dump.jsonl", "{\"id\": 10, \"name\": \"Maria van der Berg\", \"email\": \"maria@berg.nl\"}\n");
+    write(
+        dir.path(),
+        "dump.jsonl",
+        "{\"id\": 10, \"name\": \"Maria van der Berg\", \"email\": \"maria@berg.nl\"}\n",
+    );
     let config = einklang_config::load(&dir.path().join("einklang.toml")).expect("config loads");
     (dir, config)
 }
 
 fn sync(config: &Config, store: &mut dyn HubStore, job: &str, full: bool) -> RunReport {
-    let options = RunOptions { full, ..RunOptions::default() };
+    let options = RunOptions {
+        full,
+        ..RunOptions::default()
+    };
     run_job(config, store, job, &options, &NoProgress).expect("run succeeds")
 }
 
@@ -95,20 +102,46 @@ fn scenario(config: &Config, store: &mut dyn HubStore, dir: &Path) {
     // First pull: 7 data lines; 1 filtered, 3 quarantined (field count, email, duplicate id).
     let r = sync(config, store, "crm", false);
     assert_eq!(r.status, RunStatus::Partial);
-    assert_eq!((count(&r, "read"), count(&r, "created"), count(&r, "filtered")), (7, 3, 1));
+    assert_eq!(
+        (
+            count(&r, "read"),
+            count(&r, "created"),
+            count(&r, "filtered")
+        ),
+        (7, 3, 1)
+    );
     assert_eq!(count(&r, "quarantined"), 3);
     let q = store.quarantined(&tenant, Some(r.run_id), 10).unwrap();
-    let reasons: Vec<String> = q.iter().map(|q| format!("{}: {}", q.position, q.reason)).collect();
-    assert!(reasons.iter().any(|r| r.starts_with("line 5:")), "{reasons:?}");
-    assert!(reasons.iter().any(|r| r.contains("email") && r.contains("not-an-email")), "{reasons:?}");
-    assert!(reasons.iter().any(|r| r.contains("duplicate external id `1`")), "{reasons:?}");
+    let reasons: Vec<String> = q
+        .iter()
+        .map(|q| format!("{}: {}", q.position, q.reason))
+        .collect();
+    assert!(
+        reasons.iter().any(|r| r.starts_with("line 5:")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("email") && r.contains("not-an-email")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("duplicate external id `1`")),
+        "{reasons:?}"
+    );
 
     // The record is normalised and carries its link and history.
     let links = store.find_links(&tenant, "crm", "contact", &["1"]).unwrap();
     let id = links[0].as_ref().expect("link of crm 1").record_id;
     let rec = store.record(&tenant, "contact", id).unwrap().unwrap();
     assert_eq!(rec.values["email"], json!("juergen.mueller@example.de"));
-    assert_eq!(rec.values["phones"], json!(["+49891234567", "+491712345678"]));
+    assert_eq!(
+        rec.values["phones"],
+        json!(["+49891234567", "+491712345678"])
+    );
     assert_eq!(rec.values["birthday"], json!("1980-02-03"));
     assert_eq!(rec.values["status"], json!("lead"));
     assert_eq!(store.history_of(&tenant, id).unwrap().len(), 1);
@@ -125,8 +158,18 @@ fn scenario(config: &Config, store: &mut dyn HubStore, dir: &Path) {
     let changed = CRM.replace("Anna;Novak;anna@novak.si", "Anna;Novak-Kos;anna@novak.si");
     write(dir, "crm.csv", &changed);
     let r = sync(config, store, "crm", false);
-    assert_eq!((count(&r, "updated"), count(&r, "created"), count(&r, "writes")), (1, 0, 1));
-    let id2 = store.find_links(&tenant, "crm", "contact", &["2"]).unwrap()[0].clone().unwrap().record_id;
+    assert_eq!(
+        (
+            count(&r, "updated"),
+            count(&r, "created"),
+            count(&r, "writes")
+        ),
+        (1, 0, 1)
+    );
+    let id2 = store.find_links(&tenant, "crm", "contact", &["2"]).unwrap()[0]
+        .clone()
+        .unwrap()
+        .record_id;
     let history = store.history_of(&tenant, id2).unwrap();
     let last = history.last().unwrap();
     assert_eq!(last.origin, "crm");
@@ -141,7 +184,11 @@ fn scenario(config: &Config, store: &mut dyn HubStore, dir: &Path) {
     std::fs::remove_file(dir.join("dump.jsonl")).unwrap();
     let r = sync(config, store, "all", false);
     assert_eq!(r.status, RunStatus::Partial);
-    assert!(r.errors.iter().any(|e| e.contains("dump.jsonl")), "{:?}", r.errors);
+    assert!(
+        r.errors.iter().any(|e| e.contains("dump.jsonl")),
+        "{:?}",
+        r.errors
+    );
 
     let runs = store.runs(&tenant, 10).unwrap();
     assert_eq!(runs.len(), 6);
@@ -178,13 +225,16 @@ fn pg_base() -> Option<String> {
             panic!("EINKLANG_TEST_PG is not set: run scripts/test, which starts PostgreSQL")
         }
         Err(_) => {
-            eprintln!("EINKLANG_TEST_PG not set: skipping the PostgreSQL run (scripts/test sets it)");
+            eprintln!(
+                "EINKLANG_TEST_PG not set: skipping the PostgreSQL run (scripts/test sets it)"
+            );
             None
         }
     }
 }
 
 fn postgres_admin(base: &str) -> impl FnMut(&str) {
-    let mut client = postgres::Client::connect(base, postgres::NoTls).expect("connect to PostgreSQL");
+    let mut client =
+        postgres::Client::connect(base, postgres::NoTls).expect("connect to PostgreSQL");
     move |sql| client.batch_execute(sql).expect(sql)
 }

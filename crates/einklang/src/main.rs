@@ -14,7 +14,13 @@ use std::process::ExitCode;
 #[command(name = "einklang", version, about)]
 struct Cli {
     /// The config file.
-    #[arg(short, long, global = true, env = "EINKLANG_CONFIG", default_value = "einklang.toml")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        env = "EINKLANG_CONFIG",
+        default_value = "einklang.toml"
+    )]
     config: PathBuf,
     #[command(subcommand)]
     command: Command,

@@ -7,7 +7,11 @@ use std::process::ExitCode;
 pub fn run() -> anyhow::Result<ExitCode> {
     let mut table = Table::new(&["kind", "settings", "what"]);
     for k in einklang_connectors::kinds() {
-        table.row(vec![k.kind.to_string(), k.settings.join(", "), k.summary.to_string()]);
+        table.row(vec![
+            k.kind.to_string(),
+            k.settings.join(", "),
+            k.summary.to_string(),
+        ]);
     }
     print!("{table}");
     Ok(ExitCode::SUCCESS)

@@ -27,7 +27,15 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
         super::print_json(&items)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let mut t = Table::new(&["id", "run", "connector", "entity", "position", "external id", "reason"]);
+    let mut t = Table::new(&[
+        "id",
+        "run",
+        "connector",
+        "entity",
+        "position",
+        "external id",
+        "reason",
+    ]);
     for q in &items {
         t.row(vec![
             q.id.to_string(),

@@ -31,14 +31,28 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
 
 fn table(runs: &[Run]) -> Table {
     let mut t = Table::new(&[
-        "run", "job", "source", "by", "status", "started", "seconds", "read", "created", "updated",
+        "run",
+        "job",
+        "source",
+        "by",
+        "status",
+        "started",
+        "seconds",
+        "read",
+        "created",
+        "updated",
         "quarantined",
     ]);
     for r in runs {
         let c = |k: &str| r.counters.get(k).copied().unwrap_or(0).to_string();
         let seconds = r
             .finished_at
-            .map(|f| format!("{:.2}", (f - r.started_at).num_milliseconds() as f64 / 1000.0))
+            .map(|f| {
+                format!(
+                    "{:.2}",
+                    (f - r.started_at).num_milliseconds() as f64 / 1000.0
+                )
+            })
             .unwrap_or_default();
         t.row(vec![
             r.id.to_string(),

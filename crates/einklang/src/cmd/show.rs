@@ -48,7 +48,13 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
 
 fn print_text(s: &Shown) {
     let r = &s.record;
-    println!("{} {} (created {}, updated {})", r.entity, r.id, super::short_time(&r.created_at), super::short_time(&r.updated_at));
+    println!(
+        "{} {} (created {}, updated {})",
+        r.entity,
+        r.id,
+        super::short_time(&r.created_at),
+        super::short_time(&r.updated_at)
+    );
     if let Some(into) = r.merged_into {
         println!("merged into {into}");
     }

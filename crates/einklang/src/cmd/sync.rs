@@ -39,10 +39,21 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     } else {
         print_summary(&report);
     }
-    Ok(if report.status == RunStatus::Failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if report.status == RunStatus::Failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
-const COLUMNS: [&str; 6] = ["read", "created", "updated", "unchanged", "filtered", "quarantined"];
+const COLUMNS: [&str; 6] = [
+    "read",
+    "created",
+    "updated",
+    "unchanged",
+    "filtered",
+    "quarantined",
+];
 
 fn print_summary(report: &RunReport) {
     let mut header = vec!["step"];
@@ -56,7 +67,11 @@ fn print_summary(report: &RunReport) {
         } else if s.source_unchanged {
             row.push("source unchanged".into());
         } else {
-            row.extend(COLUMNS.iter().map(|c| s.counters.get(*c).copied().unwrap_or(0).to_string()));
+            row.extend(
+                COLUMNS
+                    .iter()
+                    .map(|c| s.counters.get(*c).copied().unwrap_or(0).to_string()),
+            );
         }
         while row.len() < header.len() - 1 {
             row.push(String::new());
@@ -77,6 +92,9 @@ fn print_summary(report: &RunReport) {
         count("quarantined"),
     );
     if count("quarantined") > 0 {
-        println!("see the rejected records with: einklang quarantine --run {}", report.run_id);
+        println!(
+            "see the rejected records with: einklang quarantine --run {}",
+            report.run_id
+        );
     }
 }
