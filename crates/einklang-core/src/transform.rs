@@ -1,19 +1,46 @@
 //! Value transforms, record mapping and schema normalisation.
 //!
-//! Owns the functions behind [`crate::Mapping::pull`] and
-//! [`crate::EntitySchema::normalise`].
+//! Owns the functions behind [`crate::Mapping::pull`] (this file: filter,
+//! external id, one value per field rule through its transforms) and
+//! [`crate::EntitySchema::normalise`] ([`normalise`]). The single-value
+//! conversions both share (dates, phones, names) live in [`values`].
 
-use crate::mapping::{MapError, Mapping, Pulled};
+mod normalise;
+mod values;
+
+use crate::filter::eval::lookup;
+use crate::mapping::{FieldRule, MapError, Mapping, Pulled, Source, Transform};
 use crate::record::{Fields, Value};
-use crate::schema::{EntitySchema, FieldError, NormaliseContext};
+use crate::schema::{is_empty, EntitySchema, FieldError, NormaliseContext};
+
+pub(crate) use values::{describe, parse_bool};
 
 /// See [`Mapping::pull`].
 pub fn pull_record(
     mapping: &Mapping,
     raw: &serde_json::Map<String, Value>,
 ) -> Result<Pulled, MapError> {
-    let _ = (mapping, raw);
-    todo!("pull_record")
+    if let Some(filter) = &mapping.filter {
+        if !filter.eval(raw).map_err(MapError::Filter)? {
+            return Ok(Pulled::Filtered);
+        }
+    }
+    let external_id = external_id(&mapping.id_field, lookup(raw, &mapping.id_field))?;
+    let mut fields = Fields::new();
+    for rule in mapping.fields.iter().filter(|r| r.direction.pulls()) {
+        let value = apply_rule(rule, raw).map_err(|message| MapError::Transform {
+            target: rule.target.clone(),
+            source_desc: source_desc(&rule.source),
+            message,
+        })?;
+        if let Some(v) = drop_empty(value) {
+            fields.insert(rule.target.clone(), v);
+        }
+    }
+    Ok(Pulled::Record {
+        external_id,
+        fields,
+    })
 }
 
 /// See [`EntitySchema::normalise`].
@@ -22,6 +49,80 @@ pub fn normalise_record(
     fields: Fields,
     ctx: &NormaliseContext,
 ) -> Result<Fields, Vec<FieldError>> {
-    let _ = (schema, fields, ctx);
-    todo!("normalise_record")
+    normalise::record(schema, fields, ctx)
 }
+
+fn external_id(field: &str, v: Option<&Value>) -> Result<String, MapError> {
+    match v {
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+        Some(Value::Number(n)) => Ok(n.to_string()),
+        None | Some(Value::Null) | Some(Value::String(_)) => {
+            Err(MapError::MissingId(field.to_string()))
+        }
+        Some(other) => Err(MapError::BadId {
+            field: field.to_string(),
+            found: describe(other),
+        }),
+    }
+}
+
+fn source_desc(source: &Source) -> String {
+    match source {
+        Source::Field(f) => format!("`{f}`"),
+        Source::Fields(fs) => fs
+            .iter()
+            .map(|f| format!("`{f}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Source::Constant(_) => "a constant".into(),
+    }
+}
+
+fn apply_rule(rule: &FieldRule, raw: &serde_json::Map<String, Value>) -> Result<Value, String> {
+    let mut value = match &rule.source {
+        Source::Field(f) => lookup(raw, f).cloned().unwrap_or(Value::Null),
+        Source::Fields(fs) => Value::Array(
+            fs.iter()
+                .map(|f| lookup(raw, f).cloned().unwrap_or(Value::Null))
+                .collect(),
+        ),
+        Source::Constant(v) => v.clone(),
+    };
+    for t in &rule.transforms {
+        value = apply(t, value)?;
+    }
+    Ok(value)
+}
+
+/// Apply one transform. Scalar transforms apply to each element of a list;
+/// `join` and `person_or_company` consume the list. Null and blank text pass
+/// through all but `default`.
+pub fn apply(t: &Transform, value: Value) -> Result<Value, String> {
+    match (t, value) {
+        (Transform::Default(d), v) => Ok(if is_empty(&v) { d.clone() } else { v }),
+        (Transform::Join { sep }, Value::Array(items)) => Ok(values::join(&items, sep)),
+        (Transform::PersonOrCompany, Value::Array(items)) => Ok(values::person_or_company(&items)),
+        (_, v) if !v.is_array() && is_empty(&v) => Ok(v),
+        (t, Value::Array(items)) => items
+            .into_iter()
+            .map(|v| apply(t, v))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array),
+        (t, v) => values::scalar(t, v),
+    }
+}
+
+/// Drop nulls, empty strings and empty lists (recursively for list elements).
+fn drop_empty(v: Value) -> Option<Value> {
+    match v {
+        Value::Array(items) => {
+            let kept: Vec<Value> = items.into_iter().filter_map(drop_empty).collect();
+            (!kept.is_empty()).then_some(Value::Array(kept))
+        }
+        v if is_empty(&v) => None,
+        v => Some(v),
+    }
+}
+
+#[cfg(test)]
+mod tests;
