@@ -157,7 +157,11 @@ pub trait Connector: Send {
     fn read(&mut self) -> Result<Box<dyn Iterator<Item = ReadItem> + '_>, ConnectorError>;
     /// Apply writes. `key_field` is the raw field holding the external id
     /// (the mapping's id field). Returns one outcome per op, in order.
-    fn write(&mut self, key_field: &str, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, ConnectorError>;
+    fn write(
+        &mut self,
+        key_field: &str,
+        ops: &[WriteOp],
+    ) -> Result<Vec<WriteOutcome>, ConnectorError>;
 }
 
 /// Shorten raw text for quarantine and messages: at most `max` bytes, cut at a char boundary, with `…` when cut.

@@ -1,5 +1,8 @@
-//! Registry of connector kinds: build a connector from its `kind` and settings (to be written).
+//! Registry of connector kinds: what each kind accepts, checking settings
+//! without touching the system, and building a connector from its `kind`.
+//! Adding a kind means one entry in `KINDS` and one arm in [`open`].
 
+use crate::file::{csv::Csv, jsonl::Jsonl, vcard::Vcard};
 use crate::{Connector, ConnectorError};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -28,15 +31,84 @@ pub struct SettingProblem {
     pub message: String,
 }
 
+const KINDS: [KindInfo; 3] = [
+    KindInfo {
+        kind: "csv",
+        summary: "a delimited text file with a header row",
+        settings: &["path", "delimiter"],
+    },
+    KindInfo {
+        kind: "jsonl",
+        summary: "one JSON object per line",
+        settings: &["path"],
+    },
+    KindInfo {
+        kind: "vcard",
+        summary: "a vdir folder, one .vcf file per contact",
+        settings: &["path"],
+    },
+];
+
 /// All kinds.
 pub fn kinds() -> Vec<KindInfo> {
-    todo!()
+    KINDS.to_vec()
+}
+
+fn problem(key: Option<&str>, message: String) -> SettingProblem {
+    SettingProblem {
+        key: key.map(str::to_string),
+        message,
+    }
 }
 
 /// Check a connector's settings without touching the system.
 pub fn validate_settings(kind: &str, settings: &Settings) -> Vec<SettingProblem> {
-    let _ = (kind, settings);
-    todo!()
+    let Some(info) = KINDS.iter().find(|k| k.kind == kind) else {
+        let known: Vec<&str> = KINDS.iter().map(|k| k.kind).collect();
+        return vec![problem(
+            Some("kind"),
+            format!(
+                "unknown connector kind `{kind}` (known: {})",
+                known.join(", ")
+            ),
+        )];
+    };
+    let mut problems = Vec::new();
+    for key in settings.keys().filter(|k| k.as_str() != "kind") {
+        if !info.settings.contains(&key.as_str()) {
+            problems.push(problem(
+                Some(key),
+                format!(
+                    "unknown setting `{key}` for kind {kind} (accepted: {})",
+                    info.settings.join(", ")
+                ),
+            ));
+        }
+    }
+    match settings.get("path") {
+        None => problems.push(problem(None, "missing setting `path`".into())),
+        Some(serde_json::Value::String(p)) if !p.trim().is_empty() => {}
+        Some(_) => problems.push(problem(
+            Some("path"),
+            "`path` must be a non-empty text".into(),
+        )),
+    }
+    if let Some(d) = settings.get("delimiter") {
+        if delimiter(d).is_none() {
+            problems.push(problem(
+                Some("delimiter"),
+                "`delimiter` must be a single ASCII character such as \",\" or \";\"".into(),
+            ));
+        }
+    }
+    problems
+}
+
+fn delimiter(v: &serde_json::Value) -> Option<u8> {
+    match v.as_str()?.as_bytes() {
+        [b] if b.is_ascii() => Some(*b),
+        _ => None,
+    }
 }
 
 /// Build a connector. Relative paths are resolved against `base_dir` (the config file's folder).
@@ -46,6 +118,30 @@ pub fn open(
     settings: &Settings,
     base_dir: &Path,
 ) -> Result<Box<dyn Connector>, ConnectorError> {
-    let _ = (name, kind, settings, base_dir);
-    todo!()
+    if let Some(p) = validate_settings(kind, settings).into_iter().next() {
+        if p.key.as_deref() == Some("kind") {
+            return Err(ConnectorError::UnknownKind(kind.to_string()));
+        }
+        return Err(ConnectorError::Setting {
+            connector: name.to_string(),
+            key: p.key.unwrap_or_else(|| "path".into()),
+            message: p.message,
+        });
+    }
+    let path = settings
+        .get("path")
+        .and_then(|p| p.as_str())
+        .map(|p| base_dir.join(p))
+        .unwrap_or_default();
+    Ok(match kind {
+        "csv" => {
+            let d = settings
+                .get("delimiter")
+                .and_then(delimiter)
+                .unwrap_or(b',');
+            Box::new(Csv::new(name, path, d))
+        }
+        "jsonl" => Box::new(Jsonl::new(name, path)),
+        _ => Box::new(Vcard::new(name, path)),
+    })
 }

@@ -1,1 +1,0 @@
-//! File connectors: csv, jsonl, vcard (to be written).

@@ -1,0 +1,328 @@
+//! Reading and writing vCard 3.0/4.0 text.
+//!
+//! Hand-written on purpose: the vCard crates on crates.io either pull in a
+//! large parser stack or drop properties they do not model, and einklang must
+//! keep unknown properties (`PHOTO`, `X-…`) byte for byte when it writes a
+//! card back. The subset here is RFC 6350's line format: folding, groups,
+//! parameters, and the `\\ \, \; \n` escapes.
+
+use serde_json::{json, Map, Value};
+
+/// One unfolded content line.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Line {
+    /// The property name, upper-case, group stripped.
+    pub name: String,
+    /// Parameters as written (`TYPE=work`), upper-cased keys.
+    pub params: Vec<(String, String)>,
+    /// The raw (still escaped) value.
+    pub value: String,
+    /// The whole line as it was in the file (unfolded).
+    pub raw: String,
+}
+
+/// Unfold and split a card into its content lines (BEGIN/END included).
+pub fn lines(text: &str) -> Result<Vec<Line>, String> {
+    let mut unfolded: Vec<String> = Vec::new();
+    for physical in text.split('\n') {
+        let physical = physical.strip_suffix('\r').unwrap_or(physical);
+        if let Some(rest) = physical.strip_prefix([' ', '\t']) {
+            match unfolded.last_mut() {
+                Some(prev) => prev.push_str(rest),
+                None => return Err("the file starts with a continuation line".into()),
+            }
+        } else if !physical.is_empty() {
+            unfolded.push(physical.to_string());
+        }
+    }
+    unfolded.into_iter().map(|l| line(&l)).collect()
+}
+
+fn line(raw: &str) -> Result<Line, String> {
+    let mut in_quotes = false;
+    let colon = raw
+        .char_indices()
+        .find(|&(_, c)| {
+            if c == '"' {
+                in_quotes = !in_quotes;
+            }
+            c == ':' && !in_quotes
+        })
+        .map(|(i, _)| i)
+        .ok_or_else(|| format!("line without `:`: {}", crate::excerpt(raw, 60)))?;
+    let (head, value) = (&raw[..colon], &raw[colon + 1..]);
+    let mut parts = head.split(';');
+    let name = parts.next().unwrap_or_default();
+    let name = name
+        .rsplit('.')
+        .next()
+        .unwrap_or(name)
+        .trim()
+        .to_uppercase();
+    if name.is_empty() {
+        return Err(format!(
+            "line without a property name: {}",
+            crate::excerpt(raw, 60)
+        ));
+    }
+    let params = parts
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => (k.trim().to_uppercase(), v.trim_matches('"').to_string()),
+            None => ("TYPE".to_string(), p.to_string()),
+        })
+        .collect();
+    Ok(Line {
+        name,
+        params,
+        value: value.to_string(),
+        raw: raw.to_string(),
+    })
+}
+
+/// Undo vCard escaping.
+pub fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some('n') | Some('N') => out.push('\n'),
+                Some(other) => out.push(other),
+                None => out.push('\\'),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Escape text for a vCard value.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            ',' => out.push_str("\\,"),
+            ';' => out.push_str("\\;"),
+            '\n' => out.push_str("\\n"),
+            '\r' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Split a structured value at unescaped `sep`, unescaping each part.
+pub fn components(value: &str, sep: char) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut cur = String::new();
+    let mut chars = value.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            cur.push(c);
+            if let Some(n) = chars.next() {
+                cur.push(n);
+            }
+        } else if c == sep {
+            parts.push(unescape(&cur));
+            cur.clear();
+        } else {
+            cur.push(c);
+        }
+    }
+    parts.push(unescape(&cur));
+    parts
+}
+
+fn type_param(l: &Line) -> Option<String> {
+    let types: Vec<String> = l
+        .params
+        .iter()
+        .filter(|(k, _)| k == "TYPE")
+        .flat_map(|(_, v)| v.split(',').map(|t| t.to_lowercase()))
+        .filter(|t| t != "internet" && t != "pref" && t != "voice")
+        .collect();
+    (!types.is_empty()).then(|| types.join(","))
+}
+
+/// The raw fields of a card (see docs/CONFIG.md for the names).
+pub fn fields(lines: &[Line]) -> Map<String, Value> {
+    let mut f = Map::new();
+    let mut push = |key: &str, v: Value| {
+        if let Value::Array(list) = f.entry(key).or_insert_with(|| Value::Array(Vec::new())) {
+            list.push(v);
+        }
+    };
+    let mut single: Vec<(&str, Value)> = Vec::new();
+    for l in lines {
+        match l.name.as_str() {
+            "UID" => single.push(("uid", json!(unescape(&l.value)))),
+            "FN" => single.push(("fn", json!(unescape(&l.value)))),
+            "N" => {
+                let c = components(&l.value, ';');
+                let get = |i: usize| c.get(i).cloned().unwrap_or_default();
+                single.push(("n", json!({"family": get(0), "given": get(1), "additional": get(2), "prefix": get(3), "suffix": get(4)})));
+            }
+            "ORG" => single.push((
+                "org",
+                json!(components(&l.value, ';').join(", ").trim_end_matches(", ")),
+            )),
+            "TITLE" => single.push(("title", json!(unescape(&l.value)))),
+            "EMAIL" => push("email", json!(unescape(&l.value))),
+            "TEL" => push(
+                "tel",
+                json!(unescape(l.value.strip_prefix("tel:").unwrap_or(&l.value))),
+            ),
+            "ADR" => {
+                let c = components(&l.value, ';');
+                let get = |i: usize| c.get(i).cloned().unwrap_or_default();
+                let mut a = json!({"street": get(2), "city": get(3), "region": get(4), "postcode": get(5), "country": get(6)});
+                if let Some(t) = type_param(l) {
+                    a["type"] = json!(t);
+                }
+                push("adr", a);
+            }
+            "BDAY" => single.push(("bday", json!(basic_date(&unescape(&l.value))))),
+            "NOTE" => single.push(("note", json!(unescape(&l.value)))),
+            "URL" => single.push(("url", json!(unescape(&l.value)))),
+            "REV" => single.push(("rev", json!(unescape(&l.value)))),
+            "CATEGORIES" => single.push(("categories", json!(components(&l.value, ',')))),
+            _ => {}
+        }
+    }
+    for (k, v) in single {
+        f.insert(k.to_string(), v);
+    }
+    f
+}
+
+/// `19800203` → `1980-02-03`; anything else unchanged.
+fn basic_date(s: &str) -> String {
+    if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
+        format!("{}-{}-{}", &s[..4], &s[4..6], &s[6..])
+    } else {
+        s.to_string()
+    }
+}
+
+/// The properties einklang writes; all others are kept as they were.
+pub const OWNED: [&str; 16] = [
+    "BEGIN",
+    "END",
+    "VERSION",
+    "UID",
+    "FN",
+    "N",
+    "ORG",
+    "TITLE",
+    "EMAIL",
+    "TEL",
+    "ADR",
+    "BDAY",
+    "NOTE",
+    "URL",
+    "REV",
+    "CATEGORIES",
+];
+
+fn text(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn list(v: Option<&Value>) -> Vec<&Value> {
+    match v {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(Value::Null) | None => Vec::new(),
+        Some(other) => vec![other],
+    }
+}
+
+/// Render a card from raw fields, keeping `kept` (unknown properties of the
+/// card being replaced) before END.
+pub fn render(uid: &str, f: &Map<String, Value>, kept: &[Line]) -> String {
+    let mut out: Vec<String> = vec![
+        "BEGIN:VCARD".into(),
+        "VERSION:3.0".into(),
+        format!("UID:{}", escape(uid)),
+    ];
+    let n = f.get("n");
+    let part = |k: &str| escape(&text(n.and_then(|n| n.get(k))));
+    let fn_ = text(f.get("fn"));
+    out.push(format!("FN:{}", escape(&fn_)));
+    out.push(format!(
+        "N:{};{};{};{};{}",
+        part("family"),
+        part("given"),
+        part("additional"),
+        part("prefix"),
+        part("suffix")
+    ));
+    for (key, prop) in [
+        ("org", "ORG"),
+        ("title", "TITLE"),
+        ("bday", "BDAY"),
+        ("note", "NOTE"),
+        ("url", "URL"),
+    ] {
+        let v = text(f.get(key));
+        if !v.is_empty() {
+            out.push(format!("{prop}:{}", escape(&v)));
+        }
+    }
+    for e in list(f.get("email")) {
+        out.push(format!("EMAIL;TYPE=INTERNET:{}", escape(&text(Some(e)))));
+    }
+    for t in list(f.get("tel")) {
+        out.push(format!("TEL:{}", escape(&text(Some(t)))));
+    }
+    for a in list(f.get("adr")) {
+        let p = |k: &str| escape(&text(a.get(k)));
+        let ty = text(a.get("type"));
+        let head = if ty.is_empty() {
+            "ADR".to_string()
+        } else {
+            format!("ADR;TYPE={ty}")
+        };
+        out.push(format!(
+            "{head}:;;{};{};{};{};{}",
+            p("street"),
+            p("city"),
+            p("region"),
+            p("postcode"),
+            p("country")
+        ));
+    }
+    let cats: Vec<String> = list(f.get("categories"))
+        .into_iter()
+        .map(|c| escape(&text(Some(c))))
+        .collect();
+    if !cats.is_empty() {
+        out.push(format!("CATEGORIES:{}", cats.join(",")));
+    }
+    out.extend(kept.iter().map(|l| l.raw.clone()));
+    out.push("END:VCARD".into());
+    let mut text = String::new();
+    for l in out {
+        fold_into(&mut text, &l);
+    }
+    text
+}
+
+/// Append `line` folded at 75 octets (never inside a UTF-8 sequence), CRLF.
+fn fold_into(out: &mut String, line: &str) {
+    let mut width = 0;
+    for c in line.chars() {
+        if width + c.len_utf8() > 75 {
+            out.push_str("\r\n ");
+            width = 1;
+        }
+        out.push(c);
+        width += c.len_utf8();
+    }
+    out.push_str("\r\n");
+}
