@@ -12,8 +12,8 @@
 //! leaves a record without its link or history.
 #![deny(missing_docs)]
 
-mod model;
 pub mod migrate;
+mod model;
 pub mod postgres;
 pub mod sqlite;
 
@@ -55,7 +55,9 @@ pub enum StoreError {
         message: String,
     },
     /// The location string is not a store this build can open.
-    #[error("unsupported store location `{0}`: use a file path, `sqlite:PATH` or `postgres://...`")]
+    #[error(
+        "unsupported store location `{0}`: use a file path, `sqlite:PATH` or `postgres://...`"
+    )]
     Location(String),
 }
 
@@ -100,8 +102,12 @@ pub trait HubStore: Send {
     fn quarantine(&mut self, tenant: &str, run: RunId, items: &[NewQuarantine]) -> Result<()>;
 
     /// Fingerprint of a source as of its last complete read (None: never read).
-    fn source_fingerprint(&mut self, tenant: &str, connector: &str, entity: &str)
-        -> Result<Option<String>>;
+    fn source_fingerprint(
+        &mut self,
+        tenant: &str,
+        connector: &str,
+        entity: &str,
+    ) -> Result<Option<String>>;
     /// Remember a source's fingerprint after a complete read.
     fn set_source_fingerprint(
         &mut self,
@@ -137,13 +143,13 @@ pub trait HubStore: Send {
 pub fn open(location: &str) -> Result<Box<dyn HubStore>> {
     let mut store: Box<dyn HubStore> =
         if location.starts_with("postgres://") || location.starts_with("postgresql://") {
-            todo!("{}", location)
+            Box::new(postgres::PgStore::connect(location)?)
         } else {
             let path = location.strip_prefix("sqlite:").unwrap_or(location);
             if path.contains("://") {
                 return Err(StoreError::Location(location.to_string()));
             }
-            todo!("{}", path)
+            Box::new(sqlite::SqliteStore::open(path)?)
         };
     store.migrate()?;
     Ok(store)

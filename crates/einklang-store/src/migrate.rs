@@ -1,1 +1,137 @@
-//! Versioned, checksummed migrations shared by both backends (to be written).
+//! Versioned, checksummed schema migrations shared by both stores.
+//!
+//! Each [`Migration`] carries the SQL for SQLite and for PostgreSQL. A store
+//! records applied versions with a checksum of their SQL in
+//! `schema_migrations`; on open it applies the missing ones in order, each
+//! in its own transaction, and refuses to run when an applied migration's
+//! SQL has changed since (the checksum differs).
+
+/// One schema step.
+pub struct Migration {
+    /// Strictly increasing version.
+    pub version: i64,
+    /// Short name.
+    pub name: &'static str,
+    /// SQL for SQLite.
+    pub sqlite: &'static str,
+    /// SQL for PostgreSQL.
+    pub postgres: &'static str,
+}
+
+/// FNV-1a 64 of the SQL: stable across builds, enough to notice an edited
+/// migration (not a security measure).
+pub fn checksum(sql: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in sql.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h as i64
+}
+
+/// The bookkeeping table, same SQL on both stores.
+pub const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+    version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum BIGINT NOT NULL, applied_at TEXT NOT NULL)";
+
+/// All migrations, oldest first.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "hub records, links, history, runs, quarantine, fingerprints",
+    sqlite: "
+CREATE TABLE records (
+    id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, entity TEXT NOT NULL, vals TEXT NOT NULL,
+    merged_into INTEGER, deleted_at TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE links (
+    id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, record_id INTEGER NOT NULL,
+    connector TEXT NOT NULL, entity TEXT NOT NULL, external_id TEXT NOT NULL,
+    base TEXT NOT NULL, version TEXT, content_hash BLOB NOT NULL,
+    status TEXT NOT NULL DEFAULT 'clean', attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT, updated_at TEXT NOT NULL,
+    UNIQUE (tenant, connector, entity, external_id));
+CREATE INDEX links_record ON links (record_id);
+CREATE TABLE history (
+    id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, record_id INTEGER NOT NULL,
+    run_id INTEGER NOT NULL, origin TEXT NOT NULL, changes TEXT NOT NULL, at TEXT NOT NULL);
+CREATE INDEX history_record ON history (record_id);
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, job TEXT NOT NULL, source TEXT NOT NULL,
+    triggered_by TEXT NOT NULL, status TEXT NOT NULL, counters TEXT NOT NULL DEFAULT '{}',
+    errors TEXT NOT NULL DEFAULT '[]', started_at TEXT NOT NULL, finished_at TEXT);
+CREATE TABLE quarantine (
+    id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, run_id INTEGER NOT NULL,
+    connector TEXT NOT NULL, entity TEXT NOT NULL, external_id TEXT, position TEXT NOT NULL,
+    raw TEXT NOT NULL, reason TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE INDEX quarantine_run ON quarantine (tenant, run_id);
+CREATE TABLE source_fingerprints (
+    tenant TEXT NOT NULL, connector TEXT NOT NULL, entity TEXT NOT NULL,
+    fingerprint TEXT NOT NULL, updated_at TEXT NOT NULL,
+    PRIMARY KEY (tenant, connector, entity));
+",
+    postgres: "
+CREATE TABLE records (
+    id BIGSERIAL PRIMARY KEY, tenant TEXT NOT NULL, entity TEXT NOT NULL, vals JSONB NOT NULL,
+    merged_into BIGINT, deleted_at TIMESTAMPTZ,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT now(), updated_at TIMESTAMPTZ NOT NULL DEFAULT now());
+CREATE TABLE links (
+    id BIGSERIAL PRIMARY KEY, tenant TEXT NOT NULL, record_id BIGINT NOT NULL,
+    connector TEXT NOT NULL, entity TEXT NOT NULL, external_id TEXT NOT NULL,
+    base JSONB NOT NULL, version TEXT, content_hash BYTEA NOT NULL,
+    status TEXT NOT NULL DEFAULT 'clean', attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT, updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    UNIQUE (tenant, connector, entity, external_id));
+CREATE INDEX links_record ON links (record_id);
+CREATE TABLE history (
+    id BIGSERIAL PRIMARY KEY, tenant TEXT NOT NULL, record_id BIGINT NOT NULL,
+    run_id BIGINT NOT NULL, origin TEXT NOT NULL, changes JSONB NOT NULL,
+    at TIMESTAMPTZ NOT NULL DEFAULT now());
+CREATE INDEX history_record ON history (record_id);
+CREATE TABLE runs (
+    id BIGSERIAL PRIMARY KEY, tenant TEXT NOT NULL, job TEXT NOT NULL, source TEXT NOT NULL,
+    triggered_by TEXT NOT NULL, status TEXT NOT NULL, counters JSONB NOT NULL DEFAULT '{}',
+    errors JSONB NOT NULL DEFAULT '[]', started_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    finished_at TIMESTAMPTZ);
+CREATE TABLE quarantine (
+    id BIGSERIAL PRIMARY KEY, tenant TEXT NOT NULL, run_id BIGINT NOT NULL,
+    connector TEXT NOT NULL, entity TEXT NOT NULL, external_id TEXT, position TEXT NOT NULL,
+    raw TEXT NOT NULL, reason TEXT NOT NULL, created_at TIMESTAMPTZ NOT NULL DEFAULT now());
+CREATE INDEX quarantine_run ON quarantine (tenant, run_id);
+CREATE TABLE source_fingerprints (
+    tenant TEXT NOT NULL, connector TEXT NOT NULL, entity TEXT NOT NULL,
+    fingerprint TEXT NOT NULL, updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant, connector, entity));
+",
+}];
+
+/// Check an applied migration against this build; `Err` when it was edited.
+pub fn verify(
+    version: i64,
+    stored_checksum: i64,
+    sql_of: fn(&Migration) -> &'static str,
+) -> crate::Result<()> {
+    match MIGRATIONS.iter().find(|m| m.version == version) {
+        Some(m) if checksum(sql_of(m)) != stored_checksum => Err(crate::StoreError::Migration {
+            version,
+            name: m.name.to_string(),
+            message: "applied with different SQL than this build has (checksum mismatch)".into(),
+        }),
+        Some(_) => Ok(()),
+        None => Err(crate::StoreError::Migration {
+            version,
+            name: "?".into(),
+            message: "the store was migrated by a newer einklang; upgrade this binary".into(),
+        }),
+    }
+}
+
+/// JSON text of any serialisable value (stores keep values as JSON).
+pub(crate) fn json<T: serde::Serialize + ?Sized>(v: &T) -> String {
+    serde_json::to_string(v).expect("JSON of plain data")
+}
+
+/// Parse JSON text read back from a store column.
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> crate::Result<T> {
+    serde_json::from_str(text).map_err(|e| crate::StoreError::Corrupt {
+        what: what.to_string(),
+        message: e.to_string(),
+    })
+}

@@ -1,12 +1,361 @@
-//! SQLite implementation of [`crate::HubStore`] (to be written).
+//! SQLite implementation of [`crate::HubStore`], the embedded default.
+//!
+//! One file (`einklang.db`), WAL journal, `synchronous = NORMAL` (a crash
+//! loses at most the last committed batches, never consistency), a large
+//! page cache and cached prepared statements. Each `apply` batch is one
+//! transaction. Values are stored as JSON text; times as RFC 3339 text.
+//! Reads for the CLI (`record`, `runs`, ...) live in [`read`].
+
+mod read;
+
+use crate::migrate::{self, json, MIGRATIONS};
+use crate::model::*;
+use crate::{HubStore, Result, StoreError};
+use chrono::{SecondsFormat, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
 
 /// The embedded SQLite hub store.
-pub struct SqliteStore;
+pub struct SqliteStore {
+    conn: Connection,
+    path: String,
+}
+
+fn now() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
+}
 
 impl SqliteStore {
     /// Open (creating if needed) the database at `path`.
-    pub fn open(path: &str) -> crate::Result<Self> {
-        let _ = path;
-        todo!()
+    pub fn open(path: &str) -> Result<Self> {
+        let err = |source| StoreError::Sqlite {
+            path: path.to_string(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(err)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;
+             PRAGMA temp_store = MEMORY; PRAGMA busy_timeout = 5000;",
+        )
+        .map_err(err)?;
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(Self {
+            conn,
+            path: path.to_string(),
+        })
     }
+
+    fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        move |source| StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+}
+
+fn create(
+    tx: &rusqlite::Transaction<'_>,
+    tenant: &str,
+    run: RunId,
+    now: &str,
+    c: &Change,
+) -> rusqlite::Result<RecordId> {
+    let (record_id, link, history) = match c {
+        Change::Create {
+            entity,
+            values,
+            link,
+            history,
+        } => {
+            tx.prepare_cached(
+                "INSERT INTO records (tenant, entity, vals, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+            )?
+            .execute(params![tenant, entity, json(values), now])?;
+            let id = tx.last_insert_rowid();
+            tx.prepare_cached(
+                "INSERT INTO links (tenant, record_id, connector, entity, external_id, base, version, content_hash, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                tenant, id, link.connector, entity, link.external_id, json(&link.base), link.version,
+                &link.content_hash.to_bytes()[..], now
+            ])?;
+            (id, link, history)
+        }
+        Change::Update {
+            record_id,
+            link_id,
+            values,
+            link,
+            history,
+        } => {
+            tx.prepare_cached("UPDATE records SET vals = ?1, updated_at = ?2 WHERE id = ?3")?
+                .execute(params![json(values), now, record_id])?;
+            tx.prepare_cached(
+                "UPDATE links SET base = ?1, version = ?2, content_hash = ?3, status = 'clean', attempts = 0,
+                 last_error = NULL, updated_at = ?4 WHERE id = ?5",
+            )?
+            .execute(params![json(&link.base), link.version, &link.content_hash.to_bytes()[..], now, link_id])?;
+            (*record_id, link, history)
+        }
+    };
+    if !history.is_empty() {
+        tx.prepare_cached(
+            "INSERT INTO history (tenant, record_id, run_id, origin, changes, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![tenant, record_id, run, link.connector, json(history), now])?;
+    }
+    Ok(record_id)
+}
+
+impl HubStore for SqliteStore {
+    fn migrate(&mut self) -> Result<()> {
+        let path = self.path.clone();
+        let err = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        self.conn.execute_batch(migrate::BOOKKEEPING).map_err(err)?;
+        let applied: Vec<(i64, i64)> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT version, checksum FROM schema_migrations ORDER BY version")
+                .map_err(err)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(err)?;
+            rows.collect::<rusqlite::Result<_>>().map_err(err)?
+        };
+        for (version, sum) in &applied {
+            migrate::verify(*version, *sum, |m| m.sqlite)?;
+        }
+        for m in MIGRATIONS
+            .iter()
+            .filter(|m| !applied.iter().any(|(v, _)| *v == m.version))
+        {
+            let tx = self.conn.transaction().map_err(err)?;
+            tx.execute_batch(m.sqlite)
+                .map_err(|e| StoreError::Migration {
+                    version: m.version,
+                    name: m.name.into(),
+                    message: e.to_string(),
+                })?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?1, ?2, ?3, ?4)",
+                params![m.version, m.name, migrate::checksum(m.sqlite), now()],
+            )
+            .map_err(err)?;
+            tx.commit().map_err(err)?;
+        }
+        Ok(())
+    }
+
+    fn start_run(&mut self, tenant: &str, run: &NewRun) -> Result<RunId> {
+        self.conn
+            .execute(
+                "INSERT INTO runs (tenant, job, source, triggered_by, status, started_at) VALUES (?1, ?2, ?3, ?4, 'running', ?5)",
+                params![tenant, run.job, run.source.as_str(), run.triggered_by, now()],
+            )
+            .map_err(self.err())?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn finish_run(&mut self, tenant: &str, run: RunId, outcome: &RunOutcome) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE runs SET status = ?1, counters = ?2, errors = ?3, finished_at = ?4 WHERE id = ?5 AND tenant = ?6",
+                params![outcome.status.as_str(), json(&outcome.counters), json(&outcome.errors), now(), run, tenant],
+            )
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    fn find_links(
+        &mut self,
+        tenant: &str,
+        connector: &str,
+        entity: &str,
+        external_ids: &[&str],
+    ) -> Result<Vec<Option<LinkKey>>> {
+        let err = self.err();
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, record_id, content_hash, version FROM links
+                 WHERE tenant = ?1 AND connector = ?2 AND entity = ?3 AND external_id = ?4",
+            )
+            .map_err(&err)?;
+        let mut out = Vec::with_capacity(external_ids.len());
+        for id in external_ids {
+            let key = stmt
+                .query_row(params![tenant, connector, entity, id], |r| {
+                    let hash: Vec<u8> = r.get(2)?;
+                    Ok(LinkKey {
+                        link_id: r.get(0)?,
+                        record_id: r.get(1)?,
+                        content_hash: read::hash(&hash),
+                        version: r.get(3)?,
+                    })
+                })
+                .optional()
+                .map_err(&err)?;
+            out.push(key);
+        }
+        Ok(out)
+    }
+
+    fn load_for_update(
+        &mut self,
+        tenant: &str,
+        links: &[LinkKey],
+    ) -> Result<Vec<Option<LinkedRecord>>> {
+        let err = self.err();
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT r.entity, r.vals, l.base FROM links l JOIN records r ON r.id = l.record_id
+                 WHERE l.id = ?1 AND l.tenant = ?2",
+            )
+            .map_err(&err)?;
+        let mut out = Vec::with_capacity(links.len());
+        for key in links {
+            let row: Option<(String, String, String)> = stmt
+                .query_row(params![key.link_id, tenant], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .optional()
+                .map_err(&err)?;
+            out.push(match row {
+                None => None,
+                Some((entity, vals, base)) => Some(LinkedRecord {
+                    key: key.clone(),
+                    entity,
+                    values: migrate::parse("record values", &vals)?,
+                    base: migrate::parse("link base", &base)?,
+                }),
+            });
+        }
+        Ok(out)
+    }
+
+    fn apply(&mut self, tenant: &str, run: RunId, changes: &[Change]) -> Result<Vec<RecordId>> {
+        let path = self.path.clone();
+        let err = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(err)?;
+        let now = now();
+        let mut ids = Vec::with_capacity(changes.len());
+        for c in changes {
+            ids.push(create(&tx, tenant, run, &now, c).map_err(err)?);
+        }
+        tx.commit().map_err(err)?;
+        Ok(ids)
+    }
+
+    fn quarantine(&mut self, tenant: &str, run: RunId, items: &[NewQuarantine]) -> Result<()> {
+        let path = self.path.clone();
+        let err = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(err)?;
+        let now = now();
+        for q in items {
+            tx.prepare_cached(
+                "INSERT INTO quarantine (tenant, run_id, connector, entity, external_id, position, raw, reason, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )
+            .and_then(|mut s| s.execute(params![tenant, run, q.connector, q.entity, q.external_id, q.position, q.raw, q.reason, now]))
+            .map_err(err)?;
+        }
+        tx.commit().map_err(err)
+    }
+
+    fn source_fingerprint(
+        &mut self,
+        tenant: &str,
+        connector: &str,
+        entity: &str,
+    ) -> Result<Option<String>> {
+        self.conn
+            .query_row(
+                "SELECT fingerprint FROM source_fingerprints WHERE tenant = ?1 AND connector = ?2 AND entity = ?3",
+                params![tenant, connector, entity],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.err())
+    }
+
+    fn set_source_fingerprint(
+        &mut self,
+        tenant: &str,
+        connector: &str,
+        entity: &str,
+        fingerprint: &str,
+    ) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO source_fingerprints (tenant, connector, entity, fingerprint, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (tenant, connector, entity) DO UPDATE SET fingerprint = excluded.fingerprint, updated_at = excluded.updated_at",
+                params![tenant, connector, entity, fingerprint, now()],
+            )
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    fn record(&mut self, tenant: &str, entity: &str, id: RecordId) -> Result<Option<HubRecord>> {
+        read::record(&self.conn, tenant, entity, id)
+            .map_err(self.err())?
+            .transpose()
+    }
+    fn links_of(&mut self, tenant: &str, record: RecordId) -> Result<Vec<Link>> {
+        read::links_of(&self.conn, tenant, record)
+            .map_err(self.err())?
+            .into_iter()
+            .collect()
+    }
+    fn history_of(&mut self, tenant: &str, record: RecordId) -> Result<Vec<HistoryEntry>> {
+        read::history_of(&self.conn, tenant, record)
+            .map_err(self.err())?
+            .into_iter()
+            .collect()
+    }
+    fn runs(&mut self, tenant: &str, limit: usize) -> Result<Vec<Run>> {
+        read::runs(&self.conn, tenant, None, limit)
+            .map_err(self.err())?
+            .into_iter()
+            .collect()
+    }
+    fn run(&mut self, tenant: &str, id: RunId) -> Result<Option<Run>> {
+        let runs: Result<Vec<Run>> = read::runs(&self.conn, tenant, Some(id), 1)
+            .map_err(self.err())?
+            .into_iter()
+            .collect();
+        Ok(runs?.into_iter().next())
+    }
+    fn quarantined(
+        &mut self,
+        tenant: &str,
+        run: Option<RunId>,
+        limit: usize,
+    ) -> Result<Vec<QuarantineItem>> {
+        read::quarantined(&self.conn, tenant, run, limit).map_err(self.err())
+    }
+    fn count_records(&mut self, tenant: &str, entity: &str) -> Result<u64> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM records WHERE tenant = ?1 AND entity = ?2",
+                params![tenant, entity],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(self.err())
+    }
+}
+
+/// A content hash from its 16 stored bytes (shared with the PostgreSQL store).
+pub(crate) fn hash_of(bytes: &[u8]) -> einklang_core::ContentHash {
+    read::hash(bytes)
 }
