@@ -51,7 +51,8 @@ CREATE TABLE links (
 CREATE INDEX links_record ON links (record_id);
 CREATE TABLE history (
     id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, record_id INTEGER NOT NULL,
-    run_id INTEGER NOT NULL, origin TEXT NOT NULL, changes TEXT NOT NULL, at TEXT NOT NULL);
+    run_id INTEGER NOT NULL, origin TEXT NOT NULL, initial INTEGER NOT NULL DEFAULT 0,
+    changes TEXT NOT NULL, at TEXT NOT NULL);
 CREATE INDEX history_record ON history (record_id);
 CREATE TABLE runs (
     id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, job TEXT NOT NULL, source TEXT NOT NULL,
@@ -82,7 +83,8 @@ CREATE TABLE links (
 CREATE INDEX links_record ON links (record_id);
 CREATE TABLE history (
     id BIGSERIAL PRIMARY KEY, tenant TEXT NOT NULL, record_id BIGINT NOT NULL,
-    run_id BIGINT NOT NULL, origin TEXT NOT NULL, changes JSONB NOT NULL,
+    run_id BIGINT NOT NULL, origin TEXT NOT NULL, initial BOOLEAN NOT NULL DEFAULT false,
+    changes JSONB NOT NULL,
     at TIMESTAMPTZ NOT NULL DEFAULT now());
 CREATE INDEX history_record ON history (record_id);
 CREATE TABLE runs (
@@ -134,4 +136,46 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> c
         what: what.to_string(),
         message: e.to_string(),
     })
+}
+
+/// Whether `history` is the history of a new record: every field of
+/// `values`, from null. Such history is stored compactly as the values
+/// themselves with `initial` set (one JSON text shared with the record).
+pub(crate) fn is_initial(history: &crate::FieldChanges, values: &einklang_core::Fields) -> bool {
+    history.len() == values.len()
+        && history
+            .iter()
+            .zip(values)
+            .all(|((hk, c), (vk, v))| hk == vk && c.old.is_null() && c.new == *v)
+}
+
+/// History changes as read back: initial history expands to null → value.
+pub(crate) fn expand(
+    initial: bool,
+    changes: serde_json::Value,
+) -> crate::Result<crate::FieldChanges> {
+    if !initial {
+        return serde_json::from_value(changes).map_err(|e| crate::StoreError::Corrupt {
+            what: "history changes".into(),
+            message: e.to_string(),
+        });
+    }
+    match changes {
+        serde_json::Value::Object(values) => Ok(values
+            .into_iter()
+            .map(|(k, new)| {
+                (
+                    k,
+                    crate::FieldChange {
+                        old: serde_json::Value::Null,
+                        new,
+                    },
+                )
+            })
+            .collect()),
+        other => Err(crate::StoreError::Corrupt {
+            what: "initial history".into(),
+            message: other.to_string(),
+        }),
+    }
 }

@@ -12,6 +12,7 @@ use crate::migrate::{self, json, MIGRATIONS};
 use crate::model::*;
 use crate::{HubStore, Result, StoreError};
 use chrono::{SecondsFormat, Utc};
+use einklang_core::Fields;
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// The embedded SQLite hub store.
@@ -52,6 +53,20 @@ impl SqliteStore {
     }
 }
 
+/// JSON texts of one change: values, link base, history, and whether the
+/// history is initial (then it shares the values' text).
+fn texts(values: &Fields, base: &Fields, history: &FieldChanges) -> (String, String, String, bool) {
+    let vals = json(values);
+    let base = if base == values {
+        vals.clone()
+    } else {
+        json(base)
+    };
+    let initial = migrate::is_initial(history, values);
+    let hist = if initial { vals.clone() } else { json(history) };
+    (vals, base, hist, initial)
+}
+
 fn create(
     tx: &rusqlite::Transaction<'_>,
     tenant: &str,
@@ -59,27 +74,28 @@ fn create(
     now: &str,
     c: &Change,
 ) -> rusqlite::Result<RecordId> {
-    let (record_id, link, history) = match c {
+    let (record_id, link, history, (vals, base, hist, initial)) = match c {
         Change::Create {
             entity,
             values,
             link,
             history,
         } => {
+            let texts = texts(values, &link.base, history);
             tx.prepare_cached(
                 "INSERT INTO records (tenant, entity, vals, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
             )?
-            .execute(params![tenant, entity, json(values), now])?;
+            .execute(params![tenant, entity, texts.0, now])?;
             let id = tx.last_insert_rowid();
             tx.prepare_cached(
                 "INSERT INTO links (tenant, record_id, connector, entity, external_id, base, version, content_hash, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?
             .execute(params![
-                tenant, id, link.connector, entity, link.external_id, json(&link.base), link.version,
+                tenant, id, link.connector, entity, link.external_id, texts.1, link.version,
                 &link.content_hash.to_bytes()[..], now
             ])?;
-            (id, link, history)
+            (id, link, history, texts)
         }
         Change::Update {
             record_id,
@@ -88,21 +104,23 @@ fn create(
             link,
             history,
         } => {
+            let texts = texts(values, &link.base, history);
             tx.prepare_cached("UPDATE records SET vals = ?1, updated_at = ?2 WHERE id = ?3")?
-                .execute(params![json(values), now, record_id])?;
+                .execute(params![texts.0, now, record_id])?;
             tx.prepare_cached(
                 "UPDATE links SET base = ?1, version = ?2, content_hash = ?3, status = 'clean', attempts = 0,
                  last_error = NULL, updated_at = ?4 WHERE id = ?5",
             )?
-            .execute(params![json(&link.base), link.version, &link.content_hash.to_bytes()[..], now, link_id])?;
-            (*record_id, link, history)
+            .execute(params![texts.1, link.version, &link.content_hash.to_bytes()[..], now, link_id])?;
+            (*record_id, link, history, texts)
         }
     };
+    drop((vals, base));
     if !history.is_empty() {
         tx.prepare_cached(
-            "INSERT INTO history (tenant, record_id, run_id, origin, changes, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO history (tenant, record_id, run_id, origin, initial, changes, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?
-        .execute(params![tenant, record_id, run, link.connector, json(history), now])?;
+        .execute(params![tenant, record_id, run, link.connector, initial, hist, now])?;
     }
     Ok(record_id)
 }

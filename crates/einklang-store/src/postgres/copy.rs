@@ -72,23 +72,34 @@ impl Batch {
         history: &FieldChanges,
     ) {
         let id_text = id.to_string();
+        let vals = json(values);
         let r = &mut self.records;
         field(r, Some(&id_text), false);
         field(r, Some(tenant), false);
         field(r, Some(entity), false);
-        field(r, Some(&json(values)), true);
+        field(r, Some(&vals), true);
+        let base = if link.base == *values {
+            vals.clone()
+        } else {
+            json(&link.base)
+        };
         let l = &mut self.links;
         field(l, Some(tenant), false);
         field(l, Some(&id_text), false);
         field(l, Some(&link.connector), false);
         field(l, Some(entity), false);
         field(l, Some(&link.external_id), false);
-        field(l, Some(&json(&link.base)), false);
+        field(l, Some(&base), false);
         field(l, link.version.as_deref(), false);
         field(l, Some(&hex(&link.content_hash.to_bytes())), true);
-        self.history(tenant, run, id, &link.connector, history);
+        if crate::migrate::is_initial(history, values) {
+            self.history_row(tenant, run, id, &link.connector, true, &vals);
+        } else {
+            self.history(tenant, run, id, &link.connector, history);
+        }
     }
 
+    /// History of an update (nothing when no field changed).
     pub(super) fn history(
         &mut self,
         tenant: &str,
@@ -97,22 +108,34 @@ impl Batch {
         origin: &str,
         changes: &FieldChanges,
     ) {
-        if changes.is_empty() {
-            return;
+        if !changes.is_empty() {
+            self.history_row(tenant, run, record, origin, false, &json(changes));
         }
+    }
+
+    fn history_row(
+        &mut self,
+        tenant: &str,
+        run: RunId,
+        record: RecordId,
+        origin: &str,
+        initial: bool,
+        changes: &str,
+    ) {
         let h = &mut self.history;
         field(h, Some(tenant), false);
         field(h, Some(&record.to_string()), false);
         field(h, Some(&run.to_string()), false);
         field(h, Some(origin), false);
-        field(h, Some(&json(changes)), true);
+        field(h, Some(if initial { "t" } else { "f" }), false);
+        field(h, Some(changes), true);
     }
 
     pub(super) fn write(self, tx: &mut Transaction<'_>) -> Result<()> {
         for (sql, data) in [
             ("COPY records (id, tenant, entity, vals) FROM STDIN", self.records),
             ("COPY links (tenant, record_id, connector, entity, external_id, base, version, content_hash) FROM STDIN", self.links),
-            ("COPY history (tenant, record_id, run_id, origin, changes) FROM STDIN", self.history),
+            ("COPY history (tenant, record_id, run_id, origin, initial, changes) FROM STDIN", self.history),
         ] {
             if data.is_empty() {
                 continue;

@@ -86,9 +86,9 @@ pub(super) fn history_of(
     tenant: &str,
     record: RecordId,
 ) -> Result<Vec<HistoryEntry>> {
-    c.query("SELECT run_id, origin, changes, at FROM history WHERE tenant = $1 AND record_id = $2 ORDER BY id", &[&tenant, &record])?
+    c.query("SELECT run_id, origin, initial, changes, at FROM history WHERE tenant = $1 AND record_id = $2 ORDER BY id", &[&tenant, &record])?
         .iter()
-        .map(|r| Ok(HistoryEntry { run_id: r.get(0), origin: r.get(1), changes: decode("history changes", r.get(2))?, at: r.get(3) }))
+        .map(|r| Ok(HistoryEntry { run_id: r.get(0), origin: r.get(1), changes: crate::migrate::expand(r.get(2), r.get(3))?, at: r.get(4) }))
         .collect()
 }
 

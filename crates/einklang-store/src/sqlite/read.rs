@@ -119,15 +119,15 @@ pub(super) fn history_of(
     tenant: &str,
     record: RecordId,
 ) -> rusqlite::Result<Vec<Result<HistoryEntry>>> {
-    let mut stmt = c.prepare_cached("SELECT run_id, origin, changes, at FROM history WHERE tenant = ?1 AND record_id = ?2 ORDER BY id")?;
+    let mut stmt = c.prepare_cached("SELECT run_id, origin, initial, changes, at FROM history WHERE tenant = ?1 AND record_id = ?2 ORDER BY id")?;
     let rows = stmt.query_map(params![tenant, record], |r| {
-        let (run_id, origin, changes, at): (i64, String, String, String) =
-            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+        let (run_id, origin, initial, changes, at): (i64, String, bool, String, String) =
+            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
         Ok((|| {
             Ok(HistoryEntry {
                 run_id,
                 origin,
-                changes: parse("history changes", &changes)?,
+                changes: crate::migrate::expand(initial, parse("history changes", &changes)?)?,
                 at: time("history at", &at)?,
             })
         })())
