@@ -6,6 +6,11 @@
 //! ([`Diagnostic`]); a missing secret names the variable and never a value.
 #![deny(missing_docs)]
 
+mod ctx;
+mod entities;
+mod mappings;
+mod top;
+
 use einklang_core::{EntitySchema, Mapping};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -168,22 +173,60 @@ impl Config {
     }
     /// All mappings of a connector.
     pub fn mappings_of<'a>(&'a self, connector: &'a str) -> impl Iterator<Item = &'a Mapping> + 'a {
-        self.mappings.iter().filter(move |m| m.connector == connector)
+        self.mappings
+            .iter()
+            .filter(move |m| m.connector == connector)
     }
 }
 
-/// Load and validate the config file at `path`, reading `${VAR}` from the process environment.
+/// Read and check the config file at `path` (secrets from the process environment).
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
-    let _ = path;
-    todo!()
+    let problem = |message: String| {
+        ConfigErrors(vec![Diagnostic {
+            location: Location {
+                file: path.to_path_buf(),
+                line: 1,
+                col: 1,
+            },
+            message,
+        }])
+    };
+    let bytes = std::fs::read(path).map_err(|e| problem(format!("cannot read the config: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        problem(format!(
+            "the config is not valid UTF-8 (byte {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
+    load_str(&text, path, &|var| std::env::var(var).ok())
 }
 
-/// Validate config text as if it were the file `path`, with `env` answering `${VAR}` lookups.
+/// Check config `text` as if read from `path`, taking `${VAR}` values from `env`.
+/// Every problem is returned at once, sorted by position.
 pub fn load_str(
     text: &str,
     path: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigErrors> {
-    let _ = (text, path, env);
-    todo!()
+    let mut ctx = ctx::Ctx::new(text, path, env);
+    let (root, syntax) = toml::de::DeTable::parse_recoverable(text);
+    if !syntax.is_empty() {
+        for e in syntax {
+            let span = e.span().unwrap_or(0..0);
+            ctx.error(span, format!("TOML syntax: {}", e.message().trim()));
+        }
+        return Err(sorted(ctx.diags));
+    }
+    let config = top::build(&mut ctx, root.get_ref(), path);
+    if ctx.diags.is_empty() {
+        Ok(config)
+    } else {
+        Err(sorted(ctx.diags))
+    }
+}
+
+fn sorted(mut diags: Vec<Diagnostic>) -> ConfigErrors {
+    diags.sort();
+    diags.dedup();
+    ConfigErrors(diags)
 }
