@@ -81,19 +81,19 @@ fn mapping(
     let t = ctx.table(v, &what)?;
     ctx.unknown_keys(t, &["id", "filter", "fields"], &what);
     let id_field = match t.get("id") {
-        Some(id) => ctx.text(id, &format!("{what}.id"))?,
+        Some(id) => ctx.text(id, &format!("{what}.id")),
         None => {
             ctx.error(
                 v.span(),
                 format!("{what} needs `id`, the raw field holding the external id"),
             );
-            return None;
+            None
         }
     };
     let filter = match t.get("filter") {
         None => None,
         Some(f) => {
-            let text = ctx.text(f, &format!("{what}.filter"))?;
+            let text = ctx.text(f, &format!("{what}.filter")).unwrap_or_default();
             match einklang_core::filter::parse(&text) {
                 Ok(filter) => Some(filter),
                 Err(e) => {
@@ -104,7 +104,7 @@ fn mapping(
                             .nth(e.column)
                             .map_or(text.len(), |(i, _)| i);
                     ctx.error(at..at, format!("{what}.filter: {}", e.message));
-                    return None;
+                    None
                 }
             }
         }
@@ -139,9 +139,9 @@ fn mapping(
         }
     }
     Some(Mapping {
+        id_field: id_field?,
         connector: connector.to_string(),
         entity: schema.name.clone(),
-        id_field,
         filter,
         fields,
     })

@@ -104,7 +104,9 @@ pub fn build(ctx: &mut Ctx<'_>, root: &DeTable<'_>, path: &Path) -> Config {
 }
 
 fn store(ctx: &mut Ctx<'_>, v: &Val<'_>, base_dir: &Path) -> StoreLocation {
-    let s = ctx.text(v, "`store`").unwrap_or_default();
+    let Some(s) = ctx.text(v, "`store`") else {
+        return StoreLocation::Sqlite(base_dir.join("einklang.db"));
+    };
     if s.starts_with("postgres://") || s.starts_with("postgresql://") {
         StoreLocation::Postgres(s)
     } else if let Some(p) = s.strip_prefix("sqlite:") {
