@@ -6,6 +6,7 @@
 //! conversions both share (dates, phones, names) live in [`values`].
 
 mod normalise;
+mod phone;
 mod values;
 
 use crate::filter::eval::lookup;

@@ -1,10 +1,12 @@
 //! The pull step: one connector's records for one entity into the hub.
 //! The algorithm is described in the crate docs.
 //!
-//! Two stages run on two threads, joined by a bounded channel so memory
-//! stays flat however large the source: the preparer reads, maps, normalises
-//! and de-duplicates records into batches ([`prepare`]); the applier (this
-//! thread) plans each batch against the store and applies it.
+//! Three stages run on their own threads, joined by bounded channels so
+//! memory stays flat however large the source: a reader reads the source in
+//! numbered chunks; workers (one per core, at most four) map and normalise
+//! them ([`prepare`]); the applier (this thread) puts the batches back in
+//! source order, rejects external ids seen earlier in the read, plans each
+//! batch against the store and applies it.
 
 mod prepare;
 
@@ -14,8 +16,10 @@ use einklang_config::Config;
 use einklang_connectors::Connector;
 use einklang_core::Mapping;
 use einklang_store::{Change, Counters, HubStore, LinkKey, NewQuarantine, RunId};
-use prepare::{Prepared, Preparer};
+use prepare::{Chunk, ChunkQueue, Prepared, Preparer};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::mpsc::sync_channel;
+use std::sync::Mutex;
 
 /// Records per store transaction.
 pub const BATCH: usize = 2000;
@@ -68,6 +72,7 @@ pub(crate) fn pull(
     let mut applier = Applier {
         mapping,
         counters: Counters::new(),
+        seen: HashSet::new(),
     };
     let prepared = run_stages(ctx, &tenant, connector, preparer, &mut applier)?;
     let mut counters = match prepared {
@@ -87,8 +92,14 @@ pub(crate) fn pull(
     }))
 }
 
-/// Run the preparer on its own thread and apply what it sends. Returns the
-/// preparer's counters, or its connector error.
+/// Worker threads that map and normalise: one per core, at most four.
+fn workers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 4))
+}
+
+/// Run the reader and the workers on their own threads and apply what they
+/// send, in source order. Returns the workers' counters, or the connector's
+/// error.
 fn run_stages(
     ctx: &mut PullContext<'_>,
     tenant: &str,
@@ -96,26 +107,51 @@ fn run_stages(
     preparer: Preparer<'_>,
     applier: &mut Applier<'_>,
 ) -> Result<Result<Counters, String>, EngineError> {
-    let (tx, rx) = sync_channel::<Prepared>(IN_FLIGHT);
+    let (chunk_tx, chunk_rx) = sync_channel::<Chunk>(IN_FLIGHT);
+    let queue: ChunkQueue = Mutex::new(Some(chunk_rx));
+    let (tx, rx) = sync_channel::<(usize, Prepared)>(IN_FLIGHT);
     std::thread::scope(|scope| {
-        let worker = scope.spawn(move || preparer.run(connector, tx));
+        let reader = scope.spawn(move || prepare::read_chunks(connector, chunk_tx));
+        let handles: Vec<_> = (0..workers())
+            .map(|_| {
+                let (p, tx, queue) = (preparer.clone(), tx.clone(), &queue);
+                scope.spawn(move || p.work(queue, tx))
+            })
+            .collect();
+        drop(tx);
         let mut applied = Ok(());
-        for batch in rx.iter() {
-            if let Err(e) = applier.apply(ctx, tenant, batch) {
-                applied = Err(e);
-                break; // dropping the receiver stops the preparer
+        let (mut waiting, mut next) = (BTreeMap::new(), 0);
+        'receive: for (seq, batch) in rx.iter() {
+            waiting.insert(seq, batch);
+            while let Some(batch) = waiting.remove(&next) {
+                next += 1;
+                if let Err(e) = applier.apply(ctx, tenant, batch) {
+                    applied = Err(e);
+                    break 'receive;
+                }
             }
         }
-        drop(rx);
-        let prepared = worker
+        drop(rx); // a failed applier stops the workers, and they the reader
+        let mut counters = Counters::new();
+        for h in handles {
+            match h.join() {
+                Ok(c) => c
+                    .into_iter()
+                    .for_each(|(k, v)| *counters.entry(k).or_default() += v),
+                Err(_) => return applied.map(|()| Err("record preparation panicked".into())),
+            }
+        }
+        let read = reader
             .join()
-            .unwrap_or_else(|_| Err("record preparation panicked".into()));
-        applied.map(|()| prepared)
+            .unwrap_or_else(|_| Err("reading the source panicked".into()));
+        applied.map(|()| read.map(|()| counters))
     })
 }
 
 /// The store side of a pull: plans batches against the hub and applies them.
 struct Applier<'m> {
+    /// Hashes of the external ids seen so far in this read.
+    seen: HashSet<u128>,
     mapping: &'m Mapping,
     counters: Counters,
 }
@@ -134,9 +170,11 @@ impl Applier<'_> {
     ) -> Result<(), EngineError> {
         let Prepared {
             incoming,
+            positions,
             mut rejects,
         } = batch;
         let n = (incoming.len() + rejects.len()) as u64;
+        let incoming = self.first_sightings(incoming, positions, &mut rejects);
         let changes = self.plan_batch(ctx, tenant, &incoming, &mut rejects)?;
         if !changes.is_empty() {
             ctx.store.apply(tenant, ctx.run, &changes)?;
@@ -198,6 +236,39 @@ impl Applier<'_> {
             batch.len() as u64 - created - updated - orphans,
         );
         Ok(changes)
+    }
+
+    /// Keep the records whose external id was not seen earlier in this
+    /// read; later ones go to quarantine.
+    fn first_sightings(
+        &mut self,
+        incoming: Vec<Incoming>,
+        positions: Vec<String>,
+        rejects: &mut Vec<NewQuarantine>,
+    ) -> Vec<Incoming> {
+        let mut kept = Vec::with_capacity(incoming.len());
+        for (inc, position) in incoming.into_iter().zip(positions) {
+            if self
+                .seen
+                .insert(xxhash_rust::xxh3::xxh3_128(inc.external_id.as_bytes()))
+            {
+                kept.push(inc);
+                continue;
+            }
+            self.bump("quarantined", 1);
+            rejects.push(NewQuarantine {
+                connector: self.mapping.connector.clone(),
+                entity: self.mapping.entity.clone(),
+                external_id: Some(inc.external_id.clone()),
+                position,
+                raw: serde_json::to_string(&inc.values).unwrap_or_default(),
+                reason: format!(
+                    "duplicate external id `{}` within this read: an earlier record has the same id",
+                    inc.external_id
+                ),
+            });
+        }
+        kept
     }
 
     /// A link whose hub record is gone: quarantined rather than silently recreated.

@@ -5,6 +5,11 @@ mod cmd;
 mod progress;
 mod table;
 
+/// mimalloc: a pull allocates many small maps on worker threads and frees
+/// them on the applier's; glibc's allocator spends much of a run on that.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -2,7 +2,8 @@
 //! canonical form of its entity's schema, or every field error is returned
 //! at once. Applying it twice gives the same record (tested as a property).
 
-use super::values::{describe, e164, rfc3339, text};
+use super::phone::e164;
+use super::values::{describe, rfc3339, text};
 use crate::filter::eval::parse_datetime_text;
 use crate::record::{Fields, Value};
 use crate::schema::{is_empty, EntitySchema, FieldError, FieldType, NormaliseContext};

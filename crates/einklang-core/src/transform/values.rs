@@ -1,6 +1,6 @@
 //! Single-value conversions shared by mapping transforms and normalisation:
-//! dates and date-times, epochs, names, phones (E.164 through the
-//! `phonenumber` crate), value maps and text helpers.
+//! dates and date-times, epochs, names, value maps and text helpers (phones
+//! are in [`super::phone`]).
 
 use crate::mapping::{EpochUnit, NamePart, Transform};
 use crate::record::Value;
@@ -97,7 +97,7 @@ pub(super) fn scalar(t: &Transform, v: Value) -> Result<Value, String> {
                 NamePart::Last => last,
             })
         }
-        Transform::Phone { region } => Value::String(e164(&need_text(&v)?, region)?),
+        Transform::Phone { region } => Value::String(super::phone::e164(&need_text(&v)?, region)?),
         // Join, PersonOrCompany on a single value: nothing to combine.
         Transform::Join { .. } | Transform::PersonOrCompany | Transform::Default(_) => v,
     })
@@ -190,20 +190,4 @@ pub(super) fn person_or_company(items: &[Value]) -> Value {
     } else {
         Value::Null
     }
-}
-
-/// A phone number in E.164, reading numbers without a country code in
-/// `region` (ISO 3166 alpha-2).
-pub(crate) fn e164(s: &str, region: &str) -> Result<String, String> {
-    let id: phonenumber::country::Id = region
-        .trim()
-        .to_uppercase()
-        .parse()
-        .map_err(|_| format!("unknown phone region `{region}`"))?;
-    let number = phonenumber::parse(Some(id), s.trim())
-        .map_err(|_| format!("'{}' is not a phone number", s.trim()))?;
-    if !phonenumber::is_valid(&number) {
-        return Err(format!("'{}' is not a valid phone number", s.trim()));
-    }
-    Ok(number.format().mode(phonenumber::Mode::E164).to_string())
 }

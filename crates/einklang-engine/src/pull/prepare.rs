@@ -1,15 +1,23 @@
-//! The preparing stage of a pull: read, map, normalise, de-duplicate.
-//!
-//! Runs on its own thread; sends batches of ready records and rejects to the
-//! applier. Everything here is per record and needs no store.
+//! The preparing stages of a pull: read (one thread, in source order, in
+//! numbered chunks), then map and normalise (several worker threads, each
+//! taking the next chunk). Everything here is per record and needs no store;
+//! de-duplicating external ids needs the source order and happens in the
+//! applier, which puts the chunks back in order.
 
 use crate::plan::Incoming;
 use einklang_config::Config;
 use einklang_connectors::{Connector, RawRecord, ReadItem};
 use einklang_core::{content_hash, EntitySchema, Mapping, NormaliseContext, Pulled};
 use einklang_store::{Counters, NewQuarantine};
-use std::collections::HashSet;
-use std::sync::mpsc::SyncSender;
+use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::Mutex;
+
+/// A numbered chunk of read items, in source order.
+pub(crate) type Chunk = (usize, Vec<ReadItem>);
+
+/// The chunk queue the workers share; a worker that finds the applier gone
+/// drops it, which stops the reader.
+pub(crate) type ChunkQueue = Mutex<Option<Receiver<Chunk>>>;
 
 /// Largest raw payload kept in the quarantine.
 const RAW_LIMIT: usize = 4096;
@@ -18,6 +26,8 @@ const RAW_LIMIT: usize = 4096;
 pub(crate) struct Prepared {
     /// Records that passed mapping and validation.
     pub incoming: Vec<Incoming>,
+    /// Where each of `incoming` was in the source (same order).
+    pub positions: Vec<String>,
     /// Records rejected on the way.
     pub rejects: Vec<NewQuarantine>,
 }
@@ -26,21 +36,18 @@ impl Prepared {
     fn empty() -> Self {
         Prepared {
             incoming: Vec::with_capacity(super::BATCH),
+            positions: Vec::with_capacity(super::BATCH),
             rejects: Vec::new(),
         }
-    }
-    fn len(&self) -> usize {
-        self.incoming.len() + self.rejects.len()
     }
 }
 
 /// Maps and validates the records of one connector for one entity.
+#[derive(Clone)]
 pub(crate) struct Preparer<'m> {
     mapping: &'m Mapping,
     schema: &'m EntitySchema,
     norm: NormaliseContext,
-    /// Hashes of the external ids seen in this read.
-    seen: HashSet<u128>,
     counters: Counters,
 }
 
@@ -59,35 +66,32 @@ impl<'m> Preparer<'m> {
             mapping,
             schema,
             norm,
-            seen: HashSet::new(),
             counters,
         })
     }
 
-    /// Read everything and send it in batches. Returns the counters, or the
-    /// connector's error when the read could not start. Stops early when the
-    /// receiver is gone (the applier failed).
-    pub fn run(
-        mut self,
-        connector: &mut dyn Connector,
-        tx: SyncSender<Prepared>,
-    ) -> Result<Counters, String> {
-        let items = connector.read().map_err(|e| e.to_string())?;
-        let mut batch = Prepared::empty();
-        for item in items {
-            self.take(item, &mut batch);
-            if batch.len() >= super::BATCH
-                && tx
-                    .send(std::mem::replace(&mut batch, Prepared::empty()))
-                    .is_err()
-            {
-                return Ok(self.counters);
+    /// Prepare chunks from `queue` until it is empty; send each as one
+    /// batch. Returns this worker's counters.
+    pub fn work(mut self, queue: &ChunkQueue, tx: SyncSender<(usize, Prepared)>) -> Counters {
+        loop {
+            let next = match queue.lock() {
+                Ok(guard) => guard.as_ref().and_then(|rx| rx.recv().ok()),
+                Err(_) => None,
+            };
+            let Some((seq, items)) = next else { break };
+            let mut batch = Prepared::empty();
+            for item in items {
+                self.take(item, &mut batch);
+            }
+            if tx.send((seq, batch)).is_err() {
+                // The applier stopped: stop the reader too.
+                if let Ok(mut guard) = queue.lock() {
+                    guard.take();
+                }
+                break;
             }
         }
-        if batch.len() > 0 {
-            let _ = tx.send(batch);
-        }
-        Ok(self.counters)
+        self.counters
     }
 
     fn bump(&mut self, counter: &str) {
@@ -102,7 +106,10 @@ impl<'m> Preparer<'m> {
                 .rejects
                 .push(self.reject(r.position, None, r.raw, r.reason)),
             ReadItem::Record(rec) => match self.prepare(&rec) {
-                Ok(Some(incoming)) => batch.incoming.push(incoming),
+                Ok(Some(incoming)) => {
+                    batch.incoming.push(incoming);
+                    batch.positions.push(rec.position);
+                }
                 Ok(None) => self.bump("filtered"),
                 Err((id, reason)) => {
                     let raw = serde_json::to_string(&rec.fields).unwrap_or_default();
@@ -128,15 +135,6 @@ impl<'m> Preparer<'m> {
             let reasons: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
             (Some(external_id.clone()), reasons.join("; "))
         })?;
-        if !self
-            .seen
-            .insert(xxhash_rust::xxh3::xxh3_128(external_id.as_bytes()))
-        {
-            let reason = format!(
-                "duplicate external id `{external_id}` within this read: an earlier record has the same id"
-            );
-            return Err((Some(external_id), reason));
-        }
         let hash = content_hash(&values);
         Ok(Some(Incoming {
             connector: self.mapping.connector.clone(),
@@ -164,4 +162,29 @@ impl<'m> Preparer<'m> {
             reason,
         }
     }
+}
+
+/// Read the connector in source order and queue numbered chunks. Returns
+/// the connector's error when the read could not start.
+pub(crate) fn read_chunks(
+    connector: &mut dyn Connector,
+    tx: SyncSender<Chunk>,
+) -> Result<(), String> {
+    let items = connector.read().map_err(|e| e.to_string())?;
+    let mut chunk = Vec::with_capacity(super::BATCH);
+    let mut seq = 0;
+    for item in items {
+        chunk.push(item);
+        if chunk.len() == super::BATCH {
+            let full = std::mem::replace(&mut chunk, Vec::with_capacity(super::BATCH));
+            if tx.send((seq, full)).is_err() {
+                return Ok(()); // the workers stopped
+            }
+            seq += 1;
+        }
+    }
+    if !chunk.is_empty() {
+        let _ = tx.send((seq, chunk));
+    }
+    Ok(())
 }
