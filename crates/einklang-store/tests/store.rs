@@ -325,31 +325,3 @@ fn large_batch_and_odd_text() {
         assert_ne!(keys[0].as_ref().unwrap().content_hash, ContentHash(0));
     });
 }
-
-/// `cargo test -p einklang-store --release -- --ignored --nocapture`
-#[test]
-#[ignore]
-fn sqlite_create_throughput() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut s = open(dir.path().join("hub.db").to_str().unwrap()).unwrap();
-    let run = new_run(s.as_mut());
-    let mut spent = std::time::Duration::ZERO;
-    let n = 200_000;
-    for chunk in 0..n / 2000 {
-        let changes: Vec<Change> = (0..2000)
-            .map(|i| {
-                let id = chunk * 2000 + i;
-                create(&id.to_string(), fields(json!({"first_name": "Anna", "last_name": format!("Novak{id}"), "email": format!("a{id}@x.de"),
-                    "phones": ["+49301234567"], "city": "Berlin", "postcode": "10115", "street": "Hauptstr. 1", "birthday": "1980-02-03"})))
-            })
-            .collect();
-        let started = std::time::Instant::now();
-        s.apply("t1", run, &changes).unwrap();
-        spent += started.elapsed();
-    }
-    let secs = spent.as_secs_f64();
-    println!(
-        "sqlite: {n} creates (record + link + history) in {secs:.2}s = {:.0}/s",
-        n as f64 / secs
-    );
-}

@@ -93,7 +93,19 @@ fn scalar_text(v: &Value) -> Result<String, String> {
 }
 
 fn clean_text(v: &Value) -> Result<String, String> {
-    Ok(scalar_text(v)?.trim().nfc().collect())
+    let s = scalar_text(v)?;
+    let trimmed = s.trim();
+    // Most text is already NFC; the quick check avoids re-collecting it.
+    if unicode_normalization::is_nfc_quick(trimmed.chars())
+        == unicode_normalization::IsNormalized::Yes
+    {
+        return Ok(if trimmed.len() == s.len() {
+            s
+        } else {
+            trimmed.to_string()
+        });
+    }
+    Ok(trimmed.nfc().collect())
 }
 
 fn email(v: &Value) -> Result<String, String> {
@@ -117,10 +129,25 @@ fn email(v: &Value) -> Result<String, String> {
     }
 }
 
+/// `YYYY-MM-DD` exactly, without chrono's format interpreter (the common
+/// case on every pull); anything else goes the general way.
+fn iso_date(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)
+}
+
 fn date(v: &Value) -> Result<String, String> {
     let s = scalar_text(v)?;
     let s = s.trim();
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+    if let Some(d) = iso_date(s) {
         return Ok(d.format("%Y-%m-%d").to_string());
     }
     parse_datetime_text(s)

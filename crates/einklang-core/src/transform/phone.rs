@@ -11,6 +11,12 @@
 //! that the crate's own `is_valid` holds. Everything else, including every
 //! number the fast path would reject, goes through the full parser, so the
 //! answer is always the crate's (a property test checks the two agree).
+//!
+//! The crate's patterns sit behind one process-wide, mutex-guarded regex
+//! cache that hashes the (long) pattern text on every match; with several
+//! workers that lock is contended. The fast path therefore compiles each
+//! pattern it uses once per thread ([`matches_at_start`]), keyed by the
+//! address of the pattern text in the crate's static metadata.
 
 use phonenumber::metadata::{Metadata, DATABASE};
 
@@ -85,7 +91,7 @@ fn international(rest: &str) -> Option<String> {
         for id in regions {
             let meta = DATABASE.by_id(id)?;
             match meta.leading_digits() {
-                Some(lead) if lead.find(national).is_some_and(|m| m.start() == 0) => {
+                Some(lead) if matches_at_start(lead.as_str(), national) => {
                     return certainly_valid(meta, national).then(|| format!("+{code}{national}"));
                 }
                 Some(_) => continue,
@@ -102,9 +108,46 @@ fn international(rest: &str) -> Option<String> {
 fn certainly_valid(meta: &Metadata, national: &str) -> bool {
     let d = meta.descriptors();
     !national.is_empty()
-        && d.general().is_match(national)
-        && (d.fixed_line().is_some_and(|f| f.is_match(national))
-            || d.mobile().is_some_and(|m| m.is_match(national)))
+        && descriptor_matches(d.general(), national)
+        && (d
+            .fixed_line()
+            .is_some_and(|f| descriptor_matches(f, national))
+            || d.mobile().is_some_and(|m| descriptor_matches(m, national)))
+}
+
+/// [`Descriptor::is_match`](phonenumber::metadata::Descriptor::is_match)
+/// with this thread's compiled pattern.
+fn descriptor_matches(d: &phonenumber::metadata::Descriptor, national: &str) -> bool {
+    let lengths = d.possible_length();
+    (lengths.is_empty() || lengths.contains(&(national.len() as u16)))
+        && matches_at_start(d.national_number().as_str(), national)
+}
+
+/// Does `pattern` match at the start of `text`, as the crate's own
+/// `find(..).start() == 0` checks? Only for patterns of the crate's
+/// metadata, which lives for the whole process: the cache is keyed by the
+/// pattern text's address and length.
+fn matches_at_start(pattern: &str, text: &str) -> bool {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static COMPILED: RefCell<HashMap<(usize, usize), Option<regex::Regex>>> = RefCell::new(HashMap::new());
+    }
+    COMPILED.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let re = cache
+            .entry((pattern.as_ptr() as usize, pattern.len()))
+            .or_insert_with(|| {
+                // as the crate builds its patterns
+                regex::RegexBuilder::new(pattern)
+                    .ignore_whitespace(true)
+                    .build()
+                    .ok()
+            });
+        re.as_ref()
+            .and_then(|re| re.find(text))
+            .is_some_and(|m| m.start() == 0)
+    })
 }
 
 #[cfg(test)]

@@ -115,8 +115,14 @@ fn parse_date_with(s: &str, format: &str) -> Result<NaiveDate, String> {
 }
 
 fn parse_datetime_with(s: &str, format: &str, tz: &str) -> Result<DateTime<Utc>, String> {
-    if let Ok(dt) = DateTime::parse_from_str(s, format) {
-        return Ok(dt.with_timezone(&Utc));
+    // Only a format with a zone can give an offset-aware date-time.
+    let zoned = ["%z", "%Z", "%:z", "%::z", "%#z", "%+", "%s"]
+        .iter()
+        .any(|z| format.contains(z));
+    if zoned {
+        if let Ok(dt) = DateTime::parse_from_str(s, format) {
+            return Ok(dt.with_timezone(&Utc));
+        }
     }
     let naive = NaiveDateTime::parse_from_str(s, format)
         .map_err(|_| format!("'{s}' does not match the date-time format `{format}`"))?;
