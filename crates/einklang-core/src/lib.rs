@@ -3,7 +3,10 @@
 //! Owns the vocabulary every other crate speaks: entity schemas and field
 //! types ([`schema`]), record values ([`record`]), mappings from a
 //! connector's raw records onto an entity ([`mapping`]), the value
-//! transforms they use ([`transform`]) and filter expressions ([`filter`]).
+//! transforms they use ([`transform`]) and their inverse for writing back
+//! ([`transform::push`]), filter expressions ([`filter`]), the 3-way
+//! per-field merge of a remote record into the hub ([`merge`]) and the
+//! conflict policies it consults ([`policy`]).
 //!
 //! Nothing here performs I/O: no files, no network, no clock reads except
 //! where a caller passes the time in. Everything is a plain function over
@@ -12,10 +15,14 @@
 
 pub mod filter;
 pub mod mapping;
+pub mod merge;
+pub mod policy;
 pub mod record;
 pub mod schema;
 pub mod transform;
 
 pub use mapping::{Direction, FieldRule, Mapping, Pulled, Source, Transform};
+pub use merge::{FieldRole, Inbound, InboundCase};
+pub use policy::{Policies, Policy, Resolution};
 pub use record::{content_hash, ContentHash, Fields, Value};
 pub use schema::{EntitySchema, FieldSpec, FieldType, NormaliseContext};

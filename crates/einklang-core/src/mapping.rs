@@ -206,4 +206,27 @@ impl Mapping {
     pub fn pull(&self, raw: &serde_json::Map<String, Value>) -> Result<Pulled, MapError> {
         crate::transform::pull_record(self, raw)
     }
+
+    /// The raw fields to write for hub `values` (see [`crate::transform::push`]).
+    pub fn push(&self, values: &Fields) -> serde_json::Map<String, Value> {
+        crate::transform::push::push_record(self, values)
+    }
+
+    /// The hub record as this connector will hold it after a push.
+    pub fn project(
+        &self,
+        schema: &crate::EntitySchema,
+        ctx: &crate::NormaliseContext,
+        values: &Fields,
+    ) -> Fields {
+        crate::transform::push::project(self, schema, ctx, values)
+    }
+
+    /// How each mapped entity field takes part in a sync.
+    pub fn field_roles(
+        &self,
+        schema: &crate::EntitySchema,
+    ) -> BTreeMap<String, crate::merge::FieldRole> {
+        crate::transform::push::field_roles(self, schema)
+    }
 }

@@ -38,6 +38,14 @@ pub enum FieldType {
 }
 
 impl FieldType {
+    /// A list type (emails, phones, addresses), merged element-wise.
+    pub fn is_list(&self) -> bool {
+        matches!(
+            self,
+            FieldType::Emails | FieldType::Phones | FieldType::Addresses
+        )
+    }
+
     /// The name used in config files (`"text"`, `"email"`, `"list<phone>"` ...).
     pub fn name(&self) -> String {
         match self {

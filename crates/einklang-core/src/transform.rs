@@ -7,6 +7,7 @@
 
 mod normalise;
 mod phone;
+pub mod push;
 mod values;
 
 use crate::filter::eval::lookup;

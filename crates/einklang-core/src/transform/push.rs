@@ -1,0 +1,226 @@
+//! The way back: hub values into a connector's raw fields ([`push_record`])
+//! and the hub record as the connector would hold it ([`project`]).
+//!
+//! Each pull transform has an inverse where one exists: renames copy, value
+//! maps look up the key of the hub value, dates and date-times are printed
+//! in the source's format (and zone), epochs become numbers again, a name
+//! split into `first` and `last` by two rules on one raw field is joined
+//! back, and a list read from several raw fields (`phones` from `Telefon`
+//! and `Mobil`) is spread over them in order. Constants, `join` and
+//! `person_or_company` have no inverse: such fields are never pushed.
+//!
+//! The projection `pull(push(hub))`, normalised, is what the remote will
+//! hold after a push. Comparing it with a link's base (never the raw hub
+//! values) is what makes lossy mappings echo-free: a third phone number a
+//! two-column CSV cannot hold is not a change the CSV must be told about
+//! again and again.
+
+use super::values;
+use crate::mapping::{Direction, EpochUnit, FieldRule, Mapping, NamePart, Source, Transform};
+use crate::merge::FieldRole;
+use crate::record::{Fields, Value};
+use crate::schema::{is_empty, EntitySchema, NormaliseContext};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::Map;
+use std::collections::BTreeMap;
+
+/// Can this rule's value be written back to its raw field(s)?
+pub fn invertible(rule: &FieldRule, mapping: &Mapping) -> bool {
+    let transforms_invertible = rule.transforms.iter().all(|t| match t {
+        Transform::Join { .. } | Transform::PersonOrCompany => false,
+        Transform::SplitName { part } => name_partner(rule, *part, mapping).is_some(),
+        _ => true,
+    });
+    transforms_invertible && !matches!(rule.source, Source::Constant(_))
+}
+
+/// The rule that keeps the other part of the same raw name field.
+fn name_partner<'m>(
+    rule: &FieldRule,
+    part: NamePart,
+    mapping: &'m Mapping,
+) -> Option<&'m FieldRule> {
+    let Source::Field(raw) = &rule.source else {
+        return None;
+    };
+    mapping.fields.iter().find(|other| {
+        other.source == Source::Field(raw.clone())
+            && other.direction.pushes()
+            && other
+                .transforms
+                .iter()
+                .any(|t| matches!(t, Transform::SplitName { part: p } if *p != part))
+    })
+}
+
+/// How each entity field of `mapping` takes part in a sync.
+pub fn field_roles(mapping: &Mapping, schema: &EntitySchema) -> BTreeMap<String, FieldRole> {
+    mapping
+        .fields
+        .iter()
+        .map(|rule| {
+            let list = schema.field(&rule.target).is_some_and(|f| f.ty.is_list());
+            let role = FieldRole {
+                pulls: rule.direction.pulls() && rule.direction != Direction::Push,
+                pushes: rule.direction.pushes() && invertible(rule, mapping),
+                list,
+            };
+            (rule.target.clone(), role)
+        })
+        .collect()
+}
+
+/// The raw fields to write for `values` (every pushable rule; fields
+/// without a value are written as null so the remote clears them).
+pub fn push_record(mapping: &Mapping, values: &Fields) -> Map<String, Value> {
+    let mut raw = Map::new();
+    for rule in &mapping.fields {
+        if !rule.direction.pushes() || !invertible(rule, mapping) {
+            continue;
+        }
+        let value = values.get(&rule.target).cloned().unwrap_or(Value::Null);
+        match &rule.source {
+            Source::Field(path) => {
+                if split_part(rule).is_some() {
+                    let joined = join_name(mapping, values, path);
+                    set_path(&mut raw, path, joined);
+                } else {
+                    set_path(&mut raw, path, invert(&rule.transforms, value));
+                }
+            }
+            Source::Fields(paths) => {
+                let items = match value {
+                    Value::Array(items) => items,
+                    Value::Null => Vec::new(),
+                    one => vec![one],
+                };
+                for (i, path) in paths.iter().enumerate() {
+                    let item = items.get(i).cloned().unwrap_or(Value::Null);
+                    set_path(&mut raw, path, invert(&rule.transforms, item));
+                }
+            }
+            Source::Constant(_) => {}
+        }
+    }
+    raw
+}
+
+/// The hub record as the connector will hold it after a push: the pushable
+/// fields of `pull(push(values))`, normalised by the schema. A value the
+/// schema would reject stays as it is.
+pub fn project(
+    mapping: &Mapping,
+    schema: &EntitySchema,
+    ctx: &NormaliseContext,
+    values: &Fields,
+) -> Fields {
+    let raw = push_record(mapping, values);
+    let roles = field_roles(mapping, schema);
+    let mut pulled = Fields::new();
+    for rule in &mapping.fields {
+        if !roles.get(&rule.target).is_some_and(|r| r.pushes) {
+            continue;
+        }
+        if let Ok(v) = super::apply_rule(rule, &raw) {
+            if let Some(v) = super::drop_empty(v) {
+                pulled.insert(rule.target.clone(), v);
+            }
+        }
+    }
+    let fallback = pulled.clone();
+    schema.normalise(pulled, ctx).unwrap_or(fallback)
+}
+
+fn split_part(rule: &FieldRule) -> Option<NamePart> {
+    rule.transforms.iter().find_map(|t| match t {
+        Transform::SplitName { part } => Some(*part),
+        _ => None,
+    })
+}
+
+/// A full name split by two rules (`first`, `last`) of one raw field: the
+/// raw field gets both parts joined again, the first name first.
+fn join_name(mapping: &Mapping, values: &Fields, path: &str) -> Value {
+    let part_value = |part: NamePart| {
+        mapping
+            .fields
+            .iter()
+            .find(|r| r.source == Source::Field(path.to_string()) && split_part(r) == Some(part))
+            .and_then(|r| values.get(&r.target))
+            .and_then(values::text)
+            .unwrap_or_default()
+    };
+    let (first, last) = (part_value(NamePart::First), part_value(NamePart::Last));
+    let joined: Vec<&str> = [first.trim(), last.trim()]
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect();
+    if joined.is_empty() {
+        Value::Null
+    } else {
+        Value::String(joined.join(" "))
+    }
+}
+
+/// Set a (dotted) path in a raw record, creating nested objects.
+fn set_path(raw: &mut Map<String, Value>, path: &str, value: Value) {
+    let mut parts: Vec<&str> = path.split('.').collect();
+    let last = parts.pop().unwrap_or(path);
+    let mut cur = raw;
+    for part in parts {
+        let entry = cur
+            .entry(part.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !entry.is_object() {
+            *entry = Value::Object(Map::new());
+        }
+        cur = entry.as_object_mut().expect("just made an object");
+    }
+    cur.insert(last.to_string(), value);
+}
+
+/// Undo the transforms of a rule, last first.
+fn invert(transforms: &[Transform], value: Value) -> Value {
+    transforms.iter().rev().fold(value, |v, t| match v {
+        Value::Array(items) => Value::Array(items.into_iter().map(|i| invert_one(t, i)).collect()),
+        v if is_empty(&v) => v,
+        v => invert_one(t, v),
+    })
+}
+
+fn invert_one(t: &Transform, v: Value) -> Value {
+    match t {
+        Transform::ValueMap { map, .. } => map
+            .iter()
+            .find(|(_, mapped)| **mapped == v)
+            .map(|(k, _)| Value::String(k.clone()))
+            .unwrap_or(v),
+        Transform::Date { format } => match v.as_str().and_then(|s| s.parse::<NaiveDate>().ok()) {
+            Some(d) => Value::String(d.format(format).to_string()),
+            None => v,
+        },
+        Transform::DateTime { format, tz } => match (instant(&v), tz.parse::<chrono_tz::Tz>()) {
+            (Some(dt), Ok(zone)) => {
+                Value::String(dt.with_timezone(&zone).format(format).to_string())
+            }
+            _ => v,
+        },
+        Transform::Epoch { unit } => match instant(&v) {
+            Some(dt) => Value::from(match unit {
+                EpochUnit::Seconds => dt.timestamp(),
+                EpochUnit::Millis => dt.timestamp_millis(),
+            }),
+            None => v,
+        },
+        _ => v,
+    }
+}
+
+fn instant(v: &Value) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(v.as_str()?)
+        .ok()
+        .map(|d| d.with_timezone(&Utc))
+}
+
+#[cfg(test)]
+mod tests;
