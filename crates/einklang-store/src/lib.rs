@@ -16,8 +16,10 @@ pub mod migrate;
 mod model;
 pub mod postgres;
 pub mod sqlite;
+mod sync;
 
 pub use model::*;
+pub use sync::*;
 
 use einklang_core::{ContentHash, Fields};
 
@@ -53,6 +55,12 @@ pub enum StoreError {
         what: String,
         /// Decoder message.
         message: String,
+    },
+    /// A compare-and-swap update of a link found it changed by someone else.
+    #[error("link {link_id} was changed by another sync since it was read; run the sync again")]
+    StaleLink {
+        /// The link row.
+        link_id: i64,
     },
     /// The location string is not a store this build can open.
     #[error(
@@ -136,6 +144,82 @@ pub trait HubStore: Send {
     ) -> Result<Vec<QuarantineItem>>;
     /// Number of live (not deleted, not merged) records of an entity.
     fn count_records(&mut self, tenant: &str, entity: &str) -> Result<u64>;
+
+    // ---- two-way sync ----
+
+    /// Hub records with all their links and open conflicts (same order;
+    /// `None` when the record does not exist).
+    fn load_records(&mut self, tenant: &str, ids: &[RecordId]) -> Result<Vec<Option<RecordState>>>;
+    /// Up to `limit` links of (connector, entity) with an external id after
+    /// `after` (bytewise order), in that order: for merge-joins with a
+    /// remote's sorted id list and for finding records the remote lost.
+    fn links_page(
+        &mut self,
+        tenant: &str,
+        connector: &str,
+        entity: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<LinkRef>>;
+    /// Up to `limit` links of (connector, entity) that may need a write
+    /// (status other than `clean`), with a link id after `after`, by id.
+    fn links_to_push(
+        &mut self,
+        tenant: &str,
+        connector: &str,
+        entity: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<LinkRef>>;
+    /// Up to `limit` live records of `entity` with an id after `after` that
+    /// have no link to `connector`, by id.
+    fn unlinked_records(
+        &mut self,
+        tenant: &str,
+        entity: &str,
+        connector: &str,
+        after: RecordId,
+        limit: usize,
+    ) -> Result<Vec<RecordId>>;
+    /// A named cursor of (connector, entity).
+    fn cursor(
+        &mut self,
+        tenant: &str,
+        connector: &str,
+        entity: &str,
+        name: &str,
+    ) -> Result<Option<String>>;
+    /// Set a named cursor.
+    fn set_cursor(
+        &mut self,
+        tenant: &str,
+        connector: &str,
+        entity: &str,
+        name: &str,
+        value: &str,
+    ) -> Result<()>;
+    /// The outbox entries of (connector, entity), oldest first.
+    fn outbox(&mut self, tenant: &str, connector: &str, entity: &str) -> Result<Vec<OutboxEntry>>;
+    /// Commit a sync batch in one transaction; returns the ids of the
+    /// batch's created records, in order. A compare-and-swap link update
+    /// that finds the link changed fails the whole batch with
+    /// [`StoreError::StaleLink`].
+    fn apply_sync(&mut self, tenant: &str, run: RunId, batch: &SyncBatch) -> Result<Vec<RecordId>>;
+    /// Conflicts, newest first (only open ones when `open_only`).
+    fn conflicts(
+        &mut self,
+        tenant: &str,
+        open_only: bool,
+        limit: usize,
+    ) -> Result<Vec<ConflictRow>>;
+    /// One conflict.
+    fn conflict(&mut self, tenant: &str, id: i64) -> Result<Option<ConflictRow>>;
+
+    /// Start a dry run: everything written until [`HubStore::end_dry_run`]
+    /// is thrown away (one transaction that is rolled back).
+    fn begin_dry_run(&mut self) -> Result<()>;
+    /// End a dry run, discarding its writes.
+    fn end_dry_run(&mut self) -> Result<()>;
 }
 
 /// Open the store at `location`: a file path or `sqlite:PATH` for SQLite,

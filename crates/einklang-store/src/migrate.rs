@@ -34,10 +34,11 @@ pub const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum BIGINT NOT NULL, applied_at TEXT NOT NULL)";
 
 /// All migrations, oldest first.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "hub records, links, history, runs, quarantine, fingerprints",
-    sqlite: "
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "hub records, links, history, runs, quarantine, fingerprints",
+        sqlite: "
 CREATE TABLE records (
     id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, entity TEXT NOT NULL, vals TEXT NOT NULL,
     merged_into INTEGER, deleted_at TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
@@ -68,7 +69,7 @@ CREATE TABLE source_fingerprints (
     fingerprint TEXT NOT NULL, updated_at TEXT NOT NULL,
     PRIMARY KEY (tenant, connector, entity));
 ",
-    postgres: "
+        postgres: "
 CREATE TABLE records (
     id BIGSERIAL PRIMARY KEY, tenant TEXT NOT NULL, entity TEXT NOT NULL, vals JSONB NOT NULL,
     merged_into BIGINT, deleted_at TIMESTAMPTZ,
@@ -102,7 +103,69 @@ CREATE TABLE source_fingerprints (
     fingerprint TEXT NOT NULL, updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant, connector, entity));
 ",
-}];
+    },
+    Migration {
+        version: 2,
+        name: "two-way sync: record versions, retry times, outbox, conflicts, cursors",
+        sqlite: "
+ALTER TABLE records ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE links ADD COLUMN next_attempt_at TEXT;
+CREATE INDEX links_work ON links (tenant, connector, entity, id) WHERE status <> 'clean';
+CREATE INDEX records_entity ON records (tenant, entity, id);
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, link_id INTEGER NOT NULL,
+    record_id INTEGER NOT NULL, connector TEXT NOT NULL, entity TEXT NOT NULL,
+    op TEXT NOT NULL, idem_key TEXT NOT NULL, payload TEXT NOT NULL, new_base TEXT NOT NULL,
+    target TEXT NOT NULL, expected_version TEXT, state TEXT NOT NULL,
+    run_id INTEGER NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+    UNIQUE (tenant, idem_key));
+CREATE INDEX outbox_work ON outbox (tenant, connector, entity, id);
+CREATE TABLE conflicts (
+    id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, record_id INTEGER NOT NULL,
+    entity TEXT NOT NULL, link_id INTEGER NOT NULL, connector TEXT NOT NULL,
+    field TEXT NOT NULL, hub_value TEXT NOT NULL, remote_value TEXT NOT NULL,
+    policy TEXT NOT NULL, resolution TEXT NOT NULL, status TEXT NOT NULL,
+    run_id INTEGER NOT NULL, created_at TEXT NOT NULL, resolved_at TEXT, resolved_by TEXT);
+CREATE UNIQUE INDEX conflicts_open ON conflicts (tenant, link_id, field) WHERE status = 'open';
+CREATE INDEX conflicts_record ON conflicts (tenant, record_id);
+CREATE TABLE cursors (
+    tenant TEXT NOT NULL, connector TEXT NOT NULL, entity TEXT NOT NULL, name TEXT NOT NULL,
+    value TEXT NOT NULL, updated_at TEXT NOT NULL,
+    PRIMARY KEY (tenant, connector, entity, name));
+",
+        postgres: "
+ALTER TABLE records ADD COLUMN version BIGINT NOT NULL DEFAULT 1;
+ALTER TABLE links ADD COLUMN next_attempt_at TIMESTAMPTZ;
+ALTER TABLE links ALTER COLUMN external_id TYPE TEXT COLLATE \"C\";
+ALTER TABLE links ALTER COLUMN base TYPE JSON USING base::json;
+ALTER TABLE history ALTER COLUMN changes TYPE JSON USING changes::json;
+CREATE INDEX links_work ON links (tenant, connector, entity, id) WHERE status <> 'clean';
+CREATE INDEX records_entity ON records (tenant, entity, id);
+CREATE TABLE outbox (
+    id BIGSERIAL PRIMARY KEY, tenant TEXT NOT NULL, link_id BIGINT NOT NULL,
+    record_id BIGINT NOT NULL, connector TEXT NOT NULL, entity TEXT NOT NULL,
+    op TEXT NOT NULL, idem_key TEXT NOT NULL, payload JSON NOT NULL, new_base JSON NOT NULL,
+    target TEXT NOT NULL, expected_version TEXT, state TEXT NOT NULL,
+    run_id BIGINT NOT NULL, created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    UNIQUE (tenant, idem_key));
+CREATE INDEX outbox_work ON outbox (tenant, connector, entity, id);
+CREATE TABLE conflicts (
+    id BIGSERIAL PRIMARY KEY, tenant TEXT NOT NULL, record_id BIGINT NOT NULL,
+    entity TEXT NOT NULL, link_id BIGINT NOT NULL, connector TEXT NOT NULL,
+    field TEXT NOT NULL, hub_value JSON NOT NULL, remote_value JSON NOT NULL,
+    policy TEXT NOT NULL, resolution TEXT NOT NULL, status TEXT NOT NULL,
+    run_id BIGINT NOT NULL, created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    resolved_at TIMESTAMPTZ, resolved_by TEXT);
+CREATE UNIQUE INDEX conflicts_open ON conflicts (tenant, link_id, field) WHERE status = 'open';
+CREATE INDEX conflicts_record ON conflicts (tenant, record_id);
+CREATE TABLE cursors (
+    tenant TEXT NOT NULL, connector TEXT NOT NULL, entity TEXT NOT NULL, name TEXT NOT NULL,
+    value TEXT NOT NULL, updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant, connector, entity, name));
+",
+    },
+];
 
 /// Check an applied migration against this build; `Err` when it was edited.
 pub fn verify(

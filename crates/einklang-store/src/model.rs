@@ -146,6 +146,8 @@ pub struct LinkKey {
     pub content_hash: ContentHash,
     /// Version token of the remote as of the base.
     pub version: Option<String>,
+    /// Sync status.
+    pub status: LinkStatus,
 }
 
 /// A hub record together with one link's base, for computing an update.
@@ -238,8 +240,17 @@ pub struct Link {
     pub attempts: u32,
     /// Last error message.
     pub last_error: Option<String>,
+    /// Not to be retried before this.
+    pub next_attempt_at: Option<DateTime<Utc>>,
     /// Last change of the link.
     pub updated_at: DateTime<Utc>,
+}
+
+impl Link {
+    /// The base's content hash.
+    pub fn hash(&self) -> ContentHash {
+        ContentHash(u128::from_str_radix(&self.content_hash, 16).unwrap_or(0))
+    }
 }
 
 /// Old → new value of one field.

@@ -9,9 +9,11 @@
 
 mod copy;
 mod read;
+mod sync;
 
 use crate::migrate::{self, json, MIGRATIONS};
 use crate::model::*;
+use crate::sync::*;
 use crate::{HubStore, Result, StoreError};
 use ::postgres::{Client, NoTls};
 use serde_json::Value;
@@ -20,14 +22,80 @@ use std::collections::HashMap;
 /// The PostgreSQL hub store.
 pub struct PgStore {
     client: Client,
+    /// Inside a dry run: the whole session is one transaction that is
+    /// rolled back, and each write batch is a savepoint within it.
+    dry_run: bool,
 }
 
 impl PgStore {
     /// Connect to `url`.
     pub fn connect(url: &str) -> Result<Self> {
         let client = Client::connect(url, NoTls)?;
-        Ok(Self { client })
+        Ok(Self {
+            client,
+            dry_run: false,
+        })
     }
+
+    /// Run `f` in a transaction (a savepoint during a dry run): committed
+    /// when it returns `Ok`, rolled back otherwise.
+    fn in_tx<T>(&mut self, f: impl FnOnce(&mut Client) -> Result<T>) -> Result<T> {
+        let (begin, commit, undo) = if self.dry_run {
+            (
+                "SAVEPOINT einklang",
+                "RELEASE SAVEPOINT einklang",
+                "ROLLBACK TO SAVEPOINT einklang",
+            )
+        } else {
+            ("BEGIN", "COMMIT", "ROLLBACK")
+        };
+        self.client.batch_execute(begin)?;
+        match f(&mut self.client) {
+            Ok(v) => {
+                self.client.batch_execute(commit)?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = self.client.batch_execute(undo);
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Insert new records with their first link and history by COPY, with
+/// ids reserved from the sequence; returns the ids in order.
+fn insert_creates(
+    c: &mut Client,
+    tenant: &str,
+    run: RunId,
+    creates: &[Change],
+) -> Result<Vec<RecordId>> {
+    let n = creates
+        .iter()
+        .filter(|c| matches!(c, Change::Create { .. }))
+        .count() as i64;
+    let mut new_ids = copy::reserve_ids(c, n)?.into_iter();
+    let mut ids = Vec::with_capacity(n as usize);
+    let mut batch = copy::Batch::default();
+    for change in creates {
+        if let Change::Create {
+            entity,
+            values,
+            link,
+            history,
+        } = change
+        {
+            let id = new_ids.next().ok_or_else(|| StoreError::Corrupt {
+                what: "records_id_seq".into(),
+                message: "returned fewer ids than asked for".into(),
+            })?;
+            batch.create(tenant, run, id, entity, values, link, history);
+            ids.push(id);
+        }
+    }
+    batch.write(c)?;
+    Ok(ids)
 }
 
 impl HubStore for PgStore {
@@ -92,13 +160,14 @@ impl HubStore for PgStore {
         external_ids: &[&str],
     ) -> Result<Vec<Option<LinkKey>>> {
         let rows = self.client.query(
-            "SELECT external_id, id, record_id, content_hash, version FROM links
+            "SELECT external_id, id, record_id, content_hash, version, status FROM links
              WHERE tenant = $1 AND connector = $2 AND entity = $3 AND external_id = ANY($4)",
             &[&tenant, &connector, &entity, &external_ids],
         )?;
         let mut found: HashMap<String, LinkKey> = HashMap::with_capacity(rows.len());
         for r in rows {
             let hash: Vec<u8> = r.get(3);
+            let status: String = r.get(5);
             found.insert(
                 r.get(0),
                 LinkKey {
@@ -106,6 +175,7 @@ impl HubStore for PgStore {
                     record_id: r.get(2),
                     content_hash: crate::sqlite::hash_of(&hash),
                     version: r.get(4),
+                    status: LinkStatus::parse(&status).unwrap_or(LinkStatus::Dirty),
                 },
             );
         }
@@ -145,77 +215,33 @@ impl HubStore for PgStore {
     }
 
     fn apply(&mut self, tenant: &str, run: RunId, changes: &[Change]) -> Result<Vec<RecordId>> {
-        let mut tx = self.client.transaction()?;
-        let creates = changes
-            .iter()
-            .filter(|c| matches!(c, Change::Create { .. }))
-            .count() as i64;
-        let mut new_ids = copy::reserve_ids(&mut tx, creates)?.into_iter();
-        let mut ids = Vec::with_capacity(changes.len());
-        let mut batch = copy::Batch::default();
-        for c in changes {
-            match c {
-                Change::Create {
-                    entity,
-                    values,
-                    link,
-                    history,
-                } => {
-                    let id = new_ids.next().ok_or_else(|| StoreError::Corrupt {
-                        what: "records_id_seq".into(),
-                        message: "returned fewer ids than asked for".into(),
-                    })?;
-                    batch.create(tenant, run, id, entity, values, link, history);
-                    ids.push(id);
-                }
-                Change::Update {
-                    record_id,
-                    link_id,
-                    values,
-                    link,
-                    history,
-                } => {
-                    tx.execute("UPDATE records SET vals = $1::text::jsonb, updated_at = now() WHERE id = $2", &[&json(values), record_id])?;
-                    tx.execute(
-                        "UPDATE links SET base = $1::text::jsonb, version = $2, content_hash = $3, status = 'clean', attempts = 0,
-                         last_error = NULL, updated_at = now() WHERE id = $4",
-                        &[&json(&link.base), &link.version, &&link.content_hash.to_bytes()[..], link_id],
-                    )?;
-                    batch.history(tenant, run, *record_id, &link.connector, history);
-                    ids.push(*record_id);
+        self.in_tx(|c| {
+            let mut created = insert_creates(c, tenant, run, changes)?.into_iter();
+            let mut ids = Vec::with_capacity(changes.len());
+            let mut batch = copy::Batch::default();
+            for change in changes {
+                match change {
+                    Change::Create { .. } => ids.extend(created.next()),
+                    Change::Update {
+                        record_id,
+                        link_id,
+                        values,
+                        link,
+                        history,
+                    } => {
+                        update(c, *record_id, *link_id, values, link, !history.is_empty())?;
+                        batch.history(tenant, run, *record_id, &link.connector, history);
+                        ids.push(*record_id);
+                    }
                 }
             }
-        }
-        batch.write(&mut tx)?;
-        tx.commit()?;
-        Ok(ids)
+            batch.write(c)?;
+            Ok(ids)
+        })
     }
 
     fn quarantine(&mut self, tenant: &str, run: RunId, items: &[NewQuarantine]) -> Result<()> {
-        let mut tx = self.client.transaction()?;
-        let stmt = tx.prepare(
-            "INSERT INTO quarantine (tenant, run_id, connector, entity, external_id, position, raw, reason)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )?;
-        for q in items {
-            // PostgreSQL text cannot hold NUL bytes.
-            let raw = q.raw.replace('\0', "\u{fffd}");
-            tx.execute(
-                &stmt,
-                &[
-                    &tenant,
-                    &run,
-                    &q.connector,
-                    &q.entity,
-                    &q.external_id,
-                    &q.position,
-                    &raw,
-                    &q.reason,
-                ],
-            )?;
-        }
-        tx.commit()?;
-        Ok(())
+        self.in_tx(|tx| quarantine(tx, tenant, run, items))
     }
 
     fn source_fingerprint(
@@ -278,4 +304,160 @@ impl HubStore for PgStore {
         )?;
         Ok(row.get::<_, i64>(0) as u64)
     }
+
+    fn load_records(&mut self, tenant: &str, ids: &[RecordId]) -> Result<Vec<Option<RecordState>>> {
+        sync::load_records(&mut self.client, tenant, ids)
+    }
+
+    fn links_page(
+        &mut self,
+        tenant: &str,
+        connector: &str,
+        entity: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<LinkRef>> {
+        sync::links_page(&mut self.client, tenant, (connector, entity), after, limit)
+    }
+
+    fn links_to_push(
+        &mut self,
+        tenant: &str,
+        connector: &str,
+        entity: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<LinkRef>> {
+        sync::links_to_push(&mut self.client, tenant, (connector, entity), after, limit)
+    }
+
+    fn unlinked_records(
+        &mut self,
+        tenant: &str,
+        entity: &str,
+        connector: &str,
+        after: RecordId,
+        limit: usize,
+    ) -> Result<Vec<RecordId>> {
+        sync::unlinked_records(&mut self.client, tenant, entity, connector, after, limit)
+    }
+
+    fn cursor(
+        &mut self,
+        tenant: &str,
+        connector: &str,
+        entity: &str,
+        name: &str,
+    ) -> Result<Option<String>> {
+        let row = self.client.query_opt(
+            "SELECT value FROM cursors WHERE tenant = $1 AND connector = $2 AND entity = $3 AND name = $4",
+            &[&tenant, &connector, &entity, &name],
+        )?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    fn set_cursor(
+        &mut self,
+        tenant: &str,
+        connector: &str,
+        entity: &str,
+        name: &str,
+        value: &str,
+    ) -> Result<()> {
+        self.client.execute(
+            "INSERT INTO cursors (tenant, connector, entity, name, value) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (tenant, connector, entity, name) DO UPDATE SET value = excluded.value, updated_at = now()",
+            &[&tenant, &connector, &entity, &name, &value],
+        )?;
+        Ok(())
+    }
+
+    fn outbox(&mut self, tenant: &str, connector: &str, entity: &str) -> Result<Vec<OutboxEntry>> {
+        sync::outbox(&mut self.client, tenant, connector, entity)
+    }
+
+    fn apply_sync(&mut self, tenant: &str, run: RunId, batch: &SyncBatch) -> Result<Vec<RecordId>> {
+        self.in_tx(|c| sync::apply_sync(c, tenant, run, batch))
+    }
+
+    fn conflicts(
+        &mut self,
+        tenant: &str,
+        open_only: bool,
+        limit: usize,
+    ) -> Result<Vec<ConflictRow>> {
+        sync::conflicts(&mut self.client, tenant, open_only, None, limit)
+    }
+
+    fn conflict(&mut self, tenant: &str, id: i64) -> Result<Option<ConflictRow>> {
+        Ok(
+            sync::conflicts(&mut self.client, tenant, false, Some(id), 1)?
+                .into_iter()
+                .next(),
+        )
+    }
+
+    fn begin_dry_run(&mut self) -> Result<()> {
+        self.client.batch_execute("BEGIN")?;
+        self.dry_run = true;
+        Ok(())
+    }
+
+    fn end_dry_run(&mut self) -> Result<()> {
+        self.dry_run = false;
+        self.client.batch_execute("ROLLBACK")?;
+        Ok(())
+    }
+}
+
+fn quarantine(tx: &mut Client, tenant: &str, run: RunId, items: &[NewQuarantine]) -> Result<()> {
+    let stmt = tx.prepare(
+            "INSERT INTO quarantine (tenant, run_id, connector, entity, external_id, position, raw, reason)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )?;
+    for q in items {
+        // PostgreSQL text cannot hold NUL bytes.
+        let raw = q.raw.replace('\0', "\u{fffd}");
+        tx.execute(
+            &stmt,
+            &[
+                &tenant,
+                &run,
+                &q.connector,
+                &q.entity,
+                &q.external_id,
+                &q.position,
+                &raw,
+                &q.reason,
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+fn update(
+    c: &mut Client,
+    record_id: RecordId,
+    link_id: i64,
+    values: &einklang_core::Fields,
+    link: &LinkWrite,
+    changed: bool,
+) -> Result<()> {
+    c.execute(
+        "UPDATE records SET vals = $1::text::jsonb, updated_at = now(), version = version + 1 WHERE id = $2",
+        &[&json(values), &record_id],
+    )?;
+    c.execute(
+        "UPDATE links SET base = $1::text::json, version = $2, content_hash = $3, status = 'clean', attempts = 0,
+         last_error = NULL, updated_at = now() WHERE id = $4",
+        &[&json(&link.base), &link.version, &&link.content_hash.to_bytes()[..], &link_id],
+    )?;
+    if changed {
+        // the other links must receive what changed
+        c.execute(
+            "UPDATE links SET status = 'dirty', updated_at = now() WHERE record_id = $1 AND status = 'clean' AND id <> $2",
+            &[&record_id, &link_id],
+        )?;
+    }
+    Ok(())
 }

@@ -7,9 +7,11 @@
 //! Reads for the CLI (`record`, `runs`, ...) live in [`read`].
 
 mod read;
+mod sync;
 
 use crate::migrate::{self, json, MIGRATIONS};
 use crate::model::*;
+use crate::sync::*;
 use crate::{HubStore, Result, StoreError};
 use chrono::{SecondsFormat, Utc};
 use einklang_core::Fields;
@@ -69,7 +71,7 @@ fn texts(values: &Fields, base: &Fields, history: &FieldChanges) -> (String, Str
 }
 
 fn create(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Connection,
     tenant: &str,
     run: RunId,
     now: &str,
@@ -106,8 +108,18 @@ fn create(
             history,
         } => {
             let texts = texts(values, &link.base, history);
-            tx.prepare_cached("UPDATE records SET vals = ?1, updated_at = ?2 WHERE id = ?3")?
-                .execute(params![texts.0, now, record_id])?;
+            tx.prepare_cached(
+                "UPDATE records SET vals = ?1, updated_at = ?2, version = version + 1 WHERE id = ?3",
+            )?
+            .execute(params![texts.0, now, record_id])?;
+            if !history.is_empty() {
+                // the other links must receive what changed
+                tx.prepare_cached(
+                    "UPDATE links SET status = 'dirty', updated_at = ?1
+                     WHERE record_id = ?2 AND status = 'clean' AND id <> ?3",
+                )?
+                .execute(params![now, record_id, link_id])?;
+            }
             tx.prepare_cached(
                 "UPDATE links SET base = ?1, version = ?2, content_hash = ?3, status = 'clean', attempts = 0,
                  last_error = NULL, updated_at = ?4 WHERE id = ?5",
@@ -151,7 +163,7 @@ impl HubStore for SqliteStore {
             .iter()
             .filter(|m| !applied.iter().any(|(v, _)| *v == m.version))
         {
-            let tx = self.conn.transaction().map_err(err)?;
+            let tx = self.conn.savepoint().map_err(err)?;
             tx.execute_batch(m.sqlite)
                 .map_err(|e| StoreError::Migration {
                     version: m.version,
@@ -199,7 +211,7 @@ impl HubStore for SqliteStore {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT id, record_id, content_hash, version FROM links
+                "SELECT id, record_id, content_hash, version, status FROM links
                  WHERE tenant = ?1 AND connector = ?2 AND entity = ?3 AND external_id = ?4",
             )
             .map_err(&err)?;
@@ -207,12 +219,13 @@ impl HubStore for SqliteStore {
         for id in external_ids {
             let key = stmt
                 .query_row(params![tenant, connector, entity, id], |r| {
-                    let hash: Vec<u8> = r.get(2)?;
+                    let (hash, status): (Vec<u8>, String) = (r.get(2)?, r.get(4)?);
                     Ok(LinkKey {
                         link_id: r.get(0)?,
                         record_id: r.get(1)?,
                         content_hash: read::hash(&hash),
                         version: r.get(3)?,
+                        status: LinkStatus::parse(&status).unwrap_or(LinkStatus::Dirty),
                     })
                 })
                 .optional()
@@ -262,7 +275,7 @@ impl HubStore for SqliteStore {
             path: path.clone(),
             source,
         };
-        let tx = self.conn.transaction().map_err(err)?;
+        let tx = self.conn.savepoint().map_err(err)?;
         let now = now();
         let mut ids = Vec::with_capacity(changes.len());
         for c in changes {
@@ -278,7 +291,7 @@ impl HubStore for SqliteStore {
             path: path.clone(),
             source,
         };
-        let tx = self.conn.transaction().map_err(err)?;
+        let tx = self.conn.savepoint().map_err(err)?;
         let now = now();
         for q in items {
             tx.prepare_cached(
@@ -371,6 +384,123 @@ impl HubStore for SqliteStore {
             )
             .map(|n| n as u64)
             .map_err(self.err())
+    }
+
+    fn load_records(&mut self, tenant: &str, ids: &[RecordId]) -> Result<Vec<Option<RecordState>>> {
+        sync::load_records(&self.conn, tenant, ids)
+            .map_err(self.err())?
+            .into_iter()
+            .map(Option::transpose)
+            .collect()
+    }
+
+    fn links_page(
+        &mut self,
+        tenant: &str,
+        connector: &str,
+        entity: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<LinkRef>> {
+        sync::links_page(&self.conn, tenant, connector, entity, after, limit)
+            .map_err(self.err())?
+            .into_iter()
+            .collect()
+    }
+
+    fn links_to_push(
+        &mut self,
+        tenant: &str,
+        connector: &str,
+        entity: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<LinkRef>> {
+        sync::links_to_push(&self.conn, tenant, connector, entity, after, limit)
+            .map_err(self.err())?
+            .into_iter()
+            .collect()
+    }
+
+    fn unlinked_records(
+        &mut self,
+        tenant: &str,
+        entity: &str,
+        connector: &str,
+        after: RecordId,
+        limit: usize,
+    ) -> Result<Vec<RecordId>> {
+        sync::unlinked_records(&self.conn, tenant, entity, connector, after, limit)
+            .map_err(self.err())
+    }
+
+    fn cursor(
+        &mut self,
+        tenant: &str,
+        connector: &str,
+        entity: &str,
+        name: &str,
+    ) -> Result<Option<String>> {
+        sync::cursor(&self.conn, tenant, connector, entity, name).map_err(self.err())
+    }
+
+    fn set_cursor(
+        &mut self,
+        tenant: &str,
+        connector: &str,
+        entity: &str,
+        name: &str,
+        value: &str,
+    ) -> Result<()> {
+        sync::set_cursor(&self.conn, tenant, (connector, entity, name), value, &now())
+            .map_err(self.err())
+    }
+
+    fn outbox(&mut self, tenant: &str, connector: &str, entity: &str) -> Result<Vec<OutboxEntry>> {
+        sync::outbox(&self.conn, tenant, connector, entity)
+            .map_err(self.err())?
+            .into_iter()
+            .collect()
+    }
+
+    fn apply_sync(&mut self, tenant: &str, run: RunId, batch: &SyncBatch) -> Result<Vec<RecordId>> {
+        let path = self.path.clone();
+        let err = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.savepoint().map_err(err)?;
+        let ids = sync::apply_sync(&tx, tenant, run, batch, &now()).map_err(|f| match f {
+            sync::Failure::Sql(source) => err(source),
+            sync::Failure::Stale(link_id) => StoreError::StaleLink { link_id },
+        })?;
+        tx.commit().map_err(err)?;
+        Ok(ids)
+    }
+
+    fn conflicts(
+        &mut self,
+        tenant: &str,
+        open_only: bool,
+        limit: usize,
+    ) -> Result<Vec<ConflictRow>> {
+        sync::conflicts(&self.conn, tenant, open_only, None, limit)
+            .map_err(self.err())?
+            .into_iter()
+            .collect()
+    }
+
+    fn conflict(&mut self, tenant: &str, id: i64) -> Result<Option<ConflictRow>> {
+        let rows = sync::conflicts(&self.conn, tenant, false, Some(id), 1).map_err(self.err())?;
+        rows.into_iter().next().transpose()
+    }
+
+    fn begin_dry_run(&mut self) -> Result<()> {
+        self.conn.execute_batch("BEGIN").map_err(self.err())
+    }
+
+    fn end_dry_run(&mut self) -> Result<()> {
+        self.conn.execute_batch("ROLLBACK").map_err(self.err())
     }
 }
 

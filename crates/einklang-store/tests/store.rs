@@ -325,3 +325,6 @@ fn large_batch_and_odd_text() {
         assert_ne!(keys[0].as_ref().unwrap().content_hash, ContentHash(0));
     });
 }
+
+#[path = "store/sync.rs"]
+mod sync;

@@ -6,12 +6,12 @@ use crate::migrate::json;
 use crate::model::{FieldChanges, LinkWrite, RecordId, RunId};
 use crate::Result;
 use einklang_core::Fields;
-use postgres::Transaction;
+use postgres::Client;
 use std::fmt::Write as _;
 use std::io::Write as _;
 
 /// `n` fresh record ids.
-pub(super) fn reserve_ids(tx: &mut Transaction<'_>, n: i64) -> Result<Vec<RecordId>> {
+pub(super) fn reserve_ids(tx: &mut Client, n: i64) -> Result<Vec<RecordId>> {
     if n == 0 {
         return Ok(Vec::new());
     }
@@ -131,7 +131,7 @@ impl Batch {
         field(h, Some(changes), true);
     }
 
-    pub(super) fn write(self, tx: &mut Transaction<'_>) -> Result<()> {
+    pub(super) fn write(self, tx: &mut Client) -> Result<()> {
         for (sql, data) in [
             ("COPY records (id, tenant, entity, vals) FROM STDIN", self.records),
             ("COPY links (tenant, record_id, connector, entity, external_id, base, version, content_hash) FROM STDIN", self.links),

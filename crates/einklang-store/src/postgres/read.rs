@@ -7,7 +7,7 @@ use postgres::{Client, Row};
 use serde_json::Value;
 
 /// Decode a JSONB column into a value of `T`.
-fn decode<T: serde::de::DeserializeOwned>(what: &str, v: Value) -> Result<T> {
+pub(super) fn decode<T: serde::de::DeserializeOwned>(what: &str, v: Value) -> Result<T> {
     serde_json::from_value(v).map_err(|e| StoreError::Corrupt {
         what: what.into(),
         message: e.to_string(),
@@ -19,7 +19,7 @@ pub(super) fn fields(what: &str, v: Value) -> Result<Fields> {
     decode(what, v)
 }
 
-fn corrupt(what: &str, v: &str) -> StoreError {
+pub(super) fn corrupt(what: &str, v: &str) -> StoreError {
     StoreError::Corrupt {
         what: what.into(),
         message: v.to_string(),
@@ -51,7 +51,13 @@ pub(super) fn record(
     .transpose()
 }
 
-fn link(r: &Row) -> Result<Link> {
+/// The columns [`link`] decodes, for one record's links.
+pub(super) const LINK_COLUMNS_BY_RECORD: &str =
+    "SELECT id, record_id, connector, entity, external_id, base, version,
+    content_hash, status, attempts, last_error, updated_at, next_attempt_at
+    FROM links WHERE tenant = $1 AND record_id = $2 ORDER BY id";
+
+pub(super) fn link(r: &Row) -> Result<Link> {
     let status: String = r.get(8);
     let hash: Vec<u8> = r.get(7);
     Ok(Link {
@@ -67,18 +73,15 @@ fn link(r: &Row) -> Result<Link> {
         attempts: r.get::<_, i32>(9) as u32,
         last_error: r.get(10),
         updated_at: r.get(11),
+        next_attempt_at: r.get(12),
     })
 }
 
 pub(super) fn links_of(c: &mut Client, tenant: &str, record: RecordId) -> Result<Vec<Link>> {
-    c.query(
-        "SELECT id, record_id, connector, entity, external_id, base, version, content_hash, status, attempts, last_error, updated_at
-         FROM links WHERE tenant = $1 AND record_id = $2 ORDER BY id",
-        &[&tenant, &record],
-    )?
-    .iter()
-    .map(link)
-    .collect()
+    c.query(LINK_COLUMNS_BY_RECORD, &[&tenant, &record])?
+        .iter()
+        .map(link)
+        .collect()
 }
 
 pub(super) fn history_of(

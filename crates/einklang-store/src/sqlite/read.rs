@@ -14,7 +14,7 @@ pub(crate) fn hash(bytes: &[u8]) -> ContentHash {
     ContentHash::from_bytes(bytes.try_into().unwrap_or([0; 16]))
 }
 
-fn time(what: &str, s: &str) -> Result<DateTime<Utc>> {
+pub(super) fn time(what: &str, s: &str) -> Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| StoreError::Corrupt {
@@ -23,7 +23,7 @@ fn time(what: &str, s: &str) -> Result<DateTime<Utc>> {
         })
 }
 
-fn opt_time(what: &str, s: Option<String>) -> Result<Option<DateTime<Utc>>> {
+pub(super) fn opt_time(what: &str, s: Option<String>) -> Result<Option<DateTime<Utc>>> {
     s.map(|s| time(what, &s)).transpose()
 }
 
@@ -61,6 +61,7 @@ pub(super) fn record(
 fn link(r: &Row<'_>) -> rusqlite::Result<Result<Link>> {
     let (base, status, updated, hash_bytes): (String, String, String, Vec<u8>) =
         (r.get(5)?, r.get(8)?, r.get(11)?, r.get(7)?);
+    let next: Option<String> = r.get(12)?;
     let (id, record_id, connector, entity, external_id, version, attempts, last_error): (
         i64,
         i64,
@@ -96,6 +97,7 @@ fn link(r: &Row<'_>) -> rusqlite::Result<Result<Link>> {
             })?,
             attempts: attempts as u32,
             last_error,
+            next_attempt_at: opt_time("link next_attempt_at", next)?,
             updated_at: time("link updated_at", &updated)?,
         })
     })())
@@ -107,7 +109,8 @@ pub(super) fn links_of(
     record: RecordId,
 ) -> rusqlite::Result<Vec<Result<Link>>> {
     let mut stmt = c.prepare_cached(
-        "SELECT id, record_id, connector, entity, external_id, base, version, content_hash, status, attempts, last_error, updated_at
+        "SELECT id, record_id, connector, entity, external_id, base, version, content_hash, status, attempts, last_error,
+                updated_at, next_attempt_at
          FROM links WHERE tenant = ?1 AND record_id = ?2 ORDER BY id",
     )?;
     let rows = stmt.query_map(params![tenant, record], link)?;

@@ -1,0 +1,321 @@
+//! Data types of the two-way sync: what the engine loads per hub record,
+//! the batch of writes it commits in one transaction, the outbox of remote
+//! writes and the conflict records.
+
+use crate::model::{Change, FieldChanges, Link, LinkStatus, RecordId, RunId};
+use chrono::{DateTime, Utc};
+use einklang_core::{ContentHash, Fields, Value};
+use serde::Serialize;
+
+/// A hub record with everything a sync decision needs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordState {
+    /// Record id.
+    pub id: RecordId,
+    /// Entity.
+    pub entity: String,
+    /// Current values.
+    pub values: Fields,
+    /// Increases with every change of the record (for outbox idempotency keys).
+    pub version: i64,
+    /// Tombstoned.
+    pub deleted: bool,
+    /// Every link of the record.
+    pub links: Vec<Link>,
+    /// Conflicts under review: (link id, field).
+    pub open_conflicts: Vec<(i64, String)>,
+}
+
+impl RecordState {
+    /// The record's link to `connector`, if it has one.
+    pub fn link_to(&self, connector: &str) -> Option<&Link> {
+        self.links.iter().find(|l| l.connector == connector)
+    }
+}
+
+/// A change of one existing hub record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordWrite {
+    /// The record.
+    pub record_id: RecordId,
+    /// New values (None: values unchanged).
+    pub values: Option<Fields>,
+    /// Some(true): tombstone it; Some(false): bring it back; None: as it is.
+    pub deleted: Option<bool>,
+    /// Where the change came from (connector, `resolve`, `hub`).
+    pub origin: String,
+    /// Field changes for the history (may be empty).
+    pub history: FieldChanges,
+}
+
+/// A change of one link row.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LinkChange {
+    /// Hub and remote agree on a new base (after a pull or a push).
+    Synced {
+        /// Link row.
+        link_id: i64,
+        /// Compare-and-swap: the update applies only while the stored hash
+        /// is still this one (`None`: unconditionally).
+        expect_hash: Option<ContentHash>,
+        /// The remote id (it changes when a pending create got its real id).
+        external_id: String,
+        /// New base.
+        base: Fields,
+        /// Its hash.
+        content_hash: ContentHash,
+        /// The remote's version token.
+        version: Option<String>,
+        /// New status (`clean`, or `dirty` when the remote still needs a write).
+        status: LinkStatus,
+    },
+    /// Only the sync state changes.
+    State {
+        /// Link row.
+        link_id: i64,
+        /// New status.
+        status: LinkStatus,
+        /// Failed attempts so far.
+        attempts: u32,
+        /// Not to be tried again before this.
+        next_attempt_at: Option<DateTime<Utc>>,
+        /// The last error, if any.
+        last_error: Option<String>,
+    },
+    /// The link starts over as a pending create under a new marker (the
+    /// remote record is gone but the hub record lives on: an edit beat a delete).
+    Recreate {
+        /// Link row.
+        link_id: i64,
+        /// The marker that stands in for the id until the create is done.
+        marker: String,
+    },
+}
+
+/// A new link: the record is to be created on a connector.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewLink {
+    /// Hub record.
+    pub record_id: RecordId,
+    /// Connector.
+    pub connector: String,
+    /// Entity.
+    pub entity: String,
+    /// Marker standing in for the external id until the create is done.
+    pub marker: String,
+}
+
+/// A conflict to record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewConflict {
+    /// Hub record.
+    pub record_id: RecordId,
+    /// Entity.
+    pub entity: String,
+    /// The link whose remote conflicts.
+    pub link_id: i64,
+    /// Its connector.
+    pub connector: String,
+    /// The field.
+    pub field: String,
+    /// The hub's value.
+    pub hub_value: Value,
+    /// The remote's value.
+    pub remote_value: Value,
+    /// The policy that decided (`authority:espo`, `review`).
+    pub policy: String,
+    /// `held` (stays open until resolved), `take_remote` or `keep_hub`
+    /// (decided by the policy, recorded for the audit trail).
+    pub resolution: String,
+}
+
+/// How a person resolved a conflict.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConflictResolution {
+    /// Conflict row.
+    pub conflict_id: i64,
+    /// What was chosen: `hub`, a connector name, or `value`.
+    pub resolution: String,
+    /// Who resolved it.
+    pub by: String,
+}
+
+/// A conflict as stored.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ConflictRow {
+    /// Id (for `einklang resolve`).
+    pub id: i64,
+    /// Hub record.
+    pub record_id: RecordId,
+    /// Entity.
+    pub entity: String,
+    /// Link.
+    pub link_id: i64,
+    /// Connector.
+    pub connector: String,
+    /// Field.
+    pub field: String,
+    /// Hub value when detected.
+    pub hub_value: Value,
+    /// Remote value when detected.
+    pub remote_value: Value,
+    /// Policy.
+    pub policy: String,
+    /// Resolution (`held` while open).
+    pub resolution: String,
+    /// `open`, `resolved` or `auto`.
+    pub status: String,
+    /// Run that found it.
+    pub run_id: RunId,
+    /// When found (or last seen again).
+    pub created_at: DateTime<Utc>,
+    /// When resolved.
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// Who resolved it.
+    pub resolved_by: Option<String>,
+}
+
+/// What an outbox entry does on the remote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxOp {
+    /// Create the record.
+    Create,
+    /// Update fields.
+    Update,
+    /// Delete it.
+    Delete,
+    /// Write the soft-delete fields.
+    SoftDelete,
+}
+
+impl OutboxOp {
+    /// Name as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxOp::Create => "create",
+            OutboxOp::Update => "update",
+            OutboxOp::Delete => "delete",
+            OutboxOp::SoftDelete => "soft_delete",
+        }
+    }
+    /// Parse the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "create" => OutboxOp::Create,
+            "update" => OutboxOp::Update,
+            "delete" => OutboxOp::Delete,
+            "soft_delete" => OutboxOp::SoftDelete,
+            _ => return None,
+        })
+    }
+}
+
+/// One remote write waiting in (or going through) the outbox.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutboxEntry {
+    /// Row id (0 before it is stored).
+    pub id: i64,
+    /// Link.
+    pub link_id: i64,
+    /// Hub record.
+    pub record_id: RecordId,
+    /// Connector.
+    pub connector: String,
+    /// Entity.
+    pub entity: String,
+    /// Operation.
+    pub op: OutboxOp,
+    /// `link:<id>:v<record version>:<op>`: the same write is queued once.
+    pub idem_key: String,
+    /// Raw fields to send.
+    pub payload: serde_json::Map<String, Value>,
+    /// The link's base once the write succeeded.
+    pub new_base: Fields,
+    /// The remote's id (the marker for a create).
+    pub target: String,
+    /// Version the remote must still have (conditional write).
+    pub expected_version: Option<String>,
+    /// `queued` or `sending` (an entry found `sending` at the start of a run
+    /// may or may not have reached the remote: the run that sent it crashed).
+    pub state: String,
+}
+
+/// A change of the outbox.
+#[derive(Clone, Debug, PartialEq)]
+pub enum OutboxWrite {
+    /// Queue an entry; an entry with the same idempotency key stays as it is.
+    Queue(OutboxEntry),
+    /// Mark an entry `sending`: its write is about to go out.
+    Sending(String),
+    /// Remove an entry: done, or replaced by a newer plan.
+    Remove(String),
+}
+
+/// Everything one step of a sync commits at once: a crash leaves all of it
+/// or none of it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SyncBatch {
+    /// New hub records with their first link ([`Change::Create`] only).
+    pub creates: Vec<Change>,
+    /// Changes of existing hub records.
+    pub records: Vec<RecordWrite>,
+    /// Link changes.
+    pub links: Vec<LinkChange>,
+    /// New (pending) links.
+    pub new_links: Vec<NewLink>,
+    /// Hub records whose changed values the other links must receive:
+    /// every `clean` link of the record except the given one becomes `dirty`.
+    pub dirty: Vec<(RecordId, Option<i64>)>,
+    /// Conflicts to record (open ones replace an open one of the same link and field).
+    pub conflicts: Vec<NewConflict>,
+    /// Conflicts resolved by a person.
+    pub resolved: Vec<ConflictResolution>,
+    /// Outbox changes.
+    pub outbox: Vec<OutboxWrite>,
+}
+
+impl SyncBatch {
+    /// Nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.creates.is_empty()
+            && self.records.is_empty()
+            && self.links.is_empty()
+            && self.new_links.is_empty()
+            && self.dirty.is_empty()
+            && self.conflicts.is_empty()
+            && self.resolved.is_empty()
+            && self.outbox.is_empty()
+    }
+
+    /// Number of writes this batch makes (rows inserted, changed or removed).
+    pub fn writes(&self) -> usize {
+        self.creates.len()
+            + self.records.len()
+            + self.links.len()
+            + self.new_links.len()
+            + self.dirty.len()
+            + self.conflicts.len()
+            + self.resolved.len()
+            + self.outbox.len()
+    }
+}
+
+/// A link as listed for deletion detection and pushes (no values).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkRef {
+    /// Link row.
+    pub link_id: i64,
+    /// Hub record.
+    pub record_id: RecordId,
+    /// Remote id (the marker while pending).
+    pub external_id: String,
+    /// Status.
+    pub status: LinkStatus,
+    /// Failed attempts.
+    pub attempts: u32,
+    /// Not before this.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
