@@ -198,6 +198,36 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// A number (integer or float) as `f64`; None for anything else.
+pub fn number(v: &DeValue<'_>) -> Option<f64> {
+    match v {
+        DeValue::Integer(i) => i64::from_str_radix(&i.as_str().replace('_', ""), i.radix())
+            .ok()
+            .map(|n| n as f64),
+        DeValue::Float(f) => f.as_str().replace('_', "").parse().ok(),
+        _ => None,
+    }
+}
+
+/// A value as written, for messages: `"text"` quoted, numbers as given,
+/// anything else by its type (`table`, `array`, ...).
+pub fn shown(v: &DeValue<'_>) -> String {
+    match v {
+        DeValue::String(s) => format!("\"{s}\""),
+        DeValue::Integer(i) => i.as_str().to_string(),
+        DeValue::Float(f) => f.as_str().to_string(),
+        DeValue::Boolean(b) => b.to_string(),
+        other => other.type_str().to_string(),
+    }
+}
+
+/// ` — did you mean `x`?` when an allowed word is close to `word`, else empty.
+pub fn hint(word: &str, allowed: &[&str]) -> String {
+    closest(word, allowed)
+        .map(|c| format!(" — did you mean `{c}`?"))
+        .unwrap_or_default()
+}
+
 /// The allowed word within edit distance 2 of `word`, if any.
 pub fn closest<'w>(word: &str, allowed: &[&'w str]) -> Option<&'w str> {
     allowed

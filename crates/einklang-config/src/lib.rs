@@ -6,9 +6,13 @@
 //! ([`Diagnostic`]); a missing secret names the variable and never a value.
 #![deny(missing_docs)]
 
+mod conflicts;
 mod ctx;
 mod entities;
+mod jobs;
 mod mappings;
+mod on_delete;
+mod retry;
 mod top;
 
 use einklang_core::{EntitySchema, Mapping};
@@ -124,10 +128,46 @@ pub enum Step {
         /// Entity (None: all mapped entities of the connector).
         entity: Option<String>,
     },
+    /// Two-way sync of these connectors through the hub: each one's changes
+    /// are merged into the hub (in this order), then the hub's changes are
+    /// written to each one. For one entity, or every entity that at least
+    /// one of them has a mapping for.
+    Sync {
+        /// Connectors, in the order their changes are merged.
+        connectors: Vec<String>,
+        /// Entity (None: every mapped entity).
+        entity: Option<String>,
+    },
+}
+
+/// Default guard: a sync that would delete more than this share of a
+/// connector's linked records stops instead.
+pub const DEFAULT_MAX_DELETES: f64 = 0.5;
+
+/// When a failed write to a link is tried again.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetryPolicy {
+    /// Waits before the 1st, 2nd, ... retry, in seconds (default 1m, 5m,
+    /// 15m, 1h, 4h). After the last one the link is `permanently_failed`.
+    pub delays_secs: Vec<u64>,
+    /// A `permanently_failed` link is tried again after this long (default 24 h).
+    pub reset_after_secs: u64,
+    /// Random spread of each wait, as a fraction (default 0.1: ±10%).
+    pub jitter: f64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            delays_secs: vec![60, 300, 900, 3600, 14400],
+            reset_after_secs: 86_400,
+            jitter: 0.1,
+        }
+    }
 }
 
 /// A job: ordered steps, optionally on a cron schedule.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct JobConfig {
     /// Name.
     pub name: String,
@@ -135,6 +175,9 @@ pub struct JobConfig {
     pub steps: Vec<Step>,
     /// Cron expression (5 fields), if scheduled.
     pub schedule: Option<String>,
+    /// Guard: the largest share (0..=1) of a connector's linked records one
+    /// run may delete; more stops the deletes and the run needs review.
+    pub max_deletes: f64,
     /// Where the job is defined.
     pub location: Location,
 }
@@ -162,9 +205,21 @@ pub struct Config {
     pub mappings: Vec<Mapping>,
     /// Jobs by name.
     pub jobs: BTreeMap<String, JobConfig>,
+    /// Conflict policies by entity (entities without one: everything `review`).
+    pub policies: BTreeMap<String, einklang_core::Policies>,
+    /// When failed writes are retried.
+    pub retry: RetryPolicy,
 }
 
 impl Config {
+    /// The conflict policies of `entity`.
+    pub fn policies_of(&self, entity: &str) -> std::borrow::Cow<'_, einklang_core::Policies> {
+        match self.policies.get(entity) {
+            Some(p) => std::borrow::Cow::Borrowed(p),
+            None => std::borrow::Cow::Owned(einklang_core::Policies::default()),
+        }
+    }
+
     /// The mapping for (connector, entity).
     pub fn mapping(&self, connector: &str, entity: &str) -> Option<&Mapping> {
         self.mappings

@@ -1,9 +1,9 @@
-//! `[map.CONNECTOR.ENTITY]`: external id, filter and field rules, checked
-//! against the connectors and entity schemas.
+//! `[map.CONNECTOR.ENTITY]`: external id, filter, delete behaviour and field
+//! rules, checked against the connectors and entity schemas.
 
 use crate::ctx::{Ctx, Val};
 use einklang_core::mapping::{EpochUnit, NamePart};
-use einklang_core::{Direction, EntitySchema, FieldRule, Mapping, Source, Transform};
+use einklang_core::{Direction, EntitySchema, FieldRule, Mapping, OnDelete, Source, Transform};
 use std::collections::BTreeMap;
 use toml::de::{DeTable, DeValue};
 
@@ -79,7 +79,7 @@ fn mapping(
 ) -> Option<Mapping> {
     let what = format!("map.{connector}.{}", schema.name);
     let t = ctx.table(v, &what)?;
-    ctx.unknown_keys(t, &["id", "filter", "fields"], &what);
+    ctx.unknown_keys(t, &["id", "filter", "on_delete", "fields"], &what);
     let id_field = match t.get("id") {
         Some(id) => ctx.text(id, &format!("{what}.id")),
         None => {
@@ -108,6 +108,10 @@ fn mapping(
                 }
             }
         }
+    };
+    let on_delete = match t.get("on_delete") {
+        Some(d) => crate::on_delete::parse(ctx, &format!("{what}.on_delete"), d),
+        None => Some(OnDelete::Delete),
     };
     let mut fields = Vec::new();
     if let Some(fv) = t.get("fields") {
@@ -144,6 +148,7 @@ fn mapping(
         entity: schema.name.clone(),
         filter,
         fields,
+        on_delete: on_delete?,
     })
 }
 

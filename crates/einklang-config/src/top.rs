@@ -1,13 +1,14 @@
-//! The top level of the file: store, tenant, region, limits, connectors and
-//! jobs, and the pass that puts the whole [`Config`] together.
+//! The top level of the file: store, tenant, region, limits and connectors,
+//! and the pass that puts the whole [`Config`] together (entities, mappings,
+//! conflicts, retry and jobs have their own modules).
 
 use crate::ctx::{Ctx, Val};
-use crate::{entities, mappings, Config, ConnectorConfig, JobConfig, Step, StoreLocation};
+use crate::{conflicts, entities, jobs, mappings, retry, Config, ConnectorConfig, StoreLocation};
 use std::collections::BTreeMap;
 use std::path::Path;
-use toml::de::{DeTable, DeValue};
+use toml::de::DeTable;
 
-const TOP_KEYS: [&str; 8] = [
+const TOP_KEYS: [&str; 10] = [
     "store",
     "tenant",
     "region",
@@ -16,6 +17,8 @@ const TOP_KEYS: [&str; 8] = [
     "connectors",
     "map",
     "jobs",
+    "conflicts",
+    "retry",
 ];
 
 /// Check a parsed file and build the config (problems land in `ctx`).
@@ -85,6 +88,14 @@ pub fn build(ctx: &mut Ctx<'_>, root: &DeTable<'_>, path: &Path) -> Config {
         .get("map")
         .map(|v| mappings::parse(ctx, v, &names, &entities))
         .unwrap_or_default();
+    let policies = root
+        .get("conflicts")
+        .map(|v| conflicts::parse(ctx, v, &entities, &names))
+        .unwrap_or_default();
+    let retry = root
+        .get("retry")
+        .map(|v| retry::parse(ctx, v))
+        .unwrap_or_default();
     let mut config = Config {
         path: path.to_path_buf(),
         base_dir,
@@ -96,9 +107,11 @@ pub fn build(ctx: &mut Ctx<'_>, root: &DeTable<'_>, path: &Path) -> Config {
         connectors,
         mappings,
         jobs: BTreeMap::new(),
+        policies,
+        retry,
     };
     if let Some(v) = root.get("jobs") {
-        config.jobs = jobs(ctx, v, &config);
+        config.jobs = jobs::parse(ctx, v, &config);
     }
     config
 }
@@ -168,135 +181,4 @@ fn connectors(ctx: &mut Ctx<'_>, v: &Val<'_>) -> BTreeMap<String, ConnectorConfi
         out.insert(name, c);
     }
     out
-}
-
-fn jobs(ctx: &mut Ctx<'_>, v: &Val<'_>, config: &Config) -> BTreeMap<String, JobConfig> {
-    let mut out = BTreeMap::new();
-    let Some(table) = ctx.table(v, "`jobs`") else {
-        return out;
-    };
-    for (name_key, j_v) in table.iter() {
-        let name = name_key.get_ref().to_string();
-        let what = format!("job `{name}`");
-        let Some(t) = ctx.table(j_v, &what) else {
-            continue;
-        };
-        ctx.unknown_keys(t, &["pull", "push", "steps", "schedule"], &what);
-        let mut steps = Vec::new();
-        for (key, push) in [("pull", false), ("push", true)] {
-            if let Some(list) = t
-                .get(key)
-                .and_then(|l| ctx.texts(l, &format!("{what}: `{key}`")))
-            {
-                for (connector, span) in list {
-                    if let Some(step) = step(ctx, &what, config, push, connector, None, span) {
-                        steps.push(step);
-                    }
-                }
-            }
-        }
-        if let Some(s) = t.get("steps") {
-            steps.extend(explicit_steps(ctx, &what, config, s));
-        }
-        if steps.is_empty() && !ctx.diags.iter().any(|d| d.message.starts_with(&what)) {
-            ctx.error(
-                name_key.span(),
-                format!("{what} has no steps: add pull = [\"connector\"] or steps = [...]"),
-            );
-        }
-        let schedule = t.get("schedule").and_then(|s| {
-            let text = ctx.text(s, &format!("{what}: `schedule`"))?;
-            if text.split_whitespace().count() != 5 {
-                ctx.error(s.span(), format!("{what}: schedule \"{text}\" must have 5 cron fields (minute hour day month weekday)"));
-            }
-            Some(text)
-        });
-        let location = ctx.loc(name_key.span().start);
-        out.insert(
-            name.clone(),
-            JobConfig {
-                name,
-                steps,
-                schedule,
-                location,
-            },
-        );
-    }
-    out
-}
-
-fn explicit_steps(ctx: &mut Ctx<'_>, what: &str, config: &Config, v: &Val<'_>) -> Vec<Step> {
-    let mut out = Vec::new();
-    let DeValue::Array(items) = v.get_ref() else {
-        ctx.error(v.span(), format!("{what}: `steps` must be a list of {{ pull = \"…\" }} or {{ push = \"…\", entity = \"…\" }}"));
-        return out;
-    };
-    for item in items.iter() {
-        let Some(t) = ctx.table(item, &format!("{what}: a step")) else {
-            continue;
-        };
-        ctx.unknown_keys(t, &["pull", "push", "entity"], &format!("{what}: a step"));
-        let entity = t
-            .get("entity")
-            .and_then(|e| ctx.text(e, &format!("{what}: `entity`")));
-        let (push, conn_v) = match (t.get("pull"), t.get("push")) {
-            (Some(c), None) => (false, c),
-            (None, Some(c)) => (true, c),
-            _ => {
-                ctx.error(
-                    item.span(),
-                    format!("{what}: a step needs exactly one of `pull` or `push`"),
-                );
-                continue;
-            }
-        };
-        if let Some(connector) = ctx.text(conn_v, &format!("{what}: step connector")) {
-            if let Some(s) = step(ctx, what, config, push, connector, entity, conn_v.span()) {
-                out.push(s);
-            }
-        }
-    }
-    out
-}
-
-fn step(
-    ctx: &mut Ctx<'_>,
-    what: &str,
-    config: &Config,
-    push: bool,
-    connector: String,
-    entity: Option<String>,
-    span: std::ops::Range<usize>,
-) -> Option<Step> {
-    if !config.connectors.contains_key(&connector) {
-        let known: Vec<&str> = config.connectors.keys().map(String::as_str).collect();
-        let hint = crate::ctx::closest(&connector, &known)
-            .map(|c| format!(" — did you mean `{c}`?"))
-            .unwrap_or_default();
-        ctx.error(
-            span,
-            format!("{what} refers to unknown connector `{connector}`{hint}"),
-        );
-        return None;
-    }
-    match &entity {
-        Some(e) if !config.entities.contains_key(e) => {
-            ctx.error(span, format!("{what}: unknown entity `{e}`"));
-            return None;
-        }
-        Some(e) if config.mapping(&connector, e).is_none() => {
-            ctx.error(span, format!("{what}: connector `{connector}` has no mapping for entity `{e}` (add [map.{connector}.{e}])"));
-            return None;
-        }
-        None if config.mappings_of(&connector).next().is_none() => {
-            ctx.error(span, format!("{what}: connector `{connector}` has no mapping (add [map.{connector}.<entity>])"));
-            return None;
-        }
-        _ => {}
-    }
-    Some(if push {
-        Step::Push { connector, entity }
-    } else {
-        Step::Pull { connector, entity }
-    })
 }

@@ -1,8 +1,9 @@
 //! Valid configs load into the expected types.
 
-use einklang_config::{load_str, Step, StoreLocation};
+use einklang_config::{load_str, RetryPolicy, Step, StoreLocation, DEFAULT_MAX_DELETES};
 use einklang_core::mapping::NamePart;
-use einklang_core::{FieldType, Source, Transform};
+use einklang_core::{FieldType, OnDelete, Policies, Policy, Source, Transform};
+use serde_json::json;
 use std::path::Path;
 
 const FULL: &str = r#"
@@ -153,4 +154,183 @@ fn load_reads_files_and_names_unreadable_ones() {
         .unwrap_err()
         .to_string()
         .contains("not valid UTF-8"));
+}
+
+const SYNC: &str = r#"
+[entities.contact]
+name = "text"
+phones = "phones"
+notes = "text"
+fax = "text"
+changed_at = "datetime"
+
+[entities.company]
+name = "text"
+founded = "date"
+
+[connectors.espo]
+kind = "jsonl"
+path = "espo.jsonl"
+
+[connectors.advo]
+kind = "csv"
+path = "advo.csv"
+
+[connectors.backup]
+kind = "csv"
+path = "backup.csv"
+
+[map.espo.contact]
+id = "id"
+on_delete = "ignore"
+
+[map.espo.company]
+id = "id"
+on_delete = "delete"
+
+[map.advo.contact]
+id = "Nr"
+on_delete = { set = { status = "deleted", aktiv = false, stufe = 3 } }
+
+[map.backup.contact]
+id = "id"
+
+[jobs.beteiligte]
+push = ["backup"]
+sync = ["espo", "advo"]
+pull = "espo"
+max_deletes = "30%"
+schedule = "*/5 * * * *"
+
+[jobs.other]
+max_deletes = 0.25
+steps = [
+  { pull = "espo" },
+  { sync = ["advo", "espo"], entity = "contact" },
+  { push = "backup", entity = "contact" },
+]
+
+[jobs.one]
+sync = "espo"
+max_deletes = 1
+
+[conflicts.contact]
+default = { authority = "espo" }
+phones  = { authority = ["advo", "hub"] }
+notes   = { newest = "changed_at" }
+fax     = "review"
+
+[conflicts.company]
+name = { newest = "founded" }
+
+[retry]
+delays = ["90s", "5m", "5m", "1h", "1d"]
+reset_after = "24h"
+jitter = 0.2
+"#;
+
+#[test]
+fn sync_jobs_conflicts_on_delete_and_retry_load() {
+    let c = load_str(SYNC, Path::new("einklang.toml"), &|_| None).unwrap();
+    let job = &c.jobs["beteiligte"];
+    assert_eq!(
+        job.steps,
+        [
+            Step::Pull {
+                connector: "espo".into(),
+                entity: None
+            },
+            Step::Sync {
+                connectors: vec!["espo".into(), "advo".into()],
+                entity: None
+            },
+            Step::Push {
+                connector: "backup".into(),
+                entity: None
+            },
+        ]
+    );
+    assert_eq!(job.max_deletes, 0.3);
+    let other = &c.jobs["other"];
+    assert_eq!(
+        other.steps[1],
+        Step::Sync {
+            connectors: vec!["advo".into(), "espo".into()],
+            entity: Some("contact".into())
+        }
+    );
+    assert_eq!(other.steps.len(), 3);
+    assert_eq!(other.max_deletes, 0.25);
+    assert_eq!(c.jobs["one"].max_deletes, 1.0);
+    assert_eq!(
+        c.jobs["one"].steps,
+        [Step::Sync {
+            connectors: vec!["espo".into()],
+            entity: None
+        }]
+    );
+
+    assert_eq!(
+        c.policies["contact"],
+        Policies {
+            default: Policy::Authority(vec!["espo".into()]),
+            fields: [
+                (
+                    "phones",
+                    Policy::Authority(vec!["advo".into(), "hub".into()])
+                ),
+                ("notes", Policy::Newest("changed_at".into())),
+                ("fax", Policy::Review),
+            ]
+            .into_iter()
+            .map(|(f, p)| (f.to_string(), p))
+            .collect(),
+        }
+    );
+    let company = &c.policies["company"];
+    assert_eq!(company.default, Policy::Review);
+    assert_eq!(company.fields["name"], Policy::Newest("founded".into()));
+
+    assert_eq!(
+        c.mapping("espo", "contact").unwrap().on_delete,
+        OnDelete::Ignore
+    );
+    assert_eq!(
+        c.mapping("espo", "company").unwrap().on_delete,
+        OnDelete::Delete
+    );
+    assert_eq!(
+        c.mapping("backup", "contact").unwrap().on_delete,
+        OnDelete::Delete
+    );
+    let OnDelete::Set(set) = &c.mapping("advo", "contact").unwrap().on_delete else {
+        panic!("advo.contact must soft-delete");
+    };
+    assert_eq!(
+        serde_json::Value::Object(set.clone()),
+        json!({ "status": "deleted", "aktiv": false, "stufe": 3 })
+    );
+
+    assert_eq!(
+        c.retry,
+        RetryPolicy {
+            delays_secs: vec![90, 300, 300, 3600, 86_400],
+            reset_after_secs: 86_400,
+            jitter: 0.2,
+        }
+    );
+}
+
+#[test]
+fn sync_defaults() {
+    let text = "[entities.contact]\nname = \"text\"\n[connectors.a]\nkind = \"csv\"\npath = \"a.csv\"\n[map.a.contact]\nid = \"id\"\n[jobs.j]\nsync = [\"a\"]\n";
+    let c = load_str(text, Path::new("einklang.toml"), &|_| None).unwrap();
+    assert_eq!(c.jobs["j"].max_deletes, DEFAULT_MAX_DELETES);
+    assert_eq!(c.retry, RetryPolicy::default());
+    assert!(c.policies.is_empty());
+    assert_eq!(*c.policies_of("contact"), Policies::default());
+    assert_eq!(
+        c.mapping("a", "contact").unwrap().on_delete,
+        OnDelete::Delete
+    );
 }

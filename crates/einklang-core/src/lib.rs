@@ -21,7 +21,7 @@ pub mod record;
 pub mod schema;
 pub mod transform;
 
-pub use mapping::{Direction, FieldRule, Mapping, Pulled, Source, Transform};
+pub use mapping::{Direction, FieldRule, Mapping, OnDelete, Pulled, Source, Transform};
 pub use merge::{FieldRole, Inbound, InboundCase};
 pub use policy::{Policies, Policy, Resolution};
 pub use record::{content_hash, ContentHash, Fields, Value};

@@ -141,6 +141,20 @@ pub struct FieldRule {
     pub direction: Direction,
 }
 
+/// What happens on the remote when its hub record is deleted.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub enum OnDelete {
+    /// Delete the remote record (the default). A connector that cannot
+    /// delete leaves it alone and the run says so.
+    #[default]
+    Delete,
+    /// A soft delete: write these raw fields instead (`{ status = "deleted" }`,
+    /// or nulls to empty a slot, as the seed's Advoware must).
+    Set(serde_json::Map<String, Value>),
+    /// Leave the remote record alone.
+    Ignore,
+}
+
 /// How one connector's records map onto one entity.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Mapping {
@@ -154,6 +168,8 @@ pub struct Mapping {
     pub filter: Option<Filter>,
     /// Field rules.
     pub fields: Vec<FieldRule>,
+    /// What a hub delete does on this connector.
+    pub on_delete: OnDelete,
 }
 
 /// The result of applying a mapping to one raw record.

@@ -32,6 +32,7 @@ fn mapping(fields: Vec<FieldRule>, filter: Option<&str>) -> Mapping {
         id_field: "Nr".into(),
         filter: filter.map(|f| filter::parse(f).unwrap()),
         fields,
+        on_delete: Default::default(),
     }
 }
 

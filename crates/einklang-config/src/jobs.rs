@@ -1,0 +1,291 @@
+//! `[jobs.NAME]`: pull, sync and push steps, the schedule and the delete
+//! guard, checked against the connectors, entities and mappings.
+
+use crate::ctx::{hint, number, shown, Ctx, Val};
+use crate::{Config, JobConfig, Step, DEFAULT_MAX_DELETES};
+use std::collections::BTreeMap;
+use std::ops::Range;
+use toml::de::{DeTable, DeValue};
+
+const JOB_KEYS: [&str; 6] = ["pull", "sync", "push", "steps", "schedule", "max_deletes"];
+const STEP_KEYS: [&str; 4] = ["pull", "push", "sync", "entity"];
+
+/// Parse every job.
+pub fn parse(ctx: &mut Ctx<'_>, v: &Val<'_>, config: &Config) -> BTreeMap<String, JobConfig> {
+    let mut out = BTreeMap::new();
+    let Some(table) = ctx.table(v, "`jobs`") else {
+        return out;
+    };
+    for (name_key, j_v) in table.iter() {
+        let name = name_key.get_ref().to_string();
+        if let Some(job) = job(ctx, config, &name, name_key.span(), j_v) {
+            out.insert(name, job);
+        }
+    }
+    out
+}
+
+fn job(
+    ctx: &mut Ctx<'_>,
+    config: &Config,
+    name: &str,
+    name_span: Range<usize>,
+    v: &Val<'_>,
+) -> Option<JobConfig> {
+    let what = format!("job `{name}`");
+    let t = ctx.table(v, &what)?;
+    ctx.unknown_keys(t, &JOB_KEYS, &what);
+    let mut steps = shorthand_steps(ctx, &what, config, t);
+    if let Some(s) = t.get("steps") {
+        steps.extend(explicit_steps(ctx, &what, config, s));
+    }
+    if steps.is_empty() && !ctx.diags.iter().any(|d| d.message.starts_with(&what)) {
+        ctx.error(
+            name_span.clone(),
+            format!(
+                "{what} has no steps: add pull = [\"connector\"], sync = [\"a\", \"b\"] or steps = [...]"
+            ),
+        );
+    }
+    let schedule = t.get("schedule").and_then(|s| {
+        let text = ctx.text(s, &format!("{what}: `schedule`"))?;
+        if text.split_whitespace().count() != 5 {
+            ctx.error(s.span(), format!("{what}: schedule \"{text}\" must have 5 cron fields (minute hour day month weekday)"));
+        }
+        Some(text)
+    });
+    let max_deletes = t
+        .get("max_deletes")
+        .map_or(DEFAULT_MAX_DELETES, |m| max_deletes(ctx, &what, m));
+    Some(JobConfig {
+        name: name.to_string(),
+        steps,
+        schedule,
+        max_deletes,
+        location: ctx.loc(name_span.start),
+    })
+}
+
+/// `pull = [...]`, `sync = [...]`, `push = [...]` on the job itself, in
+/// that order: one step per pulled or pushed connector, one sync step.
+fn shorthand_steps(ctx: &mut Ctx<'_>, what: &str, config: &Config, t: &DeTable<'_>) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for key in ["pull", "sync", "push"] {
+        let Some(v) = t.get(key) else {
+            continue;
+        };
+        if key == "sync" {
+            steps.extend(sync_step(ctx, what, config, v, None));
+            continue;
+        }
+        let Some(list) = ctx.texts(v, &format!("{what}: `{key}`")) else {
+            continue;
+        };
+        for (connector, span) in list {
+            steps.extend(single_step(
+                ctx,
+                what,
+                config,
+                key == "push",
+                connector,
+                None,
+                span,
+            ));
+        }
+    }
+    steps
+}
+
+fn explicit_steps(ctx: &mut Ctx<'_>, what: &str, config: &Config, v: &Val<'_>) -> Vec<Step> {
+    let DeValue::Array(items) = v.get_ref() else {
+        ctx.error(
+            v.span(),
+            format!("{what}: `steps` must be a list such as [{{ pull = \"a\" }}, {{ sync = [\"a\", \"b\"] }}, {{ push = \"c\", entity = \"contact\" }}]"),
+        );
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|item| explicit_step(ctx, what, config, item))
+        .collect()
+}
+
+fn explicit_step(ctx: &mut Ctx<'_>, what: &str, config: &Config, item: &Val<'_>) -> Option<Step> {
+    let t = ctx.table(item, &format!("{what}: a step"))?;
+    ctx.unknown_keys(t, &STEP_KEYS, &format!("{what}: a step"));
+    let given: Vec<(&str, &Val<'_>)> = ["pull", "push", "sync"]
+        .into_iter()
+        .filter_map(|k| t.get(k).map(|v| (k, v)))
+        .collect();
+    let [(kind, conn_v)] = given[..] else {
+        ctx.error(
+            item.span(),
+            format!("{what}: a step needs exactly one of `pull`, `push` or `sync`"),
+        );
+        return None;
+    };
+    let entity = step_entity(ctx, what, config, t)?;
+    if kind == "sync" {
+        return sync_step(ctx, what, config, conn_v, entity);
+    }
+    let connector = ctx.text(conn_v, &format!("{what}: step connector"))?;
+    single_step(
+        ctx,
+        what,
+        config,
+        kind == "push",
+        connector,
+        entity,
+        conn_v.span(),
+    )
+}
+
+/// The step's `entity`: `Some(None)` without one, `None` when it is wrong.
+fn step_entity(
+    ctx: &mut Ctx<'_>,
+    what: &str,
+    config: &Config,
+    t: &DeTable<'_>,
+) -> Option<Option<String>> {
+    let Some(e_v) = t.get("entity") else {
+        return Some(None);
+    };
+    let entity = ctx.text(e_v, &format!("{what}: `entity`"))?;
+    if !config.entities.contains_key(&entity) {
+        let known: Vec<&str> = config.entities.keys().map(String::as_str).collect();
+        let tip = hint(&entity, &known);
+        ctx.error(
+            e_v.span(),
+            format!("{what}: unknown entity `{entity}`{tip}"),
+        );
+        return None;
+    }
+    Some(Some(entity))
+}
+
+fn single_step(
+    ctx: &mut Ctx<'_>,
+    what: &str,
+    config: &Config,
+    push: bool,
+    connector: String,
+    entity: Option<String>,
+    span: Range<usize>,
+) -> Option<Step> {
+    if !connector_fits(ctx, what, config, &connector, entity.as_deref(), span) {
+        return None;
+    }
+    Some(if push {
+        Step::Push { connector, entity }
+    } else {
+        Step::Pull { connector, entity }
+    })
+}
+
+fn sync_step(
+    ctx: &mut Ctx<'_>,
+    what: &str,
+    config: &Config,
+    v: &Val<'_>,
+    entity: Option<String>,
+) -> Option<Step> {
+    let list = ctx.texts(v, &format!("{what}: `sync`"))?;
+    if list.is_empty() {
+        ctx.error(
+            v.span(),
+            format!(
+                "{what}: a sync step needs at least one connector, such as sync = [\"a\", \"b\"]"
+            ),
+        );
+        return None;
+    }
+    let mut connectors: Vec<String> = Vec::new();
+    let mut fits = true;
+    for (connector, span) in list {
+        if connectors.contains(&connector) {
+            ctx.error(
+                span,
+                format!("{what}: connector `{connector}` is named twice in one sync step"),
+            );
+            fits = false;
+            continue;
+        }
+        fits &= connector_fits(ctx, what, config, &connector, entity.as_deref(), span);
+        connectors.push(connector);
+    }
+    fits.then_some(Step::Sync { connectors, entity })
+}
+
+/// Whether `connector` exists and has a mapping for `entity` (or, without
+/// one, any mapping); reports the problem at `span` when not.
+fn connector_fits(
+    ctx: &mut Ctx<'_>,
+    what: &str,
+    config: &Config,
+    connector: &str,
+    entity: Option<&str>,
+    span: Range<usize>,
+) -> bool {
+    if !config.connectors.contains_key(connector) {
+        let known: Vec<&str> = config.connectors.keys().map(String::as_str).collect();
+        let tip = hint(connector, &known);
+        ctx.error(
+            span,
+            format!("{what} refers to unknown connector `{connector}`{tip}"),
+        );
+        return false;
+    }
+    let message = match entity {
+        Some(e) if config.mapping(connector, e).is_none() => format!(
+            "{what}: connector `{connector}` has no mapping for entity `{e}` (add [map.{connector}.{e}])"
+        ),
+        None if config.mappings_of(connector).next().is_none() => format!(
+            "{what}: connector `{connector}` has no mapping (add [map.{connector}.<entity>])"
+        ),
+        _ => return true,
+    };
+    ctx.error(span, message);
+    false
+}
+
+/// `max_deletes`: a share from 0 to 1 (`0.3`) or a percentage (`"30%"`).
+fn max_deletes(ctx: &mut Ctx<'_>, what: &str, v: &Val<'_>) -> f64 {
+    let share = match v.get_ref() {
+        DeValue::String(s) => s
+            .trim()
+            .strip_suffix('%')
+            .and_then(|p| p.trim().parse::<f64>().ok())
+            .map(|p| p / 100.0),
+        other => number(other),
+    };
+    match share {
+        Some(s) if (0.0..=1.0).contains(&s) => s,
+        _ => {
+            ctx.error(
+                v.span(),
+                format!(
+                    "{what}: `max_deletes` must be a share from 0 to 1 such as 0.3, or a percentage from 0% to 100% such as \"30%\"; found {}{}",
+                    shown(v.get_ref()),
+                    share_hint(v.get_ref())
+                ),
+            );
+            DEFAULT_MAX_DELETES
+        }
+    }
+}
+
+/// A hint for a `max_deletes` that is a number in the wrong form: `"0.3"`
+/// (quoted) or `30` (a percentage without `%`).
+fn share_hint(v: &DeValue<'_>) -> String {
+    let (n, text) = match v {
+        DeValue::String(s) => (s.trim().parse::<f64>().ok(), s.trim().to_string()),
+        other => (number(other), shown(other)),
+    };
+    match n {
+        Some(n) if (0.0..=1.0).contains(&n) => format!(" — did you mean {text} without quotes?"),
+        Some(n) if n > 1.0 && n <= 100.0 && n.fract() == 0.0 => {
+            format!(" — did you mean \"{text}%\"?")
+        }
+        _ => String::new(),
+    }
+}

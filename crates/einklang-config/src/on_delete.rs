@@ -1,0 +1,53 @@
+//! `on_delete` of a mapping: what a hub delete does on the connector.
+
+use crate::ctx::{hint, shown, Ctx, Val};
+use einklang_core::OnDelete;
+use toml::de::DeValue;
+
+/// `"delete"`, `"ignore"` or `{ set = { raw_field = value, ... } }`.
+pub fn parse(ctx: &mut Ctx<'_>, what: &str, v: &Val<'_>) -> Option<OnDelete> {
+    let t = match v.get_ref() {
+        DeValue::String(s) if s == "delete" => return Some(OnDelete::Delete),
+        DeValue::String(s) if s == "ignore" => return Some(OnDelete::Ignore),
+        DeValue::Table(t) => t,
+        other => {
+            let tip = match other {
+                DeValue::String(s) => hint(s, &["delete", "ignore"]),
+                _ => String::new(),
+            };
+            ctx.error(
+                v.span(),
+                format!(
+                    "{what} must be \"delete\", \"ignore\" or {{ set = {{ field = value }} }}, found {}{tip}",
+                    shown(other)
+                ),
+            );
+            return None;
+        }
+    };
+    ctx.unknown_keys(t, &["set"], what);
+    let Some(set_v) = t.get("set") else {
+        if t.is_empty() {
+            ctx.error(
+                v.span(),
+                format!("{what} needs `set`, such as {{ set = {{ status = \"deleted\" }} }}"),
+            );
+        }
+        return None;
+    };
+    let set = ctx.table(set_v, &format!("{what}.set"))?;
+    if set.is_empty() {
+        ctx.error(
+            set_v.span(),
+            format!("{what}.set names no fields: give the raw fields a delete writes, such as {{ status = \"deleted\" }}"),
+        );
+        return None;
+    }
+    let mut fields = serde_json::Map::new();
+    for (key, value) in set.iter() {
+        let name = key.get_ref().to_string();
+        let (json, _) = ctx.json(value, &format!("{what}.set.{name}"))?;
+        fields.insert(name, json);
+    }
+    Some(OnDelete::Set(fields))
+}
