@@ -3,7 +3,10 @@
 //! Owns the [`Connector`] trait every kind implements, the capabilities a
 //! connector declares, the registry that builds a connector from its config
 //! `kind`, and one module per kind. Kinds so far: `csv`, `jsonl` and `vcard`
-//! (a vdir folder with one `.vcf` per contact), all in [`file`].
+//! (a vdir folder with one `.vcf` per contact), all in [`file`](mod@file). For tests
+//! and benchmarks, [`memory`] is an in-process remote system with the
+//! traits of a web API (server ids, version tokens, faults on demand); it
+//! is no config kind.
 //!
 //! A connector reads raw records (JSON objects of source fields) and writes
 //! them back; it knows nothing about entities or mappings, which the engine
@@ -12,6 +15,8 @@
 #![deny(missing_docs)]
 
 pub mod file;
+pub mod memory;
+mod ops;
 mod registry;
 
 pub use registry::{kinds, open, validate_settings, KindInfo, SettingProblem, Settings};
@@ -21,19 +26,62 @@ use serde_json::{Map, Value};
 /// A raw record as read from a connector: source field names to JSON values.
 pub type RawFields = Map<String, Value>;
 
-/// What a connector can do.
+/// What a connector can do. The engine plans by these and never asks a
+/// connector for more.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Capabilities {
     /// Can it read?
     pub read: bool,
     /// Can it create and update records?
     pub write: bool,
-    /// Can it delete records?
+    /// Can it delete records? (When not, a mapping's `on_delete` soft
+    /// delete is written instead, or nothing.)
     pub delete: bool,
     /// Does it give a cheap fingerprint of the whole source (so an unchanged source costs nothing)?
     pub fingerprint: bool,
     /// Does each record carry a version token (etag, rowId)?
     pub version_tokens: bool,
+    /// Can it list ids and version tokens without the records
+    /// ([`Connector::list`]) and fetch records by id ([`Connector::fetch`])?
+    /// Then only new and changed records are fetched.
+    pub list_versions: bool,
+    /// The raw field that holds a record's id when the connector itself
+    /// decides it (it lists by it); `None` when the mapping's `id` names it.
+    pub key_field: Option<String>,
+    /// Does a create use the marker it is given as the record's id? (Then
+    /// re-sending a create is harmless.) Otherwise the connector assigns
+    /// ids and must find a record by its marker ([`Connector::find_created`]).
+    pub client_ids: bool,
+    /// Does an update change only the fields it is given? (Otherwise every
+    /// mapped field is sent.)
+    pub partial_update: bool,
+    /// Does it honour `expected_version` (If-Match) and answer
+    /// [`WriteErrorKind::Conflict`] when the record changed meanwhile?
+    pub conditional_writes: bool,
+    /// Raw fields it can write (`None`: all). Others are never sent.
+    pub writable: Option<Vec<String>>,
+    /// Most operations per [`Connector::write`] call.
+    pub batch_size: usize,
+}
+
+impl Capabilities {
+    /// Read-only defaults: reads everything, writes nothing, no extras.
+    pub fn read_only() -> Self {
+        Capabilities {
+            read: true,
+            write: false,
+            delete: false,
+            fingerprint: false,
+            version_tokens: false,
+            list_versions: false,
+            key_field: None,
+            client_ids: false,
+            partial_update: false,
+            conditional_writes: false,
+            writable: None,
+            batch_size: 1,
+        }
+    }
 }
 
 /// One record read from a connector.
@@ -67,32 +115,102 @@ pub enum ReadItem {
     Reject(Rejected),
 }
 
+/// One entry of [`Connector::list`]: a record's id and version token.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Listed {
+    /// The record's id (value of [`Capabilities::key_field`]).
+    pub id: String,
+    /// Its version token.
+    pub version: Option<String>,
+}
+
 /// One write to a connector.
 #[derive(Clone, Debug, PartialEq)]
 pub enum WriteOp {
-    /// Create or replace the record whose key field (see [`Connector::write`]) has this value.
-    Upsert {
-        /// The external id (value of the key field).
-        id: String,
-        /// The fields to write (raw field names). For vCard, unknown
-        /// properties of an existing card are preserved.
+    /// Create a record. `marker` is einklang's correlation key for it
+    /// (`ek-42`): a connector with [`Capabilities::client_ids`] uses it as
+    /// the record's id (writing it into the key field); others keep it where
+    /// [`Connector::find_created`] can find it again, so a create whose
+    /// answer was lost is never repeated.
+    Create {
+        /// Correlation key (unique per hub record).
+        marker: String,
+        /// The fields to write (raw names).
         fields: RawFields,
+    },
+    /// Change fields of an existing record; with `partial_update` only the
+    /// fields given change, the record's other fields (and, for vCard,
+    /// unknown properties) stay as they are.
+    Update {
+        /// The external id.
+        id: String,
+        /// The fields to write (raw names; null clears a field).
+        fields: RawFields,
+        /// Write only if the record's version is still this one.
+        expected_version: Option<String>,
     },
     /// Remove the record.
     Delete {
         /// The external id.
         id: String,
+        /// Delete only if the record's version is still this one.
+        expected_version: Option<String>,
     },
+}
+
+impl WriteOp {
+    /// The id the op addresses (the marker for a create).
+    pub fn target(&self) -> &str {
+        match self {
+            WriteOp::Create { marker, .. } => marker,
+            WriteOp::Update { id, .. } | WriteOp::Delete { id, .. } => id,
+        }
+    }
 }
 
 /// The result of one successful write.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WriteOutcome {
-    /// External id written.
+    /// External id written (for a create: the id the record got).
     pub id: String,
-    /// New version token, when the connector has them.
+    /// New version token, when the connector has them (taken from the
+    /// write's answer: no read-back).
     pub version: Option<String>,
 }
+
+/// Why one write failed; the engine branches on the kind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WriteErrorKind {
+    /// The record does not exist (404): the link becomes `deleted_remote`.
+    NotFound,
+    /// The record changed since the version given (412): re-read, re-plan.
+    Conflict,
+    /// Too many requests (429): retry later, not before `retry_after_secs`.
+    RateLimited {
+        /// The server's Retry-After, when it sent one.
+        retry_after_secs: Option<u64>,
+    },
+    /// Not allowed (403), e.g. a DELETE the remote forbids.
+    Forbidden,
+    /// A temporary failure (5xx, timeout, connection lost): retry later.
+    Transient,
+    /// The remote refused the record itself (400, 422): retrying the same
+    /// write will not help until the record changes.
+    Rejected,
+}
+
+/// One failed write, with a message naming connector, operation and id.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct WriteError {
+    /// What kind of failure.
+    pub kind: WriteErrorKind,
+    /// Plain-language message (never a secret).
+    pub message: String,
+}
+
+/// The result of one operation of a [`Connector::write`] call.
+pub type WriteResult = Result<WriteOutcome, WriteError>;
 
 /// Errors of a connector as a whole (record-level problems are [`Rejected`] items).
 #[derive(Debug, thiserror::Error)]
@@ -155,13 +273,45 @@ pub trait Connector: Send {
     fn fingerprint(&mut self) -> Result<Option<String>, ConnectorError>;
     /// Read every record, streaming (never the whole source in memory).
     fn read(&mut self) -> Result<Box<dyn Iterator<Item = ReadItem> + '_>, ConnectorError>;
+    /// Ids and version tokens of every record, without the records (only
+    /// with [`Capabilities::list_versions`]).
+    fn list(&mut self) -> Result<Vec<Listed>, ConnectorError> {
+        Err(self.unsupported("list ids and versions"))
+    }
+    /// The records with these ids (only with [`Capabilities::list_versions`]);
+    /// ids that no longer exist are left out.
+    fn fetch(&mut self, ids: &[String]) -> Result<Vec<ReadItem>, ConnectorError> {
+        let _ = ids;
+        Err(self.unsupported("fetch records by id"))
+    }
     /// Apply writes. `key_field` is the raw field holding the external id
-    /// (the mapping's id field). Returns one outcome per op, in order.
+    /// (the mapping's id field). Returns one result per op, in order: a
+    /// failed op does not stop the others. `Err` only when the connector as
+    /// a whole failed (nothing or an unknown part was written).
     fn write(
         &mut self,
         key_field: &str,
         ops: &[WriteOp],
-    ) -> Result<Vec<WriteOutcome>, ConnectorError>;
+    ) -> Result<Vec<WriteResult>, ConnectorError>;
+    /// The record created with `marker`, if there is one (for a create whose
+    /// answer was lost). Connectors with [`Capabilities::client_ids`] need
+    /// not implement it: their record's id is the marker.
+    fn find_created(
+        &mut self,
+        key_field: &str,
+        marker: &str,
+    ) -> Result<Option<WriteOutcome>, ConnectorError> {
+        let _ = (key_field, marker);
+        Ok(None)
+    }
+    /// The error for an operation this kind does not support.
+    fn unsupported(&self, operation: &str) -> ConnectorError {
+        ConnectorError::Unsupported {
+            connector: self.name().to_string(),
+            kind: self.kind().to_string(),
+            operation: operation.to_string(),
+        }
+    }
 }
 
 /// Shorten raw text for quarantine and messages: at most `max` bytes, cut at a char boundary, with `…` when cut.

@@ -2,15 +2,23 @@
 //! record through the `csv` crate (quoting, embedded newlines, BOM); every
 //! value is text. A row with the wrong number of fields or invalid UTF-8 is
 //! rejected with its line number, and the read goes on.
+//!
+//! A write streams the old file into a new one (see `file::rows`): rows keep
+//! their order and their unknown columns, columns new to the file are
+//! appended to the header (earlier rows get empty cells), created rows are
+//! appended, a null clears a cell. A row that cannot be read refuses the
+//! whole write and leaves the file as it was.
 
-use super::{apply_ops, atomic_write, fingerprint_file, io_err, payload};
+use super::rows::RowOps;
+use super::{atomic_write_with, capabilities, fingerprint_file, io_err, payload, unreadable};
 use crate::{
     Capabilities, Connector, ConnectorError, RawFields, RawRecord, ReadItem, Rejected, WriteOp,
-    WriteOutcome,
+    WriteResult,
 };
+use csv::ByteRecord;
 use serde_json::Value;
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Write};
 use std::path::PathBuf;
 
 /// A CSV file.
@@ -19,6 +27,8 @@ pub struct Csv {
     path: PathBuf,
     delimiter: u8,
 }
+
+type Reader = csv::Reader<BufReader<File>>;
 
 impl Csv {
     /// A connector over the file at `path` with this field delimiter.
@@ -30,7 +40,7 @@ impl Csv {
         }
     }
 
-    fn reader(&self) -> Result<(csv::Reader<BufReader<File>>, Vec<String>), ConnectorError> {
+    fn reader(&self) -> Result<(Reader, Vec<String>), ConnectorError> {
         let file = File::open(&self.path).map_err(|e| io_err(&self.name, &self.path, e))?;
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(self.delimiter)
@@ -56,61 +66,110 @@ impl Csv {
             message: format!("{}: header row: {message}", self.path.display()),
         }
     }
+
+    /// The old file cannot be parsed on (a broken quote, I/O).
+    fn broken(&self, e: csv::Error) -> ConnectorError {
+        let line = e.position().map_or(0, |p| p.line());
+        unreadable(
+            &self.name,
+            &self.path,
+            &format!("line {line}"),
+            &e.to_string(),
+        )
+    }
+
+    fn csv_error(&self, e: csv::Error) -> ConnectorError {
+        ConnectorError::Other {
+            connector: self.name.clone(),
+            message: format!("{}: {e}", self.path.display()),
+        }
+    }
+}
+
+/// The row's width must be the header's.
+fn check_width(headers: &[String], record: &ByteRecord) -> Result<(), String> {
+    if record.len() == headers.len() {
+        return Ok(());
+    }
+    Err(format!(
+        "expected {} fields as in the header, found {}",
+        headers.len(),
+        record.len()
+    ))
+}
+
+/// Field `i` (column `name`) as text.
+fn field_text<'r>(i: usize, name: &str, value: &'r [u8]) -> Result<&'r str, String> {
+    std::str::from_utf8(value).map_err(|e| {
+        format!(
+            "field {} (`{name}`) is not valid UTF-8 at byte {}",
+            i + 1,
+            e.valid_up_to()
+        )
+    })
+}
+
+/// A readable row's fields, or why it is not readable.
+fn row_fields(headers: &[String], record: &ByteRecord) -> Result<RawFields, String> {
+    check_width(headers, record)?;
+    let mut fields = RawFields::new();
+    for (i, (name, value)) in headers.iter().zip(record).enumerate() {
+        let text = field_text(i, name, value)?;
+        fields.insert(name.clone(), Value::String(text.to_string()));
+    }
+    Ok(fields)
+}
+
+/// Is the row readable? (As [`row_fields`], without building the fields.)
+fn check_row(headers: &[String], record: &ByteRecord) -> Result<(), String> {
+    check_width(headers, record)?;
+    for (i, (name, value)) in headers.iter().zip(record).enumerate() {
+        field_text(i, name, value)?;
+    }
+    Ok(())
+}
+
+/// A record's cells in header order: text as is, null and missing empty,
+/// other JSON as JSON text.
+fn cells(header: &[String], row: &RawFields) -> Vec<String> {
+    let cell = |name: &String| match row.get(name) {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    };
+    header.iter().map(cell).collect()
+}
+
+fn line_of(record: &ByteRecord) -> String {
+    format!("line {}", record.position().map_or(0, |p| p.line()))
 }
 
 struct Rows {
-    reader: csv::Reader<BufReader<File>>,
+    reader: Reader,
     headers: Vec<String>,
-    record: csv::ByteRecord,
+    record: ByteRecord,
     delimiter: u8,
     done: bool,
 }
 
 impl Rows {
     fn item(&self) -> ReadItem {
-        let line = self.record.position().map_or(0, |p| p.line());
-        let position = format!("line {line}");
-        let raw = || {
-            let joined: Vec<&[u8]> = self.record.iter().collect();
-            payload(&joined.join(&[self.delimiter][..]))
-        };
-        if self.record.len() != self.headers.len() {
-            let reason = format!(
-                "expected {} fields as in the header, found {}",
-                self.headers.len(),
-                self.record.len()
-            );
-            return ReadItem::Reject(Rejected {
+        let position = line_of(&self.record);
+        match row_fields(&self.headers, &self.record) {
+            Ok(fields) => ReadItem::Record(RawRecord {
                 position,
-                raw: raw(),
-                reason,
-            });
-        }
-        let mut fields = RawFields::new();
-        for (i, (name, value)) in self.headers.iter().zip(self.record.iter()).enumerate() {
-            match std::str::from_utf8(value) {
-                Ok(v) => {
-                    fields.insert(name.clone(), Value::String(v.to_string()));
-                }
-                Err(e) => {
-                    let reason = format!(
-                        "field {} (`{name}`) is not valid UTF-8 at byte {}",
-                        i + 1,
-                        e.valid_up_to()
-                    );
-                    return ReadItem::Reject(Rejected {
-                        position,
-                        raw: raw(),
-                        reason,
-                    });
-                }
+                fields,
+                version: None,
+            }),
+            Err(reason) => {
+                let joined: Vec<&[u8]> = self.record.iter().collect();
+                ReadItem::Reject(Rejected {
+                    position,
+                    raw: payload(&joined.join(&[self.delimiter][..])),
+                    reason,
+                })
             }
         }
-        ReadItem::Record(RawRecord {
-            position,
-            fields,
-            version: None,
-        })
     }
 }
 
@@ -137,6 +196,73 @@ impl Iterator for Rows {
     }
 }
 
+/// One streaming write: the old file's header, the new one, and the ops.
+struct Rewrite<'a> {
+    old: Vec<String>,
+    header: Vec<String>,
+    plan: RowOps<'a>,
+}
+
+impl Csv {
+    /// Copy the old rows into `out`, applying the ops to the rows they address.
+    fn copy<W: Write>(
+        &self,
+        mut reader: Reader,
+        job: &mut Rewrite<'_>,
+        out: &mut csv::Writer<W>,
+    ) -> Result<(), ConnectorError> {
+        let key = job.old.iter().position(|h| h == job.plan.key_field());
+        let mut record = ByteRecord::new();
+        let bad = |r: &ByteRecord, reason: String| {
+            unreadable(&self.name, &self.path, &line_of(r), &reason)
+        };
+        while reader
+            .read_byte_record(&mut record)
+            .map_err(|e| self.broken(e))?
+        {
+            let id = key
+                .and_then(|k| record.get(k))
+                .and_then(|v| std::str::from_utf8(v).ok());
+            if let Some(id) = id.filter(|id| job.plan.wants(id)) {
+                let fields = row_fields(&job.old, &record).map_err(|e| bad(&record, e))?;
+                if let Some(row) = job.plan.apply(id, fields) {
+                    out.write_record(cells(&job.header, &row))
+                        .map_err(|e| self.csv_error(e))?;
+                }
+                continue;
+            }
+            check_row(&job.old, &record).map_err(|e| bad(&record, e))?;
+            (job.old.len()..job.header.len()).for_each(|_| record.push_field(b""));
+            out.write_byte_record(&record)
+                .map_err(|e| self.csv_error(e))?;
+        }
+        Ok(())
+    }
+
+    /// Write the new file: header, old rows with the ops applied, new rows.
+    fn fill<W: Write>(
+        &self,
+        reader: Option<Reader>,
+        job: &mut Rewrite<'_>,
+        out: W,
+    ) -> Result<(), ConnectorError> {
+        let mut out = csv::WriterBuilder::new()
+            .delimiter(self.delimiter)
+            .from_writer(out);
+        let err = |e| self.csv_error(e);
+        if !job.header.is_empty() {
+            out.write_record(&job.header).map_err(err)?;
+        }
+        if let Some(reader) = reader {
+            self.copy(reader, job, &mut out)?;
+        }
+        for row in job.plan.rest() {
+            out.write_record(cells(&job.header, &row)).map_err(err)?;
+        }
+        out.flush().map_err(|e| io_err(&self.name, &self.path, e))
+    }
+}
+
 impl Connector for Csv {
     fn name(&self) -> &str {
         &self.name
@@ -145,13 +271,7 @@ impl Connector for Csv {
         "csv"
     }
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            read: true,
-            write: true,
-            delete: true,
-            fingerprint: true,
-            version_tokens: false,
-        }
+        capabilities(false)
     }
     fn fingerprint(&mut self) -> Result<Option<String>, ConnectorError> {
         fingerprint_file(&self.name, &self.path).map(Some)
@@ -161,7 +281,7 @@ impl Connector for Csv {
         Ok(Box::new(Rows {
             reader,
             headers,
-            record: csv::ByteRecord::new(),
+            record: ByteRecord::new(),
             delimiter: self.delimiter,
             done: false,
         }))
@@ -170,61 +290,25 @@ impl Connector for Csv {
         &mut self,
         key_field: &str,
         ops: &[WriteOp],
-    ) -> Result<Vec<WriteOutcome>, ConnectorError> {
-        let (mut headers, mut rows) = (Vec::new(), Vec::new());
-        if self.path.exists() {
-            let (reader, names) = self.reader()?;
-            headers = names.clone();
-            let rows_iter = Rows {
-                reader,
-                headers: names,
-                record: csv::ByteRecord::new(),
-                delimiter: self.delimiter,
-                done: false,
-            };
-            for item in rows_iter {
-                match item {
-                    ReadItem::Record(r) => rows.push(r.fields),
-                    ReadItem::Reject(r) => {
-                        return Err(ConnectorError::Other {
-                            connector: self.name.clone(),
-                            message: format!(
-                                "{}: {} — fix the file before writing to it",
-                                r.position, r.reason
-                            ),
-                        })
-                    }
-                }
-            }
+    ) -> Result<Vec<WriteResult>, ConnectorError> {
+        if ops.is_empty() {
+            return Ok(Vec::new());
         }
-        let outcomes = apply_ops(&mut rows, key_field, ops);
-        for row in &rows {
-            for key in row.keys() {
-                if !headers.contains(key) {
-                    headers.push(key.clone());
-                }
-            }
-        }
-        let mut writer = csv::WriterBuilder::new()
-            .delimiter(self.delimiter)
-            .from_writer(Vec::new());
-        let err = |e: csv::Error| ConnectorError::Other {
-            connector: self.name.clone(),
-            message: e.to_string(),
+        let plan = RowOps::new(&self.name, key_field, ops);
+        let (reader, old) = match self.path.exists() {
+            true => self.reader().map(|(r, names)| (Some(r), names))?,
+            false => (None, Vec::new()),
         };
-        writer.write_record(&headers).map_err(err)?;
-        for row in &rows {
-            let cells = headers.iter().map(|h| match row.get(h) {
-                None | Some(Value::Null) => String::new(),
-                Some(Value::String(s)) => s.clone(),
-                Some(other) => other.to_string(),
-            });
-            writer.write_record(cells).map_err(err)?;
+        let mut header = old.clone();
+        for name in plan.columns() {
+            if !header.iter().any(|h| h == name) {
+                header.push(name.to_string());
+            }
         }
-        let bytes = writer
-            .into_inner()
-            .map_err(|e| err(e.into_error().into()))?;
-        atomic_write(&self.name, &self.path, &bytes)?;
-        Ok(outcomes)
+        let mut job = Rewrite { old, header, plan };
+        atomic_write_with(&self.name, &self.path, |out| {
+            self.fill(reader, &mut job, out)
+        })?;
+        Ok(job.plan.results())
     }
 }

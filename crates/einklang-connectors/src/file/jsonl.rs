@@ -1,15 +1,23 @@
 //! `jsonl`: one JSON object per line. Reads stream line by line; a line
 //! that is not valid UTF-8, not JSON or not an object is rejected with its
 //! line number and the rest of the file is read on.
+//!
+//! A write streams the old file into a new one (see `file::rows`): lines
+//! the ops do not address are copied byte for byte, addressed ones are
+//! rewritten with the ops merged in (a null removes the key), created
+//! records are appended. A line that cannot be read refuses the whole write
+//! and leaves the file as it was.
 
-use super::{atomic_write, fingerprint_file, io_err, payload};
+use super::rows::RowOps;
+use super::{atomic_write_with, capabilities, fingerprint_file, io_err, payload, unreadable};
+use crate::ops::key_text;
 use crate::{
     Capabilities, Connector, ConnectorError, RawFields, RawRecord, ReadItem, Rejected, WriteOp,
-    WriteOutcome,
+    WriteResult,
 };
 use serde_json::Value;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 
 /// A JSONL file.
@@ -67,6 +75,12 @@ fn kind_of(v: &Value) -> &'static str {
     }
 }
 
+/// A line without its `\n` or `\r\n`.
+fn trim_newline(buf: &[u8]) -> &[u8] {
+    let line = buf.strip_suffix(b"\n").unwrap_or(buf);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
 struct Lines {
     reader: BufReader<File>,
     line_no: usize,
@@ -77,18 +91,13 @@ struct Lines {
 impl Iterator for Lines {
     type Item = ReadItem;
     fn next(&mut self) -> Option<ReadItem> {
-        loop {
-            if self.failed {
-                return None;
-            }
+        while !self.failed {
             self.buf.clear();
             self.line_no += 1;
             match self.reader.read_until(b'\n', &mut self.buf) {
                 Ok(0) => return None,
                 Ok(_) => {
-                    let line = self.buf.strip_suffix(b"\n").unwrap_or(&self.buf);
-                    let line = line.strip_suffix(b"\r").unwrap_or(line);
-                    if let Some(item) = parse_line(self.line_no, line) {
+                    if let Some(item) = parse_line(self.line_no, trim_newline(&self.buf)) {
                         return Some(item);
                     }
                 }
@@ -102,6 +111,54 @@ impl Iterator for Lines {
                 }
             }
         }
+        None
+    }
+}
+
+impl Jsonl {
+    /// Append one record as a line.
+    fn put(&self, out: &mut impl Write, row: &RawFields) -> Result<(), ConnectorError> {
+        serde_json::to_writer(&mut *out, row)
+            .map_err(std::io::Error::from)
+            .and_then(|()| out.write_all(b"\n"))
+            .map_err(|e| io_err(&self.name, &self.path, e))
+    }
+
+    /// Copy the old lines into `out`, applying the ops to the records they address.
+    fn copy(
+        &self,
+        mut reader: impl BufRead,
+        plan: &mut RowOps<'_>,
+        out: &mut impl Write,
+    ) -> Result<(), ConnectorError> {
+        let io = |e| io_err(&self.name, &self.path, e);
+        let mut buf = Vec::new();
+        for line_no in 1.. {
+            buf.clear();
+            if reader.read_until(b'\n', &mut buf).map_err(io)? == 0 {
+                break;
+            }
+            match parse_line(line_no, trim_newline(&buf)) {
+                Some(ReadItem::Reject(r)) => {
+                    return Err(unreadable(&self.name, &self.path, &r.position, &r.reason))
+                }
+                Some(ReadItem::Record(r)) => {
+                    let id = key_text(r.fields.get(plan.key_field()));
+                    if let Some(id) = id.filter(|id| plan.wants(id)) {
+                        if let Some(row) = plan.apply(&id, r.fields) {
+                            self.put(out, &row)?;
+                        }
+                        continue;
+                    }
+                }
+                None => {}
+            }
+            out.write_all(&buf).map_err(io)?;
+            if !buf.ends_with(b"\n") {
+                out.write_all(b"\n").map_err(io)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -113,13 +170,7 @@ impl Connector for Jsonl {
         "jsonl"
     }
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            read: true,
-            write: true,
-            delete: true,
-            fingerprint: true,
-            version_tokens: false,
-        }
+        capabilities(false)
     }
     fn fingerprint(&mut self) -> Result<Option<String>, ConnectorError> {
         fingerprint_file(&self.name, &self.path).map(Some)
@@ -137,38 +188,22 @@ impl Connector for Jsonl {
         &mut self,
         key_field: &str,
         ops: &[WriteOp],
-    ) -> Result<Vec<WriteOutcome>, ConnectorError> {
-        let mut rows: Vec<RawFields> = Vec::new();
-        if self.path.exists() {
-            let file = File::open(&self.path).map_err(|e| io_err(&self.name, &self.path, e))?;
-            let lines = Lines {
-                reader: BufReader::new(file),
-                line_no: 0,
-                buf: Vec::new(),
-                failed: false,
-            };
-            for item in lines {
-                match item {
-                    ReadItem::Record(r) => rows.push(r.fields),
-                    ReadItem::Reject(r) => {
-                        return Err(ConnectorError::Other {
-                            connector: self.name.clone(),
-                            message: format!(
-                                "{}: {} — fix the file before writing to it",
-                                r.position, r.reason
-                            ),
-                        })
-                    }
-                }
+    ) -> Result<Vec<WriteResult>, ConnectorError> {
+        if ops.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut plan = RowOps::new(&self.name, key_field, ops);
+        let old = match File::open(&self.path) {
+            Ok(file) => Some(BufReader::with_capacity(1 << 20, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(io_err(&self.name, &self.path, e)),
+        };
+        atomic_write_with(&self.name, &self.path, |out| {
+            if let Some(old) = old {
+                self.copy(old, &mut plan, out)?;
             }
-        }
-        let outcomes = super::apply_ops(&mut rows, key_field, ops);
-        let mut out = Vec::new();
-        for row in &rows {
-            serde_json::to_writer(&mut out, row).expect("JSON of a map");
-            out.push(b'\n');
-        }
-        atomic_write(&self.name, &self.path, &out)?;
-        Ok(outcomes)
+            plan.rest().iter().try_for_each(|row| self.put(out, row))
+        })?;
+        Ok(plan.results())
     }
 }

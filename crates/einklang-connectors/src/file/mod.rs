@@ -4,15 +4,23 @@
 //! the bytes, streamed, so an unchanged file causes no work), atomic writes
 //! (temporary file in the same folder, fsync, rename: a crash leaves the old
 //! file or the new one, never half of one) and I/O error wrapping that names
-//! the connector and the path.
+//! the connector and the path, and for the two row files (csv, jsonl) the
+//! streaming write (`rows`): the ops of a call are indexed by id, the old
+//! file is copied row by row into the temporary file with the ops applied,
+//! creates are appended, so a write costs memory for its ops, not its file.
+//!
+//! All three declare the same capabilities (`capabilities`): the mapping's
+//! id field is the key, a create's marker becomes the record's id (so a
+//! re-sent create updates instead of duplicating), updates are partial.
 
 pub mod csv;
 pub mod jsonl;
+mod rows;
 pub mod vcard;
 
-use crate::ConnectorError;
+use crate::{Capabilities, ConnectorError};
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use xxhash_rust::xxh3::Xxh3;
 
@@ -95,22 +103,39 @@ pub(crate) fn atomic_write(
     path: &Path,
     bytes: &[u8],
 ) -> Result<(), ConnectorError> {
+    atomic_write_with(connector, path, |out| {
+        out.write_all(bytes).map_err(|e| io_err(connector, path, e))
+    })
+}
+
+/// Replace `path` atomically with what `fill` writes, streaming: `fill`
+/// writes into a temporary file in the same folder, which is then flushed,
+/// fsynced and renamed over `path`. When `fill` fails, the temporary file is
+/// removed and `path` stays as it was.
+pub(crate) fn atomic_write_with<T>(
+    connector: &str,
+    path: &Path,
+    fill: impl FnOnce(&mut BufWriter<File>) -> Result<T, ConnectorError>,
+) -> Result<T, ConnectorError> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     let tmp = dir.join(format!(".{name}.einklang-tmp"));
-    let result = (|| {
-        let mut file = File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
+    let io = |e| io_err(connector, path, e);
+    let file = File::create(&tmp).map_err(|e| io_err(connector, &tmp, e))?;
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    let result = fill(&mut out).and_then(|value| {
+        let file = out.into_inner().map_err(|e| io(e.into_error()))?;
+        file.sync_all().map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)?;
+        Ok(value)
+    });
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
-    result.map_err(|e| io_err(connector, path, e))
+    result
 }
 
 /// Lossy text of raw bytes, cut for quarantine payloads.
@@ -118,47 +143,38 @@ pub(crate) fn payload(bytes: &[u8]) -> String {
     crate::excerpt(&String::from_utf8_lossy(bytes), 4096)
 }
 
-/// Apply upserts and deletes to rows keyed by `key_field`: an upsert merges
-/// its fields into the row with that key or appends a new row; a delete
-/// removes the row. Rows keep their order.
-pub(crate) fn apply_ops(
-    rows: &mut Vec<crate::RawFields>,
-    key_field: &str,
-    ops: &[crate::WriteOp],
-) -> Vec<crate::WriteOutcome> {
-    use crate::WriteOp;
-    use serde_json::Value;
-    let key_of = |row: &crate::RawFields| match row.get(key_field) {
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        _ => None,
-    };
-    let mut outcomes = Vec::new();
-    for op in ops {
-        match op {
-            WriteOp::Upsert { id, fields } => {
-                match rows.iter_mut().find(|r| key_of(r).as_deref() == Some(id)) {
-                    Some(row) => row.extend(fields.clone()),
-                    None => {
-                        let mut row = fields.clone();
-                        row.entry(key_field.to_string())
-                            .or_insert_with(|| Value::String(id.clone()));
-                        rows.push(row);
-                    }
-                }
-                outcomes.push(crate::WriteOutcome {
-                    id: id.clone(),
-                    version: None,
-                });
-            }
-            WriteOp::Delete { id } => {
-                rows.retain(|r| key_of(r).as_deref() != Some(id));
-                outcomes.push(crate::WriteOutcome {
-                    id: id.clone(),
-                    version: None,
-                });
-            }
-        }
+/// The capabilities the three file kinds share; only vCard has version
+/// tokens (and so conditional writes).
+pub(crate) fn capabilities(versions: bool) -> Capabilities {
+    Capabilities {
+        read: true,
+        write: true,
+        delete: true,
+        fingerprint: true,
+        version_tokens: versions,
+        list_versions: false,
+        key_field: None,
+        client_ids: true,
+        partial_update: true,
+        conditional_writes: versions,
+        writable: None,
+        batch_size: 10_000,
     }
-    outcomes
+}
+
+/// The error for a record of the existing file that cannot be read back
+/// while writing: the write is refused and the file stays as it was.
+pub(crate) fn unreadable(
+    connector: &str,
+    path: &Path,
+    position: &str,
+    reason: &str,
+) -> ConnectorError {
+    ConnectorError::Other {
+        connector: connector.to_string(),
+        message: format!(
+            "{}: {position}: {reason} — fix the file before writing to it",
+            path.display()
+        ),
+    }
 }

@@ -1,14 +1,22 @@
 //! `vcard`: a vdir folder as vdirsyncer keeps it, one `.vcf` per contact.
 //!
 //! Each card is one raw record (its position is `file NAME.vcf`, its version
-//! token the hash of the file's bytes). Writing replaces only the properties
-//! einklang owns and keeps every other property of the card as it was.
+//! token the hash of the file's bytes). A write scans the folder once to
+//! find the cards by UID, then handles each op on its own file (atomically):
+//! a create writes a new file named after the marker (UID = marker; a create
+//! whose UID exists updates that card), an update merges the given fields
+//! into the card's fields (null removes the property), re-renders the
+//! properties einklang owns and keeps every other property as it was; a
+//! delete removes the file. Updates and deletes honour `expected_version`.
+//! A file that cannot be written fails its op (`Transient`), not the call.
 
 pub mod parse;
 
-use super::{atomic_write, fingerprint_dir, hex, io_err, list_dir, payload};
+use super::{atomic_write, capabilities, fingerprint_dir, hex, io_err, list_dir, payload};
+use crate::ops::{check_version, done, merge, not_found, op_error};
 use crate::{
-    Capabilities, Connector, ConnectorError, RawRecord, ReadItem, Rejected, WriteOp, WriteOutcome,
+    Capabilities, Connector, ConnectorError, RawFields, RawRecord, ReadItem, Rejected, WriteError,
+    WriteErrorKind, WriteOp, WriteResult,
 };
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -29,38 +37,20 @@ impl Vcard {
     }
 }
 
-/// Read one card file into a record or a reject.
-pub(crate) fn read_card(path: &Path) -> ReadItem {
-    let file = path
-        .file_name()
-        .unwrap_or_default()
-        .to_string_lossy()
-        .to_string();
-    let position = format!("file {file}");
-    let reject = |raw: String, reason: String| {
-        ReadItem::Reject(Rejected {
-            position: position.clone(),
-            raw,
-            reason,
-        })
-    };
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => return reject(String::new(), format!("cannot read: {e}")),
-    };
-    let text = match std::str::from_utf8(&bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            return reject(
-                payload(&bytes),
-                format!("invalid UTF-8 at byte {}", e.valid_up_to()),
-            )
-        }
-    };
-    let lines = match parse::lines(text) {
-        Ok(l) => l,
-        Err(reason) => return reject(payload(&bytes), reason),
-    };
+/// The version token of a card: the hash of its bytes.
+fn version_of(bytes: &[u8]) -> String {
+    hex(xxhash_rust::xxh3::xxh3_128(bytes))
+}
+
+/// A card file's lines and version, or why it cannot be read (with the
+/// raw text, when there is one).
+fn load(path: &Path) -> Result<(Vec<parse::Line>, String), (String, String)> {
+    let bytes = std::fs::read(path).map_err(|e| (String::new(), format!("cannot read: {e}")))?;
+    let text = std::str::from_utf8(&bytes).map_err(|e| {
+        let reason = format!("invalid UTF-8 at byte {}", e.valid_up_to());
+        (payload(&bytes), reason)
+    })?;
+    let lines = parse::lines(text).map_err(|reason| (payload(&bytes), reason))?;
     let begins = lines
         .first()
         .is_some_and(|l| l.name == "BEGIN" && l.value.eq_ignore_ascii_case("VCARD"));
@@ -68,32 +58,130 @@ pub(crate) fn read_card(path: &Path) -> ReadItem {
         .last()
         .is_some_and(|l| l.name == "END" && l.value.eq_ignore_ascii_case("VCARD"));
     if !begins || !ends {
-        return reject(
-            payload(&bytes),
-            "not a vCard: expected BEGIN:VCARD … END:VCARD".into(),
-        );
+        let reason = "not a vCard: expected BEGIN:VCARD … END:VCARD".to_string();
+        return Err((payload(&bytes), reason));
     }
-    let version = Some(hex(xxhash_rust::xxh3::xxh3_128(&bytes)));
-    ReadItem::Record(RawRecord {
-        position,
-        fields: parse::fields(&lines),
-        version,
-    })
+    Ok((lines, version_of(&bytes)))
 }
 
-/// A file name for a UID: safe characters kept, others replaced.
-fn file_name(uid: &str) -> String {
-    let safe: String = uid
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || "-_@.".contains(c) {
-                c
-            } else {
-                '_'
+/// Read one card file into a record or a reject.
+pub(crate) fn read_card(path: &Path) -> ReadItem {
+    let file = path.file_name().unwrap_or_default().to_string_lossy();
+    let position = format!("file {file}");
+    match load(path) {
+        Ok((lines, version)) => ReadItem::Record(RawRecord {
+            position,
+            fields: parse::fields(&lines),
+            version: Some(version),
+        }),
+        Err((raw, reason)) => ReadItem::Reject(Rejected {
+            position,
+            raw,
+            reason,
+        }),
+    }
+}
+
+/// A file name for a UID: letters, digits and `-_@.` kept, others replaced
+/// by `_`, no leading dot (a hidden file), at most about 100 bytes.
+pub(crate) fn file_name(uid: &str, attempt: usize) -> String {
+    let mut safe = String::new();
+    for c in uid.chars() {
+        if safe.len() + c.len_utf8() > 100 {
+            break;
+        }
+        let keep = c.is_alphanumeric() || "-_@.".contains(c);
+        safe.push(if keep && !(safe.is_empty() && c == '.') {
+            c
+        } else {
+            '_'
+        });
+    }
+    if safe.is_empty() {
+        safe.push_str("card");
+    }
+    match attempt {
+        0 => format!("{safe}.vcf"),
+        n => format!("{safe}-{}.vcf", n + 1),
+    }
+}
+
+/// The cards of one write call, by UID.
+struct Cards<'a> {
+    connector: &'a str,
+    dir: &'a Path,
+    by_uid: HashMap<String, PathBuf>,
+}
+
+impl Cards<'_> {
+    fn apply(&mut self, op: &WriteOp) -> WriteResult {
+        match op {
+            WriteOp::Create { marker, fields } => match self.by_uid.get(marker) {
+                Some(path) => self.rewrite(op, path, fields),
+                None => self.create(op, marker, fields),
+            },
+            WriteOp::Update { fields, .. } => self.rewrite(op, self.path(op)?, fields),
+            WriteOp::Delete { id, .. } => {
+                let path = self.path(op)?;
+                let (_, version) = self.load(op, path)?;
+                check_version(self.connector, op, &version)?;
+                std::fs::remove_file(path).map_err(|e| self.failed(op, path, e))?;
+                self.by_uid.remove(id);
+                done(id, None)
             }
+        }
+    }
+
+    fn path(&self, op: &WriteOp) -> Result<&PathBuf, WriteError> {
+        self.by_uid
+            .get(op.target())
+            .ok_or_else(|| not_found(self.connector, op, "UID"))
+    }
+
+    fn load(&self, op: &WriteOp, path: &Path) -> Result<(Vec<parse::Line>, String), WriteError> {
+        load(path).map_err(|(_, reason)| {
+            let detail = format!("{}: {reason}", path.display());
+            op_error(self.connector, op, WriteErrorKind::Transient, detail)
         })
-        .collect();
-    format!("{safe}.vcf")
+    }
+
+    fn failed(&self, op: &WriteOp, path: &Path, e: std::io::Error) -> WriteError {
+        let detail = format!("{}: {e}", path.display());
+        op_error(self.connector, op, WriteErrorKind::Transient, detail)
+    }
+
+    /// Merge `fields` into the card at `path`, keeping unknown properties.
+    fn rewrite(&self, op: &WriteOp, path: &Path, fields: &RawFields) -> WriteResult {
+        let (lines, version) = self.load(op, path)?;
+        check_version(self.connector, op, &version)?;
+        let mut merged = parse::fields(&lines);
+        merge(&mut merged, fields);
+        let kept: Vec<parse::Line> = lines
+            .into_iter()
+            .filter(|l| !parse::OWNED.contains(&l.name.as_str()))
+            .collect();
+        let card = parse::render(op.target(), &merged, &kept);
+        self.put(op, path, &card)
+    }
+
+    /// A new card file for `uid`, under a name no other file has.
+    fn create(&mut self, op: &WriteOp, uid: &str, fields: &RawFields) -> WriteResult {
+        let path = (0..)
+            .map(|n| self.dir.join(file_name(uid, n)))
+            .find(|p| !p.exists())
+            .expect("some name is free");
+        let mut clean = RawFields::new();
+        merge(&mut clean, fields);
+        let outcome = self.put(op, &path, &parse::render(uid, &clean, &[]))?;
+        self.by_uid.insert(uid.to_string(), path);
+        Ok(outcome)
+    }
+
+    fn put(&self, op: &WriteOp, path: &Path, card: &str) -> WriteResult {
+        atomic_write(self.connector, path, card.as_bytes())
+            .map_err(|e| op_error(self.connector, op, WriteErrorKind::Transient, e.to_string()))?;
+        done(op.target(), Some(version_of(card.as_bytes())))
+    }
 }
 
 impl Vcard {
@@ -101,9 +189,9 @@ impl Vcard {
     fn index(&self) -> Result<HashMap<String, PathBuf>, ConnectorError> {
         let mut map = HashMap::new();
         for path in list_dir(&self.name, &self.dir, "vcf")? {
-            if let ReadItem::Record(r) = read_card(&path) {
-                if let Some(serde_json::Value::String(uid)) = r.fields.get("uid") {
-                    map.insert(uid.clone(), path);
+            if let Ok((lines, _)) = load(&path) {
+                if let Some(uid) = lines.iter().find(|l| l.name == "UID") {
+                    map.insert(parse::unescape(&uid.value), path);
                 }
             }
         }
@@ -119,13 +207,7 @@ impl Connector for Vcard {
         "vcard"
     }
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            read: true,
-            write: true,
-            delete: true,
-            fingerprint: true,
-            version_tokens: true,
-        }
+        capabilities(true)
     }
     fn fingerprint(&mut self) -> Result<Option<String>, ConnectorError> {
         fingerprint_dir(&self.name, &self.dir, "vcf").map(Some)
@@ -138,45 +220,13 @@ impl Connector for Vcard {
         &mut self,
         _key_field: &str,
         ops: &[WriteOp],
-    ) -> Result<Vec<WriteOutcome>, ConnectorError> {
+    ) -> Result<Vec<WriteResult>, ConnectorError> {
         std::fs::create_dir_all(&self.dir).map_err(|e| io_err(&self.name, &self.dir, e))?;
-        let mut index = self.index()?;
-        let mut outcomes = Vec::new();
-        for op in ops {
-            match op {
-                WriteOp::Upsert { id, fields } => {
-                    let path = index
-                        .get(id)
-                        .cloned()
-                        .unwrap_or_else(|| self.dir.join(file_name(id)));
-                    let kept = match std::fs::read_to_string(&path) {
-                        Ok(text) => parse::lines(&text)
-                            .unwrap_or_default()
-                            .into_iter()
-                            .filter(|l| !parse::OWNED.contains(&l.name.as_str()))
-                            .collect(),
-                        Err(_) => Vec::new(),
-                    };
-                    let card = parse::render(id, fields, &kept);
-                    atomic_write(&self.name, &path, card.as_bytes())?;
-                    index.insert(id.clone(), path);
-                    let version = Some(hex(xxhash_rust::xxh3::xxh3_128(card.as_bytes())));
-                    outcomes.push(WriteOutcome {
-                        id: id.clone(),
-                        version,
-                    });
-                }
-                WriteOp::Delete { id } => {
-                    if let Some(path) = index.remove(id) {
-                        std::fs::remove_file(&path).map_err(|e| io_err(&self.name, &path, e))?;
-                    }
-                    outcomes.push(WriteOutcome {
-                        id: id.clone(),
-                        version: None,
-                    });
-                }
-            }
-        }
-        Ok(outcomes)
+        let mut cards = Cards {
+            connector: &self.name,
+            dir: &self.dir,
+            by_uid: self.index()?,
+        };
+        Ok(ops.iter().map(|op| cards.apply(op)).collect())
     }
 }

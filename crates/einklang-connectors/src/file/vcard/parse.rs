@@ -268,6 +268,7 @@ pub fn render(uid: &str, f: &Map<String, Value>, kept: &[Line]) -> String {
         ("bday", "BDAY"),
         ("note", "NOTE"),
         ("url", "URL"),
+        ("rev", "REV"),
     ] {
         let v = text(f.get(key));
         if !v.is_empty() {
