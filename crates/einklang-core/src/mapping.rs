@@ -223,6 +223,12 @@ impl Mapping {
         crate::transform::pull_record(self, raw)
     }
 
+    /// The external id of a raw record, if it has a usable one (also for
+    /// records the filter skips, so a skipped record is not taken for gone).
+    pub fn external_id_of(&self, raw: &serde_json::Map<String, Value>) -> Option<String> {
+        crate::transform::external_id_of(self, raw)
+    }
+
     /// The raw fields to write for hub `values` (see [`crate::transform::push`]).
     pub fn push(&self, values: &Fields) -> serde_json::Map<String, Value> {
         crate::transform::push::push_record(self, values)

@@ -54,6 +54,11 @@ pub fn normalise_record(
     normalise::record(schema, fields, ctx)
 }
 
+/// See [`Mapping::external_id_of`].
+pub fn external_id_of(mapping: &Mapping, raw: &serde_json::Map<String, Value>) -> Option<String> {
+    external_id(&mapping.id_field, lookup(raw, &mapping.id_field)).ok()
+}
+
 fn external_id(field: &str, v: Option<&Value>) -> Result<String, MapError> {
     match v {
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_string()),

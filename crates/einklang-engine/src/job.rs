@@ -1,10 +1,17 @@
-//! Running a job: a run record around its steps, and the run's final status.
+//! Running a job: a run record around its steps, the steps in order (each
+//! for every entity it covers), and the run's final status. Also the
+//! options a run takes, the reports it returns, and where connectors come
+//! from ([`ConnectorSource`]: the registry, or a test's own).
 
-use crate::pull::{pull, PullContext};
-use crate::{EngineError, Progress};
-use einklang_config::{Config, Step};
+use crate::report::Plan;
+use crate::step::{run_entity, SideSpec};
+use crate::{CrashAt, CrashGuard, EngineError, Progress};
+use chrono::{DateTime, Utc};
+use einklang_config::{Config, ConnectorConfig, Step};
+use einklang_connectors::{Connector, ConnectorError};
 use einklang_store::{Counters, HubStore, NewRun, RunId, RunOutcome, RunSource, RunStatus};
 use serde::Serialize;
+use std::path::Path;
 use std::time::Instant;
 
 /// How a job is run.
@@ -16,6 +23,13 @@ pub struct RunOptions {
     pub triggered_by: String,
     /// Ignore source fingerprints and compare every record (a full reconcile).
     pub full: bool,
+    /// Plan only: everything is computed, nothing is written (the hub's
+    /// changes are rolled back, no remote is written).
+    pub dry_run: bool,
+    /// The time to run at (retry schedules); `None`: now.
+    pub now: Option<DateTime<Utc>>,
+    /// Tests only: stop the run as if the process died at this point.
+    pub crash: Option<CrashAt>,
 }
 
 impl Default for RunOptions {
@@ -24,14 +38,40 @@ impl Default for RunOptions {
             source: RunSource::Manual,
             triggered_by: "cli".into(),
             full: false,
+            dry_run: false,
+            now: None,
+            crash: None,
         }
     }
 }
 
-/// What one step did.
+/// Where a run gets its connectors.
+pub trait ConnectorSource {
+    /// Open the configured connector.
+    fn open(
+        &mut self,
+        config: &ConnectorConfig,
+        base_dir: &Path,
+    ) -> Result<Box<dyn Connector>, ConnectorError>;
+}
+
+/// Connectors by their configured `kind`, from the registry.
+pub struct Registry;
+
+impl ConnectorSource for Registry {
+    fn open(
+        &mut self,
+        cc: &ConnectorConfig,
+        base_dir: &Path,
+    ) -> Result<Box<dyn Connector>, ConnectorError> {
+        einklang_connectors::open(&cc.name, &cc.kind, &cc.settings, base_dir)
+    }
+}
+
+/// What one step did for one connector and entity.
 #[derive(Clone, Debug, Serialize)]
 pub struct StepReport {
-    /// `pull` or `push`.
+    /// `pull`, `push` or `sync`.
     pub action: String,
     /// Connector.
     pub connector: String,
@@ -43,14 +83,41 @@ pub struct StepReport {
     pub source_unchanged: bool,
     /// Why the step failed, if it did.
     pub error: Option<String>,
+    /// Things a person should know (guards, skipped delete detection, failed writes).
+    pub notes: Vec<String>,
+    /// A guard stopped something: a person must look.
+    pub needs_review: bool,
     /// Wall time in seconds.
     pub seconds: f64,
+}
+
+impl StepReport {
+    pub(crate) fn new(action: &str, connector: &str, entity: &str) -> Self {
+        StepReport {
+            action: action.to_string(),
+            connector: connector.to_string(),
+            entity: entity.to_string(),
+            counters: Counters::new(),
+            source_unchanged: false,
+            error: None,
+            notes: Vec::new(),
+            needs_review: false,
+            seconds: 0.0,
+        }
+    }
+
+    pub(crate) fn failed(action: &str, connector: &str, entity: &str, error: String) -> Self {
+        StepReport {
+            error: Some(error),
+            ..Self::new(action, connector, entity)
+        }
+    }
 }
 
 /// What a run did.
 #[derive(Clone, Debug, Serialize)]
 pub struct RunReport {
-    /// Run id in the store.
+    /// Run id in the store (0 for a dry run: it is not recorded).
     pub run_id: RunId,
     /// Job name.
     pub job: String,
@@ -62,12 +129,27 @@ pub struct RunReport {
     pub steps: Vec<StepReport>,
     /// Run-level errors.
     pub errors: Vec<String>,
+    /// What the run changed (or, in a dry run, would change).
+    pub plan: Plan,
     /// Wall time in seconds.
     pub seconds: f64,
 }
 
-/// Run job `name` once. Store errors stop the run and are returned after the
-/// run was marked `failed` (when the store still answers).
+/// What the steps of a run share.
+pub(crate) struct RunEnv<'a> {
+    pub config: &'a Config,
+    pub store: &'a mut dyn HubStore,
+    pub connectors: &'a mut dyn ConnectorSource,
+    pub options: &'a RunOptions,
+    pub progress: &'a dyn Progress,
+    pub run: RunId,
+    pub now: DateTime<Utc>,
+    pub plan: Plan,
+    pub crash: CrashGuard,
+    pub max_deletes: f64,
+}
+
+/// Run job `name` once with the registry's connectors.
 pub fn run_job(
     config: &Config,
     store: &mut dyn HubStore,
@@ -75,10 +157,47 @@ pub fn run_job(
     options: &RunOptions,
     progress: &dyn Progress,
 ) -> Result<RunReport, EngineError> {
+    run_job_with(config, store, name, options, progress, &mut Registry)
+}
+
+/// Run job `name` once. Store errors stop the run and are returned after
+/// the run was marked `failed` (when the store still answers).
+pub fn run_job_with(
+    config: &Config,
+    store: &mut dyn HubStore,
+    name: &str,
+    options: &RunOptions,
+    progress: &dyn Progress,
+    connectors: &mut dyn ConnectorSource,
+) -> Result<RunReport, EngineError> {
     let job = config
         .jobs
         .get(name)
         .ok_or_else(|| EngineError::UnknownJob(name.into()))?;
+    if options.dry_run {
+        store.begin_dry_run()?;
+    }
+    let result = run_steps(config, store, name, options, progress, connectors, job);
+    if options.dry_run {
+        store.end_dry_run()?;
+    }
+    result.map(|mut r| {
+        if options.dry_run {
+            r.run_id = 0;
+        }
+        r
+    })
+}
+
+fn run_steps(
+    config: &Config,
+    store: &mut dyn HubStore,
+    name: &str,
+    options: &RunOptions,
+    progress: &dyn Progress,
+    connectors: &mut dyn ConnectorSource,
+    job: &einklang_config::JobConfig,
+) -> Result<RunReport, EngineError> {
     let started = Instant::now();
     let tenant = config.tenant.clone();
     let new_run = NewRun {
@@ -86,118 +205,82 @@ pub fn run_job(
         source: options.source,
         triggered_by: options.triggered_by.clone(),
     };
-    let run_id = store.start_run(&tenant, &new_run)?;
+    let run = store.start_run(&tenant, &new_run)?;
+    let mut env = RunEnv {
+        config,
+        store,
+        connectors,
+        options,
+        progress,
+        run,
+        now: options.now.unwrap_or_else(Utc::now),
+        plan: Plan::default(),
+        crash: CrashGuard::new(options.crash),
+        max_deletes: job.max_deletes,
+    };
     let mut steps = Vec::new();
     for step in &job.steps {
-        match run_step(config, store, run_id, step, options, progress) {
+        match run_step(&mut env, step) {
             Ok(mut reports) => steps.append(&mut reports),
+            Err(e @ EngineError::Crashed(_)) => return Err(e),
             Err(e) => {
                 let outcome = RunOutcome {
                     status: RunStatus::Failed,
                     counters: sum_counters(&steps),
                     errors: vec![e.to_string()],
                 };
-                let _ = store.finish_run(&tenant, run_id, &outcome);
+                let _ = env.store.finish_run(&tenant, run, &outcome);
                 return Err(e);
             }
         }
     }
-    let report = finish(run_id, name, steps, started);
+    let plan = std::mem::take(&mut env.plan);
+    let report = finish(run, name, steps, plan, started);
     let outcome = RunOutcome {
         status: report.status,
         counters: report.counters.clone(),
         errors: report.errors.clone(),
     };
-    store.finish_run(&tenant, run_id, &outcome)?;
+    env.store.finish_run(&tenant, run, &outcome)?;
     Ok(report)
 }
 
 /// Run one configured step: one report per (connector, entity) it covers.
-fn run_step(
-    config: &Config,
-    store: &mut dyn HubStore,
-    run: RunId,
-    step: &Step,
-    options: &RunOptions,
-    progress: &dyn Progress,
-) -> Result<Vec<StepReport>, EngineError> {
-    let (action, connector, entity) = match step {
-        Step::Pull { connector, entity } => ("pull", connector, entity),
-        Step::Push { connector, entity } => ("push", connector, entity),
+fn run_step(env: &mut RunEnv<'_>, step: &Step) -> Result<Vec<StepReport>, EngineError> {
+    let (action, connectors, entity, pull, push) = match step {
+        Step::Pull { connector, entity } => ("pull", vec![connector.clone()], entity, true, false),
+        Step::Push { connector, entity } => ("push", vec![connector.clone()], entity, false, true),
+        Step::Sync { connectors, entity } => ("sync", connectors.clone(), entity, true, true),
     };
-    let mappings: Vec<_> = config
-        .mappings_of(connector)
-        .filter(|m| entity.as_ref().is_none_or(|e| *e == m.entity))
-        .collect();
+    let entities: Vec<String> = match entity {
+        Some(e) => vec![e.clone()],
+        None => {
+            let mut all: Vec<String> = env
+                .config
+                .mappings
+                .iter()
+                .filter(|m| connectors.contains(&m.connector))
+                .map(|m| m.entity.clone())
+                .collect();
+            all.sort();
+            all.dedup();
+            all
+        }
+    };
     let mut reports = Vec::new();
-    for mapping in mappings {
-        let started = Instant::now();
-        progress.step(&format!(
-            "{action} {} → {}",
-            mapping.connector, mapping.entity
-        ));
-        let result = match action {
-            "pull" => pull_one(config, store, run, mapping, options, progress)?,
-            _ => Err(format!(
-                "push steps are not available yet: connector `{connector}` cannot be written from a job"
-            )),
-        };
-        progress.step_done();
-        reports.push(step_report(action, mapping, result, started));
+    for entity in entities {
+        let specs: Vec<SideSpec> = connectors
+            .iter()
+            .filter(|c| env.config.mapping(c, &entity).is_some())
+            .map(|c| SideSpec {
+                connector: c.clone(),
+                pull,
+                push,
+            })
+            .collect();
+        reports.extend(run_entity(env, action, &entity, &specs)?);
     }
     Ok(reports)
-}
-
-type StepResult = Result<(Counters, bool), String>;
-
-fn pull_one(
-    config: &Config,
-    store: &mut dyn HubStore,
-    run: RunId,
-    mapping: &einklang_core::Mapping,
-    options: &RunOptions,
-    progress: &dyn Progress,
-) -> Result<StepResult, EngineError> {
-    let Some(cc) = config.connectors.get(&mapping.connector) else {
-        return Ok(Err(format!(
-            "connector `{}` is not configured",
-            mapping.connector
-        )));
-    };
-    let mut connector =
-        match einklang_connectors::open(&cc.name, &cc.kind, &cc.settings, &config.base_dir) {
-            Ok(c) => c,
-            Err(e) => return Ok(Err(e.to_string())),
-        };
-    let mut ctx = PullContext {
-        config,
-        store,
-        run,
-        full: options.full,
-        progress,
-    };
-    Ok(pull(&mut ctx, connector.as_mut(), mapping)?.map(|o| (o.counters, o.source_unchanged)))
-}
-
-fn step_report(
-    action: &str,
-    mapping: &einklang_core::Mapping,
-    result: StepResult,
-    started: Instant,
-) -> StepReport {
-    let (counters, source_unchanged, error) = match result {
-        Ok((counters, unchanged)) => (counters, unchanged, None),
-        Err(e) => (Counters::new(), false, Some(e)),
-    };
-    StepReport {
-        action: action.to_string(),
-        connector: mapping.connector.clone(),
-        entity: mapping.entity.clone(),
-        counters,
-        source_unchanged,
-        error,
-        seconds: started.elapsed().as_secs_f64(),
-    }
 }
 
 fn sum_counters(steps: &[StepReport]) -> Counters {
@@ -210,11 +293,18 @@ fn sum_counters(steps: &[StepReport]) -> Counters {
     total
 }
 
-/// Status rules: a failed step or a quarantined record makes the run
-/// `partial`; all steps failed makes it `failed`.
-fn finish(run_id: RunId, job: &str, steps: Vec<StepReport>, started: Instant) -> RunReport {
+/// Status rules: every step failed → `failed`; a guard stopped something
+/// or a conflict waits for review → `needs_review`; a failed step, a
+/// quarantined record or a failed write → `partial`; else `succeeded`.
+fn finish(
+    run_id: RunId,
+    job: &str,
+    steps: Vec<StepReport>,
+    plan: Plan,
+    started: Instant,
+) -> RunReport {
     let counters = sum_counters(&steps);
-    let errors: Vec<String> = steps
+    let mut errors: Vec<String> = steps
         .iter()
         .filter_map(|s| {
             s.error
@@ -222,10 +312,14 @@ fn finish(run_id: RunId, job: &str, steps: Vec<StepReport>, started: Instant) ->
                 .map(|e| format!("{} {}: {e}", s.action, s.connector))
         })
         .collect();
+    errors.extend(steps.iter().flat_map(|s| s.notes.iter().cloned()));
     let failed = steps.iter().filter(|s| s.error.is_some()).count();
+    let get = |k: &str| counters.get(k).copied().unwrap_or(0);
     let status = if !steps.is_empty() && failed == steps.len() {
         RunStatus::Failed
-    } else if failed > 0 || counters.get("quarantined").copied().unwrap_or(0) > 0 {
+    } else if steps.iter().any(|s| s.needs_review) || get("held") > 0 {
+        RunStatus::NeedsReview
+    } else if failed > 0 || get("quarantined") > 0 || get("push_failed") > 0 {
         RunStatus::Partial
     } else {
         RunStatus::Succeeded
@@ -237,6 +331,7 @@ fn finish(run_id: RunId, job: &str, steps: Vec<StepReport>, started: Instant) ->
         counters,
         steps,
         errors,
+        plan,
         seconds: started.elapsed().as_secs_f64(),
     }
 }

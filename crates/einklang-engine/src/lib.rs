@@ -1,37 +1,63 @@
 //! einklang-engine: runs jobs against the hub store.
 //!
-//! Owns the data flow of a run: open the connectors a job names, read their
-//! records, map, normalise and validate them, decide per record what changes
-//! in the hub, and apply those changes in batches, recording every field
-//! change in the history and every rejected record in the quarantine.
+//! Owns the data flow of a run: open the connectors a job names, read
+//! their records, map, normalise and validate them, merge each into its hub
+//! record field by field, decide records a source lost, and write the hub's
+//! changes back to the connectors that take them — recording every field
+//! change in the history, every rejected record in the quarantine and
+//! every conflict for review.
 //!
-//! A pull step, in order:
-//! 1. Ask the connector for a fingerprint of the whole source. If it equals
-//!    the fingerprint stored after the last complete read (and the run is not
-//!    `--full`), the step is done: an unchanged source costs no record work.
-//! 2. Stream the records in batches. Each record is mapped
-//!    ([`einklang_core::Mapping::pull`]), normalised by the entity schema, and
-//!    checked for a duplicate external id within this read; a failure at any
-//!    point sends it to the quarantine with its position and reason.
-//! 3. For a batch, look up the links of its external ids. No link: create a
-//!    hub record and its link. Same content hash: nothing to do. Otherwise
-//!    the fields that changed since the link's base are applied to the hub
-//!    record and the base moves on ([`plan::plan_pull`], a pure function).
-//! 4. Apply the batch's changes in one store transaction.
-//! 5. After the whole read, store the new fingerprint.
+//! A step ([`step`]) has sides: connectors it reads, writes, or both (a
+//! `pull` step reads one, a `push` step writes one, a `sync` step does both
+//! for several). For one entity, in order:
 //!
-//! Two error levels: a store error stops the run (`failed`); a record error
-//! is collected (quarantine, run `partial`); a connector error fails its step
-//! and the job goes on with the next step.
+//! 1. **Recover** the writes a crashed run left `sending` in the outbox
+//!    ([`outbound`]): a create the remote may have made is looked up by its
+//!    marker before anything is read, so it is never made twice.
+//! 2. **Read** each read side ([`pull`]). A source whose fingerprint did not
+//!    change costs nothing. A connector that lists ids and version tokens
+//!    is merge-joined with the links and only new and changed records are
+//!    fetched; others are streamed whole and compared by content hash.
+//!    Each record is mapped and normalised, then planned
+//!    ([`inbound`], pure): no link → a new hub record; a changed remote →
+//!    the 3-way per-field merge of remote, hub and the link's base
+//!    ([`einklang_core::merge`]) under the entity's conflict policies, and
+//!    the record's other links become `dirty`. Each batch commits in one
+//!    transaction.
+//! 3. **Decide the lost** ([`deletes`]): links the complete read did not
+//!    see — an edit beats a delete, a read-only source forgets rather than
+//!    deletes, and a guard stops a side that suddenly lost too much.
+//! 4. **Write** each written side ([`outbound`]): records without a link get
+//!    a pending one; links that are not clean are planned (pure: the
+//!    projection of the hub record through the mapping against the link's
+//!    base), queued in the durable outbox, written in batches, and settled
+//!    with the ids and version tokens from the write answers — so the next
+//!    read sees no change and a second sync writes nothing.
+//!
+//! Two error levels: a store error stops the run (`failed`); a record or
+//! connector error is collected (quarantine, failed link, failed step) and
+//! the run goes on (`partial`). Guards and held conflicts end a run
+//! `needs_review`. A dry run ([`RunOptions::dry_run`]) does all of it inside
+//! a transaction that is rolled back and writes no remote: its
+//! [`RunReport::plan`] is what `einklang plan` prints.
 #![deny(missing_docs)]
 
+mod deletes;
+mod inbound;
 mod job;
-pub mod plan;
+mod outbound;
 mod progress;
 mod pull;
+pub mod report;
+mod retry;
+mod side;
+mod step;
 
-pub use job::{run_job, RunOptions, RunReport, StepReport};
+pub use job::{
+    run_job, run_job_with, ConnectorSource, Registry, RunOptions, RunReport, StepReport,
+};
 pub use progress::{NoProgress, Progress};
+pub use report::{FieldDiff, Plan, PlanItem};
 
 /// Errors that stop a run.
 #[derive(Debug, thiserror::Error)]
@@ -42,4 +68,53 @@ pub enum EngineError {
     /// The hub store failed; the run was stopped.
     #[error(transparent)]
     Store(#[from] einklang_store::StoreError),
+    /// Tests only: the run stopped as if the process had died.
+    #[error("injected crash at {0:?}")]
+    Crashed(CrashPoint),
+}
+
+/// Where a test may stop a run as if the process had died.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CrashPoint {
+    /// After one side's read was committed.
+    AfterInbound,
+    /// After outbox entries were committed, before their write went out.
+    BeforeRemoteWrite,
+    /// After a write call returned, before its results were committed.
+    AfterRemoteWrite,
+}
+
+/// Crash at the `nth` (1-based) time the run reaches `point`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CrashAt {
+    /// The point.
+    pub point: CrashPoint,
+    /// Which time it is reached.
+    pub nth: u32,
+}
+
+/// Counts the crash points a run passes and stops it at the chosen one.
+pub(crate) struct CrashGuard {
+    at: Option<CrashAt>,
+    seen: u32,
+}
+
+impl CrashGuard {
+    pub(crate) fn new(at: Option<CrashAt>) -> Self {
+        CrashGuard { at, seen: 0 }
+    }
+
+    /// `Err(Crashed)` when this is the chosen point's nth passing.
+    pub(crate) fn check(&mut self, point: CrashPoint) -> Result<(), EngineError> {
+        match self.at {
+            Some(at) if at.point == point => {
+                self.seen += 1;
+                if self.seen == at.nth {
+                    return Err(EngineError::Crashed(point));
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
 }

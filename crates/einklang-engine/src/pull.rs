@@ -1,95 +1,109 @@
-//! The pull step: one connector's records for one entity into the hub.
-//! The algorithm is described in the crate docs.
+//! The inbound half of a step: one connector's records for one entity into
+//! the hub. The algorithm is described in the crate docs.
 //!
-//! Three stages run on their own threads, joined by bounded channels so
-//! memory stays flat however large the source: a reader reads the source in
-//! numbered chunks; workers (one per core, at most four) map and normalise
-//! them ([`prepare`]); the applier (this thread) puts the batches back in
-//! source order, rejects external ids seen earlier in the read, plans each
-//! batch against the store and applies it.
+//! A full read runs three stages on their own threads, joined by bounded
+//! channels so memory stays flat however large the source: a reader reads
+//! the source in numbered chunks; workers (one per core, at most four) map
+//! and normalise them ([`prepare`]); the applier (this thread) puts the
+//! batches back in source order, rejects external ids seen earlier in the
+//! read, plans each batch against the store ([`crate::inbound`]) and commits
+//! it. A connector that lists ids and versions is read by [`listed`]
+//! instead: only new and changed records are fetched.
+//!
+//! Either way the read ends with the links whose remote record is gone
+//! (when the read was complete enough to tell), for [`crate::deletes`].
 
+mod apply;
+mod listed;
 mod prepare;
 
-use crate::plan::{plan_create, plan_update, Incoming};
+use crate::side::Side;
 use crate::{EngineError, Progress};
-use einklang_config::Config;
+pub(crate) use apply::Applier;
 use einklang_connectors::Connector;
-use einklang_core::Mapping;
-use einklang_store::{Change, Counters, HubStore, LinkKey, NewQuarantine, RunId};
-use prepare::{Chunk, ChunkQueue, Prepared, Preparer};
-use std::collections::{BTreeMap, HashSet};
+use einklang_store::{Counters, HubStore, LinkRef, LinkStatus, RunId};
+pub(crate) use prepare::{Prepared, Preparer};
+use std::collections::HashSet;
 use std::sync::mpsc::sync_channel;
 use std::sync::Mutex;
 
 /// Records per store transaction.
 pub const BATCH: usize = 2000;
-/// Batches in flight between the two stages.
+/// Batches in flight between the stages.
 const IN_FLIGHT: usize = 4;
 
-/// What a pull step needs from its surroundings.
-pub(crate) struct PullContext<'a> {
-    pub config: &'a Config,
+/// What a step needs from its surroundings.
+pub(crate) struct StepContext<'a> {
+    pub tenant: String,
     pub store: &'a mut dyn HubStore,
     pub run: RunId,
     pub full: bool,
     pub progress: &'a dyn Progress,
+    pub policies: &'a einklang_core::Policies,
+    pub plan: &'a mut crate::report::Plan,
+    /// Notes for the step report (failed writes and the like).
+    pub notes: Vec<String>,
 }
 
-/// Outcome of a pull step.
-pub(crate) struct PullOutcome {
+/// Outcome of reading one side.
+pub(crate) struct ReadOutcome {
     pub counters: Counters,
     /// The source was unchanged since the last complete read; nothing was read.
     pub source_unchanged: bool,
+    /// Links whose remote record is gone; `None` when the read could not
+    /// tell (unchanged source, or records without a readable id).
+    pub gone: Option<Vec<LinkRef>>,
+    /// Live links of the side before the read (for the delete guard).
+    pub live_links: u64,
+    /// Why gone records were not looked for, if they were not.
+    pub note: Option<String>,
 }
 
-/// Run one pull step. A connector failure is returned as `Ok(Err(message))`
+/// Read one side into the hub. A connector failure is `Ok(Err(message))`
 /// so the job can go on; store failures are `Err`.
-pub(crate) fn pull(
-    ctx: &mut PullContext<'_>,
+pub(crate) fn read_side(
+    ctx: &mut StepContext<'_>,
     connector: &mut dyn Connector,
-    mapping: &Mapping,
-) -> Result<Result<PullOutcome, String>, EngineError> {
-    let tenant = ctx.config.tenant.clone();
+    side: &Side<'_>,
+) -> Result<Result<ReadOutcome, String>, EngineError> {
+    let (name, entity) = (side.name, side.schema.name.as_str());
     let fingerprint = match connector.fingerprint() {
         Ok(f) => f,
         Err(e) => return Ok(Err(e.to_string())),
     };
     if let (false, Some(fp)) = (ctx.full, &fingerprint) {
-        let stored = ctx
-            .store
-            .source_fingerprint(&tenant, &mapping.connector, &mapping.entity)?;
+        let stored = ctx.store.source_fingerprint(&ctx.tenant, name, entity)?;
         if stored.as_deref() == Some(fp.as_str()) {
-            let counters = Counters::from([("sources_unchanged".to_string(), 1)]);
-            return Ok(Ok(PullOutcome {
-                counters,
+            return Ok(Ok(ReadOutcome {
+                counters: Counters::from([("sources_unchanged".to_string(), 1)]),
                 source_unchanged: true,
+                gone: None,
+                live_links: 0,
+                note: None,
             }));
         }
     }
-    let Some(preparer) = Preparer::new(ctx.config, mapping) else {
-        return Ok(Err(format!("entity `{}` is not defined", mapping.entity)));
+    let preparer = Preparer::new(side);
+    let mut applier = Applier::new(side);
+    let read = if side.caps.list_versions
+        && side.caps.key_field.as_deref() == Some(side.mapping.id_field.as_str())
+    {
+        listed::read(ctx, connector, preparer, &mut applier)?
+    } else {
+        full_read(ctx, connector, preparer, &mut applier)?
     };
-    let mut applier = Applier {
-        mapping,
-        counters: Counters::new(),
-        seen: HashSet::new(),
-    };
-    let prepared = run_stages(ctx, &tenant, connector, preparer, &mut applier)?;
-    let mut counters = match prepared {
-        Ok(counters) => counters,
+    let mut outcome = match read {
+        Ok(o) => o,
         Err(message) => return Ok(Err(message)),
     };
     if let Some(fp) = fingerprint {
         ctx.store
-            .set_source_fingerprint(&tenant, &mapping.connector, &mapping.entity, &fp)?;
+            .set_source_fingerprint(&ctx.tenant, name, entity, &fp)?;
     }
     for (k, v) in applier.counters {
-        *counters.entry(k).or_default() += v;
+        *outcome.counters.entry(k).or_default() += v;
     }
-    Ok(Ok(PullOutcome {
-        counters,
-        source_unchanged: false,
-    }))
+    Ok(Ok(outcome))
 }
 
 /// Worker threads that map and normalise: one per core, at most four.
@@ -97,18 +111,74 @@ fn workers() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 4))
 }
 
+/// Read everything through the three stages, then look for gone records.
+fn full_read(
+    ctx: &mut StepContext<'_>,
+    connector: &mut dyn Connector,
+    preparer: Preparer<'_>,
+    applier: &mut Applier<'_>,
+) -> Result<Result<ReadOutcome, String>, EngineError> {
+    let counters = match run_stages(ctx, connector, preparer, applier)? {
+        Ok(c) => c,
+        Err(message) => return Ok(Err(message)),
+    };
+    let (gone, live_links, note) = if applier.unidentified > 0 {
+        let note = format!(
+            "{} record(s) without a readable id: records missing from the source are not treated as deleted this time",
+            applier.unidentified
+        );
+        (None, 0, Some(note))
+    } else {
+        let (gone, live) = unseen_links(ctx, applier)?;
+        (Some(gone), live, None)
+    };
+    Ok(Ok(ReadOutcome {
+        counters,
+        source_unchanged: false,
+        gone,
+        live_links,
+        note,
+    }))
+}
+
+/// Links of the side (not pending, not gone already) whose external id the
+/// read did not see; and how many live links there are.
+fn unseen_links(
+    ctx: &mut StepContext<'_>,
+    applier: &Applier<'_>,
+) -> Result<(Vec<LinkRef>, u64), EngineError> {
+    let (name, entity) = (applier.side.name, applier.side.schema.name.as_str());
+    let (mut gone, mut live, mut after) = (Vec::new(), 0, None::<String>);
+    loop {
+        let page = ctx
+            .store
+            .links_page(&ctx.tenant, name, entity, after.as_deref(), 5000)?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.external_id.clone());
+        for l in page {
+            if matches!(l.status, LinkStatus::Pending | LinkStatus::DeletedRemote) {
+                continue;
+            }
+            live += 1;
+            if !applier.saw(&l.external_id) {
+                gone.push(l);
+            }
+        }
+    }
+    Ok((gone, live))
+}
+
 /// Run the reader and the workers on their own threads and apply what they
 /// send, in source order. Returns the workers' counters, or the connector's
 /// error.
 fn run_stages(
-    ctx: &mut PullContext<'_>,
-    tenant: &str,
+    ctx: &mut StepContext<'_>,
     connector: &mut dyn Connector,
     preparer: Preparer<'_>,
     applier: &mut Applier<'_>,
 ) -> Result<Result<Counters, String>, EngineError> {
-    let (chunk_tx, chunk_rx) = sync_channel::<Chunk>(IN_FLIGHT);
-    let queue: ChunkQueue = Mutex::new(Some(chunk_rx));
+    let (chunk_tx, chunk_rx) = sync_channel::<prepare::Chunk>(IN_FLIGHT);
+    let queue: prepare::ChunkQueue = Mutex::new(Some(chunk_rx));
     let (tx, rx) = sync_channel::<(usize, Prepared)>(IN_FLIGHT);
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || prepare::read_chunks(connector, chunk_tx));
@@ -120,12 +190,12 @@ fn run_stages(
             .collect();
         drop(tx);
         let mut applied = Ok(());
-        let (mut waiting, mut next) = (BTreeMap::new(), 0);
+        let (mut waiting, mut next) = (std::collections::BTreeMap::new(), 0);
         'receive: for (seq, batch) in rx.iter() {
             waiting.insert(seq, batch);
             while let Some(batch) = waiting.remove(&next) {
                 next += 1;
-                if let Err(e) = applier.apply(ctx, tenant, batch) {
+                if let Err(e) = applier.apply(ctx, batch) {
                     applied = Err(e);
                     break 'receive;
                 }
@@ -148,143 +218,10 @@ fn run_stages(
     })
 }
 
-/// The store side of a pull: plans batches against the hub and applies them.
-struct Applier<'m> {
-    /// Hashes of the external ids seen so far in this read.
-    seen: HashSet<u128>,
-    mapping: &'m Mapping,
-    counters: Counters,
+/// Hash of an external id, for the set of ids seen in a read.
+pub(crate) fn id_hash(id: &str) -> u128 {
+    xxhash_rust::xxh3::xxh3_128(id.as_bytes())
 }
 
-impl Applier<'_> {
-    fn bump(&mut self, counter: &str, n: u64) {
-        *self.counters.entry(counter.to_string()).or_default() += n;
-    }
-
-    /// Plan and apply one prepared batch, store its rejects.
-    fn apply(
-        &mut self,
-        ctx: &mut PullContext<'_>,
-        tenant: &str,
-        batch: Prepared,
-    ) -> Result<(), EngineError> {
-        let Prepared {
-            incoming,
-            positions,
-            mut rejects,
-        } = batch;
-        let n = (incoming.len() + rejects.len()) as u64;
-        let incoming = self.first_sightings(incoming, positions, &mut rejects);
-        let changes = self.plan_batch(ctx, tenant, &incoming, &mut rejects)?;
-        if !changes.is_empty() {
-            ctx.store.apply(tenant, ctx.run, &changes)?;
-        }
-        self.bump("writes", changes.len() as u64);
-        if !rejects.is_empty() {
-            ctx.store.quarantine(tenant, ctx.run, &rejects)?;
-        }
-        ctx.progress.records(n);
-        Ok(())
-    }
-
-    /// Look up the batch's links and decide each record's change.
-    fn plan_batch(
-        &mut self,
-        ctx: &mut PullContext<'_>,
-        tenant: &str,
-        batch: &[Incoming],
-        rejects: &mut Vec<NewQuarantine>,
-    ) -> Result<Vec<Change>, EngineError> {
-        let ids: Vec<&str> = batch.iter().map(|i| i.external_id.as_str()).collect();
-        let (connector, entity) = (&self.mapping.connector, &self.mapping.entity);
-        let links = ctx.store.find_links(tenant, connector, entity, &ids)?;
-        let mut changes = Vec::new();
-        let mut stale: Vec<(LinkKey, &Incoming)> = Vec::new();
-        for (link, incoming) in links.into_iter().zip(batch) {
-            match link {
-                None => changes.push(plan_create(entity, incoming)),
-                Some(key)
-                    if key.content_hash == incoming.hash && key.version == incoming.version => {}
-                Some(key) => stale.push((key, incoming)),
-            }
-        }
-        let created = changes.len() as u64;
-        let keys: Vec<LinkKey> = stale.iter().map(|(k, _)| k.clone()).collect();
-        let loaded = if keys.is_empty() {
-            Vec::new()
-        } else {
-            ctx.store.load_for_update(tenant, &keys)?
-        };
-        let (mut updated, mut orphans) = (0, 0);
-        for ((key, incoming), current) in stale.iter().zip(loaded) {
-            let Some(current) = current else {
-                rejects.push(self.orphan(key, incoming));
-                orphans += 1;
-                continue;
-            };
-            if let Some(change) = plan_update(&current, incoming) {
-                if matches!(&change, Change::Update { history, .. } if !history.is_empty()) {
-                    updated += 1;
-                }
-                changes.push(change);
-            }
-        }
-        self.bump("created", created);
-        self.bump("updated", updated);
-        self.bump(
-            "unchanged",
-            batch.len() as u64 - created - updated - orphans,
-        );
-        Ok(changes)
-    }
-
-    /// Keep the records whose external id was not seen earlier in this
-    /// read; later ones go to quarantine.
-    fn first_sightings(
-        &mut self,
-        incoming: Vec<Incoming>,
-        positions: Vec<String>,
-        rejects: &mut Vec<NewQuarantine>,
-    ) -> Vec<Incoming> {
-        let mut kept = Vec::with_capacity(incoming.len());
-        for (inc, position) in incoming.into_iter().zip(positions) {
-            if self
-                .seen
-                .insert(xxhash_rust::xxh3::xxh3_128(inc.external_id.as_bytes()))
-            {
-                kept.push(inc);
-                continue;
-            }
-            self.bump("quarantined", 1);
-            rejects.push(NewQuarantine {
-                connector: self.mapping.connector.clone(),
-                entity: self.mapping.entity.clone(),
-                external_id: Some(inc.external_id.clone()),
-                position,
-                raw: serde_json::to_string(&inc.values).unwrap_or_default(),
-                reason: format!(
-                    "duplicate external id `{}` within this read: an earlier record has the same id",
-                    inc.external_id
-                ),
-            });
-        }
-        kept
-    }
-
-    /// A link whose hub record is gone: quarantined rather than silently recreated.
-    fn orphan(&mut self, key: &LinkKey, incoming: &Incoming) -> NewQuarantine {
-        self.bump("quarantined", 1);
-        let id = incoming.external_id.clone();
-        NewQuarantine {
-            connector: self.mapping.connector.clone(),
-            entity: self.mapping.entity.clone(),
-            external_id: Some(id.clone()),
-            position: format!("id {id}"),
-            raw: serde_json::to_string(&incoming.values).unwrap_or_default(),
-            reason: format!(
-                "link of `{id}` points at hub record {}, which no longer exists",
-                key.record_id
-            ),
-        }
-    }
-}
+/// Ids seen in one read (hashes, so a million ids cost 16 MB).
+pub(crate) type Seen = HashSet<u128>;

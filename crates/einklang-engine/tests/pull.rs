@@ -164,7 +164,8 @@ fn scenario(config: &Config, store: &mut dyn HubStore, dir: &Path) {
             count(&r, "created"),
             count(&r, "writes")
         ),
-        (1, 0, 1)
+        (1, 0, 2),
+        "the record and its link's base"
     );
     let id2 = store.find_links(&tenant, "crm", "contact", &["2"]).unwrap()[0]
         .clone()

@@ -241,10 +241,21 @@ pub struct OutboxEntry {
     pub state: String,
 }
 
+/// The state an entry is queued in: `sending` when asked for, else `queued`.
+pub fn queue_state(e: &OutboxEntry) -> &'static str {
+    if e.state == "sending" {
+        "sending"
+    } else {
+        "queued"
+    }
+}
+
 /// A change of the outbox.
 #[derive(Clone, Debug, PartialEq)]
 pub enum OutboxWrite {
-    /// Queue an entry; an entry with the same idempotency key stays as it is.
+    /// Queue an entry in its `state` (`queued`, or `sending` when its write
+    /// goes out right after the commit); an entry with the same
+    /// idempotency key keeps its content and takes the new state.
     Queue(OutboxEntry),
     /// Mark an entry `sending`: its write is about to go out.
     Sending(String),
@@ -310,6 +321,8 @@ pub struct LinkRef {
     pub record_id: RecordId,
     /// Remote id (the marker while pending).
     pub external_id: String,
+    /// The remote's version token as of the base.
+    pub version: Option<String>,
     /// Status.
     pub status: LinkStatus,
     /// Failed attempts.

@@ -4,8 +4,8 @@
 //! de-duplicating external ids needs the source order and happens in the
 //! applier, which puts the chunks back in order.
 
-use crate::plan::Incoming;
-use einklang_config::Config;
+use crate::inbound::Incoming;
+use crate::side::Side;
 use einklang_connectors::{Connector, RawRecord, ReadItem};
 use einklang_core::{content_hash, EntitySchema, Mapping, NormaliseContext, Pulled};
 use einklang_store::{Counters, NewQuarantine};
@@ -30,6 +30,11 @@ pub(crate) struct Prepared {
     pub positions: Vec<String>,
     /// Records rejected on the way.
     pub rejects: Vec<NewQuarantine>,
+    /// External ids of records skipped by the filter or rejected: they
+    /// exist in the source, so their links are not gone.
+    pub seen: Vec<String>,
+    /// Records whose external id could not be read at all.
+    pub unidentified: u64,
 }
 
 impl Prepared {
@@ -38,6 +43,8 @@ impl Prepared {
             incoming: Vec::with_capacity(super::BATCH),
             positions: Vec::with_capacity(super::BATCH),
             rejects: Vec::new(),
+            seen: Vec::new(),
+            unidentified: 0,
         }
     }
 }
@@ -52,22 +59,17 @@ pub(crate) struct Preparer<'m> {
 }
 
 impl<'m> Preparer<'m> {
-    /// `None` when the mapping's entity is not defined.
-    pub fn new(config: &'m Config, mapping: &'m Mapping) -> Option<Self> {
-        let schema = config.entities.get(&mapping.entity)?;
-        let norm = NormaliseContext {
-            region: config.region.clone(),
-            max_field_bytes: config.max_field_bytes,
-        };
+    /// A preparer for one side's records.
+    pub fn new(side: &Side<'m>) -> Self {
         let counters = ["read", "filtered", "quarantined"]
             .map(|k| (k.to_string(), 0))
             .into();
-        Some(Preparer {
-            mapping,
-            schema,
-            norm,
+        Preparer {
+            mapping: side.mapping,
+            schema: side.schema,
+            norm: side.norm.clone(),
             counters,
-        })
+        }
     }
 
     /// Prepare chunks from `queue` until it is empty; send each as one
@@ -98,20 +100,48 @@ impl<'m> Preparer<'m> {
         *self.counters.entry(counter.to_string()).or_default() += 1;
     }
 
+    /// Prepare a whole list of items at once (for fetched records).
+    pub fn prepare_all(&mut self, items: Vec<ReadItem>) -> Prepared {
+        let mut batch = Prepared::empty();
+        for item in items {
+            self.take(item, &mut batch);
+        }
+        batch
+    }
+
+    /// This preparer's counters so far (and reset them).
+    pub fn take_counters(&mut self) -> Counters {
+        std::mem::take(&mut self.counters)
+    }
+
     /// Map, normalise and de-duplicate one read item into the batch.
     fn take(&mut self, item: ReadItem, batch: &mut Prepared) {
         self.bump("read");
         match item {
-            ReadItem::Reject(r) => batch
-                .rejects
-                .push(self.reject(r.position, None, r.raw, r.reason)),
+            ReadItem::Reject(r) => {
+                batch.unidentified += 1;
+                batch
+                    .rejects
+                    .push(self.reject(r.position, None, r.raw, r.reason))
+            }
             ReadItem::Record(rec) => match self.prepare(&rec) {
                 Ok(Some(incoming)) => {
                     batch.incoming.push(incoming);
                     batch.positions.push(rec.position);
                 }
-                Ok(None) => self.bump("filtered"),
+                Ok(None) => {
+                    self.bump("filtered");
+                    match self.mapping.external_id_of(&rec.fields) {
+                        Some(id) => batch.seen.push(id),
+                        None => batch.unidentified += 1,
+                    }
+                }
                 Err((id, reason)) => {
+                    let id = id.or_else(|| self.mapping.external_id_of(&rec.fields));
+                    match &id {
+                        Some(id) => batch.seen.push(id.clone()),
+                        None => batch.unidentified += 1,
+                    }
                     let raw = serde_json::to_string(&rec.fields).unwrap_or_default();
                     batch
                         .rejects

@@ -69,6 +69,7 @@ fn link_ref(r: &Row) -> Result<LinkRef> {
         link_id: r.get(0),
         record_id: r.get(1),
         external_id: r.get(2),
+        version: r.get(7),
         status: LinkStatus::parse(&status).ok_or_else(|| corrupt("link status", &status))?,
         attempts: r.get::<_, i32>(4) as u32,
         next_attempt_at: r.get(5),
@@ -77,7 +78,7 @@ fn link_ref(r: &Row) -> Result<LinkRef> {
 }
 
 const LINK_REF: &str =
-    "SELECT id, record_id, external_id, status, attempts, next_attempt_at, updated_at FROM links";
+    "SELECT id, record_id, external_id, status, attempts, next_attempt_at, updated_at, version FROM links";
 
 /// See [`crate::HubStore::links_page`].
 pub(super) fn links_page(
@@ -387,8 +388,8 @@ fn outbox_write(c: &mut Client, tenant: &str, run: RunId, w: &OutboxWrite) -> Re
             c.execute(
                 "INSERT INTO outbox (tenant, link_id, record_id, connector, entity, op, idem_key, payload, new_base,
                    target, expected_version, state, run_id)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::json, $9::text::json, $10, $11, 'queued', $12)
-                 ON CONFLICT (tenant, idem_key) DO NOTHING",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::json, $9::text::json, $10, $11, $13, $12)
+                 ON CONFLICT (tenant, idem_key) DO UPDATE SET state = excluded.state, updated_at = now()",
                 &[
                     &tenant,
                     &e.link_id,
@@ -402,6 +403,7 @@ fn outbox_write(c: &mut Client, tenant: &str, run: RunId, w: &OutboxWrite) -> Re
                     &e.target,
                     &e.expected_version,
                     &run,
+                    &queue_state(e),
                 ],
             )?;
         }

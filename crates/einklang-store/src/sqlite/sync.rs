@@ -65,11 +65,13 @@ fn link_ref(r: &Row<'_>) -> Sql<Result<LinkRef>> {
         (r.get(3)?, r.get(5)?, r.get(6)?);
     let (link_id, record_id, external_id, attempts): (i64, i64, String, i64) =
         (r.get(0)?, r.get(1)?, r.get(2)?, r.get(4)?);
+    let version: Option<String> = r.get(7)?;
     Ok((|| {
         Ok(LinkRef {
             link_id,
             record_id,
             external_id,
+            version,
             status: LinkStatus::parse(&status).ok_or_else(|| StoreError::Corrupt {
                 what: "link status".into(),
                 message: status.clone(),
@@ -82,7 +84,7 @@ fn link_ref(r: &Row<'_>) -> Sql<Result<LinkRef>> {
 }
 
 const LINK_REF: &str =
-    "SELECT id, record_id, external_id, status, attempts, next_attempt_at, updated_at FROM links";
+    "SELECT id, record_id, external_id, status, attempts, next_attempt_at, updated_at, version FROM links";
 
 /// See [`crate::HubStore::links_page`].
 pub(super) fn links_page(
@@ -456,12 +458,12 @@ fn outbox_write(c: &Connection, tenant: &str, run: RunId, now: &str, w: &OutboxW
             c.prepare_cached(
                 "INSERT INTO outbox (tenant, link_id, record_id, connector, entity, op, idem_key, payload, new_base,
                    target, expected_version, state, run_id, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'queued', ?12, ?13, ?13)
-                 ON CONFLICT (tenant, idem_key) DO NOTHING",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)
+                 ON CONFLICT (tenant, idem_key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
             )?
             .execute(params![
                 tenant, e.link_id, e.record_id, e.connector, e.entity, e.op.as_str(), e.idem_key,
-                json(&e.payload), json(&e.new_base), e.target, e.expected_version, run, now
+                json(&e.payload), json(&e.new_base), e.target, e.expected_version, queue_state(e), run, now
             ])?;
         }
         OutboxWrite::Sending(key) => {

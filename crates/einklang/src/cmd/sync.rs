@@ -31,6 +31,7 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
         source: RunSource::Manual,
         triggered_by: args.triggered_by.clone(),
         full: args.full,
+        ..RunOptions::default()
     };
     let bar = Bar::new(!args.json);
     let report = run_job(&config, store.as_mut(), &args.job, &options, &bar)?;
@@ -46,31 +47,51 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     })
 }
 
-const COLUMNS: [&str; 6] = [
-    "read",
-    "created",
-    "updated",
-    "unchanged",
-    "filtered",
-    "quarantined",
+/// Columns of the summary: always the first four, the others when a step has them.
+const COLUMNS: [(&str, &str); 12] = [
+    ("read", "read"),
+    ("created", "created"),
+    ("updated", "updated"),
+    ("unchanged", "unchanged"),
+    ("filtered", "filtered"),
+    ("quarantined", "quarantined"),
+    ("conflicts", "conflicts"),
+    ("deleted", "deleted"),
+    ("pushed_create", "pushed new"),
+    ("pushed_update", "pushed changes"),
+    ("pushed_delete", "pushed deletes"),
+    ("push_failed", "failed writes"),
 ];
 
 fn print_summary(report: &RunReport) {
+    let columns: Vec<(&str, &str)> = COLUMNS
+        .iter()
+        .enumerate()
+        .filter(|(i, (key, _))| *i < 4 || report.counters.get(*key).copied().unwrap_or(0) > 0)
+        .map(|(_, c)| *c)
+        .collect();
     let mut header = vec!["step"];
-    header.extend(COLUMNS);
+    header.extend(columns.iter().map(|(_, title)| *title));
     header.push("seconds");
     let mut table = Table::new(&header);
     for s in &report.steps {
-        let mut row = vec![format!("{} {} → {}", s.action, s.connector, s.entity)];
+        let arrow = if s.action == "push" {
+            "←"
+        } else if s.action == "sync" {
+            "↔"
+        } else {
+            "→"
+        };
+        let mut row = vec![format!("{} {} {arrow} {}", s.action, s.connector, s.entity)];
         if let Some(e) = &s.error {
             row.push(format!("failed: {e}"));
-        } else if s.source_unchanged {
+        } else if s.source_unchanged && s.action == "pull" {
             row.push("source unchanged".into());
         } else {
             row.extend(
-                COLUMNS
+                columns
                     .iter()
-                    .map(|c| s.counters.get(*c).copied().unwrap_or(0).to_string()),
+                    .map(|(c, _)| s.counters.get(*c).copied().unwrap_or(0).to_string()),
             );
         }
         while row.len() < header.len() - 1 {
@@ -80,9 +101,16 @@ fn print_summary(report: &RunReport) {
         table.row(row);
     }
     print!("{table}");
+    for note in report.steps.iter().flat_map(|s| &s.notes) {
+        println!("note: {note}");
+    }
     let count = |k: &str| report.counters.get(k).copied().unwrap_or(0);
+    let pushed = count("pushed_create")
+        + count("pushed_update")
+        + count("pushed_delete")
+        + count("pushed_soft_delete");
     println!(
-        "run {}: {} in {:.2}s — {} created, {} updated, {} unchanged, {} quarantined",
+        "run {}: {} in {:.2}s — {} created, {} updated, {} unchanged, {} quarantined, {} written to connectors",
         report.run_id,
         report.status.as_str(),
         report.seconds,
@@ -90,11 +118,18 @@ fn print_summary(report: &RunReport) {
         count("updated"),
         count("unchanged"),
         count("quarantined"),
+        pushed,
     );
     if count("quarantined") > 0 {
         println!(
             "see the rejected records with: einklang quarantine --run {}",
             report.run_id
+        );
+    }
+    if count("held") > 0 {
+        println!(
+            "{} conflict(s) wait for review: einklang conflicts",
+            count("held")
         );
     }
 }

@@ -87,6 +87,7 @@ fn crm() -> Mapping {
             ),
             rule("origin", Source::Constant(json!("crm")), vec![]),
         ],
+        on_delete: Default::default(),
     }
 }
 

@@ -1,0 +1,259 @@
+//! The outbound half of a step: the hub's changes to one connector,
+//! through the durable outbox.
+//!
+//! 1. **Seed**: live records of the entity without a link to the connector
+//!    (newer than the last seeded id) get a `pending` link under a marker.
+//! 2. **Plan**: page through the connector's links that are not `clean`,
+//!    skip those whose retry is not due, load their records and decide each
+//!    push ([`plan::plan_push`], pure).
+//! 3. **Queue**: one transaction writes the outbox entries (state
+//!    `sending`, idempotency key `link:<id>:v<record version>:<op>`,
+//!    replacing an older entry of the same link) and the links that need no
+//!    write.
+//! 4. **Write**: one connector call per batch of ops.
+//! 5. **Settle**: one transaction per call stores each op's result as the
+//!    link's new base, id and version — taken from the answer, never read
+//!    back — and removes the entries ([`settle::settle`]).
+//!
+//! A crash between 4 and 5 leaves `sending` entries; the next run recovers
+//! them ([`recover`]) before it reads anything. In a dry run steps 1–3 go
+//! into the rolled-back transaction and nothing is written to the remote.
+
+pub mod plan;
+mod recover;
+pub mod settle;
+
+use crate::inbound::marker;
+use crate::pull::StepContext;
+use crate::side::Side;
+use crate::{CrashGuard, CrashPoint, EngineError};
+use chrono::{DateTime, Utc};
+use einklang_config::RetryPolicy;
+use einklang_connectors::{Connector, WriteOp};
+use einklang_store::{
+    Counters, Link, LinkRef, NewLink, OutboxEntry, OutboxWrite, RecordId, RecordState, SyncBatch,
+};
+use plan::{plan_push, PushPlan};
+pub(crate) use recover::recover;
+use settle::{settle, Sent};
+use std::collections::HashMap;
+
+/// Links planned per page.
+const PAGE: usize = 500;
+
+/// What a push needs besides the step context.
+pub(crate) struct PushEnv<'a> {
+    pub retry: &'a RetryPolicy,
+    pub now: DateTime<Utc>,
+    pub dry_run: bool,
+    pub crash: &'a mut CrashGuard,
+}
+
+/// One op to send, with what settles it.
+struct ToSend {
+    entry: OutboxEntry,
+    op: WriteOp,
+    link: Link,
+    attempts: u32,
+    held: bool,
+}
+
+/// Push the hub's changes to one side. A connector failure is
+/// `Ok(Err(message))`; store failures (and injected crashes) are `Err`.
+pub(crate) fn push_side(
+    ctx: &mut StepContext<'_>,
+    env: &mut PushEnv<'_>,
+    connector: &mut dyn Connector,
+    side: &Side<'_>,
+) -> Result<Result<Counters, String>, EngineError> {
+    let mut counters = Counters::new();
+    let seeded = seed(ctx, side)?;
+    bump(&mut counters, "writes", seeded);
+    let open: HashMap<i64, String> = ctx
+        .store
+        .outbox(&ctx.tenant, side.name, &side.schema.name)?
+        .into_iter()
+        .map(|e| (e.link_id, e.idem_key))
+        .collect();
+    let mut after = 0;
+    loop {
+        let page =
+            ctx.store
+                .links_to_push(&ctx.tenant, side.name, &side.schema.name, after, PAGE)?;
+        let Some(last) = page.last() else { break };
+        after = last.link_id;
+        let sends = queue_page(ctx, env, side, &page, &open, &mut counters)?;
+        if sends.is_empty() {
+            continue;
+        }
+        env.crash.check(CrashPoint::BeforeRemoteWrite)?;
+        if env.dry_run {
+            bump(&mut counters, "planned_writes", sends.len() as u64);
+            continue;
+        }
+        if let Err(message) = send(ctx, env, connector, side, &sends, &mut counters)? {
+            return Ok(Err(message));
+        }
+    }
+    Ok(Ok(counters))
+}
+
+/// Give records without a link to this connector a pending one.
+fn seed(ctx: &mut StepContext<'_>, side: &Side<'_>) -> Result<u64, EngineError> {
+    let (name, entity) = (side.name, side.schema.name.as_str());
+    let start: RecordId = ctx
+        .store
+        .cursor(&ctx.tenant, name, entity, "seeded")?
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let (mut after, mut writes) = (start, 0);
+    loop {
+        let ids = ctx
+            .store
+            .unlinked_records(&ctx.tenant, entity, name, after, 2000)?;
+        let Some(&last) = ids.last() else { break };
+        after = last;
+        let batch = SyncBatch {
+            new_links: ids
+                .iter()
+                .map(|&id| NewLink {
+                    record_id: id,
+                    connector: name.to_string(),
+                    entity: entity.to_string(),
+                    marker: marker(id),
+                })
+                .collect(),
+            ..Default::default()
+        };
+        writes += batch.writes() as u64;
+        ctx.store.apply_sync(&ctx.tenant, ctx.run, &batch)?;
+    }
+    if after != start {
+        ctx.store
+            .set_cursor(&ctx.tenant, name, entity, "seeded", &after.to_string())?;
+    }
+    Ok(writes)
+}
+
+/// Plan one page of links and commit the outbox entries and settled links.
+fn queue_page(
+    ctx: &mut StepContext<'_>,
+    env: &PushEnv<'_>,
+    side: &Side<'_>,
+    page: &[LinkRef],
+    open: &HashMap<i64, String>,
+    counters: &mut Counters,
+) -> Result<Vec<ToSend>, EngineError> {
+    let due: Vec<(&LinkRef, u32)> = page
+        .iter()
+        .filter_map(|l| {
+            let attempts = crate::retry::due(
+                env.retry,
+                l.status,
+                l.attempts,
+                l.next_attempt_at,
+                l.updated_at,
+                env.now,
+            )?;
+            Some((l, attempts))
+        })
+        .collect();
+    bump(counters, "not_due", (page.len() - due.len()) as u64);
+    if due.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<RecordId> = due.iter().map(|(l, _)| l.record_id).collect();
+    let states: HashMap<RecordId, RecordState> = ctx
+        .store
+        .load_records(&ctx.tenant, &ids)?
+        .into_iter()
+        .flatten()
+        .map(|s| (s.id, s))
+        .collect();
+    let (mut batch, mut sends) = (SyncBatch::default(), Vec::new());
+    for (lref, attempts) in due {
+        let Some(state) = states.get(&lref.record_id) else {
+            continue;
+        };
+        let Some(link) = state.links.iter().find(|l| l.id == lref.link_id) else {
+            continue;
+        };
+        match plan_push(side, state, link) {
+            None => {}
+            Some(PushPlan::Settle(change)) => batch.links.push(change),
+            Some(PushPlan::Write {
+                mut entry,
+                op,
+                item,
+            }) => {
+                if let Some(old) = open.get(&link.id).filter(|k| **k != entry.idem_key) {
+                    batch.outbox.push(OutboxWrite::Remove(old.clone()));
+                }
+                entry.state = "sending".into();
+                let entry = *entry;
+                batch.outbox.push(OutboxWrite::Queue(entry.clone()));
+                ctx.plan.add(item);
+                let held = state.open_conflicts.iter().any(|(l, _)| *l == link.id);
+                sends.push(ToSend {
+                    entry,
+                    op,
+                    link: link.clone(),
+                    attempts,
+                    held,
+                });
+            }
+        }
+    }
+    bump(counters, "writes", batch.writes() as u64);
+    if !batch.is_empty() {
+        ctx.store.apply_sync(&ctx.tenant, ctx.run, &batch)?;
+    }
+    Ok(sends)
+}
+
+/// Write the ops in connector-sized calls and settle each call's results.
+fn send(
+    ctx: &mut StepContext<'_>,
+    env: &mut PushEnv<'_>,
+    connector: &mut dyn Connector,
+    side: &Side<'_>,
+    sends: &[ToSend],
+    counters: &mut Counters,
+) -> Result<Result<(), String>, EngineError> {
+    for chunk in sends.chunks(side.caps.batch_size.max(1)) {
+        let ops: Vec<WriteOp> = chunk.iter().map(|s| s.op.clone()).collect();
+        let results = match connector.write(&side.mapping.id_field, &ops) {
+            Ok(r) => r,
+            Err(e) => return Ok(Err(e.to_string())),
+        };
+        bump(counters, "remote_writes", ops.len() as u64);
+        env.crash.check(CrashPoint::AfterRemoteWrite)?;
+        let sent: Vec<Sent<'_>> = chunk
+            .iter()
+            .map(|s| Sent {
+                entry: &s.entry,
+                link: &s.link,
+                attempts: s.attempts,
+                held: s.held,
+            })
+            .collect();
+        let (batch, tally) = settle(&sent, results, side.caps.client_ids, env.retry, env.now);
+        for (op, n) in &tally.ok {
+            bump(counters, &format!("pushed_{}", op.as_str()), *n);
+        }
+        bump(counters, "push_failed", tally.failed);
+        bump(counters, "write_conflicts", tally.conflicts);
+        for e in tally.errors {
+            ctx.notes.push(format!("push {}: {e}", side.name));
+        }
+        bump(counters, "writes", batch.writes() as u64);
+        ctx.store.apply_sync(&ctx.tenant, ctx.run, &batch)?;
+    }
+    Ok(Ok(()))
+}
+
+pub(crate) fn bump(counters: &mut Counters, key: &str, n: u64) {
+    if n > 0 {
+        *counters.entry(key.to_string()).or_default() += n;
+    }
+}

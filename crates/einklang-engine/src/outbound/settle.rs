@@ -1,0 +1,153 @@
+//! The pure bookkeeping after a write call: each op's result becomes the
+//! link's new state, committed with the removal of its outbox entry.
+//!
+//! | result | link |
+//! | --- | --- |
+//! | ok (create, update) | new base from the entry, id and version from the answer, `clean` |
+//! | ok (delete, soft delete) | `deleted_remote` |
+//! | not found (update) | the remote record is gone but the hub changed: created again (`pending`) |
+//! | not found (delete) | `deleted_remote` |
+//! | conflict (412) | `dirty`: the next sync reads the remote's change and plans again |
+//! | lost answer of a create without client ids | `failed`, entry kept `sending` for recovery |
+//! | other failures | `failed` on the retry schedule, then `permanently_failed` |
+
+use crate::inbound::marker;
+use chrono::{DateTime, Utc};
+use einklang_config::RetryPolicy;
+use einklang_connectors::{WriteErrorKind, WriteResult};
+use einklang_core::content_hash;
+use einklang_store::OutboxEntry;
+use einklang_store::{Link, LinkChange, LinkStatus, OutboxOp, OutboxWrite, RecordId, SyncBatch};
+
+/// One sent op with what is needed to settle it.
+pub struct Sent<'a> {
+    /// Its outbox entry.
+    pub entry: &'a OutboxEntry,
+    /// The link as planned.
+    pub link: &'a Link,
+    /// Failed attempts before this one.
+    pub attempts: u32,
+    /// Fields held for review on the link (it stays `conflict`).
+    pub held: bool,
+}
+
+/// Tallies of one settle.
+#[derive(Default, Debug, PartialEq, Eq)]
+pub struct Tally {
+    /// Ops that went through, by op name.
+    pub ok: Vec<(OutboxOp, u64)>,
+    /// Ops that failed.
+    pub failed: u64,
+    /// Ops that met a newer remote version.
+    pub conflicts: u64,
+    /// Error messages (first few).
+    pub errors: Vec<String>,
+}
+
+impl Tally {
+    fn ok(&mut self, op: OutboxOp) {
+        match self.ok.iter_mut().find(|(o, _)| *o == op) {
+            Some((_, n)) => *n += 1,
+            None => self.ok.push((op, 1)),
+        }
+    }
+}
+
+/// Turn results into a batch (see the module docs).
+pub fn settle(
+    sent: &[Sent<'_>],
+    results: Vec<WriteResult>,
+    client_ids: bool,
+    retry: &RetryPolicy,
+    now: DateTime<Utc>,
+) -> (SyncBatch, Tally) {
+    let mut batch = SyncBatch::default();
+    let mut tally = Tally::default();
+    for (s, result) in sent.iter().zip(results) {
+        let key = s.entry.idem_key.clone();
+        let remove = OutboxWrite::Remove(key);
+        match result {
+            Ok(outcome) => {
+                tally.ok(s.entry.op);
+                batch.links.push(match s.entry.op {
+                    OutboxOp::Delete | OutboxOp::SoftDelete => gone(s.link.id),
+                    OutboxOp::Create | OutboxOp::Update => LinkChange::Synced {
+                        link_id: s.link.id,
+                        expect_hash: Some(s.link.hash()),
+                        external_id: outcome.id,
+                        base: s.entry.new_base.clone(),
+                        content_hash: content_hash(&s.entry.new_base),
+                        version: outcome.version,
+                        status: if s.held {
+                            LinkStatus::Conflict
+                        } else {
+                            LinkStatus::Clean
+                        },
+                    },
+                });
+                batch.outbox.push(remove);
+            }
+            Err(e) => {
+                let keep_sending = e.kind == WriteErrorKind::Transient
+                    && s.entry.op == OutboxOp::Create
+                    && !client_ids;
+                if !keep_sending {
+                    batch.outbox.push(remove);
+                }
+                if tally.errors.len() < 5 {
+                    tally.errors.push(e.message.clone());
+                }
+                batch
+                    .links
+                    .push(failure(s, e.kind, e.message, retry, now, &mut tally));
+            }
+        }
+    }
+    (batch, tally)
+}
+
+fn failure(
+    s: &Sent<'_>,
+    kind: WriteErrorKind,
+    message: String,
+    retry: &RetryPolicy,
+    now: DateTime<Utc>,
+    tally: &mut Tally,
+) -> LinkChange {
+    let link_id = s.link.id;
+    match (kind, s.entry.op) {
+        (WriteErrorKind::NotFound, OutboxOp::Update) => LinkChange::Recreate {
+            link_id,
+            marker: marker(s.entry.record_id as RecordId),
+        },
+        (WriteErrorKind::NotFound, _) => gone(link_id),
+        (WriteErrorKind::Conflict, _) => {
+            tally.conflicts += 1;
+            LinkChange::State {
+                link_id,
+                status: LinkStatus::Dirty,
+                attempts: s.attempts,
+                next_attempt_at: None,
+                last_error: Some(message),
+            }
+        }
+        (kind, _) => {
+            tally.failed += 1;
+            let retry_after = match kind {
+                WriteErrorKind::RateLimited { retry_after_secs } => retry_after_secs,
+                _ => None,
+            };
+            crate::retry::after_failure(retry, link_id, s.attempts, retry_after, message, now)
+        }
+    }
+}
+
+fn gone(link_id: i64) -> LinkChange {
+    LinkChange::State {
+        link_id,
+        status: LinkStatus::DeletedRemote,
+        attempts: 0,
+        next_attempt_at: None,
+        last_error: None,
+    }
+}

@@ -1,0 +1,246 @@
+//! The store side of a read: plans prepared batches against the hub
+//! ([`crate::inbound`]) and commits each as one [`SyncBatch`].
+
+use super::{id_hash, Prepared, Seen, StepContext};
+use crate::inbound::{plan_create, plan_linked, Incoming};
+use crate::report::{FieldDiff, PlanItem};
+use crate::side::Side;
+use crate::EngineError;
+use einklang_store::{Counters, LinkKey, LinkStatus, NewQuarantine, RecordId, SyncBatch};
+use std::collections::HashMap;
+
+/// Plans and commits the batches of one side's read.
+pub(crate) struct Applier<'s> {
+    /// The side being read.
+    pub side: &'s Side<'s>,
+    /// Hashes of the external ids seen so far in this read.
+    seen: Seen,
+    /// Records whose id could not be read.
+    pub unidentified: u64,
+    /// Counters of the store side.
+    pub counters: Counters,
+}
+
+impl<'s> Applier<'s> {
+    pub fn new(side: &'s Side<'s>) -> Self {
+        Applier {
+            side,
+            seen: Seen::new(),
+            unidentified: 0,
+            counters: Counters::new(),
+        }
+    }
+
+    fn bump(&mut self, counter: &str, n: u64) {
+        *self.counters.entry(counter.to_string()).or_default() += n;
+    }
+
+    /// Was this external id seen in the read?
+    pub fn saw(&self, id: &str) -> bool {
+        self.seen.contains(&id_hash(id))
+    }
+
+    /// Plan and commit one prepared batch, store its rejects.
+    pub fn apply(&mut self, ctx: &mut StepContext<'_>, batch: Prepared) -> Result<(), EngineError> {
+        let Prepared {
+            incoming,
+            positions,
+            mut rejects,
+            seen,
+            unidentified,
+        } = batch;
+        let n = (incoming.len() + rejects.len() + seen.len()) as u64;
+        self.unidentified += unidentified;
+        for id in &seen {
+            self.seen.insert(id_hash(id));
+        }
+        let incoming = self.first_sightings(incoming, positions, &mut rejects);
+        let plan = self.plan_batch(ctx, &incoming, &mut rejects)?;
+        if !plan.is_empty() {
+            ctx.store.apply_sync(&ctx.tenant, ctx.run, &plan)?;
+        }
+        self.bump("writes", plan.writes() as u64);
+        if !rejects.is_empty() {
+            ctx.store.quarantine(&ctx.tenant, ctx.run, &rejects)?;
+        }
+        ctx.progress.records(n);
+        Ok(())
+    }
+
+    /// Look up the batch's links and decide each record's change.
+    fn plan_batch(
+        &mut self,
+        ctx: &mut StepContext<'_>,
+        batch: &[Incoming],
+        rejects: &mut Vec<NewQuarantine>,
+    ) -> Result<SyncBatch, EngineError> {
+        let ids: Vec<&str> = batch.iter().map(|i| i.external_id.as_str()).collect();
+        let (connector, entity) = (self.side.name, self.side.schema.name.as_str());
+        let links = ctx.store.find_links(&ctx.tenant, connector, entity, &ids)?;
+        let mut out = SyncBatch::default();
+        let mut stale: Vec<(LinkKey, &Incoming)> = Vec::new();
+        for (link, incoming) in links.into_iter().zip(batch) {
+            match link {
+                None => {
+                    if ctx.plan.wants_detail() {
+                        ctx.plan.add(create_item(connector, incoming));
+                    } else {
+                        ctx.plan.count(connector, "pull", "create", 1);
+                    }
+                    out.creates.push(plan_create(entity, incoming));
+                }
+                Some(key) if key.status == LinkStatus::DeletedRemote => self.bump("ignored", 1),
+                Some(key)
+                    if key.content_hash == incoming.hash
+                        && key.version == incoming.version
+                        && key.status != LinkStatus::Pending =>
+                {
+                    self.bump("unchanged", 1)
+                }
+                Some(key) => stale.push((key, incoming)),
+            }
+        }
+        self.bump("created", out.creates.len() as u64);
+        if !stale.is_empty() {
+            self.plan_stale(ctx, &stale, &mut out, rejects)?;
+        }
+        Ok(out)
+    }
+
+    /// Merge records whose link exists but whose content or version moved.
+    fn plan_stale(
+        &mut self,
+        ctx: &mut StepContext<'_>,
+        stale: &[(LinkKey, &Incoming)],
+        out: &mut SyncBatch,
+        rejects: &mut Vec<NewQuarantine>,
+    ) -> Result<(), EngineError> {
+        let mut record_ids: Vec<RecordId> = stale.iter().map(|(k, _)| k.record_id).collect();
+        record_ids.sort_unstable();
+        record_ids.dedup();
+        let states: HashMap<RecordId, _> = record_ids
+            .iter()
+            .copied()
+            .zip(ctx.store.load_records(&ctx.tenant, &record_ids)?)
+            .filter_map(|(id, s)| s.map(|s| (id, s)))
+            .collect();
+        for (key, incoming) in stale {
+            let state = states.get(&key.record_id);
+            let Some((state, link)) =
+                state.and_then(|s| s.links.iter().find(|l| l.id == key.link_id).map(|l| (s, l)))
+            else {
+                rejects.push(self.orphan(key, incoming));
+                continue;
+            };
+            let linked = plan_linked(self.side, ctx.policies, state, link, incoming);
+            let changed = linked.record.is_some();
+            self.bump(if changed { "updated" } else { "unchanged" }, 1);
+            let held = linked
+                .conflicts
+                .iter()
+                .filter(|c| c.resolution == "held")
+                .count();
+            self.bump("conflicts", linked.conflicts.len() as u64);
+            self.bump("held", held as u64);
+            if let Some(item) = linked.item {
+                ctx.plan.add(item);
+            }
+            for c in &linked.conflicts {
+                ctx.plan.add(conflict_item(self.side.name, c));
+            }
+            out.records.extend(linked.record);
+            out.links.extend(linked.link);
+            out.links.extend(linked.recreate);
+            out.conflicts.extend(linked.conflicts);
+            if linked.dirty_others {
+                out.dirty.push((state.id, Some(link.id)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Keep the records whose external id was not seen earlier in this
+    /// read; later ones go to quarantine.
+    fn first_sightings(
+        &mut self,
+        incoming: Vec<Incoming>,
+        positions: Vec<String>,
+        rejects: &mut Vec<NewQuarantine>,
+    ) -> Vec<Incoming> {
+        let mut kept = Vec::with_capacity(incoming.len());
+        for (inc, position) in incoming.into_iter().zip(positions) {
+            if self.seen.insert(id_hash(&inc.external_id)) {
+                kept.push(inc);
+                continue;
+            }
+            self.bump("quarantined", 1);
+            rejects.push(NewQuarantine {
+                connector: self.side.name.to_string(),
+                entity: self.side.schema.name.clone(),
+                external_id: Some(inc.external_id.clone()),
+                position,
+                raw: serde_json::to_string(&inc.values).unwrap_or_default(),
+                reason: format!(
+                    "duplicate external id `{}` within this read: an earlier record has the same id",
+                    inc.external_id
+                ),
+            });
+        }
+        kept
+    }
+
+    /// A link whose hub record is gone: quarantined rather than silently recreated.
+    fn orphan(&mut self, key: &LinkKey, incoming: &Incoming) -> NewQuarantine {
+        self.bump("quarantined", 1);
+        let id = incoming.external_id.clone();
+        NewQuarantine {
+            connector: self.side.name.to_string(),
+            entity: self.side.schema.name.clone(),
+            external_id: Some(id.clone()),
+            position: format!("id {id}"),
+            raw: serde_json::to_string(&incoming.values).unwrap_or_default(),
+            reason: format!(
+                "link of `{id}` points at hub record {}, which no longer exists",
+                key.record_id
+            ),
+        }
+    }
+}
+
+fn create_item(connector: &str, incoming: &Incoming) -> PlanItem {
+    PlanItem {
+        connector: connector.to_string(),
+        direction: "pull",
+        action: "create",
+        record: None,
+        id: incoming.external_id.clone(),
+        fields: incoming
+            .values
+            .iter()
+            .map(|(k, v)| FieldDiff {
+                field: k.clone(),
+                old: serde_json::Value::Null,
+                new: v.clone(),
+            })
+            .collect(),
+    }
+}
+
+fn conflict_item(connector: &str, c: &einklang_store::NewConflict) -> PlanItem {
+    PlanItem {
+        connector: connector.to_string(),
+        direction: "pull",
+        action: if c.resolution == "held" {
+            "conflict"
+        } else {
+            "conflict_decided"
+        },
+        record: Some(c.record_id),
+        id: format!("{} ({}: {})", c.field, c.policy, c.resolution),
+        fields: vec![FieldDiff {
+            field: c.field.clone(),
+            old: c.hub_value.clone(),
+            new: c.remote_value.clone(),
+        }],
+    }
+}

@@ -1,0 +1,104 @@
+//! Reading a connector that lists ids and version tokens: the listing,
+//! sorted, is merge-joined with the side's links (the store pages them in
+//! the same byte order), which tells new, changed, unchanged and gone
+//! records apart without fetching anything; then only new and changed
+//! records are fetched, in batches, prepared and applied.
+
+use super::{Applier, Preparer, ReadOutcome, StepContext};
+use crate::EngineError;
+use einklang_connectors::{Connector, Listed};
+use einklang_store::{Counters, LinkRef, LinkStatus};
+use std::cmp::Ordering;
+
+/// Records per fetch call.
+const FETCH: usize = 500;
+
+/// What the merge-join found.
+#[derive(Default)]
+struct Joined {
+    fetch: Vec<String>,
+    gone: Vec<LinkRef>,
+    unchanged: u64,
+    ignored: u64,
+    live: u64,
+}
+
+/// See the module docs.
+pub(super) fn read(
+    ctx: &mut StepContext<'_>,
+    connector: &mut dyn Connector,
+    mut preparer: Preparer<'_>,
+    applier: &mut Applier<'_>,
+) -> Result<Result<ReadOutcome, String>, EngineError> {
+    let mut listing = match connector.list() {
+        Ok(l) => l,
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    listing.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+    listing.dedup_by(|a, b| a.id == b.id);
+    let joined = join(ctx, applier, &listing)?;
+    for ids in joined.fetch.chunks(FETCH) {
+        let items = match connector.fetch(ids) {
+            Ok(items) => items,
+            Err(e) => return Ok(Err(e.to_string())),
+        };
+        let prepared = preparer.prepare_all(items);
+        applier.apply(ctx, prepared)?;
+    }
+    let mut counters: Counters = preparer.take_counters();
+    counters.insert("listed".into(), listing.len() as u64);
+    *counters.entry("unchanged".into()).or_default() += joined.unchanged;
+    *counters.entry("ignored".into()).or_default() += joined.ignored;
+    Ok(Ok(ReadOutcome {
+        counters,
+        source_unchanged: false,
+        gone: Some(joined.gone),
+        live_links: joined.live,
+        note: None,
+    }))
+}
+
+/// Merge-join the sorted listing with the links, page by page.
+fn join(
+    ctx: &mut StepContext<'_>,
+    applier: &Applier<'_>,
+    listing: &[Listed],
+) -> Result<Joined, EngineError> {
+    let (name, entity) = (applier.side.name, applier.side.schema.name.as_str());
+    let mut out = Joined::default();
+    let mut listed = listing.iter().peekable();
+    let mut after: Option<String> = None;
+    loop {
+        let page = ctx
+            .store
+            .links_page(&ctx.tenant, name, entity, after.as_deref(), 5000)?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.external_id.clone());
+        for link in page {
+            while let Some(l) = listed.next_if(|l| l.id < link.external_id) {
+                out.fetch.push(l.id.clone()); // new on the remote
+            }
+            let live = !matches!(link.status, LinkStatus::DeletedRemote | LinkStatus::Pending);
+            out.live += u64::from(live);
+            match listed.peek().map(|l| l.id.cmp(&link.external_id)) {
+                Some(Ordering::Equal) => {
+                    let l = listed.next().expect("peeked");
+                    classify(&mut out, &link, l);
+                }
+                _ if live => out.gone.push(link),
+                _ => {}
+            }
+        }
+    }
+    out.fetch.extend(listed.map(|l| l.id.clone()));
+    Ok(out)
+}
+
+fn classify(out: &mut Joined, link: &LinkRef, listed: &Listed) {
+    match link.status {
+        LinkStatus::DeletedRemote => out.ignored += 1,
+        LinkStatus::Pending => out.fetch.push(listed.id.clone()),
+        _ if link.version.is_some() && link.version == listed.version => out.unchanged += 1,
+        _ => out.fetch.push(listed.id.clone()),
+    }
+}

@@ -1,0 +1,112 @@
+//! One side of a sync step: a connector and its mapping for one entity,
+//! with what the step does with it (read it, write it, or both) and how
+//! each mapped field takes part ([`FieldRole`]), narrowed by what the
+//! connector declares writable.
+
+use einklang_connectors::Capabilities;
+use einklang_core::mapping::Source;
+use einklang_core::{EntitySchema, FieldRole, Fields, Mapping, NormaliseContext};
+use std::collections::BTreeMap;
+
+/// A connector × entity in one step.
+pub(crate) struct Side<'c> {
+    /// Connector name.
+    pub name: &'c str,
+    /// Its mapping for the entity.
+    pub mapping: &'c Mapping,
+    /// The entity.
+    pub schema: &'c EntitySchema,
+    /// Normalisation settings.
+    pub norm: NormaliseContext,
+    /// How each mapped field takes part.
+    pub roles: BTreeMap<String, FieldRole>,
+    /// What the connector can do.
+    pub caps: Capabilities,
+    /// The step reads this connector.
+    pub pulls: bool,
+    /// The step writes this connector.
+    pub pushes: bool,
+}
+
+impl<'c> Side<'c> {
+    /// Build a side; fields whose raw fields the connector cannot write do not push.
+    pub fn new(
+        mapping: &'c Mapping,
+        schema: &'c EntitySchema,
+        norm: NormaliseContext,
+        caps: Capabilities,
+        (pulls, pushes): (bool, bool),
+    ) -> Self {
+        let mut roles = mapping.field_roles(schema);
+        if let Some(writable) = &caps.writable {
+            for rule in &mapping.fields {
+                let raw = raw_fields(&rule.source);
+                if raw
+                    .iter()
+                    .any(|r| !writable.iter().any(|w| w == top_key(r)))
+                {
+                    if let Some(role) = roles.get_mut(&rule.target) {
+                        role.pushes = false;
+                    }
+                }
+            }
+        }
+        if !caps.write {
+            roles.values_mut().for_each(|r| r.pushes = false);
+        }
+        Side {
+            name: &mapping.connector,
+            mapping,
+            schema,
+            norm,
+            roles,
+            caps,
+            pulls,
+            pushes,
+        }
+    }
+
+    /// The hub record as this connector holds it after a push: only the
+    /// fields the connector is written.
+    pub fn project(&self, values: &Fields) -> Fields {
+        let mut p = self.mapping.project(self.schema, &self.norm, values);
+        p.retain(|k, _| self.roles.get(k).is_some_and(|r| r.pushes));
+        p
+    }
+
+    /// `base` restricted to the fields this connector is written.
+    pub fn pushable<'f>(&self, base: &'f Fields) -> BTreeMap<&'f String, &'f einklang_core::Value> {
+        base.iter()
+            .filter(|(k, _)| self.roles.get(*k).is_some_and(|r| r.pushes))
+            .collect()
+    }
+
+    /// Does the hub hold something this connector has not got?
+    pub fn hub_ahead(&self, values: &Fields, base: &Fields) -> bool {
+        let projected = self.project(values);
+        projected.iter().collect::<BTreeMap<_, _>>() != self.pushable(base)
+    }
+
+    /// The raw fields that carry entity `field` (top-level keys).
+    pub fn raw_keys_of(&self, field: &str) -> Vec<String> {
+        self.mapping
+            .fields
+            .iter()
+            .filter(|r| r.target == field)
+            .flat_map(|r| raw_fields(&r.source))
+            .map(|r| top_key(&r).to_string())
+            .collect()
+    }
+}
+
+fn raw_fields(source: &Source) -> Vec<String> {
+    match source {
+        Source::Field(f) => vec![f.clone()],
+        Source::Fields(fs) => fs.clone(),
+        Source::Constant(_) => Vec::new(),
+    }
+}
+
+fn top_key(path: &str) -> &str {
+    path.split('.').next().unwrap_or(path)
+}

@@ -1,0 +1,198 @@
+//! One step of a job for one entity: its sides (connector × entity, each
+//! read, written or both), run in the order that makes two-way sync safe:
+//!
+//! 1. recover the outbox entries a crashed run left `sending`, on every
+//!    side that is written;
+//! 2. read every side that is read, in the configured order, merging its
+//!    changes into the hub and deciding the records it lost;
+//! 3. write every side that is written.
+//!
+//! A pull step is one read side, a push step one written side, a sync step
+//! several sides that are both.
+
+use crate::deletes::{apply_gone, guard};
+use crate::job::{RunEnv, StepReport};
+use crate::outbound::{bump, push_side, recover, PushEnv};
+use crate::pull::{read_side, StepContext};
+use crate::side::Side;
+use crate::{CrashPoint, EngineError};
+use einklang_connectors::Connector;
+use einklang_core::NormaliseContext;
+use einklang_store::Counters;
+use std::time::Instant;
+
+/// A connector in a step and what the step does with it.
+#[derive(Clone, Debug)]
+pub(crate) struct SideSpec {
+    pub connector: String,
+    pub pull: bool,
+    pub push: bool,
+}
+
+struct Open<'c> {
+    side: Side<'c>,
+    connector: Box<dyn Connector>,
+    report: StepReport,
+    started: Instant,
+}
+
+/// Run one step for one entity; one report per side.
+pub(crate) fn run_entity(
+    env: &mut RunEnv<'_>,
+    action: &str,
+    entity: &str,
+    specs: &[SideSpec],
+) -> Result<Vec<StepReport>, EngineError> {
+    let config = env.config;
+    let mut sides: Vec<Open<'_>> = Vec::new();
+    let mut failed = Vec::new();
+    for spec in specs {
+        match open_side(env, action, entity, spec) {
+            Ok(open) => sides.push(open),
+            Err(e) => failed.push(StepReport::failed(action, &spec.connector, entity, e)),
+        }
+    }
+    let policies = config.policies_of(entity);
+    let max_deletes = env.max_deletes;
+    let mut ctx = StepContext {
+        tenant: config.tenant.clone(),
+        store: &mut *env.store,
+        run: env.run,
+        full: env.options.full,
+        progress: env.progress,
+        policies: &policies,
+        plan: &mut env.plan,
+        notes: Vec::new(),
+    };
+    for o in sides.iter_mut().filter(|o| o.side.pushes) {
+        match recover(&mut ctx, o.connector.as_mut(), &o.side)? {
+            Ok(n) => bump(&mut o.report.counters, "recovered", n),
+            Err(e) => o.report.error = Some(e),
+        }
+    }
+    for o in sides
+        .iter_mut()
+        .filter(|o| o.side.pulls && o.report.error.is_none())
+    {
+        env.progress
+            .step(&format!("{action} {} → {entity}", o.side.name));
+        read_one(&mut ctx, o, max_deletes)?;
+        env.progress.step_done();
+        env.crash.check(CrashPoint::AfterInbound)?;
+    }
+    for o in sides
+        .iter_mut()
+        .filter(|o| o.side.pushes && o.report.error.is_none())
+    {
+        env.progress
+            .step(&format!("{action} {entity} → {}", o.side.name));
+        let mut push_env = PushEnv {
+            retry: &config.retry,
+            now: env.now,
+            dry_run: env.options.dry_run,
+            crash: &mut env.crash,
+        };
+        match push_side(&mut ctx, &mut push_env, o.connector.as_mut(), &o.side)? {
+            Ok(c) => merge_into(&mut o.report.counters, c),
+            Err(e) => o.report.error = Some(e),
+        }
+        env.progress.step_done();
+    }
+    let notes = std::mem::take(&mut ctx.notes);
+    let mut reports: Vec<StepReport> = sides
+        .into_iter()
+        .map(|mut o| {
+            o.report.seconds = o.started.elapsed().as_secs_f64();
+            o.report
+        })
+        .collect();
+    if let Some(first) = reports.first_mut() {
+        first.notes.extend(notes);
+    }
+    reports.extend(failed);
+    Ok(reports)
+}
+
+/// Read one side, then decide the records it lost.
+fn read_one(
+    ctx: &mut StepContext<'_>,
+    o: &mut Open<'_>,
+    max_deletes: f64,
+) -> Result<(), EngineError> {
+    let outcome = match read_side(ctx, o.connector.as_mut(), &o.side)? {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            o.report.error = Some(e);
+            return Ok(());
+        }
+    };
+    merge_into(&mut o.report.counters, outcome.counters);
+    o.report.source_unchanged = outcome.source_unchanged;
+    o.report.notes.extend(outcome.note);
+    let Some(gone) = outcome.gone.filter(|g| !g.is_empty()) else {
+        return Ok(());
+    };
+    if let Some(stop) = guard(o.side.name, gone.len(), outcome.live_links, max_deletes) {
+        o.report.notes.push(stop);
+        o.report.needs_review = true;
+        bump(&mut o.report.counters, "deletes_held", gone.len() as u64);
+        return Ok(());
+    }
+    let counters = apply_gone(ctx, &o.side, &gone)?;
+    merge_into(&mut o.report.counters, counters);
+    Ok(())
+}
+
+fn open_side<'c>(
+    env: &mut RunEnv<'c>,
+    action: &str,
+    entity: &str,
+    spec: &SideSpec,
+) -> Result<Open<'c>, String> {
+    let config = env.config;
+    let started = Instant::now();
+    let fail = |e: String| e;
+    let mapping = config.mapping(&spec.connector, entity).ok_or_else(|| {
+        fail(format!(
+            "connector `{}` has no mapping for `{entity}`",
+            spec.connector
+        ))
+    })?;
+    let schema = config
+        .entities
+        .get(entity)
+        .ok_or_else(|| fail(format!("entity `{entity}` is not defined")))?;
+    let cc = config
+        .connectors
+        .get(&spec.connector)
+        .ok_or_else(|| fail(format!("connector `{}` is not configured", spec.connector)))?;
+    let connector = env
+        .connectors
+        .open(cc, &config.base_dir)
+        .map_err(|e| fail(e.to_string()))?;
+    let caps = connector.capabilities();
+    if spec.push && !caps.write {
+        return Err(fail(format!(
+            "connector `{}` ({}) cannot be written",
+            spec.connector,
+            connector.kind()
+        )));
+    }
+    let norm = NormaliseContext {
+        region: config.region.clone(),
+        max_field_bytes: config.max_field_bytes,
+    };
+    let side = Side::new(mapping, schema, norm, caps, (spec.pull, spec.push));
+    Ok(Open {
+        side,
+        connector,
+        report: StepReport::new(action, &spec.connector, entity),
+        started,
+    })
+}
+
+fn merge_into(total: &mut Counters, more: Counters) {
+    for (k, v) in more {
+        *total.entry(k).or_default() += v;
+    }
+}
