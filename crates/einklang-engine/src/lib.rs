@@ -49,6 +49,7 @@ mod outbound;
 mod progress;
 mod pull;
 pub mod report;
+mod resolve;
 mod retry;
 mod side;
 mod step;
@@ -58,6 +59,7 @@ pub use job::{
 };
 pub use progress::{NoProgress, Progress};
 pub use report::{FieldDiff, Plan, PlanItem};
+pub use resolve::{resolve, Choice, ResolveError, Resolved};
 
 /// Errors that stop a run.
 #[derive(Debug, thiserror::Error)]

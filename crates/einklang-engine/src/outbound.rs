@@ -147,14 +147,7 @@ fn queue_page(
     let due: Vec<(&LinkRef, u32)> = page
         .iter()
         .filter_map(|l| {
-            let attempts = crate::retry::due(
-                env.retry,
-                l.status,
-                l.attempts,
-                l.next_attempt_at,
-                l.updated_at,
-                env.now,
-            )?;
+            let attempts = crate::retry::due(l.status, l.attempts, l.next_attempt_at, env.now)?;
             Some((l, attempts))
         })
         .collect();

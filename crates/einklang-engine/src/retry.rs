@@ -20,11 +20,13 @@ pub fn after_failure(
 ) -> LinkChange {
     let attempts = attempts_before + 1;
     let Some(&delay) = policy.delays_secs.get(attempts as usize - 1) else {
+        // given up: tried again from scratch once `reset_after` has passed
+        let reset = Duration::seconds(policy.reset_after_secs as i64);
         return LinkChange::State {
             link_id,
             status: LinkStatus::PermanentlyFailed,
             attempts,
-            next_attempt_at: None,
+            next_attempt_at: Some(now + reset),
             last_error: Some(error),
         };
     };
@@ -42,19 +44,15 @@ pub fn after_failure(
 /// May a link in this state be tried now? `Some(attempts)` to use (a
 /// permanently failed link past its reset starts again from 0).
 pub fn due(
-    policy: &RetryPolicy,
     status: LinkStatus,
     attempts: u32,
     next_attempt_at: Option<DateTime<Utc>>,
-    updated_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Option<u32> {
+    let waiting = next_attempt_at.is_some_and(|t| t > now);
     match status {
-        LinkStatus::Failed if next_attempt_at.is_some_and(|t| t > now) => None,
-        LinkStatus::PermanentlyFailed => {
-            let reset = updated_at + Duration::seconds(policy.reset_after_secs as i64);
-            (reset <= now).then_some(0)
-        }
+        LinkStatus::Failed | LinkStatus::PermanentlyFailed if waiting => None,
+        LinkStatus::PermanentlyFailed => Some(0),
         LinkStatus::DeletedRemote => None,
         _ => Some(attempts),
     }
@@ -103,7 +101,8 @@ mod tests {
             .collect();
         assert_eq!(waits, [60, 300, 900, 3600, 14400]);
         let (s, n, t) = next(&after_failure(&policy, 7, 5, None, "503".into(), now));
-        assert_eq!((s, n, t), (LinkStatus::PermanentlyFailed, 6, None));
+        assert_eq!((s, n), (LinkStatus::PermanentlyFailed, 6));
+        assert_eq!((t.unwrap() - now).num_hours(), 24, "reset a day later");
     }
 
     #[test]
@@ -124,42 +123,16 @@ mod tests {
 
     #[test]
     fn failed_links_wait_and_permanent_ones_reset_after_a_day() {
-        let policy = RetryPolicy::default();
         let now = at("2026-01-02T00:00:00Z");
         let later = Some(at("2026-01-02T00:05:00Z"));
-        assert_eq!(due(&policy, LinkStatus::Failed, 2, later, now, now), None);
+        assert_eq!(due(LinkStatus::Failed, 2, later, now), None);
+        assert_eq!(due(LinkStatus::Failed, 2, Some(now), now), Some(2));
         assert_eq!(
-            due(&policy, LinkStatus::Failed, 2, Some(now), now, now),
-            Some(2)
-        );
-        let yesterday = at("2026-01-01T00:00:00Z");
-        let an_hour_ago = at("2026-01-01T23:00:00Z");
-        assert_eq!(
-            due(
-                &policy,
-                LinkStatus::PermanentlyFailed,
-                6,
-                None,
-                yesterday,
-                now
-            ),
+            due(LinkStatus::PermanentlyFailed, 6, Some(now), now),
             Some(0)
         );
-        assert_eq!(
-            due(
-                &policy,
-                LinkStatus::PermanentlyFailed,
-                6,
-                None,
-                an_hour_ago,
-                now
-            ),
-            None
-        );
-        assert_eq!(due(&policy, LinkStatus::Dirty, 0, None, now, now), Some(0));
-        assert_eq!(
-            due(&policy, LinkStatus::DeletedRemote, 0, None, now, now),
-            None
-        );
+        assert_eq!(due(LinkStatus::PermanentlyFailed, 6, later, now), None);
+        assert_eq!(due(LinkStatus::Dirty, 0, None, now), Some(0));
+        assert_eq!(due(LinkStatus::DeletedRemote, 0, None, now), None);
     }
 }

@@ -4,8 +4,10 @@
 //! 1. recover the outbox entries a crashed run left `sending`, on every
 //!    side that is written;
 //! 2. read every side that is read, in the configured order, merging its
-//!    changes into the hub and deciding the records it lost;
-//! 3. write every side that is written.
+//!    changes into the hub;
+//! 3. decide the records each side lost — after all reads, so an edit made
+//!    on any side beats a delete made on another;
+//! 4. write every side that is written.
 //!
 //! A pull step is one read side, a push step one written side, a sync step
 //! several sides that are both.
@@ -18,7 +20,7 @@ use crate::side::Side;
 use crate::{CrashPoint, EngineError};
 use einklang_connectors::Connector;
 use einklang_core::NormaliseContext;
-use einklang_store::Counters;
+use einklang_store::{Counters, LinkRef};
 use std::time::Instant;
 
 /// A connector in a step and what the step does with it.
@@ -70,15 +72,24 @@ pub(crate) fn run_entity(
             Err(e) => o.report.error = Some(e),
         }
     }
-    for o in sides
-        .iter_mut()
-        .filter(|o| o.side.pulls && o.report.error.is_none())
-    {
+    let mut lost = Vec::new();
+    for (i, o) in sides.iter_mut().enumerate() {
+        if !o.side.pulls || o.report.error.is_some() {
+            continue;
+        }
         env.progress
             .step(&format!("{action} {} → {entity}", o.side.name));
-        read_one(&mut ctx, o, max_deletes)?;
+        if let Some(gone) = read_one(&mut ctx, o, max_deletes)? {
+            lost.push((i, gone));
+        }
         env.progress.step_done();
         env.crash.check(CrashPoint::AfterInbound)?;
+    }
+    // only now, with every side's edits in the hub, can an edit beat a delete
+    for (i, gone) in lost {
+        let o = &mut sides[i];
+        let counters = apply_gone(&mut ctx, &o.side, &gone)?;
+        merge_into(&mut o.report.counters, counters);
     }
     for o in sides
         .iter_mut()
@@ -113,34 +124,32 @@ pub(crate) fn run_entity(
     Ok(reports)
 }
 
-/// Read one side, then decide the records it lost.
+/// Read one side; returns the links it lost (unless the guard holds them).
 fn read_one(
     ctx: &mut StepContext<'_>,
     o: &mut Open<'_>,
     max_deletes: f64,
-) -> Result<(), EngineError> {
+) -> Result<Option<Vec<LinkRef>>, EngineError> {
     let outcome = match read_side(ctx, o.connector.as_mut(), &o.side)? {
         Ok(outcome) => outcome,
         Err(e) => {
             o.report.error = Some(e);
-            return Ok(());
+            return Ok(None);
         }
     };
     merge_into(&mut o.report.counters, outcome.counters);
     o.report.source_unchanged = outcome.source_unchanged;
     o.report.notes.extend(outcome.note);
     let Some(gone) = outcome.gone.filter(|g| !g.is_empty()) else {
-        return Ok(());
+        return Ok(None);
     };
     if let Some(stop) = guard(o.side.name, gone.len(), outcome.live_links, max_deletes) {
         o.report.notes.push(stop);
         o.report.needs_review = true;
         bump(&mut o.report.counters, "deletes_held", gone.len() as u64);
-        return Ok(());
+        return Ok(None);
     }
-    let counters = apply_gone(ctx, &o.side, &gone)?;
-    merge_into(&mut o.report.counters, counters);
-    Ok(())
+    Ok(Some(gone))
 }
 
 fn open_side<'c>(

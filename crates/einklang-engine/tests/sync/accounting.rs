@@ -1,0 +1,112 @@
+//! Remote calls: N changed records cost N writes per target and no extra
+//! reads (ids and versions come from the write answers); no change costs
+//! one listing per side and nothing else. And change detection by content
+//! hash for a remote without version tokens.
+
+use crate::harness::*;
+use einklang_connectors::memory::MemoryOptions;
+use serde_json::json;
+
+fn linked(n: usize, espo: MemoryOptions) -> (Hub, Vec<String>) {
+    let mut hub = Hub::new(
+        TWO_WAY,
+        &[("espo", espo), ("advo", MemoryOptions::default())],
+    );
+    let ids = (0..n)
+        .map(|i| {
+            hub.remote("espo").insert(raw(
+                json!({"name": format!("Person {i}"), "city": "Berlin"}),
+            ))
+        })
+        .collect();
+    hub.sync("sync");
+    hub.sync("sync");
+    (hub, ids)
+}
+
+#[test]
+fn n_changes_cost_n_writes_and_no_extra_reads() {
+    let (mut hub, ids) = linked(20, MemoryOptions::default());
+    hub.remote("espo").reset_calls();
+    hub.remote("advo").reset_calls();
+    for id in &ids[..5] {
+        hub.remote("espo")
+            .update(id, raw(json!({"city": "Hamburg"})));
+    }
+    let r = hub.sync("sync");
+    let (espo, advo) = (hub.remote("espo").calls(), hub.remote("advo").calls());
+    assert_eq!(
+        (advo.updates, advo.creates, advo.deletes),
+        (5, 0, 0),
+        "{advo:?}"
+    );
+    assert_eq!(advo.write_calls, 1, "one batch");
+    assert_eq!(
+        (espo.list, espo.fetched),
+        (1, 5),
+        "only the changed records are fetched: {espo:?}"
+    );
+    assert_eq!(
+        (advo.list, advo.fetched),
+        (1, 0),
+        "advo is listed, nothing fetched: {advo:?}"
+    );
+    assert_eq!((espo.write_calls, espo.find_created), (0, 0));
+    assert_eq!(remote_writes(&r), 5);
+    hub.remote("espo").reset_calls();
+    hub.remote("advo").reset_calls();
+    let quiet = hub.sync("sync");
+    assert_quiet(&quiet);
+    let (espo, advo) = (hub.remote("espo").calls(), hub.remote("advo").calls());
+    assert_eq!(
+        (espo.list, espo.fetch, advo.list, advo.fetch),
+        (1, 0, 1, 0),
+        "our own writes are not read back"
+    );
+    assert_eq!(advo.write_calls + espo.write_calls, 0);
+}
+
+#[test]
+fn without_version_tokens_changes_are_found_by_content_hash() {
+    let hashed = MemoryOptions {
+        list_versions: false,
+        ..MemoryOptions::default()
+    };
+    let (mut hub, ids) = linked(10, hashed);
+    let quiet = hub.sync("sync");
+    assert_quiet(&quiet);
+    assert_eq!(count(&quiet, "unchanged"), 20, "{:#?}", quiet.counters);
+    hub.remote("espo")
+        .update(&ids[3], raw(json!({"city": "Hamburg"})));
+    let r = hub.sync("sync");
+    assert_eq!((count(&r, "updated"), count(&r, "pushed_update")), (1, 1));
+    let (advo, _) = hub.find("advo", "name", "Person 3");
+    assert_eq!(
+        hub.remote("advo").get(&advo).unwrap()["ort"],
+        json!("Hamburg")
+    );
+    assert_quiet(&hub.sync("sync"));
+}
+
+#[test]
+fn a_create_answer_without_a_version_costs_one_fetch_later_but_no_write() {
+    let advo = MemoryOptions {
+        version_in_create_response: false,
+        ..MemoryOptions::default()
+    };
+    let mut hub = Hub::new(
+        TWO_WAY,
+        &[("espo", MemoryOptions::default()), ("advo", advo)],
+    );
+    hub.remote("espo").insert(raw(json!({"name": "Anna"})));
+    hub.sync("sync");
+    hub.remote("advo").reset_calls();
+    let r = hub.sync("sync");
+    assert_eq!(remote_writes(&r), 0);
+    assert_eq!(
+        hub.remote("advo").calls().fetched,
+        1,
+        "the version is learnt by one fetch"
+    );
+    assert_quiet(&hub.sync("sync"));
+}

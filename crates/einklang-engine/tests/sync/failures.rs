@@ -1,0 +1,178 @@
+//! Failed writes: the retry schedule, Retry-After, giving up and the daily
+//! reset, conditional-write conflicts, and crashes between the remote write
+//! and the commit that never make a second remote record.
+
+use crate::harness::*;
+use einklang_connectors::memory::MemoryOptions;
+use einklang_connectors::WriteErrorKind;
+use einklang_engine::{CrashAt, CrashPoint};
+use einklang_store::{LinkStatus, RunStatus};
+use serde_json::json;
+
+fn anna() -> (Hub, String, String) {
+    let mut hub = Hub::new(
+        TWO_WAY,
+        &[
+            ("espo", MemoryOptions::default()),
+            ("advo", MemoryOptions::default()),
+        ],
+    );
+    let espo = hub
+        .remote("espo")
+        .insert(raw(json!({"name": "Anna", "city": "Berlin"})));
+    hub.sync("sync");
+    let (advo, _) = hub.find("advo", "name", "Anna");
+    (hub, espo, advo)
+}
+
+fn advo_link(hub: &mut Hub, advo: &str) -> einklang_store::Link {
+    hub.record_of("advo", advo).link_to("advo").unwrap().clone()
+}
+
+#[test]
+fn a_failed_write_waits_for_its_retry_and_then_goes_through() {
+    let (mut hub, espo, advo) = anna();
+    hub.remote("espo")
+        .update(&espo, raw(json!({"city": "Hamburg"})));
+    hub.remote("advo").fail_next(WriteErrorKind::Transient, 1);
+    let r = hub.sync("sync");
+    assert_eq!(
+        (r.status, count(&r, "push_failed")),
+        (RunStatus::Partial, 1)
+    );
+    let link = advo_link(&mut hub, &advo);
+    assert_eq!((link.status, link.attempts), (LinkStatus::Failed, 1));
+    let wait = (link.next_attempt_at.unwrap() - hub.now).num_seconds();
+    assert!((54..=66).contains(&wait), "1 minute ± 10%: {wait}");
+    let r = hub.sync("sync");
+    assert_eq!(
+        (remote_writes(&r), count(&r, "not_due")),
+        (0, 1),
+        "not due yet"
+    );
+    hub.later(120);
+    let r = hub.sync("sync");
+    assert_eq!(count(&r, "pushed_update"), 1);
+    assert_eq!(
+        hub.remote("advo").get(&advo).unwrap()["ort"],
+        json!("Hamburg")
+    );
+    assert_eq!(advo_link(&mut hub, &advo).status, LinkStatus::Clean);
+}
+
+#[test]
+fn retry_after_of_a_rate_limit_is_honoured() {
+    let (mut hub, espo, advo) = anna();
+    hub.remote("espo")
+        .update(&espo, raw(json!({"city": "Hamburg"})));
+    hub.remote("advo").fail_next(
+        WriteErrorKind::RateLimited {
+            retry_after_secs: Some(900),
+        },
+        1,
+    );
+    hub.sync("sync");
+    let link = advo_link(&mut hub, &advo);
+    assert_eq!((link.next_attempt_at.unwrap() - hub.now).num_seconds(), 900);
+}
+
+#[test]
+fn after_the_last_retry_the_link_fails_permanently_and_resets_a_day_later() {
+    let (mut hub, espo, advo) = anna();
+    hub.remote("espo")
+        .update(&espo, raw(json!({"city": "Hamburg"})));
+    hub.remote("advo").fail_next(WriteErrorKind::Rejected, 6);
+    for _ in 0..6 {
+        hub.sync("sync");
+        hub.later(5 * 3600);
+    }
+    let link = advo_link(&mut hub, &advo);
+    assert_eq!(
+        (link.status, link.attempts),
+        (LinkStatus::PermanentlyFailed, 6)
+    );
+    assert!(link.last_error.unwrap().contains("advo"));
+    let r = hub.sync("sync");
+    assert_eq!(remote_writes(&r), 0, "given up");
+    hub.later(25 * 3600);
+    let r = hub.sync("sync");
+    assert_eq!(
+        count(&r, "pushed_update"),
+        1,
+        "reset after 24 h: {:#?}",
+        r.counters
+    );
+    assert_eq!(advo_link(&mut hub, &advo).status, LinkStatus::Clean);
+}
+
+#[test]
+fn a_remote_changed_since_the_read_answers_412_and_is_merged_next_time() {
+    let (mut hub, espo, advo) = anna();
+    hub.remote("espo")
+        .update(&espo, raw(json!({"city": "Hamburg"})));
+    hub.remote("advo").fail_next(WriteErrorKind::Conflict, 1);
+    let r = hub.sync("sync");
+    assert_eq!(count(&r, "write_conflicts"), 1);
+    assert_eq!(advo_link(&mut hub, &advo).status, LinkStatus::Dirty);
+    hub.sync("sync");
+    assert_eq!(
+        hub.remote("advo").get(&advo).unwrap()["ort"],
+        json!("Hamburg")
+    );
+}
+
+#[test]
+fn a_lost_create_answer_never_makes_a_second_remote_record() {
+    let mut hub = Hub::new(
+        TWO_WAY,
+        &[
+            ("espo", MemoryOptions::default()),
+            ("advo", MemoryOptions::default()),
+        ],
+    );
+    hub.remote("espo")
+        .insert(raw(json!({"name": "Anna", "city": "Berlin"})));
+    hub.remote("advo").lose_next_answers(1);
+    let r = hub.sync("sync");
+    assert_eq!(count(&r, "push_failed"), 1);
+    assert_eq!(hub.remote("advo").len(), 1, "the create did land");
+    hub.later(120);
+    let r = hub.sync("sync");
+    assert_eq!(count(&r, "recovered"), 1, "{:#?}", r.counters);
+    assert_eq!(hub.remote("advo").len(), 1, "and it was not made twice");
+    assert_eq!(hub.remote("advo").calls().find_created, 1);
+    assert_eq!(hub.records().len(), 1);
+    assert_quiet(&hub.sync("sync"));
+}
+
+#[test]
+fn a_crash_between_write_and_commit_is_recovered_without_duplicates() {
+    for point in [
+        CrashPoint::AfterInbound,
+        CrashPoint::BeforeRemoteWrite,
+        CrashPoint::AfterRemoteWrite,
+    ] {
+        let mut hub = Hub::new(
+            TWO_WAY,
+            &[
+                ("espo", MemoryOptions::default()),
+                ("advo", MemoryOptions::default()),
+            ],
+        );
+        for i in 0..3 {
+            hub.remote("espo")
+                .insert(raw(json!({"name": format!("P{i}")})));
+        }
+        hub.remote("advo").insert(raw(json!({"name": "Q"})));
+        hub.crash("sync", CrashAt { point, nth: 1 });
+        let r = hub.sync("sync");
+        assert_eq!(r.status, RunStatus::Succeeded, "{point:?}: {:?}", r.errors);
+        assert_eq!(
+            (hub.remote("espo").len(), hub.remote("advo").len()),
+            (4, 4),
+            "{point:?}"
+        );
+        assert_eq!(hub.records().len(), 4, "{point:?}");
+        assert_quiet(&hub.sync("sync"));
+    }
+}

@@ -1,0 +1,10 @@
+//! Two-way sync through the hub, end to end with in-process remotes
+//! (`einklang_connectors::memory`): the scenario matrix of seed 002
+//! (EspoCRM ↔ Advoware) and the guarantees of issue 3.
+
+mod accounting;
+mod conflicts;
+mod deletes;
+mod failures;
+mod harness;
+mod scenarios;
