@@ -58,7 +58,8 @@ pub(crate) fn apply_gone(
                 Gone::Recreate => ("recreated", Some("recreate")),
             };
             bump(&mut counters, counter, 1);
-            if let Some(action) = action {
+            // a recreate shows as the push's create
+            if let (Some(action), false) = (action, decision == Gone::Recreate) {
                 ctx.plan.add(PlanItem {
                     connector: side.name.to_string(),
                     direction: if decision == Gone::Recreate {

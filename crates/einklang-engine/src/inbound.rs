@@ -97,8 +97,8 @@ pub fn plan_linked(
     let held: BTreeSet<String> = state
         .open_conflicts
         .iter()
-        .filter(|(l, _)| *l == link.id)
-        .map(|(_, f)| f.clone())
+        .filter(|(l, _, _)| *l == link.id)
+        .map(|(_, f, _)| f.clone())
         .collect();
     let out = merge_inbound(&InboundCase {
         connector: side.name,
@@ -142,7 +142,8 @@ pub fn plan_linked(
         .any(|c| c.resolution == Resolution::Held);
     let status = if now_held {
         LinkStatus::Conflict
-    } else if side.hub_ahead(&out.hub, &out.base) {
+    } else if (state.deleted && !resurrect) || side.hub_ahead(&out.hub, &out.base) {
+        // a tombstoned record still owes this remote its delete
         LinkStatus::Dirty
     } else {
         LinkStatus::Clean
@@ -165,9 +166,16 @@ pub fn plan_linked(
             status,
         });
     }
+    let known = |field: &str, remote: &Value| {
+        state
+            .open_conflicts
+            .iter()
+            .any(|(l, f, v)| *l == link.id && f == field && v == remote)
+    };
     linked.conflicts = out
         .conflicts
         .into_iter()
+        .filter(|c| !(c.resolution == Resolution::Held && known(&c.field, &c.remote_value)))
         .map(|c| NewConflict {
             record_id: state.id,
             entity: state.entity.clone(),

@@ -34,7 +34,7 @@ use einklang_store::{
     Counters, Link, LinkRef, NewLink, OutboxEntry, OutboxWrite, RecordId, RecordState, SyncBatch,
 };
 use plan::{plan_push, PushPlan};
-pub(crate) use recover::recover;
+pub(crate) use recover::{echo_base, recover, sending_updates};
 use settle::{settle, Sent};
 use std::collections::HashMap;
 
@@ -186,7 +186,7 @@ fn queue_page(
                 let entry = *entry;
                 batch.outbox.push(OutboxWrite::Queue(entry.clone()));
                 ctx.plan.add(item);
-                let held = state.open_conflicts.iter().any(|(l, _)| *l == link.id);
+                let held = state.open_conflicts.iter().any(|(l, _, _)| *l == link.id);
                 sends.push(ToSend {
                     entry,
                     op,
@@ -213,6 +213,11 @@ fn send(
     sends: &[ToSend],
     counters: &mut Counters,
 ) -> Result<Result<(), String>, EngineError> {
+    if side.caps.fingerprint {
+        // the source changes now: its next read must not be skipped
+        ctx.store
+            .set_source_fingerprint(&ctx.tenant, side.name, &side.schema.name, "")?;
+    }
     for chunk in sends.chunks(side.caps.batch_size.max(1)) {
         let ops: Vec<WriteOp> = chunk.iter().map(|s| s.op.clone()).collect();
         let results = match connector.write(&side.mapping.id_field, &ops) {

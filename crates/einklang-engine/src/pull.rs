@@ -74,6 +74,13 @@ pub(crate) fn read_side(
     if let (false, Some(fp)) = (ctx.full, &fingerprint) {
         let stored = ctx.store.source_fingerprint(&ctx.tenant, name, entity)?;
         if stored.as_deref() == Some(fp.as_str()) {
+            // writes clear the fingerprint before they go out: an unchanged
+            // source got none of them
+            let mut applier = Applier::new(side);
+            if side.pushes {
+                applier.sending = crate::outbound::sending_updates(ctx, side)?;
+            }
+            drop_unlanded(ctx, &mut applier)?;
             return Ok(Ok(ReadOutcome {
                 counters: Counters::from([("sources_unchanged".to_string(), 1)]),
                 source_unchanged: true,
@@ -85,6 +92,9 @@ pub(crate) fn read_side(
     }
     let preparer = Preparer::new(side);
     let mut applier = Applier::new(side);
+    if side.pushes {
+        applier.sending = crate::outbound::sending_updates(ctx, side)?;
+    }
     let read = if side.caps.list_versions
         && side.caps.key_field.as_deref() == Some(side.mapping.id_field.as_str())
     {
@@ -100,10 +110,29 @@ pub(crate) fn read_side(
         ctx.store
             .set_source_fingerprint(&ctx.tenant, name, entity, &fp)?;
     }
+    drop_unlanded(ctx, &mut applier)?;
     for (k, v) in applier.counters {
         *outcome.counters.entry(k).or_default() += v;
     }
     Ok(Ok(outcome))
+}
+
+/// Updates whose answer was lost and whose record the read did not find
+/// changed did not land: their entries go (the push plans them again).
+fn drop_unlanded(ctx: &mut StepContext<'_>, applier: &mut Applier<'_>) -> Result<(), EngineError> {
+    if applier.sending.is_empty() {
+        return Ok(());
+    }
+    let batch = einklang_store::SyncBatch {
+        outbox: applier
+            .sending
+            .drain()
+            .map(|(_, e)| einklang_store::OutboxWrite::Remove(e.idem_key))
+            .collect(),
+        ..Default::default()
+    };
+    ctx.store.apply_sync(&ctx.tenant, ctx.run, &batch)?;
+    Ok(())
 }
 
 /// Worker threads that map and normalise: one per core, at most four.

@@ -22,8 +22,8 @@ pub struct RecordState {
     pub deleted: bool,
     /// Every link of the record.
     pub links: Vec<Link>,
-    /// Conflicts under review: (link id, field).
-    pub open_conflicts: Vec<(i64, String)>,
+    /// Conflicts under review: (link id, field, the remote's value then).
+    pub open_conflicts: Vec<(i64, String, Value)>,
 }
 
 impl RecordState {

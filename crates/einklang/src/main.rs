@@ -37,12 +37,18 @@ enum Command {
     Check,
     /// Run a job once.
     Sync(cmd::sync::Args),
+    /// Show what a sync of the job would change, without writing anything.
+    Plan(cmd::plan::Args),
     /// List the latest runs.
     Runs(cmd::runs::Args),
     /// Show one hub record with its links and history.
     Show(cmd::show::Args),
     /// List rejected records.
     Quarantine(cmd::quarantine::Args),
+    /// List conflicts held for review.
+    Conflicts(cmd::conflicts::Args),
+    /// Decide a conflict: keep the hub's value, take a connector's, or set one.
+    Resolve(cmd::resolve::Args),
     /// List the connector kinds and what they can do.
     Connectors,
 }
@@ -53,9 +59,12 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Check => cmd::check::run(&cli.config),
         Command::Sync(args) => cmd::sync::run(&cli.config, args),
+        Command::Plan(args) => cmd::plan::run(&cli.config, args),
         Command::Runs(args) => cmd::runs::run(&cli.config, args),
         Command::Show(args) => cmd::show::run(&cli.config, args),
         Command::Quarantine(args) => cmd::quarantine::run(&cli.config, args),
+        Command::Conflicts(args) => cmd::conflicts::run(&cli.config, args),
+        Command::Resolve(args) => cmd::resolve::run(&cli.config, args),
         Command::Connectors => cmd::connectors::run(),
     };
     match result {

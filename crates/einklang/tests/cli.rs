@@ -149,3 +149,369 @@ fn connector_setting_problems_are_located_and_secrets_never_printed() {
         "{text}"
     );
 }
+
+// ---------------------------------------------------------------------------
+// Two-way sync between a CSV file and a JSONL file: plan, conflicts, resolve.
+
+const TWO_WAY_CONFIG: &str = r#"
+[entities.contact]
+first_name = "text"
+last_name  = "text"
+email      = "email"
+
+[connectors.crm]
+kind = "csv"
+path = "crm.csv"
+
+[connectors.news]
+kind = "jsonl"
+path = "news.jsonl"
+
+[map.crm.contact]
+id = "id"
+[map.crm.contact.fields]
+first_name = "first"
+last_name  = "last"
+email      = "email"
+
+[map.news.contact]
+id = "key"
+[map.news.contact.fields]
+first_name = "given"
+last_name  = "family"
+email      = "mail"
+
+[conflicts.contact]
+default = "review"
+
+[jobs.both]
+sync = ["crm", "news"]
+"#;
+
+const CRM_CSV: &str = "id,first,last,email\n\
+c1,Anna,Abel,anna@example.org\n\
+c2,Bernd,Bauer,bernd@example.org\n";
+
+const NEWS_JSONL: &str =
+    "{\"key\":\"n1\",\"given\":\"Clara\",\"family\":\"Conrad\",\"mail\":\"clara@example.org\"}\n";
+
+/// A temp folder with the two-way config, a CSV and a JSONL file.
+struct TwoWay {
+    dir: tempfile::TempDir,
+}
+
+/// What the hub holds, to compare before and after a dry run.
+#[derive(Debug, PartialEq)]
+struct HubState {
+    records: u64,
+    runs: usize,
+    conflicts: usize,
+    links: Vec<String>,
+}
+
+impl TwoWay {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("einklang.toml"), TWO_WAY_CONFIG).unwrap();
+        std::fs::write(dir.path().join("crm.csv"), CRM_CSV).unwrap();
+        std::fs::write(dir.path().join("news.jsonl"), NEWS_JSONL).unwrap();
+        TwoWay { dir }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_einklang"))
+            .arg("--config")
+            .arg(self.dir.path().join("einklang.toml"))
+            .args(args)
+            .env_remove("EINKLANG_CONFIG")
+            .env("USER", "tester")
+            .output()
+            .expect("einklang runs")
+    }
+
+    /// Run, expect exit code 0, return stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "einklang {args:?}: {:?}\n{}\n{}",
+            out.status.code(),
+            stdout(&out),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout(&out)
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let text = self.ok(args);
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?}: {e}: {text}"))
+    }
+
+    fn file(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(name)).unwrap()
+    }
+
+    fn replace(&self, name: &str, from: &str, to: &str) {
+        let text = self.file(name);
+        assert!(text.contains(from), "{name} has no {from:?}: {text}");
+        std::fs::write(self.dir.path().join(name), text.replace(from, to)).unwrap();
+    }
+
+    /// The JSONL line of the record whose `key` is `key`.
+    fn news(&self, key: &str) -> Value {
+        self.file("news.jsonl")
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|v| v["key"] == key)
+            .unwrap_or_else(|| panic!("no {key} in news.jsonl: {}", self.file("news.jsonl")))
+    }
+
+    /// The JSONL key of the record created for `given`.
+    fn news_key_of(&self, given: &str) -> String {
+        self.file("news.jsonl")
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|v| v["given"] == given)
+            .and_then(|v| v["key"].as_str().map(str::to_string))
+            .unwrap_or_else(|| panic!("no {given} in news.jsonl: {}", self.file("news.jsonl")))
+    }
+
+    /// The CSV row whose id is `id`.
+    fn crm(&self, id: &str) -> String {
+        self.file("crm.csv")
+            .lines()
+            .find(|l| l.starts_with(&format!("{id},")))
+            .unwrap_or_else(|| panic!("no {id} in crm.csv: {}", self.file("crm.csv")))
+            .to_string()
+    }
+
+    fn hub(&self) -> HubState {
+        let db = self.dir.path().join("einklang.db");
+        let mut store = einklang_store::open(&db.display().to_string()).unwrap();
+        let records = store.count_records("default", "contact").unwrap();
+        let mut links = Vec::new();
+        for id in 1..=records as i64 {
+            for l in store.links_of("default", id).unwrap() {
+                links.push(format!(
+                    "{id} {} {} {} {:?}",
+                    l.connector,
+                    l.external_id,
+                    l.status.as_str(),
+                    l.version
+                ));
+            }
+        }
+        HubState {
+            records,
+            runs: store.runs("default", 1000).unwrap().len(),
+            conflicts: store.conflicts("default", false, 1000).unwrap().len(),
+            links,
+        }
+    }
+
+    /// `plan JOB` prints and changes nothing: not the hub, not the files.
+    fn plan_writes_nothing(&self, args: &[&str]) -> String {
+        let (hub, crm, news) = (self.hub(), self.file("crm.csv"), self.file("news.jsonl"));
+        let text = self.ok(args);
+        assert_eq!(self.hub(), hub, "plan changed the hub:\n{text}");
+        assert_eq!(self.file("crm.csv"), crm, "plan wrote crm.csv");
+        assert_eq!(self.file("news.jsonl"), news, "plan wrote news.jsonl");
+        text
+    }
+
+    /// A sync that finds everything in agreement writes nothing anywhere.
+    fn assert_quiet_sync(&self) {
+        let report = self.json(&["sync", "both", "--json"]);
+        assert_eq!(report["status"], "succeeded", "{report:#}");
+        let counters = report["counters"].as_object().unwrap();
+        assert_eq!(
+            counters.get("writes").and_then(Value::as_u64).unwrap_or(0),
+            0
+        );
+        let pushed: Vec<&String> = counters
+            .keys()
+            .filter(|k| k.starts_with("pushed_"))
+            .collect();
+        assert!(pushed.is_empty(), "an agreeing sync pushed: {counters:?}");
+    }
+}
+
+#[test]
+fn two_way_sync_creates_on_both_sides_then_writes_nothing() {
+    let t = TwoWay::new();
+    let report = t.json(&["sync", "both", "--json"]);
+    assert_eq!(report["status"], "succeeded", "{report:#}");
+    assert_eq!(report["counters"]["created"], 3);
+
+    // Clara came from the JSONL into the CSV, Anna and Bernd the other way.
+    let clara = t
+        .file("crm.csv")
+        .lines()
+        .find(|l| l.contains("Clara"))
+        .map(str::to_string);
+    assert_eq!(
+        clara
+            .as_deref()
+            .and_then(|l| l.split_once(','))
+            .map(|x| x.1),
+        Some("Clara,Conrad,clara@example.org"),
+        "{}",
+        t.file("crm.csv")
+    );
+    let news = t.file("news.jsonl");
+    assert_eq!(news.lines().count(), 3, "{news}");
+    assert!(news.contains("anna@example.org") && news.contains("bernd@example.org"));
+    assert_eq!(t.hub().records, 3);
+
+    t.assert_quiet_sync();
+    t.assert_quiet_sync();
+    assert_eq!(t.ok(&["conflicts"]).trim(), "no open conflicts");
+}
+
+#[test]
+fn plan_prints_the_changes_and_writes_nothing() {
+    let t = TwoWay::new();
+    let text = t.plan_writes_nothing(&["plan", "both"]);
+    assert!(text.starts_with("plan for job `both`"), "{text}");
+    assert!(
+        text.contains("crm pull create") && text.contains("news push create"),
+        "{text}"
+    );
+    assert!(text.contains("anna@example.org"), "{text}");
+    assert_eq!(t.hub().records, 0);
+
+    let report = t.json(&["plan", "both", "--json", "--limit", "1"]);
+    assert_eq!(report["run_id"], 0);
+    assert_eq!(report["plan"]["items"].as_array().unwrap().len(), 1);
+    let counts = report["plan"]["counts"].as_object().unwrap();
+    let total: u64 = counts.values().map(|n| n.as_u64().unwrap()).sum();
+    assert_eq!(
+        total, 6,
+        "3 creates in the hub, 3 on the other side: {counts:?}"
+    );
+    let limited = t.plan_writes_nothing(&["plan", "both", "--limit", "1", "--full"]);
+    assert!(limited.contains("… 5 more not shown"), "{limited}");
+
+    t.ok(&["sync", "both"]);
+    let text = t.plan_writes_nothing(&["plan", "both"]);
+    assert!(text.contains("nothing to do"), "{text}");
+}
+
+#[test]
+fn a_conflict_is_planned_held_listed_resolved_and_written_to_both_files() {
+    let t = TwoWay::new();
+    t.ok(&["sync", "both"]);
+    assert_eq!(t.crm("c1"), "c1,Anna,Abel,anna@example.org");
+    let key = t.news_key_of("Anna");
+    assert_eq!(t.news(&key)["mail"], "anna@example.org");
+
+    // The same field edited differently on both sides.
+    t.replace("crm.csv", "anna@example.org", "anna@crm.example");
+    t.replace("news.jsonl", "anna@example.org", "anna@news.example");
+
+    let text = t.plan_writes_nothing(&["plan", "both"]);
+    assert!(
+        text.contains("conflict") && text.contains("email"),
+        "{text}"
+    );
+    assert!(text.contains("anna@news.example"), "{text}");
+
+    let report = t.json(&["sync", "both", "--json"]);
+    assert_eq!(report["status"], "needs_review", "{report:#}");
+    assert_eq!(report["counters"]["held"], 1, "{report:#}");
+    // Held: neither side's email is overwritten.
+    assert_eq!(t.crm("c1"), "c1,Anna,Abel,anna@crm.example");
+    assert_eq!(t.news(&key)["mail"], "anna@news.example");
+
+    let listed = t.ok(&["conflicts"]);
+    assert!(
+        listed.contains("contact 1")
+            && listed.contains("email")
+            && listed.contains("news")
+            && listed.contains("\"anna@crm.example\"")
+            && listed.contains("\"anna@news.example\"")
+            && listed.contains("review")
+            && listed.contains("open"),
+        "{listed}"
+    );
+    let open = t.json(&["conflicts", "--json"]);
+    let open = open.as_array().unwrap();
+    assert_eq!(open.len(), 1, "{open:?}");
+    let id = open[0]["id"].as_i64().unwrap().to_string();
+
+    // A value the schema rejects names the field and the value.
+    let bad = t.run(&["resolve", &id, "--value", "not-a-mail"]);
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("email") && err.contains("not-a-mail"), "{err}");
+
+    // A value of one's own, normalised by the schema.
+    let text = t.ok(&["resolve", &id, "--value", " Anna@Final.Example "]);
+    assert!(text.contains("\"anna@final.example\""), "{text}");
+    assert!(text.contains("next sync"), "{text}");
+    let again = t.run(&["resolve", &id, "--take", "hub"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("resolved already"));
+
+    let report = t.json(&["sync", "both", "--json"]);
+    assert_eq!(report["status"], "succeeded", "{report:#}");
+    assert_eq!(t.crm("c1"), "c1,Anna,Abel,anna@final.example");
+    assert_eq!(t.news(&key)["mail"], "anna@final.example");
+    assert_eq!(t.ok(&["conflicts"]).trim(), "no open conflicts");
+    let all = t.json(&["conflicts", "--all", "--json"]);
+    assert_eq!(all[0]["status"], "resolved", "{all:#}");
+    assert_eq!(all[0]["resolved_by"], "tester", "{all:#}");
+    assert!(t.ok(&["conflicts", "--all"]).contains("resolved"));
+
+    t.assert_quiet_sync();
+}
+
+#[test]
+fn resolve_takes_exactly_one_choice_and_names_unknown_conflicts() {
+    let t = TwoWay::new();
+    let both = t.run(&["resolve", "1", "--take", "hub", "--value", "x"]);
+    assert_eq!(both.status.code(), Some(2), "clap's usage error");
+    assert!(String::from_utf8_lossy(&both.stderr).contains("cannot be used with"));
+    let neither = t.run(&["resolve", "1"]);
+    assert!(!neither.status.success());
+
+    let unknown = t.run(&["resolve", "999", "--take", "hub"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("no conflict 999"),
+        "{}",
+        String::from_utf8_lossy(&unknown.stderr)
+    );
+    let unknown = t.run(&["resolve", "999", "--value", "x"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no conflict 999"));
+}
+
+/// Regression: the fingerprint stored for a side was the one read before
+/// the step's own write, so a file edited back to those bytes was skipped.
+#[test]
+fn a_row_deleted_by_hand_after_the_hub_wrote_it_is_seen_as_deleted() {
+    let t = TwoWay::new();
+    t.ok(&["sync", "both"]);
+    let clara = t
+        .file("crm.csv")
+        .lines()
+        .find(|l| l.contains("Clara"))
+        .map(|l| format!("{l}\n"))
+        .unwrap();
+    t.replace("crm.csv", &clara, "");
+    assert_eq!(
+        t.file("crm.csv"),
+        CRM_CSV,
+        "back to the bytes before the sync"
+    );
+
+    let text = t.plan_writes_nothing(&["plan", "both"]);
+    assert!(text.contains("crm pull delete"), "{text}");
+    t.ok(&["sync", "both"]);
+    assert!(
+        !t.file("news.jsonl").contains("Clara"),
+        "{}",
+        t.file("news.jsonl")
+    );
+}

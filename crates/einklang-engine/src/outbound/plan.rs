@@ -49,8 +49,8 @@ pub fn plan_push(side: &Side<'_>, state: &RecordState, link: &Link) -> Option<Pu
     let held: Vec<&String> = state
         .open_conflicts
         .iter()
-        .filter(|(l, _)| *l == link.id)
-        .map(|(_, f)| f)
+        .filter(|(l, _, _)| *l == link.id)
+        .map(|(_, f, _)| f)
         .collect();
     let projected = side.project(&state.values);
     let mut new_base = link.base.clone();

@@ -5,9 +5,14 @@
 //!   ([`Connector::find_created`]): found, the link takes the remote's id
 //!   and version and the entry's base (so the record is never created
 //!   twice); not found, the link stays pending and is created again;
-//! - a create on a connector that takes the marker as id, and every update
-//!   or delete, is simply planned again: sending it twice is harmless, and
-//!   if it did land the 3-way merge sees both sides agree.
+//! - an update stays `sending` for the read that follows (when the step
+//!   reads the side): when the record read back carries the values the
+//!   update wrote, those fields are our own echo and not the remote's
+//!   change ([`echo_base`]); an entry whose record did not change did not
+//!   land and is dropped after the read; either way what remains to write
+//!   is planned again from the hub;
+//! - a create on a connector that takes the marker as id, and a delete, is
+//!   simply planned again: sending it twice is harmless.
 
 use crate::pull::StepContext;
 use crate::side::Side;
@@ -29,6 +34,9 @@ pub(crate) fn recover(
     let mut batch = SyncBatch::default();
     let mut found = 0;
     for e in entries.iter().filter(|e| e.state == "sending") {
+        if side.pulls && matches!(e.op, OutboxOp::Update | OutboxOp::SoftDelete) {
+            continue; // the read recognises it (see `landed`)
+        }
         if e.op == OutboxOp::Create && !side.caps.client_ids {
             match connector.find_created(&side.mapping.id_field, &e.target) {
                 Ok(Some(outcome)) => {
@@ -53,4 +61,39 @@ pub(crate) fn recover(
         ctx.store.apply_sync(&ctx.tenant, ctx.run, &batch)?;
     }
     Ok(Ok(found))
+}
+
+/// The `sending` updates of one side, by link: writes whose answer was
+/// lost, for the read to recognise.
+pub(crate) fn sending_updates(
+    ctx: &mut StepContext<'_>,
+    side: &Side<'_>,
+) -> Result<std::collections::HashMap<i64, einklang_store::OutboxEntry>, EngineError> {
+    Ok(ctx
+        .store
+        .outbox(&ctx.tenant, side.name, &side.schema.name)?
+        .into_iter()
+        .filter(|e| e.state == "sending" && matches!(e.op, OutboxOp::Update | OutboxOp::SoftDelete))
+        .map(|e| (e.link_id, e))
+        .collect())
+}
+
+/// The base to merge a record against when an update of it may have
+/// landed (its answer was lost): each field the update changed that reads
+/// back as written is taken as our own echo (its base is the written
+/// value); the others keep the old base, so what the remote shows there is
+/// seen as the remote's own change — or as no change, when it still shows
+/// the old value because the write never landed.
+pub(crate) fn echo_base(
+    entry: &einklang_store::OutboxEntry,
+    base: &einklang_core::Fields,
+    remote: &einklang_core::Fields,
+) -> einklang_core::Fields {
+    let mut out = base.clone();
+    for (f, _, new) in einklang_core::merge::diff(base, &entry.new_base) {
+        if remote.get(&f).unwrap_or(&serde_json::Value::Null) == &new {
+            einklang_core::merge::put(&mut out, &f, new);
+        }
+    }
+    out
 }

@@ -8,7 +8,7 @@
 //! | not found (update) | the remote record is gone but the hub changed: created again (`pending`) |
 //! | not found (delete) | `deleted_remote` |
 //! | conflict (412) | `dirty`: the next sync reads the remote's change and plans again |
-//! | lost answer of a create without client ids | `failed`, entry kept `sending` for recovery |
+//! | lost answer (transient failure) of a create without client ids, or of an update | `failed`, entry kept `sending`: the next run finds out whether it landed |
 //! | other failures | `failed` on the retry schedule, then `permanently_failed` |
 
 use crate::inbound::marker;
@@ -88,9 +88,15 @@ pub fn settle(
                 batch.outbox.push(remove);
             }
             Err(e) => {
+                // the write may have landed: keep the entry so the next run
+                // can tell (a create by its marker, an update by the values
+                // read back), unless re-sending is harmless
                 let keep_sending = e.kind == WriteErrorKind::Transient
-                    && s.entry.op == OutboxOp::Create
-                    && !client_ids;
+                    && match s.entry.op {
+                        OutboxOp::Create => !client_ids,
+                        OutboxOp::Update | OutboxOp::SoftDelete => true,
+                        OutboxOp::Delete => false,
+                    };
                 if !keep_sending {
                     batch.outbox.push(remove);
                 }

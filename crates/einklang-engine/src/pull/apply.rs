@@ -19,6 +19,8 @@ pub(crate) struct Applier<'s> {
     pub unidentified: u64,
     /// Counters of the store side.
     pub counters: Counters,
+    /// Updates whose answer was lost, by link (see [`crate::outbound::landed`]).
+    pub sending: HashMap<i64, einklang_store::OutboxEntry>,
 }
 
 impl<'s> Applier<'s> {
@@ -28,6 +30,7 @@ impl<'s> Applier<'s> {
             seen: Seen::new(),
             unidentified: 0,
             counters: Counters::new(),
+            sending: HashMap::new(),
         }
     }
 
@@ -132,6 +135,8 @@ impl<'s> Applier<'s> {
                 rejects.push(self.orphan(key, incoming));
                 continue;
             };
+            let recognised = self.recognise(link, incoming, out);
+            let link = recognised.as_ref().unwrap_or(link);
             let linked = plan_linked(self.side, ctx.policies, state, link, incoming);
             let changed = linked.record.is_some();
             self.bump(if changed { "updated" } else { "unchanged" }, 1);
@@ -157,6 +162,23 @@ impl<'s> Applier<'s> {
             }
         }
         Ok(())
+    }
+
+    /// A lost-answer update of this link: the link with the base that
+    /// recognises our own echo ([`crate::outbound::echo_base`]); the entry is done.
+    fn recognise(
+        &mut self,
+        link: &einklang_store::Link,
+        incoming: &Incoming,
+        out: &mut SyncBatch,
+    ) -> Option<einklang_store::Link> {
+        let entry = self.sending.remove(&link.id)?;
+        out.outbox
+            .push(einklang_store::OutboxWrite::Remove(entry.idem_key.clone()));
+        Some(einklang_store::Link {
+            base: crate::outbound::echo_base(&entry, &link.base, &incoming.values),
+            ..link.clone()
+        })
     }
 
     /// Keep the records whose external id was not seen earlier in this

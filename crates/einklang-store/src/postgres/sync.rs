@@ -30,7 +30,7 @@ pub(super) fn load_records(
         &[&tenant, &ids],
     )?;
     let open = c.query(
-        "SELECT record_id, link_id, field FROM conflicts WHERE tenant = $1 AND record_id = ANY($2) AND status = 'open'",
+        "SELECT record_id, link_id, field, remote_value FROM conflicts WHERE tenant = $1 AND record_id = ANY($2) AND status = 'open'",
         &[&tenant, &ids],
     )?;
     let mut states: HashMap<i64, RecordState> = HashMap::with_capacity(records.len());
@@ -57,7 +57,7 @@ pub(super) fn load_records(
     }
     for r in open {
         if let Some(s) = states.get_mut(&r.get::<_, i64>(0)) {
-            s.open_conflicts.push((r.get(1), r.get(2)));
+            s.open_conflicts.push((r.get(1), r.get(2), r.get(3)));
         }
     }
     Ok(ids.iter().map(|id| states.remove(id)).collect())

@@ -28,7 +28,7 @@ pub(super) fn load_records(
         "SELECT entity, vals, version, deleted_at FROM records WHERE tenant = ?1 AND id = ?2",
     )?;
     let mut conflicts = c.prepare_cached(
-        "SELECT link_id, field FROM conflicts WHERE tenant = ?1 AND record_id = ?2 AND status = 'open'",
+        "SELECT link_id, field, remote_value FROM conflicts WHERE tenant = ?1 AND record_id = ?2 AND status = 'open'",
     )?;
     let mut out = Vec::with_capacity(ids.len());
     for &id in ids {
@@ -42,8 +42,10 @@ pub(super) fn load_records(
             continue;
         };
         let links = super::read::links_of(c, tenant, id)?;
-        let open: Vec<(i64, String)> = conflicts
-            .query_map(params![tenant, id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        let open: Vec<(i64, String, String)> = conflicts
+            .query_map(params![tenant, id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
             .collect::<Sql<_>>()?;
         out.push(Some((|| {
             Ok(RecordState {
@@ -53,7 +55,10 @@ pub(super) fn load_records(
                 version,
                 deleted: deleted.is_some(),
                 links: links.into_iter().collect::<Result<_>>()?,
-                open_conflicts: open,
+                open_conflicts: open
+                    .into_iter()
+                    .map(|(l, f, v)| Ok((l, f, parse("conflict remote value", &v)?)))
+                    .collect::<Result<_>>()?,
             })
         })()));
     }

@@ -54,7 +54,7 @@ fn record_states_carry_links_version_and_open_conflicts() {
         s.apply_sync("t1", run, &batch).unwrap();
         assert_eq!(
             state(s, ids[0]).open_conflicts,
-            vec![(link, "name".to_string())]
+            vec![(link, "name".to_string(), json!("X"))]
         );
     });
 }

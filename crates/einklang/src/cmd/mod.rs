@@ -1,8 +1,11 @@
 //! One module per subcommand, plus the helpers they share: loading the config and opening the store.
 
 pub mod check;
+pub mod conflicts;
 pub mod connectors;
+pub mod plan;
 pub mod quarantine;
+pub mod resolve;
 pub mod runs;
 pub mod show;
 pub mod sync;
