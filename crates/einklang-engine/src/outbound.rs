@@ -106,6 +106,10 @@ fn seed(ctx: &mut StepContext<'_>, side: &Side<'_>) -> Result<u64, EngineError> 
         .cursor(&ctx.tenant, name, entity, "seeded")?
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
+    let top = ctx.store.max_record_id(&ctx.tenant, entity)?;
+    if top <= start {
+        return Ok(0);
+    }
     let (mut after, mut writes) = (start, 0);
     loop {
         let ids = ctx
@@ -128,11 +132,15 @@ fn seed(ctx: &mut StepContext<'_>, side: &Side<'_>) -> Result<u64, EngineError> 
         writes += batch.writes() as u64;
         ctx.store.apply_sync(&ctx.tenant, ctx.run, &batch)?;
     }
-    if after != start {
-        ctx.store
-            .set_cursor(&ctx.tenant, name, entity, "seeded", &after.to_string())?;
-    }
-    Ok(writes)
+    // records up to `top` are seen; later ones are seeded next time
+    ctx.store.set_cursor(
+        &ctx.tenant,
+        name,
+        entity,
+        "seeded",
+        &top.max(after).to_string(),
+    )?;
+    Ok(writes + 1)
 }
 
 /// Plan one page of links and commit the outbox entries and settled links.

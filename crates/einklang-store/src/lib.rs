@@ -181,6 +181,8 @@ pub trait HubStore: Send {
         after: RecordId,
         limit: usize,
     ) -> Result<Vec<RecordId>>;
+    /// The highest record id of `entity` (0 when it has none).
+    fn max_record_id(&mut self, tenant: &str, entity: &str) -> Result<RecordId>;
     /// A named cursor of (connector, entity).
     fn cursor(
         &mut self,

@@ -342,6 +342,14 @@ impl HubStore for PgStore {
         sync::unlinked_records(&mut self.client, tenant, entity, connector, after, limit)
     }
 
+    fn max_record_id(&mut self, tenant: &str, entity: &str) -> Result<RecordId> {
+        let row = self.client.query_one(
+            "SELECT COALESCE(MAX(id), 0) FROM records WHERE tenant = $1 AND entity = $2",
+            &[&tenant, &entity],
+        )?;
+        Ok(row.get(0))
+    }
+
     fn cursor(
         &mut self,
         tenant: &str,

@@ -434,6 +434,16 @@ impl HubStore for SqliteStore {
             .map_err(self.err())
     }
 
+    fn max_record_id(&mut self, tenant: &str, entity: &str) -> Result<RecordId> {
+        self.conn
+            .query_row(
+                "SELECT COALESCE(MAX(id), 0) FROM records WHERE tenant = ?1 AND entity = ?2",
+                params![tenant, entity],
+                |r| r.get(0),
+            )
+            .map_err(self.err())
+    }
+
     fn cursor(
         &mut self,
         tenant: &str,

@@ -329,6 +329,4 @@ pub struct LinkRef {
     pub attempts: u32,
     /// Not before this.
     pub next_attempt_at: Option<DateTime<Utc>>,
-    /// Last change.
-    pub updated_at: DateTime<Utc>,
 }

@@ -515,3 +515,81 @@ fn a_row_deleted_by_hand_after_the_hub_wrote_it_is_seen_as_deleted() {
         t.file("news.jsonl")
     );
 }
+
+/// The two-way example: CSV client list ↔ vCard folder, end to end.
+#[test]
+fn two_way_example_syncs_both_ways_without_echoes() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("examples/two-way"), dir.path());
+    let config = dir.path().join("einklang.toml");
+    let run = |args: &[&str]| {
+        let out = einklang(&config, args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}{}",
+            stdout(&out),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_str::<Value>(&stdout(&out)).unwrap()
+    };
+    let first = run(&["sync", "office-phone", "--json"]);
+    assert_eq!(first["counters"]["created"], 5);
+    assert_eq!(first["counters"]["pushed_create"], 5);
+    let second = run(&["sync", "office-phone", "--json"]);
+    assert_eq!(
+        (
+            second["counters"]["writes"].as_u64(),
+            second["counters"].get("remote_writes")
+        ),
+        (Some(0), None),
+        "{second}"
+    );
+    let csv = dir.path().join("data/mandanten.csv");
+    let cards = dir.path().join("data/phonebook");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(
+        text.contains("ek-4;Anna;Novak;;anna.novak@gmail.com;+38641123456"),
+        "{text}"
+    );
+    let jurgen = std::fs::read_to_string(cards.join("ek-1.vcf")).unwrap();
+    assert!(
+        jurgen.contains("FN:Jürgen Weißmüller") && jurgen.contains("TEL:+491712345678"),
+        "{jurgen}"
+    );
+    // the office renames a company, the phone gets a new number for Anna
+    std::fs::write(
+        &csv,
+        text.replace("Weißmüller Bau GmbH", "Weißmüller Bau GmbH & Co. KG"),
+    )
+    .unwrap();
+    let anna = cards.join("phone-anna-novak.vcf");
+    let card = std::fs::read_to_string(&anna).unwrap();
+    std::fs::write(
+        &anna,
+        card.replace(
+            "TEL;TYPE=CELL:+386 41 123 456",
+            "TEL;TYPE=CELL:+386 41 123 456\r\nTEL;TYPE=WORK:+386 1 200 30 00",
+        ),
+    )
+    .unwrap();
+    let third = run(&["sync", "office-phone", "--json"]);
+    assert_eq!(third["counters"]["pushed_update"], 2, "{third}");
+    let jurgen = std::fs::read_to_string(cards.join("ek-1.vcf")).unwrap();
+    assert!(
+        jurgen.contains("ORG:Weißmüller Bau GmbH & Co. KG"),
+        "{jurgen}"
+    );
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(
+        text.contains("ek-4;Anna;Novak;;anna.novak@gmail.com;+38641123456;+38612003000"),
+        "{text}"
+    );
+    assert!(
+        std::fs::read_to_string(&anna)
+            .unwrap()
+            .contains("X-ABUID:phone-anna-novak:ABPerson"),
+        "unknown properties stay"
+    );
+    let fourth = run(&["sync", "office-phone", "--json"]);
+    assert_eq!(fourth["counters"]["writes"].as_u64(), Some(0), "{fourth}");
+}

@@ -130,11 +130,18 @@ fn check_row(headers: &[String], record: &ByteRecord) -> Result<(), String> {
 }
 
 /// A record's cells in header order: text as is, null and missing empty,
-/// other JSON as JSON text.
+/// a list of texts or numbers joined with `, ` (as a cell of several
+/// e-mails or phone numbers is written by hand, and read back into a list
+/// by the list types), other JSON as JSON text.
 fn cells(header: &[String], row: &RawFields) -> Vec<String> {
     let cell = |name: &String| match row.get(name) {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(items)) if items.iter().all(|i| i.is_string() || i.is_number()) => items
+            .iter()
+            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+            .collect::<Vec<_>>()
+            .join(", "),
         Some(other) => other.to_string(),
     };
     header.iter().map(cell).collect()

@@ -73,12 +73,11 @@ fn link_ref(r: &Row) -> Result<LinkRef> {
         status: LinkStatus::parse(&status).ok_or_else(|| corrupt("link status", &status))?,
         attempts: r.get::<_, i32>(4) as u32,
         next_attempt_at: r.get(5),
-        updated_at: r.get(6),
     })
 }
 
 const LINK_REF: &str =
-    "SELECT id, record_id, external_id, status, attempts, next_attempt_at, updated_at, version FROM links";
+    "SELECT id, record_id, external_id, status, attempts, next_attempt_at, NULL, version FROM links";
 
 /// See [`crate::HubStore::links_page`].
 pub(super) fn links_page(

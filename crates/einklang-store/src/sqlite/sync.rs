@@ -66,8 +66,7 @@ pub(super) fn load_records(
 }
 
 fn link_ref(r: &Row<'_>) -> Sql<Result<LinkRef>> {
-    let (status, next, updated): (String, Option<String>, String) =
-        (r.get(3)?, r.get(5)?, r.get(6)?);
+    let (status, next): (String, Option<String>) = (r.get(3)?, r.get(5)?);
     let (link_id, record_id, external_id, attempts): (i64, i64, String, i64) =
         (r.get(0)?, r.get(1)?, r.get(2)?, r.get(4)?);
     let version: Option<String> = r.get(7)?;
@@ -83,13 +82,12 @@ fn link_ref(r: &Row<'_>) -> Sql<Result<LinkRef>> {
             })?,
             attempts: attempts as u32,
             next_attempt_at: opt_time("link next_attempt_at", next)?,
-            updated_at: time("link updated_at", &updated)?,
         })
     })())
 }
 
 const LINK_REF: &str =
-    "SELECT id, record_id, external_id, status, attempts, next_attempt_at, updated_at, version FROM links";
+    "SELECT id, record_id, external_id, status, attempts, next_attempt_at, NULL, version FROM links";
 
 /// See [`crate::HubStore::links_page`].
 pub(super) fn links_page(

@@ -252,7 +252,24 @@ pub fn render(uid: &str, f: &Map<String, Value>, kept: &[Line]) -> String {
     ];
     let n = f.get("n");
     let part = |k: &str| escape(&text(n.and_then(|n| n.get(k))));
-    let fn_ = text(f.get("fn"));
+    // FN is required: a card created from a record without one gets its
+    // name from N (or ORG)
+    let mut fn_ = text(f.get("fn"));
+    if fn_.trim().is_empty() {
+        let name = [
+            text(n.and_then(|n| n.get("given"))),
+            text(n.and_then(|n| n.get("family"))),
+        ];
+        fn_ = name
+            .iter()
+            .filter(|p| !p.trim().is_empty())
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" ");
+        if fn_.is_empty() {
+            fn_ = text(f.get("org"));
+        }
+    }
     out.push(format!("FN:{}", escape(&fn_)));
     out.push(format!(
         "N:{};{};{};{};{}",
