@@ -110,3 +110,39 @@ fn a_create_answer_without_a_version_costs_one_fetch_later_but_no_write() {
     );
     assert_quiet(&hub.sync("sync"));
 }
+
+#[test]
+fn only_fields_the_remote_declares_writable_are_sent() {
+    // advo's PUT writes names and towns, never phone numbers
+    let advo = MemoryOptions {
+        writable: Some(vec!["id".into(), "name".into(), "ort".into()]),
+        ..MemoryOptions::default()
+    };
+    let mut hub = Hub::new(
+        TWO_WAY,
+        &[("espo", MemoryOptions::default()), ("advo", advo)],
+    );
+    let espo = hub.remote("espo").insert(raw(
+        json!({"name": "Anna", "city": "Berlin", "phones": ["+49 30 1111111"]}),
+    ));
+    hub.sync("sync");
+    let (advo_id, rec) = hub.find("advo", "name", "Anna");
+    assert_eq!(rec.get("tel"), None, "phones are not written");
+    assert_eq!(rec["ort"], json!("Berlin"));
+    assert_quiet(&hub.sync("sync"));
+    // advo's own numbers still flow into the hub (advo, the phones
+    // authority, also decides which one is the primary)
+    hub.remote("advo")
+        .update(&advo_id, raw(json!({"tel": ["+49 30 2222222"]})));
+    hub.sync("sync");
+    assert_eq!(
+        hub.remote("espo").get(&espo).unwrap()["phones"],
+        json!(["+49302222222", "+49301111111"])
+    );
+    assert_eq!(
+        hub.remote("advo").get(&advo_id).unwrap()["tel"],
+        json!(["+49 30 2222222"]),
+        "still never written"
+    );
+    assert_quiet(&hub.sync("sync"));
+}

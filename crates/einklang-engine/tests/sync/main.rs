@@ -6,6 +6,6 @@ mod accounting;
 mod conflicts;
 mod deletes;
 mod failures;
-mod postgres;
 mod harness;
+mod postgres;
 mod scenarios;

@@ -28,8 +28,12 @@ impl Db {
         };
         let name = format!("sync_{tag}_{}", std::process::id());
         let mut admin = postgres::Client::connect(&base, postgres::NoTls).unwrap();
-        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).unwrap();
-        admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+            .unwrap();
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
         let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
         Some(Db { admin, name, url })
     }
@@ -37,7 +41,10 @@ impl Db {
 
 impl Drop for Db {
     fn drop(&mut self) {
-        let _ = self.admin.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        let _ = self.admin.batch_execute(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ));
     }
 }
 
@@ -45,36 +52,76 @@ impl Drop for Db {
 fn two_way_sync_on_postgres() {
     let Some(db) = Db::new("two_way") else { return };
     let config = TWO_WAY.replace("default = { authority = \"espo\" }", "default = \"review\"");
-    let mut hub = Hub::on(&db.url, &config, &[("espo", MemoryOptions::default()), ("advo", MemoryOptions::default())]);
-    let espo = hub.remote("espo").insert(raw(json!({"name": "Anna Novak", "city": "Berlin", "phones": ["+49 30 1111111"]})));
-    hub.remote("advo").insert(raw(json!({"name": "Jürgen Müller", "ort": "München"})));
+    let mut hub = Hub::on(
+        &db.url,
+        &config,
+        &[
+            ("espo", MemoryOptions::default()),
+            ("advo", MemoryOptions::default()),
+        ],
+    );
+    let espo = hub.remote("espo").insert(raw(
+        json!({"name": "Anna Novak", "city": "Berlin", "phones": ["+49 30 1111111"]}),
+    ));
+    hub.remote("advo")
+        .insert(raw(json!({"name": "Jürgen Müller", "ort": "München"})));
     hub.sync("sync");
     assert_quiet(&hub.sync("sync"));
     let (advo, _) = hub.find("advo", "name", "Anna Novak");
     // one field each side, a conflict on a third, a lost answer on the way
-    hub.remote("espo").update(&espo, raw(json!({"phones": ["+49 30 1111111", "+49 30 2222222"], "city": "Hamburg"})));
-    hub.remote("advo").update(&advo, raw(json!({"ort": "Köln", "name": "Anna Novak-Kos"})));
+    hub.remote("espo").update(
+        &espo,
+        raw(json!({"phones": ["+49 30 1111111", "+49 30 2222222"], "city": "Hamburg"})),
+    );
+    hub.remote("advo")
+        .update(&advo, raw(json!({"ort": "Köln", "name": "Anna Novak-Kos"})));
     hub.remote("advo").lose_next_answers(1);
     let r = hub.sync("sync");
     assert_eq!(count(&r, "held"), 1, "{:#?}", r.counters);
     hub.later(3600);
     hub.sync("sync");
-    assert_eq!(hub.remote("espo").get(&espo).unwrap()["name"], json!("Anna Novak-Kos"));
-    assert_eq!(hub.remote("advo").get(&advo).unwrap()["tel"], json!(["+49301111111", "+49302222222"]));
+    assert_eq!(
+        hub.remote("espo").get(&espo).unwrap()["name"],
+        json!("Anna Novak-Kos")
+    );
+    assert_eq!(
+        hub.remote("advo").get(&advo).unwrap()["tel"],
+        json!(["+49301111111", "+49302222222"])
+    );
     let conflict = hub.store.conflicts("default", true, 5).unwrap().remove(0);
-    resolve(hub.store.as_mut(), "default", conflict.id, Choice::Connector("espo".into()), "test").unwrap();
+    resolve(
+        hub.store.as_mut(),
+        "default",
+        conflict.id,
+        Choice::Connector("espo".into()),
+        "test",
+    )
+    .unwrap();
     hub.sync("sync");
-    assert_eq!(hub.remote("advo").get(&advo).unwrap()["ort"], json!("Hamburg"));
+    assert_eq!(
+        hub.remote("advo").get(&advo).unwrap()["ort"],
+        json!("Hamburg")
+    );
     // a crash after the write, a delete, a failed write retried later
     hub.remote("espo").remove(&espo);
-    hub.remote("espo").insert(raw(json!({"name": "Maja Horvat"})));
-    hub.crash("sync", CrashAt { point: CrashPoint::AfterRemoteWrite, nth: 1 });
+    hub.remote("espo")
+        .insert(raw(json!({"name": "Maja Horvat"})));
+    hub.crash(
+        "sync",
+        CrashAt {
+            point: CrashPoint::AfterRemoteWrite,
+            nth: 1,
+        },
+    );
     hub.remote("advo").fail_next(WriteErrorKind::Transient, 1);
     hub.later(3600);
     hub.sync("sync");
     hub.later(3600);
     hub.sync("sync");
-    assert!(hub.remote("advo").get(&advo).is_none(), "the delete reached advo");
+    assert!(
+        hub.remote("advo").get(&advo).is_none(),
+        "the delete reached advo"
+    );
     hub.find("advo", "name", "Maja Horvat");
     assert_eq!((hub.remote("espo").len(), hub.remote("advo").len()), (2, 2));
     assert_quiet(&hub.sync("sync"));
