@@ -8,6 +8,10 @@
 //! (N default 1,000,000; STORE default a fresh SQLite file under bench/out,
 //! or a `postgres://` URL).
 
+/// The allocator the `einklang` binary ships with.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use einklang_config::ConnectorConfig;
 use einklang_connectors::memory::{MemoryOptions, MemoryRemote};
 use einklang_connectors::{Connector, ConnectorError, RawFields};
@@ -178,6 +182,23 @@ fn main() {
         .unwrap_or(0)
     {
         sync("0% changed (again)", false, &mut store);
+    }
+    for round in 0..std::env::var("EXTRA_ONE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+    {
+        for i in (0..n).step_by(100) {
+            let id = format!("c{i:08}");
+            crm.update(
+                &id,
+                json!({"city": format!("Round {round}")})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            );
+        }
+        sync("1% changed (profile)", false, &mut store);
     }
     for (label, every) in [("1% changed", 100), ("10% changed", 10)] {
         for i in (0..n).step_by(every) {

@@ -45,6 +45,7 @@
 mod deletes;
 mod inbound;
 mod job;
+mod listing;
 mod outbound;
 mod progress;
 mod pull;

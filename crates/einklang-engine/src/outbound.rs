@@ -226,12 +226,27 @@ fn send(
         ctx.store
             .set_source_fingerprint(&ctx.tenant, side.name, &side.schema.name, "")?;
     }
+    let listed = side.caps.list_versions
+        && side.caps.key_field.as_deref() == Some(side.mapping.id_field.as_str());
+    let mut listing = match listed {
+        true => ctx
+            .store
+            .cursor(
+                &ctx.tenant,
+                side.name,
+                &side.schema.name,
+                crate::listing::CURSOR,
+            )?
+            .and_then(|c| crate::listing::parse(&c)),
+        false => None,
+    };
     for chunk in sends.chunks(side.caps.batch_size.max(1)) {
         let ops: Vec<WriteOp> = chunk.iter().map(|s| s.op.clone()).collect();
         let results = match connector.write(&side.mapping.id_field, &ops) {
             Ok(r) => r,
             Err(e) => return Ok(Err(e.to_string())),
         };
+        let listing_now = listing.map(|h| h ^ listing_delta(chunk, &results));
         bump(counters, "remote_writes", ops.len() as u64);
         env.crash.check(CrashPoint::AfterRemoteWrite)?;
         let sent: Vec<Sent<'_>> = chunk
@@ -243,7 +258,17 @@ fn send(
                 held: s.held,
             })
             .collect();
-        let (batch, tally) = settle(&sent, results, side.caps.client_ids, env.retry, env.now);
+        let (mut batch, tally) = settle(&sent, results, side.caps.client_ids, env.retry, env.now);
+        if let Some(h) = listing_now {
+            let cursor = (side.name, side.schema.name.as_str(), crate::listing::CURSOR);
+            batch.cursors.push((
+                cursor.0.into(),
+                cursor.1.into(),
+                cursor.2.into(),
+                crate::listing::text(h),
+            ));
+            listing = Some(h);
+        }
         for (op, n) in &tally.ok {
             bump(counters, &format!("pushed_{}", op.as_str()), *n);
         }
@@ -256,6 +281,29 @@ fn send(
         ctx.store.apply_sync(&ctx.tenant, ctx.run, &batch)?;
     }
     Ok(Ok(()))
+}
+
+/// How the remote's listing hash changes by these answers: each written
+/// record's old entry goes, its new one (id and version from the answer)
+/// comes. A failure or an answer without a version changes nothing here,
+/// which leaves the hash different from the next listing: a full join then.
+fn listing_delta(chunk: &[ToSend], results: &[einklang_connectors::WriteResult]) -> u128 {
+    use crate::listing::entry;
+    chunk
+        .iter()
+        .zip(results)
+        .filter_map(|(s, r)| Some((s, r.as_ref().ok()?)))
+        .fold(0, |acc, (s, outcome)| {
+            let old = match (&s.link.status, &s.link.version) {
+                (einklang_store::LinkStatus::Pending, _) | (_, None) => 0,
+                (_, Some(v)) => entry(&s.link.external_id, Some(v)),
+            };
+            let new = match (&s.op, &outcome.version) {
+                (WriteOp::Delete { .. }, _) | (_, None) => 0,
+                (_, Some(v)) => entry(&outcome.id, Some(v)),
+            };
+            acc ^ old ^ new
+        })
 }
 
 pub(crate) fn bump(counters: &mut Counters, key: &str, n: u64) {

@@ -57,6 +57,42 @@ pub(crate) struct ReadOutcome {
     pub live_links: u64,
     /// Why gone records were not looked for, if they were not.
     pub note: Option<String>,
+    /// What to remember once everything the read found is committed
+    /// (including its lost records): the next read may then skip an
+    /// unchanged source. Stored by the step, not the read, so a crash in
+    /// between makes the next read look again.
+    pub marks: Vec<Mark>,
+}
+
+/// A note of a source's state after a complete read.
+#[derive(Clone, Debug)]
+pub(crate) enum Mark {
+    /// The source's fingerprint (files).
+    Fingerprint(String),
+    /// The hash of its listing ([`crate::listing`]).
+    Listing(String),
+}
+
+/// Store the marks of a read (see [`ReadOutcome::marks`]).
+pub(crate) fn store_marks(
+    ctx: &mut StepContext<'_>,
+    side: &Side<'_>,
+    marks: &[Mark],
+) -> Result<(), EngineError> {
+    let (name, entity) = (side.name, side.schema.name.as_str());
+    for mark in marks {
+        match mark {
+            Mark::Fingerprint(fp) => {
+                ctx.store
+                    .set_source_fingerprint(&ctx.tenant, name, entity, fp)?
+            }
+            Mark::Listing(h) => {
+                ctx.store
+                    .set_cursor(&ctx.tenant, name, entity, crate::listing::CURSOR, h)?
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Read one side into the hub. A connector failure is `Ok(Err(message))`
@@ -71,9 +107,13 @@ pub(crate) fn read_side(
         Ok(f) => f,
         Err(e) => return Ok(Err(e.to_string())),
     };
-    if let (false, Some(fp)) = (ctx.full, &fingerprint) {
-        let stored = ctx.store.source_fingerprint(&ctx.tenant, name, entity)?;
-        if stored.as_deref() == Some(fp.as_str()) {
+    let stored = match &fingerprint {
+        Some(_) => ctx.store.source_fingerprint(&ctx.tenant, name, entity)?,
+        None => None,
+    };
+    let unchanged = fingerprint.is_some() && stored == fingerprint;
+    if unchanged && !ctx.full {
+        {
             // writes clear the fingerprint before they go out: an unchanged
             // source got none of them
             let mut applier = Applier::new(side);
@@ -87,8 +127,15 @@ pub(crate) fn read_side(
                 gone: None,
                 live_links: 0,
                 note: None,
+                marks: Vec::new(),
             }));
         }
+    }
+    if fingerprint.is_some() && !unchanged {
+        // the hub is about to change from this source: until the read's
+        // mark is stored, a crash must not let the next read skip it
+        ctx.store
+            .set_source_fingerprint(&ctx.tenant, name, entity, "")?;
     }
     let preparer = Preparer::new(side);
     let mut applier = Applier::new(side);
@@ -106,10 +153,7 @@ pub(crate) fn read_side(
         Ok(o) => o,
         Err(message) => return Ok(Err(message)),
     };
-    if let Some(fp) = fingerprint {
-        ctx.store
-            .set_source_fingerprint(&ctx.tenant, name, entity, &fp)?;
-    }
+    outcome.marks.extend(fingerprint.map(Mark::Fingerprint));
     drop_unlanded(ctx, &mut applier)?;
     for (k, v) in applier.counters {
         *outcome.counters.entry(k).or_default() += v;
@@ -167,6 +211,7 @@ fn full_read(
         gone,
         live_links,
         note,
+        marks: Vec::new(),
     }))
 }
 

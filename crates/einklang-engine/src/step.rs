@@ -15,7 +15,7 @@
 use crate::deletes::{apply_gone, guard};
 use crate::job::{RunEnv, StepReport};
 use crate::outbound::{bump, push_side, recover, PushEnv};
-use crate::pull::{read_side, StepContext};
+use crate::pull::{read_side, store_marks, Mark, StepContext};
 use crate::side::Side;
 use crate::{CrashPoint, EngineError};
 use einklang_connectors::Connector;
@@ -79,17 +79,20 @@ pub(crate) fn run_entity(
         }
         env.progress
             .step(&format!("{action} {} → {entity}", o.side.name));
-        if let Some(gone) = read_one(&mut ctx, o, max_deletes)? {
-            lost.push((i, gone));
+        if let Some((gone, marks)) = read_one(&mut ctx, o, max_deletes)? {
+            lost.push((i, gone, marks));
         }
         env.progress.step_done();
         env.crash.check(CrashPoint::AfterInbound)?;
     }
     // only now, with every side's edits in the hub, can an edit beat a delete
-    for (i, gone) in lost {
+    for (i, gone, marks) in lost {
         let o = &mut sides[i];
-        let counters = apply_gone(&mut ctx, &o.side, &gone)?;
-        merge_into(&mut o.report.counters, counters);
+        if !gone.is_empty() {
+            let counters = apply_gone(&mut ctx, &o.side, &gone)?;
+            merge_into(&mut o.report.counters, counters);
+        }
+        store_marks(&mut ctx, &o.side, &marks)?;
     }
     for o in sides
         .iter_mut()
@@ -124,12 +127,16 @@ pub(crate) fn run_entity(
     Ok(reports)
 }
 
-/// Read one side; returns the links it lost (unless the guard holds them).
+/// The links a read lost and the marks to store once they are decided.
+type Lost = (Vec<LinkRef>, Vec<Mark>);
+
+/// Read one side; returns the links it lost (unless the guard holds them)
+/// and the marks to store once they are decided.
 fn read_one(
     ctx: &mut StepContext<'_>,
     o: &mut Open<'_>,
     max_deletes: f64,
-) -> Result<Option<Vec<LinkRef>>, EngineError> {
+) -> Result<Option<Lost>, EngineError> {
     let outcome = match read_side(ctx, o.connector.as_mut(), &o.side)? {
         Ok(outcome) => outcome,
         Err(e) => {
@@ -140,16 +147,24 @@ fn read_one(
     merge_into(&mut o.report.counters, outcome.counters);
     o.report.source_unchanged = outcome.source_unchanged;
     o.report.notes.extend(outcome.note);
+    let marks = outcome.marks;
     let Some(gone) = outcome.gone.filter(|g| !g.is_empty()) else {
-        return Ok(None);
+        return Ok(Some((Vec::new(), marks)));
     };
     if let Some(stop) = guard(o.side.name, gone.len(), outcome.live_links, max_deletes) {
+        // the held deletes must be looked at again next time: forget what
+        // would let the next read skip this source
+        let (name, entity) = (o.side.name, o.side.schema.name.as_str());
+        ctx.store
+            .set_source_fingerprint(&ctx.tenant, name, entity, "")?;
+        ctx.store
+            .set_cursor(&ctx.tenant, name, entity, crate::listing::CURSOR, "")?;
         o.report.notes.push(stop);
         o.report.needs_review = true;
         bump(&mut o.report.counters, "deletes_held", gone.len() as u64);
         return Ok(None);
     }
-    Ok(Some(gone))
+    Ok(Some((gone, marks)))
 }
 
 fn open_side<'c>(

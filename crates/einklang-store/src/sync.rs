@@ -284,6 +284,8 @@ pub struct SyncBatch {
     pub resolved: Vec<ConflictResolution>,
     /// Outbox changes.
     pub outbox: Vec<OutboxWrite>,
+    /// Cursors to set with the rest: (connector, entity, name, value).
+    pub cursors: Vec<(String, String, String, String)>,
 }
 
 impl SyncBatch {
@@ -297,6 +299,7 @@ impl SyncBatch {
             && self.conflicts.is_empty()
             && self.resolved.is_empty()
             && self.outbox.is_empty()
+            && self.cursors.is_empty()
     }
 
     /// Number of writes this batch makes (rows inserted, changed or removed).
@@ -309,6 +312,7 @@ impl SyncBatch {
             + self.conflicts.len()
             + self.resolved.len()
             + self.outbox.len()
+            + self.cursors.len()
     }
 }
 

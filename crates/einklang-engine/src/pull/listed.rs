@@ -2,7 +2,9 @@
 //! sorted, is merge-joined with the side's links (the store pages them in
 //! the same byte order), which tells new, changed, unchanged and gone
 //! records apart without fetching anything; then only new and changed
-//! records are fetched, in batches, prepared and applied.
+//! records are fetched, in batches, prepared and applied. A listing whose
+//! hash ([`crate::listing`]) equals the one stored after the last read (and
+//! patched by our own writes since) costs nothing more.
 
 use super::{Applier, Preparer, ReadOutcome, StepContext};
 use crate::EngineError;
@@ -36,6 +38,33 @@ pub(super) fn read(
     };
     listing.sort_unstable_by(|a, b| a.id.cmp(&b.id));
     listing.dedup_by(|a, b| a.id == b.id);
+    let (name, entity) = (applier.side.name, applier.side.schema.name.as_str());
+    let hash = crate::listing::of(&listing);
+    let stored = ctx
+        .store
+        .cursor(&ctx.tenant, name, entity, crate::listing::CURSOR)?;
+    let unchanged = stored.as_deref().and_then(crate::listing::parse) == Some(hash);
+    if unchanged && !ctx.full {
+        // nothing changed on the remote since we last read or wrote it
+        let counters = Counters::from([
+            ("listed".to_string(), listing.len() as u64),
+            ("unchanged".to_string(), listing.len() as u64),
+        ]);
+        return Ok(Ok(ReadOutcome {
+            counters,
+            source_unchanged: true,
+            gone: None,
+            live_links: 0,
+            note: None,
+            marks: Vec::new(),
+        }));
+    }
+    // until this read's mark is stored, a crash must not let the next read
+    // skip the source (see `ReadOutcome::marks`)
+    if stored.is_some() && !unchanged {
+        ctx.store
+            .set_cursor(&ctx.tenant, name, entity, crate::listing::CURSOR, "")?;
+    }
     let joined = join(ctx, applier, &listing)?;
     for ids in joined.fetch.chunks(FETCH) {
         let items = match connector.fetch(ids) {
@@ -55,6 +84,7 @@ pub(super) fn read(
         gone: Some(joined.gone),
         live_links: joined.live,
         note: None,
+        marks: vec![super::Mark::Listing(crate::listing::text(hash))],
     }))
 }
 

@@ -271,6 +271,13 @@ pub(super) fn apply_sync(
     for w in &batch.outbox {
         outbox_write(c, tenant, run, w)?;
     }
+    for (connector, entity, name, value) in &batch.cursors {
+        c.execute(
+            "INSERT INTO cursors (tenant, connector, entity, name, value) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (tenant, connector, entity, name) DO UPDATE SET value = excluded.value, updated_at = now()",
+            &[&tenant, connector, entity, name, value],
+        )?;
+    }
     Ok(ids)
 }
 

@@ -323,6 +323,9 @@ pub(super) fn apply_sync(
     for w in &batch.outbox {
         outbox_write(c, tenant, run, now, w)?;
     }
+    for (connector, entity, name, value) in &batch.cursors {
+        set_cursor(c, tenant, (connector, entity, name), value, now)?;
+    }
     Ok(ids)
 }
 
