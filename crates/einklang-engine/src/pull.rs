@@ -222,23 +222,16 @@ fn unseen_links(
     applier: &Applier<'_>,
 ) -> Result<(Vec<LinkRef>, u64), EngineError> {
     let (name, entity) = (applier.side.name, applier.side.schema.name.as_str());
-    let (mut gone, mut live, mut after) = (Vec::new(), 0, None::<String>);
-    loop {
-        let page = ctx
-            .store
-            .links_page(&ctx.tenant, name, entity, after.as_deref(), 5000)?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.external_id.clone());
-        for l in page {
-            if matches!(l.status, LinkStatus::Pending | LinkStatus::DeletedRemote) {
-                continue;
-            }
-            live += 1;
-            if !applier.saw(&l.external_id) {
-                gone.push(l);
-            }
+    let (mut gone, mut live) = (Vec::new(), 0);
+    ctx.store.scan_links(&ctx.tenant, name, entity, &mut |l| {
+        if matches!(l.status, LinkStatus::Pending | LinkStatus::DeletedRemote) {
+            return;
         }
-    }
+        live += 1;
+        if !applier.saw(l.external_id) {
+            gone.push(l.to_ref());
+        }
+    })?;
     Ok((gone, live))
 }
 

@@ -150,17 +150,16 @@ pub trait HubStore: Send {
     /// Hub records with all their links and open conflicts (same order;
     /// `None` when the record does not exist).
     fn load_records(&mut self, tenant: &str, ids: &[RecordId]) -> Result<Vec<Option<RecordState>>>;
-    /// Up to `limit` links of (connector, entity) with an external id after
-    /// `after` (bytewise order), in that order: for merge-joins with a
-    /// remote's sorted id list and for finding records the remote lost.
-    fn links_page(
+    /// Visit every link of (connector, entity) in byte order of external id
+    /// (for merge-joins with a remote's sorted listing, and for finding the
+    /// records a complete read did not see), without an allocation per link.
+    fn scan_links(
         &mut self,
         tenant: &str,
         connector: &str,
         entity: &str,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<LinkRef>>;
+        visit: &mut dyn FnMut(LinkView<'_>),
+    ) -> Result<()>;
     /// Up to `limit` links of (connector, entity) that may need a write
     /// (status other than `clean`), with a link id after `after`, by id.
     fn links_to_push(

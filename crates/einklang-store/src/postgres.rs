@@ -309,15 +309,14 @@ impl HubStore for PgStore {
         sync::load_records(&mut self.client, tenant, ids)
     }
 
-    fn links_page(
+    fn scan_links(
         &mut self,
         tenant: &str,
         connector: &str,
         entity: &str,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<LinkRef>> {
-        sync::links_page(&mut self.client, tenant, (connector, entity), after, limit)
+        visit: &mut dyn FnMut(LinkView<'_>),
+    ) -> Result<()> {
+        sync::scan_links(&mut self.client, tenant, (connector, entity), visit)
     }
 
     fn links_to_push(

@@ -37,7 +37,7 @@ impl SqliteStore {
         let conn = Connection::open(path).map_err(err)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;
-             PRAGMA temp_store = MEMORY; PRAGMA busy_timeout = 5000;
+             PRAGMA temp_store = MEMORY; PRAGMA busy_timeout = 5000; PRAGMA mmap_size = 1073741824;
              PRAGMA wal_autocheckpoint = 20000;",
         )
         .map_err(err)?;
@@ -394,18 +394,14 @@ impl HubStore for SqliteStore {
             .collect()
     }
 
-    fn links_page(
+    fn scan_links(
         &mut self,
         tenant: &str,
         connector: &str,
         entity: &str,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<LinkRef>> {
-        sync::links_page(&self.conn, tenant, connector, entity, after, limit)
-            .map_err(self.err())?
-            .into_iter()
-            .collect()
+        visit: &mut dyn FnMut(LinkView<'_>),
+    ) -> Result<()> {
+        sync::scan_links(&self.conn, tenant, connector, entity, visit).map_err(self.err())
     }
 
     fn links_to_push(

@@ -334,3 +334,34 @@ pub struct LinkRef {
     /// Not before this.
     pub next_attempt_at: Option<DateTime<Utc>>,
 }
+
+/// A link as seen during a scan ([`crate::HubStore::scan_links`]): borrowed,
+/// so visiting a million links allocates nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LinkView<'a> {
+    /// Link row.
+    pub link_id: i64,
+    /// Hub record.
+    pub record_id: RecordId,
+    /// Remote id (the marker while pending).
+    pub external_id: &'a str,
+    /// The remote's version token as of the base.
+    pub version: Option<&'a str>,
+    /// Status.
+    pub status: LinkStatus,
+}
+
+impl LinkView<'_> {
+    /// An owned [`LinkRef`] (for the few a scan keeps).
+    pub fn to_ref(&self) -> LinkRef {
+        LinkRef {
+            link_id: self.link_id,
+            record_id: self.record_id,
+            external_id: self.external_id.to_string(),
+            version: self.version.map(str::to_string),
+            status: self.status,
+            attempts: 0,
+            next_attempt_at: None,
+        }
+    }
+}

@@ -9,7 +9,7 @@
 use super::{Applier, Preparer, ReadOutcome, StepContext};
 use crate::EngineError;
 use einklang_connectors::{Connector, Listed};
-use einklang_store::{Counters, LinkRef, LinkStatus};
+use einklang_store::{Counters, LinkRef, LinkStatus, LinkView};
 use std::cmp::Ordering;
 
 /// Records per fetch call.
@@ -88,7 +88,7 @@ pub(super) fn read(
     }))
 }
 
-/// Merge-join the sorted listing with the links, page by page.
+/// Merge-join the sorted listing with the links (scanned in the same order).
 fn join(
     ctx: &mut StepContext<'_>,
     applier: &Applier<'_>,
@@ -97,38 +97,33 @@ fn join(
     let (name, entity) = (applier.side.name, applier.side.schema.name.as_str());
     let mut out = Joined::default();
     let mut listed = listing.iter().peekable();
-    let mut after: Option<String> = None;
-    loop {
-        let page = ctx
-            .store
-            .links_page(&ctx.tenant, name, entity, after.as_deref(), 5000)?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.external_id.clone());
-        for link in page {
-            while let Some(l) = listed.next_if(|l| l.id < link.external_id) {
+    ctx.store
+        .scan_links(&ctx.tenant, name, entity, &mut |link| {
+            while let Some(l) = listed.next_if(|l| l.id.as_str() < link.external_id) {
                 out.fetch.push(l.id.clone()); // new on the remote
             }
             let live = !matches!(link.status, LinkStatus::DeletedRemote | LinkStatus::Pending);
             out.live += u64::from(live);
-            match listed.peek().map(|l| l.id.cmp(&link.external_id)) {
+            match listed.peek().map(|l| l.id.as_str().cmp(link.external_id)) {
                 Some(Ordering::Equal) => {
                     let l = listed.next().expect("peeked");
                     classify(&mut out, &link, l);
                 }
-                _ if live => out.gone.push(link),
+                _ if live => out.gone.push(link.to_ref()),
                 _ => {}
             }
-        }
-    }
+        })?;
     out.fetch.extend(listed.map(|l| l.id.clone()));
     Ok(out)
 }
 
-fn classify(out: &mut Joined, link: &LinkRef, listed: &Listed) {
+fn classify(out: &mut Joined, link: &LinkView<'_>, listed: &Listed) {
     match link.status {
         LinkStatus::DeletedRemote => out.ignored += 1,
         LinkStatus::Pending => out.fetch.push(listed.id.clone()),
-        _ if link.version.is_some() && link.version == listed.version => out.unchanged += 1,
+        _ if link.version.is_some() && link.version == listed.version.as_deref() => {
+            out.unchanged += 1
+        }
         _ => out.fetch.push(listed.id.clone()),
     }
 }

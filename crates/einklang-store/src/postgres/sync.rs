@@ -79,30 +79,33 @@ fn link_ref(r: &Row) -> Result<LinkRef> {
 const LINK_REF: &str =
     "SELECT id, record_id, external_id, status, attempts, next_attempt_at, NULL, version FROM links";
 
-/// See [`crate::HubStore::links_page`].
-pub(super) fn links_page(
+/// See [`crate::HubStore::scan_links`]: rows are streamed, not collected.
+pub(super) fn scan_links(
     c: &mut Client,
     tenant: &str,
     key: (&str, &str),
-    after: Option<&str>,
-    limit: usize,
-) -> Result<Vec<LinkRef>> {
-    c.query(
-        &format!(
-            "{LINK_REF} WHERE tenant = $1 AND connector = $2 AND entity = $3 AND external_id > $4
-             ORDER BY external_id LIMIT $5"
-        ),
-        &[
-            &tenant,
-            &key.0,
-            &key.1,
-            &after.unwrap_or(""),
-            &(limit as i64),
-        ],
-    )?
-    .iter()
-    .map(link_ref)
-    .collect()
+    visit: &mut dyn FnMut(LinkView<'_>),
+) -> Result<()> {
+    use postgres::fallible_iterator::FallibleIterator;
+    let params: [&(dyn postgres::types::ToSql + Sync); 3] = [&tenant, &key.0, &key.1];
+    let mut rows = c.query_raw(
+        "SELECT id, record_id, external_id, version, status FROM links
+         WHERE tenant = $1 AND connector = $2 AND entity = $3 ORDER BY external_id COLLATE \"C\"",
+        params,
+    )?;
+    while let Some(r) = rows.next()? {
+        let Some(status) = LinkStatus::parse(r.get::<_, &str>(4)) else {
+            continue;
+        };
+        visit(LinkView {
+            link_id: r.get(0),
+            record_id: r.get(1),
+            external_id: r.get(2),
+            version: r.get(3),
+            status,
+        });
+    }
+    Ok(())
 }
 
 /// See [`crate::HubStore::links_to_push`].

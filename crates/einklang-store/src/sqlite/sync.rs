@@ -89,24 +89,43 @@ fn link_ref(r: &Row<'_>) -> Sql<Result<LinkRef>> {
 const LINK_REF: &str =
     "SELECT id, record_id, external_id, status, attempts, next_attempt_at, NULL, version FROM links";
 
-/// See [`crate::HubStore::links_page`].
-pub(super) fn links_page(
+/// See [`crate::HubStore::scan_links`]. Unknown statuses are skipped.
+pub(super) fn scan_links(
     c: &Connection,
     tenant: &str,
     connector: &str,
     entity: &str,
-    after: Option<&str>,
-    limit: usize,
-) -> Sql<Vec<Result<LinkRef>>> {
-    let mut stmt = c.prepare_cached(&format!(
-        "{LINK_REF} WHERE tenant = ?1 AND connector = ?2 AND entity = ?3 AND external_id > ?4
-         ORDER BY external_id LIMIT ?5"
-    ))?;
-    let rows = stmt.query_map(
-        params![tenant, connector, entity, after.unwrap_or(""), limit as i64],
-        link_ref,
+    visit: &mut dyn FnMut(LinkView<'_>),
+) -> Sql<()> {
+    let mut stmt = c.prepare_cached(
+        "SELECT id, record_id, external_id, version, status FROM links
+         WHERE tenant = ?1 AND connector = ?2 AND entity = ?3 ORDER BY external_id",
     )?;
-    rows.collect()
+    let mut rows = stmt.query(params![tenant, connector, entity])?;
+    while let Some(r) = rows.next()? {
+        let Some(status) = LinkStatus::parse(text(r, 4)?) else {
+            continue;
+        };
+        let version = match r.get_ref(3)? {
+            rusqlite::types::ValueRef::Null => None,
+            _ => Some(text(r, 3)?),
+        };
+        visit(LinkView {
+            link_id: r.get(0)?,
+            record_id: r.get(1)?,
+            external_id: text(r, 2)?,
+            version,
+            status,
+        });
+    }
+    Ok(())
+}
+
+/// A text column, borrowed from the row.
+fn text<'r>(r: &'r Row<'_>, i: usize) -> Sql<&'r str> {
+    r.get_ref(i)?.as_str().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
 /// See [`crate::HubStore::links_to_push`].

@@ -454,19 +454,19 @@ fn held_conflicts_stay_one_per_link_and_field_until_resolved() {
 }
 
 #[test]
-fn link_pages_are_in_byte_order_and_unlinked_records_are_found() {
+fn links_are_scanned_in_byte_order_and_unlinked_records_are_found() {
     both(|s| {
         let (run, ids) = seed(s);
-        let page = s.links_page("t1", "crm", "contact", None, 2).unwrap();
-        let names: Vec<_> = page.iter().map(|l| l.external_id.as_str()).collect();
-        assert_eq!(names, ["a", "b"]);
-        let rest = s.links_page("t1", "crm", "contact", Some("b"), 2).unwrap();
-        assert_eq!(
-            rest.iter()
-                .map(|l| l.external_id.as_str())
-                .collect::<Vec<_>>(),
-            ["c"]
-        );
+        let mut seen = Vec::new();
+        s.scan_links("t1", "crm", "contact", &mut |l| {
+            seen.push(l.external_id.to_string())
+        })
+        .unwrap();
+        assert_eq!(seen, ["a", "b", "c"]);
+        let mut other = 0;
+        s.scan_links("t2", "crm", "contact", &mut |_| other += 1)
+            .unwrap();
+        assert_eq!(other, 0, "tenants are separate");
         assert_eq!(
             s.unlinked_records("t1", "contact", "advo", 0, 10).unwrap(),
             {
