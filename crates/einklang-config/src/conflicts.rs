@@ -1,5 +1,6 @@
-//! `[conflicts.ENTITY]`: who wins a conflict, per field with a default,
-//! checked against the entity's fields and the connectors.
+//! `[conflicts.ENTITY]`: who wins a conflict, per field or named group of
+//! fields, with a default, checked against the entity's fields and the
+//! connectors.
 
 use crate::ctx::{hint, shown, Ctx, Val};
 use einklang_core::{EntitySchema, FieldType, Policies, Policy};
@@ -54,17 +55,29 @@ fn entity_policies(
     for (key, p_v) in t.iter() {
         let name = key.get_ref().to_string();
         if !keys.contains(&name.as_str()) {
+            if let Some(fields) = group_fields(ctx, &format!("{what}.{name}"), schema, p_v) {
+                let Some(policy) =
+                    policy(ctx, &format!("{what}.{name}"), schema, parties, p_v, true)
+                else {
+                    continue;
+                };
+                for field in fields {
+                    policies.fields.insert(field, policy.clone());
+                }
+                continue;
+            }
             let tip = hint(&name, &keys);
             ctx.error(
                 key.span(),
                 format!(
-                    "{what}: `{name}` is neither `default` nor a field of entity `{}`{tip}",
+                    "{what}: `{name}` is neither `default` nor a field of entity `{}`{tip} (a group of fields takes `fields = [...]`)",
                     schema.name
                 ),
             );
             continue;
         }
-        let Some(policy) = policy(ctx, &format!("{what}.{name}"), schema, parties, p_v) else {
+        let Some(policy) = policy(ctx, &format!("{what}.{name}"), schema, parties, p_v, false)
+        else {
             continue;
         };
         if name == "default" {
@@ -76,13 +89,51 @@ fn entity_policies(
     Some(policies)
 }
 
-/// `"review"`, `{ authority = ... }` or `{ newest = ... }`.
+/// The fields of a named group (`stammdaten = { fields = [...], authority = "espo" }`),
+/// or `None` when `v` is no group.
+fn group_fields(
+    ctx: &mut Ctx<'_>,
+    what: &str,
+    schema: &EntitySchema,
+    v: &Val<'_>,
+) -> Option<Vec<String>> {
+    let DeValue::Table(t) = v.get_ref() else {
+        return None;
+    };
+    let list = t.get("fields")?;
+    let names = ctx.texts(list, &format!("{what}.fields"))?;
+    if names.is_empty() {
+        ctx.error(list.span(), format!("{what}.fields names no field"));
+        return None;
+    }
+    let known: Vec<&str> = schema.fields.iter().map(|f| f.name.as_str()).collect();
+    let mut out = Vec::new();
+    for (name, span) in names {
+        if known.contains(&name.as_str()) {
+            out.push(name);
+        } else {
+            let tip = hint(&name, &known);
+            ctx.error(
+                span,
+                format!(
+                    "{what}.fields: entity `{}` has no field `{name}`{tip}",
+                    schema.name
+                ),
+            );
+        }
+    }
+    Some(out)
+}
+
+/// `"review"`, `{ authority = ... }` or `{ newest = ... }` (with `fields`
+/// for a group).
 fn policy(
     ctx: &mut Ctx<'_>,
     what: &str,
     schema: &EntitySchema,
     parties: &[&str],
     v: &Val<'_>,
+    group: bool,
 ) -> Option<Policy> {
     let t = match v.get_ref() {
         DeValue::String(s) if s == "review" => return Some(Policy::Review),
@@ -105,12 +156,17 @@ fn policy(
             return None;
         }
     };
-    ctx.unknown_keys(t, &["authority", "newest"], what);
+    let allowed: &[&str] = if group {
+        &["fields", "authority", "newest"]
+    } else {
+        &["authority", "newest"]
+    };
+    ctx.unknown_keys(t, allowed, what);
     match (t.get("authority"), t.get("newest")) {
         (Some(a), None) => authority(ctx, what, parties, a),
         (None, Some(n)) => newest(ctx, what, schema, n),
         // Only unknown keys, reported above.
-        (None, None) if !t.is_empty() => None,
+        (None, None) if !t.is_empty() && !group => None,
         _ => {
             ctx.error(
                 v.span(),

@@ -219,6 +219,7 @@ default = { authority = "espo" }
 phones  = { authority = ["advo", "hub"] }
 notes   = { newest = "changed_at" }
 fax     = "review"
+stammdaten = { fields = ["name"], authority = ["advo"] }
 
 [conflicts.company]
 name = { newest = "founded" }
@@ -281,6 +282,7 @@ fn sync_jobs_conflicts_on_delete_and_retry_load() {
                 ),
                 ("notes", Policy::Newest("changed_at".into())),
                 ("fax", Policy::Review),
+                ("name", Policy::Authority(vec!["advo".into()])),
             ]
             .into_iter()
             .map(|(f, p)| (f.to_string(), p))
