@@ -54,6 +54,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    quiet_broken_pipe();
     let cli = Cli::parse();
     init_logging();
     let result = match &cli.command {
@@ -74,6 +75,25 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `einklang runs | head` closes stdout early; `print!` then panics with
+/// "Broken pipe". Exit quietly instead, like other command-line tools
+/// (resetting SIGPIPE would need `unsafe`, which the workspace forbids).
+fn quiet_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
 }
 
 /// Structured logs on stderr; level from `EINKLANG_LOG` (default `warn`).

@@ -33,8 +33,19 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     let Some(record) = store.record(tenant, &args.entity, args.id)? else {
         bail!("no {} with id {} in the hub", args.entity, args.id);
     };
+    let mut links = store.links_of(tenant, record.id)?;
+    for link in &mut links {
+        // a write in flight (its outbox entry is `sending`) shows as `syncing`
+        let sending = store
+            .outbox(tenant, &link.connector, &link.entity)?
+            .iter()
+            .any(|e| e.link_id == link.id && e.state == "sending");
+        if sending {
+            link.status = einklang_store::LinkStatus::Syncing;
+        }
+    }
     let shown = Shown {
-        links: store.links_of(tenant, record.id)?,
+        links,
         history: store.history_of(tenant, record.id)?,
         record,
     };
@@ -66,14 +77,28 @@ fn print_text(s: &Shown) {
         values.row(vec![k.clone(), v.to_string()]);
     }
     print!("\n{values}");
-    let mut links = Table::new(&["connector", "external id", "status", "version", "updated"]);
+    let mut links = Table::new(&[
+        "connector",
+        "external id",
+        "status",
+        "version",
+        "updated",
+        "last error",
+    ]);
     for l in &s.links {
+        let status = match (l.status, l.next_attempt_at) {
+            (einklang_store::LinkStatus::Failed, Some(t)) => {
+                format!("failed ×{}, next try {}", l.attempts, super::short_time(&t))
+            }
+            (status, _) => status.as_str().to_string(),
+        };
         links.row(vec![
             l.connector.clone(),
             l.external_id.clone(),
-            l.status.as_str().into(),
+            status,
             l.version.clone().unwrap_or_default(),
             super::short_time(&l.updated_at),
+            l.last_error.clone().unwrap_or_default(),
         ]);
     }
     print!("\nlinks\n{links}");
