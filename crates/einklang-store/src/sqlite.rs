@@ -37,7 +37,7 @@ impl SqliteStore {
         let conn = Connection::open(path).map_err(err)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;
-             PRAGMA temp_store = MEMORY; PRAGMA busy_timeout = 5000; PRAGMA mmap_size = 1073741824;
+             PRAGMA temp_store = MEMORY; PRAGMA busy_timeout = 5000;
              PRAGMA wal_autocheckpoint = 20000;",
         )
         .map_err(err)?;

@@ -82,13 +82,14 @@ impl<'s> Applier<'s> {
         let links = ctx.store.find_links(&ctx.tenant, connector, entity, &ids)?;
         let mut out = SyncBatch::default();
         let mut stale: Vec<(LinkKey, &Incoming)> = Vec::new();
+        let mut undetailed = 0;
         for (link, incoming) in links.into_iter().zip(batch) {
             match link {
                 None => {
                     if ctx.plan.wants_detail() {
                         ctx.plan.add(create_item(connector, incoming));
                     } else {
-                        ctx.plan.count(connector, "pull", "create", 1);
+                        undetailed += 1;
                     }
                     out.creates.push(plan_create(entity, incoming));
                 }
@@ -103,6 +104,7 @@ impl<'s> Applier<'s> {
                 Some(key) => stale.push((key, incoming)),
             }
         }
+        ctx.plan.count(connector, "pull", "create", undetailed);
         self.bump("created", out.creates.len() as u64);
         if !stale.is_empty() {
             self.plan_stale(ctx, &stale, &mut out, rejects)?;
