@@ -45,6 +45,10 @@ pub struct Capabilities {
     /// ([`Connector::list`]) and fetch records by id ([`Connector::fetch`])?
     /// Then only new and changed records are fetched.
     pub list_versions: bool,
+    /// Can it tell what changed since a cursor ([`Connector::changes`], like
+    /// CardDAV's sync-collection or a table's change log)? Then an
+    /// incremental read costs what changed, not the size of the remote.
+    pub change_feed: bool,
     /// The raw field that holds a record's id when the connector itself
     /// decides it (it lists by it); `None` when the mapping's `id` names it.
     pub key_field: Option<String>,
@@ -74,6 +78,7 @@ impl Capabilities {
             fingerprint: false,
             version_tokens: false,
             list_versions: false,
+            change_feed: false,
             key_field: None,
             client_ids: false,
             partial_update: false,
@@ -122,6 +127,18 @@ pub struct Listed {
     pub id: String,
     /// Its version token.
     pub version: Option<String>,
+}
+
+/// What changed on a remote since a cursor ([`Connector::changes`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChangeFeed {
+    /// Records created or changed since: ids and current version tokens
+    /// (fetched with [`Connector::fetch`] when the version is not known).
+    pub changed: Vec<Listed>,
+    /// Ids of records deleted since.
+    pub deleted: Vec<String>,
+    /// The cursor to ask from next time.
+    pub cursor: String,
 }
 
 /// One write to a connector.
@@ -283,6 +300,18 @@ pub trait Connector: Send {
     fn fetch(&mut self, ids: &[String]) -> Result<Vec<ReadItem>, ConnectorError> {
         let _ = ids;
         Err(self.unsupported("fetch records by id"))
+    }
+    /// The remote's position now, to ask [`Connector::changes`] from after
+    /// a full read (taken before the read, so what changes during it is
+    /// seen next time). Only with [`Capabilities::change_feed`].
+    fn cursor(&mut self) -> Result<String, ConnectorError> {
+        Err(self.unsupported("tell its change cursor"))
+    }
+    /// What changed since `cursor`; `None` when the remote no longer knows
+    /// that cursor (then read in full). Only with [`Capabilities::change_feed`].
+    fn changes(&mut self, cursor: &str) -> Result<Option<ChangeFeed>, ConnectorError> {
+        let _ = cursor;
+        Err(self.unsupported("list changes since a cursor"))
     }
     /// Apply writes. `key_field` is the raw field holding the external id
     /// (the mapping's id field). Returns one result per op, in order: a

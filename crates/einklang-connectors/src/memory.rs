@@ -55,6 +55,8 @@ pub struct MemoryOptions {
     pub conditional_writes: bool,
     /// Most ops per write call (default 100); a bigger call is an error.
     pub batch_size: usize,
+    /// `changes(cursor)` works, from a log of every change (default false).
+    pub change_feed: bool,
 }
 
 impl Default for MemoryOptions {
@@ -68,6 +70,7 @@ impl Default for MemoryOptions {
             writable: None,
             conditional_writes: true,
             batch_size: 100,
+            change_feed: false,
         }
     }
 }
@@ -95,6 +98,8 @@ pub struct Calls {
     pub deletes: usize,
     /// Calls of `find_created`.
     pub find_created: usize,
+    /// Calls of `changes`.
+    pub changes: usize,
 }
 
 /// A handle to the remote's state; clones share it.

@@ -6,7 +6,8 @@
 //!
 //! `cargo run --release -p einklang-engine --example incremental -- [N] [STORE]`
 //! (N default 1,000,000; STORE default a fresh SQLite file under bench/out,
-//! or a `postgres://` URL).
+//! or a `postgres://` URL). The remotes have a change feed (like CardDAV's
+//! sync-collection); `FEED=0` makes them list ids + versions only.
 
 /// The allocator the `einklang` binary ships with.
 #[global_allocator]

@@ -14,6 +14,7 @@
 //! (when the read was complete enough to tell), for [`crate::deletes`].
 
 mod apply;
+mod feed;
 mod listed;
 mod prepare;
 
@@ -71,6 +72,8 @@ pub(crate) enum Mark {
     Fingerprint(String),
     /// The hash of its listing ([`crate::listing`]).
     Listing(String),
+    /// The position of its change feed ([`feed`]).
+    Changes(String),
 }
 
 /// Store the marks of a read (see [`ReadOutcome::marks`]).
@@ -90,6 +93,9 @@ pub(crate) fn store_marks(
                 ctx.store
                     .set_cursor(&ctx.tenant, name, entity, crate::listing::CURSOR, h)?
             }
+            Mark::Changes(c) => ctx
+                .store
+                .set_cursor(&ctx.tenant, name, entity, feed::CURSOR, c)?,
         }
     }
     Ok(())
@@ -142,23 +148,72 @@ pub(crate) fn read_side(
     if side.pushes {
         applier.sending = crate::outbound::sending_updates(ctx, side)?;
     }
-    let read = if side.caps.list_versions
-        && side.caps.key_field.as_deref() == Some(side.mapping.id_field.as_str())
-    {
+    let keyed = side.caps.key_field.as_deref() == Some(side.mapping.id_field.as_str());
+    let mut start = None;
+    if keyed && side.caps.change_feed {
+        match changes(ctx, connector, side)? {
+            Ok(Some(feed)) => {
+                let read = feed::read(ctx, connector, preparer, &mut applier, feed)?;
+                return finish(ctx, read, applier);
+            }
+            Ok(None) => {}
+            Err(e) => return Ok(Err(e)),
+        }
+        // a full read: the feed starts where the remote is now
+        start = match connector.cursor() {
+            Ok(c) => Some(c),
+            Err(e) => return Ok(Err(e.to_string())),
+        };
+    }
+    let read = if keyed && side.caps.list_versions {
         listed::read(ctx, connector, preparer, &mut applier)?
     } else {
         full_read(ctx, connector, preparer, &mut applier)?
     };
+    let read = read.map(|mut o| {
+        o.marks.extend(start.map(Mark::Changes));
+        o
+    });
+    let read = read.map(|mut o| {
+        o.marks.extend(fingerprint.map(Mark::Fingerprint));
+        o
+    });
+    finish(ctx, read, applier)
+}
+
+/// The end of every read: drop lost-answer updates that did not land, add
+/// the store side's counters.
+fn finish(
+    ctx: &mut StepContext<'_>,
+    read: Result<ReadOutcome, String>,
+    mut applier: Applier<'_>,
+) -> Result<Result<ReadOutcome, String>, EngineError> {
     let mut outcome = match read {
         Ok(o) => o,
         Err(message) => return Ok(Err(message)),
     };
-    outcome.marks.extend(fingerprint.map(Mark::Fingerprint));
     drop_unlanded(ctx, &mut applier)?;
     for (k, v) in applier.counters {
         *outcome.counters.entry(k).or_default() += v;
     }
     Ok(Ok(outcome))
+}
+
+/// The change feed since the stored cursor (`None`: no cursor yet, a full
+/// reconcile, or the remote forgot the cursor — read in full).
+fn changes(
+    ctx: &mut StepContext<'_>,
+    connector: &mut dyn Connector,
+    side: &Side<'_>,
+) -> Result<Result<Option<einklang_connectors::ChangeFeed>, String>, EngineError> {
+    let stored = ctx
+        .store
+        .cursor(&ctx.tenant, side.name, &side.schema.name, feed::CURSOR)?
+        .filter(|c| !c.is_empty());
+    let (Some(cursor), false) = (stored, ctx.full) else {
+        return Ok(Ok(None));
+    };
+    Ok(connector.changes(&cursor).map_err(|e| e.to_string()))
 }
 
 /// Updates whose answer was lost and whose record the read did not find

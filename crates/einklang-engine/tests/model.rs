@@ -109,9 +109,10 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-/// Remote behaviour per case: `c` may take client ids, `b` may lack version tokens.
-fn variant() -> impl Strategy<Value = (bool, bool)> {
-    (any::<bool>(), any::<bool>())
+/// Remote behaviour per case: `c` may take client ids, `b` may lack
+/// version tokens, `a` may have a change feed.
+fn variant() -> impl Strategy<Value = (bool, bool, bool)> {
+    (any::<bool>(), any::<bool>(), any::<bool>())
 }
 
 type Values = [String; 2];
@@ -411,7 +412,14 @@ fn check(hub: &mut Hub, truth: &BTreeMap<String, Values>) -> Result<(), TestCase
     Ok(())
 }
 
-fn run_case(ops: &[Op], (c_client_ids, b_hash_only): (bool, bool)) -> Result<(), TestCaseError> {
+fn run_case(
+    ops: &[Op],
+    (c_client_ids, b_hash_only, a_feed): (bool, bool, bool),
+) -> Result<(), TestCaseError> {
+    let a = MemoryOptions {
+        change_feed: a_feed,
+        ..MemoryOptions::default()
+    };
     let b = MemoryOptions {
         list_versions: !b_hash_only,
         ..MemoryOptions::default()
@@ -420,10 +428,7 @@ fn run_case(ops: &[Op], (c_client_ids, b_hash_only): (bool, bool)) -> Result<(),
         client_ids: c_client_ids,
         ..MemoryOptions::default()
     };
-    let mut hub = Hub::new(
-        CONFIG,
-        &[("a", MemoryOptions::default()), ("b", b), ("c", c)],
-    );
+    let mut hub = Hub::new(CONFIG, &[("a", a), ("b", b), ("c", c)]);
     let mut model = Model::default();
     for op in ops {
         model.apply(&mut hub, op)?;

@@ -150,6 +150,8 @@ pub trait HubStore: Send {
     /// Hub records with all their links and open conflicts (same order;
     /// `None` when the record does not exist).
     fn load_records(&mut self, tenant: &str, ids: &[RecordId]) -> Result<Vec<Option<RecordState>>>;
+    /// Number of live links of (connector, entity): not pending, not gone.
+    fn count_links(&mut self, tenant: &str, connector: &str, entity: &str) -> Result<u64>;
     /// Visit every link of (connector, entity) in byte order of external id
     /// (for merge-joins with a remote's sorted listing, and for finding the
     /// records a complete read did not see), without an allocation per link.

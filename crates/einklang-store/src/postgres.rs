@@ -309,6 +309,15 @@ impl HubStore for PgStore {
         sync::load_records(&mut self.client, tenant, ids)
     }
 
+    fn count_links(&mut self, tenant: &str, connector: &str, entity: &str) -> Result<u64> {
+        let row = self.client.query_one(
+            "SELECT COUNT(*) FROM links WHERE tenant = $1 AND connector = $2 AND entity = $3
+               AND status NOT IN ('pending', 'deleted_remote')",
+            &[&tenant, &connector, &entity],
+        )?;
+        Ok(row.get::<_, i64>(0) as u64)
+    }
+
     fn scan_links(
         &mut self,
         tenant: &str,

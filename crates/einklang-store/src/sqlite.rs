@@ -394,6 +394,18 @@ impl HubStore for SqliteStore {
             .collect()
     }
 
+    fn count_links(&mut self, tenant: &str, connector: &str, entity: &str) -> Result<u64> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM links WHERE tenant = ?1 AND connector = ?2 AND entity = ?3
+                   AND status NOT IN ('pending', 'deleted_remote')",
+                params![tenant, connector, entity],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(self.err())
+    }
+
     fn scan_links(
         &mut self,
         tenant: &str,

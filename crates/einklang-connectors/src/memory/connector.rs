@@ -4,8 +4,8 @@
 
 use super::state::{lock, Record, State, KEY};
 use crate::{
-    Capabilities, Connector, ConnectorError, Listed, RawRecord, ReadItem, WriteOp, WriteOutcome,
-    WriteResult,
+    Capabilities, ChangeFeed, Connector, ConnectorError, Listed, RawRecord, ReadItem, WriteOp,
+    WriteOutcome, WriteResult,
 };
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -29,6 +29,14 @@ impl MemoryConnector {
     }
 
     /// `list` and `fetch` need [`MemoryOptions::list_versions`](super::MemoryOptions::list_versions).
+    fn feed(&self, operation: &str) -> Result<MutexGuard<'_, State>, ConnectorError> {
+        let state = self.lock();
+        match state.options.change_feed {
+            true => Ok(state),
+            false => Err(self.unsupported(operation)),
+        }
+    }
+
     fn listing(&self, operation: &str) -> Result<MutexGuard<'_, State>, ConnectorError> {
         let state = self.lock();
         match state.options.list_versions {
@@ -62,6 +70,7 @@ impl Connector for MemoryConnector {
             fingerprint: options.fingerprint,
             version_tokens: true,
             list_versions: options.list_versions,
+            change_feed: options.change_feed && options.list_versions,
             key_field: Some(KEY.to_string()),
             client_ids: options.client_ids,
             partial_update: true,
@@ -98,6 +107,32 @@ impl Connector for MemoryConnector {
         let items: Vec<ReadItem> = found.collect();
         state.calls.fetched += items.len();
         Ok(items)
+    }
+    fn cursor(&mut self) -> Result<String, ConnectorError> {
+        let state = self.feed("tell its change cursor")?;
+        Ok(state.clock().to_string())
+    }
+    fn changes(&mut self, cursor: &str) -> Result<Option<ChangeFeed>, ConnectorError> {
+        let mut state = self.feed("list changes since a cursor")?;
+        state.calls.changes += 1;
+        let Ok(since) = cursor.parse::<u64>() else {
+            return Ok(None);
+        };
+        let (ids, now) = state.changes_since(since);
+        let mut feed = ChangeFeed {
+            cursor: now.to_string(),
+            ..ChangeFeed::default()
+        };
+        for (id, version) in ids {
+            match version {
+                Some(v) => feed.changed.push(Listed {
+                    id,
+                    version: Some(v.to_string()),
+                }),
+                None => feed.deleted.push(id),
+            }
+        }
+        Ok(Some(feed))
     }
     fn write(
         &mut self,

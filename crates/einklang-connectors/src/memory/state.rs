@@ -33,6 +33,8 @@ pub(super) struct State {
     pub failing: Option<(WriteErrorKind, usize)>,
     /// Lose the answers of the next n ops.
     pub losing: usize,
+    /// Every change, in order: (clock, id, deleted?).
+    pub log: Vec<(u64, String, bool)>,
     clock: u64,
     last_id: u64,
 }
@@ -83,6 +85,7 @@ impl State {
             marker,
         };
         self.records.insert(id.to_string(), record);
+        self.log.push((version, id.to_string(), false));
         version
     }
 
@@ -96,14 +99,34 @@ impl State {
             .insert(KEY.to_string(), Value::String(id.to_string()));
         record.version = version;
         self.clock = version;
+        self.log.push((version, id.to_string(), false));
         Some(version)
     }
 
     /// Remove the record `id`.
     pub fn remove(&mut self, id: &str) -> Option<RawFields> {
         let record = self.records.remove(id)?;
-        self.tick();
+        let at = self.tick();
+        self.log.push((at, id.to_string(), true));
         Some(record.fields)
+    }
+
+    /// The clock now (the change cursor).
+    pub fn clock(&self) -> u64 {
+        self.clock
+    }
+
+    /// What changed after `since`: each id once, as it is now.
+    pub fn changes_since(&self, since: u64) -> (Vec<(String, Option<u64>)>, u64) {
+        let start = self.log.partition_point(|(at, _, _)| *at <= since);
+        let mut ids: Vec<&String> = self.log[start..].iter().map(|(_, id, _)| id).collect();
+        ids.sort();
+        ids.dedup();
+        let out = ids
+            .into_iter()
+            .map(|id| (id.clone(), self.records.get(id).map(|r| r.version)))
+            .collect();
+        (out, self.clock)
     }
 
     /// Apply one op of a write call, with its faults.

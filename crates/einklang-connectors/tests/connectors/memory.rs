@@ -260,3 +260,38 @@ fn memory_connector_is_a_sendable_boxed_connector() {
     assert_eq!(remote.len(), 1);
     assert_eq!(remote.calls().write_calls, 1);
 }
+
+#[test]
+fn memory_change_feed_reports_each_changed_id_once_and_deletions() {
+    let remote = MemoryRemote::new(MemoryOptions {
+        change_feed: true,
+        ..MemoryOptions::default()
+    });
+    let mut c = remote.connector("m");
+    assert!(c.capabilities().change_feed);
+    let a = remote.insert(json!({"n": 1}).as_object().unwrap().clone());
+    let start = c.cursor().unwrap();
+    let b = remote.insert(json!({"n": 2}).as_object().unwrap().clone());
+    remote.update(&b, json!({"n": 3}).as_object().unwrap().clone());
+    remote.update(&b, json!({"n": 4}).as_object().unwrap().clone());
+    remote.remove(&a);
+    let feed = c.changes(&start).unwrap().unwrap();
+    assert_eq!(
+        feed.changed,
+        vec![einklang_connectors::Listed {
+            id: b.clone(),
+            version: remote.version_of(&b)
+        }]
+    );
+    assert_eq!(feed.deleted, vec![a]);
+    let again = c.changes(&feed.cursor).unwrap().unwrap();
+    assert!(again.changed.is_empty() && again.deleted.is_empty());
+    assert_eq!(
+        c.changes("not a cursor").unwrap(),
+        None,
+        "an unknown cursor: read in full"
+    );
+    assert_eq!(remote.calls().changes, 3);
+    let plain = MemoryRemote::new(MemoryOptions::default()).connector("p");
+    assert!(!plain.capabilities().change_feed);
+}

@@ -146,3 +146,47 @@ fn only_fields_the_remote_declares_writable_are_sent() {
     );
     assert_quiet(&hub.sync("sync"));
 }
+
+#[test]
+fn a_change_feed_reads_only_what_changed_and_never_lists() {
+    let feed = || MemoryOptions {
+        change_feed: true,
+        ..MemoryOptions::default()
+    };
+    let mut hub = Hub::new(TWO_WAY, &[("espo", feed()), ("advo", feed())]);
+    let ids: Vec<String> = (0..20)
+        .map(|i| {
+            hub.remote("espo").insert(raw(
+                json!({"name": format!("Person {i}"), "city": "Berlin"}),
+            ))
+        })
+        .collect();
+    hub.sync("sync");
+    hub.sync("sync");
+    hub.remote("espo").reset_calls();
+    hub.remote("advo").reset_calls();
+    for id in &ids[..5] {
+        hub.remote("espo")
+            .update(id, raw(json!({"city": "Hamburg"})));
+    }
+    hub.remote("espo").remove(&ids[19]);
+    let r = hub.sync("sync");
+    let (espo, advo) = (hub.remote("espo").calls(), hub.remote("advo").calls());
+    assert_eq!(
+        (espo.changes, espo.list, espo.fetched),
+        (1, 0, 5),
+        "{espo:?}"
+    );
+    assert_eq!(
+        (advo.changes, advo.list, advo.fetched),
+        (1, 0, 0),
+        "our own writes are not fetched: {advo:?}"
+    );
+    assert_eq!((advo.updates, advo.deletes), (5, 1));
+    assert_eq!(count(&r, "deleted"), 1);
+    hub.remote("espo").reset_calls();
+    hub.remote("advo").reset_calls();
+    assert_quiet(&hub.sync("sync"));
+    let (espo, advo) = (hub.remote("espo").calls(), hub.remote("advo").calls());
+    assert_eq!((espo.fetch, advo.fetch, espo.list, advo.list), (0, 0, 0, 0));
+}

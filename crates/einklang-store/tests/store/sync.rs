@@ -467,6 +467,8 @@ fn links_are_scanned_in_byte_order_and_unlinked_records_are_found() {
         s.scan_links("t2", "crm", "contact", &mut |_| other += 1)
             .unwrap();
         assert_eq!(other, 0, "tenants are separate");
+        assert_eq!(s.count_links("t1", "crm", "contact").unwrap(), 3);
+        assert_eq!(s.count_links("t2", "crm", "contact").unwrap(), 0);
         assert_eq!(
             s.unlinked_records("t1", "contact", "advo", 0, 10).unwrap(),
             {
