@@ -17,6 +17,7 @@
 pub mod file;
 pub mod memory;
 mod ops;
+pub mod postgres_table;
 mod registry;
 
 pub use registry::{kinds, open, validate_settings, KindInfo, SettingProblem, Settings};
@@ -332,6 +333,11 @@ pub trait Connector: Send {
     ) -> Result<Option<WriteOutcome>, ConnectorError> {
         let _ = (key_field, marker);
         Ok(None)
+    }
+    /// Set up what the connector needs on the remote side (e.g. a change
+    /// log and its trigger), idempotently; returns what it set up.
+    fn install(&mut self) -> Result<Vec<String>, ConnectorError> {
+        Err(self.unsupported("install anything on the remote"))
     }
     /// The error for an operation this kind does not support.
     fn unsupported(&self, operation: &str) -> ConnectorError {

@@ -31,7 +31,7 @@ pub struct SettingProblem {
     pub message: String,
 }
 
-const KINDS: [KindInfo; 3] = [
+const KINDS: [KindInfo; 4] = [
     KindInfo {
         kind: "csv",
         summary: "a delimited text file with a header row",
@@ -46,6 +46,11 @@ const KINDS: [KindInfo; 3] = [
         kind: "vcard",
         summary: "a vdir folder, one .vcf file per contact",
         settings: &["path"],
+    },
+    KindInfo {
+        kind: "postgres_table",
+        summary: "a table of a PostgreSQL database (xmin as version, optional trigger change log)",
+        settings: &["url", "table", "key", "ids", "marker_column", "change_log"],
     },
 ];
 
@@ -85,6 +90,10 @@ pub fn validate_settings(kind: &str, settings: &Settings) -> Vec<SettingProblem>
             ));
         }
     }
+    if kind == "postgres_table" {
+        problems.extend(postgres_problems(settings));
+        return problems;
+    }
     match settings.get("path") {
         None => problems.push(problem(None, "missing setting `path`".into())),
         Some(serde_json::Value::String(p)) if !p.trim().is_empty() => {}
@@ -102,6 +111,67 @@ pub fn validate_settings(kind: &str, settings: &Settings) -> Vec<SettingProblem>
         }
     }
     problems
+}
+
+fn text<'s>(settings: &'s Settings, key: &str) -> Option<&'s str> {
+    settings
+        .get(key)
+        .and_then(|v| v.as_str())
+        .filter(|v| !v.trim().is_empty())
+}
+
+fn postgres_problems(settings: &Settings) -> Vec<SettingProblem> {
+    let mut problems = Vec::new();
+    for key in ["url", "table", "key"] {
+        if text(settings, key).is_none() {
+            problems.push(problem(
+                settings.get(key).map(|_| key),
+                format!("missing setting `{key}` (a non-empty text)"),
+            ));
+        }
+    }
+    if let Some(url) = text(settings, "url") {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            problems.push(problem(
+                Some("url"),
+                "`url` must start with postgres:// or postgresql://".into(),
+            ));
+        }
+    }
+    let server = match settings.get("ids").map(|v| v.as_str()) {
+        None | Some(Some("client")) => false,
+        Some(Some("server")) => true,
+        Some(_) => {
+            problems.push(problem(Some("ids"), "`ids` must be \"client\" (the marker is the new row's key) or \"server\" (the table assigns it)".into()));
+            false
+        }
+    };
+    if server && text(settings, "marker_column").is_none() {
+        problems.push(problem(Some("ids"), "`ids = \"server\"` needs `marker_column`: a text column where einklang keeps the marker of rows it created, so a create whose answer was lost is found again".into()));
+    }
+    if settings.get("change_log").is_some_and(|v| !v.is_boolean()) {
+        problems.push(problem(
+            Some("change_log"),
+            "`change_log` must be true or false".into(),
+        ));
+    }
+    problems
+}
+
+/// The checked settings of a `postgres_table` connector.
+fn postgres_settings(settings: &Settings) -> crate::postgres_table::PgTableSettings {
+    let get = |k: &str| text(settings, k).unwrap_or_default().to_string();
+    crate::postgres_table::PgTableSettings {
+        url: get("url"),
+        table: get("table"),
+        key: get("key"),
+        server_ids: text(settings, "ids") == Some("server"),
+        marker_column: text(settings, "marker_column").map(str::to_string),
+        change_log: settings
+            .get("change_log")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false),
+    }
 }
 
 fn delimiter(v: &serde_json::Value) -> Option<u8> {
@@ -127,6 +197,10 @@ pub fn open(
             key: p.key.unwrap_or_else(|| "path".into()),
             message: p.message,
         });
+    }
+    if kind == "postgres_table" {
+        let table = crate::postgres_table::PgTable::new(name, postgres_settings(settings));
+        return Ok(Box::new(table));
     }
     let path = settings
         .get("path")

@@ -51,6 +51,11 @@ enum Command {
     Resolve(cmd::resolve::Args),
     /// List the connector kinds and what they can do.
     Connectors,
+    /// Set up a configured connector on its remote (`install NAME`).
+    Connector {
+        #[command(subcommand)]
+        action: cmd::connector::Action,
+    },
 }
 
 fn main() -> ExitCode {
@@ -67,6 +72,7 @@ fn main() -> ExitCode {
         Command::Conflicts(args) => cmd::conflicts::run(&cli.config, args),
         Command::Resolve(args) => cmd::resolve::run(&cli.config, args),
         Command::Connectors => cmd::connectors::run(),
+        Command::Connector { action } => cmd::connector::run(&cli.config, action),
     };
     match result {
         Ok(code) => code,

@@ -336,7 +336,7 @@ fn settings_are_checked_without_touching_files() {
     );
     assert_eq!(
         problems("xml", json!({})),
-        ["Some(\"kind\"): unknown connector kind `xml` (known: csv, jsonl, vcard)"]
+        ["Some(\"kind\"): unknown connector kind `xml` (known: csv, jsonl, vcard, postgres_table)"]
     );
     let missing = open(
         "src",

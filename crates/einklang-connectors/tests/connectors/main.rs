@@ -5,6 +5,7 @@
 mod files;
 mod kit;
 mod memory;
+mod postgres;
 mod streaming;
 
 use einklang_connectors::{open, Connector, RawFields, RawRecord, ReadItem, Settings, WriteOp};

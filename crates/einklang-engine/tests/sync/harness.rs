@@ -65,8 +65,11 @@ impl ConnectorSource for Remotes {
     fn open(
         &mut self,
         cc: &ConnectorConfig,
-        _: &Path,
+        dir: &Path,
     ) -> Result<Box<dyn Connector>, ConnectorError> {
+        if cc.kind == "postgres_table" {
+            return einklang_connectors::open(&cc.name, &cc.kind, &cc.settings, dir);
+        }
         let remote = self.0.get(&cc.name).ok_or_else(|| ConnectorError::Other {
             connector: cc.name.clone(),
             message: "no memory remote for this connector in the test".into(),

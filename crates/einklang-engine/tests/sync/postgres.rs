@@ -128,3 +128,103 @@ fn two_way_sync_on_postgres() {
     let plan = hub.plan("sync");
     assert!(plan.plan.is_empty(), "{}", plan.plan);
 }
+
+/// The Supabase-style table of the seeds as a two-way peer of a CRM.
+#[test]
+fn a_postgres_table_syncs_both_ways_through_its_change_log() {
+    let Some(db) = Db::new("table") else { return };
+    let mut admin = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    admin
+        .batch_execute(
+            "CREATE TABLE kontakte (id TEXT PRIMARY KEY, vorname TEXT, nachname TEXT, ort TEXT, telefon TEXT[]);
+             INSERT INTO kontakte VALUES ('k1', 'Jürgen', 'Müller', 'München', ARRAY['089 1234567']);",
+        )
+        .unwrap();
+    let config = format!(
+        r#"
+[entities.contact]
+name = "text"
+phones = "phones"
+city = "text"
+
+[connectors.crm]
+kind = "jsonl"
+path = "memory-crm.jsonl"
+
+[connectors.db]
+kind = "postgres_table"
+url = "{url}"
+table = "kontakte"
+key = "id"
+change_log = true
+
+[map.crm.contact]
+id = "id"
+fields = {{ name = "name", phones = "phones", city = "city" }}
+
+[map.db.contact]
+id = "id"
+[map.db.contact.fields]
+name = {{ from = ["vorname", "nachname"], join = " ", direction = "pull" }}
+phones = "telefon"
+city = "ort"
+
+[jobs.sync]
+sync = ["crm", "db"]
+"#,
+        url = db.url
+    );
+    let mut hub = Hub::on(":memory:", &config, &[("crm", MemoryOptions::default())]);
+    let mut install = einklang_connectors::open(
+        "db",
+        "postgres_table",
+        &hub.config.connectors["db"].settings,
+        std::path::Path::new("."),
+    )
+    .unwrap();
+    install.install().unwrap();
+    let crm = hub.remote("crm").insert(raw(
+        json!({"name": "Anna Novak", "city": "Ljubljana", "phones": ["+386 41 123 456"]}),
+    ));
+    let r = hub.sync("sync");
+    assert_eq!(count(&r, "created"), 2, "{:#?}", r.counters);
+    let (_, jurgen) = hub.find("crm", "name", "Jürgen Müller");
+    assert_eq!(
+        (jurgen["city"].clone(), jurgen["phones"].clone()),
+        (json!("München"), json!(["+49891234567"]))
+    );
+    let row = admin
+        .query_one("SELECT ort, telefon FROM kontakte WHERE id = 'ek-1'", &[])
+        .unwrap();
+    assert_eq!(
+        (row.get::<_, String>(0), row.get::<_, Vec<String>>(1)),
+        ("Ljubljana".into(), vec!["+38641123456".to_string()])
+    );
+    assert_quiet(&hub.sync("sync"));
+    // a change in the table reaches the CRM, one in the CRM the table
+    admin
+        .batch_execute("UPDATE kontakte SET ort = 'Augsburg' WHERE id = 'k1'")
+        .unwrap();
+    hub.remote("crm")
+        .update(&crm, raw(json!({"city": "Maribor"})));
+    let r = hub.sync("sync");
+    assert_eq!(count(&r, "pushed_update"), 2, "{:#?}", r.counters);
+    assert_eq!(
+        hub.find("crm", "name", "Jürgen Müller").1["city"],
+        json!("Augsburg")
+    );
+    let ort: String = admin
+        .query_one("SELECT ort FROM kontakte WHERE id = 'ek-1'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(ort, "Maribor");
+    assert_quiet(&hub.sync("sync"));
+    // a row deleted in the table is deleted in the CRM
+    admin
+        .batch_execute("DELETE FROM kontakte WHERE id = 'k1'")
+        .unwrap();
+    let r = hub.sync("sync");
+    assert_eq!(count(&r, "deleted"), 1, "{:#?}", r.counters);
+    assert_eq!(hub.remote("crm").len(), 1);
+    assert_quiet(&hub.sync("sync"));
+}

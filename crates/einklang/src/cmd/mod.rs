@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod conflicts;
+pub mod connector;
 pub mod connectors;
 pub mod plan;
 pub mod quarantine;

@@ -1,0 +1,238 @@
+//! `postgres_table`: a user's existing PostgreSQL table (a Supabase
+//! `kontakte`, a `bookings` table) as a two-way peer.
+//!
+//! - Records are rows as JSON objects (`row_to_json`), keyed by the `key`
+//!   column. The version token is the row's `xmin` (the transaction that
+//!   last wrote it): it changes on every write, like Advoware's `rowId`,
+//!   and costs no column of the user's.
+//! - Reads: `list` gives keys and versions, `fetch` rows by key, `read`
+//!   streams the table. With `change_log = true` and the change log
+//!   installed (`einklang connector install NAME`: a table
+//!   `einklang_changes` and a row trigger, as Heroku Connect does),
+//!   `changes` gives what was inserted, updated or deleted since a cursor;
+//!   the trigger also `NOTIFY`s `einklang_changes` for near-real-time use.
+//! - Writes go in one transaction per call, each op in a savepoint (a
+//!   failing row does not take the others with it), converted to the
+//!   table's column types by `json_populate_record`, only the columns given,
+//!   conditional on `xmin` when a version is expected, answering the new
+//!   key and `xmin` (`RETURNING`: nothing is read back). Our own writes set
+//!   `einklang.writer` for the transaction, so the trigger does not log
+//!   them: they never come back as changes.
+//! - Ids: `ids = "client"` (default) uses einklang's marker as the new row's
+//!   key; `ids = "server"` lets the table's default assign it and stores the
+//!   marker in `marker_column`, where `find_created` looks.
+
+mod sql;
+
+use crate::{
+    Capabilities, ChangeFeed, Connector, ConnectorError, Listed, ReadItem, Rejected, WriteOp,
+    WriteOutcome, WriteResult,
+};
+use postgres::{Client, NoTls};
+use sql::Table;
+
+/// Settings of a `postgres_table` connector, checked.
+#[derive(Clone, Debug)]
+pub struct PgTableSettings {
+    /// Connection URL (may hold a password from `${VAR}`: never printed).
+    pub url: String,
+    /// `table` or `schema.table`.
+    pub table: String,
+    /// The key column.
+    pub key: String,
+    /// Whether the table assigns keys (`server`) or takes the marker (`client`).
+    pub server_ids: bool,
+    /// Column that keeps the marker of rows einklang created (server ids).
+    pub marker_column: Option<String>,
+    /// Read changes from the installed change log.
+    pub change_log: bool,
+}
+
+/// The connector.
+pub struct PgTable {
+    name: String,
+    settings: PgTableSettings,
+    table: Table,
+    client: Option<Client>,
+}
+
+impl PgTable {
+    /// A connector; it connects on first use.
+    pub fn new(name: &str, settings: PgTableSettings) -> Self {
+        let table = Table::new(
+            &settings.table,
+            &settings.key,
+            settings.marker_column.as_deref(),
+        );
+        PgTable {
+            name: name.to_string(),
+            settings,
+            table,
+            client: None,
+        }
+    }
+
+    /// An error naming the connector and what was done, never the URL.
+    fn error(&self, doing: &str, e: postgres::Error) -> ConnectorError {
+        ConnectorError::Other {
+            connector: self.name.clone(),
+            message: format!(
+                "{doing} on table `{}`: {}",
+                self.settings.table,
+                sql::describe(&e)
+            ),
+        }
+    }
+
+    fn client(&mut self) -> Result<&mut Client, ConnectorError> {
+        if self.client.is_none() {
+            let client = Client::connect(&self.settings.url, NoTls)
+                .map_err(|e| self.error("connecting", e))?;
+            self.client = Some(client);
+        }
+        Ok(self.client.as_mut().expect("just connected"))
+    }
+}
+
+impl PgTable {
+    /// Create the change log table, its trigger function and this table's
+    /// trigger (idempotent). Returns what it did, for the operator.
+    fn install_change_log(&mut self) -> Result<Vec<String>, ConnectorError> {
+        let statements = self.table.install_sql();
+        let client = self.client()?;
+        let result = client.batch_execute(&statements);
+        result.map_err(|e| self.error("installing the change log", e))?;
+        Ok(vec![
+            "table einklang_changes (the change log)".to_string(),
+            "function einklang_capture()".to_string(),
+            format!(
+                "trigger {} on {}",
+                self.table.trigger_name(),
+                self.settings.table
+            ),
+        ])
+    }
+}
+
+impl Connector for PgTable {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn kind(&self) -> &'static str {
+        "postgres_table"
+    }
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            read: true,
+            write: true,
+            delete: true,
+            fingerprint: false,
+            version_tokens: true,
+            list_versions: true,
+            change_feed: self.settings.change_log,
+            key_field: Some(self.settings.key.clone()),
+            client_ids: !self.settings.server_ids,
+            partial_update: true,
+            conditional_writes: true,
+            writable: None,
+            batch_size: 500,
+        }
+    }
+    fn fingerprint(&mut self) -> Result<Option<String>, ConnectorError> {
+        Ok(None)
+    }
+    fn read(&mut self) -> Result<Box<dyn Iterator<Item = ReadItem> + '_>, ConnectorError> {
+        let query = self.table.select_all();
+        let name = self.name.clone();
+        let client = self.client()?;
+        let rows = client
+            .query_raw(query.as_str(), std::iter::empty::<&str>())
+            .map_err(|e| ConnectorError::Other {
+                connector: name.clone(),
+                message: format!("reading: {}", sql::describe(&e)),
+            })?;
+        use postgres::fallible_iterator::FallibleIterator;
+        Ok(Box::new(rows.iterator().map(move |row| match row {
+            Ok(row) => sql::item(&row),
+            Err(e) => ReadItem::Reject(Rejected {
+                position: "the rest of the table".into(),
+                raw: String::new(),
+                reason: format!(
+                    "connector `{name}`: the read broke off: {}",
+                    sql::describe(&e)
+                ),
+            }),
+        })))
+    }
+    fn list(&mut self) -> Result<Vec<Listed>, ConnectorError> {
+        let query = self.table.list();
+        let rows = self.client()?.query(query.as_str(), &[]);
+        let rows = rows.map_err(|e| self.error("listing", e))?;
+        Ok(rows
+            .iter()
+            .map(|r| Listed {
+                id: r.get(0),
+                version: r.get(1),
+            })
+            .collect())
+    }
+    fn fetch(&mut self, ids: &[String]) -> Result<Vec<ReadItem>, ConnectorError> {
+        let query = self.table.fetch();
+        let rows = self.client()?.query(query.as_str(), &[&ids]);
+        let rows = rows.map_err(|e| self.error("fetching", e))?;
+        Ok(rows.iter().map(sql::item).collect())
+    }
+    fn cursor(&mut self) -> Result<String, ConnectorError> {
+        let query = self.table.cursor();
+        let row = self.client()?.query_one(query.as_str(), &[]);
+        let row = row.map_err(|e| self.error("reading the change log (installed?)", e))?;
+        Ok(row.get::<_, i64>(0).to_string())
+    }
+    fn changes(&mut self, cursor: &str) -> Result<Option<ChangeFeed>, ConnectorError> {
+        let Ok(since) = cursor.parse::<i64>() else {
+            return Ok(None);
+        };
+        let table = self.table.clone();
+        let client = self.client()?;
+        let feed = sql::changes(client, &table, since);
+        feed.map(Some)
+            .map_err(|e| self.error("reading the change log (installed?)", e))
+    }
+    fn write(
+        &mut self,
+        _key_field: &str,
+        ops: &[WriteOp],
+    ) -> Result<Vec<WriteResult>, ConnectorError> {
+        let (table, name, server_ids) = (
+            self.table.clone(),
+            self.name.clone(),
+            self.settings.server_ids,
+        );
+        let client = self.client()?;
+        let results = sql::write(client, &table, &name, server_ids, ops);
+        results.map_err(|e| self.error("writing", e))
+    }
+    fn install(&mut self) -> Result<Vec<String>, ConnectorError> {
+        self.install_change_log()
+    }
+    fn find_created(
+        &mut self,
+        _key_field: &str,
+        marker: &str,
+    ) -> Result<Option<WriteOutcome>, ConnectorError> {
+        let Some(query) = self.table.find_marker() else {
+            return Ok(None);
+        };
+        let row = self.client()?.query_opt(query.as_str(), &[&marker]);
+        let row = row.map_err(|e| self.error("looking for a created row", e))?;
+        Ok(row.map(|r| WriteOutcome {
+            id: r.get(0),
+            version: r.get(1),
+        }))
+    }
+}
+
+/// A record's position in messages.
+fn position(key: &str) -> String {
+    format!("row {key}")
+}

@@ -1,0 +1,194 @@
+//! `postgres_table` against a real PostgreSQL (started by scripts/test;
+//! required when `CI=true`): the compliance kit, server-assigned keys with
+//! a marker column, and the trigger change log that never logs our writes.
+
+use crate::{create, obj, settings, update};
+use einklang_connectors::{open, Connector, ReadItem, WriteErrorKind, WriteOp};
+use serde_json::json;
+
+/// A fresh database, dropped afterwards.
+pub struct Db {
+    admin: postgres::Client,
+    name: String,
+    pub url: String,
+}
+
+impl Db {
+    pub fn new(tag: &str) -> Option<Db> {
+        let base = match std::env::var("EINKLANG_TEST_PG") {
+            Ok(url) => url,
+            Err(_) if std::env::var("CI").as_deref() == Ok("true") => {
+                panic!("EINKLANG_TEST_PG is not set: run scripts/test, which starts PostgreSQL")
+            }
+            Err(_) => {
+                eprintln!("EINKLANG_TEST_PG not set: skipping the postgres_table tests");
+                return None;
+            }
+        };
+        let name = format!("conn_{tag}_{}", std::process::id());
+        let mut admin = postgres::Client::connect(&base, postgres::NoTls).unwrap();
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+            .unwrap();
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
+        Some(Db { admin, name, url })
+    }
+
+    pub fn sql(&self, statements: &str) {
+        let mut c = postgres::Client::connect(&self.url, postgres::NoTls).unwrap();
+        c.batch_execute(statements).unwrap();
+    }
+
+    pub fn connector(&self, table: &str, extra: serde_json::Value) -> Box<dyn Connector> {
+        let mut s = json!({"url": self.url, "table": table, "key": "id"});
+        s.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        open(
+            "pg",
+            "postgres_table",
+            &settings(s),
+            std::path::Path::new("."),
+        )
+        .unwrap()
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        let _ = self.admin.batch_execute(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ));
+    }
+}
+
+#[test]
+fn kit_postgres_table() {
+    let Some(db) = Db::new("kit") else { return };
+    db.sql(
+        "CREATE TABLE public.kontakte (id TEXT PRIMARY KEY, fn TEXT, note TEXT, title TEXT, extra TEXT);
+         INSERT INTO kontakte VALUES ('K-1', 'Bestand', NULL, NULL, 'keep');",
+    );
+    crate::kit::run(db.connector("public.kontakte", json!({})).as_mut(), "id");
+    let caps = db.connector("kontakte", json!({})).capabilities();
+    assert!(caps.list_versions && caps.conditional_writes && caps.client_ids && !caps.change_feed);
+}
+
+#[test]
+fn server_keys_and_the_marker_column_find_a_lost_create() {
+    let Some(db) = Db::new("serial") else { return };
+    db.sql("CREATE TABLE kunden (id BIGSERIAL PRIMARY KEY, name TEXT, since DATE, einklang_marker TEXT);");
+    let mut c = db.connector(
+        "kunden",
+        json!({"ids": "server", "marker_column": "einklang_marker"}),
+    );
+    let results = c
+        .write(
+            "id",
+            &[create(
+                "ek-7",
+                json!({"name": "Anna", "since": "2025-03-01"}),
+            )],
+        )
+        .unwrap();
+    let created = results[0].as_ref().unwrap();
+    assert_eq!(created.id, "1", "the table assigned the key");
+    let found = c.find_created("id", "ek-7").unwrap().unwrap();
+    assert_eq!(
+        (found.id.as_str(), found.version.clone()),
+        ("1", created.version.clone())
+    );
+    assert_eq!(c.find_created("id", "ek-8").unwrap(), None);
+    let rows = c.fetch(&["1".into()]).unwrap();
+    let ReadItem::Record(r) = &rows[0] else {
+        panic!("{rows:?}")
+    };
+    assert_eq!(
+        (r.fields["name"].clone(), r.fields["since"].clone()),
+        (json!("Anna"), json!("2025-03-01"))
+    );
+    let bad = c
+        .write("id", &[update("1", json!({"since": "not a date"}))])
+        .unwrap();
+    let e = bad[0].as_ref().unwrap_err();
+    assert_eq!(e.kind, WriteErrorKind::Rejected);
+    assert!(
+        e.message.contains("pg") && e.message.contains("`1`") && !e.message.contains(&db.url),
+        "{}",
+        e.message
+    );
+    let unknown = c.write("id", &[update("1", json!({"nope": 1}))]).unwrap();
+    assert_eq!(
+        unknown[0].as_ref().unwrap_err().kind,
+        WriteErrorKind::Rejected
+    );
+}
+
+#[test]
+fn the_change_log_reports_others_changes_and_never_ours() {
+    let Some(db) = Db::new("log") else { return };
+    db.sql(
+        "CREATE TABLE bookings (id TEXT PRIMARY KEY, car TEXT, status TEXT);
+            INSERT INTO bookings VALUES ('b1', 'Golf', 'open'), ('b2', 'Polo', 'open');",
+    );
+    let mut c = db.connector("bookings", json!({"change_log": true}));
+    assert!(c.capabilities().change_feed);
+    let installed = c.install().unwrap();
+    assert!(
+        installed.iter().any(|i| i.contains("trigger")),
+        "{installed:?}"
+    );
+    c.install().unwrap(); // idempotent
+    let start = c.cursor().unwrap();
+    db.sql(
+        "UPDATE bookings SET status = 'won' WHERE id = 'b1';
+            INSERT INTO bookings VALUES ('b3', 'Clio', 'open');
+            DELETE FROM bookings WHERE id = 'b2';
+            UPDATE bookings SET status = 'lost' WHERE id = 'b1';",
+    );
+    // our own writes are not logged
+    let ours = c
+        .write(
+            "id",
+            &[
+                create("ek-1", json!({"car": "Up", "status": "open"})),
+                update("b3", json!({"car": "Clio RS"})),
+            ],
+        )
+        .unwrap();
+    assert!(ours.iter().all(Result::is_ok), "{ours:?}");
+    let feed = c.changes(&start).unwrap().unwrap();
+    let mut changed: Vec<_> = feed.changed.iter().map(|l| l.id.as_str()).collect();
+    changed.sort();
+    assert_eq!(changed, ["b1", "b3"]);
+    assert_eq!(feed.deleted, ["b2"]);
+    let b3 = feed.changed.iter().find(|l| l.id == "b3").unwrap();
+    assert_eq!(
+        b3.version,
+        ours[1].as_ref().unwrap().version,
+        "the feed shows the current version"
+    );
+    let again = c.changes(&feed.cursor).unwrap().unwrap();
+    assert!(
+        again.changed.is_empty() && again.deleted.is_empty(),
+        "{again:?}"
+    );
+    let stale = c
+        .write(
+            "id",
+            &[WriteOp::Update {
+                id: "b1".into(),
+                fields: obj(json!({"car": "x"})),
+                expected_version: Some("1".into()),
+            }],
+        )
+        .unwrap();
+    assert_eq!(
+        stale[0].as_ref().unwrap_err().kind,
+        WriteErrorKind::Conflict
+    );
+}
