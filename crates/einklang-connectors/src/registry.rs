@@ -20,6 +20,9 @@ pub struct KindInfo {
     pub summary: &'static str,
     /// Setting keys it accepts (required ones first).
     pub settings: &'static [&'static str],
+    /// What it can do, in words (the exact [`crate::Capabilities`] may
+    /// depend on the settings).
+    pub can: &'static str,
 }
 
 /// A problem with one setting (key None: the connector as a whole).
@@ -36,21 +39,25 @@ const KINDS: [KindInfo; 4] = [
         kind: "csv",
         summary: "a delimited text file with a header row",
         settings: &["path", "delimiter"],
+        can: "read, write (atomic rewrite), delete; fingerprint; new rows get the id ek-<hub id>",
     },
     KindInfo {
         kind: "jsonl",
         summary: "one JSON object per line",
         settings: &["path"],
+        can: "read, write (atomic rewrite), delete; fingerprint; new lines get the id ek-<hub id>",
     },
     KindInfo {
         kind: "vcard",
         summary: "a vdir folder, one .vcf file per contact",
         settings: &["path"],
+        can: "read, write, delete; fingerprint; version = file hash; conditional writes; unknown properties kept",
     },
     KindInfo {
         kind: "postgres_table",
         summary: "a table of a PostgreSQL database (xmin as version, optional trigger change log)",
         settings: &["url", "table", "key", "ids", "marker_column", "change_log"],
+        can: "read, write, delete; version = xmin; list + fetch; change feed with change_log; conditional writes; batches of 500",
     },
 ];
 
