@@ -14,6 +14,8 @@
 //! [`ReadItem::Reject`] with its position and reason.
 #![deny(missing_docs)]
 
+pub mod carddav;
+mod dav;
 pub mod file;
 pub mod memory;
 mod ops;

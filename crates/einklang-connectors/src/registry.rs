@@ -34,7 +34,7 @@ pub struct SettingProblem {
     pub message: String,
 }
 
-const KINDS: [KindInfo; 4] = [
+const KINDS: [KindInfo; 5] = [
     KindInfo {
         kind: "csv",
         summary: "a delimited text file with a header row",
@@ -58,6 +58,12 @@ const KINDS: [KindInfo; 4] = [
         summary: "a table of a PostgreSQL database (xmin as version, optional trigger change log)",
         settings: &["url", "table", "key", "ids", "marker_column", "change_log"],
         can: "read, write, delete; version = xmin; list + fetch; change feed with change_log; conditional writes; batches of 500",
+    },
+    KindInfo {
+        kind: "carddav",
+        summary: "an address book on a CardDAV server (Radicale, Nextcloud, iCloud, …)",
+        settings: &["url", "username", "password"],
+        can: "read, write, delete; version = ETag; list + multiget; change feed (sync-collection); conditional writes (If-Match); unknown properties kept",
     },
 ];
 
@@ -99,6 +105,10 @@ pub fn validate_settings(kind: &str, settings: &Settings) -> Vec<SettingProblem>
     }
     if kind == "postgres_table" {
         problems.extend(postgres_problems(settings));
+        return problems;
+    }
+    if kind == "carddav" {
+        problems.extend(dav_problems(settings));
         return problems;
     }
     match settings.get("path") {
@@ -165,6 +175,35 @@ fn postgres_problems(settings: &Settings) -> Vec<SettingProblem> {
     problems
 }
 
+fn dav_problems(settings: &Settings) -> Vec<SettingProblem> {
+    let mut problems = Vec::new();
+    match text(settings, "url") {
+        None => problems.push(problem(
+            settings.get("url").map(|_| "url"),
+            "missing setting `url` (the address book's URL)".into(),
+        )),
+        Some(url) if !(url.starts_with("http://") || url.starts_with("https://")) => {
+            problems.push(problem(
+                Some("url"),
+                "`url` must start with http:// or https://".into(),
+            ))
+        }
+        Some(_) => {}
+    }
+    for key in ["username", "password"] {
+        if settings.get(key).is_some_and(|v| !v.is_string()) {
+            problems.push(problem(Some(key), format!("`{key}` must be a text")));
+        }
+    }
+    if settings.contains_key("password") && !settings.contains_key("username") {
+        problems.push(problem(
+            Some("password"),
+            "`password` without `username`: Basic auth needs both".into(),
+        ));
+    }
+    problems
+}
+
 /// The checked settings of a `postgres_table` connector.
 fn postgres_settings(settings: &Settings) -> crate::postgres_table::PgTableSettings {
     let get = |k: &str| text(settings, k).unwrap_or_default().to_string();
@@ -208,6 +247,12 @@ pub fn open(
     if kind == "postgres_table" {
         let table = crate::postgres_table::PgTable::new(name, postgres_settings(settings));
         return Ok(Box::new(table));
+    }
+    if kind == "carddav" {
+        let get = |k: &str| settings.get(k).and_then(|v| v.as_str());
+        let url = get("url").unwrap_or_default();
+        let dav = crate::carddav::CardDav::new(name, url, get("username"), get("password"));
+        return Ok(Box::new(dav));
     }
     let path = settings
         .get("path")

@@ -154,13 +154,7 @@ impl Cards<'_> {
     fn rewrite(&self, op: &WriteOp, path: &Path, fields: &RawFields) -> WriteResult {
         let (lines, version) = self.load(op, path)?;
         check_version(self.connector, op, &version)?;
-        let mut merged = parse::fields(&lines);
-        merge(&mut merged, fields);
-        let kept: Vec<parse::Line> = lines
-            .into_iter()
-            .filter(|l| !parse::OWNED.contains(&l.name.as_str()))
-            .collect();
-        let card = parse::render(op.target(), &merged, &kept);
+        let card = parse::rewrite(lines, op.target(), fields);
         self.put(op, path, &card)
     }
 
@@ -172,7 +166,7 @@ impl Cards<'_> {
             .expect("some name is free");
         let mut clean = RawFields::new();
         merge(&mut clean, fields);
-        let outcome = self.put(op, &path, &parse::render(uid, &clean, &[]))?;
+        let outcome = self.put(op, &path, &parse::render(uid, &clean))?;
         self.by_uid.insert(uid.to_string(), path);
         Ok(outcome)
     }

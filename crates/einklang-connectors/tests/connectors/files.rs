@@ -210,6 +210,33 @@ fn vcard_write_back_keeps_unknown_properties() {
 }
 
 #[test]
+fn vcard_4_0_cards_stay_4_0_on_write_back() {
+    let v4 = "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:urn:uuid:b1\r\nFN:Bo\r\nTEL;VALUE=uri;TYPE=cell:tel:+49-170-1\r\nKIND:individual\r\nEND:VCARD\r\n";
+    let lines = parse::lines(v4).unwrap();
+    assert_eq!(parse::version(&lines), "4.0");
+    assert_eq!(parse::fields(&lines)["tel"], json!(["+49-170-1"]));
+    let text = parse::rewrite(
+        lines,
+        "urn:uuid:b1",
+        &obj(json!({"email": ["bo@example.com"]})),
+    );
+    for want in [
+        "VERSION:4.0\r\n",
+        "UID:urn:uuid:b1\r\n",
+        "EMAIL:bo@example.com\r\n",
+        "TEL;VALUE=text:+49-170-1\r\n",
+        "KIND:individual\r\n",
+    ] {
+        assert!(text.contains(want), "{want} missing in\n{text}");
+    }
+    let again = parse::fields(&parse::lines(&text).unwrap());
+    assert_eq!(
+        (again["tel"].clone(), again["fn"].clone()),
+        (json!(["+49-170-1"]), json!("Bo"))
+    );
+}
+
+#[test]
 fn vcard_creates_safe_file_names_and_never_overwrites_another_card() {
     let dir = tempfile::tempdir().unwrap();
     let other = CARD.replace("UID:anna-1", "UID:someone-else");

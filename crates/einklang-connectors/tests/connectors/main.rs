@@ -1,7 +1,9 @@
 //! The connector tests, one binary: the compliance kit every connector
 //! passes (`kit`), each file kind's own cases (`files`), the in-process
-//! connector (`memory`) and streaming writes of big files (`streaming`).
+//! connector (`memory`), streaming writes of big files (`streaming`), and
+//! the server kinds against real servers (`postgres`, `carddav`).
 
+mod carddav;
 mod files;
 mod kit;
 mod memory;

@@ -242,12 +242,37 @@ fn list(v: Option<&Value>) -> Vec<&Value> {
     }
 }
 
-/// Render a card from raw fields, keeping `kept` (unknown properties of the
-/// card being replaced) before END.
-pub fn render(uid: &str, f: &Map<String, Value>, kept: &[Line]) -> String {
+/// The VERSION of a card's lines (`3.0` when it names none).
+pub fn version(lines: &[Line]) -> &str {
+    let v = lines.iter().find(|l| l.name == "VERSION");
+    v.map_or("3.0", |l| l.value.trim())
+}
+
+/// The card `lines` with `fields` merged in (a null removes), rendered in
+/// the card's own VERSION with every property einklang does not own kept.
+pub fn rewrite(lines: Vec<Line>, uid: &str, fields: &Map<String, Value>) -> String {
+    let mut merged = self::fields(&lines);
+    crate::ops::merge(&mut merged, fields);
+    let version = version(&lines).to_string();
+    let kept: Vec<Line> = lines
+        .into_iter()
+        .filter(|l| !OWNED.contains(&l.name.as_str()))
+        .collect();
+    render_as(&version, uid, &merged, &kept)
+}
+
+/// Render a new vCard 3.0 card from raw fields.
+pub fn render(uid: &str, f: &Map<String, Value>) -> String {
+    render_as("3.0", uid, f, &[])
+}
+
+/// Render a card of `version` (`3.0` or `4.0`) from raw fields, keeping
+/// `kept` (unknown properties of the card being replaced) before END.
+pub fn render_as(version: &str, uid: &str, f: &Map<String, Value>, kept: &[Line]) -> String {
+    let v4 = version == "4.0";
     let mut out: Vec<String> = vec![
         "BEGIN:VCARD".into(),
-        "VERSION:3.0".into(),
+        format!("VERSION:{}", if v4 { "4.0" } else { "3.0" }),
         format!("UID:{}", escape(uid)),
     ];
     let n = f.get("n");
@@ -292,11 +317,16 @@ pub fn render(uid: &str, f: &Map<String, Value>, kept: &[Line]) -> String {
             out.push(format!("{prop}:{}", escape(&v)));
         }
     }
+    // 4.0 has no TYPE=INTERNET, and its TEL is a URI unless VALUE=text
+    let (email, tel) = match v4 {
+        true => ("EMAIL", "TEL;VALUE=text"),
+        false => ("EMAIL;TYPE=INTERNET", "TEL"),
+    };
     for e in list(f.get("email")) {
-        out.push(format!("EMAIL;TYPE=INTERNET:{}", escape(&text(Some(e)))));
+        out.push(format!("{email}:{}", escape(&text(Some(e)))));
     }
     for t in list(f.get("tel")) {
-        out.push(format!("TEL:{}", escape(&text(Some(t)))));
+        out.push(format!("{tel}:{}", escape(&text(Some(t)))));
     }
     for a in list(f.get("adr")) {
         let p = |k: &str| escape(&text(a.get(k)));
