@@ -6,11 +6,22 @@
 //! Namespaces are matched by local name (`href`, `getetag`,
 //! `address-data`, …): servers differ in their prefixes, never in these.
 
+pub(crate) mod collection;
+mod connector;
+mod discover;
 mod xml;
 
 use crate::{excerpt, ConnectorError};
 use std::time::Duration;
 pub(crate) use xml::{multistatus, Entry, MultiStatus};
+
+/// Depth and XML Content-Type, as PROPFIND and REPORT need them.
+pub(crate) fn xml_headers(depth: &str) -> [(&str, &str); 2] {
+    [
+        ("Depth", depth),
+        ("Content-Type", "application/xml; charset=utf-8"),
+    ]
+}
 
 /// An HTTP answer, read whole (DAV answers are small: at most one
 /// collection's hrefs and ETags, or a batch of items).
@@ -18,6 +29,8 @@ pub(crate) use xml::{multistatus, Entry, MultiStatus};
 pub(crate) struct Answer {
     pub status: u16,
     pub etag: Option<String>,
+    /// `Retry-After` in seconds, when the server sent one.
+    pub retry_after: Option<u64>,
     pub body: String,
 }
 
@@ -108,11 +121,12 @@ impl Dav {
             .run(req)
             .map_err(|e| self.error(method, url, None, &e.to_string()))?;
         let status = res.status().as_u16();
-        let etag = res
-            .headers()
-            .get("etag")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        let header = |name: &str| {
+            let value = res.headers().get(name)?;
+            value.to_str().ok().map(|v| v.trim().to_string())
+        };
+        let etag = header("etag");
+        let retry_after = header("retry-after").and_then(|v| v.parse().ok());
         let body = res
             .body_mut()
             .with_config()
@@ -126,7 +140,12 @@ impl Dav {
                     &format!("reading the answer: {e}"),
                 )
             })?;
-        Ok(Answer { status, etag, body })
+        Ok(Answer {
+            status,
+            etag,
+            retry_after,
+            body,
+        })
     }
 
     /// PROPFIND or REPORT expecting 207; the parsed multistatus.
@@ -137,22 +156,41 @@ impl Dav {
         depth: &str,
         body: &str,
     ) -> Result<MultiStatus, ConnectorError> {
-        let headers = [
-            ("Depth", depth),
-            ("Content-Type", "application/xml; charset=utf-8"),
-        ];
-        let answer = self.call(method, url, &headers, Some(body.to_string()))?;
+        let answer = self.call(method, url, &xml_headers(depth), Some(body.to_string()))?;
+        self.expect_multi(method, url, answer)
+    }
+
+    /// An answer that must be a 207 multistatus, parsed.
+    pub fn expect_multi(
+        &self,
+        method: &str,
+        url: &str,
+        answer: Answer,
+    ) -> Result<MultiStatus, ConnectorError> {
         if answer.status != 207 {
             return Err(self.error(method, url, Some(answer.status), &answer.body));
         }
         multistatus(&answer.body).map_err(|e| {
-            self.error(
-                method,
-                url,
-                Some(207),
-                &format!("{e}: {}", excerpt(&answer.body, 200)),
-            )
+            let detail = format!("{e}: {}", excerpt(answer.body.trim(), 200));
+            self.error(method, url, Some(207), &detail)
         })
+    }
+
+    /// The absolute URL of a path the server named (`/alice/`).
+    pub fn absolute(&self, href: &str) -> String {
+        match href.starts_with("http://") || href.starts_with("https://") {
+            true => href.to_string(),
+            false => format!("{}{}", self.origin, encode_path(href)),
+        }
+    }
+
+    /// Bind to another collection on the same server (after discovery).
+    pub fn set_collection(&mut self, url: &str) {
+        let url = self.absolute(url);
+        self.collection = match url.ends_with('/') {
+            true => url,
+            false => format!("{url}/"),
+        };
     }
 
     /// An error naming connector, method, path and status, with a short
@@ -171,6 +209,12 @@ impl Dav {
             message: format!("{method} {path}{status}: {}", excerpt(detail.trim(), 300)),
         }
     }
+}
+
+/// Percent-encode a decoded path, keeping its `/`.
+fn encode_path(path: &str) -> String {
+    let parts: Vec<String> = path.split('/').map(percent_encode).collect();
+    parts.join("/")
 }
 
 /// Percent-encode an item name for a URL path: unreserved ASCII and `@`

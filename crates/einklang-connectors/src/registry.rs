@@ -62,7 +62,7 @@ const KINDS: [KindInfo; 5] = [
     KindInfo {
         kind: "carddav",
         summary: "an address book on a CardDAV server (Radicale, Nextcloud, iCloud, …)",
-        settings: &["url", "username", "password"],
+        settings: &["url", "collection", "username", "password"],
         can: "read, write, delete; version = ETag; list + multiget; change feed (sync-collection); conditional writes (If-Match); unknown properties kept",
     },
 ];
@@ -180,7 +180,8 @@ fn dav_problems(settings: &Settings) -> Vec<SettingProblem> {
     match text(settings, "url") {
         None => problems.push(problem(
             settings.get("url").map(|_| "url"),
-            "missing setting `url` (the address book's URL)".into(),
+            "missing setting `url` (the collection's URL, or the server's with `collection`)"
+                .into(),
         )),
         Some(url) if !(url.starts_with("http://") || url.starts_with("https://")) => {
             problems.push(problem(
@@ -190,7 +191,7 @@ fn dav_problems(settings: &Settings) -> Vec<SettingProblem> {
         }
         Some(_) => {}
     }
-    for key in ["username", "password"] {
+    for key in ["collection", "username", "password"] {
         if settings.get(key).is_some_and(|v| !v.is_string()) {
             problems.push(problem(Some(key), format!("`{key}` must be a text")));
         }
@@ -251,7 +252,13 @@ pub fn open(
     if kind == "carddav" {
         let get = |k: &str| settings.get(k).and_then(|v| v.as_str());
         let url = get("url").unwrap_or_default();
-        let dav = crate::carddav::CardDav::new(name, url, get("username"), get("password"));
+        let dav = crate::carddav::CardDav::new(
+            name,
+            url,
+            get("collection"),
+            get("username"),
+            get("password"),
+        );
         return Ok(Box::new(dav));
     }
     let path = settings

@@ -14,8 +14,27 @@ pub(crate) struct Entry {
     pub etag: Option<String>,
     /// `address-data` or `calendar-data`.
     pub data: Option<String>,
-    /// Whether `resourcetype` says it is a collection.
-    pub collection: bool,
+    /// The local names inside `resourcetype` (`collection`, `addressbook`,
+    /// `calendar`, …).
+    pub types: Vec<String>,
+    /// `displayname`.
+    pub displayname: Option<String>,
+    /// Properties that hold an href (`current-user-principal`,
+    /// `addressbook-home-set`, `calendar-home-set`): (property, href).
+    pub links: Vec<(String, String)>,
+}
+
+impl Entry {
+    /// Whether `resourcetype` names `kind` (`collection`, `addressbook`, …).
+    pub fn is(&self, kind: &str) -> bool {
+        self.types.iter().any(|t| t == kind)
+    }
+
+    /// The href held by property `prop`.
+    pub fn link(&self, prop: &str) -> Option<&str> {
+        let found = self.links.iter().find(|(p, _)| p == prop);
+        found.map(|(_, h)| h.as_str())
+    }
 }
 
 /// A whole answer.
@@ -72,16 +91,16 @@ pub(crate) fn multistatus(body: &str) -> Result<MultiStatus, String> {
         match reader.read_event().map_err(|e| format!("not XML: {e}"))? {
             Event::Start(e) => {
                 let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
-                if name == "collection" && path.iter().any(|p| p == "resourcetype") {
-                    pending.collection = true;
+                if path.last().is_some_and(|p| p == "resourcetype") {
+                    pending.types.push(name.clone());
                 }
                 path.push(name);
                 text.clear();
             }
             Event::Empty(e) => {
                 let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
-                if name == "collection" && path.iter().any(|p| p == "resourcetype") {
-                    pending.collection = true;
+                if path.last().is_some_and(|p| p == "resourcetype") {
+                    pending.types.push(name);
                 }
             }
             Event::Text(t) => text.push_str(&t.xml_content().map_err(|e| e.to_string())?),
@@ -106,11 +125,19 @@ pub(crate) fn multistatus(body: &str) -> Result<MultiStatus, String> {
                     ("status", "propstat") => prop_ok = Some(status_code(&value) / 100 == 2),
                     ("getetag", "prop") => pending.etag = Some(value.trim().to_string()),
                     ("address-data" | "calendar-data", "prop") => pending.data = Some(value),
+                    ("displayname", "prop") => pending.displayname = Some(value.trim().to_string()),
+                    ("href", link) if path.len() >= 2 && path[path.len() - 2] == "prop" => {
+                        let href = percent_decode(value.trim());
+                        pending.links.push((link.to_string(), href));
+                    }
                     ("propstat", _) => {
                         if prop_ok.take().unwrap_or(false) {
                             entry.etag = entry.etag.take().or(pending.etag.take());
                             entry.data = entry.data.take().or(pending.data.take());
-                            entry.collection |= pending.collection;
+                            entry.types.append(&mut pending.types);
+                            entry.displayname =
+                                entry.displayname.take().or(pending.displayname.take());
+                            entry.links.append(&mut pending.links);
                             if entry.status == 0 {
                                 entry.status = 200;
                             }
@@ -179,7 +206,19 @@ END:VCARD</CR:address-data></prop><status>HTTP/1.1 200 OK</status></propstat>
             <D:resourcetype><D:collection/><C:addressbook xmlns:C="urn:ietf:params:xml:ns:carddav"/></D:resourcetype>
             </D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response></D:multistatus>"#;
         let m = multistatus(body).unwrap();
-        assert!(m.entries[0].collection);
+        assert!(m.entries[0].is("collection") && m.entries[0].is("addressbook"));
+        let home = r#"<multistatus xmlns="DAV:"><response><href>/</href><propstat><prop>
+            <current-user-principal><href>/alice/</href></current-user-principal>
+            <displayname>Kontakte</displayname></prop><status>HTTP/1.1 200 OK</status></propstat></response></multistatus>"#;
+        let m = multistatus(home).unwrap();
+        assert_eq!(m.entries[0].link("current-user-principal"), Some("/alice/"));
+        assert_eq!(
+            (
+                m.entries[0].href.as_str(),
+                m.entries[0].displayname.as_deref()
+            ),
+            ("/", Some("Kontakte"))
+        );
         let html = multistatus("<html><body>Login</body></html>").unwrap_err();
         assert!(html.contains("not a WebDAV multistatus"), "{html}");
         let token = r#"<multistatus xmlns="DAV:"><response><href>/a/</href><propstat><prop><sync-token>t7</sync-token></prop><status>HTTP/1.1 200 OK</status></propstat></response></multistatus>"#;

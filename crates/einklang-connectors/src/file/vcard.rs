@@ -82,9 +82,19 @@ pub(crate) fn read_card(path: &Path) -> ReadItem {
     }
 }
 
-/// A file name for a UID: letters, digits and `-_@.` kept, others replaced
-/// by `_`, no leading dot (a hidden file), at most about 100 bytes.
+/// A file name for a UID: its [`file_stem`] and `.vcf` (`-2.vcf`, … for
+/// later attempts).
 pub(crate) fn file_name(uid: &str, attempt: usize) -> String {
+    let safe = file_stem(uid);
+    match attempt {
+        0 => format!("{safe}.vcf"),
+        n => format!("{safe}-{}.vcf", n + 1),
+    }
+}
+
+/// A safe file stem for a UID: letters, digits and `-_@.` kept, others
+/// replaced by `_`, no leading dot (a hidden file), at most about 100 bytes.
+pub(crate) fn file_stem(uid: &str) -> String {
     let mut safe = String::new();
     for c in uid.chars() {
         if safe.len() + c.len_utf8() > 100 {
@@ -100,10 +110,7 @@ pub(crate) fn file_name(uid: &str, attempt: usize) -> String {
     if safe.is_empty() {
         safe.push_str("card");
     }
-    match attempt {
-        0 => format!("{safe}.vcf"),
-        n => format!("{safe}-{}.vcf", n + 1),
-    }
+    safe
 }
 
 /// The cards of one write call, by UID.

@@ -232,13 +232,15 @@ fn carddav_errors_name_method_path_and_status_never_the_password() {
         "{err}"
     );
     assert!(!err.contains("wrong-secret-pw"), "{err}");
+    // a write fails as a whole (nothing is sent) with the same message
     let write = c
         .write("href", &[update_if("x.vcf", json!({"fn": "x"}), None)])
-        .unwrap()
-        .remove(0)
-        .unwrap_err();
-    assert_eq!(write.kind, WriteErrorKind::Forbidden, "{}", write.message);
-    assert!(!write.message.contains("wrong-secret-pw"));
+        .unwrap_err()
+        .to_string();
+    assert!(
+        write.contains("→ 401") && !write.contains("wrong-secret-pw"),
+        "{write}"
+    );
     // nothing listening
     let s = json!({"url": "http://127.0.0.1:9/book/"});
     let err = open("book", "carddav", &settings(s), std::path::Path::new("."))
@@ -287,4 +289,51 @@ fn carddav_settings_are_checked() {
         text[0].contains("http://") && text[1].contains("without `username`"),
         "{text:?}"
     );
+}
+
+#[test]
+fn carddav_discovers_the_address_book_from_the_server_url() {
+    let Some(book) = Book::new("disc") else {
+        return;
+    };
+    book.put("a.vcf", &card("a", "A", ""));
+    let base = dav_base().unwrap();
+    let server = base
+        .trim_end_matches('/')
+        .trim_end_matches("alice")
+        .to_string();
+    let name = book
+        .url
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let open_with = |collection: Option<&str>| {
+        let mut s = json!({"url": server, "username": USER, "password": PASSWORD});
+        if let Some(c) = collection {
+            s["collection"] = json!(c);
+        }
+        open("book", "carddav", &settings(s), std::path::Path::new(".")).unwrap()
+    };
+    // by name, from the server's root: principal → home set → the book
+    let listed = open_with(Some(&name)).list().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, "a.vcf");
+    // a name not there yet is made by install, under the home set
+    let fresh = format!("{name}-new");
+    let mut c = open_with(Some(&fresh));
+    assert_eq!(
+        c.install().unwrap(),
+        vec![format!("address book /alice/{fresh}/")]
+    );
+    assert!(c.list().unwrap().is_empty());
+    // no name and several books: the error lists them
+    let err = open_with(None).list().unwrap_err().to_string();
+    assert!(
+        err.contains("address books here") && err.contains(&name) && err.contains("`collection`"),
+        "{err}"
+    );
+    let (status, _, _) = book.request("DELETE", &format!("../{fresh}/"), &[], "");
+    assert!(status == 200 || status == 204, "{status}");
 }

@@ -3,6 +3,7 @@
 //! (EspoCRM ↔ Advoware) and the guarantees of issue 3.
 
 mod accounting;
+mod carddav;
 mod conflicts;
 mod deletes;
 mod failures;

@@ -1,0 +1,61 @@
+//! [`Connector`] for a DAV [`Collection`]: each call finds the collection
+//! first (once, see `discover`), then does its work in `collection`.
+
+use super::collection::{Collection, ItemFormat};
+use crate::{
+    Capabilities, ChangeFeed, Connector, ConnectorError, Listed, ReadItem, WriteOp, WriteOutcome,
+    WriteResult,
+};
+
+impl<F: ItemFormat + Send> Connector for Collection<F> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn kind(&self) -> &'static str {
+        F::KIND
+    }
+    fn capabilities(&self) -> Capabilities {
+        Collection::capabilities(self)
+    }
+    fn fingerprint(&mut self) -> Result<Option<String>, ConnectorError> {
+        Ok(None)
+    }
+    fn read(&mut self) -> Result<Box<dyn Iterator<Item = ReadItem> + '_>, ConnectorError> {
+        self.ready()?;
+        let ids: Vec<String> = Collection::list(self)?.into_iter().map(|l| l.id).collect();
+        let items = Collection::fetch(self, &ids)?;
+        Ok(Box::new(items.into_iter()))
+    }
+    fn list(&mut self) -> Result<Vec<Listed>, ConnectorError> {
+        self.ready()?;
+        Collection::list(self)
+    }
+    fn fetch(&mut self, ids: &[String]) -> Result<Vec<ReadItem>, ConnectorError> {
+        self.ready()?;
+        Collection::fetch(self, ids)
+    }
+    fn cursor(&mut self) -> Result<String, ConnectorError> {
+        self.ready()?;
+        Collection::cursor(self)
+    }
+    fn changes(&mut self, cursor: &str) -> Result<Option<ChangeFeed>, ConnectorError> {
+        self.ready()?;
+        Collection::changes(self, cursor)
+    }
+    fn write(&mut self, _key: &str, ops: &[WriteOp]) -> Result<Vec<WriteResult>, ConnectorError> {
+        self.ready()?;
+        Ok(ops.iter().map(|op| self.one(op)).collect())
+    }
+    fn find_created(
+        &mut self,
+        _key: &str,
+        marker: &str,
+    ) -> Result<Option<WriteOutcome>, ConnectorError> {
+        self.ready()?;
+        Collection::find_created(self, marker)
+    }
+    fn install(&mut self) -> Result<Vec<String>, ConnectorError> {
+        self.ready()?;
+        Collection::install(self)
+    }
+}
