@@ -361,9 +361,17 @@ fn settings_are_checked_without_touching_files() {
         problems("jsonl", json!({"path": "x", "pat": 1})),
         ["Some(\"pat\"): unknown setting `pat` for kind jsonl (accepted: path)"]
     );
+    let known: Vec<&str> = einklang_connectors::kinds()
+        .iter()
+        .map(|k| k.kind)
+        .collect();
+    assert!(known.starts_with(&["csv", "jsonl", "vcard"]), "{known:?}");
     assert_eq!(
         problems("xml", json!({})),
-        ["Some(\"kind\"): unknown connector kind `xml` (known: csv, jsonl, vcard, postgres_table)"]
+        [format!(
+            "Some(\"kind\"): unknown connector kind `xml` (known: {})",
+            known.join(", ")
+        )]
     );
     let missing = open(
         "src",
