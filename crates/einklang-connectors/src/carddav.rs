@@ -50,8 +50,8 @@ impl ItemFormat for Cards {
         Ok(parse::fields(&lines))
     }
 
-    fn create(uid: &str, fields: &RawFields) -> String {
-        parse::render(uid, fields)
+    fn create(uid: &str, fields: &RawFields) -> Result<String, String> {
+        Ok(parse::render(uid, fields))
     }
 
     fn rewrite(text: &str, fields: &RawFields) -> Result<String, String> {

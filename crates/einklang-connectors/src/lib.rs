@@ -14,6 +14,7 @@
 //! [`ReadItem::Reject`] with its position and reason.
 #![deny(missing_docs)]
 
+pub mod caldav;
 pub mod carddav;
 mod dav;
 pub mod file;

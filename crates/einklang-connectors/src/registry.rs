@@ -34,7 +34,7 @@ pub struct SettingProblem {
     pub message: String,
 }
 
-const KINDS: [KindInfo; 5] = [
+const KINDS: [KindInfo; 6] = [
     KindInfo {
         kind: "csv",
         summary: "a delimited text file with a header row",
@@ -64,6 +64,12 @@ const KINDS: [KindInfo; 5] = [
         summary: "an address book on a CardDAV server (Radicale, Nextcloud, iCloud, …)",
         settings: &["url", "collection", "username", "password"],
         can: "read, write, delete; version = ETag; list + multiget; change feed (sync-collection); conditional writes (If-Match); unknown properties kept",
+    },
+    KindInfo {
+        kind: "caldav",
+        summary: "a calendar on a CalDAV server (events: VEVENT)",
+        settings: &["url", "collection", "username", "password"],
+        can: "read, write, delete; version = ETag; list + multiget; change feed (sync-collection); conditional writes (If-Match); time zones, alarms, overrides and unknown properties kept",
     },
 ];
 
@@ -107,7 +113,7 @@ pub fn validate_settings(kind: &str, settings: &Settings) -> Vec<SettingProblem>
         problems.extend(postgres_problems(settings));
         return problems;
     }
-    if kind == "carddav" {
+    if kind == "carddav" || kind == "caldav" {
         problems.extend(dav_problems(settings));
         return problems;
     }
@@ -249,17 +255,21 @@ pub fn open(
         let table = crate::postgres_table::PgTable::new(name, postgres_settings(settings));
         return Ok(Box::new(table));
     }
-    if kind == "carddav" {
+    if kind == "carddav" || kind == "caldav" {
         let get = |k: &str| settings.get(k).and_then(|v| v.as_str());
-        let url = get("url").unwrap_or_default();
-        let dav = crate::carddav::CardDav::new(
-            name,
-            url,
+        let args = (
+            get("url").unwrap_or_default(),
             get("collection"),
             get("username"),
             get("password"),
         );
-        return Ok(Box::new(dav));
+        return Ok(if kind == "carddav" {
+            let (url, c, u, p) = args;
+            Box::new(crate::carddav::CardDav::new(name, url, c, u, p))
+        } else {
+            let (url, c, u, p) = args;
+            Box::new(crate::caldav::CalDav::new(name, url, c, u, p))
+        });
     }
     let path = settings
         .get("path")

@@ -62,8 +62,8 @@ pub trait ItemFormat {
     fn make_collection() -> (&'static str, String);
     /// An item's text as raw fields, or why it is not one.
     fn read(text: &str) -> Result<RawFields, String>;
-    /// The text of a new item with UID `uid`.
-    fn create(uid: &str, fields: &RawFields) -> String;
+    /// The text of a new item with UID `uid`, or why the fields make none.
+    fn create(uid: &str, fields: &RawFields) -> Result<String, String>;
     /// The item `text` with `fields` merged in, unknown properties kept.
     fn rewrite(text: &str, fields: &RawFields) -> Result<String, String>;
     /// The UID of an item.
@@ -332,7 +332,8 @@ impl<F: ItemFormat> Collection<F> {
         clean.retain(|k, v| k != KEY && !v.is_null());
         let url = self.dav.url_of(&name);
         let headers = [("If-None-Match", "*"), ("Content-Type", F::MEDIA)];
-        let text = F::create(marker, &clean);
+        let text = F::create(marker, &clean)
+            .map_err(|e| op_error(&self.name, op, WriteErrorKind::Rejected, e))?;
         let answer = self
             .dav
             .call("PUT", &url, &headers, Some(text))

@@ -29,17 +29,23 @@ pub fn dav_base() -> Option<String> {
 pub struct Book {
     pub url: String,
     agent: ureq::Agent,
+    kind: &'static str,
 }
 
 impl Book {
     pub fn new(tag: &str) -> Option<Book> {
+        Book::of_kind(tag, "carddav")
+    }
+
+    /// A fresh collection for `kind` (`carddav` or `caldav`).
+    pub fn of_kind(tag: &str, kind: &'static str) -> Option<Book> {
         let url = format!("{}{tag}-{}/", dav_base()?, std::process::id());
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .allow_non_standard_methods(true)
             .build()
             .into();
-        let book = Book { url, agent };
+        let book = Book { url, agent, kind };
         book.request("DELETE", "", &[], "");
         let made = book.connector().install().unwrap();
         assert_eq!(made.len(), 1, "{made:?}");
@@ -48,7 +54,7 @@ impl Book {
 
     pub fn connector(&self) -> Box<dyn Connector> {
         let s = json!({"url": self.url, "username": USER, "password": PASSWORD});
-        open("book", "carddav", &settings(s), std::path::Path::new(".")).unwrap()
+        open("book", self.kind, &settings(s), std::path::Path::new(".")).unwrap()
     }
 
     /// One request as another client: (status, etag, body).
@@ -76,10 +82,14 @@ impl Book {
         (res.status().as_u16(), etag, text)
     }
 
-    /// PUT a card as another client; its ETag.
+    /// PUT a card (or an event) as another client; its ETag.
     pub fn put(&self, name: &str, card: &str) -> String {
-        let (status, etag, body) =
-            self.request("PUT", name, &[("Content-Type", "text/vcard")], card);
+        let media = if self.kind == "caldav" {
+            "text/calendar"
+        } else {
+            "text/vcard"
+        };
+        let (status, etag, body) = self.request("PUT", name, &[("Content-Type", media)], card);
         assert!(
             status == 201 || status == 204,
             "PUT {name}: {status} {body}"

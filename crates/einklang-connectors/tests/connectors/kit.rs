@@ -16,15 +16,45 @@ struct Subject<'a> {
     c: &'a mut dyn Connector,
     key: String,
     caps: Capabilities,
+    shape: Shape,
+}
+
+/// The raw fields the kit writes: three text fields (named as a contact's
+/// `fn`, `note` and `title` in the kit) and what else a create needs.
+#[derive(Clone)]
+pub struct Shape {
+    /// The names standing for `fn`, `note` and `title`.
+    pub names: [&'static str; 3],
+    /// Further fields every create carries (an event's `start`).
+    pub required: Value,
+}
+
+impl Default for Shape {
+    fn default() -> Self {
+        Shape {
+            names: ["fn", "note", "title"],
+            required: json!({}),
+        }
+    }
 }
 
 /// Run the whole kit against `c`; `key_field` is the mapping's id field
 /// (ignored when the connector names its own).
 pub fn run(c: &mut dyn Connector, key_field: &str) {
+    run_with(c, key_field, Shape::default())
+}
+
+/// [`run`] with other field names.
+pub fn run_with(c: &mut dyn Connector, key_field: &str, shape: Shape) {
     let caps = c.capabilities();
     assert!(caps.read && caps.write && caps.delete && caps.partial_update);
     let key = caps.key_field.clone().unwrap_or(key_field.to_string());
-    let mut s = Subject { c, key, caps };
+    let mut s = Subject {
+        c,
+        key,
+        caps,
+        shape,
+    };
     let before = s.all();
     let fingerprint = s.c.fingerprint().unwrap();
     let id = s.create_reads_back();
@@ -54,6 +84,20 @@ fn is_cleared(v: Option<&Value>) -> bool {
 }
 
 impl Subject<'_> {
+    /// The connector's name for a kit field.
+    fn n(&self, kit: &str) -> &'static str {
+        let i = ["fn", "note", "title"].iter().position(|k| *k == kit);
+        self.shape.names[i.expect("a kit field")]
+    }
+
+    /// Kit fields renamed for the connector.
+    fn o(&self, v: Value) -> RawFields {
+        obj(v)
+            .into_iter()
+            .map(|(k, v)| (self.n(&k).to_string(), v))
+            .collect()
+    }
+
     fn write(&mut self, ops: &[WriteOp]) -> Vec<WriteResult> {
         let results = self.c.write(&self.key, ops).unwrap();
         assert_eq!(results.len(), ops.len(), "one result per op");
@@ -107,24 +151,26 @@ impl Subject<'_> {
     fn update(&mut self, id: &str, fields: Value) -> WriteResult {
         self.write_one(WriteOp::Update {
             id: id.into(),
-            fields: obj(fields),
+            fields: self.o(fields),
             expected_version: None,
         })
     }
 
     fn create_reads_back(&mut self) -> String {
-        let fields = json!({"fn": "Anna Novak", "note": "first", "title": "Dr."});
+        let fields = self.o(json!({"fn": "Anna Novak", "note": "first", "title": "Dr."}));
+        let mut create = fields.clone();
+        create.extend(obj(self.shape.required.clone()));
         let outcome = self
             .write_one(WriteOp::Create {
                 marker: "ek-1".into(),
-                fields: obj(fields.clone()),
+                fields: create,
             })
             .unwrap();
         if self.caps.client_ids {
             assert_eq!(outcome.id, "ek-1");
         }
         let record = self.one(&outcome.id, &outcome);
-        for (k, v) in obj(fields) {
+        for (k, v) in fields {
             assert_eq!(record.fields.get(&k), Some(&v), "field {k} after create");
         }
         outcome.id
@@ -134,20 +180,20 @@ impl Subject<'_> {
         let outcome = self.update(id, json!({"note": "second"})).unwrap();
         assert_eq!(outcome.id, id);
         let record = self.one(id, &outcome);
-        assert_eq!(record.fields["note"], json!("second"));
-        assert_eq!(record.fields["fn"], json!("Anna Novak"));
-        assert_eq!(record.fields["title"], json!("Dr."));
+        assert_eq!(record.fields[self.n("note")], json!("second"));
+        assert_eq!(record.fields[self.n("fn")], json!("Anna Novak"));
+        assert_eq!(record.fields[self.n("title")], json!("Dr."));
     }
 
     fn null_clears(&mut self, id: &str) {
         let outcome = self.update(id, json!({"title": null})).unwrap();
         let record = self.one(id, &outcome);
         assert!(
-            is_cleared(record.fields.get("title")),
+            is_cleared(record.fields.get(self.n("title"))),
             "{:?}",
             record.fields
         );
-        assert_eq!(record.fields["note"], json!("second"));
+        assert_eq!(record.fields[self.n("note")], json!("second"));
     }
 
     fn missing_ids_are_not_found(&mut self) {
@@ -175,13 +221,13 @@ impl Subject<'_> {
         let outcome = self
             .write_one(WriteOp::Create {
                 marker: id.into(),
-                fields: obj(json!({"note": "third"})),
+                fields: self.o(json!({"note": "third"})),
             })
             .unwrap();
         assert_eq!(outcome.id, id);
         let record = self.one(id, &outcome);
-        assert_eq!(record.fields["note"], json!("third"));
-        assert_eq!(record.fields["fn"], json!("Anna Novak"));
+        assert_eq!(record.fields[self.n("note")], json!("third"));
+        assert_eq!(record.fields[self.n("fn")], json!("Anna Novak"));
     }
 
     fn stale_versions_conflict(&mut self, id: &str) {
@@ -189,7 +235,7 @@ impl Subject<'_> {
         let ops = [
             WriteOp::Update {
                 id: id.into(),
-                fields: obj(json!({"note": "stale"})),
+                fields: self.o(json!({"note": "stale"})),
                 expected_version: stale.clone(),
             },
             WriteOp::Delete {
@@ -201,27 +247,30 @@ impl Subject<'_> {
             assert_eq!(result.unwrap_err().kind, WriteErrorKind::Conflict);
         }
         let current = self.find(id).remove(0);
-        assert_ne!(current.fields["note"], json!("stale"));
+        assert_ne!(current.fields[self.n("note")], json!("stale"));
         let outcome = self
             .write_one(WriteOp::Update {
                 id: id.into(),
-                fields: obj(json!({"note": "current"})),
+                fields: self.o(json!({"note": "current"})),
                 expected_version: current.version,
             })
             .unwrap();
-        assert_eq!(self.one(id, &outcome).fields["note"], json!("current"));
+        assert_eq!(
+            self.one(id, &outcome).fields[self.n("note")],
+            json!("current")
+        );
     }
 
     fn failed_op_does_not_stop_the_others(&mut self, id: &str) {
         let results = self.write(&[
             WriteOp::Update {
                 id: "nope".into(),
-                fields: obj(json!({"note": "x"})),
+                fields: self.o(json!({"note": "x"})),
                 expected_version: None,
             },
             WriteOp::Update {
                 id: id.into(),
-                fields: obj(json!({"note": "batch"})),
+                fields: self.o(json!({"note": "batch"})),
                 expected_version: None,
             },
         ]);
@@ -230,7 +279,10 @@ impl Subject<'_> {
             WriteErrorKind::NotFound
         );
         let outcome = results[1].clone().unwrap();
-        assert_eq!(self.one(id, &outcome).fields["note"], json!("batch"));
+        assert_eq!(
+            self.one(id, &outcome).fields[self.n("note")],
+            json!("batch")
+        );
     }
 
     fn delete_removes(&mut self, id: &str) {

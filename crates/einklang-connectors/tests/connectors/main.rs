@@ -3,6 +3,7 @@
 //! connector (`memory`), streaming writes of big files (`streaming`), and
 //! the server kinds against real servers (`postgres`, `carddav`).
 
+mod caldav;
 mod carddav;
 mod files;
 mod kit;

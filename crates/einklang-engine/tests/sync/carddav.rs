@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 
 /// The Radicale base URL (user alice, password alicepw), or None outside CI.
-fn dav_base() -> Option<String> {
+pub(crate) fn dav_base() -> Option<String> {
     match std::env::var("EINKLANG_TEST_DAV") {
         Ok(url) => Some(url),
         Err(_) if std::env::var("CI").as_deref() == Ok("true") => {
@@ -25,13 +25,19 @@ fn dav_base() -> Option<String> {
 }
 
 /// Another client of the address book, speaking plain HTTP.
-struct Other {
+pub(crate) struct Other {
     book: String,
     agent: ureq::Agent,
+    media: &'static str,
 }
 
 impl Other {
-    fn new(book: &str) -> Other {
+    pub(crate) fn new(book: &str) -> Other {
+        Other::with_media(book, "text/vcard; charset=utf-8")
+    }
+
+    /// A client sending items as `media` (`text/calendar` for events).
+    pub(crate) fn with_media(book: &str, media: &'static str) -> Other {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .allow_non_standard_methods(true)
@@ -40,15 +46,16 @@ impl Other {
         Other {
             book: book.to_string(),
             agent,
+            media,
         }
     }
 
-    fn send(&self, method: &str, name: &str, body: &str) -> (u16, String) {
+    pub(crate) fn send(&self, method: &str, name: &str, body: &str) -> (u16, String) {
         let req = ureq::http::Request::builder()
             .method(method)
             .uri(format!("{}{name}", self.book))
             .header("Authorization", "Basic YWxpY2U6YWxpY2Vwdw==") // alice:alicepw
-            .header("Content-Type", "text/vcard; charset=utf-8")
+            .header("Content-Type", self.media)
             .body(body.to_string())
             .unwrap();
         let mut res = self.agent.run(req).unwrap();
@@ -56,13 +63,13 @@ impl Other {
         (res.status().as_u16(), text)
     }
 
-    fn get(&self, name: &str) -> String {
+    pub(crate) fn get(&self, name: &str) -> String {
         let (status, text) = self.send("GET", name, "");
         assert_eq!(status, 200, "GET {name}: {text}");
         text
     }
 
-    fn put(&self, name: &str, card: &str) {
+    pub(crate) fn put(&self, name: &str, card: &str) {
         let (status, text) = self.send("PUT", name, card);
         assert!(
             status == 201 || status == 204,

@@ -3,6 +3,7 @@
 //! (EspoCRM ↔ Advoware) and the guarantees of issue 3.
 
 mod accounting;
+mod caldav;
 mod carddav;
 mod conflicts;
 mod deletes;

@@ -362,7 +362,8 @@ pub fn render_as(version: &str, uid: &str, f: &Map<String, Value>, kept: &[Line]
 }
 
 /// Append `line` folded at 75 octets (never inside a UTF-8 sequence), CRLF.
-fn fold_into(out: &mut String, line: &str) {
+/// The same folding as iCalendar's (RFC 5545 §3.1).
+pub fn fold_into(out: &mut String, line: &str) {
     let mut width = 0;
     for c in line.chars() {
         if width + c.len_utf8() > 75 {
