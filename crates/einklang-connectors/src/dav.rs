@@ -219,7 +219,7 @@ fn encode_path(path: &str) -> String {
 
 /// Percent-encode an item name for a URL path: unreserved ASCII and `@`
 /// stay, every other byte is `%XX`.
-fn percent_encode(name: &str) -> String {
+pub(crate) fn percent_encode(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for b in name.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~@".contains(&b) {
@@ -241,7 +241,7 @@ fn origin_of(url: &str) -> String {
 
 /// Base64 of a Basic auth pair (RFC 4648, with padding). Eleven lines do
 /// not justify a dependency.
-fn base64(text: &str) -> String {
+pub(crate) fn base64(text: &str) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in text.as_bytes().chunks(3) {

@@ -18,6 +18,7 @@ pub mod caldav;
 pub mod carddav;
 mod dav;
 pub mod file;
+pub mod http;
 pub mod memory;
 mod ops;
 pub mod postgres_table;

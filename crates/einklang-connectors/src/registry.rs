@@ -34,7 +34,7 @@ pub struct SettingProblem {
     pub message: String,
 }
 
-const KINDS: [KindInfo; 6] = [
+const KINDS: [KindInfo; 8] = [
     KindInfo {
         kind: "csv",
         summary: "a delimited text file with a header row",
@@ -70,6 +70,18 @@ const KINDS: [KindInfo; 6] = [
         summary: "a calendar on a CalDAV server (events: VEVENT)",
         settings: &["url", "collection", "username", "password"],
         can: "read, write, delete; version = ETag; list + multiget; change feed (sync-collection); conditional writes (If-Match); time zones, alarms, overrides and unknown properties kept",
+    },
+    KindInfo {
+        kind: "http",
+        summary: "a REST API, described in settings (endpoints, paging, auth, changes)",
+        settings: crate::http::spec::HTTP_KEYS,
+        can: "read (page, offset, cursor, next link), write and delete as configured; version from a field; change feed with `changes`; conditional writes with `conditional`; rate limit, retries",
+    },
+    KindInfo {
+        kind: "graphql",
+        summary: "a GraphQL API: a query per listing, mutations per write",
+        settings: crate::http::spec::GRAPHQL_KEYS,
+        can: "read (cursor paging), write and delete by mutations; version from a field; change feed with `changes`; rate limit, retries",
     },
 ];
 
@@ -115,6 +127,14 @@ pub fn validate_settings(kind: &str, settings: &Settings) -> Vec<SettingProblem>
     }
     if kind == "carddav" || kind == "caldav" {
         problems.extend(dav_problems(settings));
+        return problems;
+    }
+    if kind == "http" || kind == "graphql" {
+        problems.extend(
+            crate::http::spec::parse(kind, settings)
+                .err()
+                .unwrap_or_default(),
+        );
         return problems;
     }
     match settings.get("path") {
@@ -254,6 +274,17 @@ pub fn open(
     if kind == "postgres_table" {
         let table = crate::postgres_table::PgTable::new(name, postgres_settings(settings));
         return Ok(Box::new(table));
+    }
+    if kind == "http" || kind == "graphql" {
+        let spec = crate::http::spec::parse(kind, settings).map_err(|mut p| {
+            let p = p.remove(0);
+            ConnectorError::Setting {
+                connector: name.to_string(),
+                key: p.key.unwrap_or_else(|| "kind".into()),
+                message: p.message,
+            }
+        })?;
+        return Ok(Box::new(crate::http::Http::new(name, spec)));
     }
     if kind == "carddav" || kind == "caldav" {
         let get = |k: &str| settings.get(k).and_then(|v| v.as_str());

@@ -6,6 +6,7 @@
 mod caldav;
 mod carddav;
 mod files;
+mod http;
 mod kit;
 mod memory;
 mod postgres;

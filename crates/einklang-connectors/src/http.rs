@@ -1,0 +1,611 @@
+//! `http` and `graphql`: a REST or GraphQL API as a peer, configured, not
+//! coded ([`spec`] has every setting). One record is one JSON object of
+//! the listing; its raw fields are the object's keys.
+//!
+//! - **Reading.** A full read walks the listing ([`pages`]). With
+//!   `changes`, later reads ask only for records changed since the last
+//!   read (a filter parameter with `{since}`): the window starts at the
+//!   server's clock (`Date`) of the previous read, less `overlap_s`, and
+//!   records seen again with the version already linked cost nothing.
+//!   Records of a change listing are kept for the `fetch` that follows, so
+//!   an incremental read is one listing, not a request per record. Deleted
+//!   ids come from `deletes`, where the API shows them (Directus:
+//!   `/activity`); without it a deletion is seen by a full read.
+//! - **Writing.** One request per operation from the `create`, `update`
+//!   and `delete` templates; the id and version come from the answer (a
+//!   record at the call's `record` pointer). A 412 is a conflict, 404 (and
+//!   `get.missing`) not found, 403 forbidden, 400/422 rejected, 429 rate
+//!   limited, 5xx transient ([`client`] has retries and the rate limit).
+//! - **Ids.** A `create` whose path holds `{id}` uses einklang's marker as
+//!   the id; otherwise the server assigns one, and `marker_field` keeps
+//!   the marker in the record so a create whose answer was lost is found.
+
+pub mod client;
+pub mod pages;
+pub mod spec;
+pub mod template;
+pub mod webhook;
+
+use crate::ops::{op_error, verb};
+use crate::{
+    Capabilities, ChangeFeed, Connector, ConnectorError, Listed, RawFields, RawRecord, ReadItem,
+    Rejected, WriteErrorKind, WriteOp, WriteOutcome, WriteResult,
+};
+use client::{Client, Failure, Reply};
+use serde_json::Value;
+use spec::{Call, Spec};
+use std::collections::HashMap;
+use template::Vars;
+
+/// An `http` or `graphql` connector.
+pub struct Http {
+    name: String,
+    spec: Spec,
+    client: Client,
+    /// Records of the last change listing, by id, for `fetch`.
+    cache: HashMap<String, RawRecord>,
+}
+
+impl Http {
+    /// A connector from a checked spec (no I/O until first used).
+    pub fn new(name: &str, spec: Spec) -> Http {
+        let client = Client::new(
+            name,
+            &spec.base_url,
+            spec.auth.clone(),
+            spec.rate_limit,
+            spec.retry.clone(),
+            spec.timeout_s,
+        );
+        Http {
+            name: name.to_string(),
+            spec,
+            client,
+            cache: HashMap::new(),
+        }
+    }
+
+    /// Requests sent so far (retries and token requests included).
+    pub fn calls(&self) -> u64 {
+        self.client.calls
+    }
+
+    /// The ids an incoming webhook names, after checking its signature.
+    pub fn webhook_ids(
+        &self,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Result<Vec<String>, String> {
+        let Some(w) = &self.spec.webhook else {
+            return Err(format!(
+                "connector `{}` has no `webhook` settings",
+                self.name
+            ));
+        };
+        webhook::ids(w, headers, body)
+    }
+
+    fn kind_name(&self) -> &'static str {
+        if self.spec.graphql {
+            "graphql"
+        } else {
+            "http"
+        }
+    }
+
+    fn client_ids(&self) -> bool {
+        self.spec.create.as_ref().is_some_and(|c| {
+            c.path.contains("{id}")
+                || c.body
+                    .as_ref()
+                    .is_some_and(|b| b.to_string().contains("\"{id}\""))
+        })
+    }
+
+    /// A listed object as a record (or a reject naming where it was). A
+    /// numeric id becomes text: ids are opaque to einklang.
+    fn record(&self, value: Value, position: String) -> ReadItem {
+        let Value::Object(mut fields) = value else {
+            let reason = format!(
+                "expected a record (a JSON object), found {}",
+                pages::kind_of(&value)
+            );
+            return ReadItem::Reject(Rejected {
+                position,
+                raw: crate::excerpt(&value.to_string(), 4096),
+                reason,
+            });
+        };
+        if template::scalar(template::field(&fields, &self.spec.id)).is_none() {
+            let reason = format!("the record has no id at `{}`", self.spec.id);
+            return ReadItem::Reject(Rejected {
+                position,
+                raw: crate::excerpt(&Value::Object(fields).to_string(), 4096),
+                reason,
+            });
+        }
+        if let Some(n @ Value::Number(_)) = fields.get(&self.spec.id) {
+            let text = Value::String(n.to_string());
+            fields.insert(self.spec.id.clone(), text);
+        }
+        let version = self.version_of(&fields);
+        ReadItem::Record(RawRecord {
+            position,
+            fields,
+            version,
+        })
+    }
+
+    fn version_of(&self, fields: &RawFields) -> Option<String> {
+        self.spec
+            .version
+            .iter()
+            .find_map(|f| template::scalar(template::field(fields, f)))
+    }
+
+    fn id_of(&self, fields: &RawFields) -> Option<String> {
+        template::scalar(template::field(fields, &self.spec.id))
+    }
+
+    /// Walk a listing; failures become errors of the read.
+    fn walk(&mut self, call: &Call, vars: &Vars<'_>) -> Result<pages::Listing, ConnectorError> {
+        pages::walk(&mut self.client, &self.spec, call, vars).map_err(|f| self.client.error(f))
+    }
+
+    /// The `{since}` text of an instant in the configured format.
+    fn since_text(&self, t: chrono::DateTime<chrono::Utc>) -> String {
+        match self.spec.changes.as_ref().map(|c| c.format.as_str()) {
+            Some("epoch") => t.timestamp().to_string(),
+            Some("epoch_ms") => t.timestamp_millis().to_string(),
+            _ => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        }
+    }
+
+    /// The cursor for a window starting at the server's clock `date`.
+    fn cursor_at(&self, date: Option<chrono::DateTime<chrono::Utc>>) -> String {
+        let overlap = self.spec.changes.as_ref().map_or(60, |c| c.overlap_s);
+        let now = date.unwrap_or_else(chrono::Utc::now);
+        self.since_text(now - chrono::Duration::seconds(overlap))
+    }
+
+    /// Send one write and read its JSON answer; status mapped to a kind.
+    fn send_write(
+        &mut self,
+        op: &WriteOp,
+        call: &Call,
+        vars: &Vars<'_>,
+        headers: &[(&str, &str)],
+    ) -> Result<(Reply, Value), crate::WriteError> {
+        let url = self.client.url(
+            &template::path(&call.path, vars),
+            &template::query(&call.params, vars),
+        );
+        let body = call.body.as_ref().map(|b| template::fill(b, vars));
+        let idempotent = !matches!(op, WriteOp::Create { .. }) || self.client_ids();
+        let idempotent = idempotent && !self.spec.graphql;
+        let reply = self
+            .client
+            .send(&call.method, &url, body.as_ref(), headers, idempotent)
+            .map_err(|f| self.write_error(op, f))?;
+        if !(200..300).contains(&reply.status) {
+            let f = self.client.failure(&call.method, &url, Some(&reply), "");
+            return Err(self.write_error(op, f));
+        }
+        let value = self
+            .client
+            .parse(&call.method, &url, &reply)
+            .map_err(|f| self.write_error(op, f))?;
+        if self.spec.graphql {
+            if let Some(e) = value
+                .get("errors")
+                .and_then(Value::as_array)
+                .filter(|e| !e.is_empty())
+            {
+                // an update or delete of a record that is not there: no
+                // data at the selected field, with an error beside it
+                let absent = template::at(&value, &call.select).is_none_or(Value::is_null);
+                if absent && !matches!(op, WriteOp::Create { .. }) {
+                    return Err(crate::ops::not_found(&self.name, op, &self.spec.id));
+                }
+                let first = e[0]
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("(no message)");
+                return Err(op_error(
+                    &self.name,
+                    op,
+                    WriteErrorKind::Rejected,
+                    format!("GraphQL error: {first}"),
+                ));
+            }
+        }
+        Ok((reply, value))
+    }
+
+    fn write_error(&self, op: &WriteOp, f: Failure) -> crate::WriteError {
+        let kind = match f.status {
+            None => WriteErrorKind::Transient,
+            Some(404 | 410) => WriteErrorKind::NotFound,
+            Some(s)
+                if !matches!(op, WriteOp::Create { .. })
+                    && self.spec.missing.contains(&s)
+                    && s != 403 =>
+            {
+                WriteErrorKind::NotFound
+            }
+            Some(412) => WriteErrorKind::Conflict,
+            Some(429) => WriteErrorKind::RateLimited {
+                retry_after_secs: f.retry_after,
+            },
+            Some(401 | 403) => WriteErrorKind::Forbidden,
+            Some(s) if s >= 500 => WriteErrorKind::Transient,
+            Some(_) => WriteErrorKind::Rejected,
+        };
+        let prefix = format!("connector `{}`: ", self.name);
+        let detail = f
+            .message
+            .strip_prefix(&prefix)
+            .unwrap_or(&f.message)
+            .to_string();
+        op_error(&self.name, op, kind, detail)
+    }
+
+    /// The record in a write's answer (`None`: the answer has none).
+    fn answer_record(&self, call: &Call, value: &Value) -> Option<RawFields> {
+        template::at(value, &call.select)
+            .and_then(Value::as_object)
+            .cloned()
+    }
+
+    fn create(&mut self, op: &WriteOp, marker: &str, fields: &RawFields) -> WriteResult {
+        let Some(call) = self.spec.create.clone() else {
+            return Err(op_error(
+                &self.name,
+                op,
+                WriteErrorKind::Forbidden,
+                "no `create` request is configured",
+            ));
+        };
+        let mut record = fields.clone();
+        record.retain(|_, v| !v.is_null());
+        if let Some(m) = &self.spec.marker_field {
+            record.insert(m.clone(), Value::String(marker.into()));
+        }
+        let client_ids = self.client_ids();
+        if client_ids && !self.spec.id.starts_with('/') {
+            record.insert(self.spec.id.clone(), Value::String(marker.into()));
+        }
+        let vars = Vars {
+            record: Some(&record),
+            id: Some(marker),
+            marker: Some(marker),
+            since: None,
+        };
+        let (_, value) = self.send_write(op, &call, &vars, &[])?;
+        let answer = self.answer_record(&call, &value);
+        let id = answer
+            .as_ref()
+            .and_then(|r| self.id_of(r))
+            .or_else(|| client_ids.then(|| marker.to_string()));
+        let Some(id) = id else {
+            let detail = format!(
+                "the answer carries no id at `{}` in `{}`",
+                self.spec.id,
+                if call.select.is_empty() {
+                    "/"
+                } else {
+                    &call.select
+                }
+            );
+            return Err(op_error(&self.name, op, WriteErrorKind::Transient, detail));
+        };
+        Ok(WriteOutcome {
+            version: answer.as_ref().and_then(|r| self.version_of(r)),
+            id,
+        })
+    }
+
+    fn update(
+        &mut self,
+        op: &WriteOp,
+        id: &str,
+        fields: &RawFields,
+        expected: Option<&String>,
+    ) -> WriteResult {
+        let Some(call) = self.spec.update.clone() else {
+            return Err(op_error(
+                &self.name,
+                op,
+                WriteErrorKind::Forbidden,
+                "no `update` request is configured",
+            ));
+        };
+        let vars = Vars {
+            record: Some(fields),
+            id: Some(id),
+            marker: None,
+            since: None,
+        };
+        let header = self.spec.conditional.clone();
+        let headers: Vec<(&str, &str)> = match (&header, expected) {
+            (Some(h), Some(v)) => vec![(h.as_str(), v.as_str())],
+            _ => vec![],
+        };
+        let (reply, value) = self.send_write(op, &call, &vars, &headers)?;
+        let answer = self.answer_record(&call, &value);
+        if self.spec.graphql && answer.is_none() {
+            return Err(crate::ops::not_found(&self.name, op, &self.spec.id));
+        }
+        let version = answer
+            .as_ref()
+            .and_then(|r| self.version_of(r))
+            .or(reply.etag.filter(|_| header.is_some()));
+        Ok(WriteOutcome {
+            id: id.to_string(),
+            version,
+        })
+    }
+
+    fn delete(&mut self, op: &WriteOp, id: &str, expected: Option<&String>) -> WriteResult {
+        let Some(call) = self.spec.delete.clone() else {
+            return Err(op_error(
+                &self.name,
+                op,
+                WriteErrorKind::Forbidden,
+                "no `delete` request is configured",
+            ));
+        };
+        let vars = Vars {
+            id: Some(id),
+            ..Vars::default()
+        };
+        let header = self.spec.conditional.clone();
+        let headers: Vec<(&str, &str)> = match (&header, expected) {
+            (Some(h), Some(v)) => vec![(h.as_str(), v.as_str())],
+            _ => vec![],
+        };
+        let (_, value) = self.send_write(op, &call, &vars, &headers)?;
+        if self.spec.graphql && template::at(&value, &call.select).is_none_or(Value::is_null) {
+            return Err(crate::ops::not_found(&self.name, op, &self.spec.id));
+        }
+        Ok(WriteOutcome {
+            id: id.to_string(),
+            version: None,
+        })
+    }
+
+    /// One record by id through `get` (`None`: not there).
+    fn get(&mut self, id: &str) -> Result<Option<ReadItem>, ConnectorError> {
+        let Some(call) = self.spec.get.clone() else {
+            return Err(self.unsupported("read one record by id (no `get` request is configured)"));
+        };
+        let vars = Vars {
+            id: Some(id),
+            ..Vars::default()
+        };
+        let url = self.client.url(
+            &template::path(&call.path, &vars),
+            &template::query(&call.params, &vars),
+        );
+        let body = call.body.as_ref().map(|b| template::fill(b, &vars));
+        let reply = self
+            .client
+            .send(&call.method, &url, body.as_ref(), &[], true)
+            .map_err(|f| self.client.error(f))?;
+        if self.spec.missing.contains(&reply.status) {
+            return Ok(None);
+        }
+        if !(200..300).contains(&reply.status) {
+            return Err(self.client.error(self.client.failure(
+                &call.method,
+                &url,
+                Some(&reply),
+                "",
+            )));
+        }
+        let value = self
+            .client
+            .parse(&call.method, &url, &reply)
+            .map_err(|f| self.client.error(f))?;
+        match template::at(&value, &call.select) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => Ok(Some(self.record(v.clone(), format!("id {id}")))),
+        }
+    }
+}
+
+impl Connector for Http {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> &'static str {
+        self.kind_name()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        let s = &self.spec;
+        Capabilities {
+            read: true,
+            write: s.create.is_some() || s.update.is_some(),
+            delete: s.delete.is_some(),
+            fingerprint: false,
+            version_tokens: !s.version.is_empty(),
+            list_versions: false,
+            change_feed: s.changes.is_some(),
+            key_field: (!s.id.starts_with('/')).then(|| s.id.clone()),
+            client_ids: self.client_ids(),
+            partial_update: s.update.as_ref().is_some_and(|u| u.method != "PUT"),
+            conditional_writes: s.conditional.is_some(),
+            writable: s.writable.clone(),
+            batch_size: 50,
+        }
+    }
+
+    fn fingerprint(&mut self) -> Result<Option<String>, ConnectorError> {
+        Ok(None)
+    }
+
+    fn read(&mut self) -> Result<Box<dyn Iterator<Item = ReadItem> + '_>, ConnectorError> {
+        let call = self.spec.list.clone();
+        let listing = self.walk(&call, &Vars::default())?;
+        let items: Vec<ReadItem> = listing
+            .records
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| self.record(v, format!("record {}", i + 1)))
+            .collect();
+        Ok(Box::new(items.into_iter()))
+    }
+
+    fn fetch(&mut self, ids: &[String]) -> Result<Vec<ReadItem>, ConnectorError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(r) = self.cache.remove(id) {
+                out.push(ReadItem::Record(r));
+            } else if let Some(item) = self.get(id)? {
+                out.push(item);
+            }
+        }
+        Ok(out)
+    }
+
+    fn cursor(&mut self) -> Result<String, ConnectorError> {
+        let Some(changes) = self.spec.changes.clone() else {
+            return Err(
+                self.unsupported("tell its change cursor (no `changes` request is configured)")
+            );
+        };
+        // the server's clock, from an answer that lists nothing (since now)
+        let probe = self.since_text(chrono::Utc::now() + chrono::Duration::days(1));
+        let vars = Vars {
+            since: Some(&probe),
+            ..Vars::default()
+        };
+        let url = self.client.url(
+            &template::path(&changes.call.path, &vars),
+            &template::query(&changes.call.params, &vars),
+        );
+        let body = changes.call.body.as_ref().map(|b| template::fill(b, &vars));
+        let reply = self
+            .client
+            .send(&changes.call.method, &url, body.as_ref(), &[], true)
+            .map_err(|f| self.client.error(f))?;
+        if !(200..300).contains(&reply.status) {
+            return Err(self.client.error(self.client.failure(
+                &changes.call.method,
+                &url,
+                Some(&reply),
+                "",
+            )));
+        }
+        Ok(self.cursor_at(reply.date))
+    }
+
+    fn changes(&mut self, cursor: &str) -> Result<Option<ChangeFeed>, ConnectorError> {
+        let Some(changes) = self.spec.changes.clone() else {
+            return Err(self.unsupported("list changes (no `changes` request is configured)"));
+        };
+        let vars = Vars {
+            since: Some(cursor),
+            ..Vars::default()
+        };
+        let listing = self.walk(&changes.call, &vars)?;
+        let next = self.cursor_at(listing.date);
+        self.cache.clear();
+        let mut changed = Vec::new();
+        for (i, v) in listing.records.into_iter().enumerate() {
+            match self.record(v, format!("changed record {}", i + 1)) {
+                ReadItem::Record(r) => {
+                    let id = self.id_of(&r.fields).unwrap_or_default();
+                    changed.push(Listed {
+                        id: id.clone(),
+                        version: r.version.clone(),
+                    });
+                    self.cache.insert(id, r);
+                }
+                ReadItem::Reject(r) => {
+                    return Err(ConnectorError::Other {
+                        connector: self.name.clone(),
+                        message: format!("{}: {}", r.position, r.reason),
+                    })
+                }
+            }
+        }
+        let mut deleted = Vec::new();
+        if let Some(d) = self.spec.deletes.clone() {
+            for entry in self.walk(&d.call, &vars)?.records {
+                let id = entry
+                    .as_object()
+                    .and_then(|e| template::scalar(template::field(e, &d.id)));
+                if let Some(id) = id.filter(|id| !self.cache.contains_key(id)) {
+                    deleted.push(id);
+                }
+            }
+        }
+        Ok(Some(ChangeFeed {
+            changed,
+            deleted,
+            cursor: next,
+        }))
+    }
+
+    fn write(
+        &mut self,
+        _key_field: &str,
+        ops: &[WriteOp],
+    ) -> Result<Vec<crate::WriteResult>, ConnectorError> {
+        let mut results = Vec::with_capacity(ops.len());
+        for op in ops {
+            let result = match op {
+                WriteOp::Create { marker, fields } => self.create(op, marker, fields),
+                WriteOp::Update {
+                    id,
+                    fields,
+                    expected_version,
+                } => self.update(op, id, fields, expected_version.as_ref()),
+                WriteOp::Delete {
+                    id,
+                    expected_version,
+                } => self.delete(op, id, expected_version.as_ref()),
+            };
+            debug_assert!(!verb(op).is_empty());
+            results.push(result);
+        }
+        Ok(results)
+    }
+
+    fn find_created(
+        &mut self,
+        _key_field: &str,
+        marker: &str,
+    ) -> Result<Option<WriteOutcome>, ConnectorError> {
+        if self.client_ids() && self.spec.get.is_some() {
+            return Ok(match self.get(marker)? {
+                Some(ReadItem::Record(r)) => Some(WriteOutcome {
+                    id: marker.to_string(),
+                    version: r.version,
+                }),
+                _ => None,
+            });
+        }
+        let Some(field) = self.spec.marker_field.clone() else {
+            return Ok(None);
+        };
+        let call = self.spec.list.clone();
+        for v in self.walk(&call, &Vars::default())?.records {
+            if let Some(r) = v
+                .as_object()
+                .filter(|r| r.get(&field) == Some(&Value::String(marker.into())))
+            {
+                if let Some(id) = self.id_of(r) {
+                    return Ok(Some(WriteOutcome {
+                        id,
+                        version: self.version_of(r),
+                    }));
+                }
+            }
+        }
+        Ok(None)
+    }
+}

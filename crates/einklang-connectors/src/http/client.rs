@@ -1,0 +1,456 @@
+//! The HTTP side of the `http` and `graphql` connectors: credentials
+//! (including OAuth2 client credentials with a cached token that is
+//! renewed before it expires and once more on a 401), a rate limit
+//! (requests per second, spaced evenly), and retries of 429 (after its
+//! `Retry-After`), 5xx and transport failures with exponential backoff and
+//! ±50 % jitter. Non-idempotent requests (a POST create, a GraphQL
+//! mutation) are retried only on 429, which says the request was not
+//! processed. Every message names connector, method, path and status with
+//! a short body excerpt, with every secret replaced by `***`.
+
+use super::spec::{Auth, Retry};
+use crate::{excerpt, ConnectorError};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// An answer, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    /// Status.
+    pub status: u16,
+    /// The server's clock (`Date`).
+    pub date: Option<DateTime<Utc>>,
+    /// `Retry-After` in seconds.
+    pub retry_after: Option<u64>,
+    /// `ETag`.
+    pub etag: Option<String>,
+    /// `Content-Type`.
+    pub content_type: String,
+    /// Body text.
+    pub body: String,
+}
+
+/// A failed request: the status if there was an answer, and a message
+/// that is safe to show.
+#[derive(Debug)]
+pub struct Failure {
+    /// Status, if the server answered.
+    pub status: Option<u16>,
+    /// Retry-After of a 429.
+    pub retry_after: Option<u64>,
+    /// Message naming method, path and status.
+    pub message: String,
+}
+
+/// One connector's HTTP client.
+pub struct Client {
+    agent: ureq::Agent,
+    connector: String,
+    base_url: String,
+    auth: Auth,
+    token: Option<(String, Instant)>,
+    spacing: Option<Duration>,
+    last: Option<Instant>,
+    retry: Retry,
+    /// Requests sent (retries included), for accounting.
+    pub calls: u64,
+}
+
+impl Client {
+    /// A client for `base_url`.
+    pub fn new(
+        connector: &str,
+        base_url: &str,
+        auth: Auth,
+        rate: Option<f64>,
+        retry: Retry,
+        timeout_s: u64,
+    ) -> Client {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(timeout_s)))
+            .build()
+            .into();
+        Client {
+            agent,
+            connector: connector.to_string(),
+            base_url: base_url.to_string(),
+            auth,
+            token: None,
+            spacing: rate.map(|r| Duration::from_secs_f64(1.0 / r)),
+            last: None,
+            retry,
+            calls: 0,
+        }
+    }
+
+    /// The absolute URL of a path (absolute URLs stay), with the query.
+    pub fn url(&self, path: &str, query: &str) -> String {
+        let mut url = if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base_url)
+        };
+        let mut extra = query.to_string();
+        if let Auth::Query(k, v) = &self.auth {
+            let pair = format!(
+                "{}={}",
+                crate::dav::percent_encode(k),
+                crate::dav::percent_encode(v)
+            );
+            extra = if extra.is_empty() {
+                pair
+            } else {
+                format!("{extra}&{pair}")
+            };
+        }
+        if !extra.is_empty() {
+            url.push(if url.contains('?') { '&' } else { '?' });
+            url.push_str(&extra);
+        }
+        url
+    }
+
+    /// Send with retries. `idempotent`: whether a 5xx or a lost answer may
+    /// be retried.
+    pub fn send(
+        &mut self,
+        method: &str,
+        url: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+        idempotent: bool,
+    ) -> Result<Reply, Failure> {
+        let mut renewed = false;
+        let mut attempt = 1;
+        loop {
+            let result = self.once(method, url, body, headers);
+            let last = attempt >= self.retry.attempts;
+            match result {
+                Ok(r)
+                    if r.status == 401 && matches!(self.auth, Auth::OAuth2 { .. }) && !renewed =>
+                {
+                    // the token may have been revoked early: one fresh token
+                    self.token = None;
+                    renewed = true;
+                }
+                Ok(r) if r.status == 429 && !last => {
+                    let wait = r
+                        .retry_after
+                        .unwrap_or_else(|| self.backoff(attempt).as_secs().max(1));
+                    if wait > self.retry.max_wait_s {
+                        return Err(self.failure(method, url, Some(&r), ""));
+                    }
+                    std::thread::sleep(Duration::from_secs(wait));
+                    attempt += 1;
+                }
+                Ok(r) if r.status >= 500 && idempotent && !last => {
+                    std::thread::sleep(self.backoff(attempt));
+                    attempt += 1;
+                }
+                Ok(r) => return Ok(r),
+                Err(e) if idempotent && !last && !e.starts_with("auth:") => {
+                    std::thread::sleep(self.backoff(attempt));
+                    attempt += 1;
+                }
+                Err(e) => {
+                    let e = e.strip_prefix("auth:").unwrap_or(&e).to_string();
+                    return Err(Failure {
+                        status: None,
+                        retry_after: None,
+                        message: self.message(method, url, None, &e),
+                    });
+                }
+            }
+        }
+    }
+
+    /// A 2xx answer's JSON (GraphQL: without `errors`), else a failure.
+    pub fn json(
+        &mut self,
+        method: &str,
+        url: &str,
+        body: Option<&Value>,
+        graphql: bool,
+    ) -> Result<(Reply, Value), Failure> {
+        let reply = self.send(
+            method,
+            url,
+            body,
+            &[],
+            method == "GET" || (graphql && !is_mutation(body)),
+        )?;
+        if !(200..300).contains(&reply.status) {
+            return Err(self.failure(method, url, Some(&reply), ""));
+        }
+        let value = self.parse(method, url, &reply)?;
+        if graphql {
+            if let Some(errors) = value
+                .get("errors")
+                .and_then(Value::as_array)
+                .filter(|e| !e.is_empty())
+            {
+                let first = errors[0]
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("(no message)");
+                let detail = format!("GraphQL error: {first}");
+                return Err(Failure {
+                    status: Some(reply.status),
+                    retry_after: None,
+                    message: self.message(method, url, Some(reply.status), &detail),
+                });
+            }
+        }
+        Ok((reply, value))
+    }
+
+    /// The body as JSON; an empty body (204) is `null`. HTML or cut-off
+    /// JSON is a failure with an excerpt.
+    pub fn parse(&self, method: &str, url: &str, reply: &Reply) -> Result<Value, Failure> {
+        if reply.body.trim().is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_str(&reply.body).map_err(|e| {
+            let what = match reply.content_type.is_empty() {
+                true => String::new(),
+                false => format!(" ({})", reply.content_type),
+            };
+            let detail = format!(
+                "the answer{what} is not JSON: {e}: {}",
+                excerpt(reply.body.trim(), 120)
+            );
+            Failure {
+                status: Some(reply.status),
+                retry_after: None,
+                message: self.message(method, url, Some(reply.status), &detail),
+            }
+        })
+    }
+
+    /// A failure for an answer that is not what was expected.
+    pub fn failure(&self, method: &str, url: &str, reply: Option<&Reply>, detail: &str) -> Failure {
+        let status = reply.map(|r| r.status);
+        let body = reply.map(|r| r.body.trim()).unwrap_or_default();
+        let detail = match (detail.is_empty(), body.is_empty()) {
+            (true, _) => excerpt(body, 200),
+            (false, true) => detail.to_string(),
+            (false, false) => format!("{detail}: {}", excerpt(body, 200)),
+        };
+        Failure {
+            status,
+            retry_after: reply.and_then(|r| r.retry_after),
+            message: self.message(method, url, status, &detail),
+        }
+    }
+
+    /// `connector `x`: GET /path?q → 500: detail`, secrets replaced.
+    pub fn message(&self, method: &str, url: &str, status: Option<u16>, detail: &str) -> String {
+        let path = url.strip_prefix(&self.base_url).unwrap_or(url);
+        let status = status.map(|s| format!(" → {s}")).unwrap_or_default();
+        self.redact(&format!(
+            "connector `{}`: {method} {path}{status}: {detail}",
+            self.connector
+        ))
+    }
+
+    /// The same error as a [`ConnectorError`].
+    pub fn error(&self, f: Failure) -> ConnectorError {
+        let message = f
+            .message
+            .strip_prefix(&format!("connector `{}`: ", self.connector))
+            .unwrap_or(&f.message)
+            .to_string();
+        ConnectorError::Other {
+            connector: self.connector.clone(),
+            message,
+        }
+    }
+
+    fn redact(&self, text: &str) -> String {
+        let secrets: Vec<&str> = match &self.auth {
+            Auth::None => vec![],
+            Auth::Bearer(t) => vec![t],
+            Auth::Header(_, v) | Auth::Query(_, v) => vec![v],
+            Auth::Basic(_, p) => vec![p],
+            Auth::OAuth2 { client_secret, .. } => vec![client_secret],
+        };
+        let mut out = text.to_string();
+        for s in secrets.into_iter().filter(|s| s.len() >= 3) {
+            out = out
+                .replace(s, "***")
+                .replace(&crate::dav::percent_encode(s), "***");
+        }
+        if let Some((t, _)) = &self.token {
+            out = out.replace(t.as_str(), "***");
+        }
+        out
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let base = self
+            .retry
+            .base_ms
+            .saturating_mul(1 << (attempt - 1).min(10));
+        Duration::from_millis((base as f64 * (0.5 + fastrand::f64())) as u64)
+    }
+
+    fn pace(&mut self) {
+        if let (Some(spacing), Some(last)) = (self.spacing, self.last) {
+            let due = last + spacing;
+            let now = Instant::now();
+            if due > now {
+                std::thread::sleep(due - now);
+            }
+        }
+        self.last = Some(Instant::now());
+    }
+
+    /// One request. Transport failures are `Err(text)`; `auth:` marks a
+    /// failed token request (not retried here).
+    fn once(
+        &mut self,
+        method: &str,
+        url: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<Reply, String> {
+        let auth = self.authorization()?;
+        self.pace();
+        self.calls += 1;
+        let mut req = ureq::http::Request::builder()
+            .method(method)
+            .uri(url)
+            .header("Accept", "application/json");
+        if let Some((k, v)) = &auth {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let text = match body {
+            Some(b) => {
+                req = req.header("Content-Type", "application/json");
+                b.to_string()
+            }
+            None => String::new(),
+        };
+        let req = req.body(text).map_err(|e| e.to_string())?;
+        let res = self.agent.run(req).map_err(|e| e.to_string())?;
+        read_reply(res)
+    }
+
+    /// The Authorization (or API key) header for the next request.
+    fn authorization(&mut self) -> Result<Option<(String, String)>, String> {
+        Ok(match &self.auth {
+            Auth::None | Auth::Query(..) => None,
+            Auth::Bearer(t) => Some(("Authorization".into(), format!("Bearer {t}"))),
+            Auth::Header(h, v) => Some((h.clone(), v.clone())),
+            Auth::Basic(u, p) => Some((
+                "Authorization".into(),
+                format!("Basic {}", crate::dav::base64(&format!("{u}:{p}"))),
+            )),
+            Auth::OAuth2 { .. } => Some((
+                "Authorization".into(),
+                format!("Bearer {}", self.oauth2_token()?),
+            )),
+        })
+    }
+
+    /// A cached client-credentials token, or a new one.
+    fn oauth2_token(&mut self) -> Result<String, String> {
+        if let Some((t, until)) = &self.token {
+            if Instant::now() < *until {
+                return Ok(t.clone());
+            }
+        }
+        let Auth::OAuth2 {
+            token_url,
+            client_id,
+            client_secret,
+            scope,
+        } = &self.auth
+        else {
+            return Err("auth:not OAuth2".into());
+        };
+        let enc = crate::dav::percent_encode;
+        let mut form = format!(
+            "grant_type=client_credentials&client_id={}&client_secret={}",
+            enc(client_id),
+            enc(client_secret)
+        );
+        if let Some(s) = scope {
+            form.push_str(&format!("&scope={}", enc(s)));
+        }
+        let req = ureq::http::Request::builder()
+            .method("POST")
+            .uri(token_url.as_str())
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Accept", "application/json")
+            .body(form)
+            .map_err(|e| e.to_string())?;
+        self.calls += 1;
+        let res = self
+            .agent
+            .run(req)
+            .map_err(|e| format!("auth:token request to {token_url}: {e}"))?;
+        let reply = read_reply(res)?;
+        let answer: Value = serde_json::from_str(&reply.body).unwrap_or(Value::Null);
+        let Some(token) = answer.get("access_token").and_then(Value::as_str) else {
+            return Err(format!(
+                "auth:token request to {token_url} → {}: no access_token in the answer: {}",
+                reply.status,
+                excerpt(reply.body.trim(), 120)
+            ));
+        };
+        let lifetime = answer
+            .get("expires_in")
+            .and_then(Value::as_u64)
+            .unwrap_or(3600);
+        // renew a little early: a token must not expire in flight
+        let margin = (lifetime / 10).clamp(1, 60);
+        let until = Instant::now() + Duration::from_secs(lifetime.saturating_sub(margin));
+        self.token = Some((token.to_string(), until));
+        Ok(token.to_string())
+    }
+}
+
+fn read_reply(mut res: ureq::http::Response<ureq::Body>) -> Result<Reply, String> {
+    let header = |name: &str| {
+        res.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().to_string())
+    };
+    let date = header("date")
+        .and_then(|d| DateTime::parse_from_rfc2822(&d).ok())
+        .map(|d| d.with_timezone(&Utc));
+    let retry_after = header("retry-after").and_then(|v| v.parse().ok());
+    let etag = header("etag");
+    let content_type = header("content-type").unwrap_or_default();
+    let status = res.status().as_u16();
+    let body = res
+        .body_mut()
+        .with_config()
+        .limit(512 * 1024 * 1024)
+        .read_to_string()
+        .map_err(|e| format!("reading the answer (status {status}): {e}"))?;
+    Ok(Reply {
+        status,
+        date,
+        retry_after,
+        etag,
+        content_type,
+        body,
+    })
+}
+
+/// Whether a GraphQL body is a mutation (not retried after a lost answer).
+fn is_mutation(body: Option<&Value>) -> bool {
+    let query = body
+        .and_then(|b| b.get("query"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    query.trim_start().starts_with("mutation")
+}

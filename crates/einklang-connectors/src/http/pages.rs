@@ -1,0 +1,141 @@
+//! Walking a listing page by page: page numbers, offsets, cursors (in a
+//! query parameter or, for GraphQL, a variable) and next links. A page
+//! shorter than its size, an empty page, a `204 No Content` (Kommo), a
+//! missing cursor or link ends the walk. A page limit guards against a
+//! server that pages forever.
+
+use super::client::{Client, Failure};
+use super::spec::{Call, Paging, Spec};
+use super::template::{self, Vars};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+/// More pages than this is a server bug, not data.
+const MAX_PAGES: usize = 100_000;
+
+/// One listing: the records and the server's clock at its first page.
+pub struct Listing {
+    /// The records, as they came.
+    pub records: Vec<Value>,
+    /// `Date` of the first answer.
+    pub date: Option<DateTime<Utc>>,
+}
+
+/// All records of `call`, page after page.
+pub fn walk(
+    client: &mut Client,
+    spec: &Spec,
+    call: &Call,
+    vars: &Vars<'_>,
+) -> Result<Listing, Failure> {
+    let mut records = Vec::new();
+    let mut date = None;
+    let mut next_url: Option<String> = None;
+    let mut cursor: Option<String> = None;
+    for page in 0..MAX_PAGES {
+        let mut params = call.params.clone();
+        let mut body = call.body.as_ref().map(|b| template::fill(b, vars));
+        match &spec.paging {
+            Paging::Page {
+                param,
+                size_param,
+                size,
+                first,
+            } => {
+                params.insert(param.clone(), Value::from(first + page as u64));
+                params.insert(size_param.clone(), Value::from(*size));
+            }
+            Paging::Offset {
+                param,
+                size_param,
+                size,
+            } => {
+                params.insert(param.clone(), Value::from(page as u64 * size));
+                params.insert(size_param.clone(), Value::from(*size));
+            }
+            Paging::Cursor { param, .. } => {
+                if let Some(c) = &cursor {
+                    match (
+                        spec.graphql,
+                        body.as_mut()
+                            .and_then(|b| b.get_mut("variables"))
+                            .and_then(Value::as_object_mut),
+                    ) {
+                        (true, Some(vars)) => {
+                            vars.insert(param.clone(), Value::String(c.clone()));
+                        }
+                        _ => {
+                            params.insert(param.clone(), Value::String(c.clone()));
+                        }
+                    }
+                }
+            }
+            Paging::None | Paging::NextLink { .. } => {}
+        }
+        let url = match &next_url {
+            Some(u) => client.url(u, ""),
+            None => client.url(
+                &template::path(&call.path, vars),
+                &template::query(&params, vars),
+            ),
+        };
+        let (reply, value) = client.json(&call.method, &url, body.as_ref(), spec.graphql)?;
+        date = date.or(reply.date);
+        if reply.status == 204 || value.is_null() {
+            break;
+        }
+        let items = match template::at(&value, &call.select) {
+            Some(Value::Array(items)) => items.clone(),
+            None | Some(Value::Null) => Vec::new(),
+            Some(other) => {
+                let detail = format!(
+                    "expected a list of records at `{}`, found {}",
+                    pointer_name(&call.select),
+                    kind_of(other)
+                );
+                return Err(client.failure(&call.method, &url, Some(&reply), &detail));
+            }
+        };
+        let count = items.len() as u64;
+        records.extend(items);
+        let more = match &spec.paging {
+            Paging::None => false,
+            Paging::Page { size, .. } | Paging::Offset { size, .. } => count >= *size,
+            Paging::Cursor { next, has_more, .. } => {
+                cursor = template::scalar(template::at(&value, next));
+                let flagged = has_more
+                    .as_ref()
+                    .map(|p| template::at(&value, p) == Some(&Value::Bool(true)));
+                cursor.is_some() && count > 0 && flagged.unwrap_or(true)
+            }
+            Paging::NextLink { next } => {
+                next_url = template::scalar(template::at(&value, next));
+                next_url.is_some() && count > 0
+            }
+        };
+        if !more {
+            break;
+        }
+    }
+    Ok(Listing { records, date })
+}
+
+fn pointer_name(p: &str) -> &str {
+    if p.is_empty() {
+        "the top of the answer"
+    } else {
+        p
+    }
+}
+
+/// What a JSON value is, for messages.
+pub fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a text",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}

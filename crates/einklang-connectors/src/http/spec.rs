@@ -1,0 +1,755 @@
+//! The settings of an `http` or `graphql` connector, checked without any
+//! I/O into a [`Spec`]: where the records are, how to page, how to ask for
+//! changes, and the requests that read, create, update and delete one
+//! record. Every problem is reported with its setting key, all at once.
+
+use crate::registry::{SettingProblem, Settings};
+use serde_json::{Map, Value};
+
+/// How a connector authenticates. Secrets stay in here: they go into a
+/// header or the token request, never into a message.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Auth {
+    /// No credentials.
+    None,
+    /// `Authorization: Bearer <token>`.
+    Bearer(String),
+    /// A header of its own (`X-Api-Key: <value>`).
+    Header(String, String),
+    /// A query parameter (`?api_key=<value>`); redacted in messages.
+    Query(String, String),
+    /// HTTP Basic.
+    Basic(String, String),
+    /// OAuth2 client credentials (Microsoft Graph style): a token from
+    /// `token_url`, cached until shortly before it expires.
+    OAuth2 {
+        /// Token endpoint.
+        token_url: String,
+        /// Client id.
+        client_id: String,
+        /// Client secret.
+        client_secret: String,
+        /// Scope, if the server wants one.
+        scope: Option<String>,
+    },
+}
+
+/// How a listing pages.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Paging {
+    /// One request returns everything.
+    None,
+    /// `?page=N&limit=S`, pages counted from `first`.
+    Page {
+        /// Page parameter.
+        param: String,
+        /// Page size parameter.
+        size_param: String,
+        /// Page size.
+        size: u64,
+        /// Number of the first page.
+        first: u64,
+    },
+    /// `?offset=N&limit=S`.
+    Offset {
+        /// Offset parameter.
+        param: String,
+        /// Page size parameter.
+        size_param: String,
+        /// Page size.
+        size: u64,
+    },
+    /// The next page's cursor at a JSON pointer of the answer, sent back as
+    /// `param` (a query parameter, or a GraphQL variable).
+    Cursor {
+        /// Parameter or variable the cursor is sent as.
+        param: String,
+        /// Pointer to the next cursor in the answer.
+        next: String,
+        /// Pointer to a "has more" flag, if the API has one.
+        has_more: Option<String>,
+    },
+    /// The next page's URL at a JSON pointer (Kommo's `/_links/next/href`).
+    NextLink {
+        /// Pointer to the next page's URL.
+        next: String,
+    },
+}
+
+/// One request: method, path (with `{id}`), query parameters and a body
+/// template (strings `"{record}"`, `"{id}"`, `"{since}"`, `"{marker}"` are
+/// replaced), and where the record(s) sit in the answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Call {
+    /// HTTP method.
+    pub method: String,
+    /// Path below `base_url`, or an absolute URL.
+    pub path: String,
+    /// Query parameters (values may hold placeholders).
+    pub params: Map<String, Value>,
+    /// Body template, if the request has one.
+    pub body: Option<Value>,
+    /// JSON pointer to the record (single) or records (lists) in the answer.
+    pub select: String,
+}
+
+/// An incremental read: the listing with a filter on a change time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Changes {
+    /// The listing request with `{since}` in a parameter or the body.
+    pub call: Call,
+    /// How `{since}` is written: `rfc3339`, `epoch` (seconds) or `epoch_ms`.
+    pub format: String,
+    /// Seconds the window reaches back, for clock steps and slow commits.
+    pub overlap_s: i64,
+}
+
+/// A feed of deleted ids (Directus keeps them in `/activity`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Deletes {
+    /// The request, with `{since}`.
+    pub call: Call,
+    /// Where the deleted id sits in each entry.
+    pub id: String,
+}
+
+/// Retries of one request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Retry {
+    /// Attempts in all (1: no retry).
+    pub attempts: u32,
+    /// First backoff, doubled each time, with ±50 % jitter.
+    pub base_ms: u64,
+    /// The longest Retry-After waited for in place; a longer one is
+    /// handed to the engine's retry schedule.
+    pub max_wait_s: u64,
+}
+
+/// A webhook: how an incoming call is checked and where its ids are.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Webhook {
+    /// Header with the signature (`X-Hub-Signature-256`).
+    pub signature_header: String,
+    /// Shared secret of the HMAC-SHA256.
+    pub secret: String,
+    /// JSON pointers at which ids sit (a value or an array of values).
+    pub ids: Vec<String>,
+}
+
+/// A checked `http`/`graphql` connector.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Spec {
+    /// `graphql`: every call is a POST of `{query, variables}`, and an
+    /// `errors` array in the answer is a failure.
+    pub graphql: bool,
+    /// Base URL, without a trailing `/`.
+    pub base_url: String,
+    /// Credentials.
+    pub auth: Auth,
+    /// Field (or pointer) of a record's id.
+    pub id: String,
+    /// Fields holding the version token, first non-empty wins.
+    pub version: Vec<String>,
+    /// The listing.
+    pub list: Call,
+    /// Its paging.
+    pub paging: Paging,
+    /// Incremental reads, if the API can filter by change time.
+    pub changes: Option<Changes>,
+    /// Deleted ids since a time, if the API shows them.
+    pub deletes: Option<Deletes>,
+    /// Reading one record by id.
+    pub get: Option<Call>,
+    /// Statuses of `get` that mean "no such record" (Directus: 403).
+    pub missing: Vec<u16>,
+    /// Writes.
+    pub create: Option<Call>,
+    /// See [`Self::create`].
+    pub update: Option<Call>,
+    /// See [`Self::create`].
+    pub delete: Option<Call>,
+    /// Header carrying the expected version on updates and deletes.
+    pub conditional: Option<String>,
+    /// Field where a create's marker is kept (server-assigned ids).
+    pub marker_field: Option<String>,
+    /// Fields it writes (`None`: all mapped).
+    pub writable: Option<Vec<String>>,
+    /// Requests per second at most.
+    pub rate_limit: Option<f64>,
+    /// Retries.
+    pub retry: Retry,
+    /// Timeout of one request.
+    pub timeout_s: u64,
+    /// Webhook ingestion.
+    pub webhook: Option<Webhook>,
+}
+
+/// Setting keys of `http`.
+pub const HTTP_KEYS: &[&str] = &[
+    "base_url",
+    "auth",
+    "id",
+    "version",
+    "list",
+    "changes",
+    "deletes",
+    "get",
+    "create",
+    "update",
+    "delete",
+    "conditional",
+    "marker_field",
+    "writable",
+    "rate_limit",
+    "retry",
+    "timeout_s",
+    "webhook",
+];
+
+/// Setting keys of `graphql` (`url` instead of `base_url`).
+pub const GRAPHQL_KEYS: &[&str] = &[
+    "url",
+    "auth",
+    "id",
+    "version",
+    "list",
+    "changes",
+    "deletes",
+    "get",
+    "create",
+    "update",
+    "delete",
+    "marker_field",
+    "writable",
+    "rate_limit",
+    "retry",
+    "timeout_s",
+    "webhook",
+];
+
+/// Collects problems while reading settings.
+struct Check {
+    problems: Vec<SettingProblem>,
+}
+
+impl Check {
+    fn bad(&mut self, key: &str, message: impl Into<String>) {
+        self.problems.push(SettingProblem {
+            key: Some(key.to_string()),
+            message: message.into(),
+        });
+    }
+
+    fn text(&mut self, key: &str, v: Option<&Value>) -> Option<String> {
+        match v {
+            None => None,
+            Some(Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
+            Some(_) => {
+                self.bad(key, format!("`{key}` must be a non-empty text"));
+                None
+            }
+        }
+    }
+
+    fn table<'v>(&mut self, key: &str, v: Option<&'v Value>) -> Option<&'v Map<String, Value>> {
+        match v {
+            None => None,
+            Some(Value::Object(m)) => Some(m),
+            Some(_) => {
+                self.bad(
+                    key,
+                    format!("`{key}` must be a table such as {{ path = \"/items\" }}"),
+                );
+                None
+            }
+        }
+    }
+
+    fn number(&mut self, key: &str, v: Option<&Value>, default: u64) -> u64 {
+        match v {
+            None => default,
+            Some(n) if n.as_u64().is_some() => n.as_u64().unwrap_or(default),
+            Some(_) => {
+                self.bad(key, format!("`{key}` must be a whole number"));
+                default
+            }
+        }
+    }
+
+    fn unknown(&mut self, key: &str, t: &Map<String, Value>, allowed: &[&str]) {
+        for k in t.keys().filter(|k| !allowed.contains(&k.as_str())) {
+            self.bad(
+                key,
+                format!(
+                    "unknown key `{k}` in `{key}` (accepted: {})",
+                    allowed.join(", ")
+                ),
+            );
+        }
+    }
+}
+
+/// Check settings; the spec when there is no problem.
+pub fn parse(kind: &str, settings: &Settings) -> Result<Spec, Vec<SettingProblem>> {
+    let mut c = Check {
+        problems: Vec::new(),
+    };
+    let graphql = kind == "graphql";
+    let url_key = if graphql { "url" } else { "base_url" };
+    let base_url = match c.text(url_key, settings.get(url_key)) {
+        Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
+            u.trim_end_matches('/').to_string()
+        }
+        Some(_) => {
+            c.bad(
+                url_key,
+                format!("`{url_key}` must start with http:// or https://"),
+            );
+            String::new()
+        }
+        None => {
+            c.problems.push(SettingProblem {
+                key: None,
+                message: format!("missing setting `{url_key}`"),
+            });
+            String::new()
+        }
+    };
+    let auth = auth(&mut c, settings.get("auth"));
+    let id = c
+        .text("id", settings.get("id"))
+        .unwrap_or_else(|| "id".into());
+    let version = match settings.get("version") {
+        None => Vec::new(),
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) if a.iter().all(Value::is_string) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        Some(_) => {
+            c.bad(
+                "version",
+                "`version` must be a field name or a list of them (first non-empty wins)",
+            );
+            Vec::new()
+        }
+    };
+    let (list, paging) = match c.table("list", settings.get("list")) {
+        Some(t) => (
+            call(&mut c, "list", t, graphql, "GET"),
+            paging(&mut c, t, graphql),
+        ),
+        None => {
+            if !settings.contains_key("list") {
+                c.problems.push(SettingProblem {
+                    key: None,
+                    message: "missing setting `list` (the request that lists records)".into(),
+                });
+            }
+            (Call::empty(), Paging::None)
+        }
+    };
+    let changes = c.table("changes", settings.get("changes")).map(|t| {
+        let format = c.text("changes", t.get("format")).unwrap_or_else(|| "rfc3339".into());
+        if !["rfc3339", "epoch", "epoch_ms"].contains(&format.as_str()) {
+            c.bad("changes", "`format` must be \"rfc3339\", \"epoch\" or \"epoch_ms\"");
+        }
+        let overlap_s = c.number("changes", t.get("overlap_s"), 60) as i64;
+        let mut call = call(&mut c, "changes", t, graphql, "GET");
+        if call.path.is_empty() && !graphql {
+            call.path = list.path.clone();
+        }
+        if call.select.is_empty() {
+            call.select = list.select.clone();
+        }
+        if !mentions(&call, "{since}") {
+            c.bad("changes", "`changes` must use \"{since}\" in a parameter or its body, e.g. params = { \"filter[updated_at][from]\" = \"{since}\" }");
+        }
+        Changes { call, format, overlap_s }
+    });
+    let deletes = c
+        .table("deletes", settings.get("deletes"))
+        .map(|t| Deletes {
+            id: c
+                .text("deletes", t.get("id"))
+                .unwrap_or_else(|| "id".into()),
+            call: call(&mut c, "deletes", t, graphql, "GET"),
+        });
+    if deletes.is_some() && changes.is_none() {
+        c.bad(
+            "deletes",
+            "`deletes` needs `changes`: both are read from the same point in time",
+        );
+    }
+    let get = c
+        .table("get", settings.get("get"))
+        .map(|t| call(&mut c, "get", t, graphql, "GET"));
+    let missing = get_missing(&mut c, settings.get("get"));
+    let create = c
+        .table("create", settings.get("create"))
+        .map(|t| call(&mut c, "create", t, graphql, "POST"));
+    let update = c
+        .table("update", settings.get("update"))
+        .map(|t| call(&mut c, "update", t, graphql, "PATCH"));
+    let delete = c
+        .table("delete", settings.get("delete"))
+        .map(|t| call(&mut c, "delete", t, graphql, "DELETE"));
+    for (key, call) in [("get", &get), ("update", &update), ("delete", &delete)] {
+        if let Some(call) = call {
+            if !mentions(call, "{id}") {
+                c.bad(
+                    key,
+                    format!("`{key}` must use \"{{id}}\" in its path, a parameter or its body"),
+                );
+            }
+        }
+    }
+    let retry = match c.table("retry", settings.get("retry")) {
+        Some(t) => {
+            c.unknown("retry", t, &["attempts", "base_ms", "max_wait_s"]);
+            Retry {
+                attempts: c.number("retry", t.get("attempts"), 3).max(1) as u32,
+                base_ms: c.number("retry", t.get("base_ms"), 500),
+                max_wait_s: c.number("retry", t.get("max_wait_s"), 60),
+            }
+        }
+        None => Retry {
+            attempts: 3,
+            base_ms: 500,
+            max_wait_s: 60,
+        },
+    };
+    let rate_limit = match settings.get("rate_limit") {
+        None => None,
+        Some(v) => match v.as_f64() {
+            Some(r) if r > 0.0 => Some(r),
+            _ => {
+                c.bad(
+                    "rate_limit",
+                    "`rate_limit` must be a positive number of requests per second",
+                );
+                None
+            }
+        },
+    };
+    let writable = settings.get("writable").map(|v| match v.as_array() {
+        Some(a) if a.iter().all(Value::is_string) => a
+            .iter()
+            .filter_map(|s| s.as_str().map(str::to_string))
+            .collect(),
+        _ => {
+            c.bad("writable", "`writable` must be a list of field names");
+            Vec::new()
+        }
+    });
+    let spec = Spec {
+        graphql,
+        base_url,
+        auth,
+        id,
+        version,
+        list,
+        paging,
+        changes,
+        deletes,
+        get,
+        missing,
+        create,
+        update,
+        delete,
+        conditional: c.text("conditional", settings.get("conditional")),
+        marker_field: c.text("marker_field", settings.get("marker_field")),
+        writable,
+        rate_limit,
+        retry,
+        timeout_s: c.number("timeout_s", settings.get("timeout_s"), 30).max(1),
+        webhook: webhook(&mut c, settings.get("webhook")),
+    };
+    if c.problems.is_empty() {
+        Ok(spec)
+    } else {
+        Err(c.problems)
+    }
+}
+
+impl Call {
+    fn empty() -> Call {
+        Call {
+            method: "GET".into(),
+            path: String::new(),
+            params: Map::new(),
+            body: None,
+            select: String::new(),
+        }
+    }
+}
+
+const CALL_KEYS: &[&str] = &[
+    "method",
+    "path",
+    "params",
+    "body",
+    "records",
+    "record",
+    "format",
+    "overlap_s",
+    "id",
+    "missing",
+];
+const PAGING_KEYS: &[&str] = &[
+    "paginate",
+    "page_param",
+    "size_param",
+    "size",
+    "first_page",
+    "offset_param",
+    "cursor_param",
+    "next",
+    "has_more",
+];
+const GRAPHQL_CALL_KEYS: &[&str] = &[
+    "query",
+    "variables",
+    "records",
+    "record",
+    "format",
+    "overlap_s",
+    "id",
+];
+
+fn call(c: &mut Check, key: &str, t: &Map<String, Value>, graphql: bool, method: &str) -> Call {
+    let select_key = if ["list", "changes", "deletes"].contains(&key) {
+        "records"
+    } else {
+        "record"
+    };
+    let select = c.text(key, t.get(select_key)).unwrap_or_default();
+    if !select.is_empty() && !select.starts_with('/') {
+        c.bad(
+            key,
+            format!("`{select_key}` must be a JSON pointer such as \"/data\" (it starts with /)"),
+        );
+    }
+    let mut allowed: Vec<&str> = if graphql {
+        GRAPHQL_CALL_KEYS.to_vec()
+    } else {
+        CALL_KEYS.to_vec()
+    };
+    if key == "list" {
+        allowed.extend(PAGING_KEYS);
+    }
+    c.unknown(key, t, &allowed);
+    if graphql {
+        let Some(query) = c.text(key, t.get("query")) else {
+            c.bad(key, format!("`{key}` needs `query` (the GraphQL document)"));
+            return Call::empty();
+        };
+        let variables = match t.get("variables") {
+            None => Value::Object(Map::new()),
+            Some(v @ Value::Object(_)) => v.clone(),
+            Some(_) => {
+                c.bad(key, "`variables` must be a table");
+                Value::Object(Map::new())
+            }
+        };
+        let mut body = Map::new();
+        body.insert("query".into(), Value::String(query));
+        body.insert("variables".into(), variables);
+        return Call {
+            method: "POST".into(),
+            path: String::new(),
+            params: Map::new(),
+            body: Some(Value::Object(body)),
+            select,
+        };
+    }
+    let path = c.text(key, t.get("path")).unwrap_or_default();
+    if path.is_empty() && key != "changes" {
+        c.bad(
+            key,
+            format!("`{key}` needs `path` (below base_url, e.g. \"/items/contacts\")"),
+        );
+    }
+    let method = c
+        .text(key, t.get("method"))
+        .unwrap_or_else(|| method.into())
+        .to_uppercase();
+    if !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&method.as_str()) {
+        c.bad(
+            key,
+            format!("`method` must be GET, POST, PUT, PATCH or DELETE, not {method}"),
+        );
+    }
+    let params = match c.table(key, t.get("params")) {
+        Some(p) => p.clone(),
+        None => Map::new(),
+    };
+    let body = match (t.get("body"), method.as_str()) {
+        (Some(b), _) => Some(b.clone()),
+        (None, "POST" | "PUT" | "PATCH") if ["create", "update"].contains(&key) => {
+            Some(Value::String("{record}".into()))
+        }
+        _ => None,
+    };
+    Call {
+        method,
+        path,
+        params,
+        body,
+        select,
+    }
+}
+
+fn paging(c: &mut Check, t: &Map<String, Value>, graphql: bool) -> Paging {
+    let style = c
+        .text("list", t.get("paginate"))
+        .unwrap_or_else(|| "none".into());
+    let text =
+        |c: &mut Check, k: &str, d: &str| c.text("list", t.get(k)).unwrap_or_else(|| d.into());
+    match style.as_str() {
+        "none" => Paging::None,
+        "page" => Paging::Page {
+            param: text(c, "page_param", "page"),
+            size_param: text(c, "size_param", "limit"),
+            size: c.number("list", t.get("size"), 100).max(1),
+            first: c.number("list", t.get("first_page"), 1),
+        },
+        "offset" => Paging::Offset {
+            param: text(c, "offset_param", "offset"),
+            size_param: text(c, "size_param", "limit"),
+            size: c.number("list", t.get("size"), 100).max(1),
+        },
+        "cursor" => {
+            let next = c.text("list", t.get("next"));
+            if next.is_none() {
+                c.bad("list", "`paginate = \"cursor\"` needs `next`: the JSON pointer of the next cursor in the answer");
+            }
+            let default = if graphql { "after" } else { "cursor" };
+            Paging::Cursor {
+                param: text(c, "cursor_param", default),
+                next: next.unwrap_or_default(),
+                has_more: c.text("list", t.get("has_more")),
+            }
+        }
+        "next_link" => {
+            let next = c.text("list", t.get("next"));
+            if next.is_none() {
+                c.bad("list", "`paginate = \"next_link\"` needs `next`: the JSON pointer of the next page's URL, e.g. \"/_links/next/href\"");
+            }
+            Paging::NextLink {
+                next: next.unwrap_or_default(),
+            }
+        }
+        other => {
+            c.bad(
+                "list",
+                format!("`paginate` must be none, page, offset, cursor or next_link, not {other}"),
+            );
+            Paging::None
+        }
+    }
+}
+
+fn get_missing(c: &mut Check, get: Option<&Value>) -> Vec<u16> {
+    let default = vec![404, 410];
+    let Some(v) = get.and_then(|g| g.get("missing")) else {
+        return default;
+    };
+    match v.as_array() {
+        Some(a)
+            if a.iter()
+                .all(|s| s.as_u64().is_some_and(|n| (100..600).contains(&n))) =>
+        {
+            a.iter()
+                .filter_map(|s| s.as_u64().map(|n| n as u16))
+                .collect()
+        }
+        _ => {
+            c.bad(
+                "get",
+                "`missing` must be a list of HTTP statuses, e.g. [403, 404]",
+            );
+            default
+        }
+    }
+}
+
+fn auth(c: &mut Check, v: Option<&Value>) -> Auth {
+    let Some(t) = c.table("auth", v) else {
+        return Auth::None;
+    };
+    let s = |k: &str| t.get(k).and_then(Value::as_str).map(str::to_string);
+    if let Some(token) = s("bearer") {
+        return Auth::Bearer(token);
+    }
+    if let (Some(h), Some(v)) = (s("header"), s("value")) {
+        return Auth::Header(h, v);
+    }
+    if let (Some(q), Some(v)) = (s("query"), s("value")) {
+        return Auth::Query(q, v);
+    }
+    if let (Some(u), Some(p)) = (s("username"), s("password")) {
+        return Auth::Basic(u, p);
+    }
+    if let Some(o) = t.get("oauth2").and_then(Value::as_object) {
+        let o = |k: &str| o.get(k).and_then(Value::as_str).map(str::to_string);
+        if let (Some(token_url), Some(client_id), Some(client_secret)) =
+            (o("token_url"), o("client_id"), o("client_secret"))
+        {
+            return Auth::OAuth2 {
+                token_url,
+                client_id,
+                client_secret,
+                scope: o("scope"),
+            };
+        }
+        c.bad(
+            "auth",
+            "`oauth2` needs `token_url`, `client_id` and `client_secret`",
+        );
+        return Auth::None;
+    }
+    c.bad("auth", "`auth` must be one of { bearer = … }, { header = …, value = … }, { query = …, value = … }, { username = …, password = … }, { oauth2 = { token_url = …, client_id = …, client_secret = … } }");
+    Auth::None
+}
+
+fn webhook(c: &mut Check, v: Option<&Value>) -> Option<Webhook> {
+    let t = c.table("webhook", v)?;
+    c.unknown("webhook", t, &["signature_header", "secret", "ids"]);
+    let header = c.text("webhook", t.get("signature_header"));
+    let secret = c.text("webhook", t.get("secret"));
+    let ids: Vec<String> = match t.get("ids") {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|s| s.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    };
+    match (header, secret, ids.is_empty()) {
+        (Some(signature_header), Some(secret), false) => Some(Webhook {
+            signature_header,
+            secret,
+            ids,
+        }),
+        _ => {
+            c.bad("webhook", "`webhook` needs `signature_header`, `secret` and `ids` (JSON pointers to the ids in the payload)");
+            None
+        }
+    }
+}
+
+/// Whether a placeholder appears in a call's path, parameters or body.
+fn mentions(call: &Call, placeholder: &str) -> bool {
+    fn any(v: &Value, p: &str) -> bool {
+        match v {
+            Value::String(s) => s.contains(p),
+            Value::Array(a) => a.iter().any(|v| any(v, p)),
+            Value::Object(m) => m.values().any(|v| any(v, p)),
+            _ => false,
+        }
+    }
+    call.path.contains(placeholder)
+        || call.params.values().any(|v| any(v, placeholder))
+        || call.body.as_ref().is_some_and(|b| any(b, placeholder))
+}

@@ -1,0 +1,290 @@
+//! An emulator of a SaaS CRM's API for einklang's `http` and `graphql`
+//! connectors, written from the documented behaviour of Kommo's REST API
+//! v4 and of Relay-style GraphQL APIs (Hero), with the quirks the seeds
+//! report. It runs in-process (tests and benchmarks start it on a free
+//! port) or as the `einklang-emulator` binary.
+//!
+//! REST, under `/api/v4/contacts` (see [`rest`]): pages of `limit` with
+//! `_links.next.href`, `204 No Content` for a page past the end and for a
+//! record that does not exist, `filter[updated_at][from]` (epoch seconds),
+//! creates as a JSON array answered with ids, `If-Match` on a record's
+//! `version`, deletes in `/api/v4/events`. GraphQL at `/graphql` (see
+//! [`graphql`]). Auth: a static API key header, or OAuth2 client
+//! credentials at `/oauth2/token` whose tokens expire. A rate limit
+//! answers `429` with `Retry-After`. Tests can make the next requests fail
+//! (a status, an HTML page, a cut-off body) and count requests.
+
+pub mod graphql;
+pub mod rest;
+
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+/// How the emulator behaves.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Requests per second before `429` (none: unlimited).
+    pub rps: Option<u32>,
+    /// OAuth2 client id and secret (none: the API key is checked).
+    pub oauth: Option<(String, String)>,
+    /// Lifetime of OAuth2 tokens in seconds (default 3600).
+    pub token_ttl_s: u64,
+    /// API key expected in `X-Api-Key` when there is no OAuth2.
+    pub api_key: Option<String>,
+}
+
+/// A failure the next requests answer with.
+#[derive(Clone, Debug)]
+pub enum Fault {
+    /// This status, with a JSON error body.
+    Status(u16),
+    /// `502` with an HTML page from a proxy.
+    Html,
+    /// `200` with the first half of the real body.
+    Truncated,
+}
+
+/// The emulator's data and counters.
+#[derive(Default)]
+pub struct State {
+    /// Options.
+    pub options: Options,
+    /// Contacts by id.
+    pub contacts: BTreeMap<u64, Map<String, Value>>,
+    /// Deletion events: (contact id, epoch seconds).
+    pub deleted: Vec<(u64, i64)>,
+    /// Next id.
+    pub next_id: u64,
+    /// Live tokens and their expiry.
+    pub tokens: Vec<(String, Instant)>,
+    /// Requests by method (API calls only).
+    pub requests: BTreeMap<String, u64>,
+    /// Request times within the last second, for the rate limit.
+    pub recent: Vec<Instant>,
+    /// Failures queued for the next API requests.
+    pub faults: Vec<Fault>,
+    /// The emulator's clock offset in seconds (tests move time forward).
+    pub clock_offset: i64,
+}
+
+impl State {
+    /// Epoch seconds now (with the test offset).
+    pub fn now(&self) -> i64 {
+        let secs = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        secs + self.clock_offset
+    }
+
+    /// Store a contact; the stored record with id, times and version.
+    pub fn put(&mut self, id: Option<u64>, mut fields: Map<String, Value>) -> Map<String, Value> {
+        let now = self.now();
+        let id = id.unwrap_or_else(|| {
+            self.next_id += 1;
+            self.next_id
+        });
+        let old = self.contacts.get(&id).cloned();
+        let version = old
+            .as_ref()
+            .and_then(|o| o.get("version"))
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+            + 1;
+        let mut record = old.unwrap_or_default();
+        for k in ["id", "version", "updated_at", "created_at"] {
+            fields.remove(k);
+        }
+        for (k, v) in fields {
+            if v.is_null() {
+                record.remove(&k);
+            } else {
+                record.insert(k, v);
+            }
+        }
+        record.insert("id".into(), Value::from(id));
+        record.entry("created_at").or_insert(Value::from(now));
+        record.insert("updated_at".into(), Value::from(now));
+        record.insert("version".into(), Value::from(version));
+        self.contacts.insert(id, record.clone());
+        record
+    }
+}
+
+/// A running emulator.
+pub struct Emulator {
+    /// Its base URL (`http://127.0.0.1:PORT`).
+    pub url: String,
+    /// Its state, to arrange data and read counters in tests.
+    pub state: Arc<Mutex<State>>,
+}
+
+impl Emulator {
+    /// Start on a free port of 127.0.0.1, in a thread of its own.
+    pub fn start(mut options: Options) -> Emulator {
+        if options.token_ttl_s == 0 {
+            options.token_ttl_s = 3600;
+        }
+        let state = Arc::new(Mutex::new(State {
+            options,
+            ..State::default()
+        }));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let url = format!("http://{}", listener.local_addr().expect("an address"));
+        listener.set_nonblocking(true).expect("non-blocking");
+        let app = router(state.clone());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("a listener");
+                axum::serve(listener, app).await.expect("serving");
+            });
+        });
+        Emulator { url, state }
+    }
+
+    /// Queue failures for the next API requests.
+    pub fn fail_next(&self, faults: &[Fault]) {
+        self.state
+            .lock()
+            .unwrap()
+            .faults
+            .extend(faults.iter().cloned());
+    }
+
+    /// API requests so far, by method.
+    pub fn requests(&self) -> BTreeMap<String, u64> {
+        self.state.lock().unwrap().requests.clone()
+    }
+
+    /// Requests of one method.
+    pub fn count(&self, method: &str) -> u64 {
+        self.requests().get(method).copied().unwrap_or(0)
+    }
+
+    /// Add a contact as another client would; its id.
+    pub fn insert(&self, fields: Value) -> u64 {
+        let fields = fields.as_object().cloned().unwrap_or_default();
+        let record = self.state.lock().unwrap().put(None, fields);
+        record["id"].as_u64().unwrap_or(0)
+    }
+
+    /// Change a contact as another client would.
+    pub fn update(&self, id: u64, fields: Value) {
+        let fields = fields.as_object().cloned().unwrap_or_default();
+        self.state.lock().unwrap().put(Some(id), fields);
+    }
+
+    /// Delete a contact as another client would.
+    pub fn delete(&self, id: u64) {
+        let mut s = self.state.lock().unwrap();
+        let now = s.now();
+        if s.contacts.remove(&id).is_some() {
+            s.deleted.push((id, now));
+        }
+    }
+
+    /// A contact as stored.
+    pub fn get(&self, id: u64) -> Option<Map<String, Value>> {
+        self.state.lock().unwrap().contacts.get(&id).cloned()
+    }
+
+    /// All contacts.
+    pub fn all(&self) -> Vec<Map<String, Value>> {
+        self.state
+            .lock()
+            .unwrap()
+            .contacts
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// Move the emulator's clock (its `updated_at` times) forward.
+    pub fn advance(&self, secs: i64) {
+        self.state.lock().unwrap().clock_offset += secs;
+    }
+}
+
+fn router(state: Arc<Mutex<State>>) -> Router {
+    Router::new()
+        .route("/oauth2/token", post(rest::token))
+        .route("/api/v4/contacts", get(rest::list).post(rest::create))
+        .route(
+            "/api/v4/contacts/{id}",
+            get(rest::one).patch(rest::update).delete(rest::remove),
+        )
+        .route("/api/v4/events", get(rest::events))
+        .route("/graphql", post(graphql::handle))
+        .with_state(state)
+}
+
+/// Shared checks of every API request: counting, the rate limit, queued
+/// faults and auth. `Err` is the answer to give instead.
+pub(crate) fn admit(
+    state: &mut State,
+    method: &str,
+    headers: &axum::http::HeaderMap,
+) -> Result<Option<Fault>, rest::Answer> {
+    *state.requests.entry(method.to_string()).or_default() += 1;
+    let now = Instant::now();
+    state
+        .recent
+        .retain(|t| now.duration_since(*t) < Duration::from_secs(1));
+    if let Some(rps) = state.options.rps {
+        if state.recent.len() >= rps as usize {
+            *state.requests.entry("429".to_string()).or_default() += 1;
+            return Err(rest::answer(
+                429,
+                serde_json::json!({"title": "Too Many Requests", "status": 429}),
+                &[("Retry-After", "1")],
+            ));
+        }
+    }
+    state.recent.push(now);
+    let header = |k: &str| {
+        headers
+            .get(k)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    let authorised = match (&state.options.oauth, &state.options.api_key) {
+        (Some(_), _) => {
+            let token = header("authorization");
+            let token = token.strip_prefix("Bearer ").unwrap_or("");
+            state
+                .tokens
+                .iter()
+                .any(|(t, until)| t == token && *until > now)
+        }
+        (None, Some(key)) => header("x-api-key") == *key,
+        (None, None) => true,
+    };
+    if !authorised {
+        return Err(rest::answer(
+            401,
+            serde_json::json!({"title": "Unauthorized", "status": 401, "detail": "token expired or invalid"}),
+            &[],
+        ));
+    }
+    if state.faults.is_empty() {
+        return Ok(None);
+    }
+    match state.faults.remove(0) {
+        Fault::Status(s) => Err(rest::answer(s, serde_json::json!({"title": "Injected failure", "status": s}), &[])),
+        Fault::Html => Err(rest::Answer {
+            status: 502,
+            headers: vec![("Content-Type".into(), "text/html".into())],
+            body: "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>".into(),
+        }),
+        Fault::Truncated => Ok(Some(Fault::Truncated)),
+    }
+}
