@@ -446,6 +446,28 @@ impl Connector for Http {
         Ok(None)
     }
 
+    fn probe(&mut self) -> Result<String, ConnectorError> {
+        // the first page of the listing: reachable, authorised, JSON
+        let call = self.spec.list.clone();
+        let vars = Vars::default();
+        let url = self.client.url(
+            &template::path(&call.path, &vars),
+            &template::query(&call.params, &vars),
+        );
+        let body = call.body.as_ref().map(|b| template::fill(b, &vars));
+        let (_, value) = self
+            .client
+            .json(&call.method, &url, body.as_ref(), self.spec.graphql)
+            .map_err(|f| self.client.error(f))?;
+        let n = template::at(&value, &call.select)
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        Ok(format!(
+            "{} answers ({n} records on the first page)",
+            self.spec.base_url
+        ))
+    }
+
     fn read(&mut self) -> Result<Box<dyn Iterator<Item = ReadItem> + '_>, ConnectorError> {
         let call = self.spec.list.clone();
         let listing = self.walk(&call, &Vars::default())?;

@@ -343,6 +343,13 @@ pub trait Connector: Send {
     fn install(&mut self) -> Result<Vec<String>, ConnectorError> {
         Err(self.unsupported("install anything on the remote"))
     }
+    /// Reach the remote with the configured credentials, cheaply (one
+    /// request, one query, a file's metadata): what `einklang check
+    /// --connect` runs. Returns what was reached, for the operator.
+    fn probe(&mut self) -> Result<String, ConnectorError> {
+        self.fingerprint()?;
+        Ok("readable".into())
+    }
     /// The error for an operation this kind does not support.
     fn unsupported(&self, operation: &str) -> ConnectorError {
         ConnectorError::Unsupported {

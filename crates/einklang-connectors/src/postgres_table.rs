@@ -118,6 +118,13 @@ impl Connector for PgTable {
     fn name(&self) -> &str {
         &self.name
     }
+    fn probe(&mut self) -> Result<String, ConnectorError> {
+        let query = self.table.probe();
+        let client = self.client()?;
+        let result = client.query_one(&query, &[]);
+        result.map_err(|e| self.error("reading", e))?;
+        Ok(format!("table {} can be read", self.settings.table))
+    }
     fn kind(&self) -> &'static str {
         "postgres_table"
     }

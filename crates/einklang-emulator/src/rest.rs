@@ -241,7 +241,7 @@ pub async fn update(
         return answer(404, json!({"title": "Not Found", "status": 404}), &[]);
     };
     if let Some(want) = headers.get("if-match").and_then(|v| v.to_str().ok()) {
-        if current["version"].to_string() != want.trim_matches('"') {
+        if want.trim_matches('"').parse::<u64>().ok() != current["version"].as_u64() {
             return answer(
                 412,
                 json!({"title": "Precondition Failed", "detail": "the contact changed"}),
@@ -271,7 +271,7 @@ pub async fn remove(Ext(state): Shared, headers: HeaderMap, Path(id): Path<Strin
         return answer(404, json!({"title": "Not Found", "status": 404}), &[]);
     };
     if let Some(want) = headers.get("if-match").and_then(|v| v.to_str().ok()) {
-        if current["version"].to_string() != want.trim_matches('"') {
+        if want.trim_matches('"').parse::<u64>().ok() != current["version"].as_u64() {
             return answer(
                 412,
                 json!({"title": "Precondition Failed", "detail": "the contact changed"}),

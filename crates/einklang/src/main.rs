@@ -33,8 +33,9 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Validate the config file: every problem, with file:line:col.
-    Check,
+    /// Validate the config file: every problem, with file:line:col
+    /// (`--connect`: also reach every connector with its credentials).
+    Check(cmd::check::Args),
     /// Run a job once.
     Sync(cmd::sync::Args),
     /// Show what a sync of the job would change, without writing anything.
@@ -63,7 +64,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
     let result = match &cli.command {
-        Command::Check => cmd::check::run(&cli.config),
+        Command::Check(args) => cmd::check::run(&cli.config, args),
         Command::Sync(args) => cmd::sync::run(&cli.config, args),
         Command::Plan(args) => cmd::plan::run(&cli.config, args),
         Command::Runs(args) => cmd::runs::run(&cli.config, args),

@@ -607,3 +607,73 @@ fn two_way_example_syncs_both_ways_without_echoes() {
     let fourth = run(&["sync", "office-phone", "--json"]);
     assert_eq!(fourth["counters"]["writes"].as_u64(), Some(0), "{fourth}");
 }
+
+#[test]
+fn check_connect_reaches_every_connector_and_names_what_failed() {
+    let emu = einklang_emulator::Emulator::start(einklang_emulator::Options {
+        api_key: Some("right-key-42".into()),
+        ..Default::default()
+    });
+    emu.insert(serde_json::json!({"name": "A"}));
+    let dir = tempfile::tempdir().unwrap();
+    let config = |key: &str| {
+        format!(
+            r#"
+[entities.contact]
+name = "text"
+
+[connectors.crm]
+kind = "http"
+base_url = "{url}"
+auth = {{ header = "X-Api-Key", value = "{key}" }}
+list = {{ path = "/api/v4/contacts", records = "/_embedded/contacts" }}
+
+[connectors.export]
+kind = "csv"
+path = "missing.csv"
+
+[map.crm.contact]
+id = "id"
+fields = {{ name = "name" }}
+
+[map.export.contact]
+id = "id"
+fields = {{ name = "name" }}
+
+[jobs.j]
+pull = ["crm", "export"]
+"#,
+            url = emu.url
+        )
+    };
+    let path = dir.path().join("einklang.toml");
+    std::fs::write(&path, config("right-key-42")).unwrap();
+    let out = einklang(&path, &["check", "--connect"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("connector `crm` (http): ok — ")
+            && text.contains("(1 records on the first page)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("connector `export` (csv): FAILED — ") && text.contains("missing.csv"),
+        "{text}"
+    );
+    assert!(!out.status.success());
+    std::fs::write(&path, config("wrong-key-13")).unwrap();
+    std::fs::write(dir.path().join("missing.csv"), "id,name\n").unwrap();
+    let out = einklang(&path, &["check", "--connect"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "connector `crm` (http): FAILED — connector `crm`: GET /api/v4/contacts → 401"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("wrong-key-13"), "{text}");
+    assert!(text.contains("connector `export` (csv): ok"), "{text}");
+    // without --connect nothing is contacted
+    let before = emu.count("GET");
+    assert!(einklang(&path, &["check"]).status.success());
+    assert_eq!(emu.count("GET"), before);
+}

@@ -20,6 +20,11 @@ impl<F: ItemFormat + Send> Connector for Collection<F> {
     fn fingerprint(&mut self) -> Result<Option<String>, ConnectorError> {
         Ok(None)
     }
+    fn probe(&mut self) -> Result<String, ConnectorError> {
+        self.ready()?;
+        Collection::cursor(self)?;
+        Ok(format!("{} {}", F::COLLECTION, self.dav.collection_path()))
+    }
     fn read(&mut self) -> Result<Box<dyn Iterator<Item = ReadItem> + '_>, ConnectorError> {
         self.ready()?;
         let ids: Vec<String> = Collection::list(self)?.into_iter().map(|l| l.id).collect();

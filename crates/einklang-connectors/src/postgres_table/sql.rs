@@ -45,6 +45,14 @@ impl Table {
         }
     }
 
+    /// One cheap read of the table: can it be reached and read?
+    pub fn probe(&self) -> String {
+        format!(
+            "SELECT count(*) FROM (SELECT 1 FROM {} LIMIT 1) AS probe",
+            self.name
+        )
+    }
+
     pub fn select_all(&self) -> String {
         format!(
             "SELECT row_to_json(t)::text, t.xmin::text, t.{k}::text FROM {} t ORDER BY t.{k}",

@@ -67,7 +67,7 @@ impl ConnectorSource for Remotes {
         cc: &ConnectorConfig,
         dir: &Path,
     ) -> Result<Box<dyn Connector>, ConnectorError> {
-        if ["postgres_table", "carddav", "caldav"].contains(&cc.kind.as_str()) {
+        if ["postgres_table", "carddav", "caldav", "http", "graphql"].contains(&cc.kind.as_str()) {
             return einklang_connectors::open(&cc.name, &cc.kind, &cc.settings, dir);
         }
         let remote = self.0.get(&cc.name).ok_or_else(|| ConnectorError::Other {

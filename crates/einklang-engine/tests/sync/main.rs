@@ -9,5 +9,6 @@ mod conflicts;
 mod deletes;
 mod failures;
 mod harness;
+mod http;
 mod postgres;
 mod scenarios;
