@@ -226,11 +226,8 @@ impl Http {
         let kind = match f.status {
             None => WriteErrorKind::Transient,
             Some(404 | 410) => WriteErrorKind::NotFound,
-            Some(s)
-                if !matches!(op, WriteOp::Create { .. })
-                    && self.spec.missing.contains(&s)
-                    && s != 403 =>
-            {
+            // a status the config says means "not there" (Directus: 403)
+            Some(s) if !matches!(op, WriteOp::Create { .. }) && self.spec.missing.contains(&s) => {
                 WriteErrorKind::NotFound
             }
             Some(412) => WriteErrorKind::Conflict,

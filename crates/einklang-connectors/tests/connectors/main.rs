@@ -5,6 +5,7 @@
 
 mod caldav;
 mod carddav;
+mod directus;
 mod files;
 mod http;
 mod kit;
