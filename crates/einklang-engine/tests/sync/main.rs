@@ -7,6 +7,7 @@ mod caldav;
 mod carddav;
 mod conflicts;
 mod deletes;
+mod directus;
 mod failures;
 mod harness;
 mod http;
