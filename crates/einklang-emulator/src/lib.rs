@@ -12,8 +12,11 @@
 //! [`graphql`]). Auth: a static API key header, or OAuth2 client
 //! credentials at `/oauth2/token` whose tokens expire. A rate limit
 //! answers `429` with `Retry-After`. Tests can make the next requests fail
-//! (a status, an HTML page, a cut-off body) and count requests.
+//! (a status, an HTML page, a cut-off body) and count requests. Control
+//! routes under `/_emulator/` (see [`control`]) seed, change and count
+//! from outside the process, for the binary.
 
+pub mod control;
 pub mod graphql;
 pub mod rest;
 
@@ -125,7 +128,19 @@ pub struct Emulator {
 
 impl Emulator {
     /// Start on a free port of 127.0.0.1, in a thread of its own.
-    pub fn start(mut options: Options) -> Emulator {
+    pub fn start(options: Options) -> Emulator {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        Emulator::serve(listener, options)
+    }
+
+    /// Start on `addr` (`127.0.0.1:8099`; port 0: a free one), in a thread
+    /// of its own; an error when the address cannot be bound.
+    pub fn start_on(addr: &str, options: Options) -> std::io::Result<Emulator> {
+        let listener = std::net::TcpListener::bind(addr)?;
+        Ok(Emulator::serve(listener, options))
+    }
+
+    fn serve(listener: std::net::TcpListener, mut options: Options) -> Emulator {
         if options.token_ttl_s == 0 {
             options.token_ttl_s = 3600;
         }
@@ -133,7 +148,6 @@ impl Emulator {
             options,
             ..State::default()
         }));
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
         let url = format!("http://{}", listener.local_addr().expect("an address"));
         listener.set_nonblocking(true).expect("non-blocking");
         let app = router(state.clone());
@@ -223,6 +237,10 @@ fn router(state: Arc<Mutex<State>>) -> Router {
         )
         .route("/api/v4/events", get(rest::events))
         .route("/graphql", post(graphql::handle))
+        .route("/_emulator/stats", get(control::stats))
+        .route("/_emulator/reset-stats", post(control::reset_stats))
+        .route("/_emulator/seed", post(control::seed))
+        .route("/_emulator/touch", post(control::touch))
         .with_state(state)
 }
 
