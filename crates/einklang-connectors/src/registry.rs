@@ -81,7 +81,7 @@ const KINDS: [KindInfo; 8] = [
         kind: "graphql",
         summary: "a GraphQL API: a query per listing, mutations per write",
         settings: crate::http::spec::GRAPHQL_KEYS,
-        can: "read (cursor paging), write and delete by mutations; version from a field; change feed with `changes`; rate limit, retries",
+        can: "read (page, offset or cursor paging by variables), write and delete by mutations; version from a field; change feed with `changes`; rate limit, retries",
     },
 ];
 

@@ -35,42 +35,38 @@ pub fn walk(
     for page in 0..MAX_PAGES {
         let mut params = call.params.clone();
         let mut body = call.body.as_ref().map(|b| template::fill(b, vars));
-        match &spec.paging {
+        let paging: Vec<(String, Value)> = match &spec.paging {
             Paging::Page {
                 param,
                 size_param,
                 size,
                 first,
-            } => {
-                params.insert(param.clone(), Value::from(first + page as u64));
-                params.insert(size_param.clone(), Value::from(*size));
-            }
+            } => vec![
+                (param.clone(), Value::from(first + page as u64)),
+                (size_param.clone(), Value::from(*size)),
+            ],
             Paging::Offset {
                 param,
                 size_param,
                 size,
-            } => {
-                params.insert(param.clone(), Value::from(page as u64 * size));
-                params.insert(size_param.clone(), Value::from(*size));
-            }
-            Paging::Cursor { param, .. } => {
-                if let Some(c) = &cursor {
-                    match (
-                        spec.graphql,
-                        body.as_mut()
-                            .and_then(|b| b.get_mut("variables"))
-                            .and_then(Value::as_object_mut),
-                    ) {
-                        (true, Some(vars)) => {
-                            vars.insert(param.clone(), Value::String(c.clone()));
-                        }
-                        _ => {
-                            params.insert(param.clone(), Value::String(c.clone()));
-                        }
-                    }
-                }
-            }
-            Paging::None | Paging::NextLink { .. } => {}
+            } => vec![
+                (param.clone(), Value::from(page as u64 * size)),
+                (size_param.clone(), Value::from(*size)),
+            ],
+            Paging::Cursor { param, .. } => cursor
+                .iter()
+                .map(|c| (param.clone(), Value::String(c.clone())))
+                .collect(),
+            Paging::None | Paging::NextLink { .. } => Vec::new(),
+        };
+        // GraphQL pages by variables, REST by query parameters
+        let variables = body
+            .as_mut()
+            .and_then(|b| b.get_mut("variables"))
+            .and_then(Value::as_object_mut);
+        match (spec.graphql, variables) {
+            (true, Some(v)) => v.extend(paging),
+            _ => params.extend(paging),
         }
         let url = match &next_url {
             Some(u) => client.url(u, ""),

@@ -31,7 +31,7 @@ fn directus() -> Option<(String, String)> {
 /// Another client of Directus: the REST API with the admin token.
 pub struct Admin {
     pub url: String,
-    token: String,
+    pub token: String,
     agent: ureq::Agent,
 }
 
@@ -158,4 +158,38 @@ fn directus_feed_sees_creates_updates_and_deletes_of_another_client() {
     assert_eq!((changed, feed.deleted.clone()), (want, vec![id(&b)]));
     // a deleted item answers 403, which the settings say is "not there"
     assert!(c.fetch(&[id(&b)]).unwrap().is_empty());
+}
+
+#[test]
+fn kit_graphql_on_directus() {
+    let Some(admin) = Admin::new() else { return };
+    let name = format!("gql_{}", std::process::id());
+    admin.collection(&name, &["fn", "note", "title"]);
+    admin.call(
+        "POST",
+        &format!("/items/{name}"),
+        Some(json!({"fn": "Bestand"})),
+    );
+    let fields = "id fn note title einklang_marker date_created date_updated";
+    let s = json!({
+        "url": format!("{}/graphql", admin.url),
+        "auth": {"bearer": admin.token},
+        "version": ["date_updated", "date_created"],
+        "list": {"query": format!("query($page: Int, $limit: Int){{ {name}(page: $page, limit: $limit, sort: [\"id\"]){{ {fields} }} }}"),
+                 "records": format!("/data/{name}"), "paginate": "page", "size": 2},
+        "get": {"query": format!("query($id: ID!){{ {name}_by_id(id: $id){{ {fields} }} }}"), "variables": {"id": "{id}"}, "record": format!("/data/{name}_by_id")},
+        "create": {"query": format!("mutation($data: create_{name}_input!){{ create_{name}_item(data: $data){{ {fields} }} }}"),
+                   "variables": {"data": "{record}"}, "record": format!("/data/create_{name}_item")},
+        "update": {"query": format!("mutation($id: ID!, $data: update_{name}_input!){{ update_{name}_item(id: $id, data: $data){{ {fields} }} }}"),
+                   "variables": {"id": "{id}", "data": "{record}"}, "record": format!("/data/update_{name}_item")},
+        "delete": {"query": format!("mutation($id: ID!){{ delete_{name}_item(id: $id){{ id }} }}"), "variables": {"id": "{id}"}, "record": format!("/data/delete_{name}_item")},
+        "marker_field": "einklang_marker",
+        "writable": ["fn", "note", "title", "einklang_marker"],
+    });
+    let mut c = open("directus-gql", "graphql", &settings(s), Path::new(".")).unwrap();
+    let shape = crate::kit::Shape {
+        redelete_succeeds: true,
+        ..crate::kit::Shape::default()
+    };
+    crate::kit::run_with(c.as_mut(), "id", shape);
 }
