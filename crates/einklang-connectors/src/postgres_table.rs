@@ -46,7 +46,15 @@ pub struct PgTableSettings {
     pub marker_column: Option<String>,
     /// Read changes from the installed change log.
     pub change_log: bool,
+    /// Or read changes by a timestamp column the application keeps
+    /// (`updated_at`): rows with a newer value since the last read.
+    pub updated_column: Option<String>,
 }
+
+/// Seconds an `updated_column` window reaches back before the previous
+/// read's start, for transactions that committed after it with an earlier
+/// timestamp.
+const UPDATED_OVERLAP_S: i64 = 5;
 
 /// The connector.
 pub struct PgTable {
@@ -136,7 +144,7 @@ impl Connector for PgTable {
             fingerprint: false,
             version_tokens: true,
             list_versions: true,
-            change_feed: self.settings.change_log,
+            change_feed: self.settings.change_log || self.settings.updated_column.is_some(),
             key_field: Some(self.settings.key.clone()),
             client_ids: !self.settings.server_ids,
             partial_update: true,
@@ -190,12 +198,45 @@ impl Connector for PgTable {
         Ok(rows.iter().map(sql::item).collect())
     }
     fn cursor(&mut self) -> Result<String, ConnectorError> {
+        if !self.settings.change_log && self.settings.updated_column.is_some() {
+            let query = format!("SELECT (now() - interval '{UPDATED_OVERLAP_S} seconds')::text");
+            let row = self.client()?.query_one(query.as_str(), &[]);
+            let row = row.map_err(|e| self.error("reading the server's clock", e))?;
+            return Ok(format!("updated:{}", row.get::<_, String>(0)));
+        }
         let query = self.table.cursor();
         let row = self.client()?.query_one(query.as_str(), &[]);
         let row = row.map_err(|e| self.error("reading the change log (installed?)", e))?;
         Ok(row.get::<_, i64>(0).to_string())
     }
     fn changes(&mut self, cursor: &str) -> Result<Option<ChangeFeed>, ConnectorError> {
+        if let Some(since) = cursor.strip_prefix("updated:") {
+            let Some(column) = self.settings.updated_column.clone() else {
+                return Ok(None);
+            };
+            let next = self.cursor()?;
+            let query = self.table.updated_since(&column);
+            let rows = self.client()?.query(query.as_str(), &[&since]);
+            let rows = rows.map_err(|e| {
+                self.error(
+                    &format!("reading rows changed since {since} (by `{column}`)"),
+                    e,
+                )
+            })?;
+            let changed = rows
+                .iter()
+                .map(|r| Listed {
+                    id: r.get(0),
+                    version: r.get(1),
+                })
+                .collect();
+            // a timestamp column shows no deletes: a full read finds them
+            return Ok(Some(ChangeFeed {
+                changed,
+                deleted: Vec::new(),
+                cursor: next,
+            }));
+        }
         let Ok(since) = cursor.parse::<i64>() else {
             return Ok(None);
         };

@@ -56,7 +56,7 @@ const KINDS: [KindInfo; 8] = [
     KindInfo {
         kind: "postgres_table",
         summary: "a table of a PostgreSQL database (xmin as version, optional trigger change log)",
-        settings: &["url", "table", "key", "ids", "marker_column", "change_log"],
+        settings: &["url", "table", "key", "ids", "marker_column", "change_log", "updated_column"],
         can: "read, write, delete; version = xmin; list + fetch; change feed with change_log; conditional writes; batches of 500",
     },
     KindInfo {
@@ -192,6 +192,19 @@ fn postgres_problems(settings: &Settings) -> Vec<SettingProblem> {
     if server && text(settings, "marker_column").is_none() {
         problems.push(problem(Some("ids"), "`ids = \"server\"` needs `marker_column`: a text column where einklang keeps the marker of rows it created, so a create whose answer was lost is found again".into()));
     }
+    let change_log = settings.get("change_log") == Some(&serde_json::Value::Bool(true));
+    if change_log && settings.contains_key("updated_column") {
+        problems.push(problem(Some("updated_column"), "`updated_column` and `change_log = true` are two ways to read changes: choose one (the change log also sees deletes)".into()));
+    }
+    if settings
+        .get("updated_column")
+        .is_some_and(|v| !v.is_string())
+    {
+        problems.push(problem(
+            Some("updated_column"),
+            "`updated_column` must be a column name".into(),
+        ));
+    }
     if settings.get("change_log").is_some_and(|v| !v.is_boolean()) {
         problems.push(problem(
             Some("change_log"),
@@ -244,6 +257,7 @@ fn postgres_settings(settings: &Settings) -> crate::postgres_table::PgTableSetti
             .get("change_log")
             .and_then(|v| v.as_bool())
             .unwrap_or(false),
+        updated_column: text(settings, "updated_column").map(str::to_string),
     }
 }
 

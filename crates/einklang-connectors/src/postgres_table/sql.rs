@@ -86,6 +86,16 @@ impl Table {
         ))
     }
 
+    /// Keys and versions of rows whose `column` is at or after `$1`.
+    pub fn updated_since(&self, column: &str) -> String {
+        format!(
+            "SELECT t.{k}::text, t.xmin::text FROM {} t WHERE t.{} >= $1::text::timestamptz",
+            self.name,
+            quote(column),
+            k = self.key
+        )
+    }
+
     pub fn cursor(&self) -> String {
         "SELECT COALESCE(MAX(id), 0) FROM einklang_changes".to_string()
     }

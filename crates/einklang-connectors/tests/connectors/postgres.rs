@@ -192,3 +192,36 @@ fn the_change_log_reports_others_changes_and_never_ours() {
         WriteErrorKind::Conflict
     );
 }
+
+#[test]
+fn an_updated_at_column_gives_the_rows_changed_since_the_last_read() {
+    let Some(db) = Db::new("upd") else { return };
+    db.sql(
+        "CREATE TABLE bookings (id TEXT PRIMARY KEY, kunde TEXT, updated_at TIMESTAMPTZ NOT NULL DEFAULT now());
+         INSERT INTO bookings (id, kunde, updated_at) VALUES ('b1', 'Ann', now() - interval '1 hour'),
+                ('b2', 'Bob', now() - interval '1 hour'), ('b3', 'Cem', now() - interval '1 hour')",
+    );
+    let mut c = db.connector("bookings", json!({"updated_column": "updated_at"}));
+    assert!(c.capabilities().change_feed);
+    let cursor = c.cursor().unwrap();
+    assert!(cursor.starts_with("updated:"), "{cursor}");
+    let quiet = c.changes(&cursor).unwrap().unwrap();
+    assert!(quiet.changed.is_empty(), "{quiet:?}");
+    // the application bumps updated_at on its writes
+    db.sql(
+        "UPDATE bookings SET kunde = 'Bob B.', updated_at = now() WHERE id = 'b2';
+            INSERT INTO bookings (id, kunde) VALUES ('b4', 'Dana')",
+    );
+    let feed = c.changes(&cursor).unwrap().unwrap();
+    let mut ids: Vec<&str> = feed.changed.iter().map(|l| l.id.as_str()).collect();
+    ids.sort();
+    assert_eq!(ids, ["b2", "b4"]);
+    assert!(feed.deleted.is_empty() && feed.cursor.starts_with("updated:"));
+    let problems = einklang_connectors::validate_settings(
+        "postgres_table",
+        &settings(
+            json!({"url": "postgres://x/y", "table": "t", "key": "id", "change_log": true, "updated_column": "updated_at"}),
+        ),
+    );
+    assert!(problems[0].message.contains("choose one"), "{problems:?}");
+}
