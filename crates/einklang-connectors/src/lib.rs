@@ -343,6 +343,12 @@ pub trait Connector: Send {
     fn install(&mut self) -> Result<Vec<String>, ConnectorError> {
         Err(self.unsupported("install anything on the remote"))
     }
+    /// A listener that wakes when the remote reports a change (PostgreSQL
+    /// `LISTEN`), for `einklang sync --watch`; `None` when the kind cannot
+    /// tell (the watch then polls).
+    fn listener(&self) -> Result<Option<Box<dyn ChangeListener>>, ConnectorError> {
+        Ok(None)
+    }
     /// Reach the remote with the configured credentials, cheaply (one
     /// request, one query, a file's metadata): what `einklang check
     /// --connect` runs. Returns what was reached, for the operator.
@@ -358,6 +364,13 @@ pub trait Connector: Send {
             operation: operation.to_string(),
         }
     }
+}
+
+/// Waits for a remote's change notifications.
+pub trait ChangeListener: Send {
+    /// Wait up to `timeout` for a notification; `true` when one came
+    /// (all that queued meanwhile are taken with it).
+    fn wait(&mut self, timeout: std::time::Duration) -> Result<bool, ConnectorError>;
 }
 
 /// Shorten raw text for quarantine and messages: at most `max` bytes, cut at a char boundary, with `…` when cut.

@@ -263,6 +263,20 @@ impl Connector for PgTable {
     fn install(&mut self) -> Result<Vec<String>, ConnectorError> {
         self.install_change_log()
     }
+    fn listener(&self) -> Result<Option<Box<dyn crate::ChangeListener>>, ConnectorError> {
+        if !self.settings.change_log {
+            return Ok(None);
+        }
+        let mut client =
+            Client::connect(&self.settings.url, NoTls).map_err(|e| self.error("connecting", e))?;
+        client
+            .batch_execute("LISTEN einklang_changes")
+            .map_err(|e| self.error("listening", e))?;
+        Ok(Some(Box::new(Listener {
+            name: self.name.clone(),
+            client,
+        })))
+    }
     fn find_created(
         &mut self,
         _key_field: &str,
@@ -277,6 +291,34 @@ impl Connector for PgTable {
             id: r.get(0),
             version: r.get(1),
         }))
+    }
+}
+
+/// `LISTEN einklang_changes` on a connection of its own: the change log's
+/// trigger sends a `NOTIFY` for every row written by others.
+struct Listener {
+    name: String,
+    client: Client,
+}
+
+impl crate::ChangeListener for Listener {
+    fn wait(&mut self, timeout: std::time::Duration) -> Result<bool, ConnectorError> {
+        use postgres::fallible_iterator::FallibleIterator;
+        let mut notes = self.client.notifications();
+        let first = notes.timeout_iter(timeout).next();
+        let first = first.map_err(|e| ConnectorError::Other {
+            connector: self.name.clone(),
+            message: format!("waiting for notifications: {}", sql::describe(&e)),
+        })?;
+        if first.is_none() {
+            return Ok(false);
+        }
+        // a burst of writes: take what queued with it
+        while let Ok(Some(_)) = notes
+            .timeout_iter(std::time::Duration::from_millis(50))
+            .next()
+        {}
+        Ok(true)
     }
 }
 

@@ -677,3 +677,99 @@ pull = ["crm", "export"]
     assert!(einklang(&path, &["check"]).status.success());
     assert_eq!(emu.count("GET"), before);
 }
+
+#[test]
+fn sync_watch_wakes_on_a_postgres_notify() {
+    let base = match std::env::var("EINKLANG_TEST_PG") {
+        Ok(url) => url,
+        Err(_) if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("EINKLANG_TEST_PG is not set: run scripts/test, which starts PostgreSQL")
+        }
+        Err(_) => return,
+    };
+    let db = format!("cli_watch_{}", std::process::id());
+    let mut admin = postgres::Client::connect(&base, postgres::NoTls).unwrap();
+    for statement in [
+        format!("DROP DATABASE IF EXISTS {db}"),
+        format!("CREATE DATABASE {db}"),
+    ] {
+        admin.batch_execute(&statement).unwrap();
+    }
+    let url = format!("{}/{db}", base.rsplit_once('/').unwrap().0);
+    let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    c.batch_execute("CREATE TABLE kontakte (id TEXT PRIMARY KEY, name TEXT)")
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("einklang.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"store = "{store}"
+[entities.contact]
+name = "text"
+[connectors.db]
+kind = "postgres_table"
+url = "{url}"
+table = "kontakte"
+key = "id"
+change_log = true
+[map.db.contact]
+id = "id"
+fields = {{ name = "name" }}
+[jobs.j]
+pull = ["db"]
+"#,
+            store = dir.path().join("hub.db").display()
+        ),
+    )
+    .unwrap();
+    assert!(einklang(&path, &["connector", "install", "db"])
+        .status
+        .success());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_einklang"))
+        .args([
+            "--config",
+            path.to_str().unwrap(),
+            "sync",
+            "j",
+            "--watch",
+            "--interval",
+            "120",
+            "--json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+    // read one pretty-printed report (it ends with a closing brace alone)
+    let mut next_report = || {
+        let mut text = String::new();
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            text.push_str(&line);
+            if line == "}" {
+                break;
+            }
+        }
+        serde_json::from_str::<serde_json::Value>(&text).unwrap()
+    };
+    let first = next_report();
+    assert_eq!(first["status"], "succeeded", "{first}");
+    let started = std::time::Instant::now();
+    c.batch_execute("INSERT INTO kontakte VALUES ('k1', 'Anna')")
+        .unwrap();
+    let second = next_report();
+    let woke = started.elapsed();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(second["counters"]["created"], 1, "{second}");
+    assert!(
+        woke.as_secs() < 60,
+        "woken by NOTIFY, not the 120 s interval: {woke:?}"
+    );
+    drop(c);
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+        .unwrap();
+}

@@ -10,6 +10,7 @@ pub mod resolve;
 pub mod runs;
 pub mod show;
 pub mod sync;
+pub mod watch;
 
 use anyhow::{bail, Context};
 use einklang_config::Config;

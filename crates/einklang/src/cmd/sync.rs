@@ -21,30 +21,55 @@ pub struct Args {
     /// Who started the run (recorded on the run).
     #[arg(long, default_value = "cli")]
     triggered_by: String,
+    /// Keep running: sync again when a connector reports a change
+    /// (postgres_table with change_log: LISTEN/NOTIFY), or after
+    /// `--interval` seconds.
+    #[arg(long)]
+    watch: bool,
+    /// Seconds between runs with `--watch` when nothing is reported.
+    #[arg(long, default_value_t = 60)]
+    interval: u64,
 }
 
 /// Run the job; exit code 1 when the run failed.
 pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     let config = super::load_config(path)?;
     let mut store = super::open_store(&config)?;
-    let options = RunOptions {
-        source: RunSource::Manual,
-        triggered_by: args.triggered_by.clone(),
-        full: args.full,
-        ..RunOptions::default()
+    let mut listeners = match args.watch {
+        true => super::watch::listeners(&config, &args.job)?,
+        false => Vec::new(),
     };
-    let bar = Bar::new(!args.json);
-    let report = run_job(&config, store.as_mut(), &args.job, &options, &bar)?;
-    if args.json {
-        super::print_json(&report)?;
-    } else {
-        print_summary(&report);
+    loop {
+        let options = RunOptions {
+            source: if args.watch {
+                RunSource::Schedule
+            } else {
+                RunSource::Manual
+            },
+            triggered_by: args.triggered_by.clone(),
+            full: args.full,
+            ..RunOptions::default()
+        };
+        let bar = Bar::new(!args.json && !args.watch);
+        let report = run_job(&config, store.as_mut(), &args.job, &options, &bar)?;
+        if args.json {
+            super::print_json(&report)?;
+        } else {
+            print_summary(&report);
+        }
+        if !args.watch {
+            return Ok(if report.status == RunStatus::Failed {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            });
+        }
+        let why = super::watch::wait(
+            &mut listeners,
+            std::time::Duration::from_secs(args.interval),
+        )?;
+        eprintln!("einklang: {why}: syncing {} again", args.job);
     }
-    Ok(if report.status == RunStatus::Failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
 }
 
 /// Columns of the summary: always the first four, the others when a step has them.
