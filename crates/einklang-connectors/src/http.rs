@@ -443,6 +443,15 @@ impl Connector for Http {
         Ok(None)
     }
 
+    fn webhook(
+        &self,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Option<Result<Vec<String>, String>> {
+        self.spec.webhook.as_ref()?;
+        Some(self.webhook_ids(headers, body))
+    }
+
     fn probe(&mut self) -> Result<String, ConnectorError> {
         // the first page of the listing: reachable, authorised, JSON
         let call = self.spec.list.clone();

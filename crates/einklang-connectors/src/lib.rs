@@ -349,6 +349,16 @@ pub trait Connector: Send {
     fn listener(&self) -> Result<Option<Box<dyn ChangeListener>>, ConnectorError> {
         Ok(None)
     }
+    /// Check an incoming webhook call against the connector's `webhook`
+    /// settings; the ids it names. `None`: the connector takes no webhooks.
+    fn webhook(
+        &self,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Option<Result<Vec<String>, String>> {
+        let _ = (headers, body);
+        None
+    }
     /// Reach the remote with the configured credentials, cheaply (one
     /// request, one query, a file's metadata): what `einklang check
     /// --connect` runs. Returns what was reached, for the operator.

@@ -773,3 +773,108 @@ pull = ["db"]
         .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
         .unwrap();
 }
+
+#[test]
+fn sync_watch_listen_syncs_when_a_signed_webhook_comes() {
+    let emu = einklang_emulator::Emulator::start(Default::default());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("einklang.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"store = "{store}"
+[entities.contact]
+name = "text"
+[connectors.crm]
+kind = "http"
+base_url = "{url}"
+list = {{ path = "/api/v4/contacts", records = "/_embedded/contacts" }}
+webhook = {{ signature_header = "X-Signature", secret = "hook-secret-9", ids = ["/contacts/update/0/id"] }}
+[map.crm.contact]
+id = "id"
+fields = {{ name = "name" }}
+[jobs.j]
+pull = ["crm"]
+"#,
+            store = dir.path().join("hub.db").display(),
+            url = emu.url
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_einklang"))
+        .args([
+            "--config",
+            path.to_str().unwrap(),
+            "sync",
+            "j",
+            "--watch",
+            "--interval",
+            "120",
+            "--json",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufRead::lines(std::io::BufReader::new(child.stderr.take().unwrap()));
+    let line = err.next().unwrap().unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let mut out = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+    let mut next_report = || {
+        let mut text = String::new();
+        for line in out.by_ref() {
+            let line = line.unwrap();
+            text.push_str(&line);
+            if line == "}" {
+                break;
+            }
+        }
+        serde_json::from_str::<serde_json::Value>(&text).unwrap()
+    };
+    assert_eq!(next_report()["status"], "succeeded");
+    let id = emu.insert(serde_json::json!({"name": "Anna"}));
+    let body = format!(r#"{{"contacts":{{"update":[{{"id":"{id}"}}]}}}}"#);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let post = |signature: &str| {
+        let req = ureq::http::Request::builder()
+            .method("POST")
+            .uri(format!("http://{addr}/webhook/crm"))
+            .header("X-Signature", signature)
+            .body(body.clone())
+            .unwrap();
+        agent.run(req).unwrap().status().as_u16()
+    };
+    assert_eq!(post("sha256=00ff"), 401, "a bad signature is refused");
+    let good = hmac_hex("hook-secret-9", body.as_bytes());
+    let started = std::time::Instant::now();
+    assert_eq!(post(&good), 202);
+    let report = next_report();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(report["counters"]["created"], 1, "{report}");
+    assert!(started.elapsed().as_secs() < 60, "woken by the webhook");
+}
+
+/// HMAC-SHA256 in hex, as a SaaS signs its webhooks.
+fn hmac_hex(secret: &str, body: &[u8]) -> String {
+    use hmac::{KeyInit, Mac};
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

@@ -29,6 +29,11 @@ pub struct Args {
     /// Seconds between runs with `--watch` when nothing is reported.
     #[arg(long, default_value_t = 60)]
     interval: u64,
+    /// With `--watch`: also take webhooks on this address
+    /// (`POST /webhook/<connector>`, checked by the connector's `webhook`
+    /// settings); a valid one syncs at once.
+    #[arg(long, requires = "watch")]
+    listen: Option<String>,
 }
 
 /// Run the job; exit code 1 when the run failed.
@@ -39,13 +44,15 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
         true => super::watch::listeners(&config, &args.job)?,
         false => Vec::new(),
     };
+    let connectors = super::watch::job_connectors(&config, &args.job);
+    let hooks = match &args.listen {
+        Some(addr) => Some(super::hooks::start(addr, &config, &connectors)?),
+        None => None,
+    };
+    let mut source = RunSource::Manual;
     loop {
         let options = RunOptions {
-            source: if args.watch {
-                RunSource::Schedule
-            } else {
-                RunSource::Manual
-            },
+            source,
             triggered_by: args.triggered_by.clone(),
             full: args.full,
             ..RunOptions::default()
@@ -64,11 +71,10 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
                 ExitCode::SUCCESS
             });
         }
-        let why = super::watch::wait(
-            &mut listeners,
-            std::time::Duration::from_secs(args.interval),
-        )?;
+        let interval = std::time::Duration::from_secs(args.interval);
+        let (why, next) = super::watch::wait(&mut listeners, hooks.as_ref(), interval)?;
         eprintln!("einklang: {why}: syncing {} again", args.job);
+        source = next;
     }
 }
 
