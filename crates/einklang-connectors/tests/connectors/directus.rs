@@ -193,3 +193,36 @@ fn kit_graphql_on_directus() {
     };
     crate::kit::run_with(c.as_mut(), "id", shape);
 }
+
+#[test]
+fn directus_pages_by_offset_and_by_page_alike() {
+    let Some(admin) = Admin::new() else { return };
+    let name = format!("pages_{}", std::process::id());
+    admin.collection(&name, &["email"]);
+    for i in 0..5 {
+        admin.call(
+            "POST",
+            &format!("/items/{name}"),
+            Some(json!({"email": format!("p{i}@example.org")})),
+        );
+    }
+    let mut by_page = admin.settings(&name, &["email"]);
+    let mut by_offset = by_page.clone();
+    by_offset["list"]["paginate"] = json!("offset");
+    by_page["list"]["size"] = json!(2);
+    by_offset["list"]["size"] = json!(2);
+    let emails = |s: Value| -> Vec<Value> {
+        let mut c = connector(s);
+        let items: Vec<_> = c.read().unwrap().collect();
+        items
+            .into_iter()
+            .map(|i| match i {
+                einklang_connectors::ReadItem::Record(r) => r.fields["email"].clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    };
+    let want: Vec<Value> = (0..5).map(|i| json!(format!("p{i}@example.org"))).collect();
+    assert_eq!(emails(by_page), want);
+    assert_eq!(emails(by_offset), want);
+}
