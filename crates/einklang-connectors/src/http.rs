@@ -25,13 +25,14 @@ pub mod pages;
 pub mod spec;
 pub mod template;
 pub mod webhook;
+mod write;
 
-use crate::ops::{op_error, verb};
+use crate::ops::verb;
 use crate::{
     Capabilities, ChangeFeed, Connector, ConnectorError, Listed, RawFields, RawRecord, ReadItem,
-    Rejected, WriteErrorKind, WriteOp, WriteOutcome, WriteResult,
+    Rejected, WriteOp, WriteOutcome,
 };
-use client::{Client, Failure, Reply};
+use client::{Client, Reply};
 use serde_json::Value;
 use spec::{Call, Spec};
 use std::collections::HashMap;
@@ -168,207 +169,25 @@ impl Http {
         self.since_text(now - chrono::Duration::seconds(overlap))
     }
 
-    /// Send one write and read its JSON answer; status mapped to a kind.
-    fn send_write(
-        &mut self,
-        op: &WriteOp,
-        call: &Call,
-        vars: &Vars<'_>,
-        headers: &[(&str, &str)],
-    ) -> Result<(Reply, Value), crate::WriteError> {
+    /// One reading request (a GET, a GraphQL query) with retries; the
+    /// URL (for messages) and the answer, whatever its status.
+    fn ask(&mut self, call: &Call, vars: &Vars<'_>) -> Result<(String, Reply), ConnectorError> {
         let url = self.client.url(
             &template::path(&call.path, vars),
             &template::query(&call.params, vars),
         );
         let body = call.body.as_ref().map(|b| template::fill(b, vars));
-        let idempotent = !matches!(op, WriteOp::Create { .. }) || self.client_ids();
-        let idempotent = idempotent && !self.spec.graphql;
         let reply = self
             .client
-            .send(&call.method, &url, body.as_ref(), headers, idempotent)
-            .map_err(|f| self.write_error(op, f))?;
-        if !(200..300).contains(&reply.status) {
-            let f = self.client.failure(&call.method, &url, Some(&reply), "");
-            return Err(self.write_error(op, f));
-        }
-        let value = self
-            .client
-            .parse(&call.method, &url, &reply)
-            .map_err(|f| self.write_error(op, f))?;
-        if self.spec.graphql {
-            if let Some(e) = value
-                .get("errors")
-                .and_then(Value::as_array)
-                .filter(|e| !e.is_empty())
-            {
-                // an update or delete of a record that is not there: no
-                // data at the selected field, with an error beside it
-                let absent = template::at(&value, &call.select).is_none_or(Value::is_null);
-                if absent && !matches!(op, WriteOp::Create { .. }) {
-                    return Err(crate::ops::not_found(&self.name, op, &self.spec.id));
-                }
-                let first = e[0]
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("(no message)");
-                return Err(op_error(
-                    &self.name,
-                    op,
-                    WriteErrorKind::Rejected,
-                    format!("GraphQL error: {first}"),
-                ));
-            }
-        }
-        Ok((reply, value))
+            .send(&call.method, &url, body.as_ref(), &[], true)
+            .map_err(|f| self.client.error(f))?;
+        Ok((url, reply))
     }
 
-    fn write_error(&self, op: &WriteOp, f: Failure) -> crate::WriteError {
-        let kind = match f.status {
-            None => WriteErrorKind::Transient,
-            Some(404 | 410) => WriteErrorKind::NotFound,
-            // a status the config says means "not there" (Directus: 403)
-            Some(s) if !matches!(op, WriteOp::Create { .. }) && self.spec.missing.contains(&s) => {
-                WriteErrorKind::NotFound
-            }
-            Some(412) => WriteErrorKind::Conflict,
-            Some(429) => WriteErrorKind::RateLimited {
-                retry_after_secs: f.retry_after,
-            },
-            Some(401 | 403) => WriteErrorKind::Forbidden,
-            Some(s) if s >= 500 => WriteErrorKind::Transient,
-            Some(_) => WriteErrorKind::Rejected,
-        };
-        let prefix = format!("connector `{}`: ", self.name);
-        let detail = f
-            .message
-            .strip_prefix(&prefix)
-            .unwrap_or(&f.message)
-            .to_string();
-        op_error(&self.name, op, kind, detail)
-    }
-
-    /// The record in a write's answer (`None`: the answer has none).
-    fn answer_record(&self, call: &Call, value: &Value) -> Option<RawFields> {
-        template::at(value, &call.select)
-            .and_then(Value::as_object)
-            .cloned()
-    }
-
-    fn create(&mut self, op: &WriteOp, marker: &str, fields: &RawFields) -> WriteResult {
-        let Some(call) = self.spec.create.clone() else {
-            return Err(op_error(
-                &self.name,
-                op,
-                WriteErrorKind::Forbidden,
-                "no `create` request is configured",
-            ));
-        };
-        let mut record = fields.clone();
-        record.retain(|_, v| !v.is_null());
-        if let Some(m) = &self.spec.marker_field {
-            record.insert(m.clone(), Value::String(marker.into()));
-        }
-        let client_ids = self.client_ids();
-        if client_ids && !self.spec.id.starts_with('/') {
-            record.insert(self.spec.id.clone(), Value::String(marker.into()));
-        }
-        let vars = Vars {
-            record: Some(&record),
-            id: Some(marker),
-            marker: Some(marker),
-            since: None,
-        };
-        let (_, value) = self.send_write(op, &call, &vars, &[])?;
-        let answer = self.answer_record(&call, &value);
-        let id = answer
-            .as_ref()
-            .and_then(|r| self.id_of(r))
-            .or_else(|| client_ids.then(|| marker.to_string()));
-        let Some(id) = id else {
-            let detail = format!(
-                "the answer carries no id at `{}` in `{}`",
-                self.spec.id,
-                if call.select.is_empty() {
-                    "/"
-                } else {
-                    &call.select
-                }
-            );
-            return Err(op_error(&self.name, op, WriteErrorKind::Transient, detail));
-        };
-        Ok(WriteOutcome {
-            version: answer.as_ref().and_then(|r| self.version_of(r)),
-            id,
-        })
-    }
-
-    fn update(
-        &mut self,
-        op: &WriteOp,
-        id: &str,
-        fields: &RawFields,
-        expected: Option<&String>,
-    ) -> WriteResult {
-        let Some(call) = self.spec.update.clone() else {
-            return Err(op_error(
-                &self.name,
-                op,
-                WriteErrorKind::Forbidden,
-                "no `update` request is configured",
-            ));
-        };
-        let vars = Vars {
-            record: Some(fields),
-            id: Some(id),
-            marker: None,
-            since: None,
-        };
-        let header = self.spec.conditional.clone();
-        let headers: Vec<(&str, &str)> = match (&header, expected) {
-            (Some(h), Some(v)) => vec![(h.as_str(), v.as_str())],
-            _ => vec![],
-        };
-        let (reply, value) = self.send_write(op, &call, &vars, &headers)?;
-        let answer = self.answer_record(&call, &value);
-        if self.spec.graphql && answer.is_none() {
-            return Err(crate::ops::not_found(&self.name, op, &self.spec.id));
-        }
-        let version = answer
-            .as_ref()
-            .and_then(|r| self.version_of(r))
-            .or(reply.etag.filter(|_| header.is_some()));
-        Ok(WriteOutcome {
-            id: id.to_string(),
-            version,
-        })
-    }
-
-    fn delete(&mut self, op: &WriteOp, id: &str, expected: Option<&String>) -> WriteResult {
-        let Some(call) = self.spec.delete.clone() else {
-            return Err(op_error(
-                &self.name,
-                op,
-                WriteErrorKind::Forbidden,
-                "no `delete` request is configured",
-            ));
-        };
-        let vars = Vars {
-            id: Some(id),
-            ..Vars::default()
-        };
-        let header = self.spec.conditional.clone();
-        let headers: Vec<(&str, &str)> = match (&header, expected) {
-            (Some(h), Some(v)) => vec![(h.as_str(), v.as_str())],
-            _ => vec![],
-        };
-        let (_, value) = self.send_write(op, &call, &vars, &headers)?;
-        if self.spec.graphql && template::at(&value, &call.select).is_none_or(Value::is_null) {
-            return Err(crate::ops::not_found(&self.name, op, &self.spec.id));
-        }
-        Ok(WriteOutcome {
-            id: id.to_string(),
-            version: None,
-        })
+    /// A non-2xx answer as an error of the connector.
+    fn refused(&self, call: &Call, url: &str, reply: &Reply) -> ConnectorError {
+        self.client
+            .error(self.client.failure(&call.method, url, Some(reply), ""))
     }
 
     /// One record by id through `get` (`None`: not there).
@@ -380,25 +199,12 @@ impl Http {
             id: Some(id),
             ..Vars::default()
         };
-        let url = self.client.url(
-            &template::path(&call.path, &vars),
-            &template::query(&call.params, &vars),
-        );
-        let body = call.body.as_ref().map(|b| template::fill(b, &vars));
-        let reply = self
-            .client
-            .send(&call.method, &url, body.as_ref(), &[], true)
-            .map_err(|f| self.client.error(f))?;
+        let (url, reply) = self.ask(&call, &vars)?;
         if self.spec.missing.contains(&reply.status) {
             return Ok(None);
         }
         if !(200..300).contains(&reply.status) {
-            return Err(self.client.error(self.client.failure(
-                &call.method,
-                &url,
-                Some(&reply),
-                "",
-            )));
+            return Err(self.refused(&call, &url, &reply));
         }
         let value = self
             .client
@@ -510,22 +316,9 @@ impl Connector for Http {
             since: Some(&probe),
             ..Vars::default()
         };
-        let url = self.client.url(
-            &template::path(&changes.call.path, &vars),
-            &template::query(&changes.call.params, &vars),
-        );
-        let body = changes.call.body.as_ref().map(|b| template::fill(b, &vars));
-        let reply = self
-            .client
-            .send(&changes.call.method, &url, body.as_ref(), &[], true)
-            .map_err(|f| self.client.error(f))?;
+        let (url, reply) = self.ask(&changes.call, &vars)?;
         if !(200..300).contains(&reply.status) {
-            return Err(self.client.error(self.client.failure(
-                &changes.call.method,
-                &url,
-                Some(&reply),
-                "",
-            )));
+            return Err(self.refused(&changes.call, &url, &reply));
         }
         Ok(self.cursor_at(reply.date))
     }

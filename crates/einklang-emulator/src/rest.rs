@@ -79,6 +79,19 @@ fn finish(fault: Option<Fault>, a: Answer) -> Answer {
     }
 }
 
+/// `412` when `If-Match` names another version than the contact's.
+fn precondition(current: &Map<String, Value>, headers: &HeaderMap) -> Option<Answer> {
+    let want = headers.get("if-match")?.to_str().ok()?;
+    let same = want.trim_matches('"').parse::<u64>().ok() == current["version"].as_u64();
+    (!same).then(|| {
+        answer(
+            412,
+            json!({"title": "Precondition Failed", "detail": "the contact changed"}),
+            &[],
+        )
+    })
+}
+
 /// `POST /oauth2/token` (client credentials, form-encoded).
 pub async fn token(
     Ext(state): Shared,
@@ -240,14 +253,8 @@ pub async fn update(
     let Some(current) = s.contacts.get(&id) else {
         return answer(404, json!({"title": "Not Found", "status": 404}), &[]);
     };
-    if let Some(want) = headers.get("if-match").and_then(|v| v.to_str().ok()) {
-        if want.trim_matches('"').parse::<u64>().ok() != current["version"].as_u64() {
-            return answer(
-                412,
-                json!({"title": "Precondition Failed", "detail": "the contact changed"}),
-                &[],
-            );
-        }
+    if let Some(refused) = precondition(current, &headers) {
+        return refused;
     }
     let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(&body) else {
         return answer(
@@ -270,14 +277,8 @@ pub async fn remove(Ext(state): Shared, headers: HeaderMap, Path(id): Path<Strin
     let Some(current) = s.contacts.get(&id) else {
         return answer(404, json!({"title": "Not Found", "status": 404}), &[]);
     };
-    if let Some(want) = headers.get("if-match").and_then(|v| v.to_str().ok()) {
-        if want.trim_matches('"').parse::<u64>().ok() != current["version"].as_u64() {
-            return answer(
-                412,
-                json!({"title": "Precondition Failed", "detail": "the contact changed"}),
-                &[],
-            );
-        }
+    if let Some(refused) = precondition(current, &headers) {
+        return refused;
     }
     let now = s.now();
     match s.contacts.remove(&id) {

@@ -726,34 +726,8 @@ pull = ["db"]
     assert!(einklang(&path, &["connector", "install", "db"])
         .status
         .success());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_einklang"))
-        .args([
-            "--config",
-            path.to_str().unwrap(),
-            "sync",
-            "j",
-            "--watch",
-            "--interval",
-            "120",
-            "--json",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
-    // read one pretty-printed report (it ends with a closing brace alone)
-    let mut next_report = || {
-        let mut text = String::new();
-        for line in lines.by_ref() {
-            let line = line.unwrap();
-            text.push_str(&line);
-            if line == "}" {
-                break;
-            }
-        }
-        serde_json::from_str::<serde_json::Value>(&text).unwrap()
-    };
+    let mut child = watch(&path, &[]);
+    let mut next_report = reports(&mut child);
     let first = next_report();
     assert_eq!(first["status"], "succeeded", "{first}");
     let started = std::time::Instant::now();
@@ -801,23 +775,7 @@ pull = ["crm"]
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_einklang"))
-        .args([
-            "--config",
-            path.to_str().unwrap(),
-            "sync",
-            "j",
-            "--watch",
-            "--interval",
-            "120",
-            "--json",
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = watch(&path, &["--listen", "127.0.0.1:0"]);
     let mut err = std::io::BufRead::lines(std::io::BufReader::new(child.stderr.take().unwrap()));
     let line = err.next().unwrap().unwrap();
     let addr = line
@@ -828,18 +786,7 @@ pull = ["crm"]
         .next()
         .unwrap()
         .to_string();
-    let mut out = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
-    let mut next_report = || {
-        let mut text = String::new();
-        for line in out.by_ref() {
-            let line = line.unwrap();
-            text.push_str(&line);
-            if line == "}" {
-                break;
-            }
-        }
-        serde_json::from_str::<serde_json::Value>(&text).unwrap()
-    };
+    let mut next_report = reports(&mut child);
     assert_eq!(next_report()["status"], "succeeded");
     let id = emu.insert(serde_json::json!({"name": "Anna"}));
     let body = format!(r#"{{"contacts":{{"update":[{{"id":"{id}"}}]}}}}"#);
@@ -877,4 +824,35 @@ fn hmac_hex(secret: &str, body: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// `einklang sync j --watch --interval 120 --json` plus `extra`, with
+/// piped output.
+fn watch(path: &Path, extra: &[&str]) -> std::process::Child {
+    let mut args = vec!["--config", path.to_str().unwrap(), "sync", "j", "--watch"];
+    args.extend(["--interval", "120", "--json"]);
+    args.extend(extra);
+    Command::new(env!("CARGO_BIN_EXE_einklang"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// The run reports a watching process prints, one at a time (each
+/// pretty-printed report ends with a closing brace alone on its line).
+fn reports(child: &mut std::process::Child) -> impl FnMut() -> serde_json::Value {
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+    move || {
+        let mut text = String::new();
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            text.push_str(&line);
+            if line == "}" {
+                break;
+            }
+        }
+        serde_json::from_str::<serde_json::Value>(&text).unwrap()
+    }
 }

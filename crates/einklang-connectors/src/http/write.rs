@@ -1,0 +1,214 @@
+//! The writes of the `http` connector: one request per operation from the
+//! `create`, `update` and `delete` templates, the status of the answer
+//! mapped to a [`WriteErrorKind`], the new id and version taken from the
+//! record in the answer.
+
+use super::client::{Failure, Reply};
+use super::spec::Call;
+use super::template::{self, Vars};
+use super::Http;
+use crate::ops::op_error;
+use crate::{RawFields, WriteError, WriteErrorKind, WriteOp, WriteOutcome, WriteResult};
+use serde_json::Value;
+
+impl Http {
+    /// The configured request for an op, or why there is none.
+    fn configured(&self, op: &WriteOp, call: &Option<Call>, key: &str) -> Result<Call, WriteError> {
+        call.clone().ok_or_else(|| {
+            let detail = format!("no `{key}` request is configured");
+            op_error(&self.name, op, WriteErrorKind::Forbidden, detail)
+        })
+    }
+
+    /// The `If-Match`-style header for an expected version, if configured.
+    fn conditional(&self, expected: Option<&String>) -> Option<(String, String)> {
+        Some((self.spec.conditional.clone()?, expected?.clone()))
+    }
+
+    /// Send one write and read its JSON answer; status mapped to a kind.
+    pub(super) fn send_write(
+        &mut self,
+        op: &WriteOp,
+        call: &Call,
+        vars: &Vars<'_>,
+        headers: &[(&str, &str)],
+    ) -> Result<(Reply, Value), crate::WriteError> {
+        let url = self.client.url(
+            &template::path(&call.path, vars),
+            &template::query(&call.params, vars),
+        );
+        let body = call.body.as_ref().map(|b| template::fill(b, vars));
+        let idempotent = !matches!(op, WriteOp::Create { .. }) || self.client_ids();
+        let idempotent = idempotent && !self.spec.graphql;
+        let reply = self
+            .client
+            .send(&call.method, &url, body.as_ref(), headers, idempotent)
+            .map_err(|f| self.write_error(op, f))?;
+        if !(200..300).contains(&reply.status) {
+            let f = self.client.failure(&call.method, &url, Some(&reply), "");
+            return Err(self.write_error(op, f));
+        }
+        let value = self
+            .client
+            .parse(&call.method, &url, &reply)
+            .map_err(|f| self.write_error(op, f))?;
+        if self.spec.graphql {
+            if let Some(e) = value
+                .get("errors")
+                .and_then(Value::as_array)
+                .filter(|e| !e.is_empty())
+            {
+                // an update or delete of a record that is not there: no
+                // data at the selected field, with an error beside it
+                let absent = template::at(&value, &call.select).is_none_or(Value::is_null);
+                if absent && !matches!(op, WriteOp::Create { .. }) {
+                    return Err(crate::ops::not_found(&self.name, op, &self.spec.id));
+                }
+                let first = e[0]
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("(no message)");
+                return Err(op_error(
+                    &self.name,
+                    op,
+                    WriteErrorKind::Rejected,
+                    format!("GraphQL error: {first}"),
+                ));
+            }
+        }
+        Ok((reply, value))
+    }
+
+    pub(super) fn write_error(&self, op: &WriteOp, f: Failure) -> crate::WriteError {
+        let kind = match f.status {
+            None => WriteErrorKind::Transient,
+            Some(404 | 410) => WriteErrorKind::NotFound,
+            // a status the config says means "not there" (Directus: 403)
+            Some(s) if !matches!(op, WriteOp::Create { .. }) && self.spec.missing.contains(&s) => {
+                WriteErrorKind::NotFound
+            }
+            Some(412) => WriteErrorKind::Conflict,
+            Some(429) => WriteErrorKind::RateLimited {
+                retry_after_secs: f.retry_after,
+            },
+            Some(401 | 403) => WriteErrorKind::Forbidden,
+            Some(s) if s >= 500 => WriteErrorKind::Transient,
+            Some(_) => WriteErrorKind::Rejected,
+        };
+        let prefix = format!("connector `{}`: ", self.name);
+        let detail = f
+            .message
+            .strip_prefix(&prefix)
+            .unwrap_or(&f.message)
+            .to_string();
+        op_error(&self.name, op, kind, detail)
+    }
+
+    /// The record in a write's answer (`None`: the answer has none).
+    pub(super) fn answer_record(&self, call: &Call, value: &Value) -> Option<RawFields> {
+        template::at(value, &call.select)
+            .and_then(Value::as_object)
+            .cloned()
+    }
+
+    pub(super) fn create(&mut self, op: &WriteOp, marker: &str, fields: &RawFields) -> WriteResult {
+        let call = self.configured(op, &self.spec.create, "create")?;
+        let mut record = fields.clone();
+        record.retain(|_, v| !v.is_null());
+        if let Some(m) = &self.spec.marker_field {
+            record.insert(m.clone(), Value::String(marker.into()));
+        }
+        let client_ids = self.client_ids();
+        if client_ids && !self.spec.id.starts_with('/') {
+            record.insert(self.spec.id.clone(), Value::String(marker.into()));
+        }
+        let vars = Vars {
+            record: Some(&record),
+            id: Some(marker),
+            marker: Some(marker),
+            since: None,
+        };
+        let (_, value) = self.send_write(op, &call, &vars, &[])?;
+        let answer = self.answer_record(&call, &value);
+        let id = answer
+            .as_ref()
+            .and_then(|r| self.id_of(r))
+            .or_else(|| client_ids.then(|| marker.to_string()));
+        let Some(id) = id else {
+            let detail = format!(
+                "the answer carries no id at `{}` in `{}`",
+                self.spec.id,
+                if call.select.is_empty() {
+                    "/"
+                } else {
+                    &call.select
+                }
+            );
+            return Err(op_error(&self.name, op, WriteErrorKind::Transient, detail));
+        };
+        Ok(WriteOutcome {
+            version: answer.as_ref().and_then(|r| self.version_of(r)),
+            id,
+        })
+    }
+
+    pub(super) fn update(
+        &mut self,
+        op: &WriteOp,
+        id: &str,
+        fields: &RawFields,
+        expected: Option<&String>,
+    ) -> WriteResult {
+        let call = self.configured(op, &self.spec.update, "update")?;
+        let vars = Vars {
+            record: Some(fields),
+            id: Some(id),
+            marker: None,
+            since: None,
+        };
+        let header = self.conditional(expected);
+        let headers: Vec<(&str, &str)> = header
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let (reply, value) = self.send_write(op, &call, &vars, &headers)?;
+        let answer = self.answer_record(&call, &value);
+        if self.spec.graphql && answer.is_none() {
+            return Err(crate::ops::not_found(&self.name, op, &self.spec.id));
+        }
+        let version = answer
+            .as_ref()
+            .and_then(|r| self.version_of(r))
+            .or(reply.etag.filter(|_| self.spec.conditional.is_some()));
+        Ok(WriteOutcome {
+            id: id.to_string(),
+            version,
+        })
+    }
+
+    pub(super) fn delete(
+        &mut self,
+        op: &WriteOp,
+        id: &str,
+        expected: Option<&String>,
+    ) -> WriteResult {
+        let call = self.configured(op, &self.spec.delete, "delete")?;
+        let vars = Vars {
+            id: Some(id),
+            ..Vars::default()
+        };
+        let header = self.conditional(expected);
+        let headers: Vec<(&str, &str)> = header
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let (_, value) = self.send_write(op, &call, &vars, &headers)?;
+        if self.spec.graphql && template::at(&value, &call.select).is_none_or(Value::is_null) {
+            return Err(crate::ops::not_found(&self.name, op, &self.spec.id));
+        }
+        Ok(WriteOutcome {
+            id: id.to_string(),
+            version: None,
+        })
+    }
+}
