@@ -57,7 +57,7 @@ const KINDS: [KindInfo; 8] = [
         kind: "postgres_table",
         summary: "a table of a PostgreSQL database (xmin as version, optional trigger change log)",
         settings: &["url", "table", "key", "ids", "marker_column", "change_log", "updated_column"],
-        can: "read, write, delete; version = xmin; list + fetch; change feed with change_log; conditional writes; batches of 500",
+        can: "read, write, delete; version = xmin; list + fetch; change feed with change_log (deletes too) or updated_column; conditional writes; batches of 500",
     },
     KindInfo {
         kind: "carddav",

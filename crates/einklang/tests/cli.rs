@@ -856,3 +856,32 @@ fn reports(child: &mut std::process::Child) -> impl FnMut() -> serde_json::Value
         serde_json::from_str::<serde_json::Value>(&text).unwrap()
     }
 }
+
+#[test]
+fn connectors_lists_every_kind_with_its_settings() {
+    let out = Command::new(env!("CARGO_BIN_EXE_einklang"))
+        .arg("connectors")
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    for kind in [
+        "csv",
+        "jsonl",
+        "vcard",
+        "postgres_table",
+        "carddav",
+        "caldav",
+        "http",
+        "graphql",
+    ] {
+        assert!(
+            text.contains(&format!("\n{kind} — ")) || text.starts_with(&format!("{kind} — ")),
+            "{kind} missing:\n{text}"
+        );
+    }
+    assert!(
+        text.contains("  settings: base_url, auth, id, version, list, changes"),
+        "{text}"
+    );
+    assert!(text.contains("conditional writes (If-Match)"), "{text}");
+}

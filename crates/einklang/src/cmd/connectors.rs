@@ -1,20 +1,19 @@
 //! `einklang connectors`: the connector kinds this build knows, their
-//! settings and what they can do.
+//! settings and what they can do, one block per kind (the lines are too
+//! long for a table).
 
-use crate::table::Table;
 use std::process::ExitCode;
 
 /// Print the kinds with their settings.
 pub fn run() -> anyhow::Result<ExitCode> {
-    let mut table = Table::new(&["kind", "settings", "what", "can"]);
-    for k in einklang_connectors::kinds() {
-        table.row(vec![
-            k.kind.to_string(),
-            k.settings.join(", "),
-            k.summary.to_string(),
-            k.can.to_string(),
-        ]);
+    for (i, k) in einklang_connectors::kinds().into_iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        println!("{} — {}", k.kind, k.summary);
+        println!("  settings: {}", k.settings.join(", "));
+        println!("  can:      {}", k.can);
     }
-    print!("{table}");
+    println!("\nSettings and raw field names of each kind: docs/CONFIG.md, \"Connectors\".");
     Ok(ExitCode::SUCCESS)
 }
