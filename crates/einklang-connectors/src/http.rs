@@ -2,7 +2,9 @@
 //! coded ([`spec`] has every setting). One record is one JSON object of
 //! the listing; its raw fields are the object's keys.
 //!
-//! - **Reading.** A full read walks the listing ([`pages`]). With
+//! - **Reading.** A full read walks the listing ([`pages`]) before it
+//!   yields a record: a listing that breaks off fails the read, so half a
+//!   listing can never look like deleted records. With
 //!   `changes`, later reads ask only for records changed since the last
 //!   read (a filter parameter with `{since}`): the window starts at the
 //!   server's clock (`Date`) of the previous read, less `overlap_s`, and

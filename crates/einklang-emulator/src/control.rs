@@ -3,10 +3,12 @@
 //! emulated API: they are not counted, not rate limited, need no
 //! credentials and never fail on purpose.
 //!
-//! - `GET /_emulator/stats`: API requests by method, and the number of
-//!   contacts and deletion events;
-//! - `POST /_emulator/reset-stats`: the same, then the request counts
-//!   start again from zero;
+//! - `GET /_emulator/stats`: API requests by method, the seconds spent
+//!   answering them (`server_seconds`: with one client at a time, the part
+//!   of its wall time that is the emulator's), and the number of contacts
+//!   and deletion events;
+//! - `POST /_emulator/reset-stats`: the same, then the request counts and
+//!   seconds start again from zero;
 //! - `POST /_emulator/seed?count=N&age_s=S`: add N deterministic contacts
 //!   (see [`State::seed`]), written S seconds ago (default 3600);
 //! - `POST /_emulator/touch?count=N&field=name`: change one field of N
@@ -14,11 +16,34 @@
 //!   (see [`State::touch`]).
 
 use crate::State;
-use axum::extract::{Query, State as Ext};
-use axum::Json;
+use axum::extract::{Query, Request, State as Ext};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::{Extension, Json};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Time spent answering API requests, in nanoseconds.
+#[derive(Debug, Default)]
+pub struct Busy(AtomicU64);
+
+impl Busy {
+    fn seconds(&self) -> f64 {
+        self.0.load(Ordering::Relaxed) as f64 / 1e9
+    }
+}
+
+/// Middleware of the API routes: adds each request's time to [`Busy`].
+pub async fn timed(Ext(busy): Ext<Arc<Busy>>, request: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let response = next.run(request).await;
+    busy.0
+        .fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    response
+}
 
 type Shared = Ext<Arc<Mutex<State>>>;
 type Params = Query<HashMap<String, String>>;
@@ -160,15 +185,19 @@ fn number(q: &HashMap<String, String>, key: &str, default: i64) -> Result<i64, J
 }
 
 /// `GET /_emulator/stats`.
-pub async fn stats(Ext(state): Shared) -> Json<Value> {
-    Json(state.lock().unwrap().stats())
+pub async fn stats(Ext(state): Shared, Extension(busy): Extension<Arc<Busy>>) -> Json<Value> {
+    let mut stats = state.lock().unwrap().stats();
+    stats["server_seconds"] = json!(busy.seconds());
+    Json(stats)
 }
 
 /// `POST /_emulator/reset-stats`: the counts before the reset.
-pub async fn reset_stats(Ext(state): Shared) -> Json<Value> {
+pub async fn reset_stats(Ext(state): Shared, Extension(busy): Extension<Arc<Busy>>) -> Json<Value> {
     let mut s = state.lock().unwrap();
-    let before = s.stats();
+    let mut before = s.stats();
+    before["server_seconds"] = json!(busy.seconds());
     s.requests.clear();
+    busy.0.store(0, Ordering::Relaxed);
     Json(before)
 }
 

@@ -228,6 +228,7 @@ impl Emulator {
 }
 
 fn router(state: Arc<Mutex<State>>) -> Router {
+    let busy = Arc::new(control::Busy::default());
     Router::new()
         .route("/oauth2/token", post(rest::token))
         .route("/api/v4/contacts", get(rest::list).post(rest::create))
@@ -237,10 +238,15 @@ fn router(state: Arc<Mutex<State>>) -> Router {
         )
         .route("/api/v4/events", get(rest::events))
         .route("/graphql", post(graphql::handle))
+        .route_layer(axum::middleware::from_fn_with_state(
+            busy.clone(),
+            control::timed,
+        ))
         .route("/_emulator/stats", get(control::stats))
         .route("/_emulator/reset-stats", post(control::reset_stats))
         .route("/_emulator/seed", post(control::seed))
         .route("/_emulator/touch", post(control::touch))
+        .layer(axum::Extension(busy))
         .with_state(state)
 }
 
