@@ -69,7 +69,12 @@ impl Client {
     ) -> Client {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(timeout_s)))
+            // per phase, not global: a global timeout makes ureq resolve
+            // every host on a thread of its own, one per request
+            .timeout_connect(Some(Duration::from_secs(timeout_s)))
+            .timeout_send_body(Some(Duration::from_secs(timeout_s)))
+            .timeout_recv_response(Some(Duration::from_secs(timeout_s)))
+            .timeout_recv_body(Some(Duration::from_secs(timeout_s)))
             .build()
             .into();
         Client {
