@@ -38,6 +38,9 @@ pub struct Options {
     pub token_ttl_s: u64,
     /// API key expected in `X-Api-Key` when there is no OAuth2.
     pub api_key: Option<String>,
+    /// The `Authorization: Basic …` value expected (base64 of
+    /// `user:password`) when there is neither OAuth2 nor an API key.
+    pub basic: Option<String>,
 }
 
 /// A failure the next requests answer with.
@@ -290,7 +293,10 @@ pub(crate) fn admit(
                 .any(|(t, until)| t == token && *until > now)
         }
         (None, Some(key)) => header("x-api-key") == *key,
-        (None, None) => true,
+        (None, None) => match &state.options.basic {
+            Some(b) => header("authorization") == format!("Basic {b}"),
+            None => true,
+        },
     };
     if !authorised {
         return Err(rest::answer(

@@ -298,3 +298,22 @@ fn http_settings_are_checked() {
         );
     }
 }
+
+#[test]
+fn http_basic_auth_is_sent_as_configured() {
+    // alice:s3cret-pw
+    let emu = Emulator::start(Options {
+        basic: Some("YWxpY2U6czNjcmV0LXB3".into()),
+        ..Options::default()
+    });
+    emu.insert(json!({"name": "A"}));
+    let basic = json!({"username": "alice", "password": "s3cret-pw"});
+    assert_eq!(connect(kommo(&emu.url, basic)).read().unwrap().count(), 1);
+    let wrong = json!({"username": "alice", "password": "falsch-pw"});
+    let err = connect(kommo(&emu.url, wrong))
+        .read()
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("→ 401") && !err.contains("falsch-pw"), "{err}");
+}
