@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 
 pub mod filter;
+pub mod identity;
 pub mod mapping;
 pub mod merge;
 pub mod policy;

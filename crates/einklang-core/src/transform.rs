@@ -6,7 +6,7 @@
 //! conversions both share (dates, phones, names) live in [`values`].
 
 mod normalise;
-mod phone;
+pub(crate) mod phone;
 pub mod push;
 mod values;
 

@@ -1,0 +1,132 @@
+//! Normalisers on German, Slovenian, Dutch and English names, phones,
+//! companies and addresses.
+
+use super::normalise::*;
+use proptest::prelude::*;
+
+#[test]
+fn names_fold_titles_umlauts_and_order() {
+    let same = [
+        ("Dr. Jürgen Weißmüller", "juergen weissmueller"),
+        ("JUERGEN WEISSMUELLER", "juergen weissmueller"),
+        ("Prof. Dr.-Ing. Jürgen Weißmüller", "juergen weissmueller"),
+        ("Mag. Špela Zupančič", "spela zupancic"),
+        ("Grace O'Brien", "grace obrien"),
+        ("dhr. Jan van der Berg", "jan van der berg"),
+        ("Mr  John   Smith, MBA", "john smith"),
+        ("Ａｎｎａ Novák", "anna novak"),
+    ];
+    for (raw, want) in same {
+        assert_eq!(name(raw).as_deref(), Some(want), "{raw}");
+    }
+    assert_eq!(person("Anna", "Novak"), person("Novak", "Anna"));
+    assert_eq!(person("Anna", "Novak").as_deref(), Some("anna novak"));
+    for empty in ["", "  ", "-", "n/a", "Dr.", "unbekannt"] {
+        assert_eq!(name(empty), None, "{empty:?}");
+    }
+}
+
+#[test]
+fn emails_trim_lower_and_refuse_placeholders() {
+    assert_eq!(
+        email("  J.Weissmueller@Weissmueller-Bau.DE ").as_deref(),
+        Some("j.weissmueller@weissmueller-bau.de")
+    );
+    assert_eq!(
+        email("mailto:ann@example.org").as_deref(),
+        Some("ann@example.org")
+    );
+    for bad in [
+        "",
+        "-",
+        "keine",
+        "name(at)host.de",
+        "a@b",
+        "test@test.de",
+        "noreply@shop.example",
+        "a b@c.de",
+    ] {
+        assert_eq!(email(bad), None, "{bad:?}");
+    }
+}
+
+#[test]
+fn phones_in_every_german_spelling_are_one_number() {
+    let want = Some("+49891234567".to_string());
+    for raw in [
+        "+49 89 1234567",
+        "0049 89 1234567",
+        "089 1234567",
+        "(089) 123 45 67",
+        "089/1234567",
+        "+49 (0)89 1234567",
+    ] {
+        assert_eq!(phone(raw, "DE"), want, "{raw}");
+    }
+    assert_eq!(phone("01 234 5678", "SI").as_deref(), Some("+38612345678"));
+    for bad in ["", "0000000", "1234567", "keine", "12"] {
+        assert_eq!(phone(bad, "DE"), None, "{bad:?}");
+    }
+}
+
+#[test]
+fn companies_lose_their_legal_forms() {
+    let cases = [
+        ("Weißmüller Bau GmbH", "weissmueller bau"),
+        ("Weissmueller Bau GmbH & Co. KG", "weissmueller bau"),
+        ("Weißmüller Bau UG (haftungsbeschränkt)", "weissmueller bau"),
+        ("Blumen Huber e.K.", "blumen huber"),
+        ("Gorenje d.o.o.", "gorenje"),
+        ("Mizarstvo Kos s.p.", "mizarstvo kos"),
+        ("Bakkerij de Vries B.V.", "bakkerij de vries"),
+        ("Acme Ltd", "acme"),
+        ("Acme, Inc.", "acme"),
+        ("Acme LLC", "acme"),
+        ("Siemens AG", "siemens"),
+        ("AG", "ag"),
+    ];
+    for (raw, want) in cases {
+        assert_eq!(company(raw).as_deref(), Some(want), "{raw}");
+    }
+    assert_eq!(company("-"), None);
+}
+
+#[test]
+fn streets_and_postcodes_compare_in_one_form() {
+    for raw in [
+        "Hauptstraße 12a",
+        "Hauptstrasse 12 a",
+        "Hauptstr. 12-A",
+        "HAUPTSTR 12A",
+    ] {
+        assert_eq!(street(raw).as_deref(), Some("hauptstr 12a"), "{raw}");
+    }
+    assert_eq!(street("Lange Straße 5").as_deref(), Some("lange str 5"));
+    assert_eq!(postcode("D-80331").as_deref(), Some("80331"));
+    assert_eq!(postcode("1234 ab").as_deref(), Some("1234AB"));
+    assert_eq!(postcode(" "), None);
+}
+
+proptest! {
+    /// Normalising twice changes nothing, and case or surrounding spaces
+    /// never matter.
+    #[test]
+    fn normalisers_are_idempotent(s in "[ A-Za-zäöüßÄÖÜčšžé.'-]{0,30}") {
+        if let Some(n) = name(&s) {
+            prop_assert_eq!(name(&n), Some(n.clone()));
+            prop_assert_eq!(name(&format!("  {}  ", s.to_uppercase())), name(&s.to_lowercase()).or(Some(n)));
+        }
+        if let Some(c) = company(&s) {
+            prop_assert_eq!(company(&c), Some(c));
+        }
+        if let Some(st) = street(&s) {
+            prop_assert_eq!(street(&st), Some(st));
+        }
+    }
+
+    /// Any first/last order gives the same person key.
+    #[test]
+    fn person_keys_ignore_order(a in "[A-Za-zäöü]{1,12}", b in "[A-Za-zäöü]{1,12}") {
+        prop_assert_eq!(person(&a, &b), person(&b, &a));
+    }
+}
