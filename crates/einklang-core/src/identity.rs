@@ -1,10 +1,17 @@
 //! Identity resolution: deciding which records of the hub are the same
 //! person or company. This module owns the comparison forms of values
-//! ([`normalise`]) and phonetic codes ([`phonetic`]); matching, scoring,
-//! merging and unmerging build on them.
+//! ([`normalise`]), phonetic codes ([`phonetic`]), field comparisons
+//! ([`compare`]), the Fellegi–Sunter match model with its explanations and
+//! EM estimation ([`model`]) and blocking and clustering ([`block`]).
+//! Merging, unmerging and the review queue build on these.
 
+pub mod block;
+pub mod compare;
+pub mod model;
 pub mod normalise;
 pub mod phonetic;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_model;

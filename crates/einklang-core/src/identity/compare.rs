@@ -1,0 +1,153 @@
+//! Comparing one field of two records: the agreement level that the
+//! match model weighs. Values are normalised first ([`super::normalise`]);
+//! a missing or placeholder value on either side is [`Level::Missing`] and
+//! counts neither for nor against a match. List fields (e-mails, phones)
+//! agree when any element agrees.
+
+use super::normalise;
+use super::phonetic::koelner;
+use crate::record::{Fields, Value};
+use serde::{Deserialize, Serialize};
+use strsim::jaro_winkler;
+
+/// How a field is compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// E-mail addresses: exact after trimming and lower case.
+    Email,
+    /// Phone numbers: exact as E.164; the same number but the last two
+    /// digits (a company's switchboard) is close.
+    Phone,
+    /// Person names: exact when folded equal; close by Jaro-Winkler ≥ 0.92
+    /// or the same Kölner Phonetik code.
+    Name,
+    /// Company names without legal forms: exact, or close by token overlap
+    /// (Jaccard ≥ 0.5).
+    Company,
+    /// Street and house number: exact in normal form, close by
+    /// Jaro-Winkler ≥ 0.9.
+    Street,
+    /// Postcodes: exact.
+    Postcode,
+    /// Any other text: exact when folded equal, close by Jaro-Winkler ≥ 0.9.
+    Text,
+}
+
+/// How two values of a field agree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    /// Equal after normalisation.
+    Exact,
+    /// Not equal but alike (a typo, a transliteration, a variant).
+    Close,
+    /// Different.
+    Different,
+    /// Missing or a placeholder on either side: no evidence.
+    Missing,
+}
+
+impl Level {
+    /// Index of an evidence level (Exact 0, Close 1, Different 2).
+    pub fn index(self) -> Option<usize> {
+        match self {
+            Level::Exact => Some(0),
+            Level::Close => Some(1),
+            Level::Different => Some(2),
+            Level::Missing => None,
+        }
+    }
+}
+
+/// The normalised forms of a value for a kind (one per list element).
+pub fn forms(kind: Kind, value: Option<&Value>, region: &str) -> Vec<String> {
+    let texts: Vec<String> = match value {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items.iter().filter_map(text).collect(),
+        Some(v) => text(v).into_iter().collect(),
+    };
+    texts
+        .iter()
+        .filter_map(|t| match kind {
+            Kind::Email => normalise::email(t),
+            Kind::Phone => normalise::phone(t, region),
+            Kind::Name => normalise::name(t),
+            Kind::Company => normalise::company(t),
+            Kind::Street => normalise::street(t),
+            Kind::Postcode => normalise::postcode(t),
+            Kind::Text => (!normalise::is_placeholder(t)).then(|| normalise::words(t).join(" ")),
+        })
+        .filter(|f| !f.is_empty())
+        .collect()
+}
+
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Object(o) => o.get("street").and_then(Value::as_str).map(str::to_string),
+        _ => None,
+    }
+}
+
+/// The level of two values' normalised forms.
+pub fn level_of(kind: Kind, a: &[String], b: &[String]) -> Level {
+    if a.is_empty() || b.is_empty() {
+        return Level::Missing;
+    }
+    if a.iter().any(|x| b.contains(x)) {
+        return Level::Exact;
+    }
+    let close = a.iter().any(|x| b.iter().any(|y| alike(kind, x, y)));
+    if close {
+        Level::Close
+    } else {
+        Level::Different
+    }
+}
+
+/// Compare field `field` of two records.
+pub fn level(kind: Kind, field: &str, a: &Fields, b: &Fields, region: &str) -> Level {
+    level_of(
+        kind,
+        &forms(kind, a.get(field), region),
+        &forms(kind, b.get(field), region),
+    )
+}
+
+fn alike(kind: Kind, x: &str, y: &str) -> bool {
+    match kind {
+        Kind::Email | Kind::Postcode => false,
+        Kind::Phone => x.len() > 6 && y.len() == x.len() && x[..x.len() - 2] == y[..y.len() - 2],
+        Kind::Name => jaro_winkler(x, y) >= 0.92 || same_sounds(x, y),
+        Kind::Company => jaccard(x, y) >= 0.5,
+        Kind::Street | Kind::Text => jaro_winkler(x, y) >= 0.9,
+    }
+}
+
+/// Same Kölner Phonetik code word for word (in either order).
+fn same_sounds(x: &str, y: &str) -> bool {
+    let codes = |s: &str| {
+        let mut c: Vec<String> = s
+            .split(' ')
+            .map(koelner)
+            .filter(|c| !c.is_empty())
+            .collect();
+        c.sort();
+        c
+    };
+    let (cx, cy) = (codes(x), codes(y));
+    !cx.is_empty() && cx == cy
+}
+
+/// Token overlap of two texts.
+pub fn jaccard(x: &str, y: &str) -> f64 {
+    let a: std::collections::BTreeSet<&str> = x.split(' ').collect();
+    let b: std::collections::BTreeSet<&str> = y.split(' ').collect();
+    let union = a.union(&b).count();
+    if union == 0 {
+        return 0.0;
+    }
+    a.intersection(&b).count() as f64 / union as f64
+}

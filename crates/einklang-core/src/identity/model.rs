@@ -1,0 +1,247 @@
+//! The probabilistic match model (Fellegi–Sunter): each comparison's
+//! agreement level has a probability among true matches (`m`) and among
+//! non-matches (`u`); a pair's score is the prior log-odds plus
+//! `log2(m/u)` per compared field, turned into a match probability.
+//! Every score comes with its parts, field by field (`einklang explain`).
+//!
+//! **Correlated fields.** Colleagues share company, address and the phone
+//! switchboard; counting those as independent evidence chains a whole
+//! company into one cluster. Comparisons in one `group` therefore add only
+//! their strongest agreement (and all their disagreements).
+
+use super::compare::{self, Kind, Level};
+use crate::record::Fields;
+use serde::{Deserialize, Serialize};
+
+/// One comparison of the model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// The hub field compared.
+    pub field: String,
+    /// How.
+    pub kind: Kind,
+    /// Correlated comparisons share a group (`workplace`).
+    #[serde(default)]
+    pub group: Option<String>,
+    /// P(level | match) for Exact, Close, Different.
+    pub m: [f64; 3],
+    /// P(level | non-match) for Exact, Close, Different.
+    pub u: [f64; 3],
+}
+
+impl Comparison {
+    /// A comparison with default probabilities for its kind (set from
+    /// experience; [`Model::estimate`] refines them from the data).
+    pub fn new(field: &str, kind: Kind, group: Option<&str>) -> Comparison {
+        let (m, u) = match kind {
+            Kind::Email => ([0.85, 0.0, 0.15], [0.001, 0.0, 0.999]),
+            Kind::Phone => ([0.7, 0.05, 0.25], [0.002, 0.01, 0.988]),
+            Kind::Name => ([0.8, 0.15, 0.05], [0.005, 0.02, 0.975]),
+            Kind::Company => ([0.7, 0.15, 0.15], [0.01, 0.02, 0.97]),
+            Kind::Street => ([0.7, 0.1, 0.2], [0.005, 0.01, 0.985]),
+            Kind::Postcode => ([0.85, 0.0, 0.15], [0.02, 0.0, 0.98]),
+            Kind::Text => ([0.7, 0.1, 0.2], [0.05, 0.05, 0.9]),
+        };
+        Comparison {
+            field: field.into(),
+            kind,
+            group: group.map(str::to_string),
+            m,
+            u,
+        }
+    }
+
+    /// The weight of a level: log2(m/u), 0 for missing evidence.
+    pub fn weight(&self, level: Level) -> f64 {
+        match level.index() {
+            None => 0.0,
+            Some(i) => (clamp(self.m[i]) / clamp(self.u[i])).log2(),
+        }
+    }
+}
+
+fn clamp(p: f64) -> f64 {
+    p.clamp(1e-6, 1.0 - 1e-6)
+}
+
+/// A match model for one entity.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Model {
+    /// The comparisons.
+    pub comparisons: Vec<Comparison>,
+    /// Prior probability that a candidate pair is a match.
+    pub prior: f64,
+    /// Default region for phone numbers.
+    pub region: String,
+}
+
+/// One field's part of a score.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Part {
+    /// Field.
+    pub field: String,
+    /// Agreement level.
+    pub level: Level,
+    /// Its weight (log2 of the likelihood ratio).
+    pub weight: f64,
+    /// Whether it counted (a weaker agreement in its group does not).
+    pub counted: bool,
+}
+
+/// A scored pair, with its explanation.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Score {
+    /// Sum of the counted weights and the prior's log-odds.
+    pub log2_odds: f64,
+    /// Match probability.
+    pub probability: f64,
+    /// Field by field.
+    pub parts: Vec<Part>,
+}
+
+impl Model {
+    /// The agreement levels of a pair, one per comparison.
+    pub fn levels(&self, a: &Fields, b: &Fields) -> Vec<Level> {
+        let r = &self.region;
+        self.comparisons
+            .iter()
+            .map(|c| compare::level(c.kind, &c.field, a, b, r))
+            .collect()
+    }
+
+    /// Score a pair from its levels.
+    pub fn score_levels(&self, levels: &[Level]) -> Score {
+        let mut parts: Vec<Part> = self
+            .comparisons
+            .iter()
+            .zip(levels)
+            .map(|(c, &level)| Part {
+                field: c.field.clone(),
+                level,
+                weight: c.weight(level),
+                counted: true,
+            })
+            .collect();
+        // in a group only the strongest agreement counts
+        for (i, c) in self.comparisons.iter().enumerate() {
+            let Some(g) = &c.group else { continue };
+            let stronger = self.comparisons.iter().enumerate().any(|(j, d)| {
+                j != i
+                    && d.group.as_ref() == Some(g)
+                    && parts[j].weight > 0.0
+                    && (parts[j].weight > parts[i].weight
+                        || (parts[j].weight == parts[i].weight && j < i))
+            });
+            if parts[i].weight > 0.0 && stronger {
+                parts[i].counted = false;
+            }
+        }
+        let prior = (clamp(self.prior) / (1.0 - clamp(self.prior))).log2();
+        let log2_odds = prior
+            + parts
+                .iter()
+                .filter(|p| p.counted)
+                .map(|p| p.weight)
+                .sum::<f64>();
+        let odds = log2_odds.exp2();
+        Score {
+            log2_odds,
+            probability: odds / (1.0 + odds),
+            parts,
+        }
+    }
+
+    /// Score a pair of records.
+    pub fn score(&self, a: &Fields, b: &Fields) -> Score {
+        self.score_levels(&self.levels(a, b))
+    }
+
+    /// Estimate `m` and the prior by expectation maximisation over the
+    /// levels of candidate pairs (`u` stays as given: estimate it from
+    /// random pairs with [`u_from_random`], which blocking does not bias).
+    pub fn estimate(&mut self, pairs: &[Vec<Level>], rounds: usize) {
+        if pairs.is_empty() {
+            return;
+        }
+        for _ in 0..rounds {
+            let p: Vec<f64> = pairs
+                .iter()
+                .map(|l| self.score_levels(l).probability)
+                .collect();
+            let total: f64 = p.iter().sum();
+            self.prior = (total / pairs.len() as f64).clamp(1e-4, 0.9999);
+            for (k, c) in self.comparisons.iter_mut().enumerate() {
+                let mut counts = [0.0; 3];
+                for (levels, pm) in pairs.iter().zip(&p) {
+                    if let Some(i) = levels[k].index() {
+                        counts[i] += pm;
+                    }
+                }
+                let n: f64 = counts.iter().sum();
+                if n > 0.0 {
+                    c.m = counts.map(|x| (x / n).clamp(1e-4, 1.0));
+                }
+            }
+        }
+    }
+}
+
+/// `u` of each comparison from pairs of records drawn at random (nearly
+/// all non-matches): the share of each level among them.
+pub fn u_from_random(model: &mut Model, records: &[Fields], samples: usize, seed: u64) {
+    if records.len() < 2 {
+        return;
+    }
+    let mut state = seed | 1;
+    let mut next = || {
+        // xorshift64: deterministic sampling without a dependency
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let n = records.len() as u64;
+    let mut counts = vec![[1.0f64; 3]; model.comparisons.len()]; // Laplace
+    for _ in 0..samples {
+        let (i, j) = ((next() % n) as usize, (next() % n) as usize);
+        if i == j {
+            continue;
+        }
+        for (k, level) in model
+            .levels(&records[i], &records[j])
+            .into_iter()
+            .enumerate()
+        {
+            if let Some(x) = level.index() {
+                counts[k][x] += 1.0;
+            }
+        }
+    }
+    for (c, cnt) in model.comparisons.iter_mut().zip(counts) {
+        let total: f64 = cnt.iter().sum();
+        c.u = cnt.map(|x| x / total);
+    }
+}
+
+/// What to do with a pair.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Merge automatically.
+    Merge,
+    /// Queue for a person.
+    Review,
+    /// Keep apart.
+    Apart,
+}
+
+/// The decision for a probability under the two thresholds.
+pub fn decide(probability: f64, auto_merge: f64, review: f64) -> Decision {
+    if probability >= auto_merge {
+        Decision::Merge
+    } else if probability >= review {
+        Decision::Review
+    } else {
+        Decision::Apart
+    }
+}
