@@ -7,6 +7,8 @@
 #![deny(missing_docs)]
 
 mod conflicts;
+mod matching;
+pub use matching::Matching;
 mod ctx;
 mod entities;
 mod jobs;
@@ -209,6 +211,8 @@ pub struct Config {
     pub policies: BTreeMap<String, einklang_core::Policies>,
     /// When failed writes are retried.
     pub retry: RetryPolicy,
+    /// Identity matching by entity (`[matching.ENTITY]`).
+    pub matching: BTreeMap<String, Matching>,
 }
 
 impl Config {

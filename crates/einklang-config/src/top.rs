@@ -3,12 +3,14 @@
 //! conflicts, retry and jobs have their own modules).
 
 use crate::ctx::{Ctx, Val};
-use crate::{conflicts, entities, jobs, mappings, retry, Config, ConnectorConfig, StoreLocation};
+use crate::{
+    conflicts, entities, jobs, mappings, matching, retry, Config, ConnectorConfig, StoreLocation,
+};
 use std::collections::BTreeMap;
 use std::path::Path;
 use toml::de::DeTable;
 
-const TOP_KEYS: [&str; 10] = [
+const TOP_KEYS: [&str; 11] = [
     "store",
     "tenant",
     "region",
@@ -19,6 +21,7 @@ const TOP_KEYS: [&str; 10] = [
     "jobs",
     "conflicts",
     "retry",
+    "matching",
 ];
 
 /// Check a parsed file and build the config (problems land in `ctx`).
@@ -96,6 +99,10 @@ pub fn build(ctx: &mut Ctx<'_>, root: &DeTable<'_>, path: &Path) -> Config {
         .get("retry")
         .map(|v| retry::parse(ctx, v))
         .unwrap_or_default();
+    let matching = root
+        .get("matching")
+        .map(|v| matching::parse(ctx, v, &entities, &region))
+        .unwrap_or_default();
     let mut config = Config {
         path: path.to_path_buf(),
         base_dir,
@@ -109,6 +116,7 @@ pub fn build(ctx: &mut Ctx<'_>, root: &DeTable<'_>, path: &Path) -> Config {
         jobs: BTreeMap::new(),
         policies,
         retry,
+        matching,
     };
     if let Some(v) = root.get("jobs") {
         config.jobs = jobs::parse(ctx, v, &config);

@@ -336,3 +336,52 @@ fn sync_defaults() {
         OnDelete::Delete
     );
 }
+
+#[test]
+fn matching_loads_with_defaults_for_blocking() {
+    let text = r#"
+[entities.contact]
+first_name = "text"
+last_name = "text"
+emails = "emails"
+phones = "phones"
+company = "text"
+
+[matching.contact]
+compare = [
+  { field = "first_name", kind = "name" },
+  { field = "last_name", kind = "name" },
+  { field = "emails", kind = "email" },
+  { field = "phones", kind = "phone", group = "workplace" },
+  { field = "company", kind = "company", group = "workplace" },
+]
+auto_merge = 0.9
+"#;
+    let config = einklang_config::load_str(text, Path::new("einklang.toml"), &env).unwrap();
+    let m = &config.matching["contact"];
+    assert_eq!(
+        (m.auto_merge, m.review, m.estimate, m.max_block),
+        (0.9, 0.6, true, 1000)
+    );
+    assert_eq!(m.model.comparisons.len(), 5);
+    assert_eq!(m.model.comparisons[4].group.as_deref(), Some("workplace"));
+    use einklang_core::identity::block::Rule;
+    use einklang_core::identity::compare::Kind;
+    assert_eq!(
+        m.block,
+        vec![
+            Rule::Field {
+                field: "emails".into(),
+                kind: Kind::Email
+            },
+            Rule::Field {
+                field: "phones".into(),
+                kind: Kind::Phone
+            },
+            Rule::Phonetic {
+                first: "first_name".into(),
+                last: "last_name".into()
+            },
+        ]
+    );
+}

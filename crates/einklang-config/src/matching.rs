@@ -1,0 +1,335 @@
+//! `[matching.ENTITY]`: how records of an entity are compared, blocked and
+//! decided — the comparisons (field, kind, optional correlation group),
+//! the blocking rules, the two thresholds — checked against the entity.
+//!
+//! ```toml
+//! [matching.contact]
+//! compare = [
+//!   { field = "first_name", kind = "name" },
+//!   { field = "last_name", kind = "name" },
+//!   { field = "emails", kind = "email" },
+//!   { field = "phones", kind = "phone", group = "workplace" },
+//!   { field = "company", kind = "company", group = "workplace" },
+//! ]
+//! block = [{ field = "emails", kind = "email" }, { phonetic = ["first_name", "last_name"] }]
+//! auto_merge = 0.95
+//! review = 0.6
+//! ```
+
+use crate::ctx::{hint, number, shown, Ctx, Val};
+use einklang_core::identity::block::Rule;
+use einklang_core::identity::compare::Kind;
+use einklang_core::identity::model::{Comparison, Model};
+use einklang_core::EntitySchema;
+use std::collections::BTreeMap;
+use toml::de::DeValue;
+
+/// The matching of one entity.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Matching {
+    /// The comparisons with their starting probabilities.
+    pub model: Model,
+    /// How candidate pairs are found.
+    pub block: Vec<Rule>,
+    /// At or above: merge automatically.
+    pub auto_merge: f64,
+    /// At or above (below `auto_merge`): queue for review.
+    pub review: f64,
+    /// Refine `m`, `u` and the prior from the data before scoring.
+    pub estimate: bool,
+    /// Blocks larger than this pair nothing.
+    pub max_block: usize,
+}
+
+const KEYS: [&str; 6] = [
+    "compare",
+    "block",
+    "auto_merge",
+    "review",
+    "estimate",
+    "max_block",
+];
+const KINDS: [(&str, Kind); 7] = [
+    ("email", Kind::Email),
+    ("phone", Kind::Phone),
+    ("name", Kind::Name),
+    ("company", Kind::Company),
+    ("street", Kind::Street),
+    ("postcode", Kind::Postcode),
+    ("text", Kind::Text),
+];
+
+/// Parse `[matching]`.
+pub fn parse(
+    ctx: &mut Ctx<'_>,
+    v: &Val<'_>,
+    entities: &BTreeMap<String, EntitySchema>,
+    region: &str,
+) -> BTreeMap<String, Matching> {
+    let mut out = BTreeMap::new();
+    let Some(table) = ctx.table(v, "`matching`") else {
+        return out;
+    };
+    for (key, m_v) in table.iter() {
+        let entity = key.get_ref().to_string();
+        let Some(schema) = entities.get(&entity) else {
+            let known: Vec<&str> = entities.keys().map(String::as_str).collect();
+            let tip = hint(&entity, &known);
+            ctx.error(
+                key.span(),
+                format!("matching.{entity}: unknown entity `{entity}`{tip}"),
+            );
+            continue;
+        };
+        if let Some(m) = entity_matching(ctx, schema, m_v, region) {
+            out.insert(entity, m);
+        }
+    }
+    out
+}
+
+fn entity_matching(
+    ctx: &mut Ctx<'_>,
+    schema: &EntitySchema,
+    v: &Val<'_>,
+    region: &str,
+) -> Option<Matching> {
+    let what = format!("matching.{}", schema.name);
+    let t = ctx.table(v, &what)?;
+    ctx.unknown_keys(t, &KEYS, &format!("[{what}]"));
+    let Some(compare_v) = t.get("compare") else {
+        ctx.error(v.span(), format!("{what} needs `compare`: the fields to compare, such as [{{ field = \"emails\", kind = \"email\" }}]"));
+        return None;
+    };
+    let comparisons = list(ctx, compare_v, &format!("{what}.compare"))
+        .into_iter()
+        .filter_map(|item| comparison(ctx, schema, item, &what))
+        .collect::<Vec<_>>();
+    let block = match t.get("block") {
+        Some(b) => list(ctx, b, &format!("{what}.block"))
+            .into_iter()
+            .filter_map(|item| rule(ctx, schema, item, &what))
+            .collect(),
+        None => default_block(&comparisons),
+    };
+    let auto_merge = threshold(
+        ctx,
+        t.get("auto_merge"),
+        &format!("{what}.auto_merge"),
+        0.95,
+    );
+    let review = threshold(ctx, t.get("review"), &format!("{what}.review"), 0.6);
+    if review > auto_merge {
+        let span = t.get("review").map(|r| r.span()).unwrap_or(v.span());
+        ctx.error(
+            span,
+            format!("{what}: `review` ({review}) must not be above `auto_merge` ({auto_merge})"),
+        );
+    }
+    let estimate = t
+        .get("estimate")
+        .and_then(|e| ctx.boolean(e, &format!("`{what}.estimate`")))
+        .unwrap_or(true);
+    let max_block = match t.get("max_block").map(|m| (m, number(m.get_ref()))) {
+        None => 1000,
+        Some((_, Some(n))) if n >= 2.0 && n.fract() == 0.0 => n as usize,
+        Some((m, _)) => {
+            ctx.error(
+                m.span(),
+                format!(
+                    "`{what}.max_block` must be a whole number of at least 2, found {}",
+                    shown(m.get_ref())
+                ),
+            );
+            1000
+        }
+    };
+    if comparisons.is_empty() {
+        return None;
+    }
+    Some(Matching {
+        model: Model {
+            comparisons,
+            prior: 0.01,
+            region: region.to_string(),
+        },
+        block,
+        auto_merge,
+        review,
+        estimate,
+        max_block,
+    })
+}
+
+fn list<'v, 'i>(ctx: &mut Ctx<'_>, v: &'v Val<'i>, what: &str) -> Vec<&'v Val<'i>> {
+    match v.get_ref() {
+        DeValue::Array(items) => items.iter().collect(),
+        other => {
+            ctx.error(
+                v.span(),
+                format!(
+                    "{what} must be a list of tables, found {}",
+                    other.type_str()
+                ),
+            );
+            Vec::new()
+        }
+    }
+}
+
+fn field(ctx: &mut Ctx<'_>, schema: &EntitySchema, v: &Val<'_>, what: &str) -> Option<String> {
+    let name = ctx.text(v, what)?;
+    if schema.fields.iter().any(|f| f.name == name) {
+        return Some(name);
+    }
+    let known: Vec<&str> = schema.fields.iter().map(|f| f.name.as_str()).collect();
+    let tip = hint(&name, &known);
+    ctx.error(
+        v.span(),
+        format!(
+            "{what}: entity `{}` has no field `{name}`{tip}",
+            schema.name
+        ),
+    );
+    None
+}
+
+fn comparison(
+    ctx: &mut Ctx<'_>,
+    schema: &EntitySchema,
+    v: &Val<'_>,
+    what: &str,
+) -> Option<Comparison> {
+    let t = ctx.table(v, &format!("an entry of {what}.compare"))?;
+    ctx.unknown_keys(
+        t,
+        &["field", "kind", "group"],
+        &format!("an entry of {what}.compare"),
+    );
+    let Some(f_v) = t.get("field") else {
+        ctx.error(
+            v.span(),
+            format!("an entry of {what}.compare needs `field`"),
+        );
+        return None;
+    };
+    let f = field(ctx, schema, f_v, &format!("{what}.compare"));
+    let kind = match t.get("kind") {
+        Some(k) => kind(ctx, k, what),
+        None => {
+            ctx.error(
+                v.span(),
+                format!("an entry of {what}.compare needs `kind` ({})", kind_names()),
+            );
+            None
+        }
+    };
+    let group = t
+        .get("group")
+        .and_then(|g| ctx.text(g, &format!("`group` in {what}.compare")));
+    Some(Comparison::new(&f?, kind?, group.as_deref()))
+}
+
+fn kind(ctx: &mut Ctx<'_>, v: &Val<'_>, what: &str) -> Option<Kind> {
+    let name = ctx.text(v, &format!("`kind` in {what}"))?;
+    let found = KINDS.iter().find(|(n, _)| *n == name).map(|(_, k)| *k);
+    if found.is_none() {
+        let names: Vec<&str> = KINDS.iter().map(|(n, _)| *n).collect();
+        let tip = hint(&name, &names);
+        ctx.error(
+            v.span(),
+            format!(
+                "{what}: unknown kind `{name}`{tip} (one of {})",
+                kind_names()
+            ),
+        );
+    }
+    found
+}
+
+fn kind_names() -> String {
+    KINDS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+}
+
+fn rule(ctx: &mut Ctx<'_>, schema: &EntitySchema, v: &Val<'_>, what: &str) -> Option<Rule> {
+    let t = ctx.table(v, &format!("an entry of {what}.block"))?;
+    if let Some(p) = t.get("phonetic") {
+        let names = ctx.texts(p, &format!("`phonetic` in {what}.block"))?;
+        if names.len() != 2 {
+            ctx.error(
+                p.span(),
+                format!("`phonetic` in {what}.block names two fields: [first name, last name]"),
+            );
+            return None;
+        }
+        for (n, span) in &names {
+            if !schema.fields.iter().any(|f| &f.name == n) {
+                ctx.error(
+                    span.clone(),
+                    format!("{what}.block: entity `{}` has no field `{n}`", schema.name),
+                );
+                return None;
+            }
+        }
+        return Some(Rule::Phonetic {
+            first: names[0].0.clone(),
+            last: names[1].0.clone(),
+        });
+    }
+    ctx.unknown_keys(
+        t,
+        &["field", "kind", "phonetic"],
+        &format!("an entry of {what}.block"),
+    );
+    let (Some(f_v), Some(k_v)) = (t.get("field"), t.get("kind")) else {
+        ctx.error(v.span(), format!("an entry of {what}.block is {{ field = …, kind = … }} or {{ phonetic = [first, last] }}"));
+        return None;
+    };
+    let f = field(ctx, schema, f_v, &format!("{what}.block"));
+    let k = kind(ctx, k_v, what);
+    Some(Rule::Field {
+        field: f?,
+        kind: k?,
+    })
+}
+
+/// Without `block`: every compared e-mail and phone field, and the
+/// phonetic key of the first two name fields.
+fn default_block(comparisons: &[Comparison]) -> Vec<Rule> {
+    let mut rules: Vec<Rule> = comparisons
+        .iter()
+        .filter(|c| matches!(c.kind, Kind::Email | Kind::Phone))
+        .map(|c| Rule::Field {
+            field: c.field.clone(),
+            kind: c.kind,
+        })
+        .collect();
+    let names: Vec<&Comparison> = comparisons
+        .iter()
+        .filter(|c| c.kind == Kind::Name)
+        .collect();
+    if let [first, last, ..] = names[..] {
+        rules.push(Rule::Phonetic {
+            first: first.field.clone(),
+            last: last.field.clone(),
+        });
+    }
+    rules
+}
+
+fn threshold(ctx: &mut Ctx<'_>, v: Option<&Val<'_>>, what: &str, default: f64) -> f64 {
+    let Some(v) = v else { return default };
+    match number(v.get_ref()) {
+        Some(x) if (0.0..=1.0).contains(&x) => x,
+        _ => {
+            ctx.error(
+                v.span(),
+                format!(
+                    "`{what}` must be a probability from 0 to 1, such as 0.9; found {}",
+                    shown(v.get_ref())
+                ),
+            );
+            default
+        }
+    }
+}
