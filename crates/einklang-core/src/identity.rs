@@ -5,6 +5,7 @@
 //! EM estimation ([`model`]) and blocking and clustering ([`block`]).
 //! Merging, unmerging and the review queue build on these.
 
+pub mod batch;
 pub mod block;
 pub mod compare;
 pub mod model;

@@ -100,13 +100,38 @@ pub struct Score {
 }
 
 impl Model {
-    /// The agreement levels of a pair, one per comparison.
+    /// The agreement levels of a pair, one per comparison. The first two
+    /// name comparisons (first and last name) are also tried crosswise, and
+    /// the better reading is taken: `Novak, Anna` in the wrong columns is
+    /// still Anna Novak.
     pub fn levels(&self, a: &Fields, b: &Fields) -> Vec<Level> {
         let r = &self.region;
-        self.comparisons
+        let mut levels: Vec<Level> = self
+            .comparisons
             .iter()
             .map(|c| compare::level(c.kind, &c.field, a, b, r))
-            .collect()
+            .collect();
+        let names: Vec<usize> = (0..self.comparisons.len())
+            .filter(|&i| self.comparisons[i].kind == Kind::Name)
+            .take(2)
+            .collect();
+        if let [i, j] = names[..] {
+            let (fi, fj) = (&self.comparisons[i].field, &self.comparisons[j].field);
+            let fa = |f: &str, rec: &Fields| compare::forms(Kind::Name, rec.get(f), r);
+            let cross_i = compare::level_of(Kind::Name, &fa(fi, a), &fa(fj, b));
+            let cross_j = compare::level_of(Kind::Name, &fa(fj, a), &fa(fi, b));
+            let rank = |l: Level| match l {
+                Level::Exact => 3,
+                Level::Close => 2,
+                Level::Missing => 1,
+                Level::Different => 0,
+            };
+            if rank(cross_i) + rank(cross_j) > rank(levels[i]) + rank(levels[j]) {
+                levels[i] = cross_i;
+                levels[j] = cross_j;
+            }
+        }
+        levels
     }
 
     /// Score a pair from its levels.

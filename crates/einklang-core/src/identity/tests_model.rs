@@ -244,3 +244,63 @@ proptest! {
         prop_assert!(m.score(&a, &b2).log2_odds <= ab.log2_odds + 1e-9);
     }
 }
+
+#[test]
+fn a_batch_pass_clusters_duplicates_and_keeps_colleagues_apart() {
+    use super::batch::{run, Settings};
+    let mut records = vec![
+        rec(json!({"first_name": "Anna", "last_name": "Novak", "emails": ["anna@novak.si"]})),
+        rec(json!({"first_name": "Novak", "last_name": "Anna", "emails": ["ANNA@novak.si"]})),
+        rec(
+            json!({"first_name": "Ana", "last_name": "Novak", "emails": ["anna@novak.si"], "phones": ["+386 41 123 456"]}),
+        ),
+        rec(
+            json!({"first_name": "Hans", "last_name": "Huber", "emails": ["h.huber@huber-bau.de"], "phones": ["089 1234500"], "company": "Huber Bau GmbH"}),
+        ),
+        rec(
+            json!({"first_name": "Maria", "last_name": "Berger", "emails": ["m.berger@huber-bau.de"], "phones": ["089 1234501"], "company": "Huber Bau GmbH"}),
+        ),
+    ];
+    for i in 0..30 {
+        records.push(rec(json!({"first_name": format!("Person{i}"), "last_name": format!("Nachname{i}"), "emails": [format!("p{i}@example.org")]})));
+    }
+    let mut m = model();
+    let rules = vec![
+        Rule::Field {
+            field: "emails".into(),
+            kind: Kind::Email,
+        },
+        Rule::Field {
+            field: "company".into(),
+            kind: Kind::Company,
+        },
+        Rule::Phonetic {
+            first: "first_name".into(),
+            last: "last_name".into(),
+        },
+    ];
+    let settings = Settings {
+        block: &rules,
+        max_block: 100,
+        estimate: false,
+        auto_merge: 0.95,
+        review: 0.5,
+    };
+    let plan = run(&mut m, &settings, &records);
+    assert_eq!(plan.clusters, vec![vec![0, 1, 2]]);
+    let colleagues = plan
+        .pairs
+        .iter()
+        .find(|p| (p.a, p.b) == (3, 4))
+        .expect("paired by company");
+    assert_eq!(
+        colleagues.decision,
+        Decision::Apart,
+        "{:#?}",
+        colleagues.score
+    );
+    assert!(plan
+        .pairs
+        .windows(2)
+        .all(|w| w[0].score.probability >= w[1].score.probability));
+}

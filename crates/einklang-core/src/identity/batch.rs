@@ -1,0 +1,91 @@
+//! Deduplicating a set of records in one pass (`einklang dedupe`): block,
+//! compare the candidate pairs, estimate the model from the data when
+//! asked, score, decide, and cluster the pairs to merge. Pure: the
+//! records come in, the plan goes out.
+
+use super::block::{self, Rule};
+use super::model::{decide, u_from_random, Decision, Model, Score};
+use crate::record::Fields;
+
+/// The settings of one pass.
+pub struct Settings<'a> {
+    /// Blocking rules.
+    pub block: &'a [Rule],
+    /// Blocks larger than this pair nothing.
+    pub max_block: usize,
+    /// Refine the model from these records first.
+    pub estimate: bool,
+    /// Merge at or above.
+    pub auto_merge: f64,
+    /// Review at or above.
+    pub review: f64,
+}
+
+/// One scored candidate pair (indices into the records).
+#[derive(Clone, Debug)]
+pub struct Pair {
+    /// First record.
+    pub a: usize,
+    /// Second record.
+    pub b: usize,
+    /// Its score and explanation.
+    pub score: Score,
+    /// What to do.
+    pub decision: Decision,
+}
+
+/// The outcome of a pass.
+pub struct Plan {
+    /// Every candidate pair, scored, highest probability first.
+    pub pairs: Vec<Pair>,
+    /// Groups of records joined by pairs to merge.
+    pub clusters: Vec<Vec<usize>>,
+}
+
+/// Run a pass over `records`; `model` is refined in place when
+/// `settings.estimate`.
+pub fn run(model: &mut Model, settings: &Settings<'_>, records: &[Fields]) -> Plan {
+    let keys: Vec<Vec<String>> = records
+        .iter()
+        .map(|r| block::keys(settings.block, r, &model.region))
+        .collect();
+    let candidates = block::candidate_pairs(&keys, settings.max_block);
+    let levels: Vec<_> = candidates
+        .iter()
+        .map(|&(a, b)| model.levels(&records[a], &records[b]))
+        .collect();
+    if settings.estimate && records.len() >= 10 {
+        let samples = (records.len() * 20).clamp(1_000, 200_000);
+        u_from_random(model, records, samples, 42);
+        model.prior =
+            (candidates.len().max(1) as f64 / (records.len() as f64 * 10.0)).clamp(1e-4, 0.5);
+        model.estimate(&levels, 20);
+    }
+    let mut pairs: Vec<Pair> = candidates
+        .iter()
+        .zip(&levels)
+        .map(|(&(a, b), l)| {
+            let score = model.score_levels(l);
+            let decision = decide(score.probability, settings.auto_merge, settings.review);
+            Pair {
+                a,
+                b,
+                score,
+                decision,
+            }
+        })
+        .collect();
+    pairs.sort_by(|x, y| {
+        y.score
+            .probability
+            .total_cmp(&x.score.probability)
+            .then((x.a, x.b).cmp(&(y.a, y.b)))
+    });
+    let merges: Vec<(usize, usize)> = pairs
+        .iter()
+        .filter(|p| p.decision == Decision::Merge)
+        .map(|p| (p.a, p.b))
+        .collect();
+    let clusters = block::clusters(records.len(), &merges);
+    Plan { pairs, clusters }
+}
