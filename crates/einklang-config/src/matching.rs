@@ -49,7 +49,7 @@ const KEYS: [&str; 6] = [
     "estimate",
     "max_block",
 ];
-const KINDS: [(&str, Kind); 7] = [
+const KINDS: [(&str, Kind); 8] = [
     ("email", Kind::Email),
     ("phone", Kind::Phone),
     ("name", Kind::Name),
@@ -57,6 +57,7 @@ const KINDS: [(&str, Kind); 7] = [
     ("street", Kind::Street),
     ("postcode", Kind::Postcode),
     ("text", Kind::Text),
+    ("date", Kind::Date),
 ];
 
 /// Parse `[matching]`.

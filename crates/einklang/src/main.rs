@@ -50,6 +50,11 @@ enum Command {
     Conflicts(cmd::conflicts::Args),
     /// Decide a conflict: keep the hub's value, take a connector's, or set one.
     Resolve(cmd::resolve::Args),
+    /// Find duplicates of an entity in the hub (`--dry-run`: show the
+    /// clusters and review pairs with their scores).
+    Dedupe(cmd::dedupe::Args),
+    /// Explain, field by field, how two hub records score as a match.
+    Explain(cmd::dedupe::ExplainArgs),
     /// List the connector kinds and what they can do.
     Connectors,
     /// Set up a configured connector on its remote (`install NAME`).
@@ -72,6 +77,8 @@ fn main() -> ExitCode {
         Command::Quarantine(args) => cmd::quarantine::run(&cli.config, args),
         Command::Conflicts(args) => cmd::conflicts::run(&cli.config, args),
         Command::Resolve(args) => cmd::resolve::run(&cli.config, args),
+        Command::Dedupe(args) => cmd::dedupe::run(&cli.config, args),
+        Command::Explain(args) => cmd::dedupe::explain(&cli.config, args),
         Command::Connectors => cmd::connectors::run(),
         Command::Connector { action } => cmd::connector::run(&cli.config, action),
     };

@@ -885,3 +885,64 @@ fn connectors_lists_every_kind_with_its_settings() {
     );
     assert!(text.contains("conditional writes (If-Match)"), "{text}");
 }
+
+#[test]
+fn dedupe_dry_run_and_explain_show_clusters_and_reasons() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines = vec![
+        r#"{"id":"1","first":"Anna","last":"Novak","email":"anna@novak.si","phone":"+386 41 123 456"}"#.to_string(),
+        r#"{"id":"2","first":"Novak","last":"Anna","email":"ANNA@NOVAK.SI"}"#.to_string(),
+        r#"{"id":"3","first":"Hans","last":"Huber","email":"h.huber@huber-bau.de","phone":"089 1234500"}"#.to_string(),
+        r#"{"id":"4","first":"Maria","last":"Berger","email":"m.berger@huber-bau.de","phone":"089 1234501"}"#.to_string(),
+    ];
+    for i in 0..20 {
+        lines.push(format!(r#"{{"id":"p{i}","first":"Vorname{i}","last":"Nachname{i}","email":"p{i}@example.org"}}"#));
+    }
+    std::fs::write(dir.path().join("people.jsonl"), lines.join("\n") + "\n").unwrap();
+    let path = dir.path().join("einklang.toml");
+    std::fs::write(
+        &path,
+        r#"
+[entities.contact]
+first_name = "text"
+last_name = "text"
+emails = "emails"
+phones = "phones"
+
+[connectors.people]
+kind = "jsonl"
+path = "people.jsonl"
+
+[map.people.contact]
+id = "id"
+fields = { first_name = "first", last_name = "last", emails = "email", phones = "phone" }
+
+[jobs.load]
+pull = ["people"]
+
+[matching.contact]
+compare = [
+  { field = "first_name", kind = "name" },
+  { field = "last_name", kind = "name" },
+  { field = "emails", kind = "email" },
+  { field = "phones", kind = "phone" },
+]
+"#,
+    )
+    .unwrap();
+    assert!(einklang(&path, &["sync", "load"]).status.success());
+    let out = einklang(&path, &["dedupe", "contact", "--dry-run", "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["clusters"], serde_json::json!([[1, 2]]), "{report}");
+    let out = einklang(&path, &["explain", "contact", "1", "2"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("emails") && text.contains("exact") && text.contains("— merge"),
+        "{text}"
+    );
+    let out = einklang(&path, &["explain", "contact", "3", "4"]);
+    assert!(stdout(&out).contains("— keep apart"), "{}", stdout(&out));
+    let out = einklang(&path, &["dedupe", "contact"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--dry-run"));
+}

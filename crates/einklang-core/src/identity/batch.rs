@@ -4,8 +4,10 @@
 //! records come in, the plan goes out.
 
 use super::block::{self, Rule};
+use super::compare::{self, Kind, Level};
 use super::model::{decide, u_from_random, Decision, Model, Score};
 use crate::record::Fields;
+use std::collections::HashMap;
 
 /// The settings of one pass.
 pub struct Settings<'a> {
@@ -42,6 +44,46 @@ pub struct Plan {
     pub clusters: Vec<Vec<usize>>,
 }
 
+/// An identifier value carried by more records than this is not one
+/// person's own (one person appears once per source, rarely more than
+/// three or four times).
+const COMMON: usize = 4;
+
+/// An e-mail or phone number that many records carry (`info@`, a family
+/// address, a switchboard) is weak evidence: an exact agreement only on
+/// such values counts as close (the frequency adjustment of record
+/// linkage, in its simplest form).
+fn weaken_common_values(
+    model: &Model,
+    records: &[Fields],
+    candidates: &[(usize, usize)],
+    levels: &mut [Vec<Level>],
+) {
+    for (k, c) in model.comparisons.iter().enumerate() {
+        if !matches!(c.kind, Kind::Email | Kind::Phone) {
+            continue;
+        }
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        for r in records {
+            for f in compare::forms(c.kind, r.get(&c.field), &model.region) {
+                *counts.entry(f).or_default() += 1;
+            }
+        }
+        for (&(a, b), l) in candidates.iter().zip(levels.iter_mut()) {
+            if l[k] != Level::Exact {
+                continue;
+            }
+            let shared = compare::shared(c.kind, &c.field, &records[a], &records[b], &model.region);
+            if shared
+                .iter()
+                .all(|f| counts.get(f).copied().unwrap_or(0) > COMMON)
+            {
+                l[k] = Level::Close;
+            }
+        }
+    }
+}
+
 /// Run a pass over `records`; `model` is refined in place when
 /// `settings.estimate`.
 pub fn run(model: &mut Model, settings: &Settings<'_>, records: &[Fields]) -> Plan {
@@ -50,16 +92,14 @@ pub fn run(model: &mut Model, settings: &Settings<'_>, records: &[Fields]) -> Pl
         .map(|r| block::keys(settings.block, r, &model.region))
         .collect();
     let candidates = block::candidate_pairs(&keys, settings.max_block);
-    let levels: Vec<_> = candidates
+    let mut levels: Vec<_> = candidates
         .iter()
         .map(|&(a, b)| model.levels(&records[a], &records[b]))
         .collect();
+    weaken_common_values(model, records, &candidates, &mut levels);
     if settings.estimate && records.len() >= 10 {
         let samples = (records.len() * 20).clamp(1_000, 200_000);
         u_from_random(model, records, samples, 42);
-        model.prior =
-            (candidates.len().max(1) as f64 / (records.len() as f64 * 10.0)).clamp(1e-4, 0.5);
-        model.estimate(&levels, 20);
     }
     let mut pairs: Vec<Pair> = candidates
         .iter()

@@ -32,6 +32,9 @@ pub enum Kind {
     Postcode,
     /// Any other text: exact when folded equal, close by Jaro-Winkler ≥ 0.9.
     Text,
+    /// Dates (a birthday): exact, close when one digit differs or day and
+    /// month are swapped; different dates are strong evidence against.
+    Date,
 }
 
 /// How two values of a field agree.
@@ -77,6 +80,10 @@ pub fn forms(kind: Kind, value: Option<&Value>, region: &str) -> Vec<String> {
             Kind::Street => normalise::street(t),
             Kind::Postcode => normalise::postcode(t),
             Kind::Text => (!normalise::is_placeholder(t)).then(|| normalise::words(t).join(" ")),
+            Kind::Date => {
+                let d: String = t.chars().filter(char::is_ascii_digit).collect();
+                (d.len() == 8 && !normalise::is_placeholder(t)).then_some(d)
+            }
         })
         .filter(|f| !f.is_empty())
         .collect()
@@ -123,7 +130,27 @@ fn alike(kind: Kind, x: &str, y: &str) -> bool {
         Kind::Name => jaro_winkler(x, y) >= 0.92 || same_sounds(x, y),
         Kind::Company => jaccard(x, y) >= 0.5,
         Kind::Street | Kind::Text => jaro_winkler(x, y) >= 0.9,
+        Kind::Date => {
+            let one_off =
+                x.len() == y.len() && x.chars().zip(y.chars()).filter(|(a, b)| a != b).count() == 1;
+            // YYYYMMDD with day and month swapped
+            let swapped = x.len() == 8
+                && y.len() == 8
+                && x[..4] == y[..4]
+                && x[4..6] == y[6..8]
+                && x[6..8] == y[4..6];
+            one_off || swapped
+        }
     }
+}
+
+/// The normalised values two records share in a field.
+pub fn shared(kind: Kind, field: &str, a: &Fields, b: &Fields, region: &str) -> Vec<String> {
+    let fb = forms(kind, b.get(field), region);
+    forms(kind, a.get(field), region)
+        .into_iter()
+        .filter(|x| fb.contains(x))
+        .collect()
 }
 
 /// Same Kölner Phonetik code word for word (in either order).

@@ -4,6 +4,7 @@ pub mod check;
 pub mod conflicts;
 pub mod connector;
 pub mod connectors;
+pub mod dedupe;
 pub mod hooks;
 pub mod plan;
 pub mod quarantine;

@@ -1,0 +1,231 @@
+//! `einklang dedupe ENTITY --dry-run` and `einklang explain ENTITY A B`:
+//! the batch pass of identity resolution over the hub's live records of
+//! an entity (`einklang_core::identity::batch`) — clusters of records to
+//! merge and pairs for review, with scores — and one pair explained field
+//! by field. Both only read the hub.
+
+use crate::table::Table;
+use anyhow::{anyhow, bail};
+use einklang_config::{Config, Matching};
+use einklang_core::identity::batch::{self, Plan};
+use einklang_core::identity::model::{Decision, Model};
+use einklang_core::Fields;
+use einklang_store::{HubStore, RecordId};
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Arguments of `dedupe`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The entity (with a `[matching.ENTITY]` section).
+    entity: String,
+    /// Show the clusters and the review pairs; merge nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Show at most this many clusters and review pairs.
+    #[arg(long, default_value_t = 50)]
+    limit: usize,
+}
+
+/// Arguments of `explain`.
+#[derive(clap::Args, Debug)]
+pub struct ExplainArgs {
+    /// The entity.
+    entity: String,
+    /// One hub record id.
+    a: RecordId,
+    /// The other.
+    b: RecordId,
+}
+
+/// The live records of an entity, by id.
+fn live(
+    store: &mut dyn HubStore,
+    tenant: &str,
+    entity: &str,
+) -> anyhow::Result<Vec<(RecordId, Fields)>> {
+    let max = store.max_record_id(tenant, entity)?;
+    let mut out = Vec::new();
+    let ids: Vec<RecordId> = (1..=max).collect();
+    for chunk in ids.chunks(1000) {
+        for r in store.load_records(tenant, chunk)?.into_iter().flatten() {
+            if r.entity == entity && !r.deleted {
+                out.push((r.id, r.values));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn matching<'c>(config: &'c Config, entity: &str) -> anyhow::Result<&'c Matching> {
+    config.matching.get(entity).ok_or_else(|| {
+        anyhow!(
+            "no [matching.{entity}] in {}: it says which fields to compare and how",
+            config.path.display()
+        )
+    })
+}
+
+/// Live records with their ids.
+type Records = Vec<(RecordId, Fields)>;
+
+/// The pass over the hub, and the refined model.
+fn pass(
+    config: &Config,
+    store: &mut dyn HubStore,
+    entity: &str,
+) -> anyhow::Result<(Records, Plan, Model)> {
+    let m = matching(config, entity)?;
+    let records = live(store, &config.tenant, entity)?;
+    let fields: Vec<Fields> = records.iter().map(|(_, f)| f.clone()).collect();
+    let mut model = m.model.clone();
+    let settings = batch::Settings {
+        block: &m.block,
+        max_block: m.max_block,
+        estimate: m.estimate,
+        auto_merge: m.auto_merge,
+        review: m.review,
+    };
+    let plan = batch::run(&mut model, &settings, &fields);
+    Ok((records, plan, model))
+}
+
+/// A short label of a record: its first text values.
+fn label(f: &Fields) -> String {
+    let texts: Vec<String> = f
+        .values()
+        .filter_map(|v| match v {
+            serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
+            serde_json::Value::Array(a) => a.first().and_then(|x| x.as_str()).map(str::to_string),
+            _ => None,
+        })
+        .take(3)
+        .collect();
+    texts.join(", ")
+}
+
+/// Run `dedupe`.
+pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
+    if !args.dry_run {
+        bail!("einklang dedupe merges nothing yet: run it with --dry-run to see the clusters it would merge (merging, unmerge and the review queue come with the rest of identity resolution)");
+    }
+    let config = super::load_config(path)?;
+    let mut store = super::open_store(&config)?;
+    let (records, plan, _) = pass(&config, store.as_mut(), &args.entity)?;
+    let id = |i: usize| records[i].0;
+    let reviews: Vec<_> = plan
+        .pairs
+        .iter()
+        .filter(|p| p.decision == Decision::Review)
+        .collect();
+    if args.json {
+        let clusters: Vec<Vec<RecordId>> = plan
+            .clusters
+            .iter()
+            .map(|c| c.iter().map(|&i| id(i)).collect())
+            .collect();
+        let pairs: Vec<serde_json::Value> = plan
+            .pairs
+            .iter()
+            .filter(|p| p.decision != Decision::Apart)
+            .map(|p| serde_json::json!({"a": id(p.a), "b": id(p.b), "probability": p.score.probability, "decision": p.decision}))
+            .collect();
+        super::print_json(
+            &serde_json::json!({"records": records.len(), "candidate_pairs": plan.pairs.len(), "clusters": clusters, "pairs": pairs}),
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut t = Table::new(&["cluster", "records", "lowest pair probability"]);
+    for (n, c) in plan.clusters.iter().take(args.limit).enumerate() {
+        let lowest = plan
+            .pairs
+            .iter()
+            .filter(|p| p.decision == Decision::Merge && c.contains(&p.a))
+            .map(|p| p.score.probability)
+            .fold(1.0, f64::min);
+        let members: Vec<String> = c
+            .iter()
+            .map(|&i| format!("{} ({})", id(i), label(&records[i].1)))
+            .collect();
+        t.row(vec![
+            (n + 1).to_string(),
+            members.join("; "),
+            format!("{lowest:.3}"),
+        ]);
+    }
+    print!("{t}");
+    let mut r = Table::new(&["review", "a", "b", "probability"]);
+    for (n, p) in reviews.iter().take(args.limit).enumerate() {
+        r.row(vec![
+            (n + 1).to_string(),
+            format!("{} ({})", id(p.a), label(&records[p.a].1)),
+            format!("{} ({})", id(p.b), label(&records[p.b].1)),
+            format!("{:.3}", p.score.probability),
+        ]);
+    }
+    if !reviews.is_empty() {
+        print!("{r}");
+    }
+    let merged: usize = plan.clusters.iter().map(|c| c.len() - 1).sum();
+    println!(
+        "{} records, {} candidate pairs: {} clusters ({merged} records would merge into others), {} pairs for review — dry run, nothing merged",
+        records.len(),
+        plan.pairs.len(),
+        plan.clusters.len(),
+        reviews.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Run `explain`.
+pub fn explain(path: &Path, args: &ExplainArgs) -> anyhow::Result<ExitCode> {
+    let config = super::load_config(path)?;
+    let mut store = super::open_store(&config)?;
+    let m = matching(&config, &args.entity)?.clone();
+    let (records, _, model) = pass(&config, store.as_mut(), &args.entity)?;
+    let find = |id: RecordId| {
+        records
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, f)| f)
+            .ok_or_else(|| anyhow!("no live {} record {id}", args.entity))
+    };
+    let (a, b) = (find(args.a)?, find(args.b)?);
+    let score = model.score(a, b);
+    let mut t = Table::new(&["field", "a", "b", "agreement", "weight", "counted"]);
+    let show = |v: Option<&serde_json::Value>| v.map(|v| v.to_string()).unwrap_or_default();
+    for (part, c) in score.parts.iter().zip(&model.comparisons) {
+        t.row(vec![
+            part.field.clone(),
+            show(a.get(&c.field)),
+            show(b.get(&c.field)),
+            format!("{:?}", part.level).to_lowercase(),
+            format!("{:+.2}", part.weight),
+            if part.counted {
+                "yes".into()
+            } else {
+                format!("no (group {})", c.group.as_deref().unwrap_or(""))
+            },
+        ]);
+    }
+    print!("{t}");
+    let decision =
+        einklang_core::identity::model::decide(score.probability, m.auto_merge, m.review);
+    println!(
+        "prior {:+.2}, total {:+.2} (log2 odds): match probability {:.4} — {} (auto_merge {}, review {})",
+        (model.prior / (1.0 - model.prior)).log2(),
+        score.log2_odds,
+        score.probability,
+        match decision {
+            Decision::Merge => "merge",
+            Decision::Review => "review",
+            Decision::Apart => "keep apart",
+        },
+        m.auto_merge,
+        m.review
+    );
+    Ok(ExitCode::SUCCESS)
+}
