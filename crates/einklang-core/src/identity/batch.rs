@@ -4,8 +4,8 @@
 //! records come in, the plan goes out.
 
 use super::block::{self, Rule};
-use super::compare::{self, Kind, Level};
-use super::model::{decide, u_from_random, Decision, Model, Score};
+use super::compare::{Kind, Level};
+use super::model::{decide, u_from_random, Decision, Forms, Model, Score};
 use crate::record::Fields;
 use std::collections::HashMap;
 
@@ -55,7 +55,7 @@ const COMMON: usize = 4;
 /// linkage, in its simplest form).
 fn weaken_common_values(
     model: &Model,
-    records: &[Fields],
+    forms: &[Forms],
     candidates: &[(usize, usize)],
     levels: &mut [Vec<Level>],
 ) {
@@ -63,21 +63,16 @@ fn weaken_common_values(
         if !matches!(c.kind, Kind::Email | Kind::Phone) {
             continue;
         }
-        let mut counts: HashMap<String, usize> = HashMap::new();
-        for r in records {
-            for f in compare::forms(c.kind, r.get(&c.field), &model.region) {
-                *counts.entry(f).or_default() += 1;
-            }
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        for f in forms.iter().flat_map(|r| &r[k]) {
+            *counts.entry(f.as_str()).or_default() += 1;
         }
         for (&(a, b), l) in candidates.iter().zip(levels.iter_mut()) {
             if l[k] != Level::Exact {
                 continue;
             }
-            let shared = compare::shared(c.kind, &c.field, &records[a], &records[b], &model.region);
-            if shared
-                .iter()
-                .all(|f| counts.get(f).copied().unwrap_or(0) > COMMON)
-            {
+            let mut shared = forms[a][k].iter().filter(|x| forms[b][k].contains(x));
+            if shared.all(|f| counts.get(f.as_str()).copied().unwrap_or(0) > COMMON) {
                 l[k] = Level::Close;
             }
         }
@@ -92,14 +87,15 @@ pub fn run(model: &mut Model, settings: &Settings<'_>, records: &[Fields]) -> Pl
         .map(|r| block::keys(settings.block, r, &model.region))
         .collect();
     let candidates = block::candidate_pairs(&keys, settings.max_block);
+    let forms: Vec<Forms> = records.iter().map(|r| model.forms(r)).collect();
     let mut levels: Vec<_> = candidates
         .iter()
-        .map(|&(a, b)| model.levels(&records[a], &records[b]))
+        .map(|&(a, b)| model.levels_of(&forms[a], &forms[b]))
         .collect();
-    weaken_common_values(model, records, &candidates, &mut levels);
+    weaken_common_values(model, &forms, &candidates, &mut levels);
     if settings.estimate && records.len() >= 10 {
         let samples = (records.len() * 20).clamp(1_000, 200_000);
-        u_from_random(model, records, samples, 42);
+        u_from_random(model, &forms, samples, 42);
     }
     let mut pairs: Vec<Pair> = candidates
         .iter()

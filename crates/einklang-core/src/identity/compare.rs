@@ -144,14 +144,6 @@ fn alike(kind: Kind, x: &str, y: &str) -> bool {
     }
 }
 
-/// The normalised values two records share in a field.
-pub fn shared(kind: Kind, field: &str, a: &Fields, b: &Fields, region: &str) -> Vec<String> {
-    let fb = forms(kind, b.get(field), region);
-    forms(kind, a.get(field), region)
-        .into_iter()
-        .filter(|x| fb.contains(x))
-        .collect()
-}
 
 /// Same Kölner Phonetik code word for word (in either order).
 fn same_sounds(x: &str, y: &str) -> bool {

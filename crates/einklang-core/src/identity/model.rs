@@ -13,6 +13,9 @@ use super::compare::{self, Kind, Level};
 use crate::record::Fields;
 use serde::{Deserialize, Serialize};
 
+/// A record's normalised forms, one list per comparison.
+pub type Forms = Vec<Vec<String>>;
+
 /// One comparison of the model.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
@@ -106,21 +109,34 @@ impl Model {
     /// the better reading is taken: `Novak, Anna` in the wrong columns is
     /// still Anna Novak.
     pub fn levels(&self, a: &Fields, b: &Fields) -> Vec<Level> {
-        let r = &self.region;
+        self.levels_of(&self.forms(a), &self.forms(b))
+    }
+
+    /// A record's normalised forms, one list per comparison: computed
+    /// once per record, compared for every pair it is in.
+    pub fn forms(&self, r: &Fields) -> Forms {
+        let region = &self.region;
+        self.comparisons
+            .iter()
+            .map(|c| compare::forms(c.kind, r.get(&c.field), region))
+            .collect()
+    }
+
+    /// [`Self::levels`] from prepared forms.
+    pub fn levels_of(&self, a: &Forms, b: &Forms) -> Vec<Level> {
         let mut levels: Vec<Level> = self
             .comparisons
             .iter()
-            .map(|c| compare::level(c.kind, &c.field, a, b, r))
+            .enumerate()
+            .map(|(k, c)| compare::level_of(c.kind, &a[k], &b[k]))
             .collect();
         let names: Vec<usize> = (0..self.comparisons.len())
             .filter(|&i| self.comparisons[i].kind == Kind::Name)
             .take(2)
             .collect();
         if let [i, j] = names[..] {
-            let (fi, fj) = (&self.comparisons[i].field, &self.comparisons[j].field);
-            let fa = |f: &str, rec: &Fields| compare::forms(Kind::Name, rec.get(f), r);
-            let cross_i = compare::level_of(Kind::Name, &fa(fi, a), &fa(fj, b));
-            let cross_j = compare::level_of(Kind::Name, &fa(fj, a), &fa(fi, b));
+            let cross_i = compare::level_of(Kind::Name, &a[i], &b[j]);
+            let cross_j = compare::level_of(Kind::Name, &a[j], &b[i]);
             let rank = |l: Level| match l {
                 Level::Exact => 3,
                 Level::Close => 2,
@@ -214,8 +230,8 @@ impl Model {
 
 /// `u` of each comparison from pairs of records drawn at random (nearly
 /// all non-matches): the share of each level among them.
-pub fn u_from_random(model: &mut Model, records: &[Fields], samples: usize, seed: u64) {
-    if records.len() < 2 {
+pub fn u_from_random(model: &mut Model, forms: &[Forms], samples: usize, seed: u64) {
+    if forms.len() < 2 {
         return;
     }
     let mut state = seed | 1;
@@ -226,7 +242,7 @@ pub fn u_from_random(model: &mut Model, records: &[Fields], samples: usize, seed
         state ^= state << 17;
         state
     };
-    let n = records.len() as u64;
+    let n = forms.len() as u64;
     let mut counts = vec![[1.0f64; 3]; model.comparisons.len()]; // Laplace
     for _ in 0..samples {
         let (i, j) = ((next() % n) as usize, (next() % n) as usize);
@@ -234,7 +250,7 @@ pub fn u_from_random(model: &mut Model, records: &[Fields], samples: usize, seed
             continue;
         }
         for (k, level) in model
-            .levels(&records[i], &records[j])
+            .levels_of(&forms[i], &forms[j])
             .into_iter()
             .enumerate()
         {

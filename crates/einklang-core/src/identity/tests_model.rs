@@ -188,7 +188,8 @@ fn u_from_random_pairs_is_small_for_identifiers() {
         prior: 0.01,
         region: "DE".into(),
     };
-    u_from_random(&mut m, &records, 2000, 7);
+    let forms: Vec<_> = records.iter().map(|r| m.forms(r)).collect();
+    u_from_random(&mut m, &forms, 2000, 7);
     assert!(m.comparisons[0].u[0] < 0.01, "{:?}", m.comparisons[0].u);
     assert!(
         (m.comparisons[1].u[0] - 0.5).abs() < 0.1,
