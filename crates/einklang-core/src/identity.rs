@@ -11,6 +11,7 @@ pub mod compare;
 pub mod model;
 pub mod normalise;
 pub mod phonetic;
+pub mod survive;
 
 #[cfg(test)]
 mod tests;

@@ -144,7 +144,6 @@ fn alike(kind: Kind, x: &str, y: &str) -> bool {
     }
 }
 
-
 /// Same Kölner Phonetik code word for word (in either order).
 fn same_sounds(x: &str, y: &str) -> bool {
     let codes = |s: &str| {
