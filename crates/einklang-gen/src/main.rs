@@ -6,6 +6,7 @@
 //! - `einklang-gen examples --out examples/quickstart/data` writes the
 //!   quickstart's CRM export, newsletter dump and phone book.
 
+mod dupes;
 mod examples;
 mod people;
 mod rng;
@@ -38,6 +39,18 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Write N contacts with known duplicates and colleagues as CSV (bench/dedup).
+    Dupes {
+        /// How many rows.
+        #[arg(long, default_value_t = 100_000)]
+        count: u64,
+        /// Seed of the random stream.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Write the quickstart example data into a folder.
     Examples {
         /// Output folder.
@@ -59,6 +72,13 @@ fn main() -> anyhow::Result<()> {
             w.flush()?;
         }
         Command::Examples { out, seed } => examples::write(&out, seed)?,
+        Command::Dupes { count, seed, out } => {
+            let file = std::fs::File::create(&out)
+                .with_context(|| format!("creating {}", out.display()))?;
+            let mut w = BufWriter::with_capacity(1 << 20, file);
+            dupes::write(&mut w, count, seed)?;
+            w.flush()?;
+        }
     }
     Ok(())
 }
