@@ -120,7 +120,11 @@ fn row(
 /// An address of this person's own: the generator's `first.lastNN@`
 /// repeats among namesakes, real addresses do not.
 fn unique_email(p: &mut Person, cluster: u64) {
-    let domain = p.email.split_once('@').map_or("example.org", |(_, d)| d).to_string();
+    let domain = p
+        .email
+        .split_once('@')
+        .map_or("example.org", |(_, d)| d)
+        .to_string();
     p.email = format!("{}.{}{cluster}@{domain}", ascii(&p.first), ascii(&p.last));
 }
 
