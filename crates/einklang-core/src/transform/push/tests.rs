@@ -197,6 +197,12 @@ proptest! {
         h.insert("first_name".into(), json!(first));
         h.insert("last_name".into(), json!(last));
         let instant = DateTime::from_timestamp(secs, 0).unwrap();
+        // a wall-clock time without zone cannot say which of the two 02:30s
+        // of a DST fall-back it was: such instants do not round-trip (the
+        // projection, not the round trip, keeps them echo-free)
+        let local = instant.with_timezone(&chrono_tz::Europe::Berlin).naive_local();
+        use chrono::TimeZone;
+        prop_assume!(chrono_tz::Europe::Berlin.from_local_datetime(&local).single().is_some());
         h.insert("created".into(), json!(values::rfc3339(instant)));
         h.insert("changed".into(), json!(values::rfc3339(instant)));
         h.insert("birthday".into(), json!(format!("1990-05-{day:02}")));
