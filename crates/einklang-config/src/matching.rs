@@ -254,6 +254,17 @@ fn kind_names() -> String {
 
 fn rule(ctx: &mut Ctx<'_>, schema: &EntitySchema, v: &Val<'_>, what: &str) -> Option<Rule> {
     let t = ctx.table(v, &format!("an entry of {what}.block"))?;
+    if let Some(all) = t.get("all") {
+        let parts: Vec<Rule> = list(ctx, all, &format!("`all` in {what}.block"))
+            .into_iter()
+            .filter_map(|p| rule(ctx, schema, p, what))
+            .collect();
+        if parts.len() < 2 {
+            ctx.error(all.span(), format!("`all` in {what}.block combines two or more rules, such as [{{ phonetic = [\"first_name\", \"last_name\"] }}, {{ field = \"postcode\", kind = \"postcode\" }}]"));
+            return None;
+        }
+        return Some(Rule::All(parts));
+    }
     if let Some(p) = t.get("phonetic") {
         let names = ctx.texts(p, &format!("`phonetic` in {what}.block"))?;
         if names.len() != 2 {

@@ -385,3 +385,55 @@ auto_merge = 0.9
         ]
     );
 }
+
+#[test]
+fn matching_blocks_by_combined_rules() {
+    let text = r#"
+[entities.contact]
+first_name = "text"
+last_name = "text"
+postcode = "text"
+
+[matching.contact]
+compare = [{ field = "last_name", kind = "name" }]
+block = [{ all = [{ phonetic = ["first_name", "last_name"] }, { field = "postcode", kind = "postcode" }] }]
+"#;
+    let config = einklang_config::load_str(text, Path::new("einklang.toml"), &env).unwrap();
+    use einklang_core::identity::block::{keys, Rule};
+    use einklang_core::identity::compare::Kind;
+    let block = &config.matching["contact"].block;
+    assert_eq!(
+        block,
+        &vec![Rule::All(vec![
+            Rule::Phonetic {
+                first: "first_name".into(),
+                last: "last_name".into()
+            },
+            Rule::Field {
+                field: "postcode".into(),
+                kind: Kind::Postcode
+            },
+        ])]
+    );
+    let rec = |pc: &str| {
+        serde_json::json!({"first_name": "Jürgen", "last_name": "Müller", "postcode": pc})
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    assert_eq!(
+        keys(block, &rec("80331"), "DE"),
+        ["0:0746m|80331", "0:657j|80331"]
+    );
+    assert!(
+        keys(block, &rec(""), "DE").is_empty(),
+        "no postcode: no combined key"
+    );
+    let bad = "[entities.contact]\nname = \"text\"\n[matching.contact]\ncompare = [{ field = \"name\", kind = \"name\" }]\nblock = [{ all = [{ field = \"name\", kind = \"name\" }] }]\n";
+    let err = einklang_config::load_str(bad, Path::new("einklang.toml"), &env)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("combines two or more rules"), "{err}");
+}

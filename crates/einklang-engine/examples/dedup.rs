@@ -72,11 +72,7 @@ fn main() -> anyhow::Result<()> {
     let mut w = std::io::BufWriter::new(std::fs::File::create(out)?);
     writeln!(w, "a,b")?;
     let mut predicted = 0;
-    for p in plan
-        .pairs
-        .iter()
-        .filter(|p| p.score.probability >= threshold)
-    {
+    for p in plan.pairs.iter().filter(|p| p.probability >= threshold) {
         writeln!(w, "{},{}", ids[p.a], ids[p.b])?;
         predicted += 1;
     }

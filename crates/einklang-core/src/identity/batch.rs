@@ -5,7 +5,7 @@
 
 use super::block::{self, Rule};
 use super::compare::{Kind, Level};
-use super::model::{decide, u_from_random, Decision, Forms, Model, Score};
+use super::model::{decide, u_from_random, Decision, Forms, Model};
 use crate::record::Fields;
 use std::collections::HashMap;
 
@@ -30,8 +30,9 @@ pub struct Pair {
     pub a: usize,
     /// Second record.
     pub b: usize,
-    /// Its score and explanation.
-    pub score: Score,
+    /// Its match probability (`Model::score` explains it; the plan keeps
+    /// only the number: millions of pairs must fit in memory).
+    pub probability: f64,
     /// What to do.
     pub decision: Decision,
 }
@@ -101,20 +102,19 @@ pub fn run(model: &mut Model, settings: &Settings<'_>, records: &[Fields]) -> Pl
         .iter()
         .zip(&levels)
         .map(|(&(a, b), l)| {
-            let score = model.score_levels(l);
-            let decision = decide(score.probability, settings.auto_merge, settings.review);
+            let probability = model.score_levels(l).probability;
+            let decision = decide(probability, settings.auto_merge, settings.review);
             Pair {
                 a,
                 b,
-                score,
+                probability,
                 decision,
             }
         })
         .collect();
     pairs.sort_by(|x, y| {
-        y.score
-            .probability
-            .total_cmp(&x.score.probability)
+        y.probability
+            .total_cmp(&x.probability)
             .then((x.a, x.b).cmp(&(y.a, y.b)))
     });
     let merges: Vec<(usize, usize)> = pairs

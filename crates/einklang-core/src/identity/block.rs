@@ -30,35 +30,64 @@ pub enum Rule {
         /// Last-name field.
         last: String,
     },
+    /// Records agree on every one of these rules at once (a phonetic name
+    /// key *and* the postcode): smaller blocks for common names.
+    All(Vec<Rule>),
 }
 
 /// The blocking keys of a record (prefixed by the rule's number).
 pub fn keys(rules: &[Rule], record: &Fields, region: &str) -> Vec<String> {
     let mut out = Vec::new();
     for (i, rule) in rules.iter().enumerate() {
-        match rule {
-            Rule::Field { field, kind } => out.extend(
-                forms(*kind, record.get(field), region)
-                    .into_iter()
-                    .map(|f| format!("{i}:{f}")),
-            ),
-            Rule::Phonetic { first, last } => {
-                let f = forms(Kind::Name, record.get(first), region);
-                let l = forms(Kind::Name, record.get(last), region);
-                if let (Some(f), Some(l)) = (f.first(), l.first()) {
-                    for (a, b) in [(f, l), (l, f)] {
-                        let code = koelner(b);
-                        if let (false, Some(initial)) = (code.is_empty(), a.chars().next()) {
-                            out.push(format!("{i}:{code}{initial}"));
-                        }
-                    }
-                }
-            }
-        }
+        out.extend(
+            rule_keys(rule, record, region)
+                .into_iter()
+                .map(|k| format!("{i}:{k}")),
+        );
     }
     out.sort();
     out.dedup();
     out
+}
+
+/// Keys of one rule, unprefixed.
+fn rule_keys(rule: &Rule, record: &Fields, region: &str) -> Vec<String> {
+    match rule {
+        Rule::Field { field, kind } => forms(*kind, record.get(field), region),
+        Rule::Phonetic { first, last } => {
+            let f = forms(Kind::Name, record.get(first), region);
+            let l = forms(Kind::Name, record.get(last), region);
+            let mut out = Vec::new();
+            if let (Some(f), Some(l)) = (f.first(), l.first()) {
+                for (a, b) in [(f, l), (l, f)] {
+                    let code = koelner(b);
+                    if let (false, Some(initial)) = (code.is_empty(), a.chars().next()) {
+                        out.push(format!("{code}{initial}"));
+                    }
+                }
+            }
+            out
+        }
+        Rule::All(parts) => {
+            // every combination of the parts' keys (a part without a key:
+            // no key at all); at most 16, or the rule says nothing
+            let mut combos = vec![String::new()];
+            for part in parts {
+                let ks = rule_keys(part, record, region);
+                combos = combos
+                    .iter()
+                    .flat_map(|c| {
+                        ks.iter().map(move |k| match c.is_empty() {
+                            true => k.clone(),
+                            false => format!("{c}|{k}"),
+                        })
+                    })
+                    .take(16)
+                    .collect();
+            }
+            combos
+        }
+    }
 }
 
 /// The candidate pairs `(i, j)`, `i < j`, of records sharing a key.

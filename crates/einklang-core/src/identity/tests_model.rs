@@ -298,10 +298,10 @@ fn a_batch_pass_clusters_duplicates_and_keeps_colleagues_apart() {
         colleagues.decision,
         Decision::Apart,
         "{:#?}",
-        colleagues.score
+        colleagues.probability
     );
     assert!(plan
         .pairs
         .windows(2)
-        .all(|w| w[0].score.probability >= w[1].score.probability));
+        .all(|w| w[0].probability >= w[1].probability));
 }

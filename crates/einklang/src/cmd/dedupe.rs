@@ -131,7 +131,7 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
             .pairs
             .iter()
             .filter(|p| p.decision != Decision::Apart)
-            .map(|p| serde_json::json!({"a": id(p.a), "b": id(p.b), "probability": p.score.probability, "decision": p.decision}))
+            .map(|p| serde_json::json!({"a": id(p.a), "b": id(p.b), "probability": p.probability, "decision": p.decision}))
             .collect();
         super::print_json(
             &serde_json::json!({"records": records.len(), "candidate_pairs": plan.pairs.len(), "clusters": clusters, "pairs": pairs}),
@@ -144,7 +144,7 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
             .pairs
             .iter()
             .filter(|p| p.decision == Decision::Merge && c.contains(&p.a))
-            .map(|p| p.score.probability)
+            .map(|p| p.probability)
             .fold(1.0, f64::min);
         let members: Vec<String> = c
             .iter()
@@ -163,7 +163,7 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
             (n + 1).to_string(),
             format!("{} ({})", id(p.a), label(&records[p.a].1)),
             format!("{} ({})", id(p.b), label(&records[p.b].1)),
-            format!("{:.3}", p.score.probability),
+            format!("{:.3}", p.probability),
         ]);
     }
     if !reviews.is_empty() {
