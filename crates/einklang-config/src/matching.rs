@@ -153,6 +153,7 @@ fn entity_matching(
             comparisons,
             prior: 0.01,
             region: region.to_string(),
+            common: Vec::new(),
         },
         block,
         auto_merge,

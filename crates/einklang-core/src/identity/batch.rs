@@ -4,10 +4,10 @@
 //! records come in, the plan goes out.
 
 use super::block::{self, Rule};
-use super::compare::{Kind, Level};
+use super::compare::Kind;
 use super::model::{decide, u_from_random, Decision, Forms, Model};
 use crate::record::Fields;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// The settings of one pass.
 pub struct Settings<'a> {
@@ -50,34 +50,36 @@ pub struct Plan {
 /// three or four times).
 const COMMON: usize = 4;
 
-/// An e-mail or phone number that many records carry (`info@`, a family
-/// address, a switchboard) is weak evidence: an exact agreement only on
-/// such values counts as close (the frequency adjustment of record
-/// linkage, in its simplest form).
-fn weaken_common_values(
-    model: &Model,
-    forms: &[Forms],
-    candidates: &[(usize, usize)],
-    levels: &mut [Vec<Level>],
-) {
-    for (k, c) in model.comparisons.iter().enumerate() {
-        if !matches!(c.kind, Kind::Email | Kind::Phone) {
-            continue;
-        }
-        let mut counts: HashMap<&str, usize> = HashMap::new();
-        for f in forms.iter().flat_map(|r| &r[k]) {
-            *counts.entry(f.as_str()).or_default() += 1;
-        }
-        for (&(a, b), l) in candidates.iter().zip(levels.iter_mut()) {
-            if l[k] != Level::Exact {
-                continue;
+/// Make `model` ready for `records`: their normalised forms (returned,
+/// one per record), the identifier values too common to be evidence, and
+/// with `estimate` the `u` probabilities from random pairs. `einklang
+/// explain` calls this too, so it scores a pair as the pass does.
+pub fn prepare(model: &mut Model, estimate: bool, records: &[Fields]) -> Vec<Forms> {
+    let forms: Vec<Forms> = records.iter().map(|r| model.forms(r)).collect();
+    model.common = model
+        .comparisons
+        .iter()
+        .enumerate()
+        .map(|(k, c)| {
+            if !matches!(c.kind, Kind::Email | Kind::Phone) {
+                return HashSet::new();
             }
-            let mut shared = forms[a][k].iter().filter(|x| forms[b][k].contains(x));
-            if shared.all(|f| counts.get(f.as_str()).copied().unwrap_or(0) > COMMON) {
-                l[k] = Level::Close;
+            let mut counts: HashMap<&str, usize> = HashMap::new();
+            for f in forms.iter().flat_map(|r| &r[k]) {
+                *counts.entry(f.as_str()).or_default() += 1;
             }
-        }
+            counts
+                .into_iter()
+                .filter(|(_, n)| *n > COMMON)
+                .map(|(f, _)| f.to_string())
+                .collect()
+        })
+        .collect();
+    if estimate && records.len() >= 10 {
+        let samples = (records.len() * 20).clamp(1_000, 200_000);
+        u_from_random(model, &forms, samples, 42);
     }
+    forms
 }
 
 /// Run a pass over `records`; `model` is refined in place when
@@ -88,16 +90,11 @@ pub fn run(model: &mut Model, settings: &Settings<'_>, records: &[Fields]) -> Pl
         .map(|r| block::keys(settings.block, r, &model.region))
         .collect();
     let candidates = block::candidate_pairs(&keys, settings.max_block);
-    let forms: Vec<Forms> = records.iter().map(|r| model.forms(r)).collect();
-    let mut levels: Vec<_> = candidates
+    let forms = prepare(model, settings.estimate, records);
+    let levels: Vec<_> = candidates
         .iter()
         .map(|&(a, b)| model.levels_of(&forms[a], &forms[b]))
         .collect();
-    weaken_common_values(model, &forms, &candidates, &mut levels);
-    if settings.estimate && records.len() >= 10 {
-        let samples = (records.len() * 20).clamp(1_000, 200_000);
-        u_from_random(model, &forms, samples, 42);
-    }
     let mut pairs: Vec<Pair> = candidates
         .iter()
         .zip(&levels)

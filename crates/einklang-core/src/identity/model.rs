@@ -12,6 +12,7 @@
 use super::compare::{self, Kind, Level};
 use crate::record::Fields;
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 
 /// A record's normalised forms, one list per comparison.
 pub type Forms = Vec<Vec<String>>;
@@ -77,6 +78,13 @@ pub struct Model {
     pub prior: f64,
     /// Default region for phone numbers.
     pub region: String,
+    /// Per comparison, identifier values so many records carry (`info@`,
+    /// a family address, a switchboard) that they are not one person's:
+    /// agreeing only on such a value counts as close, not exact (the
+    /// frequency adjustment of record linkage in its simplest form; filled
+    /// by `batch::prepare`).
+    #[serde(default)]
+    pub common: Vec<HashSet<String>>,
 }
 
 /// One field's part of a score.
@@ -128,7 +136,10 @@ impl Model {
             .comparisons
             .iter()
             .enumerate()
-            .map(|(k, c)| compare::level_of(c.kind, &a[k], &b[k]))
+            .map(|(k, c)| match compare::level_of(c.kind, &a[k], &b[k]) {
+                Level::Exact if self.only_common(k, &a[k], &b[k]) => Level::Close,
+                level => level,
+            })
             .collect();
         let names: Vec<usize> = (0..self.comparisons.len())
             .filter(|&i| self.comparisons[i].kind == Kind::Name)
@@ -149,6 +160,16 @@ impl Model {
             }
         }
         levels
+    }
+
+    /// Whether every value two forms share is a common one.
+    fn only_common(&self, k: usize, a: &[String], b: &[String]) -> bool {
+        let Some(common) = self.common.get(k).filter(|c| !c.is_empty()) else {
+            return false;
+        };
+        a.iter()
+            .filter(|x| b.contains(x))
+            .all(|x| common.contains(x))
     }
 
     /// Score a pair from its levels.

@@ -30,6 +30,7 @@ fn model() -> Model {
         ],
         prior: 0.01,
         region: "DE".into(),
+        common: Vec::new(),
     }
 }
 
@@ -146,6 +147,7 @@ fn em_recovers_m_from_labelled_shapes() {
         ],
         prior: 0.5,
         region: "DE".into(),
+        common: Vec::new(),
     };
     let mut pairs = Vec::new();
     for i in 0..100 {
@@ -187,6 +189,7 @@ fn u_from_random_pairs_is_small_for_identifiers() {
         ],
         prior: 0.01,
         region: "DE".into(),
+        common: Vec::new(),
     };
     let forms: Vec<_> = records.iter().map(|r| m.forms(r)).collect();
     u_from_random(&mut m, &forms, 2000, 7);

@@ -7,8 +7,8 @@
 use crate::table::Table;
 use anyhow::{anyhow, bail};
 use einklang_config::{Config, Matching};
-use einklang_core::identity::batch::{self, Plan};
-use einklang_core::identity::model::{Decision, Model};
+use einklang_core::identity::batch;
+use einklang_core::identity::model::Decision;
 use einklang_core::Fields;
 use einklang_store::{HubStore, RecordId};
 use std::path::Path;
@@ -72,25 +72,19 @@ fn matching<'c>(config: &'c Config, entity: &str) -> anyhow::Result<&'c Matching
 /// Live records with their ids.
 type Records = Vec<(RecordId, Fields)>;
 
-/// The pass over the hub, and the refined model.
-fn pass(
-    config: &Config,
-    store: &mut dyn HubStore,
-    entity: &str,
-) -> anyhow::Result<(Records, Plan, Model)> {
-    let m = matching(config, entity)?;
-    let records = live(store, &config.tenant, entity)?;
-    let fields: Vec<Fields> = records.iter().map(|(_, f)| f.clone()).collect();
-    let mut model = m.model.clone();
-    let settings = batch::Settings {
+/// The batch settings of a matching section.
+fn settings(m: &Matching) -> batch::Settings<'_> {
+    batch::Settings {
         block: &m.block,
         max_block: m.max_block,
         estimate: m.estimate,
         auto_merge: m.auto_merge,
         review: m.review,
-    };
-    let plan = batch::run(&mut model, &settings, &fields);
-    Ok((records, plan, model))
+    }
+}
+
+fn values(records: &Records) -> Vec<Fields> {
+    records.iter().map(|(_, f)| f.clone()).collect()
 }
 
 /// A short label of a record: its first text values.
@@ -114,7 +108,9 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     }
     let config = super::load_config(path)?;
     let mut store = super::open_store(&config)?;
-    let (records, plan, _) = pass(&config, store.as_mut(), &args.entity)?;
+    let m = matching(&config, &args.entity)?;
+    let records = live(store.as_mut(), &config.tenant, &args.entity)?;
+    let plan = batch::run(&mut m.model.clone(), &settings(m), &values(&records));
     let id = |i: usize| records[i].0;
     let reviews: Vec<_> = plan
         .pairs
@@ -184,8 +180,11 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
 pub fn explain(path: &Path, args: &ExplainArgs) -> anyhow::Result<ExitCode> {
     let config = super::load_config(path)?;
     let mut store = super::open_store(&config)?;
-    let m = matching(&config, &args.entity)?.clone();
-    let (records, _, model) = pass(&config, store.as_mut(), &args.entity)?;
+    let m = matching(&config, &args.entity)?;
+    let records = live(store.as_mut(), &config.tenant, &args.entity)?;
+    // the model as the pass prepares it, without pairing every record
+    let mut model = m.model.clone();
+    batch::prepare(&mut model, m.estimate, &values(&records));
     let find = |id: RecordId| {
         records
             .iter()
