@@ -308,3 +308,41 @@ fn a_batch_pass_clusters_duplicates_and_keeps_colleagues_apart() {
         .windows(2)
         .all(|w| w[0].probability >= w[1].probability));
 }
+
+#[test]
+fn a_value_many_records_carry_is_weak_evidence() {
+    use super::batch::prepare;
+    let mut m = model();
+    // five different people behind one family address, two with their own
+    let mut records: Vec<Fields> = (0..5)
+        .map(|i| rec(json!({"first_name": format!("Kind{i}"), "last_name": "Huber", "emails": ["familie@huber.de"]})))
+        .collect();
+    records.push(rec(
+        json!({"first_name": "Anna", "last_name": "Novak", "emails": ["anna@novak.si"]}),
+    ));
+    records.push(rec(
+        json!({"first_name": "Ana", "last_name": "Novak", "emails": ["anna@novak.si"]}),
+    ));
+    let forms = prepare(&mut m, false, &records);
+    assert_eq!(
+        m.levels_of(&forms[0], &forms[1])[2],
+        Level::Close,
+        "carried by five records"
+    );
+    assert_eq!(
+        m.levels_of(&forms[5], &forms[6])[2],
+        Level::Exact,
+        "carried by two"
+    );
+}
+
+#[test]
+fn dates_one_digit_off_or_day_and_month_swapped_are_close() {
+    let d = |s: &str| rec(json!({"d": s}));
+    let l = |a: &str, b: &str| level(Kind::Date, "d", &d(a), &d(b), "DE");
+    assert_eq!(l("1980-12-24", "1980-12-24"), Level::Exact);
+    assert_eq!(l("1980-12-24", "1980-12-25"), Level::Close);
+    assert_eq!(l("1980-03-04", "1980-04-03"), Level::Close);
+    assert_eq!(l("1980-12-24", "1975-06-01"), Level::Different);
+    assert_eq!(l("1980-12-24", ""), Level::Missing);
+}
