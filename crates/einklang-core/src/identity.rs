@@ -2,12 +2,14 @@
 //! person or company. This module owns the comparison forms of values
 //! ([`normalise`]), phonetic codes ([`phonetic`]), field comparisons
 //! ([`compare`]), the Fellegi–Sunter match model with its explanations and
-//! EM estimation ([`model`]) and blocking and clustering ([`block`]).
+//! EM estimation ([`model`]), blocking and clustering ([`block`]), the
+//! batch pass ([`batch`]) and the on-ingest match index ([`index`]).
 //! Merging, unmerging and the review queue build on these.
 
 pub mod batch;
 pub mod block;
 pub mod compare;
+pub mod index;
 pub mod model;
 pub mod normalise;
 pub mod phonetic;
@@ -15,5 +17,7 @@ pub mod survive;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_index;
 #[cfg(test)]
 mod tests_model;

@@ -56,7 +56,22 @@ const COMMON: usize = 4;
 /// explain` calls this too, so it scores a pair as the pass does.
 pub fn prepare(model: &mut Model, estimate: bool, records: &[Fields]) -> Vec<Forms> {
     let forms: Vec<Forms> = records.iter().map(|r| model.forms(r)).collect();
-    model.common = model
+    model.common = common_values(model, forms.iter());
+    if estimate && records.len() >= 10 {
+        let samples = (records.len() * 20).clamp(1_000, 200_000);
+        u_from_random(model, &forms, samples, 42);
+    }
+    forms
+}
+
+/// Per comparison, the e-mail and phone values that more than a few of
+/// these records carry (what [`Model::common`] holds); other kinds get an
+/// empty set.
+pub fn common_values<'a>(
+    model: &Model,
+    forms: impl Iterator<Item = &'a Forms> + Clone,
+) -> Vec<HashSet<String>> {
+    model
         .comparisons
         .iter()
         .enumerate()
@@ -65,7 +80,7 @@ pub fn prepare(model: &mut Model, estimate: bool, records: &[Fields]) -> Vec<For
                 return HashSet::new();
             }
             let mut counts: HashMap<&str, usize> = HashMap::new();
-            for f in forms.iter().flat_map(|r| &r[k]) {
+            for f in forms.clone().flat_map(|r| &r[k]) {
                 *counts.entry(f.as_str()).or_default() += 1;
             }
             counts
@@ -74,12 +89,7 @@ pub fn prepare(model: &mut Model, estimate: bool, records: &[Fields]) -> Vec<For
                 .map(|(f, _)| f.to_string())
                 .collect()
         })
-        .collect();
-    if estimate && records.len() >= 10 {
-        let samples = (records.len() * 20).clamp(1_000, 200_000);
-        u_from_random(model, &forms, samples, 42);
-    }
-    forms
+        .collect()
 }
 
 /// Run a pass over `records`; `model` is refined in place when
