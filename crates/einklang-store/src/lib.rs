@@ -12,12 +12,14 @@
 //! leaves a record without its link or history.
 #![deny(missing_docs)]
 
+mod identity;
 pub mod migrate;
 mod model;
 pub mod postgres;
 pub mod sqlite;
 mod sync;
 
+pub use identity::{MergeRow, MergeWrite, NewReview, ReviewRow, ReviewStatus};
 pub use model::*;
 pub use sync::*;
 
@@ -62,6 +64,21 @@ pub enum StoreError {
         /// The link row.
         link_id: i64,
     },
+    /// A merge found a record changed since its values were computed.
+    #[error(
+        "record {record} changed since it was read (version {expected}, now {found}); run again"
+    )]
+    Changed {
+        /// The record.
+        record: RecordId,
+        /// The version the caller saw.
+        expected: i64,
+        /// The version in the store.
+        found: i64,
+    },
+    /// A merge or unmerge that cannot be done, and why.
+    #[error("{0}")]
+    Refused(String),
     /// The location string is not a store this build can open.
     #[error(
         "unsupported store location `{0}`: use a file path, `sqlite:PATH` or `postgres://...`"
@@ -217,6 +234,53 @@ pub trait HubStore: Send {
     ) -> Result<Vec<ConflictRow>>;
     /// One conflict.
     fn conflict(&mut self, tenant: &str, id: i64) -> Result<Option<ConflictRow>>;
+
+    // ---- identity resolution ----
+
+    /// Up to `limit` live (not deleted, not merged) records of `entity`
+    /// with an id after `after`, by id, with their values.
+    fn live_records(
+        &mut self,
+        tenant: &str,
+        entity: &str,
+        after: RecordId,
+        limit: usize,
+    ) -> Result<Vec<(RecordId, Fields)>>;
+    /// Merge one record into another in one transaction: the survivor
+    /// takes the new values, every link, open conflict and outbox entry of
+    /// the merged record moves to it, the merged record is deactivated with
+    /// `merged_into`; both get a history entry, and a merge row keeps a
+    /// snapshot for [`HubStore::unmerge`]. Returns the merge id.
+    fn merge(&mut self, tenant: &str, run: RunId, merge: &MergeWrite) -> Result<i64>;
+    /// Undo a merge: both records, their links, conflicts and outbox rows
+    /// as they were before it (a link a sync has written since is left
+    /// `dirty` so the restored values are pushed). Refused when the
+    /// survivor changed after the merge.
+    fn unmerge(&mut self, tenant: &str, run: RunId, merge_id: i64) -> Result<MergeRow>;
+    /// Merges, newest first: all, or those a record took part in.
+    fn merges(
+        &mut self,
+        tenant: &str,
+        record: Option<RecordId>,
+        limit: usize,
+    ) -> Result<Vec<MergeRow>>;
+    /// Queue pairs for review; a pair already known (open, accepted,
+    /// rejected) is not queued again. Returns how many were new.
+    fn queue_reviews(&mut self, tenant: &str, run: RunId, pairs: &[NewReview]) -> Result<u64>;
+    /// Review pairs, oldest first (only open ones when `open_only`).
+    fn reviews(&mut self, tenant: &str, open_only: bool, limit: usize) -> Result<Vec<ReviewRow>>;
+    /// One review pair.
+    fn review(&mut self, tenant: &str, id: i64) -> Result<Option<ReviewRow>>;
+    /// Record a person's (or the engine's) decision on a pair.
+    fn decide_review(
+        &mut self,
+        tenant: &str,
+        id: i64,
+        status: ReviewStatus,
+        by: &str,
+    ) -> Result<()>;
+    /// Pairs (lower id first) of an entity that were rejected: never proposed again.
+    fn rejected_pairs(&mut self, tenant: &str, entity: &str) -> Result<Vec<(RecordId, RecordId)>>;
 
     /// Start a dry run: everything written until [`HubStore::end_dry_run`]
     /// is thrown away (one transaction that is rolled back).

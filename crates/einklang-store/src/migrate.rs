@@ -165,6 +165,44 @@ CREATE TABLE cursors (
     PRIMARY KEY (tenant, connector, entity, name));
 ",
     },
+    Migration {
+        version: 3,
+        name: "identity resolution: merges with their snapshots, review queue",
+        sqlite: "
+CREATE TABLE merges (
+    id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, entity TEXT NOT NULL,
+    survivor_id INTEGER NOT NULL, merged_id INTEGER NOT NULL, probability REAL NOT NULL,
+    reason TEXT NOT NULL, status TEXT NOT NULL, run_id INTEGER NOT NULL,
+    survivor_version INTEGER NOT NULL, snapshot TEXT NOT NULL, created_at TEXT NOT NULL,
+    undone_run INTEGER, undone_at TEXT);
+CREATE INDEX merges_survivor ON merges (tenant, survivor_id);
+CREATE INDEX merges_merged ON merges (tenant, merged_id);
+CREATE TABLE reviews (
+    id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, entity TEXT NOT NULL,
+    record_a INTEGER NOT NULL, record_b INTEGER NOT NULL, probability REAL NOT NULL,
+    status TEXT NOT NULL, run_id INTEGER NOT NULL, created_at TEXT NOT NULL,
+    decided_at TEXT, decided_by TEXT,
+    UNIQUE (tenant, entity, record_a, record_b));
+CREATE INDEX reviews_open ON reviews (tenant, status, id);
+",
+        postgres: "
+CREATE TABLE merges (
+    id BIGSERIAL PRIMARY KEY, tenant TEXT NOT NULL, entity TEXT NOT NULL,
+    survivor_id BIGINT NOT NULL, merged_id BIGINT NOT NULL, probability DOUBLE PRECISION NOT NULL,
+    reason TEXT NOT NULL, status TEXT NOT NULL, run_id BIGINT NOT NULL,
+    survivor_version BIGINT NOT NULL, snapshot JSON NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT now(), undone_run BIGINT, undone_at TIMESTAMPTZ);
+CREATE INDEX merges_survivor ON merges (tenant, survivor_id);
+CREATE INDEX merges_merged ON merges (tenant, merged_id);
+CREATE TABLE reviews (
+    id BIGSERIAL PRIMARY KEY, tenant TEXT NOT NULL, entity TEXT NOT NULL,
+    record_a BIGINT NOT NULL, record_b BIGINT NOT NULL, probability DOUBLE PRECISION NOT NULL,
+    status TEXT NOT NULL, run_id BIGINT NOT NULL, created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    decided_at TIMESTAMPTZ, decided_by TEXT,
+    UNIQUE (tenant, entity, record_a, record_b));
+CREATE INDEX reviews_open ON reviews (tenant, status, id);
+",
+    },
 ];
 
 /// Check an applied migration against this build; `Err` when it was edited.

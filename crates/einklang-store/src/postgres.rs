@@ -8,14 +8,18 @@
 //! transaction. Reads for the CLI live in [`read`].
 
 mod copy;
+mod identity;
 mod read;
 mod sync;
 
 use crate::migrate::{self, json, MIGRATIONS};
 use crate::model::*;
 use crate::sync::*;
-use crate::{HubStore, Result, StoreError};
+use crate::{
+    HubStore, MergeRow, MergeWrite, NewReview, Result, ReviewRow, ReviewStatus, StoreError,
+};
 use ::postgres::{Client, NoTls};
+use einklang_core::Fields;
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -411,6 +415,63 @@ impl HubStore for PgStore {
                 .into_iter()
                 .next(),
         )
+    }
+
+    fn live_records(
+        &mut self,
+        tenant: &str,
+        entity: &str,
+        after: RecordId,
+        limit: usize,
+    ) -> Result<Vec<(RecordId, Fields)>> {
+        identity::live_records(&mut self.client, tenant, entity, after, limit)
+    }
+
+    fn merge(&mut self, tenant: &str, run: RunId, merge: &MergeWrite) -> Result<i64> {
+        self.in_tx(|c| identity::merge(c, tenant, run, merge))
+    }
+
+    fn unmerge(&mut self, tenant: &str, run: RunId, merge_id: i64) -> Result<MergeRow> {
+        self.in_tx(|c| identity::unmerge(c, tenant, run, merge_id))
+    }
+
+    fn merges(
+        &mut self,
+        tenant: &str,
+        record: Option<RecordId>,
+        limit: usize,
+    ) -> Result<Vec<MergeRow>> {
+        identity::merges(&mut self.client, tenant, record, limit)
+    }
+
+    fn queue_reviews(&mut self, tenant: &str, run: RunId, pairs: &[NewReview]) -> Result<u64> {
+        self.in_tx(|c| identity::queue_reviews(c, tenant, run, pairs))
+    }
+
+    fn reviews(&mut self, tenant: &str, open_only: bool, limit: usize) -> Result<Vec<ReviewRow>> {
+        identity::reviews(&mut self.client, tenant, open_only, None, limit)
+    }
+
+    fn review(&mut self, tenant: &str, id: i64) -> Result<Option<ReviewRow>> {
+        Ok(
+            identity::reviews(&mut self.client, tenant, false, Some(id), 1)?
+                .into_iter()
+                .next(),
+        )
+    }
+
+    fn decide_review(
+        &mut self,
+        tenant: &str,
+        id: i64,
+        status: ReviewStatus,
+        by: &str,
+    ) -> Result<()> {
+        identity::decide_review(&mut self.client, tenant, id, status, by)
+    }
+
+    fn rejected_pairs(&mut self, tenant: &str, entity: &str) -> Result<Vec<(RecordId, RecordId)>> {
+        identity::rejected_pairs(&mut self.client, tenant, entity)
     }
 
     fn begin_dry_run(&mut self) -> Result<()> {

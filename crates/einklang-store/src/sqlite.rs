@@ -6,13 +6,16 @@
 //! transaction. Values are stored as JSON text; times as RFC 3339 text.
 //! Reads for the CLI (`record`, `runs`, ...) live in [`read`].
 
+mod identity;
 mod read;
 mod sync;
 
 use crate::migrate::{self, json, MIGRATIONS};
 use crate::model::*;
 use crate::sync::*;
-use crate::{HubStore, Result, StoreError};
+use crate::{
+    HubStore, MergeRow, MergeWrite, NewReview, Result, ReviewRow, ReviewStatus, StoreError,
+};
 use chrono::{SecondsFormat, Utc};
 use einklang_core::Fields;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -46,6 +49,30 @@ impl SqliteStore {
             conn,
             path: path.to_string(),
         })
+    }
+
+    /// The store error of an identity call.
+    fn fail<T>(&self, out: std::result::Result<T, identity::Fail>) -> Result<T> {
+        out.map_err(|f| match f {
+            identity::Fail::Sql(source) => StoreError::Sqlite {
+                path: self.path.clone(),
+                source,
+            },
+            identity::Fail::Store(e) => e,
+        })
+    }
+
+    /// Run `f` in a savepoint: committed when it returns `Ok`.
+    fn in_savepoint<T>(
+        &mut self,
+        f: impl FnOnce(&Connection) -> std::result::Result<T, identity::Fail>,
+    ) -> Result<T> {
+        let tx = self.conn.savepoint().map_err(|source| StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        })?;
+        let out = f(&tx).and_then(|v| tx.commit().map(|_| v).map_err(identity::Fail::Sql));
+        self.fail(out)
     }
 
     fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
@@ -511,6 +538,65 @@ impl HubStore for SqliteStore {
     fn conflict(&mut self, tenant: &str, id: i64) -> Result<Option<ConflictRow>> {
         let rows = sync::conflicts(&self.conn, tenant, false, Some(id), 1).map_err(self.err())?;
         rows.into_iter().next().transpose()
+    }
+
+    fn live_records(
+        &mut self,
+        tenant: &str,
+        entity: &str,
+        after: RecordId,
+        limit: usize,
+    ) -> Result<Vec<(RecordId, Fields)>> {
+        let out = identity::live_records(&self.conn, tenant, entity, after, limit);
+        self.fail(out)
+    }
+
+    fn merge(&mut self, tenant: &str, run: RunId, merge: &MergeWrite) -> Result<i64> {
+        self.in_savepoint(|c| identity::merge(c, tenant, run, merge, &now()))
+    }
+
+    fn unmerge(&mut self, tenant: &str, run: RunId, merge_id: i64) -> Result<MergeRow> {
+        self.in_savepoint(|c| identity::unmerge(c, tenant, run, merge_id, &now()))
+    }
+
+    fn merges(
+        &mut self,
+        tenant: &str,
+        record: Option<RecordId>,
+        limit: usize,
+    ) -> Result<Vec<MergeRow>> {
+        let out = identity::merges(&self.conn, tenant, record, limit);
+        self.fail(out)
+    }
+
+    fn queue_reviews(&mut self, tenant: &str, run: RunId, pairs: &[NewReview]) -> Result<u64> {
+        self.in_savepoint(|c| identity::queue_reviews(c, tenant, run, pairs, &now()))
+    }
+
+    fn reviews(&mut self, tenant: &str, open_only: bool, limit: usize) -> Result<Vec<ReviewRow>> {
+        let out = identity::reviews(&self.conn, tenant, open_only, None, limit);
+        self.fail(out)
+    }
+
+    fn review(&mut self, tenant: &str, id: i64) -> Result<Option<ReviewRow>> {
+        let out = identity::reviews(&self.conn, tenant, false, Some(id), 1);
+        Ok(self.fail(out)?.into_iter().next())
+    }
+
+    fn decide_review(
+        &mut self,
+        tenant: &str,
+        id: i64,
+        status: ReviewStatus,
+        by: &str,
+    ) -> Result<()> {
+        let out = identity::decide_review(&self.conn, tenant, id, status, by, &now());
+        self.fail(out)
+    }
+
+    fn rejected_pairs(&mut self, tenant: &str, entity: &str) -> Result<Vec<(RecordId, RecordId)>> {
+        let out = identity::rejected_pairs(&self.conn, tenant, entity);
+        self.fail(out)
     }
 
     fn begin_dry_run(&mut self) -> Result<()> {

@@ -326,5 +326,7 @@ fn large_batch_and_odd_text() {
     });
 }
 
+#[path = "store/identity.rs"]
+mod identity;
 #[path = "store/sync.rs"]
 mod sync;

@@ -1,0 +1,277 @@
+//! Identity resolution in the store, on both stores: merge moves links,
+//! conflicts and outbox rows to the survivor and deactivates the merged
+//! record; unmerge restores records and links exactly; the review queue
+//! remembers decisions.
+
+use super::*;
+
+/// Two contacts from two connectors, with an open conflict on the second.
+fn two(s: &mut dyn HubStore) -> (RunId, RecordId, RecordId) {
+    let run = new_run(s);
+    let ids = s
+        .apply(
+            "t1",
+            run,
+            &[
+                create(
+                    "a",
+                    fields(json!({"name": "Anna Muster", "emails": ["a@x.de"]})),
+                ),
+                create(
+                    "b",
+                    fields(json!({"name": "Anna Muster", "phone": "+4930123"})),
+                ),
+            ],
+        )
+        .unwrap();
+    let link_b = s.links_of("t1", ids[1]).unwrap()[0].id;
+    let conflict = NewConflict {
+        record_id: ids[1],
+        entity: "contact".into(),
+        link_id: link_b,
+        connector: "crm".into(),
+        field: "phone".into(),
+        hub_value: json!("+4930123"),
+        remote_value: json!("+4930999"),
+        policy: "review".into(),
+        resolution: "held".into(),
+    };
+    let batch = SyncBatch {
+        conflicts: vec![conflict],
+        ..Default::default()
+    };
+    s.apply_sync("t1", run, &batch).unwrap();
+    (run, ids[0], ids[1])
+}
+
+fn version(s: &mut dyn HubStore, id: RecordId) -> i64 {
+    s.load_records("t1", &[id]).unwrap()[0]
+        .as_ref()
+        .unwrap()
+        .version
+}
+
+fn merge_of(s: &mut dyn HubStore, survivor: RecordId, merged: RecordId) -> MergeWrite {
+    MergeWrite {
+        entity: "contact".into(),
+        survivor,
+        merged,
+        expect_versions: (version(s, survivor), version(s, merged)),
+        values: fields(json!({"name": "Anna Muster", "emails": ["a@x.de"], "phone": "+4930123"})),
+        probability: 0.99,
+        reason: "auto".into(),
+    }
+}
+
+/// Everything `unmerge` promises to restore, as the CLI shows it.
+fn picture(s: &mut dyn HubStore, ids: &[RecordId]) -> serde_json::Value {
+    let mut out = Vec::new();
+    for &id in ids {
+        let record = s.record("t1", "contact", id).unwrap().unwrap();
+        let links = s.links_of("t1", id).unwrap();
+        let conflicts: Vec<_> = s
+            .conflicts("t1", true, 100)
+            .unwrap()
+            .into_iter()
+            .filter(|c| c.record_id == id)
+            .collect();
+        out.push(json!({"record": record, "links": links, "conflicts": conflicts}));
+    }
+    serde_json::Value::Array(out)
+}
+
+#[test]
+fn merge_moves_everything_to_the_survivor_and_unmerge_restores_it_exactly() {
+    both(|s| {
+        let (_, a, b) = two(s);
+        let before = picture(s, &[a, b]);
+        let run = new_run(s);
+        let m = merge_of(s, a, b);
+        let merge_id = s.merge("t1", run, &m).unwrap();
+
+        let survivor = s.record("t1", "contact", a).unwrap().unwrap();
+        assert_eq!(survivor.values, m.values);
+        let gone = s.record("t1", "contact", b).unwrap().unwrap();
+        assert_eq!(gone.merged_into, Some(a));
+        let links = s.links_of("t1", a).unwrap();
+        assert_eq!(links.len(), 2, "the merged record's link moved");
+        assert!(links.iter().all(|l| l.status == LinkStatus::Dirty));
+        assert!(s.links_of("t1", b).unwrap().is_empty());
+        let conflicts = s.conflicts("t1", true, 10).unwrap();
+        assert_eq!(conflicts[0].record_id, a, "the open conflict moved");
+        let live: Vec<RecordId> = s
+            .live_records("t1", "contact", 0, 10)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.0)
+            .collect();
+        assert_eq!(live, vec![a]);
+        let hist = s.history_of("t1", b).unwrap();
+        assert_eq!(hist.last().unwrap().changes["merged_into"].new, json!(a));
+        let hist = s.history_of("t1", a).unwrap();
+        assert_eq!(hist.last().unwrap().changes["phone"].new, json!("+4930123"));
+        let merges = s.merges("t1", Some(b), 10).unwrap();
+        assert_eq!(
+            (merges[0].id, merges[0].status.as_str()),
+            (merge_id, "active")
+        );
+
+        let undo = new_run(s);
+        let row = s.unmerge("t1", undo, merge_id).unwrap();
+        assert_eq!(
+            (row.status.as_str(), row.undone_run),
+            ("undone", Some(undo))
+        );
+        assert_eq!(
+            picture(s, &[a, b]),
+            before,
+            "records, links and conflicts as they were"
+        );
+        assert_eq!(
+            s.rejected_pairs("t1", "contact").unwrap(),
+            vec![(a.min(b), a.max(b))]
+        );
+        let err = s.unmerge("t1", undo, merge_id).unwrap_err().to_string();
+        assert!(err.contains("already undone"), "{err}");
+        assert_eq!(
+            s.history_of("t1", b).unwrap().last().unwrap().origin,
+            format!("unmerge {b} → {a}")
+        );
+    });
+}
+
+#[test]
+fn a_merge_checks_versions_and_refuses_what_cannot_be_merged() {
+    both(|s| {
+        let (run, a, b) = two(s);
+        let mut m = merge_of(s, a, b);
+        m.expect_versions.1 -= 1;
+        let err = s.merge("t1", run, &m).unwrap_err();
+        assert!(
+            matches!(err, StoreError::Changed { record, .. } if record == b),
+            "{err}"
+        );
+        let m = merge_of(s, a, a);
+        assert!(s
+            .merge("t1", run, &m)
+            .unwrap_err()
+            .to_string()
+            .contains("same record"));
+        let m = merge_of(s, a, b);
+        s.merge("t1", run, &m).unwrap();
+        let m = merge_of(s, a, b);
+        let err = s.merge("t1", run, &m).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("record {b} was merged into {a}")),
+            "{err}"
+        );
+        assert!(s
+            .record("t1", "contact", b)
+            .unwrap()
+            .unwrap()
+            .merged_into
+            .is_some());
+    });
+}
+
+#[test]
+fn unmerge_is_refused_after_the_survivor_changed_and_a_synced_link_stays_dirty() {
+    both(|s| {
+        let (run, a, b) = two(s);
+        let m = merge_of(s, a, b);
+        let first = s.merge("t1", run, &m).unwrap();
+        // a push settles one moved link: its base moves, the record does not
+        let link = s.links_of("t1", a).unwrap()[1].clone();
+        let base = m.values.clone();
+        let synced = LinkChange::Synced {
+            link_id: link.id,
+            expect_hash: None,
+            external_id: link.external_id.clone(),
+            content_hash: content_hash(&base),
+            base,
+            version: Some("v2".into()),
+            status: LinkStatus::Clean,
+        };
+        let batch = SyncBatch {
+            links: vec![synced],
+            ..Default::default()
+        };
+        s.apply_sync("t1", run, &batch).unwrap();
+        s.unmerge("t1", run, first).unwrap();
+        let moved = s.links_of("t1", b).unwrap();
+        assert_eq!(
+            moved[0].status,
+            LinkStatus::Dirty,
+            "the restored values must be pushed again"
+        );
+
+        let m = merge_of(s, a, b);
+        let second = s.merge("t1", run, &m).unwrap();
+        let w = RecordWrite {
+            record_id: a,
+            values: Some(fields(json!({"name": "Anna M."}))),
+            deleted: None,
+            origin: "crm".into(),
+            history: FieldChanges::new(),
+        };
+        let batch = SyncBatch {
+            records: vec![w],
+            ..Default::default()
+        };
+        s.apply_sync("t1", run, &batch).unwrap();
+        let err = s.unmerge("t1", run, second).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("record {a} changed after merge {second}")),
+            "{err}"
+        );
+        assert!(s
+            .unmerge("t1", run, 9999)
+            .unwrap_err()
+            .to_string()
+            .contains("no merge 9999"));
+    });
+}
+
+#[test]
+fn the_review_queue_keeps_each_pair_once_and_remembers_rejections() {
+    both(|s| {
+        let (run, a, b) = two(s);
+        let pair = |x, y| NewReview {
+            entity: "contact".into(),
+            a: x,
+            b: y,
+            probability: 0.7,
+        };
+        assert_eq!(s.queue_reviews("t1", run, &[pair(b, a)]).unwrap(), 1);
+        assert_eq!(
+            s.queue_reviews("t1", run, &[pair(a, b)]).unwrap(),
+            0,
+            "known pair"
+        );
+        let open = s.reviews("t1", true, 10).unwrap();
+        assert_eq!((open.len(), open[0].a, open[0].b), (1, a.min(b), a.max(b)));
+        assert_eq!(open[0].status, ReviewStatus::Open);
+        s.decide_review("t1", open[0].id, ReviewStatus::Rejected, "eva@firma.de")
+            .unwrap();
+        assert!(s.reviews("t1", true, 10).unwrap().is_empty());
+        let row = s.review("t1", open[0].id).unwrap().unwrap();
+        assert_eq!(
+            (row.status, row.decided_by.as_deref()),
+            (ReviewStatus::Rejected, Some("eva@firma.de"))
+        );
+        assert_eq!(
+            s.queue_reviews("t1", run, &[pair(a, b)]).unwrap(),
+            0,
+            "rejected pairs stay rejected"
+        );
+        assert_eq!(s.rejected_pairs("t1", "contact").unwrap().len(), 1);
+        assert!(
+            s.rejected_pairs("t2", "contact").unwrap().is_empty(),
+            "tenants are separate"
+        );
+        let err = s
+            .decide_review("t1", 777, ReviewStatus::Accepted, "x")
+            .unwrap_err();
+        assert!(err.to_string().contains("no review pair 777"));
+    });
+}
