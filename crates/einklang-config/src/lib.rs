@@ -8,6 +8,7 @@
 
 mod conflicts;
 mod matching;
+mod survive;
 pub use matching::Matching;
 mod ctx;
 mod entities;

@@ -20,6 +20,7 @@ use crate::ctx::{hint, number, shown, Ctx, Val};
 use einklang_core::identity::block::Rule;
 use einklang_core::identity::compare::Kind;
 use einklang_core::identity::model::{Comparison, Model};
+use einklang_core::identity::survive::Survivorship;
 use einklang_core::EntitySchema;
 use std::collections::BTreeMap;
 use toml::de::DeValue;
@@ -39,9 +40,12 @@ pub struct Matching {
     pub estimate: bool,
     /// Blocks larger than this pair nothing.
     pub max_block: usize,
+    /// Which values a merged record keeps.
+    pub survive: Survivorship,
 }
 
-const KEYS: [&str; 6] = [
+const KEYS: [&str; 7] = [
+    "survive",
     "compare",
     "block",
     "auto_merge",
@@ -66,6 +70,7 @@ pub fn parse(
     v: &Val<'_>,
     entities: &BTreeMap<String, EntitySchema>,
     region: &str,
+    connectors: &[String],
 ) -> BTreeMap<String, Matching> {
     let mut out = BTreeMap::new();
     let Some(table) = ctx.table(v, "`matching`") else {
@@ -82,7 +87,7 @@ pub fn parse(
             );
             continue;
         };
-        if let Some(m) = entity_matching(ctx, schema, m_v, region) {
+        if let Some(m) = entity_matching(ctx, schema, m_v, (region, connectors)) {
             out.insert(entity, m);
         }
     }
@@ -93,7 +98,7 @@ fn entity_matching(
     ctx: &mut Ctx<'_>,
     schema: &EntitySchema,
     v: &Val<'_>,
-    region: &str,
+    (region, connectors): (&str, &[String]),
 ) -> Option<Matching> {
     let what = format!("matching.{}", schema.name);
     let t = ctx.table(v, &what)?;
@@ -145,6 +150,7 @@ fn entity_matching(
             1000
         }
     };
+    let survive = crate::survive::parse(ctx, t.get("survive"), schema, connectors, &what);
     if comparisons.is_empty() {
         return None;
     }
@@ -160,6 +166,7 @@ fn entity_matching(
         review,
         estimate,
         max_block,
+        survive,
     })
 }
 

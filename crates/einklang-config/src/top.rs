@@ -101,7 +101,7 @@ pub fn build(ctx: &mut Ctx<'_>, root: &DeTable<'_>, path: &Path) -> Config {
         .unwrap_or_default();
     let matching = root
         .get("matching")
-        .map(|v| matching::parse(ctx, v, &entities, &region))
+        .map(|v| matching::parse(ctx, v, &entities, &region, &names))
         .unwrap_or_default();
     let mut config = Config {
         path: path.to_path_buf(),

@@ -437,3 +437,41 @@ block = [{ all = [{ phonetic = ["first_name", "last_name"] }, { field = "postcod
         .to_string();
     assert!(err.contains("combines two or more rules"), "{err}");
 }
+
+#[test]
+fn matching_takes_survivorship_by_field_with_source_order() {
+    let text = r#"
+[entities.contact]
+name = "text"
+company = "text"
+notes = "text"
+phones = "phones"
+
+[connectors.crm]
+kind = "csv"
+path = "crm.csv"
+
+[connectors.phonebook]
+kind = "csv"
+path = "phonebook.csv"
+
+[matching.contact]
+compare = [{ field = "name", kind = "name" }]
+survive = { sources = ["phonebook", "crm"], default = "most_complete", notes = "longest", company = "source_priority" }
+
+[matching.other]
+compare = [{ field = "name", kind = "name" }]
+"#
+    .replace("[matching.other]", "[entities.lead]\nname = \"text\"\n\n[matching.lead]");
+    let config = einklang_config::load_str(&text, Path::new("einklang.toml"), &env).unwrap();
+    use einklang_core::identity::survive::Rule;
+    let s = &config.matching["contact"].survive;
+    assert_eq!(s.default, Rule::MostComplete);
+    assert_eq!(s.fields["notes"], Rule::Longest);
+    let order = vec!["phonebook".to_string(), "crm".to_string()];
+    assert_eq!(s.fields["company"], Rule::SourcePriority(order));
+    assert_eq!(
+        config.matching["lead"].survive,
+        einklang_core::identity::survive::Survivorship::default()
+    );
+}

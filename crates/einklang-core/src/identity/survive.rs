@@ -22,6 +22,33 @@ pub enum Rule {
     Longest,
 }
 
+/// The survivorship of an entity: one rule per named field, `default`
+/// for the others (`[matching.ENTITY] survive = { ... }`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Survivorship {
+    /// The rule of fields not named.
+    pub default: Rule,
+    /// Rules by field.
+    pub fields: BTreeMap<String, Rule>,
+}
+
+impl Default for Survivorship {
+    /// The most complete record's values.
+    fn default() -> Self {
+        Survivorship {
+            default: Rule::MostComplete,
+            fields: BTreeMap::new(),
+        }
+    }
+}
+
+impl Survivorship {
+    /// The merged values of `members` (`members[0]` is the survivor).
+    pub fn apply(&self, members: &[Member<'_>]) -> Fields {
+        survive(members, &self.fields, &self.default)
+    }
+}
+
 /// One record taking part in a merge.
 #[derive(Clone, Debug)]
 pub struct Member<'a> {
