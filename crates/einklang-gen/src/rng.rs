@@ -46,4 +46,11 @@ impl Rng {
             .map(|_| char::from(b'0' + self.below(10) as u8))
             .collect()
     }
+
+    /// An index in `0..n` (n > 0), low ones more likely: the first about
+    /// three times as likely as the last (common names are common).
+    pub fn skewed(&mut self, n: usize) -> usize {
+        let u = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        ((n as f64 * u * (1.0 + u) / 2.0) as usize).min(n - 1)
+    }
 }
