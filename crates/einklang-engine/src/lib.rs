@@ -43,6 +43,7 @@
 #![deny(missing_docs)]
 
 mod deletes;
+pub mod identity;
 mod inbound;
 mod job;
 mod listing;

@@ -44,6 +44,8 @@ pub(crate) struct StepContext<'a> {
     pub plan: &'a mut crate::report::Plan,
     /// Notes for the step report (failed writes and the like).
     pub notes: Vec<String>,
+    /// Matching on ingest, when the entity has `[matching.ENTITY]`.
+    pub matcher: Option<crate::identity::Matcher<'a>>,
 }
 
 /// Outcome of reading one side.

@@ -65,6 +65,11 @@ pub(crate) fn run_entity(
         policies: &policies,
         plan: &mut env.plan,
         notes: Vec::new(),
+        matcher: config
+            .matching
+            .get(entity)
+            .filter(|m| m.ingest)
+            .map(|m| crate::identity::Matcher::new(entity, m)),
     };
     for o in sides.iter_mut().filter(|o| o.side.pushes) {
         match recover(&mut ctx, o.connector.as_mut(), &o.side)? {

@@ -1,6 +1,8 @@
 //! End-to-end pull: files on disk → config → engine → hub store, against
 //! SQLite and (when `EINKLANG_TEST_PG` is set) a real PostgreSQL.
 
+mod common;
+
 use einklang_config::Config;
 use einklang_engine::{run_job, NoProgress, RunOptions, RunReport};
 use einklang_store::{HubStore, RunStatus};
@@ -205,37 +207,5 @@ fn pull_end_to_end_sqlite() {
 
 #[test]
 fn pull_end_to_end_postgres() {
-    let Some(base) = pg_base() else { return };
-    let db = format!("engine_{}", std::process::id());
-    let mut admin = postgres_admin(&base);
-    admin(&format!("DROP DATABASE IF EXISTS {db}"));
-    admin(&format!("CREATE DATABASE {db}"));
-    let url = format!("{}/{db}", base.rsplit_once('/').unwrap().0);
-    let (dir, config) = setup(Some(&url));
-    let mut store = einklang_store::open(&config.store.as_open_str()).unwrap();
-    scenario(&config, store.as_mut(), dir.path());
-    drop(store);
-    admin(&format!("DROP DATABASE {db}"));
-}
-
-/// The PostgreSQL base URL; fails under CI when it is missing.
-fn pg_base() -> Option<String> {
-    match std::env::var("EINKLANG_TEST_PG") {
-        Ok(url) => Some(url),
-        Err(_) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("EINKLANG_TEST_PG is not set: run scripts/test, which starts PostgreSQL")
-        }
-        Err(_) => {
-            eprintln!(
-                "EINKLANG_TEST_PG not set: skipping the PostgreSQL run (scripts/test sets it)"
-            );
-            None
-        }
-    }
-}
-
-fn postgres_admin(base: &str) -> impl FnMut(&str) {
-    let mut client =
-        postgres::Client::connect(base, postgres::NoTls).expect("connect to PostgreSQL");
-    move |sql| client.batch_execute(sql).expect(sql)
+    common::on_postgres("engine", setup, scenario);
 }

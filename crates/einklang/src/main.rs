@@ -50,11 +50,17 @@ enum Command {
     Conflicts(cmd::conflicts::Args),
     /// Decide a conflict: keep the hub's value, take a connector's, or set one.
     Resolve(cmd::resolve::Args),
-    /// Find duplicates of an entity in the hub (`--dry-run`: show the
-    /// clusters and review pairs with their scores).
+    /// Find duplicates of an entity in the hub and merge them, queueing
+    /// the uncertain pairs for review (`--dry-run`: only show them).
     Dedupe(cmd::dedupe::Args),
     /// Explain, field by field, how two hub records score as a match.
     Explain(cmd::dedupe::ExplainArgs),
+    /// List the pairs waiting for review, or `accept`/`reject` one.
+    Review(cmd::review::Args),
+    /// Undo the merge that merged RECORD into another record.
+    Unmerge(cmd::review::UnmergeArgs),
+    /// List merges (of one record with `--record`).
+    Merges(cmd::review::MergesArgs),
     /// List the connector kinds and what they can do.
     Connectors,
     /// Set up a configured connector on its remote (`install NAME`).
@@ -79,6 +85,9 @@ fn main() -> ExitCode {
         Command::Resolve(args) => cmd::resolve::run(&cli.config, args),
         Command::Dedupe(args) => cmd::dedupe::run(&cli.config, args),
         Command::Explain(args) => cmd::dedupe::explain(&cli.config, args),
+        Command::Review(args) => cmd::review::run(&cli.config, args),
+        Command::Unmerge(args) => cmd::review::unmerge(&cli.config, args),
+        Command::Merges(args) => cmd::review::merges(&cli.config, args),
         Command::Connectors => cmd::connectors::run(),
         Command::Connector { action } => cmd::connector::run(&cli.config, action),
     };

@@ -60,13 +60,36 @@ impl<'s> Applier<'s> {
         let incoming = self.first_sightings(incoming, positions, &mut rejects);
         let plan = self.plan_batch(ctx, &incoming, &mut rejects)?;
         if !plan.is_empty() {
-            ctx.store.apply_sync(&ctx.tenant, ctx.run, &plan)?;
+            let ids = ctx.store.apply_sync(&ctx.tenant, ctx.run, &plan)?;
+            self.match_created(ctx, &ids, &plan)?;
         }
         self.bump("writes", plan.writes() as u64);
         if !rejects.is_empty() {
             ctx.store.quarantine(&ctx.tenant, ctx.run, &rejects)?;
         }
         ctx.progress.records(n);
+        Ok(())
+    }
+
+    /// Match the records the batch created against the hub (on ingest).
+    fn match_created(
+        &mut self,
+        ctx: &mut StepContext<'_>,
+        ids: &[RecordId],
+        plan: &SyncBatch,
+    ) -> Result<(), EngineError> {
+        let Some(matcher) = ctx.matcher.as_mut() else {
+            return Ok(());
+        };
+        let values = plan.creates.iter().filter_map(|c| match c {
+            einklang_store::Change::Create { values, .. } => Some(values),
+            einklang_store::Change::Update { .. } => None,
+        });
+        let created: Vec<(RecordId, &einklang_core::Fields)> =
+            ids.iter().copied().zip(values).collect();
+        let found = matcher.created(&mut *ctx.store, (&ctx.tenant, ctx.run), &created)?;
+        self.bump("merged", found.merged);
+        self.bump("review", found.queued);
         Ok(())
     }
 

@@ -1,16 +1,18 @@
-//! `einklang dedupe ENTITY --dry-run` and `einklang explain ENTITY A B`:
+//! `einklang dedupe ENTITY [--dry-run]` and `einklang explain ENTITY A B`:
 //! the batch pass of identity resolution over the hub's live records of
 //! an entity (`einklang_core::identity::batch`) — clusters of records to
-//! merge and pairs for review, with scores — and one pair explained field
-//! by field. Both only read the hub.
+//! merge and pairs for review, with scores, merged and queued unless
+//! `--dry-run` (`einklang_engine::identity::ops::dedupe`) — and one pair
+//! explained field by field.
 
 use crate::table::Table;
-use anyhow::{anyhow, bail};
+use anyhow::anyhow;
 use einklang_config::{Config, Matching};
 use einklang_core::identity::batch;
-use einklang_core::identity::model::Decision;
+use einklang_core::identity::model::{Decision, Model};
 use einklang_core::Fields;
-use einklang_store::{HubStore, RecordId};
+use einklang_engine::identity::{live_records, ops};
+use einklang_store::RecordId;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -41,26 +43,7 @@ pub struct ExplainArgs {
     b: RecordId,
 }
 
-/// The live records of an entity, by id.
-fn live(
-    store: &mut dyn HubStore,
-    tenant: &str,
-    entity: &str,
-) -> anyhow::Result<Vec<(RecordId, Fields)>> {
-    let max = store.max_record_id(tenant, entity)?;
-    let mut out = Vec::new();
-    let ids: Vec<RecordId> = (1..=max).collect();
-    for chunk in ids.chunks(1000) {
-        for r in store.load_records(tenant, chunk)?.into_iter().flatten() {
-            if r.entity == entity && !r.deleted {
-                out.push((r.id, r.values));
-            }
-        }
-    }
-    Ok(out)
-}
-
-fn matching<'c>(config: &'c Config, entity: &str) -> anyhow::Result<&'c Matching> {
+pub(crate) fn matching<'c>(config: &'c Config, entity: &str) -> anyhow::Result<&'c Matching> {
     config.matching.get(entity).ok_or_else(|| {
         anyhow!(
             "no [matching.{entity}] in {}: it says which fields to compare and how",
@@ -71,17 +54,6 @@ fn matching<'c>(config: &'c Config, entity: &str) -> anyhow::Result<&'c Matching
 
 /// Live records with their ids.
 type Records = Vec<(RecordId, Fields)>;
-
-/// The batch settings of a matching section.
-fn settings(m: &Matching) -> batch::Settings<'_> {
-    batch::Settings {
-        block: &m.block,
-        max_block: m.max_block,
-        estimate: m.estimate,
-        auto_merge: m.auto_merge,
-        review: m.review,
-    }
-}
 
 fn values(records: &Records) -> Vec<Fields> {
     records.iter().map(|(_, f)| f.clone()).collect()
@@ -103,14 +75,26 @@ fn label(f: &Fields) -> String {
 
 /// Run `dedupe`.
 pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
-    if !args.dry_run {
-        bail!("einklang dedupe merges nothing yet: run it with --dry-run to see the clusters it would merge (merging, unmerge and the review queue come with the rest of identity resolution)");
-    }
     let config = super::load_config(path)?;
     let mut store = super::open_store(&config)?;
     let m = matching(&config, &args.entity)?;
-    let records = live(store.as_mut(), &config.tenant, &args.entity)?;
-    let plan = batch::run(&mut m.model.clone(), &settings(m), &values(&records));
+    let tenant = config.tenant.as_str();
+    if !args.dry_run {
+        let by = super::resolve::default_by();
+        let (run, applied) = ops::dedupe(store.as_mut(), (tenant, &by), (&args.entity, m))?;
+        for failure in &applied.failed {
+            println!("not merged: {failure}");
+        }
+        println!(
+            "run {run}: {} records merged into others, {} pairs newly queued for review (einklang review), {} kept apart because a person rejected them{}",
+            applied.merged,
+            applied.queued,
+            applied.kept_apart,
+            if applied.failed.is_empty() { String::new() } else { format!(", {} not merged (above)", applied.failed.len()) }
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (records, plan) = ops::plan(store.as_mut(), tenant, (&args.entity, m))?;
     let id = |i: usize| records[i].0;
     let reviews: Vec<_> = plan
         .pairs
@@ -181,10 +165,9 @@ pub fn explain(path: &Path, args: &ExplainArgs) -> anyhow::Result<ExitCode> {
     let config = super::load_config(path)?;
     let mut store = super::open_store(&config)?;
     let m = matching(&config, &args.entity)?;
-    let records = live(store.as_mut(), &config.tenant, &args.entity)?;
+    let records = live_records(store.as_mut(), &config.tenant, &args.entity)?;
     // the model as the pass prepares it, without pairing every record
-    let mut model = m.model.clone();
-    batch::prepare(&mut model, m.estimate, &values(&records));
+    let model = prepared_model(&records, m);
     let find = |id: RecordId| {
         records
             .iter()
@@ -193,6 +176,12 @@ pub fn explain(path: &Path, args: &ExplainArgs) -> anyhow::Result<ExitCode> {
             .ok_or_else(|| anyhow!("no live {} record {id}", args.entity))
     };
     let (a, b) = (find(args.a)?, find(args.b)?);
+    print_explanation(&model, m, a, b);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Print how `a` and `b` score, field by field, with the decision.
+pub(crate) fn print_explanation(model: &Model, m: &Matching, a: &Fields, b: &Fields) {
     let score = model.score(a, b);
     let mut t = Table::new(&["field", "a", "b", "agreement", "weight", "counted"]);
     let show = |v: Option<&serde_json::Value>| v.map(|v| v.to_string()).unwrap_or_default();
@@ -226,5 +215,11 @@ pub fn explain(path: &Path, args: &ExplainArgs) -> anyhow::Result<ExitCode> {
         m.auto_merge,
         m.review
     );
-    Ok(ExitCode::SUCCESS)
+}
+
+/// The entity's model as the batch pass prepares it over the live records.
+pub(crate) fn prepared_model(records: &Records, m: &Matching) -> Model {
+    let mut model = m.model.clone();
+    batch::prepare(&mut model, m.estimate, &values(records));
+    model
 }

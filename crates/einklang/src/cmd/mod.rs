@@ -9,6 +9,7 @@ pub mod hooks;
 pub mod plan;
 pub mod quarantine;
 pub mod resolve;
+pub mod review;
 pub mod runs;
 pub mod show;
 pub mod sync;

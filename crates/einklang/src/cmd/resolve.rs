@@ -44,7 +44,8 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn default_by() -> String {
+/// Who decided: $USER, else `cli`.
+pub(crate) fn default_by() -> String {
     std::env::var("USER")
         .ok()
         .filter(|u| !u.is_empty())

@@ -151,6 +151,13 @@ fn print_summary(report: &RunReport) {
         count("quarantined"),
         pushed,
     );
+    if count("merged") + count("review") > 0 {
+        println!(
+            "identity: {} new records merged into existing ones (einklang merges), {} pairs queued for review (einklang review)",
+            count("merged"),
+            count("review")
+        );
+    }
     if count("quarantined") > 0 {
         println!(
             "see the rejected records with: einklang quarantine --run {}",

@@ -1,0 +1,195 @@
+//! The identity commands as runs: a dedupe pass committed, a review pair
+//! accepted or rejected, a merge undone. Each is a run of its own
+//! (`dedupe contact`, `review 7`, `unmerge 12`), so it shows in
+//! `einklang runs` and its merges in the records' history.
+
+use super::{apply_plan, live_records, merge_pair, pair_key, Applied};
+use crate::EngineError;
+use einklang_config::Matching;
+use einklang_core::identity::batch::{self, Plan, Settings};
+use einklang_core::identity::block;
+use einklang_core::identity::model::Decision;
+use einklang_core::Fields;
+use einklang_store::{
+    Counters, HubStore, MergeRow, NewRun, RecordId, ReviewRow, ReviewStatus, RunId, RunOutcome,
+    RunSource, RunStatus, StoreError,
+};
+use std::collections::HashSet;
+
+/// The batch settings of a matching section.
+pub fn settings(m: &Matching) -> Settings<'_> {
+    Settings {
+        block: &m.block,
+        max_block: m.max_block,
+        estimate: m.estimate,
+        auto_merge: m.auto_merge,
+        review: m.review,
+    }
+}
+
+/// A batch pass over the live records of `entity`, with the pairs a
+/// person rejected kept apart. Reads only.
+pub fn plan(
+    store: &mut dyn HubStore,
+    tenant: &str,
+    (entity, m): (&str, &Matching),
+) -> Result<(Vec<(RecordId, Fields)>, Plan), EngineError> {
+    let records = live_records(store, tenant, entity)?;
+    let values: Vec<Fields> = records.iter().map(|r| r.1.clone()).collect();
+    let mut plan = batch::run(&mut m.model.clone(), &settings(m), &values);
+    let rejected: HashSet<_> = store.rejected_pairs(tenant, entity)?.into_iter().collect();
+    for p in &mut plan.pairs {
+        if rejected.contains(&pair_key(records[p.a].0, records[p.b].0)) {
+            p.decision = Decision::Apart;
+        }
+    }
+    let merges: Vec<(usize, usize)> = plan
+        .pairs
+        .iter()
+        .filter(|p| p.decision == Decision::Merge)
+        .map(|p| (p.a, p.b))
+        .collect();
+    plan.clusters = block::clusters(records.len(), &merges);
+    Ok((records, plan))
+}
+
+/// Run `f` as a run of its own named `job`; its counters are the run's.
+pub fn in_run<T>(
+    store: &mut dyn HubStore,
+    (tenant, job, by): (&str, &str, &str),
+    f: impl FnOnce(&mut dyn HubStore, RunId) -> Result<(T, Counters), EngineError>,
+) -> Result<(RunId, T), EngineError> {
+    let new = NewRun {
+        job: job.to_string(),
+        source: RunSource::Manual,
+        triggered_by: by.to_string(),
+    };
+    let run = store.start_run(tenant, &new)?;
+    match f(store, run) {
+        Ok((value, counters)) => {
+            let outcome = RunOutcome {
+                status: RunStatus::Succeeded,
+                counters,
+                errors: Vec::new(),
+            };
+            store.finish_run(tenant, run, &outcome)?;
+            Ok((run, value))
+        }
+        Err(e) => {
+            let outcome = RunOutcome {
+                status: RunStatus::Failed,
+                counters: Counters::new(),
+                errors: vec![e.to_string()],
+            };
+            store.finish_run(tenant, run, &outcome)?;
+            Err(e)
+        }
+    }
+}
+
+fn counters(pairs: &[(&str, u64)]) -> Counters {
+    pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+}
+
+/// `einklang dedupe ENTITY`: plan and commit, as run `dedupe ENTITY`.
+pub fn dedupe(
+    store: &mut dyn HubStore,
+    (tenant, by): (&str, &str),
+    (entity, m): (&str, &Matching),
+) -> Result<(RunId, Applied), EngineError> {
+    let job = format!("dedupe {entity}");
+    in_run(store, (tenant, &job, by), |store, run| {
+        let (records, plan) = plan(store, tenant, (entity, m))?;
+        let rejected: HashSet<_> = store.rejected_pairs(tenant, entity)?.into_iter().collect();
+        let applied = apply_plan(
+            store,
+            (tenant, run),
+            (entity, m),
+            (&records, &plan),
+            &rejected,
+        )?;
+        let c = counters(&[
+            ("read", records.len() as u64),
+            ("merged", applied.merged),
+            ("review", applied.queued),
+            ("kept_apart", applied.kept_apart),
+            ("failed", applied.failed.len() as u64),
+        ]);
+        Ok((applied, c))
+    })
+}
+
+/// An open review pair, or why it cannot be decided.
+fn open_review(store: &mut dyn HubStore, tenant: &str, id: i64) -> Result<ReviewRow, EngineError> {
+    match store.review(tenant, id)? {
+        None => Err(StoreError::Refused(format!(
+            "there is no review pair {id} (see `einklang review`)"
+        ))
+        .into()),
+        Some(r) if r.status != ReviewStatus::Open => Err(StoreError::Refused(format!(
+            "review pair {id} was already decided: {}",
+            r.status.as_str()
+        ))
+        .into()),
+        Some(r) => Ok(r),
+    }
+}
+
+/// `einklang review accept ID`: merge the pair (the older record
+/// survives) and mark it accepted. Returns the merge id.
+pub fn accept(
+    store: &mut dyn HubStore,
+    (tenant, by): (&str, &str),
+    matching: &std::collections::BTreeMap<String, Matching>,
+    id: i64,
+) -> Result<(RunId, i64), EngineError> {
+    let review = open_review(store, tenant, id)?;
+    let m = matching.get(&review.entity).ok_or_else(|| {
+        StoreError::Refused(format!(
+            "review pair {id} is of entity {}, which has no [matching.{}] any more",
+            review.entity, review.entity
+        ))
+    })?;
+    let job = format!("review {id}");
+    in_run(store, (tenant, &job, by), |store, run| {
+        let pair = (review.a, review.b);
+        let proposal = (review.probability, "review");
+        let (merge, _) = merge_pair(store, (tenant, run), (&review.entity, m), pair, proposal)?;
+        store.decide_review(tenant, id, ReviewStatus::Accepted, by)?;
+        Ok((merge, counters(&[("merged", 1)])))
+    })
+}
+
+/// `einklang review reject ID`: the pair is different records, for good.
+pub fn reject(
+    store: &mut dyn HubStore,
+    (tenant, by): (&str, &str),
+    id: i64,
+) -> Result<(), EngineError> {
+    open_review(store, tenant, id)?;
+    store.decide_review(tenant, id, ReviewStatus::Rejected, by)?;
+    Ok(())
+}
+
+/// `einklang unmerge RECORD`: undo the active merge that merged RECORD
+/// away, as run `unmerge RECORD`.
+pub fn unmerge(
+    store: &mut dyn HubStore,
+    (tenant, by): (&str, &str),
+    record: RecordId,
+) -> Result<(RunId, MergeRow), EngineError> {
+    let merge = store
+        .merges(tenant, Some(record), 1000)?
+        .into_iter()
+        .find(|m| m.merged == record && m.status == "active")
+        .ok_or_else(|| {
+            StoreError::Refused(format!(
+                "record {record} is not merged into another record (see `einklang merges --record {record}`)"
+            ))
+        })?;
+    let job = format!("unmerge {record}");
+    in_run(store, (tenant, &job, by), |store, run| {
+        let row = store.unmerge(tenant, run, merge.id)?;
+        Ok((row, counters(&[("unmerged", 1)])))
+    })
+}
