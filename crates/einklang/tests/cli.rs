@@ -19,6 +19,10 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -887,13 +891,14 @@ fn connectors_lists_every_kind_with_its_settings() {
 }
 
 #[test]
-fn dedupe_dry_run_and_explain_show_clusters_and_reasons() {
+fn identity_merges_on_ingest_explains_reviews_and_unmerges() {
     let dir = tempfile::tempdir().unwrap();
     let mut lines = vec![
         r#"{"id":"1","first":"Anna","last":"Novak","email":"anna@novak.si","phone":"+386 41 123 456"}"#.to_string(),
         r#"{"id":"2","first":"Novak","last":"Anna","email":"ANNA@NOVAK.SI"}"#.to_string(),
         r#"{"id":"3","first":"Hans","last":"Huber","email":"h.huber@huber-bau.de","phone":"089 1234500"}"#.to_string(),
         r#"{"id":"4","first":"Maria","last":"Berger","email":"m.berger@huber-bau.de","phone":"089 1234501"}"#.to_string(),
+        r#"{"id":"5","first":"Hans","last":"Hubr"}"#.to_string(),
     ];
     for i in 0..20 {
         lines.push(format!(r#"{{"id":"p{i}","first":"Vorname{i}","last":"Nachname{i}","email":"p{i}@example.org"}}"#));
@@ -927,22 +932,88 @@ compare = [
   { field = "emails", kind = "email" },
   { field = "phones", kind = "phone" },
 ]
+estimate = false
 "#,
     )
     .unwrap();
-    assert!(einklang(&path, &["sync", "load"]).status.success());
-    let out = einklang(&path, &["dedupe", "contact", "--dry-run", "--json"]);
-    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    assert_eq!(report["clusters"], serde_json::json!([[1, 2]]), "{report}");
-    let out = einklang(&path, &["explain", "contact", "1", "2"]);
+    // 2 is 1 with the names swapped: merged as it is read
+    let out = einklang(&path, &["sync", "load"]);
+    assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
+    assert!(
+        text.contains("identity: 1 new records merged into existing ones"),
+        "{text}"
+    );
+    assert!(text.contains("1 pairs queued for review"), "{text}");
+    let merges = stdout(&einklang(&path, &["merges"]));
+    assert!(
+        merges.contains("ingest") && merges.contains("active"),
+        "{merges}"
+    );
+    let out = einklang(&path, &["explain", "contact", "1", "2"]);
+    assert!(
+        stderr(&out).contains("no live contact record 2"),
+        "{}",
+        stderr(&out)
+    );
+
+    // unmerge: both live again, explained as a merge, never merged again
+    let out = einklang(&path, &["unmerge", "2"]);
+    assert!(
+        stdout(&out).contains("merge 1 undone"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let text = stdout(&einklang(&path, &["explain", "contact", "1", "2"]));
     assert!(
         text.contains("emails") && text.contains("exact") && text.contains("— merge"),
         "{text}"
     );
+    let out = einklang(&path, &["dedupe", "contact", "--dry-run", "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["clusters"], serde_json::json!([]), "{report}");
     let out = einklang(&path, &["explain", "contact", "3", "4"]);
     assert!(stdout(&out).contains("— keep apart"), "{}", stdout(&out));
+    let out = einklang(&path, &["unmerge", "2"]);
+    assert!(
+        stderr(&out).contains("record 2 is not merged into another record"),
+        "{}",
+        stderr(&out)
+    );
+
+    // the typo'd namesake waits for review, side by side; accepting merges it
+    let text = stdout(&einklang(&path, &["review"]));
+    assert!(
+        text.contains("contact 3 and 5") && text.contains("\"Hubr\""),
+        "{text}"
+    );
+    let id = text
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(':')
+        .to_string();
+    let out = einklang(&path, &["review", "accept", &id, "--by", "eva"]);
+    assert!(
+        stdout(&out).contains("accepted, merged"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let merges = stdout(&einklang(&path, &["merges", "--record", "5"]));
+    assert!(merges.contains("review"), "{merges}");
+    assert!(stdout(&einklang(&path, &["review"])).contains("no pairs wait for review"));
     let out = einklang(&path, &["dedupe", "contact"]);
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--dry-run"));
+    assert!(
+        stdout(&out).contains("0 records merged into others"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let runs = stdout(&einklang(&path, &["runs"]));
+    assert!(
+        runs.contains("dedupe contact") && runs.contains("unmerge 2") && runs.contains("review"),
+        "{runs}"
+    );
 }
