@@ -303,7 +303,7 @@ impl HubStore for PgStore {
     }
     fn count_records(&mut self, tenant: &str, entity: &str) -> Result<u64> {
         let row = self.client.query_one(
-            "SELECT COUNT(*) FROM records WHERE tenant = $1 AND entity = $2",
+            "SELECT COUNT(*) FROM records WHERE tenant = $1 AND entity = $2 AND deleted_at IS NULL AND merged_into IS NULL",
             &[&tenant, &entity],
         )?;
         Ok(row.get::<_, i64>(0) as u64)

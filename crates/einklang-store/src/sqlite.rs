@@ -405,7 +405,7 @@ impl HubStore for SqliteStore {
     fn count_records(&mut self, tenant: &str, entity: &str) -> Result<u64> {
         self.conn
             .query_row(
-                "SELECT COUNT(*) FROM records WHERE tenant = ?1 AND entity = ?2",
+                "SELECT COUNT(*) FROM records WHERE tenant = ?1 AND entity = ?2 AND deleted_at IS NULL AND merged_into IS NULL",
                 params![tenant, entity],
                 |r| r.get::<_, i64>(0),
             )

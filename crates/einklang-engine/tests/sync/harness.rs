@@ -190,16 +190,15 @@ impl Hub {
             .unwrap()
     }
 
-    /// The live hub records, by id.
+    /// The live hub records (not deleted, not merged), by id.
     pub fn records(&mut self) -> Vec<RecordState> {
-        let n = self.store.count_records("default", "contact").unwrap() as i64;
-        let ids: Vec<i64> = (1..=n + 50).collect();
+        let live = self.store.live_records("default", "contact", 0, 1_000_000);
+        let ids: Vec<i64> = live.unwrap().into_iter().map(|r| r.0).collect();
         self.store
             .load_records("default", &ids)
             .unwrap()
             .into_iter()
             .flatten()
-            .filter(|r| !r.deleted)
             .collect()
     }
 

@@ -11,5 +11,6 @@ mod directus;
 mod failures;
 mod harness;
 mod http;
+mod identity;
 mod postgres;
 mod scenarios;

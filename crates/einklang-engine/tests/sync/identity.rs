@@ -1,0 +1,72 @@
+//! Two-way sync with matching on ingest: the same person in two systems
+//! becomes one hub record linked to both, neither system gets a copy of
+//! the other's record, and both receive the merged values once.
+
+use crate::harness::*;
+use einklang_connectors::memory::MemoryOptions;
+use serde_json::json;
+
+fn matched() -> Hub {
+    let config = format!(
+        "{TWO_WAY}
+[matching.contact]
+compare = [
+  {{ field = \"name\", kind = \"name\" }},
+  {{ field = \"email\", kind = \"email\" }},
+  {{ field = \"phones\", kind = \"phone\" }},
+]
+estimate = false
+"
+    );
+    Hub::new(
+        &config,
+        &[
+            ("espo", MemoryOptions::default()),
+            ("advo", MemoryOptions::default()),
+        ],
+    )
+}
+
+#[test]
+fn the_same_person_on_both_sides_is_one_record_and_nobody_gets_a_copy() {
+    let mut hub = matched();
+    let espo = hub.remote("espo").insert(raw(
+        json!({"name": "Anna Novak", "email": "anna@novak.si", "phones": ["+386 41 123 456"]}),
+    ));
+    let advo = hub.remote("advo").insert(raw(
+        json!({"name": "Novak, Anna", "tel": ["00386 41 123456"], "ort": "Ljubljana"}),
+    ));
+    hub.remote("advo").insert(raw(
+        json!({"name": "Jürgen Müller", "tel": ["089 1234567"]}),
+    ));
+    let r = hub.sync("sync");
+    assert_eq!(
+        (
+            count(&r, "created"),
+            count(&r, "merged"),
+            count(&r, "pushed_create")
+        ),
+        (3, 1, 1),
+        "Anna merged, only Jürgen is new to espo: {:#?}",
+        r.counters
+    );
+    assert_eq!(hub.records().len(), 2);
+    assert_eq!(
+        hub.remote("espo").len(),
+        2,
+        "espo: Anna and Jürgen, no second Anna"
+    );
+    assert_eq!(hub.remote("advo").len(), 2, "advo keeps its own Anna");
+    let anna = hub.record_of("espo", &espo);
+    assert_eq!(anna.id, hub.record_of("advo", &advo).id);
+    assert_eq!(
+        anna.values["city"],
+        json!("Ljubljana"),
+        "advo's city joins espo's Anna"
+    );
+    assert_eq!(
+        hub.remote("espo").get(&espo).unwrap()["city"],
+        json!("Ljubljana")
+    );
+    assert_quiet(&hub.sync("sync"));
+}
