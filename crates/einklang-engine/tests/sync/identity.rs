@@ -70,3 +70,37 @@ fn the_same_person_on_both_sides_is_one_record_and_nobody_gets_a_copy() {
     );
     assert_quiet(&hub.sync("sync"));
 }
+
+#[test]
+fn a_duplicate_within_one_system_reaches_the_other_once() {
+    let mut hub = matched();
+    let first = hub.remote("espo").insert(raw(
+        json!({"name": "Anna Novak", "email": "anna@novak.si", "city": "Ljubljana"}),
+    ));
+    let second = hub.remote("espo").insert(raw(
+        json!({"name": "Novak Anna", "email": "ANNA@novak.si", "phones": ["+386 41 123 456"]}),
+    ));
+    let r = hub.sync("sync");
+    assert_eq!(
+        (count(&r, "merged"), count(&r, "pushed_create")),
+        (1, 1),
+        "{:#?}",
+        r.counters
+    );
+    assert_eq!(hub.remote("advo").len(), 1, "advo gets one Anna");
+    let (_, anna) = hub.find("advo", "ort", "Ljubljana");
+    assert_eq!(
+        anna["tel"],
+        json!(["+38641123456"]),
+        "with what both espo records knew"
+    );
+    assert_eq!(
+        hub.record_of("espo", &first).id,
+        hub.record_of("espo", &second).id
+    );
+    // espo keeps both of its records; each now holds the merged values
+    let espo = |id: &str| hub.remote("espo").get(id).unwrap();
+    assert_eq!(espo(&first)["phones"], json!(["+38641123456"]));
+    assert_eq!(espo(&second)["city"], json!("Ljubljana"));
+    assert_quiet(&hub.sync("sync"));
+}
