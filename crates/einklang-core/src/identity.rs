@@ -3,7 +3,8 @@
 //! ([`normalise`]), phonetic codes ([`phonetic`]), field comparisons
 //! ([`compare`]), the Fellegi–Sunter match model with its explanations and
 //! EM estimation ([`model`]), blocking and clustering ([`block`]), the
-//! batch pass ([`batch`]) and the on-ingest match index ([`index`]).
+//! batch pass ([`batch`]) and the on-ingest match index ([`index`]),
+//! and compact storage of forms ([`packed`]).
 //! Merging, unmerging and the review queue build on these.
 
 pub mod batch;
@@ -12,6 +13,7 @@ pub mod compare;
 pub mod index;
 pub mod model;
 pub mod normalise;
+pub mod packed;
 pub mod phonetic;
 pub mod survive;
 

@@ -2,12 +2,20 @@
 //! compare the candidate pairs, estimate the model from the data when
 //! asked, score, decide, and cluster the pairs to merge. Pure: the
 //! records come in, the plan goes out.
+//!
+//! A million records fit: each record is normalised once into packed
+//! forms and hashed block keys ([`Prepared`], fed in chunks so the caller
+//! need not hold every record), and the work is spread over the machine's
+//! cores in fixed chunks, so the plan does not depend on their number.
 
 use super::block::{self, Rule};
-use super::compare::Kind;
+use super::compare::{self, Kind};
 use super::model::{decide, u_from_random, Decision, Forms, Model};
-use crate::record::Fields;
+use super::packed::{Packed, Side};
+use crate::record::{Fields, Value};
 use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+use xxhash_rust::xxh3::xxh3_64;
 
 /// The settings of one pass.
 pub struct Settings<'a> {
@@ -56,20 +64,25 @@ const COMMON: usize = 4;
 /// explain` calls this too, so it scores a pair as the pass does.
 pub fn prepare(model: &mut Model, estimate: bool, records: &[Fields]) -> Vec<Forms> {
     let forms: Vec<Forms> = records.iter().map(|r| model.forms(r)).collect();
-    model.common = common_values(model, forms.iter());
-    if estimate && records.len() >= 10 {
-        let samples = (records.len() * 20).clamp(1_000, 200_000);
-        u_from_random(model, &forms, samples, 42);
-    }
+    fit(model, estimate, &forms);
     forms
+}
+
+/// The part of [`prepare`] that needs only the forms.
+fn fit(model: &mut Model, estimate: bool, forms: &[impl Side + Sync]) {
+    model.common = common_values(model, forms.iter());
+    if estimate && forms.len() >= 10 {
+        let samples = (forms.len() * 20).clamp(1_000, 200_000);
+        u_from_random(model, forms, samples, 42);
+    }
 }
 
 /// Per comparison, the e-mail and phone values that more than a few of
 /// these records carry (what [`Model::common`] holds); other kinds get an
 /// empty set.
-pub fn common_values<'a>(
+pub fn common_values<'a, S: Side + 'a>(
     model: &Model,
-    forms: impl Iterator<Item = &'a Forms> + Clone,
+    forms: impl Iterator<Item = &'a S> + Clone,
 ) -> Vec<HashSet<String>> {
     model
         .comparisons
@@ -80,8 +93,8 @@ pub fn common_values<'a>(
                 return HashSet::new();
             }
             let mut counts: HashMap<&str, usize> = HashMap::new();
-            for f in forms.clone().flat_map(|r| &r[k]) {
-                *counts.entry(f.as_str()).or_default() += 1;
+            for f in forms.clone().flat_map(|r| r.values(k)) {
+                *counts.entry(f).or_default() += 1;
             }
             counts
                 .into_iter()
@@ -92,33 +105,138 @@ pub fn common_values<'a>(
         .collect()
 }
 
+/// Records normalised for a pass: packed forms and hashed block keys.
+#[derive(Default)]
+pub struct Prepared {
+    forms: Vec<Packed>,
+    keys: Vec<(u64, u32)>,
+}
+
+impl Prepared {
+    /// Nothing yet.
+    pub fn new() -> Prepared {
+        Prepared::default()
+    }
+
+    /// Add records (normalised on every core).
+    pub fn extend(&mut self, model: &Model, rules: &[Rule], records: &[Fields]) {
+        let base = self.forms.len();
+        let done = parallel(records.len(), 256, |range| {
+            let mut memo = Memo::default();
+            range
+                .map(|i| normalise(model, rules, &records[i], &mut memo))
+                .collect()
+        });
+        for (i, (forms, keys)) in done.into_iter().enumerate() {
+            let id = (base + i) as u32;
+            self.keys.extend(keys.into_iter().map(|k| (k, id)));
+            self.forms.push(forms);
+        }
+    }
+
+    /// How many records.
+    pub fn len(&self) -> usize {
+        self.forms.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.forms.is_empty()
+    }
+
+    /// Record `i`'s forms.
+    pub fn forms(&self, i: usize) -> &Packed {
+        &self.forms[i]
+    }
+}
+
+/// The forms of values that recur (names, streets, companies,
+/// postcodes), normalised once per thread and chunk; identifiers are
+/// nearly all distinct and are not remembered.
+#[derive(Default)]
+struct Memo([HashMap<String, Vec<String>>; 8]);
+
+impl Memo {
+    fn forms(&mut self, kind: Kind, value: Option<&Value>, region: &str) -> Vec<String> {
+        let text = match value {
+            Some(Value::String(t)) if !matches!(kind, Kind::Email | Kind::Phone | Kind::Date) => t,
+            _ => return compare::forms(kind, value, region),
+        };
+        let memo = &mut self.0[kind as usize];
+        if let Some(f) = memo.get(text.as_str()) {
+            return f.clone();
+        }
+        let f = compare::forms(kind, value, region);
+        if memo.len() >= 50_000 {
+            memo.clear();
+        }
+        memo.insert(text.clone(), f.clone());
+        f
+    }
+}
+
+/// One record's packed forms and hashed keys, each field normalised once
+/// for both.
+fn normalise(
+    model: &Model,
+    rules: &[Rule],
+    record: &Fields,
+    memo: &mut Memo,
+) -> (Packed, Vec<u64>) {
+    let region = &model.region;
+    let forms: Forms = model
+        .comparisons
+        .iter()
+        .map(|c| memo.forms(c.kind, record.get(&c.field), region))
+        .collect();
+    let mut forms_of = |field: &str, kind: Kind| match model
+        .comparisons
+        .iter()
+        .position(|c| c.field == field && c.kind == kind)
+    {
+        Some(k) => forms[k].clone(),
+        None => memo.forms(kind, record.get(field), region),
+    };
+    let mut keys: Vec<u64> = block::keys_with(rules, &mut forms_of)
+        .iter()
+        .map(|k| xxh3_64(k.as_bytes()))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    (Packed::new(&forms), keys)
+}
+
 /// Run a pass over `records`; `model` is refined in place when
 /// `settings.estimate`.
 pub fn run(model: &mut Model, settings: &Settings<'_>, records: &[Fields]) -> Plan {
-    let keys: Vec<Vec<String>> = records
-        .iter()
-        .map(|r| block::keys(settings.block, r, &model.region))
-        .collect();
-    let candidates = block::candidate_pairs(&keys, settings.max_block);
-    let forms = prepare(model, settings.estimate, records);
-    let levels: Vec<_> = candidates
-        .iter()
-        .map(|&(a, b)| model.levels_of(&forms[a], &forms[b]))
-        .collect();
-    let mut pairs: Vec<Pair> = candidates
-        .iter()
-        .zip(&levels)
-        .map(|(&(a, b), l)| {
-            let probability = model.score_levels(l).probability;
-            let decision = decide(probability, settings.auto_merge, settings.review);
-            Pair {
-                a,
-                b,
-                probability,
-                decision,
-            }
-        })
-        .collect();
+    let mut prepared = Prepared::new();
+    prepared.extend(model, settings.block, records);
+    run_prepared(model, settings, prepared)
+}
+
+/// [`run`] over records already normalised (with the same model and
+/// `settings.block`).
+pub fn run_prepared(model: &mut Model, settings: &Settings<'_>, prepared: Prepared) -> Plan {
+    let Prepared { forms, keys } = prepared;
+    let candidates = block::hashed_pairs(keys, settings.max_block);
+    fit(model, settings.estimate, &forms);
+    let model = &*model;
+    let mut pairs: Vec<Pair> = parallel(candidates.len(), 1024, |range| {
+        candidates[range]
+            .iter()
+            .map(|&(a, b)| {
+                let (a, b) = (a as usize, b as usize);
+                let probability = model.probability(&model.levels_in(&forms[a], &forms[b]));
+                let decision = decide(probability, settings.auto_merge, settings.review);
+                Pair {
+                    a,
+                    b,
+                    probability,
+                    decision,
+                }
+            })
+            .collect()
+    });
     pairs.sort_by(|x, y| {
         y.probability
             .total_cmp(&x.probability)
@@ -129,6 +247,33 @@ pub fn run(model: &mut Model, settings: &Settings<'_>, records: &[Fields]) -> Pl
         .filter(|p| p.decision == Decision::Merge)
         .map(|p| (p.a, p.b))
         .collect();
-    let clusters = block::clusters(records.len(), &merges);
+    let clusters = block::clusters(forms.len(), &merges);
     Plan { pairs, clusters }
+}
+
+/// `f` over `0..n` split into one range per core (all in this thread
+/// when `n < serial_below`), results in order.
+pub(crate) fn parallel<T: Send>(
+    n: usize,
+    serial_below: usize,
+    f: impl Fn(Range<usize>) -> Vec<T> + Sync,
+) -> Vec<T> {
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    if threads < 2 || n < serial_below.max(2) {
+        return f(0..n);
+    }
+    let step = n.div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..n)
+            .step_by(step)
+            .map(|from| {
+                let f = &f;
+                s.spawn(move || f(from..(from + step).min(n)))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a pass thread panicked"))
+            .collect()
+    })
 }

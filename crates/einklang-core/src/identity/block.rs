@@ -37,10 +37,21 @@ pub enum Rule {
 
 /// The blocking keys of a record (prefixed by the rule's number).
 pub fn keys(rules: &[Rule], record: &Fields, region: &str) -> Vec<String> {
+    keys_with(rules, &mut |field, kind| {
+        forms(kind, record.get(field), region)
+    })
+}
+
+/// [`keys`] from a function giving a field's normalised forms for a kind
+/// (a pass computes each once for comparisons and keys).
+pub fn keys_with(
+    rules: &[Rule],
+    forms_of: &mut impl FnMut(&str, Kind) -> Vec<String>,
+) -> Vec<String> {
     let mut out = Vec::new();
     for (i, rule) in rules.iter().enumerate() {
         out.extend(
-            rule_keys(rule, record, region)
+            rule_keys(rule, forms_of)
                 .into_iter()
                 .map(|k| format!("{i}:{k}")),
         );
@@ -51,12 +62,12 @@ pub fn keys(rules: &[Rule], record: &Fields, region: &str) -> Vec<String> {
 }
 
 /// Keys of one rule, unprefixed.
-fn rule_keys(rule: &Rule, record: &Fields, region: &str) -> Vec<String> {
+fn rule_keys(rule: &Rule, forms_of: &mut impl FnMut(&str, Kind) -> Vec<String>) -> Vec<String> {
     match rule {
-        Rule::Field { field, kind } => forms(*kind, record.get(field), region),
+        Rule::Field { field, kind } => forms_of(field, *kind),
         Rule::Phonetic { first, last } => {
-            let f = forms(Kind::Name, record.get(first), region);
-            let l = forms(Kind::Name, record.get(last), region);
+            let f = forms_of(first, Kind::Name);
+            let l = forms_of(last, Kind::Name);
             let mut out = Vec::new();
             if let (Some(f), Some(l)) = (f.first(), l.first()) {
                 for (a, b) in [(f, l), (l, f)] {
@@ -73,7 +84,7 @@ fn rule_keys(rule: &Rule, record: &Fields, region: &str) -> Vec<String> {
             // no key at all); at most 16, or the rule says nothing
             let mut combos = vec![String::new()];
             for part in parts {
-                let ks = rule_keys(part, record, region);
+                let ks = rule_keys(part, forms_of);
                 combos = combos
                     .iter()
                     .flat_map(|c| {
@@ -106,6 +117,24 @@ pub fn candidate_pairs(keys: &[Vec<String>], max_block: usize) -> Vec<(usize, us
         for (x, &i) in members.iter().enumerate() {
             for &j in &members[x + 1..] {
                 pairs.push((i.min(j), i.max(j)));
+            }
+        }
+    }
+    pairs.sort_unstable();
+    pairs.dedup();
+    pairs
+}
+
+/// The candidate pairs of records by hashed keys (`(key, record)`, each
+/// record's keys once): the same pairs as [`candidate_pairs`] but for a
+/// 64-bit hash collision, which can only add a pair.
+pub fn hashed_pairs(mut keys: Vec<(u64, u32)>, max_block: usize) -> Vec<(u32, u32)> {
+    keys.sort_unstable();
+    let mut pairs = Vec::new();
+    for block in keys.chunk_by(|x, y| x.0 == y.0) {
+        if block.len() > 1 && block.len() <= max_block {
+            for (x, &(_, i)) in block.iter().enumerate() {
+                pairs.extend(block[x + 1..].iter().map(|&(_, j)| (i.min(j), i.max(j))));
             }
         }
     }

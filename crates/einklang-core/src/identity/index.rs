@@ -18,14 +18,15 @@
 
 use super::batch::common_values;
 use super::block::{self, Rule};
-use super::model::{Forms, Model};
+use super::model::Model;
+use super::packed::Packed;
 use crate::record::Fields;
 use std::collections::HashMap;
 use xxhash_rust::xxh3::xxh3_64;
 
 /// One indexed record.
 struct Entry {
-    forms: Forms,
+    forms: Packed,
     keys: Vec<u64>,
 }
 
@@ -59,7 +60,7 @@ impl Index {
         for &k in &keys {
             self.blocks.entry(k).or_default().push(id);
         }
-        let forms = model.forms(record);
+        let forms = Packed::new(&model.forms(record));
         self.records.insert(id, Entry { forms, keys });
     }
 
@@ -97,7 +98,7 @@ impl Index {
 
     /// The indexed records that score at least `min` probability against
     /// `record`, best first (ties by id), scored exactly as a batch pass
-    /// scores a pair (`model.levels_of` and `score_levels`). A record
+    /// scores a pair (`model.levels_in` and `probability`). A record
     /// matched against the index it is in finds itself too: skip its id.
     pub fn matches(&self, model: &Model, record: &Fields, min: f64) -> Vec<(i64, f64)> {
         let candidates = self.candidates(model, record);
@@ -109,9 +110,7 @@ impl Index {
             .into_iter()
             .filter_map(|id| {
                 let other = &self.records[&id].forms;
-                let p = model
-                    .score_levels(&model.levels_of(&forms, other))
-                    .probability;
+                let p = model.probability(&model.levels_in(&forms, other));
                 (p >= min).then_some((id, p))
             })
             .collect();

@@ -9,7 +9,9 @@
 //! company into one cluster. Comparisons in one `group` therefore add only
 //! their strongest agreement (and all their disagreements).
 
+use super::batch::parallel;
 use super::compare::{self, Kind, Level};
+use super::packed::Side;
 use crate::record::Fields;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -132,22 +134,27 @@ impl Model {
 
     /// [`Self::levels`] from prepared forms.
     pub fn levels_of(&self, a: &Forms, b: &Forms) -> Vec<Level> {
+        self.levels_in(a, b)
+    }
+
+    /// [`Self::levels_of`] from forms however they are stored.
+    pub fn levels_in(&self, a: &(impl Side + ?Sized), b: &(impl Side + ?Sized)) -> Vec<Level> {
         let mut levels: Vec<Level> = self
             .comparisons
             .iter()
             .enumerate()
-            .map(|(k, c)| match compare::level_of(c.kind, &a[k], &b[k]) {
-                Level::Exact if self.only_common(k, &a[k], &b[k]) => Level::Close,
-                level => level,
-            })
+            .map(
+                |(k, c)| match compare::level_in(c.kind, a.values(k), b.values(k)) {
+                    Level::Exact if self.only_common(k, a, b) => Level::Close,
+                    level => level,
+                },
+            )
             .collect();
-        let names: Vec<usize> = (0..self.comparisons.len())
-            .filter(|&i| self.comparisons[i].kind == Kind::Name)
-            .take(2)
-            .collect();
-        if let [i, j] = names[..] {
-            let cross_i = compare::level_of(Kind::Name, &a[i], &b[j]);
-            let cross_j = compare::level_of(Kind::Name, &a[j], &b[i]);
+        let mut names =
+            (0..self.comparisons.len()).filter(|&i| self.comparisons[i].kind == Kind::Name);
+        if let (Some(i), Some(j)) = (names.next(), names.next()) {
+            let cross_i = compare::level_in(Kind::Name, a.values(i), b.values(j));
+            let cross_j = compare::level_in(Kind::Name, a.values(j), b.values(i));
             let rank = |l: Level| match l {
                 Level::Exact => 3,
                 Level::Close => 2,
@@ -163,53 +170,79 @@ impl Model {
     }
 
     /// Whether every value two forms share is a common one.
-    fn only_common(&self, k: usize, a: &[String], b: &[String]) -> bool {
+    fn only_common(&self, k: usize, a: &(impl Side + ?Sized), b: &(impl Side + ?Sized)) -> bool {
         let Some(common) = self.common.get(k).filter(|c| !c.is_empty()) else {
             return false;
         };
-        a.iter()
-            .filter(|x| b.contains(x))
+        a.values(k)
+            .filter(|x| b.values(k).any(|y| y == *x))
             .all(|x| common.contains(x))
+    }
+
+    /// Each comparison's weight for its level and whether it counts (in a
+    /// group only the strongest agreement does).
+    fn weights(&self, levels: &[Level]) -> Vec<(f64, bool)> {
+        let w: Vec<f64> = self
+            .comparisons
+            .iter()
+            .zip(levels)
+            .map(|(c, &level)| c.weight(level))
+            .collect();
+        self.comparisons
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let stronger = c.group.as_ref().is_some_and(|g| {
+                    self.comparisons.iter().enumerate().any(|(j, d)| {
+                        j != i
+                            && d.group.as_ref() == Some(g)
+                            && w[j] > 0.0
+                            && (w[j] > w[i] || (w[j] == w[i] && j < i))
+                    })
+                });
+                (w[i], !(w[i] > 0.0 && stronger))
+            })
+            .collect()
+    }
+
+    /// The log2 odds and the probability of a pair from its levels.
+    fn odds(&self, weights: &[(f64, bool)]) -> (f64, f64) {
+        let prior = (clamp(self.prior) / (1.0 - clamp(self.prior))).log2();
+        let log2_odds = prior
+            + weights
+                .iter()
+                .filter(|(_, counted)| *counted)
+                .map(|(w, _)| w)
+                .sum::<f64>();
+        let odds = log2_odds.exp2();
+        (log2_odds, odds / (1.0 + odds))
+    }
+
+    /// The match probability of a pair from its levels: that of
+    /// [`Self::score_levels`], without the explanation.
+    pub fn probability(&self, levels: &[Level]) -> f64 {
+        self.odds(&self.weights(levels)).1
     }
 
     /// Score a pair from its levels.
     pub fn score_levels(&self, levels: &[Level]) -> Score {
-        let mut parts: Vec<Part> = self
+        let weights = self.weights(levels);
+        let (log2_odds, probability) = self.odds(&weights);
+        let parts = self
             .comparisons
             .iter()
             .zip(levels)
-            .map(|(c, &level)| Part {
+            .zip(&weights)
+            .map(|((c, &level), &(weight, counted))| Part {
                 field: c.field.clone(),
                 level,
-                weight: c.weight(level),
-                counted: true,
+                weight,
+                counted,
             })
             .collect();
-        // in a group only the strongest agreement counts
-        for (i, c) in self.comparisons.iter().enumerate() {
-            let Some(g) = &c.group else { continue };
-            let stronger = self.comparisons.iter().enumerate().any(|(j, d)| {
-                j != i
-                    && d.group.as_ref() == Some(g)
-                    && parts[j].weight > 0.0
-                    && (parts[j].weight > parts[i].weight
-                        || (parts[j].weight == parts[i].weight && j < i))
-            });
-            if parts[i].weight > 0.0 && stronger {
-                parts[i].counted = false;
-            }
-        }
-        let prior = (clamp(self.prior) / (1.0 - clamp(self.prior))).log2();
-        let log2_odds = prior
-            + parts
-                .iter()
-                .filter(|p| p.counted)
-                .map(|p| p.weight)
-                .sum::<f64>();
-        let odds = log2_odds.exp2();
         Score {
             log2_odds,
-            probability: odds / (1.0 + odds),
+            probability,
             parts,
         }
     }
@@ -227,10 +260,7 @@ impl Model {
             return;
         }
         for _ in 0..rounds {
-            let p: Vec<f64> = pairs
-                .iter()
-                .map(|l| self.score_levels(l).probability)
-                .collect();
+            let p: Vec<f64> = pairs.iter().map(|l| self.probability(l)).collect();
             let total: f64 = p.iter().sum();
             self.prior = (total / pairs.len() as f64).clamp(1e-4, 0.9999);
             for (k, c) in self.comparisons.iter_mut().enumerate() {
@@ -250,11 +280,37 @@ impl Model {
 }
 
 /// `u` of each comparison from pairs of records drawn at random (nearly
-/// all non-matches): the share of each level among them.
-pub fn u_from_random(model: &mut Model, forms: &[Forms], samples: usize, seed: u64) {
+/// all non-matches): the share of each level among them. The draws come
+/// in eight fixed streams, spread over the cores; the result depends on
+/// the seed only.
+pub fn u_from_random(model: &mut Model, forms: &[impl Side + Sync], samples: usize, seed: u64) {
     if forms.len() < 2 {
         return;
     }
+    const STREAMS: usize = 8;
+    let per = samples.div_ceil(STREAMS);
+    let m = &*model;
+    let streams = parallel(STREAMS, 1, |range| {
+        range
+            .map(|s| level_counts(m, forms, per, seed.wrapping_add(s as u64)))
+            .collect()
+    });
+    let mut counts = vec![[1.0f64; 3]; model.comparisons.len()]; // Laplace
+    for stream in streams {
+        for (total, c) in counts.iter_mut().zip(stream) {
+            for x in 0..3 {
+                total[x] += c[x];
+            }
+        }
+    }
+    for (c, cnt) in model.comparisons.iter_mut().zip(counts) {
+        let total: f64 = cnt.iter().sum();
+        c.u = cnt.map(|x| x / total);
+    }
+}
+
+/// How often each level comes up among `samples` random pairs.
+fn level_counts(model: &Model, forms: &[impl Side], samples: usize, seed: u64) -> Vec<[f64; 3]> {
     let mut state = seed | 1;
     let mut next = || {
         // xorshift64: deterministic sampling without a dependency
@@ -264,14 +320,14 @@ pub fn u_from_random(model: &mut Model, forms: &[Forms], samples: usize, seed: u
         state
     };
     let n = forms.len() as u64;
-    let mut counts = vec![[1.0f64; 3]; model.comparisons.len()]; // Laplace
+    let mut counts = vec![[0.0f64; 3]; model.comparisons.len()];
     for _ in 0..samples {
         let (i, j) = ((next() % n) as usize, (next() % n) as usize);
         if i == j {
             continue;
         }
         for (k, level) in model
-            .levels_of(&forms[i], &forms[j])
+            .levels_in(&forms[i], &forms[j])
             .into_iter()
             .enumerate()
         {
@@ -280,10 +336,7 @@ pub fn u_from_random(model: &mut Model, forms: &[Forms], samples: usize, seed: u
             }
         }
     }
-    for (c, cnt) in model.comparisons.iter_mut().zip(counts) {
-        let total: f64 = cnt.iter().sum();
-        c.u = cnt.map(|x| x / total);
-    }
+    counts
 }
 
 /// What to do with a pair.

@@ -225,3 +225,17 @@ proptest! {
         prop_assert_eq!(ix.matches(&bm, &probe[0], 0.0), expected);
     }
 }
+
+proptest! {
+    /// Packed forms hold what they were given and compare as lists do.
+    #[test]
+    fn packed_forms_compare_as_lists(a in record(), b in record()) {
+        use super::packed::Packed;
+        let m = model();
+        let (fa, fb) = (m.forms(&a), m.forms(&b));
+        let (pa, pb) = (Packed::new(&fa), Packed::new(&fb));
+        prop_assert_eq!(&pa.unpack(), &fa);
+        prop_assert_eq!(m.levels_in(&pa, &pb), m.levels_of(&fa, &fb));
+        prop_assert_eq!(m.probability(&m.levels_in(&pa, &fb)), m.score(&a, &b).probability);
+    }
+}
