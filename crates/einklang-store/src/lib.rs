@@ -282,6 +282,51 @@ pub trait HubStore: Send {
     /// Pairs (lower id first) of an entity that were rejected: never proposed again.
     fn rejected_pairs(&mut self, tenant: &str, entity: &str) -> Result<Vec<(RecordId, RecordId)>>;
 
+    /// The match keys' state of an entity: the signature of the settings
+    /// they were made with, and the history id they are current up to.
+    fn match_state(&mut self, tenant: &str, entity: &str) -> Result<Option<(String, i64)>>;
+    /// Replace the match keys of these records (with `rebuild`, of every
+    /// record of the entity first), and set the state when given; one
+    /// transaction.
+    fn set_match_keys(
+        &mut self,
+        tenant: &str,
+        entity: &str,
+        keys: &[(RecordId, Vec<i64>)],
+        rebuild: bool,
+        state: Option<(&str, i64)>,
+    ) -> Result<()>;
+    /// The live records sharing one of `keys`, with their values; a key
+    /// carried by more than `max_block` records is skipped.
+    fn match_candidates(
+        &mut self,
+        tenant: &str,
+        entity: &str,
+        keys: &[i64],
+        max_block: usize,
+    ) -> Result<Vec<(RecordId, Fields)>>;
+    /// How many records carry each key (same order).
+    fn key_counts(&mut self, tenant: &str, entity: &str, keys: &[i64]) -> Result<Vec<u64>>;
+    /// Up to `limit` (history id, record id) after history id `after`, by
+    /// history id: which records changed since.
+    fn history_after(
+        &mut self,
+        tenant: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, RecordId)>>;
+    /// The highest history id (0 when there is none).
+    fn last_history_id(&mut self, tenant: &str) -> Result<i64>;
+    /// Up to `limit` live records of `entity` whose id is a multiple of
+    /// `every`: a sample spread over the whole hub.
+    fn sample_records(
+        &mut self,
+        tenant: &str,
+        entity: &str,
+        every: i64,
+        limit: usize,
+    ) -> Result<Vec<(RecordId, Fields)>>;
+
     /// Start a dry run: everything written until [`HubStore::end_dry_run`]
     /// is thrown away (one transaction that is rolled back).
     fn begin_dry_run(&mut self) -> Result<()>;

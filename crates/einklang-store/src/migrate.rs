@@ -184,6 +184,7 @@ CREATE TABLE reviews (
     decided_at TEXT, decided_by TEXT,
     UNIQUE (tenant, entity, record_a, record_b));
 CREATE INDEX reviews_open ON reviews (tenant, status, id);
+CREATE INDEX outbox_record ON outbox (tenant, record_id);
 ",
         postgres: "
 CREATE TABLE merges (
@@ -201,6 +202,29 @@ CREATE TABLE reviews (
     decided_at TIMESTAMPTZ, decided_by TEXT,
     UNIQUE (tenant, entity, record_a, record_b));
 CREATE INDEX reviews_open ON reviews (tenant, status, id);
+CREATE INDEX outbox_record ON outbox (tenant, record_id);
+",
+    },
+    Migration {
+        version: 4,
+        name: "match keys: blocking keys of live records for matching on ingest",
+        sqlite: "
+CREATE TABLE match_keys (
+    tenant TEXT NOT NULL, entity TEXT NOT NULL, key INTEGER NOT NULL, record_id INTEGER NOT NULL);
+CREATE INDEX match_keys_key ON match_keys (tenant, entity, key);
+CREATE INDEX match_keys_record ON match_keys (record_id);
+CREATE TABLE match_state (
+    tenant TEXT NOT NULL, entity TEXT NOT NULL, signature TEXT NOT NULL, cursor INTEGER NOT NULL,
+    PRIMARY KEY (tenant, entity));
+",
+        postgres: "
+CREATE TABLE match_keys (
+    tenant TEXT NOT NULL, entity TEXT NOT NULL, key BIGINT NOT NULL, record_id BIGINT NOT NULL);
+CREATE INDEX match_keys_key ON match_keys (tenant, entity, key);
+CREATE INDEX match_keys_record ON match_keys (record_id);
+CREATE TABLE match_state (
+    tenant TEXT NOT NULL, entity TEXT NOT NULL, signature TEXT NOT NULL, cursor BIGINT NOT NULL,
+    PRIMARY KEY (tenant, entity));
 ",
     },
 ];

@@ -9,6 +9,7 @@
 
 mod copy;
 mod identity;
+mod keys;
 mod read;
 mod sync;
 
@@ -472,6 +473,58 @@ impl HubStore for PgStore {
 
     fn rejected_pairs(&mut self, tenant: &str, entity: &str) -> Result<Vec<(RecordId, RecordId)>> {
         identity::rejected_pairs(&mut self.client, tenant, entity)
+    }
+
+    fn match_state(&mut self, tenant: &str, entity: &str) -> Result<Option<(String, i64)>> {
+        keys::state(&mut self.client, tenant, entity)
+    }
+
+    fn set_match_keys(
+        &mut self,
+        tenant: &str,
+        entity: &str,
+        keys: &[(RecordId, Vec<i64>)],
+        rebuild: bool,
+        state: Option<(&str, i64)>,
+    ) -> Result<()> {
+        self.in_tx(|c| keys::set(c, (tenant, entity), keys, rebuild, state))
+    }
+
+    fn match_candidates(
+        &mut self,
+        tenant: &str,
+        entity: &str,
+        keys: &[i64],
+        max_block: usize,
+    ) -> Result<Vec<(RecordId, Fields)>> {
+        keys::candidates(&mut self.client, (tenant, entity), keys, max_block)
+    }
+
+    fn key_counts(&mut self, tenant: &str, entity: &str, keys: &[i64]) -> Result<Vec<u64>> {
+        keys::counts(&mut self.client, (tenant, entity), keys)
+    }
+
+    fn history_after(
+        &mut self,
+        tenant: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, RecordId)>> {
+        keys::history_after(&mut self.client, tenant, after, limit)
+    }
+
+    fn last_history_id(&mut self, tenant: &str) -> Result<i64> {
+        keys::last_history_id(&mut self.client, tenant)
+    }
+
+    fn sample_records(
+        &mut self,
+        tenant: &str,
+        entity: &str,
+        every: i64,
+        limit: usize,
+    ) -> Result<Vec<(RecordId, Fields)>> {
+        keys::sample(&mut self.client, (tenant, entity), every, limit)
     }
 
     fn begin_dry_run(&mut self) -> Result<()> {

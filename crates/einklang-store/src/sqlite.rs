@@ -7,6 +7,7 @@
 //! Reads for the CLI (`record`, `runs`, ...) live in [`read`].
 
 mod identity;
+mod keys;
 mod read;
 mod sync;
 
@@ -596,6 +597,64 @@ impl HubStore for SqliteStore {
 
     fn rejected_pairs(&mut self, tenant: &str, entity: &str) -> Result<Vec<(RecordId, RecordId)>> {
         let out = identity::rejected_pairs(&self.conn, tenant, entity);
+        self.fail(out)
+    }
+
+    fn match_state(&mut self, tenant: &str, entity: &str) -> Result<Option<(String, i64)>> {
+        let out = keys::state(&self.conn, tenant, entity);
+        self.fail(out)
+    }
+
+    fn set_match_keys(
+        &mut self,
+        tenant: &str,
+        entity: &str,
+        keys: &[(RecordId, Vec<i64>)],
+        rebuild: bool,
+        state: Option<(&str, i64)>,
+    ) -> Result<()> {
+        self.in_savepoint(|c| keys::set(c, (tenant, entity), keys, rebuild, state))
+    }
+
+    fn match_candidates(
+        &mut self,
+        tenant: &str,
+        entity: &str,
+        keys: &[i64],
+        max_block: usize,
+    ) -> Result<Vec<(RecordId, Fields)>> {
+        let out = keys::candidates(&self.conn, (tenant, entity), keys, max_block);
+        self.fail(out)
+    }
+
+    fn key_counts(&mut self, tenant: &str, entity: &str, keys: &[i64]) -> Result<Vec<u64>> {
+        let out = keys::counts(&self.conn, (tenant, entity), keys);
+        self.fail(out)
+    }
+
+    fn history_after(
+        &mut self,
+        tenant: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, RecordId)>> {
+        let out = keys::history_after(&self.conn, tenant, after, limit);
+        self.fail(out)
+    }
+
+    fn last_history_id(&mut self, tenant: &str) -> Result<i64> {
+        let out = keys::last_history_id(&self.conn, tenant);
+        self.fail(out)
+    }
+
+    fn sample_records(
+        &mut self,
+        tenant: &str,
+        entity: &str,
+        every: i64,
+        limit: usize,
+    ) -> Result<Vec<(RecordId, Fields)>> {
+        let out = keys::sample(&self.conn, (tenant, entity), every, limit);
         self.fail(out)
     }
 

@@ -111,12 +111,14 @@ fn ids(c: &Connection, sql: &str, tenant: &str, rid: RecordId) -> Out<Vec<i64>> 
 }
 
 fn snapshot(c: &Connection, tenant: &str, records: [RecordRow; 2]) -> Out<Snapshot> {
+    // one record at a time: with `IN (a, b)` SQLite picks the tenant index and scans every link
     let mut stmt = c.prepare_cached(
         "SELECT id, record_id, status, updated_at, content_hash FROM links
-         WHERE tenant = ?1 AND record_id IN (?2, ?3) ORDER BY id",
+         WHERE tenant = ?1 AND record_id = ?2",
     )?;
-    let links = stmt
-        .query_map(params![tenant, records[0].id, records[1].id], |r| {
+    let mut links = Vec::new();
+    for r in &records {
+        let rows = stmt.query_map(params![tenant, r.id], |r| {
             Ok(LinkRow {
                 id: r.get(0)?,
                 record_id: r.get(1)?,
@@ -124,8 +126,10 @@ fn snapshot(c: &Connection, tenant: &str, records: [RecordRow; 2]) -> Out<Snapsh
                 updated_at: r.get(3)?,
                 content_hash: r.get(4)?,
             })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+        })?;
+        links.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
+    }
+    links.sort_by_key(|l: &LinkRow| l.id);
     let merged = records[1].id;
     Ok(Snapshot {
         conflicts: ids(

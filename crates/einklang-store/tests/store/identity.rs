@@ -315,3 +315,68 @@ fn unmerge_gives_back_the_sqlite_rows_byte_for_byte() {
     s.unmerge("t1", run, merge).unwrap();
     assert_eq!(raw_rows(&path), before);
 }
+
+#[test]
+fn match_keys_find_live_candidates_count_carriers_and_keep_their_state() {
+    both(|s| {
+        let (run, a, b) = two(s);
+        assert_eq!(s.match_state("t1", "contact").unwrap(), None);
+        let keys = vec![(a, vec![1, 7]), (b, vec![1, 8])];
+        s.set_match_keys("t1", "contact", &keys, true, Some(("sig", 5)))
+            .unwrap();
+        assert_eq!(
+            s.match_state("t1", "contact").unwrap(),
+            Some(("sig".into(), 5))
+        );
+        let ids = |v: Vec<(RecordId, Fields)>| v.into_iter().map(|r| r.0).collect::<Vec<_>>();
+        let found = s.match_candidates("t1", "contact", &[1], 10).unwrap();
+        assert_eq!(ids(found.clone()), vec![a, b]);
+        assert_eq!(found[0].1["name"], json!("Anna Muster"), "with values");
+        assert!(
+            s.match_candidates("t1", "contact", &[1], 1)
+                .unwrap()
+                .is_empty(),
+            "over max_block"
+        );
+        assert_eq!(
+            ids(s.match_candidates("t1", "contact", &[1, 8], 1).unwrap()),
+            vec![b]
+        );
+        assert!(s
+            .match_candidates("t2", "contact", &[1], 10)
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            s.key_counts("t1", "contact", &[1, 7, 99]).unwrap(),
+            vec![2, 1, 0]
+        );
+        // replacing one record's keys leaves the others'
+        s.set_match_keys("t1", "contact", &[(b, vec![9])], false, None)
+            .unwrap();
+        assert_eq!(
+            s.key_counts("t1", "contact", &[1, 8, 9]).unwrap(),
+            vec![1, 0, 1]
+        );
+        assert_eq!(s.match_state("t1", "contact").unwrap().unwrap().1, 5);
+        // a merged record is no candidate
+        s.set_match_keys("t1", "contact", &[(b, vec![1])], false, None)
+            .unwrap();
+        let m = merge_of(s, a, b);
+        s.merge("t1", run, &m).unwrap();
+        assert_eq!(
+            ids(s.match_candidates("t1", "contact", &[1], 10).unwrap()),
+            vec![a]
+        );
+        // history: which records changed, after a cursor
+        let last = s.last_history_id("t1").unwrap();
+        let all = s.history_after("t1", 0, 100).unwrap();
+        assert_eq!(all.last().unwrap().0, last);
+        assert!(all.iter().any(|h| h.1 == b));
+        let later = s.history_after("t1", all[1].0, 100).unwrap();
+        assert_eq!(later.len(), all.len() - 2);
+        assert_eq!(
+            ids(s.sample_records("t1", "contact", 1, 10).unwrap()),
+            vec![a]
+        );
+    });
+}

@@ -1,0 +1,162 @@
+//! Match keys on SQLite: the blocking keys of live records, kept by the
+//! engine for matching on ingest without loading the hub, and the
+//! history cursor they are current up to.
+
+use super::identity::Fail;
+use crate::migrate::parse;
+use crate::model::RecordId;
+use einklang_core::Fields;
+use rusqlite::{params, Connection, OptionalExtension};
+
+type Out<T> = std::result::Result<T, Fail>;
+
+/// See [`crate::HubStore::match_state`].
+pub(super) fn state(c: &Connection, tenant: &str, entity: &str) -> Out<Option<(String, i64)>> {
+    let row = c
+        .prepare_cached(
+            "SELECT signature, cursor FROM match_state WHERE tenant = ?1 AND entity = ?2",
+        )?
+        .query_row(params![tenant, entity], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(row)
+}
+
+/// See [`crate::HubStore::set_match_keys`].
+pub(super) fn set(
+    c: &Connection,
+    (tenant, entity): (&str, &str),
+    keys: &[(RecordId, Vec<i64>)],
+    rebuild: bool,
+    state: Option<(&str, i64)>,
+) -> Out<()> {
+    if rebuild {
+        c.execute(
+            "DELETE FROM match_keys WHERE tenant = ?1 AND entity = ?2",
+            params![tenant, entity],
+        )?;
+    }
+    let mut clear =
+        c.prepare_cached("DELETE FROM match_keys WHERE record_id = ?1 AND tenant = ?2")?;
+    let mut insert = c.prepare_cached(
+        "INSERT INTO match_keys (tenant, entity, key, record_id) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for (record, record_keys) in keys {
+        if !rebuild {
+            clear.execute(params![record, tenant])?;
+        }
+        for key in record_keys {
+            insert.execute(params![tenant, entity, key, record])?;
+        }
+    }
+    if let Some((signature, cursor)) = state {
+        c.prepare_cached(
+            "INSERT INTO match_state (tenant, entity, signature, cursor) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (tenant, entity) DO UPDATE SET signature = excluded.signature, cursor = excluded.cursor",
+        )?
+        .execute(params![tenant, entity, signature, cursor])?;
+    }
+    Ok(())
+}
+
+/// See [`crate::HubStore::match_candidates`].
+pub(super) fn candidates(
+    c: &Connection,
+    (tenant, entity): (&str, &str),
+    keys: &[i64],
+    max_block: usize,
+) -> Out<Vec<(RecordId, Fields)>> {
+    let mut members = c.prepare_cached(
+        "SELECT record_id FROM match_keys WHERE tenant = ?1 AND entity = ?2 AND key = ?3 LIMIT ?4",
+    )?;
+    let mut ids: Vec<RecordId> = Vec::new();
+    for key in keys {
+        let found: Vec<RecordId> = members
+            .query_map(params![tenant, entity, key, max_block as i64 + 1], |r| {
+                r.get(0)
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        if found.len() <= max_block {
+            ids.extend(found);
+        }
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    let mut record = c.prepare_cached(
+        "SELECT vals FROM records WHERE id = ?1 AND tenant = ?2 AND entity = ?3
+           AND deleted_at IS NULL AND merged_into IS NULL",
+    )?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let vals: Option<String> = record
+            .query_row(params![id, tenant, entity], |r| r.get(0))
+            .optional()?;
+        if let Some(vals) = vals {
+            out.push((id, parse("record values", &vals)?));
+        }
+    }
+    Ok(out)
+}
+
+/// See [`crate::HubStore::key_counts`].
+pub(super) fn counts(
+    c: &Connection,
+    (tenant, entity): (&str, &str),
+    keys: &[i64],
+) -> Out<Vec<u64>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT COUNT(*) FROM match_keys WHERE tenant = ?1 AND entity = ?2 AND key = ?3",
+    )?;
+    let mut out = Vec::with_capacity(keys.len());
+    for key in keys {
+        out.push(stmt.query_row(params![tenant, entity, key], |r| r.get::<_, i64>(0))? as u64);
+    }
+    Ok(out)
+}
+
+/// See [`crate::HubStore::history_after`].
+pub(super) fn history_after(
+    c: &Connection,
+    tenant: &str,
+    after: i64,
+    limit: usize,
+) -> Out<Vec<(i64, RecordId)>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT id, record_id FROM history WHERE id > ?1 AND tenant = ?2 ORDER BY id LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![after, tenant, limit as i64], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// See [`crate::HubStore::last_history_id`].
+pub(super) fn last_history_id(c: &Connection, tenant: &str) -> Out<i64> {
+    let id: Option<i64> = c.query_row(
+        "SELECT MAX(id) FROM history WHERE tenant = ?1",
+        params![tenant],
+        |r| r.get(0),
+    )?;
+    Ok(id.unwrap_or(0))
+}
+
+/// See [`crate::HubStore::sample_records`].
+pub(super) fn sample(
+    c: &Connection,
+    (tenant, entity): (&str, &str),
+    every: i64,
+    limit: usize,
+) -> Out<Vec<(RecordId, Fields)>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT id, vals FROM records WHERE tenant = ?1 AND entity = ?2 AND id % ?3 = 0
+           AND deleted_at IS NULL AND merged_into IS NULL ORDER BY id LIMIT ?4",
+    )?;
+    let rows = stmt.query_map(params![tenant, entity, every.max(1), limit as i64], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, vals) = row?;
+        out.push((id, parse("record values", &vals)?));
+    }
+    Ok(out)
+}
