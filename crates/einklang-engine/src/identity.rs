@@ -5,13 +5,15 @@
 //! The decisions are the core's (`einklang_core::identity`); this module
 //! loads, commits and counts.
 
+mod ingest;
 pub mod ops;
+
+pub(crate) use ingest::Matcher;
 
 use crate::EngineError;
 use einklang_config::Matching;
-use einklang_core::identity::batch::{self, Plan};
-use einklang_core::identity::index::Index;
-use einklang_core::identity::model::{Decision, Model};
+use einklang_core::identity::batch::Plan;
+use einklang_core::identity::model::Decision;
 use einklang_core::identity::survive::Member;
 use einklang_core::Fields;
 use einklang_store::{HubStore, MergeWrite, NewReview, RecordId, RunId, StoreError};
@@ -162,110 +164,5 @@ pub fn live_records(
             return Ok(out);
         }
         out.extend(page);
-    }
-}
-
-/// Matching on ingest for one entity during one run: the hub's live
-/// records are indexed when the first new record arrives; every record
-/// the read creates is then matched against them, merged into its match
-/// above `auto_merge` or queued for review above `review`, and indexed.
-pub(crate) struct Matcher<'m> {
-    entity: String,
-    matching: &'m Matching,
-    ready: Option<(Model, Index, HashSet<(RecordId, RecordId)>)>,
-}
-
-/// What matching a read's new records did.
-#[derive(Debug, Default)]
-pub(crate) struct Matched {
-    /// New records merged into an existing one.
-    pub merged: u64,
-    /// Pairs queued for review.
-    pub queued: u64,
-}
-
-impl<'m> Matcher<'m> {
-    pub fn new(entity: &str, matching: &'m Matching) -> Self {
-        Matcher {
-            entity: entity.to_string(),
-            matching,
-            ready: None,
-        }
-    }
-
-    fn ready(
-        &mut self,
-        store: &mut dyn HubStore,
-        tenant: &str,
-        fresh: &[RecordId],
-    ) -> Result<(), EngineError> {
-        if self.ready.is_some() {
-            return Ok(());
-        }
-        let m = self.matching;
-        let records = live_records(store, tenant, &self.entity)?;
-        let mut model = m.model.clone();
-        let values: Vec<Fields> = records.iter().map(|r| r.1.clone()).collect();
-        batch::prepare(&mut model, m.estimate, &values);
-        let mut index = Index::new(m.block.clone(), m.max_block);
-        for (id, values) in records.iter().filter(|r| !fresh.contains(&r.0)) {
-            index.insert(&model, *id, values);
-        }
-        let rejected = store
-            .rejected_pairs(tenant, &self.entity)?
-            .into_iter()
-            .collect();
-        self.ready = Some((model, index, rejected));
-        Ok(())
-    }
-
-    /// Match the records just created (ids with their values, in order).
-    pub fn created(
-        &mut self,
-        store: &mut dyn HubStore,
-        (tenant, run): (&str, RunId),
-        created: &[(RecordId, &Fields)],
-    ) -> Result<Matched, EngineError> {
-        let mut out = Matched::default();
-        if created.is_empty() {
-            return Ok(out);
-        }
-        let fresh: Vec<RecordId> = created.iter().map(|c| c.0).collect();
-        self.ready(store, tenant, &fresh)?;
-        let (entity, m) = (self.entity.as_str(), self.matching);
-        let (model, index, rejected) = self.ready.as_mut().expect("made ready");
-        let mut reviews = Vec::new();
-        for &(id, values) in created {
-            let best = index
-                .matches(model, values, m.review)
-                .into_iter()
-                .find(|(other, _)| *other != id && !rejected.contains(&pair_key(id, *other)));
-            match best {
-                Some((other, p)) if p >= m.auto_merge => {
-                    let pair = (other, id);
-                    match merge_pair(store, (tenant, run), (entity, m), pair, (p, "ingest")) {
-                        Ok((_, merged)) => {
-                            index.insert(model, other, &merged);
-                            out.merged += 1;
-                            continue;
-                        }
-                        Err(EngineError::Store(
-                            StoreError::Changed { .. } | StoreError::Refused(_),
-                        )) => {}
-                        Err(e) => return Err(e),
-                    }
-                }
-                Some((other, probability)) => reviews.push(NewReview {
-                    entity: entity.to_string(),
-                    a: other,
-                    b: id,
-                    probability,
-                }),
-                None => {}
-            }
-            index.insert(model, id, values);
-        }
-        out.queued = store.queue_reviews(tenant, run, &reviews)?;
-        Ok(out)
     }
 }

@@ -188,10 +188,9 @@ pub(super) fn merge(
     )?
     .execute(params![m.survivor, now, m.merged])?;
     for table in ["links", "conflicts", "outbox"] {
-        c.execute(
-            &format!("UPDATE {table} SET record_id = ?1 WHERE tenant = ?2 AND record_id = ?3"),
-            params![m.survivor, tenant, m.merged],
-        )?;
+        let sql = format!("UPDATE {table} SET record_id = ?1 WHERE tenant = ?2 AND record_id = ?3");
+        c.prepare_cached(&sql)?
+            .execute(params![m.survivor, tenant, m.merged])?;
     }
     // every remote of the survivor must receive the merged values
     c.prepare_cached("UPDATE links SET status = 'dirty', updated_at = ?1 WHERE tenant = ?2 AND record_id = ?3 AND status = 'clean'")?

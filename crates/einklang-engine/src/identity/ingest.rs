@@ -1,0 +1,353 @@
+//! Matching on ingest: every record a read creates is matched against the
+//! hub before it stays a new person. Candidates come from the store's
+//! match keys (the blocking keys of live records, `HubStore::match_keys`),
+//! so a run touches only the records that share a key with a new one —
+//! never the whole hub. The keys are brought up to date from the history
+//! since their cursor when a run first needs them, and rebuilt when the
+//! entity's blocking settings change. `u` is estimated from an evenly
+//! spread sample of the hub; an e-mail or phone carried by more than four
+//! records is weak evidence, counted by its key (as the batch pass does).
+
+use super::{merge_pair, pair_key};
+use crate::EngineError;
+use einklang_config::Matching;
+use einklang_core::identity::batch;
+use einklang_core::identity::block;
+use einklang_core::identity::compare::{self, Kind};
+use einklang_core::identity::model::Model;
+use einklang_core::Fields;
+use einklang_store::{HubStore, NewReview, RecordId, RunId, StoreError};
+use std::collections::{HashMap, HashSet};
+use xxhash_rust::xxh3::xxh3_64;
+
+/// More records than this carrying one e-mail or phone: weak evidence.
+const COMMON: u64 = 4;
+/// Records sampled for estimating `u`.
+const SAMPLE: usize = 2_000;
+/// History rows and records handled per store call.
+const PAGE: usize = 10_000;
+
+/// Matching on ingest for one entity during one run.
+pub(crate) struct Matcher<'m> {
+    entity: String,
+    matching: &'m Matching,
+    ready: Option<(Model, HashSet<(RecordId, RecordId)>)>,
+}
+
+/// What matching a read's new records did.
+#[derive(Debug, Default)]
+pub(crate) struct Matched {
+    /// New records merged into an existing one.
+    pub merged: u64,
+    /// Pairs queued for review.
+    pub queued: u64,
+}
+
+/// The keys of a record: its blocking keys, and one per identifier value
+/// (e-mail, phone) so their carriers can be counted.
+struct Keys {
+    block: Vec<i64>,
+    ids: Vec<(usize, String, i64)>,
+}
+
+impl Keys {
+    fn all(&self) -> Vec<i64> {
+        let mut all: Vec<i64> = self
+            .block
+            .iter()
+            .copied()
+            .chain(self.ids.iter().map(|i| i.2))
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    }
+}
+
+fn hash(text: &str) -> i64 {
+    xxh3_64(text.as_bytes()) as i64
+}
+
+fn keys_of(m: &Matching, record: &Fields) -> Keys {
+    let region = &m.model.region;
+    let block = block::keys(&m.block, record, region)
+        .iter()
+        .map(|k| hash(&format!("b:{k}")))
+        .collect();
+    let mut ids = Vec::new();
+    for (k, c) in m.model.comparisons.iter().enumerate() {
+        if matches!(c.kind, Kind::Email | Kind::Phone) {
+            for form in compare::forms(c.kind, record.get(&c.field), region) {
+                let key = hash(&format!("i:{}:{form}", c.field));
+                ids.push((k, form, key));
+            }
+        }
+    }
+    Keys { block, ids }
+}
+
+/// What the match keys depend on: when it changes they are rebuilt.
+fn signature(m: &Matching) -> String {
+    let fields: Vec<(&str, Kind)> = m
+        .model
+        .comparisons
+        .iter()
+        .map(|c| (c.field.as_str(), c.kind))
+        .collect();
+    let text = format!("{:?}|{}|{fields:?}|v1", m.block, m.model.region);
+    format!("{:016x}", xxh3_64(text.as_bytes()))
+}
+
+impl<'m> Matcher<'m> {
+    pub fn new(entity: &str, matching: &'m Matching) -> Self {
+        Matcher {
+            entity: entity.to_string(),
+            matching,
+            ready: None,
+        }
+    }
+
+    /// Bring the match keys up to date (all but `fresh`, the records just
+    /// created) and prepare the model.
+    fn ready(
+        &mut self,
+        store: &mut dyn HubStore,
+        tenant: &str,
+        fresh: &HashSet<RecordId>,
+    ) -> Result<(), EngineError> {
+        if self.ready.is_some() {
+            return Ok(());
+        }
+        let (m, entity) = (self.matching, self.entity.as_str());
+        let signature = signature(m);
+        match store.match_state(tenant, entity)? {
+            Some((s, cursor)) if s == signature => {
+                self.refresh(store, tenant, (&signature, cursor), fresh)?
+            }
+            _ => self.rebuild(store, tenant, &signature, fresh)?,
+        }
+        let mut model = m.model.clone();
+        if m.estimate {
+            let every = (store.max_record_id(tenant, entity)? / SAMPLE as i64).max(1);
+            let sample: Vec<Fields> = store
+                .sample_records(tenant, entity, every, SAMPLE)?
+                .into_iter()
+                .map(|r| r.1)
+                .collect();
+            batch::prepare(&mut model, true, &sample);
+        }
+        let rejected = store.rejected_pairs(tenant, entity)?.into_iter().collect();
+        self.ready = Some((model, rejected));
+        Ok(())
+    }
+
+    fn rebuild(
+        &self,
+        store: &mut dyn HubStore,
+        tenant: &str,
+        signature: &str,
+        fresh: &HashSet<RecordId>,
+    ) -> Result<(), EngineError> {
+        let (m, entity) = (self.matching, self.entity.as_str());
+        let cursor = store.last_history_id(tenant)?;
+        let (mut after, mut first) = (0, true);
+        loop {
+            let page = store.live_records(tenant, entity, after, PAGE)?;
+            let Some(last) = page.last() else { break };
+            after = last.0;
+            let keys: Vec<(RecordId, Vec<i64>)> = page
+                .iter()
+                .filter(|(id, _)| !fresh.contains(id))
+                .map(|(id, values)| (*id, keys_of(m, values).all()))
+                .collect();
+            store.set_match_keys(tenant, entity, &keys, first, None)?;
+            first = false;
+        }
+        store.set_match_keys(tenant, entity, &[], first, Some((signature, cursor)))?;
+        Ok(())
+    }
+
+    /// Re-key the records changed since the cursor (gone ones lose their keys).
+    fn refresh(
+        &self,
+        store: &mut dyn HubStore,
+        tenant: &str,
+        (signature, mut cursor): (&str, i64),
+        fresh: &HashSet<RecordId>,
+    ) -> Result<(), EngineError> {
+        let (m, entity) = (self.matching, self.entity.as_str());
+        loop {
+            let changed = store.history_after(tenant, cursor, PAGE)?;
+            let Some(last) = changed.last() else {
+                return Ok(());
+            };
+            cursor = last.0;
+            let mut ids: Vec<RecordId> = changed.iter().map(|h| h.1).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids.retain(|id| !fresh.contains(id));
+            let mut keys = Vec::with_capacity(ids.len());
+            for id in ids {
+                match store.record(tenant, entity, id)? {
+                    Some(r) if r.merged_into.is_none() && r.deleted_at.is_none() => {
+                        keys.push((id, keys_of(m, &r.values).all()))
+                    }
+                    Some(_) => keys.push((id, Vec::new())),
+                    None => {} // another entity's record
+                }
+            }
+            store.set_match_keys(tenant, entity, &keys, false, Some((signature, cursor)))?;
+        }
+    }
+
+    /// Match the records just created (ids with their values, in order).
+    pub fn created(
+        &mut self,
+        store: &mut dyn HubStore,
+        (tenant, run): (&str, RunId),
+        created: &[(RecordId, &Fields)],
+    ) -> Result<Matched, EngineError> {
+        let mut out = Matched::default();
+        if created.is_empty() {
+            return Ok(out);
+        }
+        let fresh: HashSet<RecordId> = created.iter().map(|c| c.0).collect();
+        self.ready(store, tenant, &fresh)?;
+        let mut batch = Batch::default();
+        let mut reviews = Vec::new();
+        for &(id, values) in created {
+            let keys = keys_of(self.matching, values);
+            let best = self.best(store, tenant, &batch, (id, values), &keys)?;
+            let m = self.matching;
+            match best {
+                Some((other, p)) if p >= m.auto_merge => {
+                    match merge_pair(
+                        store,
+                        (tenant, run),
+                        (&self.entity, m),
+                        (other, id),
+                        (p, "ingest"),
+                    ) {
+                        Ok((_, merged)) => {
+                            batch.add(other, keys_of(m, &merged), merged);
+                            batch.add(
+                                id,
+                                Keys {
+                                    block: Vec::new(),
+                                    ids: Vec::new(),
+                                },
+                                Fields::new(),
+                            );
+                            out.merged += 1;
+                            continue;
+                        }
+                        Err(EngineError::Store(
+                            StoreError::Changed { .. } | StoreError::Refused(_),
+                        )) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Some((other, probability)) => reviews.push(NewReview {
+                    entity: self.entity.clone(),
+                    a: other,
+                    b: id,
+                    probability,
+                }),
+                None => {}
+            }
+            batch.add(id, keys, values.clone());
+        }
+        store.set_match_keys(tenant, &self.entity, &batch.keys, false, None)?;
+        out.queued = store.queue_reviews(tenant, run, &reviews)?;
+        Ok(out)
+    }
+
+    /// The best match of a new record at or above `review`, not rejected.
+    fn best(
+        &mut self,
+        store: &mut dyn HubStore,
+        tenant: &str,
+        batch: &Batch,
+        (id, values): (RecordId, &Fields),
+        keys: &Keys,
+    ) -> Result<Option<(RecordId, f64)>, EngineError> {
+        let m = self.matching;
+        let mut candidates: HashMap<RecordId, Fields> = store
+            .match_candidates(tenant, &self.entity, &keys.all(), m.max_block)?
+            .into_iter()
+            .collect();
+        for (other, values) in batch.sharing(keys) {
+            candidates.insert(other, values.clone());
+        }
+        let (model, rejected) = self.ready.as_mut().expect("made ready");
+        // common identifier values: counted by their keys, this record included
+        let counts = store.key_counts(
+            tenant,
+            &self.entity,
+            &keys.ids.iter().map(|i| i.2).collect::<Vec<_>>(),
+        )?;
+        model.common = vec![HashSet::new(); model.comparisons.len()];
+        for ((k, form, key), n) in keys.ids.iter().zip(counts) {
+            if n + batch.count(*key) + 1 > COMMON {
+                model.common[*k].insert(form.clone());
+            }
+        }
+        let mut best: Option<(RecordId, f64)> = None;
+        for (other, fields) in &candidates {
+            if *other == id || fields.is_empty() || rejected.contains(&pair_key(id, *other)) {
+                continue;
+            }
+            let p = model.score(values, fields).probability;
+            let better = best.is_none_or(|(b, bp)| p > bp || (p == bp && *other < b));
+            if p >= m.review && better {
+                best = Some((*other, p));
+            }
+        }
+        Ok(best)
+    }
+}
+
+/// The records of the batch being matched, not yet in the store's keys.
+#[derive(Default)]
+struct Batch {
+    keys: Vec<(RecordId, Vec<i64>)>,
+    values: HashMap<RecordId, Fields>,
+    by_key: HashMap<i64, Vec<RecordId>>,
+    carriers: HashMap<i64, u64>,
+}
+
+impl Batch {
+    /// Add a record, or replace its values (a survivor after a merge: its
+    /// old keys stay as candidates, which scoring sorts out).
+    fn add(&mut self, id: RecordId, keys: Keys, values: Fields) {
+        for (_, _, key) in &keys.ids {
+            *self.carriers.entry(*key).or_default() += 1;
+        }
+        let all = keys.all();
+        for key in &all {
+            self.by_key.entry(*key).or_default().push(id);
+        }
+        self.keys.retain(|(r, _)| *r != id);
+        self.keys.push((id, all));
+        self.values.insert(id, values);
+    }
+
+    /// Batch records sharing a key with `keys`.
+    fn sharing(&self, keys: &Keys) -> Vec<(RecordId, &Fields)> {
+        let mut ids: Vec<RecordId> = keys
+            .all()
+            .iter()
+            .filter_map(|k| self.by_key.get(k))
+            .flatten()
+            .copied()
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.into_iter().map(|id| (id, &self.values[&id])).collect()
+    }
+
+    /// Batch records carrying an identifier key.
+    fn count(&self, key: i64) -> u64 {
+        self.carriers.get(&key).copied().unwrap_or(0)
+    }
+}
