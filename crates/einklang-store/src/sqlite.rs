@@ -45,7 +45,7 @@ impl SqliteStore {
              PRAGMA wal_autocheckpoint = 20000;",
         )
         .map_err(err)?;
-        conn.set_prepared_statement_cache_capacity(64);
+        conn.set_prepared_statement_cache_capacity(256);
         Ok(Self {
             conn,
             path: path.to_string(),

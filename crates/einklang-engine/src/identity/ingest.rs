@@ -14,7 +14,7 @@ use einklang_config::Matching;
 use einklang_core::identity::batch;
 use einklang_core::identity::block;
 use einklang_core::identity::compare::{self, Kind};
-use einklang_core::identity::model::Model;
+use einklang_core::identity::model::{Forms, Model};
 use einklang_core::Fields;
 use einklang_store::{HubStore, NewReview, RecordId, RunId, StoreError};
 use std::collections::{HashMap, HashSet};
@@ -32,6 +32,9 @@ pub(crate) struct Matcher<'m> {
     entity: String,
     matching: &'m Matching,
     ready: Option<(Model, HashSet<(RecordId, RecordId)>)>,
+    /// Normalised forms of candidates seen in this run (dropped when the
+    /// run changes the record).
+    forms: HashMap<RecordId, Forms>,
 }
 
 /// What matching a read's new records did.
@@ -104,6 +107,7 @@ impl<'m> Matcher<'m> {
             entity: entity.to_string(),
             matching,
             ready: None,
+            forms: HashMap::new(),
         }
     }
 
@@ -200,14 +204,19 @@ impl<'m> Matcher<'m> {
         }
     }
 
-    /// Match the records just created (ids with their values, in order).
+    /// Match the records just created (ids with their values, in order);
+    /// `changed` are the records the same batch updated.
     pub fn created(
         &mut self,
         store: &mut dyn HubStore,
         (tenant, run): (&str, RunId),
         created: &[(RecordId, &Fields)],
+        changed: &[RecordId],
     ) -> Result<Matched, EngineError> {
         let mut out = Matched::default();
+        for id in changed {
+            self.forms.remove(id);
+        }
         if created.is_empty() {
             return Ok(out);
         }
@@ -229,6 +238,7 @@ impl<'m> Matcher<'m> {
                         (p, "ingest"),
                     ) {
                         Ok((_, merged)) => {
+                            self.forms.remove(&other);
                             batch.add(other, keys_of(m, &merged), merged);
                             batch.add(
                                 id,
@@ -292,12 +302,17 @@ impl<'m> Matcher<'m> {
                 model.common[*k].insert(form.clone());
             }
         }
+        let mine = model.forms(values);
         let mut best: Option<(RecordId, f64)> = None;
         for (other, fields) in &candidates {
             if *other == id || fields.is_empty() || rejected.contains(&pair_key(id, *other)) {
                 continue;
             }
-            let p = model.score(values, fields).probability;
+            let theirs = self
+                .forms
+                .entry(*other)
+                .or_insert_with(|| model.forms(fields));
+            let p = model.probability(&model.levels_of(&mine, theirs));
             let better = best.is_none_or(|(b, bp)| p > bp || (p == bp && *other < b));
             if p >= m.review && better {
                 best = Some((*other, p));

@@ -87,7 +87,8 @@ impl<'s> Applier<'s> {
         });
         let created: Vec<(RecordId, &einklang_core::Fields)> =
             ids.iter().copied().zip(values).collect();
-        let found = matcher.created(&mut *ctx.store, (&ctx.tenant, ctx.run), &created)?;
+        let changed: Vec<RecordId> = plan.records.iter().map(|w| w.record_id).collect();
+        let found = matcher.created(&mut *ctx.store, (&ctx.tenant, ctx.run), &created, &changed)?;
         self.bump("merged", found.merged);
         self.bump("review", found.queued);
         Ok(())

@@ -58,41 +58,70 @@ pub(super) fn set(
     Ok(())
 }
 
-/// See [`crate::HubStore::match_candidates`].
+/// `?3, ?4, ...`: one placeholder per key after tenant and entity.
+fn placeholders(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("?{}", i + 3))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// How many records carry each of `keys` (absent: none), in one query.
+fn carriers(
+    c: &Connection,
+    (tenant, entity): (&str, &str),
+    keys: &[i64],
+) -> Out<std::collections::HashMap<i64, u64>> {
+    if keys.is_empty() {
+        return Ok(Default::default());
+    }
+    let sql = format!(
+        "SELECT key, COUNT(*) FROM match_keys WHERE tenant = ?1 AND entity = ?2
+           AND key IN ({}) GROUP BY key",
+        placeholders(keys.len())
+    );
+    let mut stmt = c.prepare_cached(&sql)?;
+    let mut args: Vec<&dyn rusqlite::ToSql> = vec![&tenant, &entity];
+    args.extend(keys.iter().map(|k| k as &dyn rusqlite::ToSql));
+    let rows = stmt.query_map(&args[..], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)? as u64))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// See [`crate::HubStore::match_candidates`]: two queries, the keys'
+/// carrier counts, then the live records of the usable keys.
 pub(super) fn candidates(
     c: &Connection,
     (tenant, entity): (&str, &str),
     keys: &[i64],
     max_block: usize,
 ) -> Out<Vec<(RecordId, Fields)>> {
-    let mut members = c.prepare_cached(
-        "SELECT record_id FROM match_keys WHERE tenant = ?1 AND entity = ?2 AND key = ?3 LIMIT ?4",
-    )?;
-    let mut ids: Vec<RecordId> = Vec::new();
-    for key in keys {
-        let found: Vec<RecordId> = members
-            .query_map(params![tenant, entity, key, max_block as i64 + 1], |r| {
-                r.get(0)
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        if found.len() <= max_block {
-            ids.extend(found);
-        }
+    let counts = carriers(c, (tenant, entity), keys)?;
+    let usable: Vec<i64> = keys
+        .iter()
+        .copied()
+        .filter(|k| counts.get(k).is_some_and(|n| *n as usize <= max_block))
+        .collect();
+    if usable.is_empty() {
+        return Ok(Vec::new());
     }
-    ids.sort_unstable();
-    ids.dedup();
-    let mut record = c.prepare_cached(
-        "SELECT vals FROM records WHERE id = ?1 AND tenant = ?2 AND entity = ?3
-           AND deleted_at IS NULL AND merged_into IS NULL",
-    )?;
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        let vals: Option<String> = record
-            .query_row(params![id, tenant, entity], |r| r.get(0))
-            .optional()?;
-        if let Some(vals) = vals {
-            out.push((id, parse("record values", &vals)?));
-        }
+    let sql = format!(
+        "SELECT DISTINCT r.id, r.vals FROM match_keys k JOIN records r ON r.id = k.record_id
+         WHERE k.tenant = ?1 AND k.entity = ?2 AND k.key IN ({})
+           AND r.deleted_at IS NULL AND r.merged_into IS NULL ORDER BY r.id",
+        placeholders(usable.len())
+    );
+    let mut stmt = c.prepare_cached(&sql)?;
+    let mut args: Vec<&dyn rusqlite::ToSql> = vec![&tenant, &entity];
+    args.extend(usable.iter().map(|k| k as &dyn rusqlite::ToSql));
+    let rows = stmt.query_map(&args[..], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, vals) = row?;
+        out.push((id, parse("record values", &vals)?));
     }
     Ok(out)
 }
@@ -103,14 +132,11 @@ pub(super) fn counts(
     (tenant, entity): (&str, &str),
     keys: &[i64],
 ) -> Out<Vec<u64>> {
-    let mut stmt = c.prepare_cached(
-        "SELECT COUNT(*) FROM match_keys WHERE tenant = ?1 AND entity = ?2 AND key = ?3",
-    )?;
-    let mut out = Vec::with_capacity(keys.len());
-    for key in keys {
-        out.push(stmt.query_row(params![tenant, entity, key], |r| r.get::<_, i64>(0))? as u64);
-    }
-    Ok(out)
+    let found = carriers(c, (tenant, entity), keys)?;
+    Ok(keys
+        .iter()
+        .map(|k| found.get(k).copied().unwrap_or(0))
+        .collect())
 }
 
 /// See [`crate::HubStore::history_after`].
