@@ -42,9 +42,15 @@ pub(super) fn live_records(
         "SELECT id, vals FROM records WHERE tenant = ?1 AND entity = ?2 AND id > ?3
            AND deleted_at IS NULL AND merged_into IS NULL ORDER BY id LIMIT ?4",
     )?;
-    let rows = stmt.query_map(params![tenant, entity, after, limit as i64], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-    })?;
+    id_values(&mut stmt, params![tenant, entity, after, limit as i64])
+}
+
+/// The `(id, vals)` rows of a statement, values parsed.
+pub(super) fn id_values(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    args: impl rusqlite::Params,
+) -> Out<Vec<(RecordId, Fields)>> {
+    let rows = stmt.query_map(args, |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
     let mut out = Vec::new();
     for row in rows {
         let (rid, vals) = row?;

@@ -2,8 +2,7 @@
 //! engine for matching on ingest without loading the hub, and the
 //! history cursor they are current up to.
 
-use super::identity::Fail;
-use crate::migrate::parse;
+use super::identity::{id_values, Fail};
 use crate::model::RecordId;
 use einklang_core::Fields;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -115,15 +114,7 @@ pub(super) fn candidates(
     let mut stmt = c.prepare_cached(&sql)?;
     let mut args: Vec<&dyn rusqlite::ToSql> = vec![&tenant, &entity];
     args.extend(usable.iter().map(|k| k as &dyn rusqlite::ToSql));
-    let rows = stmt.query_map(&args[..], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (id, vals) = row?;
-        out.push((id, parse("record values", &vals)?));
-    }
-    Ok(out)
+    id_values(&mut stmt, &args[..])
 }
 
 /// See [`crate::HubStore::key_counts`].
@@ -176,13 +167,8 @@ pub(super) fn sample(
         "SELECT id, vals FROM records WHERE tenant = ?1 AND entity = ?2 AND id % ?3 = 0
            AND deleted_at IS NULL AND merged_into IS NULL ORDER BY id LIMIT ?4",
     )?;
-    let rows = stmt.query_map(params![tenant, entity, every.max(1), limit as i64], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (id, vals) = row?;
-        out.push((id, parse("record values", &vals)?));
-    }
-    Ok(out)
+    id_values(
+        &mut stmt,
+        params![tenant, entity, every.max(1), limit as i64],
+    )
 }
