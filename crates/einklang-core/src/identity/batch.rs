@@ -127,6 +127,63 @@ impl Prepared {
                 .map(|i| normalise(model, rules, &records[i], &mut memo))
                 .collect()
         });
+        self.push(base, done);
+    }
+
+    /// Add records as an iterator yields them: this thread reads them, a
+    /// batch at a time, while threads that live for the whole stream (so
+    /// their caches do: the phone patterns, the memo of recurring values)
+    /// normalise them on every core. The caller need not hold the records.
+    /// Returns the time spent inside the iterator.
+    pub fn extend_from(
+        &mut self,
+        model: &Model,
+        rules: &[Rule],
+        records: impl Iterator<Item = Fields>,
+    ) -> std::time::Duration {
+        use std::sync::{mpsc, Mutex};
+        const BATCH: usize = 512;
+        let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+        let (send, receive) = mpsc::sync_channel::<(usize, Vec<Fields>)>(threads * 4);
+        let receive = Mutex::new(receive);
+        let work = || {
+            let mut memo = Memo::default();
+            let mut out = Vec::new();
+            loop {
+                let next = receive.lock().expect("a pass thread panicked").recv();
+                let Ok((n, batch)) = next else { return out };
+                let done: Vec<_> = batch
+                    .iter()
+                    .map(|r| normalise(model, rules, r, &mut memo))
+                    .collect();
+                out.push((n, done));
+            }
+        };
+        let mut reading = std::time::Duration::ZERO;
+        let mut batches: Vec<(usize, Vec<Normalised>)> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads).map(|_| s.spawn(work)).collect();
+            let mut records = records.fuse();
+            for n in 0.. {
+                let started = std::time::Instant::now();
+                let batch: Vec<Fields> = records.by_ref().take(BATCH).collect();
+                reading += started.elapsed();
+                if batch.is_empty() || send.send((n, batch)).is_err() {
+                    break;
+                }
+            }
+            drop(send);
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("a pass thread panicked"))
+                .collect()
+        });
+        batches.sort_unstable_by_key(|b| b.0);
+        let base = self.forms.len();
+        self.push(base, batches.into_iter().flat_map(|b| b.1).collect());
+        reading
+    }
+
+    fn push(&mut self, base: usize, done: Vec<Normalised>) {
         for (i, (forms, keys)) in done.into_iter().enumerate() {
             let id = (base + i) as u32;
             self.keys.extend(keys.into_iter().map(|k| (k, id)));
@@ -175,14 +232,12 @@ impl Memo {
     }
 }
 
+/// A record's packed forms and hashed block keys.
+type Normalised = (Packed, Vec<u64>);
+
 /// One record's packed forms and hashed keys, each field normalised once
 /// for both.
-fn normalise(
-    model: &Model,
-    rules: &[Rule],
-    record: &Fields,
-    memo: &mut Memo,
-) -> (Packed, Vec<u64>) {
+fn normalise(model: &Model, rules: &[Rule], record: &Fields, memo: &mut Memo) -> Normalised {
     let region = &model.region;
     let forms: Forms = model
         .comparisons

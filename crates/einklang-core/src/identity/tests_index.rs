@@ -239,3 +239,40 @@ proptest! {
         prop_assert_eq!(m.probability(&m.levels_in(&pa, &fb)), m.score(&a, &b).probability);
     }
 }
+
+#[test]
+fn a_pass_fed_by_an_iterator_plans_as_one_fed_a_slice() {
+    let records: Vec<Fields> = (0..1200)
+        .map(|i| {
+            let h = hub();
+            let mut r = h[i % 3].clone();
+            r.insert("street".into(), json!(format!("Weg {}", i % 7)));
+            r.insert("first_name".into(), json!(format!("P{}", i % 400)));
+            r
+        })
+        .collect();
+    let settings = Settings {
+        block: &rules(),
+        max_block: 50,
+        estimate: true,
+        auto_merge: 0.9,
+        review: 0.5,
+    };
+    let (mut a, mut b) = (model(), model());
+    let mut pa = batch::Prepared::new();
+    pa.extend(&a, &rules(), &records);
+    let mut pb = batch::Prepared::new();
+    pb.extend_from(&b, &rules(), records.iter().cloned());
+    assert_eq!(pa.len(), pb.len());
+    let (x, y) = (
+        batch::run_prepared(&mut a, &settings, pa),
+        batch::run_prepared(&mut b, &settings, pb),
+    );
+    let key = |p: &batch::Pair| (p.a, p.b, p.probability.to_bits());
+    assert_eq!(
+        x.pairs.iter().map(key).collect::<Vec<_>>(),
+        y.pairs.iter().map(key).collect::<Vec<_>>()
+    );
+    assert_eq!(x.clusters, y.clusters);
+    assert_eq!(a, b);
+}

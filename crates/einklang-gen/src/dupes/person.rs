@@ -187,7 +187,13 @@ fn birthday(rng: &mut Rng) -> Option<(u64, u64, u64)> {
 }
 
 fn landline(rng: &mut Rng, country: Country, area: &str) -> String {
-    let len = if area.len() <= 2 { 7 } else { 6 };
+    // valid lengths: GB ten digits after the 0 with the area code, DE
+    // and SI seven after a short area code and six after a longer one
+    let len = match country {
+        Country::Gb => 10 - area.len(),
+        _ if area.len() <= 2 => 7,
+        _ => 6,
+    };
     match country {
         Country::Gb => format!("{}{}", rng.range(2, 8), rng.digits(len - 1)),
         _ => format!("{}{}", rng.range(1, 9), rng.digits(len - 1)),
