@@ -196,6 +196,39 @@ fn scenario(config: &Config, store: &mut dyn HubStore, _dir: &Path) {
         .to_string();
     assert!(err.contains("already decided: rejected"), "{err}");
 
+    // A pair whose record is merged meanwhile is dropped as stale.
+    let zoe = record_of(store, "shop", "12");
+    let pair = einklang_store::NewReview {
+        entity: "contact".into(),
+        a: namesake,
+        b: zoe,
+        probability: 0.7,
+    };
+    store.queue_reviews(&t, 1, &[pair]).unwrap();
+    let m = &config.matching["contact"];
+    let by_hand = ops::in_run(store, (&t, "merge by hand", "eva"), |store, run| {
+        let pair = (namesake, zoe);
+        let done = einklang_engine::identity::merge_pair(
+            store,
+            (&t, run),
+            ("contact", m),
+            pair,
+            (1.0, "manual"),
+        )?;
+        Ok((done, Default::default()))
+    });
+    by_hand.unwrap();
+    let (open, stale) = ops::open_reviews(store, &t, 10).unwrap();
+    assert!(open.is_empty());
+    assert_eq!(
+        (stale.len(), stale[0].a.max(stale[0].b)),
+        (1, namesake.max(zoe))
+    );
+    assert_eq!(
+        store.review(&t, stale[0].id).unwrap().unwrap().status,
+        ReviewStatus::Stale
+    );
+
     // Unmerge shop 10 out of crm 1: both as they were before the merge.
     let merges = store.merges(&t, Some(jurgen), 10).unwrap();
     let away = merges[0].merged;
@@ -227,8 +260,8 @@ fn scenario(config: &Config, store: &mut dyn HubStore, _dir: &Path) {
         .unwrap()
         .1;
     assert_eq!(applied.merged, 0, "an unmerged pair is not merged again");
-    let rejected = store.reviews(&t, false, 10).unwrap();
-    assert!(rejected.iter().all(|r| r.status == ReviewStatus::Rejected));
+    let decided = store.reviews(&t, false, 10).unwrap();
+    assert!(decided.iter().all(|r| r.status != ReviewStatus::Open));
     let runs: Vec<String> = store
         .runs(&t, 20)
         .unwrap()

@@ -135,6 +135,34 @@ fn open_review(store: &mut dyn HubStore, tenant: &str, id: i64) -> Result<Review
     }
 }
 
+/// Open review pairs with both records' values, oldest first; pairs
+/// whose record was merged or deleted since are marked stale and returned
+/// apart.
+#[allow(clippy::type_complexity)]
+pub fn open_reviews(
+    store: &mut dyn HubStore,
+    tenant: &str,
+    limit: usize,
+) -> Result<(Vec<(ReviewRow, Fields, Fields)>, Vec<ReviewRow>), EngineError> {
+    let (mut open, mut stale) = (Vec::new(), Vec::new());
+    for r in store.reviews(tenant, true, limit)? {
+        let mut live = |id: RecordId| -> Result<Option<Fields>, EngineError> {
+            let rec = store.record(tenant, &r.entity, id)?;
+            Ok(rec
+                .filter(|r| r.merged_into.is_none() && r.deleted_at.is_none())
+                .map(|r| r.values))
+        };
+        match (live(r.a)?, live(r.b)?) {
+            (Some(a), Some(b)) => open.push((r, a, b)),
+            _ => {
+                store.decide_review(tenant, r.id, ReviewStatus::Stale, "einklang")?;
+                stale.push(r);
+            }
+        }
+    }
+    Ok((open, stale))
+}
+
 /// `einklang review accept ID`: merge the pair (the older record
 /// survives) and mark it accepted. Returns the merge id.
 pub fn accept(

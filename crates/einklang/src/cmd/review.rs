@@ -8,7 +8,6 @@
 
 use super::dedupe::{matching, prepared_model, print_explanation};
 use crate::table::Table;
-use anyhow::anyhow;
 use einklang_engine::identity::{live_records, ops};
 use einklang_store::RecordId;
 use std::path::Path;
@@ -88,30 +87,30 @@ fn list(
     limit: usize,
 ) -> anyhow::Result<()> {
     let tenant = config.tenant.as_str();
-    let open = store.reviews(tenant, true, limit)?;
+    let (open, stale) = ops::open_reviews(store, tenant, limit)?;
+    for r in &stale {
+        println!(
+            "review {}: {} {} or {} was merged or deleted meanwhile; the pair is dropped",
+            r.id, r.entity, r.a, r.b
+        );
+    }
     if open.is_empty() {
         println!("no pairs wait for review");
         return Ok(());
     }
     let mut models = std::collections::BTreeMap::new();
-    for r in &open {
+    for (r, a, b) in &open {
         if !models.contains_key(&r.entity) {
             let m = matching(config, &r.entity)?;
             let records = live_records(store, tenant, &r.entity)?;
             models.insert(r.entity.clone(), (prepared_model(&records, m), m));
         }
         let (model, m) = &models[&r.entity];
-        let mut value = |id: RecordId| -> anyhow::Result<einklang_core::Fields> {
-            let rec = store.record(tenant, &r.entity, id)?;
-            rec.map(|r| r.values)
-                .ok_or_else(|| anyhow!("review pair {}: record {id} is gone", r.id))
-        };
-        let (a, b) = (value(r.a)?, value(r.b)?);
         println!(
             "review {}: {} {} and {} (proposed by run {} at {:.3})",
             r.id, r.entity, r.a, r.b, r.run_id, r.probability
         );
-        print_explanation(model, m, &a, &b);
+        print_explanation(model, m, a, b);
         println!(
             "decide with: einklang review accept {} | einklang review reject {}\n",
             r.id, r.id
