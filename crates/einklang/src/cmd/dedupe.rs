@@ -136,7 +136,9 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
             format!("{lowest:.3}"),
         ]);
     }
-    print!("{t}");
+    if !plan.clusters.is_empty() {
+        print!("{t}");
+    }
     let mut r = Table::new(&["review", "a", "b", "probability"]);
     for (n, p) in reviews.iter().take(args.limit).enumerate() {
         r.row(vec![
