@@ -70,18 +70,23 @@ fn main() -> anyhow::Result<()> {
     // file, duplicates (of hub records) and new people alike
     let stride = (hub + probes) / probes.max(1);
     let mut arriving = Vec::with_capacity(probes);
-    for (n, fields) in rows.by_ref().take(hub + probes).enumerate() {
-        let (cluster, record) = split(fields);
-        if n % stride == stride - 1 && arriving.len() < probes {
-            arriving.push((n as i64, cluster, record));
-            continue;
-        }
-        index.insert(&model, n as i64, &record);
-        cluster_of.insert(n as i64, cluster);
-        if sample.len() < 20_000 {
-            sample.push(record);
-        }
-    }
+    let hub_rows = rows
+        .by_ref()
+        .take(hub + probes)
+        .enumerate()
+        .filter_map(|(n, fields)| {
+            let (cluster, record) = split(fields);
+            if n % stride == stride - 1 && arriving.len() < probes {
+                arriving.push((n as i64, cluster, record));
+                return None;
+            }
+            cluster_of.insert(n as i64, cluster);
+            if sample.len() < 20_000 {
+                sample.push(record.clone());
+            }
+            Some((n as i64, record))
+        });
+    index.extend(&model, hub_rows);
     let common = {
         batch::prepare(&mut model, m.estimate, &sample);
         index.prepare(&mut model);

@@ -108,8 +108,8 @@ pub fn common_values<'a, S: Side + 'a>(
 /// Records normalised for a pass: packed forms and hashed block keys.
 #[derive(Default)]
 pub struct Prepared {
-    forms: Vec<Packed>,
-    keys: Vec<(u64, u32)>,
+    pub(crate) forms: Vec<Packed>,
+    pub(crate) keys: Vec<(u64, u32)>,
 }
 
 impl Prepared {

@@ -16,7 +16,7 @@
 //! Block keys are kept as 64-bit hashes: a collision could only add a
 //! candidate (every candidate is scored in full), never lose one.
 
-use super::batch::common_values;
+use super::batch::{common_values, Prepared};
 use super::block::{self, Rule};
 use super::model::Model;
 use super::packed::Packed;
@@ -62,6 +62,32 @@ impl Index {
         }
         let forms = Packed::new(&model.forms(record));
         self.records.insert(id, Entry { forms, keys });
+    }
+
+    /// Add or replace many records, normalised on every core (as
+    /// `batch::Prepared::extend_from` does): building an index of the hub.
+    pub fn extend(&mut self, model: &Model, records: impl Iterator<Item = (i64, Fields)>) {
+        let mut ids = Vec::new();
+        let mut prepared = Prepared::new();
+        prepared.extend_from(
+            model,
+            &self.rules,
+            records.map(|(id, r)| {
+                ids.push(id);
+                r
+            }),
+        );
+        let mut keys: Vec<Vec<u64>> = vec![Vec::new(); ids.len()];
+        for (k, i) in prepared.keys {
+            keys[i as usize].push(k);
+        }
+        for ((id, forms), keys) in ids.into_iter().zip(prepared.forms).zip(keys) {
+            self.remove(id);
+            for &k in &keys {
+                self.blocks.entry(k).or_default().push(id);
+            }
+            self.records.insert(id, Entry { forms, keys });
+        }
     }
 
     /// Remove a record (no-op when absent).

@@ -276,3 +276,25 @@ fn a_pass_fed_by_an_iterator_plans_as_one_fed_a_slice() {
     assert_eq!(x.clusters, y.clusters);
     assert_eq!(a, b);
 }
+
+#[test]
+fn extend_indexes_as_insert_does() {
+    let m = model();
+    let mut one = Index::new(rules(), 100);
+    let mut many = Index::new(rules(), 100);
+    let records: Vec<(i64, Fields)> = hub()
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| (i as i64 + 10, r))
+        .collect();
+    for (id, r) in &records {
+        one.insert(&m, *id, r);
+    }
+    many.extend(&m, records.into_iter());
+    assert_eq!(many.len(), 3);
+    let probe = rec(
+        json!({"first_name": "Peter", "last_name": "Lang", "company": "Huber Bau", "emails": ["anna@novak.si"]}),
+    );
+    assert_eq!(one.candidates(&m, &probe), many.candidates(&m, &probe));
+    assert_eq!(one.matches(&m, &probe, 0.0), many.matches(&m, &probe, 0.0));
+}
