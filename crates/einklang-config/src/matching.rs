@@ -42,9 +42,12 @@ pub struct Matching {
     pub max_block: usize,
     /// Which values a merged record keeps.
     pub survive: Survivorship,
+    /// Match every record a read creates against the hub (default true).
+    pub ingest: bool,
 }
 
-const KEYS: [&str; 7] = [
+const KEYS: [&str; 8] = [
+    "ingest",
     "survive",
     "compare",
     "block",
@@ -150,6 +153,10 @@ fn entity_matching(
             1000
         }
     };
+    let ingest = t
+        .get("ingest")
+        .and_then(|e| ctx.boolean(e, &format!("`{what}.ingest`")))
+        .unwrap_or(true);
     let survive = crate::survive::parse(ctx, t.get("survive"), schema, connectors, &what);
     if comparisons.is_empty() {
         return None;
@@ -167,6 +174,7 @@ fn entity_matching(
         estimate,
         max_block,
         survive,
+        ingest,
     })
 }
 

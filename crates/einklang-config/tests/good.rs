@@ -461,6 +461,7 @@ survive = { sources = ["phonebook", "crm"], default = "most_complete", notes = "
 
 [matching.other]
 compare = [{ field = "name", kind = "name" }]
+ingest = false
 "#
     .replace("[matching.other]", "[entities.lead]\nname = \"text\"\n\n[matching.lead]");
     let config = einklang_config::load_str(&text, Path::new("einklang.toml"), &env).unwrap();
@@ -474,4 +475,9 @@ compare = [{ field = "name", kind = "name" }]
         config.matching["lead"].survive,
         einklang_core::identity::survive::Survivorship::default()
     );
+    assert!(
+        config.matching["contact"].ingest,
+        "matching on ingest by default"
+    );
+    assert!(!config.matching["lead"].ingest);
 }
