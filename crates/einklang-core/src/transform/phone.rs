@@ -124,7 +124,7 @@ fn descriptor_matches(d: &phonenumber::metadata::Descriptor, national: &str) -> 
 }
 
 /// Does `pattern` match at the start of `text`, as the crate's own
-/// `find(..).start() == 0` checks? Only for patterns of the crate's
+/// `find(..).start() == 0` checks (same answer, anchored)? Only for patterns of the crate's
 /// metadata, which lives for the whole process: the cache is keyed by the
 /// pattern text's address and length.
 fn matches_at_start(pattern: &str, text: &str) -> bool {
@@ -138,15 +138,15 @@ fn matches_at_start(pattern: &str, text: &str) -> bool {
         let re = cache
             .entry((pattern.as_ptr() as usize, pattern.len()))
             .or_insert_with(|| {
-                // as the crate builds its patterns
-                regex::RegexBuilder::new(pattern)
+                // as the crate builds its patterns, but anchored: the
+                // leftmost match starts at 0 exactly when a match does, and
+                // an anchored search gives up at the first position
+                regex::RegexBuilder::new(&format!("^(?:{pattern})"))
                     .ignore_whitespace(true)
                     .build()
                     .ok()
             });
-        re.as_ref()
-            .and_then(|re| re.find(text))
-            .is_some_and(|m| m.start() == 0)
+        re.as_ref().is_some_and(|re| re.is_match(text))
     })
 }
 
@@ -179,6 +179,21 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn the_anchored_match_answers_as_the_crates_find(
+            region in prop::sample::select(vec!["DE", "SI", "GB", "AT", "US", "NL"]),
+            national in "[0-9]{4,12}",
+        ) {
+            let meta = DATABASE.by_id(region).unwrap();
+            let d = meta.descriptors();
+            for desc in [Some(d.general()), d.fixed_line(), d.mobile()].into_iter().flatten() {
+                let pattern = desc.national_number().as_str();
+                let re = regex::RegexBuilder::new(pattern).ignore_whitespace(true).build().unwrap();
+                let crate_says = re.find(&national).is_some_and(|m| m.start() == 0);
+                prop_assert_eq!(matches_at_start(pattern, &national), crate_says, "{} {}", pattern, national);
+            }
+        }
+
         #[test]
         fn fast_path_agrees_with_the_crate(
             prefix in prop::sample::select(vec!["+49 ", "0049 ", "0", "+386 ", "00386 ", "+44 ", "+1 ", "+43 ", "", "+"]),
