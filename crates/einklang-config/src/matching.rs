@@ -7,7 +7,7 @@
 //! compare = [
 //!   { field = "first_name", kind = "name" },
 //!   { field = "last_name", kind = "name" },
-//!   { field = "emails", kind = "email" },
+//!   { field = "emails", kind = "email", m = [0.9, 0.0, 0.1] },
 //!   { field = "phones", kind = "phone", group = "workplace" },
 //!   { field = "company", kind = "company", group = "workplace" },
 //! ]
@@ -220,7 +220,7 @@ fn comparison(
     let t = ctx.table(v, &format!("an entry of {what}.compare"))?;
     ctx.unknown_keys(
         t,
-        &["field", "kind", "group"],
+        &["field", "kind", "group", "m", "u"],
         &format!("an entry of {what}.compare"),
     );
     let Some(f_v) = t.get("field") else {
@@ -244,7 +244,40 @@ fn comparison(
     let group = t
         .get("group")
         .and_then(|g| ctx.text(g, &format!("`group` in {what}.compare")));
-    Some(Comparison::new(&f?, kind?, group.as_deref()))
+    let mut c = Comparison::new(&f?, kind?, group.as_deref());
+    for (key, target) in [("m", &mut c.m), ("u", &mut c.u)] {
+        if let Some(p) = t.get(key).and_then(|p| levels(ctx, p, key, what)) {
+            *target = p;
+        }
+    }
+    Some(c)
+}
+
+/// `m` or `u` of a comparison: the probabilities of exact, close and
+/// different agreement, three numbers from 0 to 1 that add up to 1.
+fn levels(ctx: &mut Ctx<'_>, v: &Val<'_>, key: &str, what: &str) -> Option<[f64; 3]> {
+    let numbers: Option<Vec<f64>> = match v.get_ref() {
+        DeValue::Array(items) => items.iter().map(|i| number(i.get_ref())).collect(),
+        _ => None,
+    };
+    match numbers.as_deref() {
+        Some(&[e, c, d])
+            if [e, c, d].iter().all(|p| (0.0..=1.0).contains(p))
+                && (e + c + d - 1.0).abs() < 1e-6 =>
+        {
+            Some([e, c, d])
+        }
+        _ => {
+            ctx.error(
+                v.span(),
+                format!(
+                    "`{key}` in {what}.compare must be three probabilities for exact, close and different agreement that add up to 1, such as [0.9, 0.05, 0.05]; found {}",
+                    shown(v.get_ref())
+                ),
+            );
+            None
+        }
+    }
 }
 
 fn kind(ctx: &mut Ctx<'_>, v: &Val<'_>, what: &str) -> Option<Kind> {

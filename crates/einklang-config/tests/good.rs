@@ -456,7 +456,7 @@ kind = "csv"
 path = "phonebook.csv"
 
 [matching.contact]
-compare = [{ field = "name", kind = "name" }]
+compare = [{ field = "name", kind = "name", m = [0.9, 0.08, 0.02], u = [0.001, 0.009, 0.99] }]
 survive = { sources = ["phonebook", "crm"], default = "most_complete", notes = "longest", company = "source_priority" }
 
 [matching.other]
@@ -480,4 +480,6 @@ ingest = false
         "matching on ingest by default"
     );
     assert!(!config.matching["lead"].ingest);
+    let name = &config.matching["contact"].model.comparisons[0];
+    assert_eq!((name.m, name.u), ([0.9, 0.08, 0.02], [0.001, 0.009, 0.99]));
 }
