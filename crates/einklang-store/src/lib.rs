@@ -286,8 +286,8 @@ pub trait HubStore: Send {
     /// they were made with, and the history id they are current up to.
     fn match_state(&mut self, tenant: &str, entity: &str) -> Result<Option<(String, i64)>>;
     /// Replace the match keys of these records (with `rebuild`, of every
-    /// record of the entity first), and set the state when given; one
-    /// transaction.
+    /// record of the entity first), remember the version of each record
+    /// they were made at, and set the state when given; one transaction.
     fn set_match_keys(
         &mut self,
         tenant: &str,
@@ -307,14 +307,16 @@ pub trait HubStore: Send {
     ) -> Result<Vec<(RecordId, Fields)>>;
     /// How many records carry each key (same order).
     fn key_counts(&mut self, tenant: &str, entity: &str, keys: &[i64]) -> Result<Vec<u64>>;
-    /// Up to `limit` (history id, record id) after history id `after`, by
-    /// history id: which records changed since.
+    /// Up to `limit` (history id, record id, stale) after history id
+    /// `after`, by history id: which records changed since, and whether
+    /// their match keys are older than the record (made at another
+    /// version, or never made).
     fn history_after(
         &mut self,
         tenant: &str,
         after: i64,
         limit: usize,
-    ) -> Result<Vec<(i64, RecordId)>>;
+    ) -> Result<Vec<(i64, RecordId, bool)>>;
     /// The highest history id (0 when there is none).
     fn last_history_id(&mut self, tenant: &str) -> Result<i64>;
     /// Up to `limit` live records of `entity` whose id is a multiple of

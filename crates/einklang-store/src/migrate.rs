@@ -216,6 +216,7 @@ CREATE INDEX match_keys_record ON match_keys (record_id);
 CREATE TABLE match_state (
     tenant TEXT NOT NULL, entity TEXT NOT NULL, signature TEXT NOT NULL, cursor INTEGER NOT NULL,
     PRIMARY KEY (tenant, entity));
+CREATE TABLE match_keyed (record_id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, version INTEGER NOT NULL);
 ",
         postgres: "
 CREATE TABLE match_keys (
@@ -225,6 +226,7 @@ CREATE INDEX match_keys_record ON match_keys (record_id);
 CREATE TABLE match_state (
     tenant TEXT NOT NULL, entity TEXT NOT NULL, signature TEXT NOT NULL, cursor BIGINT NOT NULL,
     PRIMARY KEY (tenant, entity));
+CREATE TABLE match_keyed (record_id BIGINT PRIMARY KEY, tenant TEXT NOT NULL, version BIGINT NOT NULL);
 ",
     },
 ];

@@ -509,7 +509,7 @@ impl HubStore for PgStore {
         tenant: &str,
         after: i64,
         limit: usize,
-    ) -> Result<Vec<(i64, RecordId)>> {
+    ) -> Result<Vec<(i64, RecordId, bool)>> {
         keys::history_after(&mut self.client, tenant, after, limit)
     }
 

@@ -637,7 +637,7 @@ impl HubStore for SqliteStore {
         tenant: &str,
         after: i64,
         limit: usize,
-    ) -> Result<Vec<(i64, RecordId)>> {
+    ) -> Result<Vec<(i64, RecordId, bool)>> {
         let out = keys::history_after(&self.conn, tenant, after, limit);
         self.fail(out)
     }

@@ -186,7 +186,8 @@ impl<'m> Matcher<'m> {
                 return Ok(());
             };
             cursor = last.0;
-            let mut ids: Vec<RecordId> = changed.iter().map(|h| h.1).collect();
+            // records keyed at their current version (by this matcher) are skipped
+            let mut ids: Vec<RecordId> = changed.iter().filter(|h| h.2).map(|h| h.1).collect();
             ids.sort_unstable();
             ids.dedup();
             ids.retain(|id| !fresh.contains(id));

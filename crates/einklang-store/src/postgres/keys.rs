@@ -29,6 +29,11 @@ pub(super) fn set(
             "DELETE FROM match_keys WHERE tenant = $1 AND entity = $2",
             &[&tenant, &entity],
         )?;
+        c.execute(
+            "DELETE FROM match_keyed WHERE tenant = $1
+               AND record_id IN (SELECT id FROM records WHERE tenant = $1 AND entity = $2)",
+            &[&tenant, &entity],
+        )?;
     } else {
         let ids: Vec<RecordId> = keys.iter().map(|k| k.0).collect();
         c.execute(
@@ -44,6 +49,13 @@ pub(super) fn set(
         "INSERT INTO match_keys (tenant, entity, key, record_id)
          SELECT $1, $2, k, r FROM unnest($3::bigint[], $4::bigint[]) AS t(k, r)",
         &[&tenant, &entity, &all, &records],
+    )?;
+    let ids: Vec<RecordId> = keys.iter().map(|k| k.0).collect();
+    c.execute(
+        "INSERT INTO match_keyed (record_id, tenant, version)
+         SELECT id, tenant, version FROM records WHERE id = ANY($1) AND tenant = $2
+         ON CONFLICT (record_id) DO UPDATE SET version = excluded.version",
+        &[&ids, &tenant],
     )?;
     if let Some((signature, cursor)) = state {
         c.execute(
@@ -101,13 +113,16 @@ pub(super) fn history_after(
     tenant: &str,
     after: i64,
     limit: usize,
-) -> Result<Vec<(i64, RecordId)>> {
+) -> Result<Vec<(i64, RecordId, bool)>> {
     Ok(c.query(
-        "SELECT id, record_id FROM history WHERE id > $1 AND tenant = $2 ORDER BY id LIMIT $3",
+        "SELECT h.id, h.record_id, r.version IS DISTINCT FROM k.version
+         FROM history h LEFT JOIN records r ON r.id = h.record_id
+           LEFT JOIN match_keyed k ON k.record_id = h.record_id
+         WHERE h.id > $1 AND h.tenant = $2 ORDER BY h.id LIMIT $3",
         &[&after, &tenant, &(limit as i64)],
     )?
     .iter()
-    .map(|r| (r.get(0), r.get(1)))
+    .map(|r| (r.get(0), r.get(1), r.get(2)))
     .collect())
 }
 

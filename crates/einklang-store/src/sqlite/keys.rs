@@ -33,13 +33,23 @@ pub(super) fn set(
             "DELETE FROM match_keys WHERE tenant = ?1 AND entity = ?2",
             params![tenant, entity],
         )?;
+        c.execute(
+            "DELETE FROM match_keyed WHERE tenant = ?1
+               AND record_id IN (SELECT id FROM records WHERE tenant = ?1 AND entity = ?2)",
+            params![tenant, entity],
+        )?;
     }
+    let mut keyed = c.prepare_cached(
+        "INSERT OR REPLACE INTO match_keyed (record_id, tenant, version)
+         SELECT id, tenant, version FROM records WHERE id = ?1 AND tenant = ?2",
+    )?;
     let mut clear =
         c.prepare_cached("DELETE FROM match_keys WHERE record_id = ?1 AND tenant = ?2")?;
     let mut insert = c.prepare_cached(
         "INSERT INTO match_keys (tenant, entity, key, record_id) VALUES (?1, ?2, ?3, ?4)",
     )?;
     for (record, record_keys) in keys {
+        keyed.execute(params![record, tenant])?;
         if !rebuild {
             clear.execute(params![record, tenant])?;
         }
@@ -136,12 +146,15 @@ pub(super) fn history_after(
     tenant: &str,
     after: i64,
     limit: usize,
-) -> Out<Vec<(i64, RecordId)>> {
+) -> Out<Vec<(i64, RecordId, bool)>> {
     let mut stmt = c.prepare_cached(
-        "SELECT id, record_id FROM history WHERE id > ?1 AND tenant = ?2 ORDER BY id LIMIT ?3",
+        "SELECT h.id, h.record_id,
+           (SELECT r.version FROM records r WHERE r.id = h.record_id) IS NOT
+           (SELECT k.version FROM match_keyed k WHERE k.record_id = h.record_id)
+         FROM history h WHERE h.id > ?1 AND h.tenant = ?2 ORDER BY h.id LIMIT ?3",
     )?;
     let rows = stmt.query_map(params![after, tenant, limit as i64], |r| {
-        Ok((r.get(0)?, r.get(1)?))
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

@@ -328,6 +328,11 @@ fn match_keys_find_live_candidates_count_carriers_and_keep_their_state() {
             s.match_state("t1", "contact").unwrap(),
             Some(("sig".into(), 5))
         );
+        let fresh = s.history_after("t1", 0, 100).unwrap();
+        assert!(
+            fresh.iter().all(|h| !h.2),
+            "keyed at their versions: {fresh:?}"
+        );
         let ids = |v: Vec<(RecordId, Fields)>| v.into_iter().map(|r| r.0).collect::<Vec<_>>();
         let found = s.match_candidates("t1", "contact", &[1], 10).unwrap();
         assert_eq!(ids(found.clone()), vec![a, b]);
@@ -372,6 +377,10 @@ fn match_keys_find_live_candidates_count_carriers_and_keep_their_state() {
         let all = s.history_after("t1", 0, 100).unwrap();
         assert_eq!(all.last().unwrap().0, last);
         assert!(all.iter().any(|h| h.1 == b));
+        assert!(
+            all.iter().any(|h| h.1 == a && h.2),
+            "the merge moved a past its keys"
+        );
         let later = s.history_after("t1", all[1].0, 100).unwrap();
         assert_eq!(later.len(), all.len() - 2);
         assert_eq!(
