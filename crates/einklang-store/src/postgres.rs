@@ -30,6 +30,8 @@ pub struct PgStore {
     /// Inside a dry run: the whole session is one transaction that is
     /// rolled back, and each write batch is a savepoint within it.
     dry_run: bool,
+    /// Prepared hot statements (match keys).
+    statements: keys::Statements,
 }
 
 impl PgStore {
@@ -39,6 +41,7 @@ impl PgStore {
         Ok(Self {
             client,
             dry_run: false,
+            statements: keys::Statements::default(),
         })
     }
 
@@ -487,7 +490,10 @@ impl HubStore for PgStore {
         rebuild: bool,
         state: Option<(&str, i64)>,
     ) -> Result<()> {
-        self.in_tx(|c| keys::set(c, (tenant, entity), keys, rebuild, state))
+        let mut st = std::mem::take(&mut self.statements);
+        let out = self.in_tx(|c| keys::set((c, &mut st), (tenant, entity), keys, rebuild, state));
+        self.statements = st;
+        out
     }
 
     fn match_candidates(
@@ -497,11 +503,20 @@ impl HubStore for PgStore {
         keys: &[i64],
         max_block: usize,
     ) -> Result<Vec<(RecordId, Fields)>> {
-        keys::candidates(&mut self.client, (tenant, entity), keys, max_block)
+        keys::candidates(
+            (&mut self.client, &mut self.statements),
+            (tenant, entity),
+            keys,
+            max_block,
+        )
     }
 
     fn key_counts(&mut self, tenant: &str, entity: &str, keys: &[i64]) -> Result<Vec<u64>> {
-        keys::counts(&mut self.client, (tenant, entity), keys)
+        keys::counts(
+            (&mut self.client, &mut self.statements),
+            (tenant, entity),
+            keys,
+        )
     }
 
     fn history_after(
@@ -510,7 +525,12 @@ impl HubStore for PgStore {
         after: i64,
         limit: usize,
     ) -> Result<Vec<(i64, RecordId, bool)>> {
-        keys::history_after(&mut self.client, tenant, after, limit)
+        keys::history_after(
+            (&mut self.client, &mut self.statements),
+            tenant,
+            after,
+            limit,
+        )
     }
 
     fn last_history_id(&mut self, tenant: &str) -> Result<i64> {
