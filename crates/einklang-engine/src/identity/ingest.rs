@@ -225,9 +225,13 @@ impl<'m> Matcher<'m> {
         self.ready(store, tenant, &fresh)?;
         let mut batch = Batch::default();
         let mut reviews = Vec::new();
-        for &(id, values) in created {
-            let keys = keys_of(self.matching, values);
-            let best = self.best(store, tenant, &batch, (id, values), &keys)?;
+        let keys: Vec<Keys> = created
+            .iter()
+            .map(|(_, values)| keys_of(self.matching, values))
+            .collect();
+        let known = Prefetch::fetch(store, (tenant, &self.entity), self.matching, &keys)?;
+        for (&(id, values), keys) in created.iter().zip(keys) {
+            let best = self.best(&known, &batch, (id, values), &keys);
             let m = self.matching;
             match best {
                 Some((other, p)) if p >= m.auto_merge => {
@@ -276,30 +280,21 @@ impl<'m> Matcher<'m> {
     /// The best match of a new record at or above `review`, not rejected.
     fn best(
         &mut self,
-        store: &mut dyn HubStore,
-        tenant: &str,
+        known: &Prefetch,
         batch: &Batch,
         (id, values): (RecordId, &Fields),
         keys: &Keys,
-    ) -> Result<Option<(RecordId, f64)>, EngineError> {
+    ) -> Option<(RecordId, f64)> {
         let m = self.matching;
-        let mut candidates: HashMap<RecordId, Fields> = store
-            .match_candidates(tenant, &self.entity, &keys.all(), m.max_block)?
-            .into_iter()
-            .collect();
+        let mut candidates: HashMap<RecordId, &Fields> = known.sharing(keys, m.max_block);
         for (other, values) in batch.sharing(keys) {
-            candidates.insert(other, values.clone());
+            candidates.insert(other, values);
         }
         let (model, rejected) = self.ready.as_mut().expect("made ready");
         // common identifier values: counted by their keys, this record included
-        let counts = store.key_counts(
-            tenant,
-            &self.entity,
-            &keys.ids.iter().map(|i| i.2).collect::<Vec<_>>(),
-        )?;
         model.common = vec![HashSet::new(); model.comparisons.len()];
-        for ((k, form, key), n) in keys.ids.iter().zip(counts) {
-            if n + batch.count(*key) + 1 > COMMON {
+        for (k, form, key) in &keys.ids {
+            if known.carriers(*key) + batch.count(*key) + 1 > COMMON {
                 model.common[*k].insert(form.clone());
             }
         }
@@ -319,7 +314,67 @@ impl<'m> Matcher<'m> {
                 best = Some((*other, p));
             }
         }
-        Ok(best)
+        best
+    }
+}
+
+/// Keys per store call (SQLite binds at most 32,766 parameters).
+const KEYS_PER_CALL: usize = 5_000;
+
+/// The store's side of a batch's candidates, fetched in a few calls: the
+/// live records sharing a key with any record of the batch, by key, and
+/// how many records carry each key.
+struct Prefetch {
+    by_key: HashMap<i64, Vec<RecordId>>,
+    values: HashMap<RecordId, Fields>,
+    carriers: HashMap<i64, u64>,
+}
+
+impl Prefetch {
+    fn fetch(
+        store: &mut dyn HubStore,
+        (tenant, entity): (&str, &str),
+        m: &Matching,
+        keys: &[Keys],
+    ) -> Result<Prefetch, EngineError> {
+        let mut all: Vec<i64> = keys.iter().flat_map(Keys::all).collect();
+        all.sort_unstable();
+        all.dedup();
+        let mut out = Prefetch {
+            by_key: HashMap::new(),
+            values: HashMap::new(),
+            carriers: HashMap::new(),
+        };
+        for chunk in all.chunks(KEYS_PER_CALL) {
+            let counts = store.key_counts(tenant, entity, chunk)?;
+            out.carriers.extend(chunk.iter().copied().zip(counts));
+            out.values
+                .extend(store.match_candidates(tenant, entity, chunk, m.max_block)?);
+        }
+        let wanted: HashSet<i64> = all.into_iter().collect();
+        for (id, values) in &out.values {
+            for key in keys_of(m, values).all() {
+                if wanted.contains(&key) {
+                    out.by_key.entry(key).or_default().push(*id);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn carriers(&self, key: i64) -> u64 {
+        self.carriers.get(&key).copied().unwrap_or(0)
+    }
+
+    /// Known records sharing a usable key with `keys`.
+    fn sharing(&self, keys: &Keys, max_block: usize) -> HashMap<RecordId, &Fields> {
+        keys.all()
+            .iter()
+            .filter(|k| self.carriers(**k) as usize <= max_block)
+            .filter_map(|k| self.by_key.get(k))
+            .flatten()
+            .map(|id| (*id, &self.values[id]))
+            .collect()
     }
 }
 
