@@ -47,24 +47,12 @@ pub(crate) struct Matched {
 }
 
 /// The keys of a record: its blocking keys, and one per identifier value
-/// (e-mail, phone) so their carriers can be counted.
+/// (e-mail, phone) so their carriers can be counted; `all` is both,
+/// sorted, once each.
+#[derive(Default)]
 struct Keys {
-    block: Vec<i64>,
     ids: Vec<(usize, String, i64)>,
-}
-
-impl Keys {
-    fn all(&self) -> Vec<i64> {
-        let mut all: Vec<i64> = self
-            .block
-            .iter()
-            .copied()
-            .chain(self.ids.iter().map(|i| i.2))
-            .collect();
-        all.sort_unstable();
-        all.dedup();
-        all
-    }
+    all: Vec<i64>,
 }
 
 fn hash(text: &str) -> i64 {
@@ -73,7 +61,7 @@ fn hash(text: &str) -> i64 {
 
 fn keys_of(m: &Matching, record: &Fields) -> Keys {
     let region = &m.model.region;
-    let block = block::keys(&m.block, record, region)
+    let mut all: Vec<i64> = block::keys(&m.block, record, region)
         .iter()
         .map(|k| hash(&format!("b:{k}")))
         .collect();
@@ -86,7 +74,10 @@ fn keys_of(m: &Matching, record: &Fields) -> Keys {
             }
         }
     }
-    Keys { block, ids }
+    all.extend(ids.iter().map(|i: &(usize, String, i64)| i.2));
+    all.sort_unstable();
+    all.dedup();
+    Keys { ids, all }
 }
 
 /// What the match keys depend on: when it changes they are rebuilt.
@@ -162,7 +153,7 @@ impl<'m> Matcher<'m> {
             let keys: Vec<(RecordId, Vec<i64>)> = page
                 .iter()
                 .filter(|(id, _)| !fresh.contains(id))
-                .map(|(id, values)| (*id, keys_of(m, values).all()))
+                .map(|(id, values)| (*id, keys_of(m, values).all))
                 .collect();
             store.set_match_keys(tenant, entity, &keys, first, None)?;
             first = false;
@@ -195,7 +186,7 @@ impl<'m> Matcher<'m> {
             for id in ids {
                 match store.record(tenant, entity, id)? {
                     Some(r) if r.merged_into.is_none() && r.deleted_at.is_none() => {
-                        keys.push((id, keys_of(m, &r.values).all()))
+                        keys.push((id, keys_of(m, &r.values).all))
                     }
                     Some(_) => keys.push((id, Vec::new())),
                     None => {} // another entity's record
@@ -244,15 +235,14 @@ impl<'m> Matcher<'m> {
                     ) {
                         Ok((_, merged)) => {
                             self.forms.remove(&other);
-                            batch.add(other, keys_of(m, &merged), merged);
+                            let before = batch.keys_of(other).or_else(|| known.keys_of(m, other));
                             batch.add(
-                                id,
-                                Keys {
-                                    block: Vec::new(),
-                                    ids: Vec::new(),
-                                },
-                                Fields::new(),
+                                other,
+                                keys_of(m, &merged),
+                                merged,
+                                &before.unwrap_or_default(),
                             );
+                            batch.add(id, Keys::default(), Fields::new(), &[]);
                             out.merged += 1;
                             continue;
                         }
@@ -270,9 +260,10 @@ impl<'m> Matcher<'m> {
                 }),
                 None => {}
             }
-            batch.add(id, keys, values.clone());
+            batch.add(id, keys, values.clone(), &[]);
         }
-        store.set_match_keys(tenant, &self.entity, &batch.keys, false, None)?;
+        let keyed: Vec<(RecordId, Vec<i64>)> = batch.keys.into_iter().collect();
+        store.set_match_keys(tenant, &self.entity, &keyed, false, None)?;
         out.queued = store.queue_reviews(tenant, run, &reviews)?;
         Ok(out)
     }
@@ -337,7 +328,7 @@ impl Prefetch {
         m: &Matching,
         keys: &[Keys],
     ) -> Result<Prefetch, EngineError> {
-        let mut all: Vec<i64> = keys.iter().flat_map(Keys::all).collect();
+        let mut all: Vec<i64> = keys.iter().flat_map(|k| k.all.iter().copied()).collect();
         all.sort_unstable();
         all.dedup();
         let mut out = Prefetch {
@@ -353,7 +344,7 @@ impl Prefetch {
         }
         let wanted: HashSet<i64> = all.into_iter().collect();
         for (id, values) in &out.values {
-            for key in keys_of(m, values).all() {
+            for key in keys_of(m, values).all {
                 if wanted.contains(&key) {
                     out.by_key.entry(key).or_default().push(*id);
                 }
@@ -362,13 +353,18 @@ impl Prefetch {
         Ok(out)
     }
 
+    /// The keys a known record carries.
+    fn keys_of(&self, m: &Matching, id: RecordId) -> Option<Vec<i64>> {
+        self.values.get(&id).map(|v| keys_of(m, v).all)
+    }
+
     fn carriers(&self, key: i64) -> u64 {
         self.carriers.get(&key).copied().unwrap_or(0)
     }
 
     /// Known records sharing a usable key with `keys`.
     fn sharing(&self, keys: &Keys, max_block: usize) -> HashMap<RecordId, &Fields> {
-        keys.all()
+        keys.all
             .iter()
             .filter(|k| self.carriers(**k) as usize <= max_block)
             .filter_map(|k| self.by_key.get(k))
@@ -381,7 +377,7 @@ impl Prefetch {
 /// The records of the batch being matched, not yet in the store's keys.
 #[derive(Default)]
 struct Batch {
-    keys: Vec<(RecordId, Vec<i64>)>,
+    keys: HashMap<RecordId, Vec<i64>>,
     values: HashMap<RecordId, Fields>,
     by_key: HashMap<i64, Vec<RecordId>>,
     carriers: HashMap<i64, u64>,
@@ -389,24 +385,29 @@ struct Batch {
 
 impl Batch {
     /// Add a record, or replace its values (a survivor after a merge: its
-    /// old keys stay as candidates, which scoring sorts out).
-    fn add(&mut self, id: RecordId, keys: Keys, values: Fields) {
-        for (_, _, key) in &keys.ids {
+    /// old keys stay as candidates, which scoring sorts out). `before` are
+    /// the keys it already carried (counted by the store or this batch):
+    /// only its new identifier keys add a carrier.
+    fn add(&mut self, id: RecordId, keys: Keys, values: Fields, before: &[i64]) {
+        for (_, _, key) in keys.ids.iter().filter(|i| !before.contains(&i.2)) {
             *self.carriers.entry(*key).or_default() += 1;
         }
-        let all = keys.all();
-        for key in &all {
+        for key in &keys.all {
             self.by_key.entry(*key).or_default().push(id);
         }
-        self.keys.retain(|(r, _)| *r != id);
-        self.keys.push((id, all));
+        self.keys.insert(id, keys.all);
         self.values.insert(id, values);
+    }
+
+    /// The keys a batch record carries.
+    fn keys_of(&self, id: RecordId) -> Option<Vec<i64>> {
+        self.keys.get(&id).cloned()
     }
 
     /// Batch records sharing a key with `keys`.
     fn sharing(&self, keys: &Keys) -> Vec<(RecordId, &Fields)> {
         let mut ids: Vec<RecordId> = keys
-            .all()
+            .all
             .iter()
             .filter_map(|k| self.by_key.get(k))
             .flatten()
