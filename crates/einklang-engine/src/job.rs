@@ -3,6 +3,7 @@
 //! options a run takes, the reports it returns, and where connectors come
 //! from ([`ConnectorSource`]: the registry, or a test's own).
 
+use crate::lease::{Holding, LeaseOptions};
 use crate::report::Plan;
 use crate::step::{run_entity, SideSpec};
 use crate::{CrashAt, CrashGuard, EngineError, Progress};
@@ -30,6 +31,8 @@ pub struct RunOptions {
     pub now: Option<DateTime<Utc>>,
     /// Tests only: stop the run as if the process died at this point.
     pub crash: Option<CrashAt>,
+    /// How the run takes its leases (exclusive runs).
+    pub lease: LeaseOptions,
 }
 
 impl Default for RunOptions {
@@ -41,6 +44,7 @@ impl Default for RunOptions {
             dry_run: false,
             now: None,
             crash: None,
+            lease: LeaseOptions::default(),
         }
     }
 }
@@ -174,12 +178,45 @@ pub fn run_job_with(
         .jobs
         .get(name)
         .ok_or_else(|| EngineError::UnknownJob(name.into()))?;
-    if options.dry_run {
-        store.begin_dry_run()?;
+    let tenant = config.tenant.as_str();
+    let names = lease_names(config, name);
+    let who = (name, options.triggered_by.as_str());
+    let holding = Holding::acquire(store, tenant, names, who, &options.lease)?;
+    if !options.lease.disabled {
+        let reaped = store.reap_abandoned(tenant, options.lease.ttl)?;
+        if !reaped.is_empty() {
+            tracing::warn!(runs = ?reaped, "runs whose process stopped marked abandoned");
+        }
     }
-    let result = run_steps(config, store, name, options, progress, connectors, job);
-    if options.dry_run {
-        store.end_dry_run()?;
+    let result = match options.dry_run {
+        true => store
+            .begin_dry_run()
+            .map_err(EngineError::from)
+            .and_then(|_| {
+                let r = run_steps(
+                    config,
+                    store,
+                    name,
+                    options,
+                    progress,
+                    connectors,
+                    (job, &holding),
+                );
+                store.end_dry_run()?;
+                r
+            }),
+        false => run_steps(
+            config,
+            store,
+            name,
+            options,
+            progress,
+            connectors,
+            (job, &holding),
+        ),
+    };
+    if let Err(e) = holding.release(store) {
+        tracing::warn!(error = %e, "giving back the run's leases failed; they expire by themselves");
     }
     result.map(|mut r| {
         if options.dry_run {
@@ -189,6 +226,53 @@ pub fn run_job_with(
     })
 }
 
+/// The leases a run of job `name` takes: the job, every entity its steps
+/// cover and every connector they name.
+pub fn lease_names(config: &Config, name: &str) -> Vec<String> {
+    let Some(job) = config.jobs.get(name) else {
+        return Vec::new();
+    };
+    let mut names = vec![format!("job:{name}")];
+    for step in &job.steps {
+        let (connectors, _) = step_connectors(step);
+        for entity in step_entities(config, step) {
+            names.push(format!("entity:{entity}"));
+        }
+        names.extend(connectors.iter().map(|c| format!("connector:{c}")));
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// The connectors a step names, and its entity if it names one.
+fn step_connectors(step: &Step) -> (Vec<String>, &Option<String>) {
+    match step {
+        Step::Pull { connector, entity } | Step::Push { connector, entity } => {
+            (vec![connector.clone()], entity)
+        }
+        Step::Sync { connectors, entity } => (connectors.clone(), entity),
+    }
+}
+
+/// The entities a step covers: the one it names, else every entity its
+/// connectors have a mapping for, sorted.
+fn step_entities(config: &Config, step: &Step) -> Vec<String> {
+    let (connectors, entity) = step_connectors(step);
+    if let Some(e) = entity {
+        return vec![e.clone()];
+    }
+    let mut all: Vec<String> = config
+        .mappings
+        .iter()
+        .filter(|m| connectors.contains(&m.connector))
+        .map(|m| m.entity.clone())
+        .collect();
+    all.sort();
+    all.dedup();
+    all
+}
+
 fn run_steps(
     config: &Config,
     store: &mut dyn HubStore,
@@ -196,7 +280,7 @@ fn run_steps(
     options: &RunOptions,
     progress: &dyn Progress,
     connectors: &mut dyn ConnectorSource,
-    job: &einklang_config::JobConfig,
+    (job, holding): (&einklang_config::JobConfig, &Holding),
 ) -> Result<RunReport, EngineError> {
     let started = Instant::now();
     let tenant = config.tenant.clone();
@@ -206,6 +290,7 @@ fn run_steps(
         triggered_by: options.triggered_by.clone(),
     };
     let run = store.start_run(&tenant, &new_run)?;
+    holding.attach(store, run)?;
     let mut env = RunEnv {
         config,
         store,
@@ -247,26 +332,13 @@ fn run_steps(
 
 /// Run one configured step: one report per (connector, entity) it covers.
 fn run_step(env: &mut RunEnv<'_>, step: &Step) -> Result<Vec<StepReport>, EngineError> {
-    let (action, connectors, entity, pull, push) = match step {
-        Step::Pull { connector, entity } => ("pull", vec![connector.clone()], entity, true, false),
-        Step::Push { connector, entity } => ("push", vec![connector.clone()], entity, false, true),
-        Step::Sync { connectors, entity } => ("sync", connectors.clone(), entity, true, true),
+    let (action, pull, push) = match step {
+        Step::Pull { .. } => ("pull", true, false),
+        Step::Push { .. } => ("push", false, true),
+        Step::Sync { .. } => ("sync", true, true),
     };
-    let entities: Vec<String> = match entity {
-        Some(e) => vec![e.clone()],
-        None => {
-            let mut all: Vec<String> = env
-                .config
-                .mappings
-                .iter()
-                .filter(|m| connectors.contains(&m.connector))
-                .map(|m| m.entity.clone())
-                .collect();
-            all.sort();
-            all.dedup();
-            all
-        }
-    };
+    let (connectors, _) = step_connectors(step);
+    let entities = step_entities(env.config, step);
     let mut reports = Vec::new();
     for entity in entities {
         let specs: Vec<SideSpec> = connectors

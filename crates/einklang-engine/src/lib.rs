@@ -46,6 +46,7 @@ mod deletes;
 pub mod identity;
 mod inbound;
 mod job;
+pub mod lease;
 mod listing;
 mod outbound;
 mod progress;
@@ -57,8 +58,10 @@ mod side;
 mod step;
 
 pub use job::{
-    run_job, run_job_with, ConnectorSource, Registry, RunOptions, RunReport, StepReport,
+    lease_names, run_job, run_job_with, ConnectorSource, Registry, RunOptions, RunReport,
+    StepReport,
 };
+pub use lease::{Holding, LeaseOptions};
 pub use progress::{NoProgress, Progress};
 pub use report::{FieldDiff, Plan, PlanItem};
 pub use resolve::{resolve, Choice, ResolveError, Resolved};
@@ -72,6 +75,14 @@ pub enum EngineError {
     /// The hub store failed; the run was stopped.
     #[error(transparent)]
     Store(#[from] einklang_store::StoreError),
+    /// Another run holds a lease this run needs (see [`lease`]).
+    #[error("{}", lease::busy_message(held, *waited))]
+    Busy {
+        /// The lease, with its holder.
+        held: Box<einklang_store::LeaseRow>,
+        /// How long this run waited for it.
+        waited: Option<std::time::Duration>,
+    },
     /// Tests only: the run stopped as if the process had died.
     #[error("injected crash at {0:?}")]
     Crashed(CrashPoint),

@@ -6,11 +6,12 @@
 //! sync writes the chosen value everywhere. One run records it.
 
 use crate::inbound::history;
+use crate::lease::Holding;
 use einklang_core::merge::{diff, put};
 use einklang_core::Value;
 use einklang_store::{
-    ConflictResolution, HubStore, LinkChange, LinkStatus, NewRun, RunOutcome, RunSource, RunStatus,
-    StoreError, SyncBatch,
+    ConflictResolution, ConflictRow, HubStore, LinkChange, LinkStatus, NewRun, RunOutcome,
+    RunSource, RunStatus, StoreError, SyncBatch,
 };
 
 /// What a person chose.
@@ -62,6 +63,9 @@ pub enum ResolveError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The entity's lease could not be taken (a sync of it runs).
+    #[error(transparent)]
+    Engine(#[from] crate::EngineError),
 }
 
 /// Resolve conflict `id` with `choice`, on behalf of `by`.
@@ -78,6 +82,27 @@ pub fn resolve(
     if conflict.status != "open" {
         return Err(ResolveError::NotOpen(id, conflict.status));
     }
+    let names = vec![format!("entity:{}", conflict.entity)];
+    let lease = crate::identity::ops::op_lease();
+    let holding = Holding::acquire(store, tenant, names, ("resolve", by), &lease)?;
+    let out = decide(store, (tenant, by), (id, conflict), choice, &holding);
+    holding.release(store)?;
+    out
+}
+
+fn decide(
+    store: &mut dyn HubStore,
+    (tenant, by): (&str, &str),
+    (id, conflict): (i64, ConflictRow),
+    choice: Choice,
+    holding: &Holding,
+) -> Result<Resolved, ResolveError> {
+    // read again under the lease: a sync may have settled it meanwhile
+    let conflict = match store.conflict(tenant, id)? {
+        Some(c) if c.status == "open" => c,
+        Some(c) => return Err(ResolveError::NotOpen(id, c.status)),
+        None => return Err(ResolveError::Unknown(conflict.id)),
+    };
     let state = store
         .load_records(tenant, &[conflict.record_id])?
         .remove(0)
@@ -136,7 +161,7 @@ pub fn resolve(
         resolution: label,
         by: by.to_string(),
     });
-    let run = record_run(store, tenant, by, &batch)?;
+    let run = record_run(store, tenant, by, &batch, holding)?;
     Ok(Resolved {
         conflict_id: id,
         record_id: state.id,
@@ -151,7 +176,8 @@ fn record_run(
     tenant: &str,
     by: &str,
     batch: &SyncBatch,
-) -> Result<i64, StoreError> {
+    holding: &Holding,
+) -> Result<i64, ResolveError> {
     let run = store.start_run(
         tenant,
         &NewRun {
@@ -160,6 +186,7 @@ fn record_run(
             triggered_by: by.to_string(),
         },
     )?;
+    holding.attach(store, run)?;
     store.apply_sync(tenant, run, batch)?;
     let outcome = RunOutcome {
         status: RunStatus::Succeeded,

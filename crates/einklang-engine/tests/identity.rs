@@ -206,17 +206,22 @@ fn scenario(config: &Config, store: &mut dyn HubStore, _dir: &Path) {
     };
     store.queue_reviews(&t, 1, &[pair]).unwrap();
     let m = &config.matching["contact"];
-    let by_hand = ops::in_run(store, (&t, "merge by hand", "eva"), |store, run| {
-        let pair = (namesake, zoe);
-        let done = einklang_engine::identity::merge_pair(
-            store,
-            (&t, run),
-            ("contact", m),
-            pair,
-            (1.0, "manual"),
-        )?;
-        Ok((done, Default::default()))
-    });
+    let by_hand = ops::in_run(
+        store,
+        (&t, "merge by hand", "eva"),
+        "contact",
+        |store, run| {
+            let pair = (namesake, zoe);
+            let done = einklang_engine::identity::merge_pair(
+                store,
+                (&t, run),
+                ("contact", m),
+                pair,
+                (1.0, "manual"),
+            )?;
+            Ok((done, Default::default()))
+        },
+    );
     by_hand.unwrap();
     let (open, stale) = ops::open_reviews(store, &t, 10).unwrap();
     assert!(open.is_empty());

@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 
 mod identity;
+pub mod lease;
 pub mod migrate;
 mod model;
 pub mod postgres;
@@ -20,6 +21,7 @@ pub mod sqlite;
 mod sync;
 
 pub use identity::{MergeRow, MergeWrite, NewReview, ReviewRow, ReviewStatus};
+pub use lease::{Fence, LeaseRequest, LeaseRow, Leases};
 pub use model::*;
 pub use sync::*;
 
@@ -79,6 +81,9 @@ pub enum StoreError {
     /// A merge or unmerge that cannot be done, and why.
     #[error("{0}")]
     Refused(String),
+    /// This handle's run no longer holds its leases (see [`lease`]).
+    #[error("this run no longer holds its lease (it expired and another run took over); it wrote nothing more — run it again")]
+    LeaseLost,
     /// The location string is not a store this build can open.
     #[error(
         "unsupported store location `{0}`: use a file path, `sqlite:PATH` or `postgres://...`"
@@ -89,8 +94,9 @@ pub enum StoreError {
 /// Result alias for store calls.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// The hub store. Every call is scoped to one tenant; nothing crosses tenants.
-pub trait HubStore: Send {
+/// The hub store. Every call is scoped to one tenant; nothing crosses
+/// tenants. Leases (exclusive runs) are a trait of their own, [`Leases`].
+pub trait HubStore: Leases + Send {
     /// Apply pending migrations (idempotent). Refuses a modified or newer history.
     fn migrate(&mut self) -> Result<()>;
 

@@ -229,6 +229,28 @@ CREATE TABLE match_state (
 CREATE TABLE match_keyed (record_id BIGINT PRIMARY KEY, tenant TEXT NOT NULL, version BIGINT NOT NULL);
 ",
     },
+    Migration {
+        version: 5,
+        name: "leases: exclusive runs",
+        sqlite: "
+CREATE TABLE leases (
+    tenant TEXT NOT NULL, name TEXT NOT NULL, holder TEXT NOT NULL, run_id INTEGER,
+    job TEXT NOT NULL, triggered_by TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL,
+    acquired_at TEXT NOT NULL, expires_at TEXT NOT NULL,
+    PRIMARY KEY (tenant, name));
+CREATE INDEX leases_holder ON leases (holder);
+CREATE INDEX runs_running ON runs (tenant, status) WHERE status = 'running';
+",
+        postgres: "
+CREATE TABLE leases (
+    tenant TEXT NOT NULL, name TEXT NOT NULL, holder TEXT NOT NULL, run_id BIGINT,
+    job TEXT NOT NULL, triggered_by TEXT NOT NULL, pid BIGINT NOT NULL, host TEXT NOT NULL,
+    acquired_at TIMESTAMPTZ NOT NULL DEFAULT now(), expires_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (tenant, name));
+CREATE INDEX leases_holder ON leases (holder);
+CREATE INDEX runs_running ON runs (tenant, status) WHERE status = 'running';
+",
+    },
 ];
 
 /// Check an applied migration against this build; `Err` when it was edited.

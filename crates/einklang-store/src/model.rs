@@ -38,6 +38,9 @@ pub enum RunStatus {
     Failed,
     /// Stopped by a guardrail; a person must look.
     NeedsReview,
+    /// Its process stopped without finishing (killed, crashed, lost its
+    /// machine): its lease expired while it was still `running`.
+    Abandoned,
 }
 
 impl RunStatus {
@@ -49,6 +52,7 @@ impl RunStatus {
             RunStatus::Partial => "partial",
             RunStatus::Failed => "failed",
             RunStatus::NeedsReview => "needs_review",
+            RunStatus::Abandoned => "abandoned",
         }
     }
     /// Parse the stored name.
@@ -59,6 +63,7 @@ impl RunStatus {
             "partial" => RunStatus::Partial,
             "failed" => RunStatus::Failed,
             "needs_review" => RunStatus::NeedsReview,
+            "abandoned" => RunStatus::Abandoned,
             _ => return None,
         })
     }

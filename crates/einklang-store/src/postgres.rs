@@ -10,6 +10,7 @@
 mod copy;
 mod identity;
 mod keys;
+mod lease;
 mod read;
 mod sync;
 
@@ -32,6 +33,10 @@ pub struct PgStore {
     dry_run: bool,
     /// Prepared hot statements (match keys).
     statements: keys::Statements,
+    /// Where it connected (for [`crate::Leases::reopen`]; never printed).
+    url: String,
+    /// Checked by every write transaction (see [`crate::lease`]).
+    fence: Option<crate::lease::Fence>,
 }
 
 impl PgStore {
@@ -42,6 +47,8 @@ impl PgStore {
             client,
             dry_run: false,
             statements: keys::Statements::default(),
+            url: url.to_string(),
+            fence: None,
         })
     }
 
@@ -58,7 +65,11 @@ impl PgStore {
             ("BEGIN", "COMMIT", "ROLLBACK")
         };
         self.client.batch_execute(begin)?;
-        match f(&mut self.client) {
+        let fenced = match &self.fence {
+            Some(fence) => lease::check_fence(&mut self.client, fence),
+            None => Ok(()),
+        };
+        match fenced.and_then(|_| f(&mut self.client)) {
             Ok(v) => {
                 self.client.batch_execute(commit)?;
                 Ok(v)

@@ -8,6 +8,7 @@
 
 mod identity;
 mod keys;
+mod lease;
 mod read;
 mod sync;
 
@@ -25,6 +26,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 pub struct SqliteStore {
     conn: Connection,
     path: String,
+    /// Checked by every write transaction (see [`crate::lease`]).
+    fence: Option<crate::lease::Fence>,
 }
 
 fn now() -> String {
@@ -49,6 +52,7 @@ impl SqliteStore {
         Ok(Self {
             conn,
             path: path.to_string(),
+            fence: None,
         })
     }
 
@@ -63,17 +67,50 @@ impl SqliteStore {
         })
     }
 
-    /// Run `f` in a savepoint: committed when it returns `Ok`.
-    fn in_savepoint<T>(
+    /// Run `f` in a write transaction, committed when it returns `Ok`.
+    /// `BEGIN IMMEDIATE` takes the write lock first (waiting up to the
+    /// busy timeout), so a transaction that reads before it writes never
+    /// fails because another connection — a second run, a lease keeper —
+    /// committed in between; inside a dry run it is a savepoint. With a
+    /// fence set, the fence is checked first, in the same transaction.
+    fn write<T>(
         &mut self,
         f: impl FnOnce(&Connection) -> std::result::Result<T, identity::Fail>,
     ) -> Result<T> {
-        let tx = self.conn.savepoint().map_err(|source| StoreError::Sqlite {
-            path: self.path.clone(),
-            source,
-        })?;
-        let out = f(&tx).and_then(|v| tx.commit().map(|_| v).map_err(identity::Fail::Sql));
+        let (begin, commit, undo) = match self.conn.is_autocommit() {
+            true => ("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"),
+            false => (
+                "SAVEPOINT einklang_write",
+                "RELEASE einklang_write",
+                "ROLLBACK TO einklang_write; RELEASE einklang_write",
+            ),
+        };
+        self.conn.execute_batch(begin).map_err(self.err())?;
+        let fenced = match &self.fence {
+            Some(fence) => lease::check_fence(&self.conn, fence),
+            None => Ok(()),
+        };
+        let out = fenced.and_then(|_| f(&self.conn)).and_then(|v| {
+            self.conn
+                .execute_batch(commit)
+                .map(|_| v)
+                .map_err(identity::Fail::Sql)
+        });
+        if out.is_err() {
+            let _ = self.conn.execute_batch(undo);
+        }
         self.fail(out)
+    }
+
+    /// A store error from a helper that did not know the path.
+    fn located(&self, e: StoreError) -> StoreError {
+        match e {
+            StoreError::Sqlite { path, source } if path.is_empty() => StoreError::Sqlite {
+                path: self.path.clone(),
+                source,
+            },
+            other => other,
+        }
     }
 
     fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
@@ -174,38 +211,33 @@ impl HubStore for SqliteStore {
             source,
         };
         self.conn.execute_batch(migrate::BOOKKEEPING).map_err(err)?;
-        let applied: Vec<(i64, i64)> = {
-            let mut stmt = self
-                .conn
-                .prepare("SELECT version, checksum FROM schema_migrations ORDER BY version")
-                .map_err(err)?;
-            let rows = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                .map_err(err)?;
-            rows.collect::<rusqlite::Result<_>>().map_err(err)?
-        };
-        for (version, sum) in &applied {
-            migrate::verify(*version, *sum, |m| m.sqlite)?;
-        }
-        for m in MIGRATIONS
-            .iter()
-            .filter(|m| !applied.iter().any(|(v, _)| *v == m.version))
-        {
-            let tx = self.conn.savepoint().map_err(err)?;
-            tx.execute_batch(m.sqlite)
-                .map_err(|e| StoreError::Migration {
-                    version: m.version,
-                    name: m.name.into(),
-                    message: e.to_string(),
-                })?;
-            tx.execute(
-                "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?1, ?2, ?3, ?4)",
-                params![m.version, m.name, migrate::checksum(m.sqlite), now()],
-            )
-            .map_err(err)?;
-            tx.commit().map_err(err)?;
-        }
-        Ok(())
+        // one immediate transaction: two processes opening a new store at
+        // once apply each migration once
+        self.write(|c| {
+            let applied: Vec<(i64, i64)> = c
+                .prepare("SELECT version, checksum FROM schema_migrations ORDER BY version")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            for (version, sum) in &applied {
+                migrate::verify(*version, *sum, |m| m.sqlite)?;
+            }
+            for m in MIGRATIONS
+                .iter()
+                .filter(|m| !applied.iter().any(|(v, _)| *v == m.version))
+            {
+                c.execute_batch(m.sqlite)
+                    .map_err(|e| StoreError::Migration {
+                        version: m.version,
+                        name: m.name.into(),
+                        message: e.to_string(),
+                    })?;
+                c.execute(
+                    "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![m.version, m.name, migrate::checksum(m.sqlite), now()],
+                )?;
+            }
+            Ok(())
+        })
     }
 
     fn start_run(&mut self, tenant: &str, run: &NewRun) -> Result<RunId> {
@@ -298,38 +330,28 @@ impl HubStore for SqliteStore {
     }
 
     fn apply(&mut self, tenant: &str, run: RunId, changes: &[Change]) -> Result<Vec<RecordId>> {
-        let path = self.path.clone();
-        let err = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self.conn.savepoint().map_err(err)?;
-        let now = now();
-        let mut ids = Vec::with_capacity(changes.len());
-        for c in changes {
-            ids.push(create(&tx, tenant, run, &now, c).map_err(err)?);
-        }
-        tx.commit().map_err(err)?;
-        Ok(ids)
+        self.write(|tx| {
+            let now = now();
+            let mut ids = Vec::with_capacity(changes.len());
+            for c in changes {
+                ids.push(create(tx, tenant, run, &now, c)?);
+            }
+            Ok(ids)
+        })
     }
 
     fn quarantine(&mut self, tenant: &str, run: RunId, items: &[NewQuarantine]) -> Result<()> {
-        let path = self.path.clone();
-        let err = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self.conn.savepoint().map_err(err)?;
-        let now = now();
-        for q in items {
-            tx.prepare_cached(
-                "INSERT INTO quarantine (tenant, run_id, connector, entity, external_id, position, raw, reason, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )
-            .and_then(|mut s| s.execute(params![tenant, run, q.connector, q.entity, q.external_id, q.position, q.raw, q.reason, now]))
-            .map_err(err)?;
-        }
-        tx.commit().map_err(err)
+        self.write(|tx| {
+            let now = now();
+            for q in items {
+                tx.prepare_cached(
+                    "INSERT INTO quarantine (tenant, run_id, connector, entity, external_id, position, raw, reason, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )?
+                .execute(params![tenant, run, q.connector, q.entity, q.external_id, q.position, q.raw, q.reason, now])?;
+            }
+            Ok(())
+        })
     }
 
     fn source_fingerprint(
@@ -510,18 +532,14 @@ impl HubStore for SqliteStore {
     }
 
     fn apply_sync(&mut self, tenant: &str, run: RunId, batch: &SyncBatch) -> Result<Vec<RecordId>> {
-        let path = self.path.clone();
-        let err = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self.conn.savepoint().map_err(err)?;
-        let ids = sync::apply_sync(&tx, tenant, run, batch, &now()).map_err(|f| match f {
-            sync::Failure::Sql(source) => err(source),
-            sync::Failure::Stale(link_id) => StoreError::StaleLink { link_id },
-        })?;
-        tx.commit().map_err(err)?;
-        Ok(ids)
+        self.write(|tx| {
+            sync::apply_sync(tx, tenant, run, batch, &now()).map_err(|f| match f {
+                sync::Failure::Sql(source) => identity::Fail::Sql(source),
+                sync::Failure::Stale(link_id) => {
+                    identity::Fail::Store(StoreError::StaleLink { link_id })
+                }
+            })
+        })
     }
 
     fn conflicts(
@@ -553,11 +571,11 @@ impl HubStore for SqliteStore {
     }
 
     fn merge(&mut self, tenant: &str, run: RunId, merge: &MergeWrite) -> Result<i64> {
-        self.in_savepoint(|c| identity::merge(c, tenant, run, merge, &now()))
+        self.write(|c| identity::merge(c, tenant, run, merge, &now()))
     }
 
     fn unmerge(&mut self, tenant: &str, run: RunId, merge_id: i64) -> Result<MergeRow> {
-        self.in_savepoint(|c| identity::unmerge(c, tenant, run, merge_id, &now()))
+        self.write(|c| identity::unmerge(c, tenant, run, merge_id, &now()))
     }
 
     fn merges(
@@ -571,7 +589,7 @@ impl HubStore for SqliteStore {
     }
 
     fn queue_reviews(&mut self, tenant: &str, run: RunId, pairs: &[NewReview]) -> Result<u64> {
-        self.in_savepoint(|c| identity::queue_reviews(c, tenant, run, pairs, &now()))
+        self.write(|c| identity::queue_reviews(c, tenant, run, pairs, &now()))
     }
 
     fn reviews(&mut self, tenant: &str, open_only: bool, limit: usize) -> Result<Vec<ReviewRow>> {
@@ -613,7 +631,7 @@ impl HubStore for SqliteStore {
         rebuild: bool,
         state: Option<(&str, i64)>,
     ) -> Result<()> {
-        self.in_savepoint(|c| keys::set(c, (tenant, entity), keys, rebuild, state))
+        self.write(|c| keys::set(c, (tenant, entity), keys, rebuild, state))
     }
 
     fn match_candidates(

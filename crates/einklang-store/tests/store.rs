@@ -328,5 +328,7 @@ fn large_batch_and_odd_text() {
 
 #[path = "store/identity.rs"]
 mod identity;
+#[path = "store/lease.rs"]
+mod lease;
 #[path = "store/sync.rs"]
 mod sync;

@@ -2,6 +2,7 @@
 //! become `anyhow` here at the edge.
 
 mod cmd;
+mod exit;
 mod progress;
 mod table;
 
@@ -95,7 +96,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(2)
+            exit::of_error(&e)
         }
     }
 }

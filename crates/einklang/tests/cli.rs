@@ -81,9 +81,10 @@ fn quickstart_runs_end_to_end() {
     let config = dir.path().join("einklang.toml");
 
     let out = einklang(&config, &["sync", "quickstart", "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "a partial run exits 3: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -265,6 +266,18 @@ impl TwoWay {
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?}: {e}: {text}"))
     }
 
+    /// Run, expect exit code `code`, parse stdout.
+    fn json_exit(&self, args: &[&str], code: i32) -> Value {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "einklang {args:?}: {}",
+            stderr(&out)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    }
+
     fn file(&self, name: &str) -> String {
         std::fs::read_to_string(self.dir.path().join(name)).unwrap()
     }
@@ -434,7 +447,7 @@ fn a_conflict_is_planned_held_listed_resolved_and_written_to_both_files() {
     );
     assert!(text.contains("anna@news.example"), "{text}");
 
-    let report = t.json(&["sync", "both", "--json"]);
+    let report = t.json_exit(&["sync", "both", "--json"], 4);
     assert_eq!(report["status"], "needs_review", "{report:#}");
     assert_eq!(report["counters"]["held"], 1, "{report:#}");
     // Held: neither side's email is overwritten.

@@ -4,6 +4,7 @@
 //! `einklang runs` and its merges in the records' history.
 
 use super::{apply_plan, live_records, merge_pair, pair_key, Applied};
+use crate::lease::{Holding, LeaseOptions};
 use crate::EngineError;
 use einklang_config::Matching;
 use einklang_core::identity::batch::{self, Plan, Settings};
@@ -15,6 +16,7 @@ use einklang_store::{
     RunSource, RunStatus, StoreError,
 };
 use std::collections::HashSet;
+use std::time::Duration;
 
 /// The batch settings of a matching section.
 pub fn settings(m: &Matching) -> Settings<'_> {
@@ -53,10 +55,37 @@ pub fn plan(
     Ok((records, plan))
 }
 
-/// Run `f` as a run of its own named `job`; its counters are the run's.
+/// Run `f` as a run of its own named `job`, holding the lease of
+/// `entity` (so no sync of it runs meanwhile; waits up to
+/// [`OP_WAIT`] for one to finish); its counters are the run's.
 pub fn in_run<T>(
     store: &mut dyn HubStore,
     (tenant, job, by): (&str, &str, &str),
+    entity: &str,
+    f: impl FnOnce(&mut dyn HubStore, RunId) -> Result<(T, Counters), EngineError>,
+) -> Result<(RunId, T), EngineError> {
+    let names = vec![format!("entity:{entity}")];
+    let holding = Holding::acquire(store, tenant, names, (job, by), &op_lease())?;
+    let out = leased_run(store, (tenant, job, by), &holding, f);
+    holding.release(store)?;
+    out
+}
+
+/// How long a command waits for a sync of its entity to finish.
+pub const OP_WAIT: Duration = Duration::from_secs(30);
+
+/// The lease options of a command run by a person.
+pub fn op_lease() -> LeaseOptions {
+    LeaseOptions {
+        wait: Some(OP_WAIT),
+        ..LeaseOptions::default()
+    }
+}
+
+fn leased_run<T>(
+    store: &mut dyn HubStore,
+    (tenant, job, by): (&str, &str, &str),
+    holding: &Holding,
     f: impl FnOnce(&mut dyn HubStore, RunId) -> Result<(T, Counters), EngineError>,
 ) -> Result<(RunId, T), EngineError> {
     let new = NewRun {
@@ -65,6 +94,7 @@ pub fn in_run<T>(
         triggered_by: by.to_string(),
     };
     let run = store.start_run(tenant, &new)?;
+    holding.attach(store, run)?;
     match f(store, run) {
         Ok((value, counters)) => {
             let outcome = RunOutcome {
@@ -98,7 +128,7 @@ pub fn dedupe(
     (entity, m): (&str, &Matching),
 ) -> Result<(RunId, Applied), EngineError> {
     let job = format!("dedupe {entity}");
-    in_run(store, (tenant, &job, by), |store, run| {
+    in_run(store, (tenant, &job, by), entity, |store, run| {
         let (records, plan) = plan(store, tenant, (entity, m))?;
         let rejected: HashSet<_> = store.rejected_pairs(tenant, entity)?.into_iter().collect();
         let applied = apply_plan(
@@ -179,7 +209,7 @@ pub fn accept(
         ))
     })?;
     let job = format!("review {id}");
-    in_run(store, (tenant, &job, by), |store, run| {
+    in_run(store, (tenant, &job, by), &review.entity, |store, run| {
         let pair = (review.a, review.b);
         let proposal = (review.probability, "review");
         let (merge, _) = merge_pair(store, (tenant, run), (&review.entity, m), pair, proposal)?;
@@ -216,7 +246,7 @@ pub fn unmerge(
             ))
         })?;
     let job = format!("unmerge {record}");
-    in_run(store, (tenant, &job, by), |store, run| {
+    in_run(store, (tenant, &job, by), &merge.entity, |store, run| {
         let row = store.unmerge(tenant, run, merge.id)?;
         Ok((row, counters(&[("unmerged", 1)])))
     })

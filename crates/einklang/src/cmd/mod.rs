@@ -15,7 +15,7 @@ pub mod show;
 pub mod sync;
 pub mod watch;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use einklang_config::Config;
 use einklang_store::HubStore;
 use std::path::Path;
@@ -28,7 +28,8 @@ pub fn load_config(path: &Path) -> anyhow::Result<Config> {
             for d in &errors.0 {
                 eprintln!("{d}");
             }
-            bail!("{} problem(s) in {}", errors.0.len(), path.display())
+            let message = format!("{} problem(s) in {}", errors.0.len(), path.display());
+            Err(crate::exit::ConfigProblems(message).into())
         }
     }
 }

@@ -2,7 +2,8 @@
 //! hub's value, take a connector's, or set a value of one's own. The hub
 //! takes the value now; the next sync writes it to the connectors.
 
-use anyhow::{anyhow, bail, Context};
+use crate::exit::Usage;
+use anyhow::{anyhow, Context};
 use einklang_config::Config;
 use einklang_core::{EntitySchema, Fields, NormaliseContext, Value};
 use einklang_engine::{Choice, ResolveError, Resolved};
@@ -60,10 +61,11 @@ fn choice(config: &Config, store: &mut dyn HubStore, args: &Args) -> anyhow::Res
             let conflict = store
                 .conflict(&config.tenant, args.id)?
                 .ok_or(ResolveError::Unknown(args.id))?;
-            let value = normalise(config, &conflict.entity, &conflict.field, text)?;
+            let value = normalise(config, &conflict.entity, &conflict.field, text)
+                .map_err(|e| Usage(format!("{e:#}")))?;
             Ok(Choice::Value(value))
         }
-        _ => bail!("give exactly one of --take and --value"),
+        _ => Err(Usage("give exactly one of --take and --value".into()).into()),
     }
 }
 

@@ -1,4 +1,5 @@
-//! `einklang runs`: the latest runs.
+//! `einklang runs`: the latest runs. A `running` run whose process is
+//! gone (no live lease) is marked `abandoned` first.
 
 use crate::table::Table;
 use einklang_store::Run;
@@ -20,6 +21,9 @@ pub struct Args {
 pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     let config = super::load_config(path)?;
     let mut store = super::open_store(&config)?;
+    // a run whose process died without a lease to show for it is over
+    let grace = einklang_engine::LeaseOptions::default().ttl;
+    store.reap_abandoned(&config.tenant, grace)?;
     let runs = store.runs(&config.tenant, args.limit)?;
     if args.json {
         super::print_json(&runs)?;

@@ -2,10 +2,11 @@
 
 use crate::progress::Bar;
 use crate::table::Table;
-use einklang_engine::{run_job, RunOptions, RunReport};
+use einklang_engine::{run_job, EngineError, LeaseOptions, RunOptions, RunReport};
 use einklang_store::{RunSource, RunStatus};
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Arguments of `sync`.
 #[derive(clap::Args, Debug)]
@@ -34,9 +35,14 @@ pub struct Args {
     /// settings); a valid one syncs at once.
     #[arg(long, requires = "watch")]
     listen: Option<String>,
+    /// When another run holds the job (or an entity or connector it
+    /// needs), wait up to SECONDS for it (default 600) instead of
+    /// refusing at once. `--watch` always waits, up to `--interval`.
+    #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "600")]
+    wait: Option<u64>,
 }
 
-/// Run the job; exit code 1 when the run failed.
+/// Run the job; the exit code tells its status (see `crate::exit`).
 pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     let config = super::load_config(path)?;
     let mut store = super::open_store(&config)?;
@@ -51,25 +57,37 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     };
     let mut source = RunSource::Manual;
     loop {
+        let wait = match args.watch {
+            true => Some(args.wait.unwrap_or(args.interval)),
+            false => args.wait,
+        };
         let options = RunOptions {
             source,
             triggered_by: args.triggered_by.clone(),
             full: args.full,
+            lease: LeaseOptions {
+                wait: wait.map(Duration::from_secs),
+                ..LeaseOptions::default()
+            },
             ..RunOptions::default()
         };
         let bar = Bar::new(!args.json && !args.watch);
-        let report = run_job(&config, store.as_mut(), &args.job, &options, &bar)?;
-        if args.json {
-            super::print_json(&report)?;
-        } else {
-            print_summary(&report);
-        }
+        let status = match run_job(&config, store.as_mut(), &args.job, &options, &bar) {
+            Ok(report) => {
+                match args.json {
+                    true => super::print_json(&report)?,
+                    false => print_summary(&report),
+                }
+                report.status
+            }
+            Err(e @ EngineError::Busy { .. }) if args.watch => {
+                eprintln!("einklang: not this time: {e}");
+                RunStatus::Failed
+            }
+            Err(e) => return Err(e.into()),
+        };
         if !args.watch {
-            return Ok(if report.status == RunStatus::Failed {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            });
+            return Ok(crate::exit::of_status(status));
         }
         let interval = std::time::Duration::from_secs(args.interval);
         let (why, next) = super::watch::wait(&mut listeners, hooks.as_ref(), interval)?;

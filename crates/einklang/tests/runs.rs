@@ -1,0 +1,340 @@
+//! Runs as an office runs them, carelessly: two syncs of one job at once,
+//! a killed sync, and the exit codes a script or a monitor reads.
+//!
+//! The job is the two-way example (a `;` CSV client list ↔ a vCard
+//! folder), scaled to 2,000 + 2,000 people.
+
+use einklang_store::lease::hostname;
+use einklang_store::{HubStore, LeaseRequest};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const CONFIG: &str = r#"
+region = "DE"
+
+[entities.contact]
+first_name = "text"
+last_name  = "text"
+emails     = "emails"
+phones     = "phones"
+
+[connectors.office]
+kind = "csv"
+path = "data/mandanten.csv"
+delimiter = ";"
+
+[connectors.phone]
+kind = "vcard"
+path = "data/phonebook"
+
+[map.office.contact]
+id = "Nr"
+
+[map.office.contact.fields]
+first_name = "Vorname"
+last_name  = "Nachname"
+emails     = "E-Mail"
+phones     = "Telefon"
+
+[map.phone.contact]
+id = "uid"
+
+[map.phone.contact.fields]
+first_name = "n.given"
+last_name  = "n.family"
+emails     = "email"
+phones     = "tel"
+
+[jobs.office-phone]
+sync = ["office", "phone"]
+
+[conflicts.contact]
+default = { authority = "office" }
+emails  = "review"
+"#;
+
+struct Office {
+    dir: tempfile::TempDir,
+}
+
+impl Office {
+    /// The job with `n` clients in the CSV and `n` other people on the phone.
+    fn new(n: usize) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("einklang.toml"), CONFIG).unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(data.join("phonebook")).unwrap();
+        let mut csv = String::from("Nr;Vorname;Nachname;E-Mail;Telefon\n");
+        for i in 0..n {
+            csv.push_str(&format!(
+                "M-{i};Vor{i};Nach{i};m{i}@example.org;+49 89 {:07}\n",
+                1_000_000 + i
+            ));
+        }
+        std::fs::write(data.join("mandanten.csv"), csv).unwrap();
+        for i in 0..n {
+            let card = format!(
+                "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:phone-{i}\r\nFN:Tel{i} Fon{i}\r\nN:Fon{i};Tel{i};;;\r\nEMAIL:p{i}@example.org\r\nEND:VCARD\r\n"
+            );
+            std::fs::write(data.join(format!("phonebook/phone-{i}.vcf")), card).unwrap();
+        }
+        Office { dir }
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("einklang.toml")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_einklang"));
+        c.arg("--config")
+            .arg(self.config())
+            .args(args)
+            .env_remove("EINKLANG_CONFIG")
+            .env_remove("EINKLANG_LOG");
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("einklang runs")
+    }
+
+    fn spawn(&self, args: &[&str]) -> Child {
+        self.command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("einklang starts")
+    }
+
+    fn store(&self) -> Box<dyn HubStore> {
+        let db = self.dir.path().join("einklang.db");
+        einklang_store::open(&db.display().to_string()).unwrap()
+    }
+
+    /// Client numbers in the CSV, each once.
+    fn csv_ids(&self) -> Vec<String> {
+        let text = std::fs::read_to_string(self.dir.path().join("data/mandanten.csv")).unwrap();
+        text.lines()
+            .skip(1)
+            .map(|l| l.split(';').next().unwrap().to_string())
+            .collect()
+    }
+
+    /// UIDs of the cards in the phone book.
+    fn card_uids(&self) -> Vec<String> {
+        let dir = self.dir.path().join("data/phonebook");
+        let mut uids = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            let uid = text.lines().find_map(|l| l.strip_prefix("UID:")).unwrap();
+            uids.push(uid.trim().to_string());
+        }
+        uids
+    }
+
+    /// After a quiescent sync: every person once on each side, in the hub
+    /// once, and one more sync writes nothing.
+    fn assert_whole(&self, people: usize) {
+        let out = self.run(&["sync", "office-phone", "--json"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let again = self.run(&["sync", "office-phone", "--json"]);
+        let report: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+        assert_eq!(
+            report["counters"]["writes"].as_u64().unwrap_or(0),
+            0,
+            "{report:#}"
+        );
+        let (csv, cards) = (self.csv_ids(), self.card_uids());
+        assert_eq!(csv.len(), people, "CSV rows");
+        assert_eq!(
+            csv.iter().collect::<HashSet<_>>().len(),
+            people,
+            "CSV ids doubled"
+        );
+        assert_eq!(cards.len(), people, "cards");
+        assert_eq!(
+            cards.iter().collect::<HashSet<_>>().len(),
+            people,
+            "UIDs doubled"
+        );
+        let hub = self.store().count_records("default", "contact").unwrap();
+        assert_eq!(hub, people as u64, "hub records");
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "exit {:?}\n{}\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Hold the job's lease from this (live) process, as a running sync would.
+fn hold(store: &mut dyn HubStore, names: &[&str]) {
+    let request = LeaseRequest {
+        names: names.iter().map(|n| n.to_string()).collect(),
+        holder: "test-holder".into(),
+        job: "office-phone".into(),
+        triggered_by: "alice@office".into(),
+        pid: std::process::id(),
+        host: hostname(),
+        ttl: Duration::from_secs(600),
+    };
+    store.acquire_leases("default", &request).unwrap().unwrap();
+}
+
+#[test]
+fn a_second_sync_of_a_running_job_is_refused_naming_the_run() {
+    let office = Office::new(20);
+    let first = office.run(&["sync", "office-phone"]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let mut store = office.store();
+    hold(store.as_mut(), &["job:office-phone"]);
+
+    let refused = office.run(&["sync", "office-phone"]);
+    assert_eq!(refused.status.code(), Some(5), "{}", text(&refused));
+    let message = String::from_utf8_lossy(&refused.stderr);
+    for part in [
+        "job `office-phone` is in use",
+        "alice@office",
+        &format!("process {}", std::process::id()),
+        "--wait",
+    ] {
+        assert!(message.contains(part), "{part:?} not in: {message}");
+    }
+    // a plan of it is refused too (it would read what the run writes)
+    assert_eq!(office.run(&["plan", "office-phone"]).status.code(), Some(5));
+
+    // --wait waits, then still refuses
+    let started = Instant::now();
+    let waited = office.run(&["sync", "office-phone", "--wait", "1"]);
+    assert_eq!(waited.status.code(), Some(5), "{}", text(&waited));
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert!(String::from_utf8_lossy(&waited.stderr).contains("waited 1s"));
+
+    // … and goes on once the holder is done
+    let child = office.spawn(&["sync", "office-phone", "--wait", "60"]);
+    std::thread::sleep(Duration::from_millis(500));
+    store.release_leases("default", "test-holder").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        store.leases("default").unwrap().is_empty(),
+        "the run gave its leases back"
+    );
+}
+
+#[test]
+fn a_sync_touching_a_connector_another_job_writes_is_refused() {
+    let office = Office::new(5);
+    let mut store = office.store();
+    hold(store.as_mut(), &["connector:phone"]);
+    let refused = office.run(&["sync", "office-phone"]);
+    assert_eq!(refused.status.code(), Some(5), "{}", text(&refused));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("connector `phone` is in use"));
+}
+
+/// The defect: two syncs of one job started 0.2–1.5 s apart deleted 1,500
+/// of 2,000 cards, lost CSV rows or made duplicate cards.
+#[test]
+fn two_syncs_of_one_job_at_once_lose_and_double_nothing() {
+    for delay_ms in [0u64, 200, 700] {
+        let office = Office::new(2000);
+        let a = office.spawn(&["sync", "office-phone"]);
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let b = office.spawn(&["sync", "office-phone"]);
+        let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+        let codes = [a.status.code(), b.status.code()];
+        // each ran alone or was refused; never both at once
+        for (o, code) in [(&a, codes[0]), (&b, codes[1])] {
+            assert!(matches!(code, Some(0) | Some(5)), "{}", text(o));
+        }
+        assert!(codes.contains(&Some(0)), "one of them ran");
+        office.assert_whole(4000);
+    }
+}
+
+#[test]
+fn a_killed_sync_is_marked_abandoned_and_the_next_one_runs() {
+    let office = Office::new(2000);
+    let mut child = office.spawn(&["sync", "office-phone"]);
+    // kill it mid-run: once its run is recorded
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let runs = office.store().runs("default", 5).unwrap();
+        if runs
+            .iter()
+            .any(|r| r.status == einklang_store::RunStatus::Running)
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the run never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let runs = office.run(&["runs", "--json"]);
+    let runs: serde_json::Value = serde_json::from_slice(&runs.stdout).unwrap();
+    let killed = runs.as_array().unwrap().last().unwrap();
+    assert_eq!(killed["status"], "abandoned", "{runs:#}");
+    assert!(killed["errors"][0]
+        .as_str()
+        .unwrap()
+        .contains("stopped without finishing"));
+    office.assert_whole(4000);
+}
+
+#[test]
+fn exit_codes_tell_succeeded_partial_needs_review_and_usage_errors() {
+    let office = Office::new(3);
+    assert_eq!(office.run(&["sync", "office-phone"]).status.code(), Some(0));
+    // a conflict held for review: 4
+    let csv = office.dir.path().join("data/mandanten.csv");
+    let text_of = |p: &Path| std::fs::read_to_string(p).unwrap();
+    std::fs::write(
+        &csv,
+        text_of(&csv).replace("m1@example.org", "office@example.org"),
+    )
+    .unwrap();
+    let card = office.dir.path().join("data/phonebook/ek-2.vcf");
+    let card = if card.exists() {
+        card
+    } else {
+        find_card(&office, "m1@example.org")
+    };
+    std::fs::write(
+        &card,
+        text_of(&card).replace("m1@example.org", "phone@example.org"),
+    )
+    .unwrap();
+    let held = office.run(&["sync", "office-phone"]);
+    assert_eq!(held.status.code(), Some(4), "{}", text(&held));
+    // a quarantined record: 3 (the held conflict is settled first)
+    let resolved = office.run(&["resolve", "1", "--take", "hub"]);
+    assert_eq!(resolved.status.code(), Some(0), "{}", text(&resolved));
+    let mut rows = text_of(&csv);
+    rows.push_str("M-bad;\"unclosed;x;y;z\n");
+    std::fs::write(&csv, rows).unwrap();
+    let partial = office.run(&["sync", "office-phone"]);
+    assert_eq!(partial.status.code(), Some(3), "{}", text(&partial));
+    // an unknown job and a broken config: 2
+    assert_eq!(office.run(&["sync", "nope"]).status.code(), Some(2));
+    std::fs::write(office.config(), "[entities.contact]\nname = \"nonsense\"\n").unwrap();
+    assert_eq!(office.run(&["sync", "office-phone"]).status.code(), Some(2));
+}
+
+fn find_card(office: &Office, email: &str) -> PathBuf {
+    let dir = office.dir.path().join("data/phonebook");
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| std::fs::read_to_string(p).unwrap().contains(email))
+        .unwrap_or_else(|| panic!("no card with {email}"))
+}
