@@ -79,7 +79,7 @@ fn mapping(
 ) -> Option<Mapping> {
     let what = format!("map.{connector}.{}", schema.name);
     let t = ctx.table(v, &what)?;
-    ctx.unknown_keys(t, &["id", "filter", "on_delete", "fields"], &what);
+    ctx.unknown_keys(t, &["id", "filter", "on_delete", "fields", "find"], &what);
     let id_field = match t.get("id") {
         Some(id) => ctx.text(id, &format!("{what}.id")),
         None => {
@@ -112,6 +112,10 @@ fn mapping(
     let on_delete = match t.get("on_delete") {
         Some(d) => crate::on_delete::parse(ctx, &format!("{what}.on_delete"), d),
         None => Some(OnDelete::Delete),
+    };
+    let find = match t.get("find") {
+        Some(f) => find_fields(ctx, &what, schema, f)?,
+        None => Vec::new(),
     };
     let mut fields = Vec::new();
     if let Some(fv) = t.get("fields") {
@@ -149,7 +153,41 @@ fn mapping(
         filter,
         fields,
         on_delete: on_delete?,
+        find,
     })
+}
+
+/// `find = ["email"]`: entity fields, at least one.
+fn find_fields(
+    ctx: &mut Ctx<'_>,
+    what: &str,
+    schema: &EntitySchema,
+    v: &Val<'_>,
+) -> Option<Vec<String>> {
+    let names = ctx.texts(v, &format!("{what}.find"))?;
+    if names.is_empty() {
+        ctx.error(
+            v.span(),
+            format!("{what}.find: name at least one field of `{}`", schema.name),
+        );
+        return None;
+    }
+    let mut ok = true;
+    for (name, span) in &names {
+        if schema.field(name).is_none() {
+            let known: Vec<&str> = schema.fields.iter().map(|f| f.name.as_str()).collect();
+            let hint = crate::ctx::closest(name, &known)
+                .map(|c| format!(" — did you mean `{c}`?"))
+                .unwrap_or_default();
+            let message = format!(
+                "{what}.find: entity `{}` has no field `{name}`{hint}",
+                schema.name
+            );
+            ctx.error(span.clone(), message);
+            ok = false;
+        }
+    }
+    ok.then(|| names.into_iter().map(|(n, _)| n).collect())
 }
 
 fn field_rule(ctx: &mut Ctx<'_>, what: &str, target: &str, v: &Val<'_>) -> Option<FieldRule> {

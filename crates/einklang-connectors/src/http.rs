@@ -29,6 +29,7 @@ pub mod template;
 pub mod webhook;
 mod write;
 
+use crate::Lookup;
 use crate::{
     Capabilities, ChangeFeed, Connector, ConnectorError, Listed, RawFields, RawRecord, ReadItem,
     Rejected, WriteOp, WriteOutcome,
@@ -239,6 +240,8 @@ impl Connector for Http {
             change_feed: s.changes.is_some(),
             key_field: (!s.id.starts_with('/')).then(|| s.id.clone()),
             client_ids: self.client_ids(),
+            finds_created: (self.client_ids() && self.spec.get.is_some())
+                || self.spec.marker_field.is_some(),
             partial_update: s.update.as_ref().is_some_and(|u| u.method != "PUT"),
             conditional_writes: s.conditional.is_some(),
             writable: s.writable.clone(),
@@ -396,22 +399,18 @@ impl Connector for Http {
         Ok(results)
     }
 
-    fn find_created(
-        &mut self,
-        _key_field: &str,
-        marker: &str,
-    ) -> Result<Option<WriteOutcome>, ConnectorError> {
+    fn find_created(&mut self, _key_field: &str, marker: &str) -> Result<Lookup, ConnectorError> {
         if self.client_ids() && self.spec.get.is_some() {
             return Ok(match self.get(marker)? {
-                Some(ReadItem::Record(r)) => Some(WriteOutcome {
+                Some(ReadItem::Record(r)) => Lookup::Found(WriteOutcome {
                     id: marker.to_string(),
                     version: r.version,
                 }),
-                _ => None,
+                _ => Lookup::Absent,
             });
         }
         let Some(field) = self.spec.marker_field.clone() else {
-            return Ok(None);
+            return Ok(Lookup::CannotTell);
         };
         let call = self.spec.list.clone();
         for v in self.walk(&call, &Vars::default())?.records {
@@ -420,13 +419,13 @@ impl Connector for Http {
                 .filter(|r| r.get(&field) == Some(&Value::String(marker.into())))
             {
                 if let Some(id) = self.id_of(r) {
-                    return Ok(Some(WriteOutcome {
+                    return Ok(Lookup::Found(WriteOutcome {
                         id,
                         version: self.version_of(r),
                     }));
                 }
             }
         }
-        Ok(None)
+        Ok(Lookup::Absent)
     }
 }

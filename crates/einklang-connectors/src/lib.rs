@@ -61,6 +61,9 @@ pub struct Capabilities {
     /// re-sending a create is harmless.) Otherwise the connector assigns
     /// ids and must find a record by its marker ([`Connector::find_created`]).
     pub client_ids: bool,
+    /// Can [`Connector::find_created`] tell whether a create landed (a
+    /// marker field, a marker column, an item named after the marker)?
+    pub finds_created: bool,
     /// Does an update change only the fields it is given? (Otherwise every
     /// mapped field is sent.)
     pub partial_update: bool,
@@ -86,6 +89,7 @@ impl Capabilities {
             change_feed: false,
             key_field: None,
             client_ids: false,
+            finds_created: false,
             partial_update: false,
             conditional_writes: false,
             writable: None,
@@ -221,6 +225,28 @@ pub enum WriteErrorKind {
     Rejected,
 }
 
+/// What [`Connector::find_created`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// The record the create made.
+    Found(WriteOutcome),
+    /// The connector looked, and there is no such record: the create did
+    /// not land.
+    Absent,
+    /// The connector cannot find a record by its marker.
+    CannotTell,
+}
+
+impl Lookup {
+    /// The record, when it was found.
+    pub fn found(self) -> Option<WriteOutcome> {
+        match self {
+            Lookup::Found(o) => Some(o),
+            _ => None,
+        }
+    }
+}
+
 /// One failed write, with a message naming connector, operation and id.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
@@ -293,6 +319,14 @@ pub trait Connector: Send {
     /// content hash); `None` when the kind has none. Equal fingerprints mean
     /// an unchanged source.
     fn fingerprint(&mut self) -> Result<Option<String>, ConnectorError>;
+    /// A cheap stamp of the source's state now (for files: each file's
+    /// length, modification time and inode), or `None` when the kind has
+    /// none. The engine takes one before and one after a read: a stamp that
+    /// moved means a writer changed the source during the read, and such a
+    /// read decides no deletes.
+    fn stamp(&mut self) -> Result<Option<String>, ConnectorError> {
+        Ok(None)
+    }
     /// Read every record, streaming (never the whole source in memory).
     fn read(&mut self) -> Result<Box<dyn Iterator<Item = ReadItem> + '_>, ConnectorError>;
     /// Ids and version tokens of every record, without the records (only
@@ -327,16 +361,15 @@ pub trait Connector: Send {
         key_field: &str,
         ops: &[WriteOp],
     ) -> Result<Vec<WriteResult>, ConnectorError>;
-    /// The record created with `marker`, if there is one (for a create whose
-    /// answer was lost). Connectors with [`Capabilities::client_ids`] need
-    /// not implement it: their record's id is the marker.
-    fn find_created(
-        &mut self,
-        key_field: &str,
-        marker: &str,
-    ) -> Result<Option<WriteOutcome>, ConnectorError> {
+    /// The record created with `marker`, for a create whose answer was
+    /// lost: [`Lookup::Found`], [`Lookup::Absent`] when the connector looked
+    /// and there is none, or [`Lookup::CannotTell`] when it has no way to
+    /// find a record by its marker (then the engine holds the create until
+    /// a read settles it). Connectors with [`Capabilities::client_ids`]
+    /// need not implement it: their record's id is the marker.
+    fn find_created(&mut self, key_field: &str, marker: &str) -> Result<Lookup, ConnectorError> {
         let _ = (key_field, marker);
-        Ok(None)
+        Ok(Lookup::CannotTell)
     }
     /// Set up what the connector needs on the remote side (e.g. a change
     /// log and its trigger), idempotently; returns what it set up.

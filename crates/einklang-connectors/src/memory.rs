@@ -57,6 +57,12 @@ pub struct MemoryOptions {
     pub batch_size: usize,
     /// `changes(cursor)` works, from a log of every change (default false).
     pub change_feed: bool,
+    /// `find_created` can find a record by its create's marker (default
+    /// true; false like an API with no field to keep a marker in).
+    pub finds_created: bool,
+    /// `stamp()` returns a token that moves with every write, the remote's
+    /// own and other clients' (default false: `None`).
+    pub stamp: bool,
 }
 
 impl Default for MemoryOptions {
@@ -71,6 +77,8 @@ impl Default for MemoryOptions {
             conditional_writes: true,
             batch_size: 100,
             change_feed: false,
+            stamp: false,
+            finds_created: true,
         }
     }
 }
@@ -191,6 +199,14 @@ impl MemoryRemote {
     /// an earlier `fail_next` still pending).
     pub fn fail_next(&self, kind: WriteErrorKind, n: usize) {
         self.lock().failing = (n > 0).then_some((kind, n));
+    }
+
+    /// The next `list` or `read` leaves out `ids`, as a paged listing
+    /// does when another client writes while it pages; with
+    /// `moves_stamp`, that write shows in the stamp.
+    pub fn skip_in_next_listing(&self, ids: &[&str], moves_stamp: bool) {
+        let ids = ids.iter().map(|s| s.to_string()).collect();
+        self.lock().skip_next = Some((ids, moves_stamp));
     }
 
     /// The next `n` write ops are carried out but answer `Transient`, as if

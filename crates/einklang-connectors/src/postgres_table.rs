@@ -24,6 +24,7 @@
 
 mod sql;
 
+use crate::Lookup;
 use crate::{
     Capabilities, ChangeFeed, Connector, ConnectorError, Listed, ReadItem, Rejected, WriteOp,
     WriteOutcome, WriteResult,
@@ -147,6 +148,7 @@ impl Connector for PgTable {
             change_feed: self.settings.change_log || self.settings.updated_column.is_some(),
             key_field: Some(self.settings.key.clone()),
             client_ids: !self.settings.server_ids,
+            finds_created: !self.settings.server_ids || self.table.find_marker().is_some(),
             partial_update: true,
             conditional_writes: true,
             writable: None,
@@ -277,20 +279,19 @@ impl Connector for PgTable {
             client,
         })))
     }
-    fn find_created(
-        &mut self,
-        _key_field: &str,
-        marker: &str,
-    ) -> Result<Option<WriteOutcome>, ConnectorError> {
+    fn find_created(&mut self, _key_field: &str, marker: &str) -> Result<Lookup, ConnectorError> {
         let Some(query) = self.table.find_marker() else {
-            return Ok(None);
+            return Ok(Lookup::CannotTell);
         };
         let row = self.client()?.query_opt(query.as_str(), &[&marker]);
         let row = row.map_err(|e| self.error("looking for a created row", e))?;
-        Ok(row.map(|r| WriteOutcome {
-            id: r.get(0),
-            version: r.get(1),
-        }))
+        Ok(match row {
+            Some(r) => Lookup::Found(WriteOutcome {
+                id: r.get(0),
+                version: r.get(1),
+            }),
+            None => Lookup::Absent,
+        })
     }
 }
 

@@ -170,6 +170,11 @@ pub struct Mapping {
     pub fields: Vec<FieldRule>,
     /// What a hub delete does on this connector.
     pub on_delete: OnDelete,
+    /// Hub fields that identify a record on this connector (`find =
+    /// ["email"]`): a create whose answer was lost is recognised on the
+    /// next read by these values instead of by every written field.
+    #[serde(default)]
+    pub find: Vec<String>,
 }
 
 /// The result of applying a mapping to one raw record.

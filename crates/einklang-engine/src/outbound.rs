@@ -22,6 +22,7 @@
 pub mod plan;
 mod recover;
 pub mod settle;
+pub(crate) mod unknown;
 
 use crate::inbound::marker;
 use crate::pull::StepContext;
@@ -34,7 +35,7 @@ use einklang_store::{
     Counters, Link, LinkRef, NewLink, OutboxEntry, OutboxWrite, RecordId, RecordState, SyncBatch,
 };
 use plan::{plan_push, PushPlan};
-pub(crate) use recover::{echo_base, recover, sending_updates};
+pub(crate) use recover::{echo_base, recover, recreate, sending_updates, unknown_creates};
 use settle::{settle, Sent};
 use std::collections::HashMap;
 
@@ -69,9 +70,20 @@ pub(crate) fn push_side(
     let mut counters = Counters::new();
     let seeded = seed(ctx, side)?;
     bump(&mut counters, "writes", seeded);
-    let open: HashMap<i64, String> = ctx
+    let entries = ctx
         .store
-        .outbox(&ctx.tenant, side.name, &side.schema.name)?
+        .outbox(&ctx.tenant, side.name, &side.schema.name)?;
+    // a create that may have landed is never sent again: a read settles it
+    let held: std::collections::HashSet<i64> = entries
+        .iter()
+        .filter(|e| e.state == "unknown")
+        .map(|e| e.link_id)
+        .collect();
+    if !held.is_empty() {
+        bump(&mut counters, "held_unknown", held.len() as u64);
+        ctx.notes.push(held_note(side, held.len(), side.pulls));
+    }
+    let open: HashMap<i64, String> = entries
         .into_iter()
         .map(|e| (e.link_id, e.idem_key))
         .collect();
@@ -82,6 +94,10 @@ pub(crate) fn push_side(
                 .links_to_push(&ctx.tenant, side.name, &side.schema.name, after, PAGE)?;
         let Some(last) = page.last() else { break };
         after = last.link_id;
+        let page: Vec<LinkRef> = page
+            .into_iter()
+            .filter(|l| !held.contains(&l.link_id))
+            .collect();
         let sends = queue_page(ctx, env, side, &page, &open, &mut counters)?;
         if sends.is_empty() {
             continue;
@@ -96,6 +112,18 @@ pub(crate) fn push_side(
         }
     }
     Ok(Ok(counters))
+}
+
+/// What a person should know about creates held `unknown`.
+fn held_note(side: &Side<'_>, n: usize, read: bool) -> String {
+    let settles = match read {
+        true => "a complete read of it shows whether they landed",
+        false => "a step that reads it (pull or sync) shows whether they landed",
+    };
+    format!(
+        "{n} create(s) on `{}` lost their answer and cannot be looked up (no client ids, marker field or `find`): not sent again until {settles}",
+        side.name
+    )
 }
 
 /// Give records without a link to this connector a pending one.

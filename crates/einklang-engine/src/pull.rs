@@ -111,6 +111,10 @@ pub(crate) fn read_side(
     side: &Side<'_>,
 ) -> Result<Result<ReadOutcome, String>, EngineError> {
     let (name, entity) = (side.name, side.schema.name.as_str());
+    let stamp = match connector.stamp() {
+        Ok(s) => s,
+        Err(e) => return Ok(Err(e.to_string())),
+    };
     let fingerprint = match connector.fingerprint() {
         Ok(f) => f,
         Err(e) => return Ok(Err(e.to_string())),
@@ -119,8 +123,14 @@ pub(crate) fn read_side(
         Some(_) => ctx.store.source_fingerprint(&ctx.tenant, name, entity)?,
         None => None,
     };
+    let unknown = match side.pushes {
+        true => crate::outbound::unknown_creates(ctx, side)?,
+        false => Vec::new(),
+    };
+    // creates held `unknown` need a complete read: no shortcut skips it
+    let thorough = ctx.full || !unknown.is_empty();
     let unchanged = fingerprint.is_some() && stored == fingerprint;
-    if unchanged && !ctx.full {
+    if unchanged && !thorough {
         {
             // writes clear the fingerprint before they go out: an unchanged
             // source got none of them
@@ -139,7 +149,7 @@ pub(crate) fn read_side(
             }));
         }
     }
-    if fingerprint.is_some() && !unchanged {
+    if fingerprint.is_some() && (!unchanged || thorough) {
         // the hub is about to change from this source: until the read's
         // mark is stored, a crash must not let the next read skip it
         ctx.store
@@ -150,13 +160,14 @@ pub(crate) fn read_side(
     if side.pushes {
         applier.sending = crate::outbound::sending_updates(ctx, side)?;
     }
+    applier.hold(unknown);
     let keyed = side.caps.key_field.as_deref() == Some(side.mapping.id_field.as_str());
     let mut start = None;
     if keyed && side.caps.change_feed {
-        match changes(ctx, connector, side)? {
+        match changes(ctx, connector, side, thorough)? {
             Ok(Some(feed)) => {
                 let read = feed::read(ctx, connector, preparer, &mut applier, feed)?;
-                return finish(ctx, read, applier);
+                return finish(ctx, connector, read, (applier, false));
             }
             Ok(None) => {}
             Err(e) => return Ok(Err(e)),
@@ -180,25 +191,119 @@ pub(crate) fn read_side(
         o.marks.extend(fingerprint.map(Mark::Fingerprint));
         o
     });
-    finish(ctx, read, applier)
+    let stamped = stamp.is_some();
+    let read = match (read, stamp) {
+        (Ok(outcome), Some(before)) => match connector.stamp() {
+            Ok(after) if after.as_ref() == Some(&before) => Ok(outcome),
+            Ok(_) => Ok(raced(outcome)),
+            Err(e) => Err(e.to_string()),
+        },
+        (read, _) => read,
+    };
+    finish(ctx, connector, read, (applier, stamped))
+}
+
+/// A read during which the source changed (its stamp moved): what it
+/// read is applied, but it decides no deletes and leaves no mark, so the
+/// next read looks at the source again.
+fn raced(mut outcome: ReadOutcome) -> ReadOutcome {
+    tracing::warn!("the source changed while it was read; no deletes decided this time");
+    *outcome.counters.entry("raced_reads".into()).or_default() += 1;
+    outcome.gone = None;
+    outcome.marks.clear();
+    outcome.note = Some(
+        "the source changed while it was read (another program wrote it): what was read is applied, but no record is taken as deleted this time (the next read looks again)"
+            .into(),
+    );
+    outcome
 }
 
 /// The end of every read: drop lost-answer updates that did not land, add
 /// the store side's counters.
 fn finish(
     ctx: &mut StepContext<'_>,
+    connector: &mut dyn Connector,
     read: Result<ReadOutcome, String>,
-    mut applier: Applier<'_>,
+    (mut applier, stamped): (Applier<'_>, bool),
 ) -> Result<Result<ReadOutcome, String>, EngineError> {
     let mut outcome = match read {
         Ok(o) => o,
         Err(message) => return Ok(Err(message)),
     };
     drop_unlanded(ctx, &mut applier)?;
+    if let Err(e) = settle_unknown(ctx, connector, (&mut applier, stamped), &mut outcome)? {
+        return Ok(Err(e));
+    }
+    if applier.look_again {
+        outcome.marks.clear();
+    }
     for (k, v) in applier.counters {
         *outcome.counters.entry(k).or_default() += v;
     }
     Ok(Ok(outcome))
+}
+
+/// Creates held `unknown` that the read did not claim: a complete read
+/// that raced nothing releases them to be sent again; any other leaves
+/// them held (see [`crate::outbound::unknown`]). "Raced nothing" needs
+/// proof: the source's stamp did not move, or a second listing shows no
+/// record the read did not see (a paged listing can skip a new record).
+fn settle_unknown(
+    ctx: &mut StepContext<'_>,
+    connector: &mut dyn Connector,
+    (applier, stamped): (&mut Applier<'_>, bool),
+    outcome: &mut ReadOutcome,
+) -> Result<Result<(), String>, EngineError> {
+    if applier.unknown.is_empty() {
+        return Ok(Ok(()));
+    }
+    let side = applier.side;
+    let mut complete = outcome.gone.is_some() && !outcome.source_unchanged;
+    if complete && !stamped {
+        complete = side.caps.list_versions
+            && match connector.list() {
+                Ok(listing) => !unseen_new(ctx, applier, &listing)?,
+                Err(e) => return Ok(Err(e.to_string())),
+            };
+    }
+    let (release, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut applier.unknown)
+        .into_iter()
+        .partition(|e| {
+            complete && crate::outbound::unknown::releasable(side, e, applier.new_records)
+        });
+    if !release.is_empty() {
+        let batch = einklang_store::SyncBatch {
+            links: release.iter().map(crate::outbound::recreate).collect(),
+            outbox: (release.iter())
+                .map(|e| einklang_store::OutboxWrite::Remove(e.idem_key.clone()))
+                .collect(),
+            ..Default::default()
+        };
+        ctx.store.apply_sync(&ctx.tenant, ctx.run, &batch)?;
+        *outcome.counters.entry("released".into()).or_default() += release.len() as u64;
+    }
+    applier.unknown = keep;
+    Ok(Ok(()))
+}
+
+/// Does a second listing hold a record the read neither saw nor knew?
+fn unseen_new(
+    ctx: &mut StepContext<'_>,
+    applier: &Applier<'_>,
+    listing: &[einklang_connectors::Listed],
+) -> Result<bool, EngineError> {
+    let unseen: Vec<&str> = (listing.iter())
+        .map(|l| l.id.as_str())
+        .filter(|id| !applier.saw(id))
+        .collect();
+    let (name, entity) = (applier.side.name, applier.side.schema.name.as_str());
+    for ids in unseen.chunks(BATCH) {
+        let links = ctx.store.find_links(&ctx.tenant, name, entity, ids)?;
+        if links.iter().any(Option::is_none) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// The change feed since the stored cursor (`None`: no cursor yet, a full
@@ -207,12 +312,13 @@ fn changes(
     ctx: &mut StepContext<'_>,
     connector: &mut dyn Connector,
     side: &Side<'_>,
+    thorough: bool,
 ) -> Result<Result<Option<einklang_connectors::ChangeFeed>, String>, EngineError> {
     let stored = ctx
         .store
         .cursor(&ctx.tenant, side.name, &side.schema.name, feed::CURSOR)?
         .filter(|c| !c.is_empty());
-    let (Some(cursor), false) = (stored, ctx.full) else {
+    let (Some(cursor), false) = (stored, thorough) else {
         return Ok(Ok(None));
     };
     Ok(connector.changes(&cursor).map_err(|e| e.to_string()))
@@ -281,7 +387,9 @@ fn unseen_links(
     let (name, entity) = (applier.side.name, applier.side.schema.name.as_str());
     let (mut gone, mut live) = (Vec::new(), 0);
     ctx.store.scan_links(&ctx.tenant, name, entity, &mut |l| {
-        if matches!(l.status, LinkStatus::Pending | LinkStatus::DeletedRemote) {
+        if matches!(l.status, LinkStatus::Pending | LinkStatus::DeletedRemote)
+            || applier.holds(l.link_id)
+        {
             return;
         }
         live += 1;

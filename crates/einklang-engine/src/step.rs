@@ -73,7 +73,7 @@ pub(crate) fn run_entity(
     };
     for o in sides.iter_mut().filter(|o| o.side.pushes) {
         match recover(&mut ctx, o.connector.as_mut(), &o.side)? {
-            Ok(n) => bump(&mut o.report.counters, "recovered", n),
+            Ok(r) => bump(&mut o.report.counters, "recovered", r.found),
             Err(e) => o.report.error = Some(e),
         }
     }

@@ -237,16 +237,20 @@ pub struct OutboxEntry {
     /// Version the remote must still have (conditional write).
     pub expected_version: Option<String>,
     /// `queued` or `sending` (an entry found `sending` at the start of a run
-    /// may or may not have reached the remote: the run that sent it crashed).
+    /// may or may not have reached the remote: the run that sent it
+    /// crashed, or its answer was lost), or `unknown`: a create that may
+    /// have landed on a connector that cannot look it up, held until a read
+    /// settles it.
     pub state: String,
 }
 
-/// The state an entry is queued in: `sending` when asked for, else `queued`.
+/// The state an entry is queued in: `sending` or `unknown` when asked
+/// for, else `queued`.
 pub fn queue_state(e: &OutboxEntry) -> &'static str {
-    if e.state == "sending" {
-        "sending"
-    } else {
-        "queued"
+    match e.state.as_str() {
+        "sending" => "sending",
+        "unknown" => "unknown",
+        _ => "queued",
     }
 }
 

@@ -21,6 +21,7 @@
 use super::{Answer, Dav, Entry};
 use crate::file::vcard::file_stem;
 use crate::ops::op_error;
+use crate::Lookup;
 use crate::{
     Capabilities, ChangeFeed, ConnectorError, Listed, RawFields, RawRecord, ReadItem, Rejected,
     WriteError, WriteErrorKind, WriteOp, WriteOutcome, WriteResult,
@@ -119,6 +120,7 @@ impl<F: ItemFormat> Collection<F> {
             change_feed: true,
             key_field: Some(KEY.into()),
             client_ids: false,
+            finds_created: true,
             partial_update: true,
             conditional_writes: true,
             writable: F::writable().map(|mut w| {
@@ -253,22 +255,20 @@ impl<F: ItemFormat> Collection<F> {
     }
 
     /// The item the marker names, if it is ours (its UID is the marker).
-    pub(super) fn find_created(
-        &mut self,
-        marker: &str,
-    ) -> Result<Option<WriteOutcome>, ConnectorError> {
+    pub(super) fn find_created(&mut self, marker: &str) -> Result<Lookup, ConnectorError> {
         let name = Self::item_name(marker);
         let url = self.dav.url_of(&name);
         let answer = self.dav.call("GET", &url, &[], None)?;
         match answer.status {
-            404 | 410 => Ok(None),
-            200 => {
-                let ours = F::uid(&answer.body).as_deref() == Some(marker);
-                Ok(ours.then_some(WriteOutcome {
+            404 | 410 => Ok(Lookup::Absent),
+            200 if F::uid(&answer.body).as_deref() == Some(marker) => {
+                Ok(Lookup::Found(WriteOutcome {
                     id: name,
                     version: answer.etag,
                 }))
             }
+            // another item sits under our name: ours cannot be there
+            200 => Ok(Lookup::Absent),
             s => Err(self.dav.error("GET", &url, Some(s), &answer.body)),
         }
     }
@@ -341,7 +341,7 @@ impl<F: ItemFormat> Collection<F> {
         if answer.status == 412 {
             // a create sent before (its answer lost) is ours if the item
             // under that name carries the marker as UID
-            if let Some(found) = self.find_created(marker).map_err(|e| transient(op, e))? {
+            if let Lookup::Found(found) = self.find_created(marker).map_err(|e| transient(op, e))? {
                 return Ok(found);
             }
             let detail = format!("another {} already has the name {name}", F::ITEM);

@@ -2,9 +2,9 @@
 //! first (once, see `discover`), then does its work in `collection`.
 
 use super::collection::{Collection, ItemFormat};
+use crate::Lookup;
 use crate::{
-    Capabilities, ChangeFeed, Connector, ConnectorError, Listed, ReadItem, WriteOp, WriteOutcome,
-    WriteResult,
+    Capabilities, ChangeFeed, Connector, ConnectorError, Listed, ReadItem, WriteOp, WriteResult,
 };
 
 impl<F: ItemFormat + Send> Connector for Collection<F> {
@@ -51,11 +51,7 @@ impl<F: ItemFormat + Send> Connector for Collection<F> {
         self.ready()?;
         Ok(ops.iter().map(|op| self.one(op)).collect())
     }
-    fn find_created(
-        &mut self,
-        _key: &str,
-        marker: &str,
-    ) -> Result<Option<WriteOutcome>, ConnectorError> {
+    fn find_created(&mut self, _key: &str, marker: &str) -> Result<Lookup, ConnectorError> {
         self.ready()?;
         Collection::find_created(self, marker)
     }

@@ -156,6 +156,7 @@ pub(crate) fn capabilities(versions: bool) -> Capabilities {
         change_feed: false,
         key_field: None,
         client_ids: true,
+        finds_created: true,
         partial_update: true,
         conditional_writes: versions,
         writable: None,

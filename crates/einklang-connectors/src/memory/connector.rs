@@ -3,6 +3,7 @@
 //! by op (see `state`), every call counted.
 
 use super::state::{lock, Record, State, KEY};
+use crate::Lookup;
 use crate::{
     Capabilities, ChangeFeed, Connector, ConnectorError, Listed, RawRecord, ReadItem, WriteOp,
     WriteOutcome, WriteResult,
@@ -73,6 +74,7 @@ impl Connector for MemoryConnector {
             change_feed: options.change_feed && options.list_versions,
             key_field: Some(KEY.to_string()),
             client_ids: options.client_ids,
+            finds_created: options.client_ids || options.finds_created,
             partial_update: true,
             conditional_writes: options.conditional_writes,
             writable: options.writable,
@@ -83,19 +85,35 @@ impl Connector for MemoryConnector {
         let state = self.lock();
         Ok(state.options.fingerprint.then(|| state.fingerprint()))
     }
+    fn stamp(&mut self) -> Result<Option<String>, ConnectorError> {
+        let state = self.lock();
+        let stamp = format!("{}:{}", state.fingerprint(), state.foreign_writes);
+        Ok(state.options.stamp.then_some(stamp))
+    }
     fn read(&mut self) -> Result<Box<dyn Iterator<Item = ReadItem> + '_>, ConnectorError> {
         let mut state = self.lock();
         state.calls.read += 1;
-        let items: Vec<ReadItem> = state.records.iter().map(|(id, r)| item(id, r)).collect();
+        let skip = state.take_skip();
+        let items: Vec<ReadItem> = state
+            .records
+            .iter()
+            .filter(|(id, _)| !skip.contains(id))
+            .map(|(id, r)| item(id, r))
+            .collect();
         Ok(Box::new(items.into_iter()))
     }
     fn list(&mut self) -> Result<Vec<Listed>, ConnectorError> {
         self.lock().calls.list += 1;
-        let state = self.listing("list ids and versions")?;
-        let listed = state.records.iter().map(|(id, r)| Listed {
-            id: id.clone(),
-            version: Some(r.version.to_string()),
-        });
+        let mut state = self.listing("list ids and versions")?;
+        let skip = state.take_skip();
+        let listed = state
+            .records
+            .iter()
+            .filter(|(id, _)| !skip.contains(id))
+            .map(|(id, r)| Listed {
+                id: id.clone(),
+                version: Some(r.version.to_string()),
+            });
         Ok(listed.collect())
     }
     fn fetch(&mut self, ids: &[String]) -> Result<Vec<ReadItem>, ConnectorError> {
@@ -153,18 +171,20 @@ impl Connector for MemoryConnector {
         }
         Ok(ops.iter().map(|op| state.write(&self.name, op)).collect())
     }
-    fn find_created(
-        &mut self,
-        _key_field: &str,
-        marker: &str,
-    ) -> Result<Option<WriteOutcome>, ConnectorError> {
+    fn find_created(&mut self, _key_field: &str, marker: &str) -> Result<Lookup, ConnectorError> {
         let mut state = self.lock();
         state.calls.find_created += 1;
+        if !state.options.finds_created {
+            return Ok(Lookup::CannotTell);
+        }
         let mut made = state.records.iter();
         let found = made.find(|(_, r)| r.marker.as_deref() == Some(marker));
-        Ok(found.map(|(id, r)| WriteOutcome {
-            id: id.clone(),
-            version: Some(r.version.to_string()),
-        }))
+        Ok(match found {
+            Some((id, r)) => Lookup::Found(WriteOutcome {
+                id: id.clone(),
+                version: Some(r.version.to_string()),
+            }),
+            None => Lookup::Absent,
+        })
     }
 }

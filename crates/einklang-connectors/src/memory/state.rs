@@ -35,6 +35,11 @@ pub(super) struct State {
     pub losing: usize,
     /// Every change, in order: (clock, id, deleted?).
     pub log: Vec<(u64, String, bool)>,
+    /// Ids the next `list` or `read` leaves out, and whether another
+    /// client's write moves the stamp meanwhile (a listing that raced).
+    pub skip_next: Option<(Vec<String>, bool)>,
+    /// Moved by other clients' writes that the records do not show.
+    pub foreign_writes: u64,
     clock: u64,
     last_id: u64,
 }
@@ -57,6 +62,18 @@ impl State {
     /// A token that changes with every change of the remote.
     pub fn fingerprint(&self) -> String {
         format!("memory:{}", self.clock)
+    }
+
+    /// Ids to leave out of this listing (taken once), and whether a
+    /// writer moved the stamp meanwhile.
+    pub fn take_skip(&mut self) -> Vec<String> {
+        match self.skip_next.take() {
+            Some((ids, moves)) => {
+                self.foreign_writes += u64::from(moves);
+                ids
+            }
+            None => Vec::new(),
+        }
     }
 
     /// An id the remote has not given yet and no record has.

@@ -322,7 +322,10 @@ fn caldav_feed_reports_other_clients_and_quarantines_a_todo() {
         "{text}"
     );
     assert_eq!(
-        c.find_created("href", "ek-3").unwrap().map(|o| o.id),
+        c.find_created("href", "ek-3")
+            .unwrap()
+            .found()
+            .map(|o| o.id),
         Some("ek-3.ics".into())
     );
 }

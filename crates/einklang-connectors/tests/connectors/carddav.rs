@@ -5,7 +5,7 @@
 //! password.
 
 use crate::{create, settings, update_if};
-use einklang_connectors::{open, Connector, ReadItem, WriteErrorKind};
+use einklang_connectors::{open, Connector, Lookup, ReadItem, WriteErrorKind};
 use serde_json::json;
 
 pub const USER: &str = "alice";
@@ -203,14 +203,17 @@ fn carddav_finds_a_create_whose_answer_was_lost() {
         return;
     };
     let mut c = book.connector();
-    assert!(c.find_created("href", "ek-5").unwrap().is_none());
+    assert_eq!(c.find_created("href", "ek-5").unwrap(), Lookup::Absent);
     let first = c
         .write("href", &[create("ek-5", json!({"fn": "Maja"}))])
         .unwrap()
         .remove(0)
         .unwrap();
     assert_eq!(first.id, "ek-5.vcf");
-    assert_eq!(c.find_created("href", "ek-5").unwrap(), Some(first.clone()));
+    assert_eq!(
+        c.find_created("href", "ek-5").unwrap(),
+        Lookup::Found(first.clone())
+    );
     // re-sent (the first answer lost): no second card, the same one answered
     let again = c
         .write("href", &[create("ek-5", json!({"fn": "Maja"}))])
@@ -221,7 +224,7 @@ fn carddav_finds_a_create_whose_answer_was_lost() {
     assert_eq!(c.list().unwrap().len(), 1);
     // a foreign card under the name is not ours
     book.put("ek-6.vcf", &card("someone-else", "Other", ""));
-    assert!(c.find_created("href", "ek-6").unwrap().is_none());
+    assert_eq!(c.find_created("href", "ek-6").unwrap(), Lookup::Absent);
     let clash = c
         .write("href", &[create("ek-6", json!({"fn": "Mine"}))])
         .unwrap()

@@ -2,7 +2,7 @@
 
 use crate::{create, delete, obj, update, update_if};
 use einklang_connectors::memory::{Calls, MemoryOptions, MemoryRemote};
-use einklang_connectors::{Connector, Listed, ReadItem, WriteErrorKind, WriteOp};
+use einklang_connectors::{Connector, Listed, Lookup, ReadItem, WriteErrorKind, WriteOp};
 use serde_json::json;
 
 /// `n` records inserted through the handle, `{"n": i}`.
@@ -35,14 +35,14 @@ fn memory_assigns_ids_and_finds_a_create_whose_answer_was_lost() {
         err.message
     );
     assert_eq!(remote.len(), 1, "the write was carried out");
-    let found = c.find_created("id", "ek-1").unwrap().unwrap();
+    let found = c.find_created("id", "ek-1").unwrap().found().unwrap();
     assert_eq!(found.id, "m-1");
     assert_eq!(found.version, remote.version_of("m-1"));
     assert_eq!(
         remote.get("m-1").unwrap(),
         obj(json!({"id": "m-1", "name": "Anna"}))
     );
-    assert_eq!(c.find_created("id", "ek-2").unwrap(), None);
+    assert_eq!(c.find_created("id", "ek-2").unwrap(), Lookup::Absent);
     // Without client ids a re-sent create makes a second record.
     let again = c.write("id", &[create("ek-1", json!({}))]).unwrap();
     assert_eq!(again[0].as_ref().unwrap().id, "m-2");
@@ -116,7 +116,7 @@ fn memory_fail_next_fails_without_writing() {
     assert_eq!(r[1].as_ref().unwrap_err().kind, rate_limited);
     assert_eq!(r[2].as_ref().unwrap().id, "m-1");
     assert_eq!(remote.len(), 1);
-    assert_eq!(c.find_created("id", "ek-1").unwrap(), None);
+    assert_eq!(c.find_created("id", "ek-1").unwrap(), Lookup::Absent);
 }
 
 #[test]

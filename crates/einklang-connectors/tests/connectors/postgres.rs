@@ -3,7 +3,7 @@
 //! a marker column, and the trigger change log that never logs our writes.
 
 use crate::{create, obj, settings, update};
-use einklang_connectors::{open, Connector, ReadItem, WriteErrorKind, WriteOp};
+use einklang_connectors::{open, Connector, Lookup, ReadItem, WriteErrorKind, WriteOp};
 use serde_json::json;
 
 /// A fresh database, dropped afterwards.
@@ -97,12 +97,12 @@ fn server_keys_and_the_marker_column_find_a_lost_create() {
         .unwrap();
     let created = results[0].as_ref().unwrap();
     assert_eq!(created.id, "1", "the table assigned the key");
-    let found = c.find_created("id", "ek-7").unwrap().unwrap();
+    let found = c.find_created("id", "ek-7").unwrap().found().unwrap();
     assert_eq!(
         (found.id.as_str(), found.version.clone()),
         ("1", created.version.clone())
     );
-    assert_eq!(c.find_created("id", "ek-8").unwrap(), None);
+    assert_eq!(c.find_created("id", "ek-8").unwrap(), Lookup::Absent);
     let rows = c.fetch(&["1".into()]).unwrap();
     let ReadItem::Record(r) = &rows[0] else {
         panic!("{rows:?}")

@@ -33,6 +33,7 @@ fn mapping(fields: Vec<FieldRule>, filter: Option<&str>) -> Mapping {
         filter: filter.map(|f| filter::parse(f).unwrap()),
         fields,
         on_delete: Default::default(),
+        find: Vec::new(),
     }
 }
 

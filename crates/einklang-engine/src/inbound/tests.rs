@@ -34,6 +34,7 @@ fn mapping() -> Mapping {
         filter: None,
         fields: vec![rule("name"), rule("city")],
         on_delete: Default::default(),
+        find: Vec::new(),
     }
 }
 

@@ -1,10 +1,13 @@
-//! Recovering writes a crashed run left `sending`: such a write may or may
-//! not have reached the remote. Before anything is read:
+//! Recovering writes a crashed run left `sending`, or whose answer was
+//! lost: such a write may or may not have reached the remote. Before
+//! anything is read:
 //!
 //! - a create on a connector that assigns ids is looked up by its marker
 //!   ([`Connector::find_created`]): found, the link takes the remote's id
 //!   and version and the entry's base (so the record is never created
-//!   twice); not found, the link stays pending and is created again;
+//!   twice); absent, the link is pending again and the create is sent
+//!   again; when the connector cannot look records up by marker, the
+//!   entry is held `unknown` for a read to settle ([`super::unknown`]);
 //! - an update stays `sending` for the read that follows (when the step
 //!   reads the side): when the record read back carries the values the
 //!   update wrote, those fields are our own echo and not the remote's
@@ -14,33 +17,44 @@
 //! - a create on a connector that takes the marker as id, and a delete, is
 //!   simply planned again: sending it twice is harmless.
 
+use crate::inbound::marker;
 use crate::pull::StepContext;
 use crate::side::Side;
 use crate::EngineError;
-use einklang_connectors::Connector;
+use einklang_connectors::{Connector, Lookup};
 use einklang_core::content_hash;
-use einklang_store::{LinkChange, LinkStatus, OutboxOp, OutboxWrite, SyncBatch};
+use einklang_store::{
+    LinkChange, LinkStatus, OutboxEntry, OutboxOp, OutboxWrite, RecordId, SyncBatch,
+};
 
-/// Recover one side's `sending` entries; returns how many were recovered
-/// (found on the remote), or the connector's error.
+/// What recovery did on one side.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Recovered {
+    /// Creates found on the remote.
+    pub found: u64,
+    /// Creates now held `unknown` (found neither way).
+    pub held: u64,
+}
+
+/// Recover one side's `sending` entries, or the connector's error.
 pub(crate) fn recover(
     ctx: &mut StepContext<'_>,
     connector: &mut dyn Connector,
     side: &Side<'_>,
-) -> Result<Result<u64, String>, EngineError> {
+) -> Result<Result<Recovered, String>, EngineError> {
     let entries = ctx
         .store
         .outbox(&ctx.tenant, side.name, &side.schema.name)?;
     let mut batch = SyncBatch::default();
-    let mut found = 0;
+    let mut done = Recovered::default();
     for e in entries.iter().filter(|e| e.state == "sending") {
         if side.pulls && matches!(e.op, OutboxOp::Update | OutboxOp::SoftDelete) {
             continue; // the read recognises it (see `landed`)
         }
         if e.op == OutboxOp::Create && !side.caps.client_ids {
             match connector.find_created(&side.mapping.id_field, &e.target) {
-                Ok(Some(outcome)) => {
-                    found += 1;
+                Ok(Lookup::Found(outcome)) => {
+                    done.found += 1;
                     batch.links.push(LinkChange::Synced {
                         link_id: e.link_id,
                         expect_hash: None,
@@ -51,7 +65,14 @@ pub(crate) fn recover(
                         status: LinkStatus::Dirty,
                     });
                 }
-                Ok(None) => {}
+                Ok(Lookup::Absent) => batch.links.push(recreate(e)),
+                Ok(Lookup::CannotTell) => {
+                    done.held += 1;
+                    let mut held = e.clone();
+                    held.state = "unknown".into();
+                    batch.outbox.push(OutboxWrite::Queue(held));
+                    continue;
+                }
                 Err(err) => return Ok(Err(err.to_string())),
             }
         }
@@ -60,7 +81,28 @@ pub(crate) fn recover(
     if !batch.is_empty() {
         ctx.store.apply_sync(&ctx.tenant, ctx.run, &batch)?;
     }
-    Ok(Ok(found))
+    Ok(Ok(done))
+}
+
+/// The link of a create that did not land, pending again under its marker.
+pub(crate) fn recreate(e: &OutboxEntry) -> LinkChange {
+    LinkChange::Recreate {
+        link_id: e.link_id,
+        marker: marker(e.record_id as RecordId),
+    }
+}
+
+/// The creates of one side held `unknown`, for the read to settle.
+pub(crate) fn unknown_creates(
+    ctx: &mut StepContext<'_>,
+    side: &Side<'_>,
+) -> Result<Vec<OutboxEntry>, EngineError> {
+    Ok(ctx
+        .store
+        .outbox(&ctx.tenant, side.name, &side.schema.name)?
+        .into_iter()
+        .filter(|e| e.state == "unknown" && e.op == OutboxOp::Create)
+        .collect())
 }
 
 /// The `sending` updates of one side, by link: writes whose answer was
@@ -68,7 +110,7 @@ pub(crate) fn recover(
 pub(crate) fn sending_updates(
     ctx: &mut StepContext<'_>,
     side: &Side<'_>,
-) -> Result<std::collections::HashMap<i64, einklang_store::OutboxEntry>, EngineError> {
+) -> Result<std::collections::HashMap<i64, OutboxEntry>, EngineError> {
     Ok(ctx
         .store
         .outbox(&ctx.tenant, side.name, &side.schema.name)?
@@ -85,7 +127,7 @@ pub(crate) fn sending_updates(
 /// seen as the remote's own change — or as no change, when it still shows
 /// the old value because the write never landed.
 pub(crate) fn echo_base(
-    entry: &einklang_store::OutboxEntry,
+    entry: &OutboxEntry,
     base: &einklang_core::Fields,
     remote: &einklang_core::Fields,
 ) -> einklang_core::Fields {

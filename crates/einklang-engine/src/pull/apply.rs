@@ -6,7 +6,10 @@ use crate::inbound::{plan_create, plan_linked, Incoming};
 use crate::report::{FieldDiff, PlanItem};
 use crate::side::Side;
 use crate::EngineError;
-use einklang_store::{Counters, LinkKey, LinkStatus, NewQuarantine, RecordId, SyncBatch};
+use einklang_core::content_hash;
+use einklang_store::{
+    Counters, LinkChange, LinkKey, LinkStatus, NewQuarantine, OutboxWrite, RecordId, SyncBatch,
+};
 use std::collections::HashMap;
 
 /// Plans and commits the batches of one side's read.
@@ -21,6 +24,17 @@ pub(crate) struct Applier<'s> {
     pub counters: Counters,
     /// Updates whose answer was lost, by link (see [`crate::outbound::landed`]).
     pub sending: HashMap<i64, einklang_store::OutboxEntry>,
+    /// Creates held `unknown` that this read may settle
+    /// ([`crate::outbound::unknown`]); those it claims are taken out.
+    pub unknown: Vec<einklang_store::OutboxEntry>,
+    /// Records of the read no link knew (imported as new).
+    pub new_records: u64,
+    /// The links of the creates held `unknown` when the read began: their
+    /// record is not on the remote under the marker, which is no delete.
+    held_links: std::collections::HashSet<i64>,
+    /// A claimed record showed more than was written: the next read must
+    /// look at it (no mark may let it skip the source).
+    pub look_again: bool,
 }
 
 impl<'s> Applier<'s> {
@@ -31,7 +45,22 @@ impl<'s> Applier<'s> {
             unidentified: 0,
             counters: Counters::new(),
             sending: HashMap::new(),
+            unknown: Vec::new(),
+            new_records: 0,
+            held_links: Default::default(),
+            look_again: false,
         }
+    }
+
+    /// Give the read the creates held `unknown` to settle.
+    pub fn hold(&mut self, unknown: Vec<einklang_store::OutboxEntry>) {
+        self.held_links = unknown.iter().map(|e| e.link_id).collect();
+        self.unknown = unknown;
+    }
+
+    /// Is this the link of a create held `unknown` (never "gone")?
+    pub fn holds(&self, link_id: i64) -> bool {
+        self.held_links.contains(&link_id)
     }
 
     fn bump(&mut self, counter: &str, n: u64) {
@@ -109,7 +138,9 @@ impl<'s> Applier<'s> {
         let mut undetailed = 0;
         for (link, incoming) in links.into_iter().zip(batch) {
             match link {
+                None if self.claim(incoming, &mut out) => self.bump("claimed", 1),
                 None => {
+                    self.new_records += 1;
                     if ctx.plan.wants_detail() {
                         ctx.plan.add(create_item(connector, incoming));
                     } else {
@@ -134,6 +165,33 @@ impl<'s> Applier<'s> {
             self.plan_stale(ctx, &stale, &mut out, rejects)?;
         }
         Ok(out)
+    }
+
+    /// A new record that is the one a create held `unknown` made: its link
+    /// takes the record's id, the create is done (nothing is imported).
+    fn claim(&mut self, incoming: &Incoming, out: &mut SyncBatch) -> bool {
+        let side = self.side;
+        let Some(i) = (self.unknown.iter())
+            .position(|e| crate::outbound::unknown::claims(side, e, &incoming.values))
+        else {
+            return false;
+        };
+        let entry = self.unknown.swap_remove(i);
+        // the base is what was written; when the record shows more than
+        // that (edited since), no version: the next read merges it
+        let as_written = crate::outbound::unknown::as_written(side, &entry, &incoming.values);
+        self.look_again |= !as_written;
+        out.links.push(LinkChange::Synced {
+            link_id: entry.link_id,
+            expect_hash: None,
+            external_id: incoming.external_id.clone(),
+            content_hash: content_hash(&entry.new_base),
+            base: entry.new_base,
+            version: incoming.version.clone().filter(|_| as_written),
+            status: LinkStatus::Dirty,
+        });
+        out.outbox.push(OutboxWrite::Remove(entry.idem_key));
+        true
     }
 
     /// Merge records whose link exists but whose content or version moved.

@@ -44,7 +44,7 @@ pub(super) fn read(
         .store
         .cursor(&ctx.tenant, name, entity, crate::listing::CURSOR)?;
     let unchanged = stored.as_deref().and_then(crate::listing::parse) == Some(hash);
-    if unchanged && !ctx.full {
+    if unchanged && !ctx.full && applier.unknown.is_empty() {
         // nothing changed on the remote since we last read or wrote it
         let counters = Counters::from([
             ("listed".to_string(), listing.len() as u64),
@@ -74,17 +74,76 @@ pub(super) fn read(
         let prepared = preparer.prepare_all(items);
         applier.apply(ctx, prepared)?;
     }
+    let gone = match confirm_gone(ctx, connector, &mut preparer, applier, joined.gone)? {
+        Ok(gone) => gone,
+        Err(e) => return Ok(Err(e)),
+    };
     let mut counters: Counters = preparer.take_counters();
     counters.insert("listed".into(), listing.len() as u64);
     *counters.entry("unchanged".into()).or_default() += joined.unchanged;
     *counters.entry("ignored".into()).or_default() += joined.ignored;
+    let (gone, note, marks) = match gone {
+        Confirmed::Gone(gone) => {
+            let marks = vec![super::Mark::Listing(crate::listing::text(hash))];
+            (Some(gone), None, marks)
+        }
+        Confirmed::Raced(n) => {
+            *counters.entry("raced_reads".into()).or_default() += 1;
+            (None, Some(raced_listing(n)), Vec::new())
+        }
+    };
     Ok(Ok(ReadOutcome {
         counters,
         source_unchanged: false,
-        gone: Some(joined.gone),
+        gone,
         live_links: joined.live,
-        note: None,
-        marks: vec![super::Mark::Listing(crate::listing::text(hash))],
+        note,
+        marks,
+    }))
+}
+
+/// What fetching the records a listing missed found.
+enum Confirmed {
+    /// None of them came back: they are gone.
+    Gone(Vec<LinkRef>),
+    /// This many came back (or could not be read): the listing raced a
+    /// writer (a paged listing shifted under an insert or delete) and
+    /// decides nothing.
+    Raced(usize),
+}
+
+fn raced_listing(n: usize) -> String {
+    format!(
+        "{n} record(s) missing from the listing were still there when fetched: the source changed while it was listed, so no record is taken as deleted this time (the next read looks again)"
+    )
+}
+
+/// A record a listing missed is only gone when fetching it finds nothing:
+/// a listing that pages while others write can skip a record that is
+/// still there. Those found are applied like any fetched record.
+fn confirm_gone(
+    ctx: &mut StepContext<'_>,
+    connector: &mut dyn Connector,
+    preparer: &mut Preparer<'_>,
+    applier: &mut Applier<'_>,
+    gone: Vec<LinkRef>,
+) -> Result<Result<Confirmed, String>, EngineError> {
+    let mut back = 0;
+    for refs in gone.chunks(FETCH) {
+        let ids: Vec<String> = refs.iter().map(|l| l.external_id.clone()).collect();
+        let items = match connector.fetch(&ids) {
+            Ok(items) => items,
+            Err(e) => return Ok(Err(e.to_string())),
+        };
+        back += items.len();
+        if !items.is_empty() {
+            let prepared = preparer.prepare_all(items);
+            applier.apply(ctx, prepared)?;
+        }
+    }
+    Ok(Ok(match back {
+        0 => Confirmed::Gone(gone),
+        n => Confirmed::Raced(n),
     }))
 }
 
@@ -102,7 +161,8 @@ fn join(
             while let Some(l) = listed.next_if(|l| l.id.as_str() < link.external_id) {
                 out.fetch.push(l.id.clone()); // new on the remote
             }
-            let live = !matches!(link.status, LinkStatus::DeletedRemote | LinkStatus::Pending);
+            let live = !matches!(link.status, LinkStatus::DeletedRemote | LinkStatus::Pending)
+                && !applier.holds(link.link_id);
             out.live += u64::from(live);
             match listed.peek().map(|l| l.id.as_str().cmp(link.external_id)) {
                 Some(Ordering::Equal) => {

@@ -176,3 +176,134 @@ fn a_crash_between_write_and_commit_is_recovered_without_duplicates() {
         assert_quiet(&hub.sync("sync"));
     }
 }
+
+/// A remote with nowhere to keep a marker (Advoware): `find_created`
+/// cannot tell whether a create whose answer was lost landed.
+fn no_marker() -> MemoryOptions {
+    MemoryOptions {
+        finds_created: false,
+        ..MemoryOptions::default()
+    }
+}
+
+fn espo_to_no_marker_advo(config: &str) -> Hub {
+    let hub = Hub::new(
+        config,
+        &[("espo", MemoryOptions::default()), ("advo", no_marker())],
+    );
+    hub.remote("espo")
+        .insert(raw(json!({"name": "Anna", "city": "Berlin"})));
+    hub
+}
+
+/// Defect (issue 9): the http connector without `marker_field` re-sent a
+/// create whose answer a proxy dropped (325 records for 320 people).
+#[test]
+fn a_lost_create_answer_without_a_marker_is_held_and_claimed_by_the_next_read() {
+    let mut hub = espo_to_no_marker_advo(TWO_WAY);
+    hub.remote("advo").lose_next_answers(1);
+    let r = hub.sync("sync");
+    assert_eq!(count(&r, "push_failed"), 1);
+    assert_eq!(hub.remote("advo").len(), 1, "the create did land");
+    hub.later(120);
+    let r = hub.sync("sync");
+    assert_eq!(
+        (count(&r, "claimed"), count(&r, "created")),
+        (1, 0),
+        "{:#?}",
+        r.counters
+    );
+    assert_eq!(
+        hub.remote("advo").len(),
+        1,
+        "not made twice: {:#?} {:#?}",
+        r.steps,
+        hub.remote("advo").records()
+    );
+    assert_eq!(
+        hub.remote("espo").len(),
+        1,
+        "and not copied back as someone new"
+    );
+    assert_eq!(hub.records().len(), 1);
+    assert_quiet(&hub.sync("sync"));
+}
+
+#[test]
+fn a_held_create_that_did_not_land_is_sent_again_after_a_complete_read() {
+    let mut hub = espo_to_no_marker_advo(TWO_WAY);
+    // the write fails without landing, answering as if the line dropped
+    hub.remote("advo")
+        .fail_next(einklang_connectors::WriteErrorKind::Transient, 1);
+    hub.sync("sync");
+    assert_eq!(hub.remote("advo").len(), 0);
+    hub.later(120);
+    let r = hub.sync("sync");
+    assert_eq!(
+        (count(&r, "released"), count(&r, "pushed_create")),
+        (1, 1),
+        "{:#?}",
+        r.counters
+    );
+    assert_eq!(hub.remote("advo").len(), 1);
+    assert_quiet(&hub.sync("sync"));
+}
+
+#[test]
+fn find_fields_recognise_a_lost_create_the_remote_changed_since() {
+    let config = TWO_WAY.replace(
+        "[map.advo.contact]\nid = \"id\"\n",
+        "[map.advo.contact]\nid = \"id\"\nfind = [\"name\"]\n",
+    );
+    let mut hub = espo_to_no_marker_advo(&config);
+    hub.remote("advo").lose_next_answers(1);
+    hub.sync("sync");
+    let (id, _) = hub.find("advo", "name", "Anna");
+    // someone at the remote fills in the town before the next sync
+    hub.remote("advo")
+        .update(&id, raw(json!({"ort": "Potsdam"})));
+    hub.later(120);
+    let r = hub.sync("sync");
+    assert_eq!(count(&r, "claimed"), 1, "{:#?}", r.counters);
+    assert_eq!((hub.remote("advo").len(), hub.records().len()), (1, 1));
+    // the town edited there reaches the hub and the other side
+    let r = hub.sync("sync");
+    assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.errors);
+    assert_eq!(
+        hub.find("espo", "name", "Anna").1["city"],
+        json!("Potsdam"),
+        "{:#?} {:#?}",
+        r.steps,
+        hub.records()
+    );
+    assert_quiet(&hub.sync("sync"));
+}
+
+#[test]
+fn a_held_create_waits_while_the_listing_races_a_writer() {
+    let mut hub = espo_to_no_marker_advo(TWO_WAY);
+    hub.remote("advo").lose_next_answers(1);
+    hub.sync("sync");
+    let (id, _) = hub.find("advo", "name", "Anna");
+    // the next listing pages past the new record while someone writes
+    hub.remote("advo").skip_in_next_listing(&[&id], true);
+    hub.later(120);
+    let r = hub.sync("sync");
+    assert_eq!(
+        (count(&r, "released"), count(&r, "claimed")),
+        (0, 0),
+        "{:#?}",
+        r.counters
+    );
+    assert_eq!(count(&r, "held_unknown"), 1, "{:#?}", r.counters);
+    assert!(
+        r.errors.iter().any(|e| e.contains("not sent again")),
+        "{:?}",
+        r.errors
+    );
+    assert_eq!(hub.remote("advo").len(), 1, "not sent again meanwhile");
+    let r = hub.sync("sync");
+    assert_eq!(count(&r, "claimed"), 1, "{:#?}", r.counters);
+    assert_eq!((hub.remote("advo").len(), hub.records().len()), (1, 1));
+    assert_quiet(&hub.sync("sync"));
+}

@@ -88,6 +88,7 @@ fn crm() -> Mapping {
             rule("origin", Source::Constant(json!("crm")), vec![]),
         ],
         on_delete: Default::default(),
+        find: Vec::new(),
     }
 }
 
