@@ -293,6 +293,14 @@ pub trait Connector: Send {
     /// content hash); `None` when the kind has none. Equal fingerprints mean
     /// an unchanged source.
     fn fingerprint(&mut self) -> Result<Option<String>, ConnectorError>;
+    /// A cheap stamp of the source's state now (for files: each file's
+    /// length, modification time and inode), or `None` when the kind has
+    /// none. The engine takes one before and one after a read: a stamp that
+    /// moved means a writer changed the source during the read, and such a
+    /// read decides no deletes.
+    fn stamp(&mut self) -> Result<Option<String>, ConnectorError> {
+        Ok(None)
+    }
     /// Read every record, streaming (never the whole source in memory).
     fn read(&mut self) -> Result<Box<dyn Iterator<Item = ReadItem> + '_>, ConnectorError>;
     /// Ids and version tokens of every record, without the records (only

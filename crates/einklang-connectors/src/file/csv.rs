@@ -10,7 +10,9 @@
 //! whole write and leaves the file as it was.
 
 use super::rows::RowOps;
-use super::{atomic_write_with, capabilities, fingerprint_file, io_err, payload, unreadable};
+use super::{
+    atomic_write_with, capabilities, fingerprint_file, io_err, payload, stamp_file, unreadable,
+};
 use crate::{
     Capabilities, Connector, ConnectorError, RawFields, RawRecord, ReadItem, Rejected, WriteOp,
     WriteResult,
@@ -282,6 +284,9 @@ impl Connector for Csv {
     }
     fn fingerprint(&mut self) -> Result<Option<String>, ConnectorError> {
         fingerprint_file(&self.name, &self.path).map(Some)
+    }
+    fn stamp(&mut self) -> Result<Option<String>, ConnectorError> {
+        stamp_file(&self.name, &self.path).map(Some)
     }
     fn read(&mut self) -> Result<Box<dyn Iterator<Item = ReadItem> + '_>, ConnectorError> {
         let (reader, headers) = self.reader()?;

@@ -9,7 +9,9 @@
 //! and leaves the file as it was.
 
 use super::rows::RowOps;
-use super::{atomic_write_with, capabilities, fingerprint_file, io_err, payload, unreadable};
+use super::{
+    atomic_write_with, capabilities, fingerprint_file, io_err, payload, stamp_file, unreadable,
+};
 use crate::ops::key_text;
 use crate::{
     Capabilities, Connector, ConnectorError, RawFields, RawRecord, ReadItem, Rejected, WriteOp,
@@ -174,6 +176,9 @@ impl Connector for Jsonl {
     }
     fn fingerprint(&mut self) -> Result<Option<String>, ConnectorError> {
         fingerprint_file(&self.name, &self.path).map(Some)
+    }
+    fn stamp(&mut self) -> Result<Option<String>, ConnectorError> {
+        stamp_file(&self.name, &self.path).map(Some)
     }
     fn read(&mut self) -> Result<Box<dyn Iterator<Item = ReadItem> + '_>, ConnectorError> {
         let file = File::open(&self.path).map_err(|e| io_err(&self.name, &self.path, e))?;

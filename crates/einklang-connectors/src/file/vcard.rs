@@ -12,7 +12,9 @@
 
 pub mod parse;
 
-use super::{atomic_write, capabilities, fingerprint_dir, hex, io_err, list_dir, payload};
+use super::{
+    atomic_write, capabilities, fingerprint_dir, hex, io_err, list_dir, payload, stamp_dir,
+};
 use crate::ops::{check_version, done, merge, not_found, op_error};
 use crate::{
     Capabilities, Connector, ConnectorError, RawFields, RawRecord, ReadItem, Rejected, WriteError,
@@ -212,6 +214,9 @@ impl Connector for Vcard {
     }
     fn fingerprint(&mut self) -> Result<Option<String>, ConnectorError> {
         fingerprint_dir(&self.name, &self.dir, "vcf").map(Some)
+    }
+    fn stamp(&mut self) -> Result<Option<String>, ConnectorError> {
+        stamp_dir(&self.name, &self.dir, "vcf").map(Some)
     }
     fn read(&mut self) -> Result<Box<dyn Iterator<Item = ReadItem> + '_>, ConnectorError> {
         let paths = list_dir(&self.name, &self.dir, "vcf")?;
