@@ -1,6 +1,7 @@
 //! File connectors against real files in a temporary folder.
 
 mod kept;
+mod rows;
 
 use crate::{connector, create, delete, obj, read_all, read_fields, settings, update, update_if};
 use einklang_connectors::file::vcard::parse;
