@@ -1,5 +1,6 @@
 //! File connectors against real files in a temporary folder.
 
+mod cards;
 mod kept;
 mod rows;
 
