@@ -74,6 +74,12 @@ fn a_quoted_field_with_line_breaks_is_still_one_field() {
     assert_eq!(ok[0].fields["address"], json!("Hauptstr. 1\n80331 München"));
     assert_eq!(ok[0].fields["note"], json!("a \"b\"\r\nc"));
     assert_eq!((ok[1].position.as_str(), ids(&ok).len()), ("line 5", 2));
+    // The limit: a stray quote closed by a literal one right before a
+    // delimiter, with the header's width, is such a field too.
+    let (_dir, mut c) = csv("id,name,size\n1,\"Anna,x\n2,Bea 12\",y\n3,Cid,z\n");
+    let (ok, bad) = read_all(c.as_mut());
+    assert_eq!((ids(&ok), bad.len()), (vec![json!("1"), json!("3")], 0));
+    assert_eq!(ok[0].fields["name"], json!("Anna,x\n2,Bea 12"));
 }
 
 #[test]
