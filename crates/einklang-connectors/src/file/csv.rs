@@ -3,7 +3,7 @@
 //! value is text. A row with the wrong number of fields or invalid UTF-8 is
 //! rejected with its line number, and the read goes on; so is the line of
 //! an unclosed quote, and the lines it swallowed are read again as rows
-//! (see [`scan`]).
+//! (see `scan`).
 //!
 //! A header that names one column twice fails the whole read (and any
 //! write) with both column numbers: every row would carry two values for

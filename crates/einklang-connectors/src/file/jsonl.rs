@@ -1,6 +1,6 @@
 //! `jsonl`: one JSON object per line. Reads stream line by line; a line
 //! that is not valid UTF-8, not JSON or not an object, or whose object
-//! names a key twice ([`unique`]: `serde_json` would keep the last one), is
+//! names a key twice (`unique`: `serde_json` would keep the last one), is
 //! rejected with its line number and the rest of the file is read on.
 //!
 //! A write streams the old file into a new one (see `file::rows`): lines

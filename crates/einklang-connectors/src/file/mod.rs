@@ -4,7 +4,7 @@
 //! the bytes, streamed, so an unchanged file causes no work), the stamp
 //! (metadata only: length, modification and change time, inode — and for a
 //! folder the file names — so a writer busy during a read is noticed
-//! cheaply), atomic writes ([`atomic`]: temporary file in the same folder,
+//! cheaply), atomic writes (`atomic`: temporary file in the same folder,
 //! fsync, rename; the file keeps its mode, owner and symbolic links) and I/O
 //! error wrapping that names the connector and the path, and for the two row
 //! files (csv, jsonl) the
@@ -156,7 +156,7 @@ pub(crate) fn atomic_write(
 }
 
 /// Replace `path` atomically with what `fill` writes, streaming (see
-/// [`atomic`]: mode, owner and symbolic links are kept).
+/// `atomic`: mode, owner and symbolic links are kept).
 pub(crate) fn atomic_write_with<T>(
     connector: &str,
     path: &Path,

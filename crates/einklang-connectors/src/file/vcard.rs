@@ -5,13 +5,13 @@
 //! `file NAME.vcf, card 2` in a file of many), its version token the hash
 //! of the card's own bytes (for a file of one card, as einklang writes
 //! them, the file's bytes). A file's cards, a UTF-8 BOM and the text that
-//! is no card are told apart by [`book`]; text that is no card is rejected
+//! is no card are told apart by `book`; text that is no card is rejected
 //! with its line, and the other cards are read. Cards sharing a UID are
-//! sorted out by [`folder`]: one is the record, the others are rejected
+//! sorted out by `folder`: one is the record, the others are rejected
 //! naming both files — einklang's own copy gives way to the user's card.
 //!
 //! A write scans the folder once to find the cards by UID, then handles
-//! each op on its own file ([`write`], atomically): a create writes a new
+//! each op on its own file (`write`, atomically): a create writes a new
 //! file named after the marker (UID = marker; a create whose UID exists
 //! updates that card), an update merges the given fields into the card's
 //! fields (null removes the property), re-renders the properties einklang
