@@ -1,4 +1,6 @@
-//! File connectors against real files in a temporary folder.
+//! File connectors against real files in a temporary folder; files kept
+//! as the user had them (`kept`), row files as the user meant them
+//! (`rows`), vCard files as users have them (`cards`).
 
 mod cards;
 mod kept;
