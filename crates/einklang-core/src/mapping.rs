@@ -206,6 +206,19 @@ pub enum MapError {
         /// Short description of the value found.
         found: String,
     },
+    /// The id holds a control character (NUL, a tab or line break inside).
+    #[error(
+        "external id field `{field}` holds a control character ({found}) at character {at}; \
+         an id must be printable text"
+    )]
+    ControlInId {
+        /// The id field.
+        field: String,
+        /// The character, as `U+0000`.
+        found: String,
+        /// Its place in the id (from 1).
+        at: usize,
+    },
     /// A transform failed on a field.
     #[error("field `{target}` (from {source_desc}): {message}")]
     Transform {

@@ -5,6 +5,7 @@
 //! [`crate::EntitySchema::normalise`] ([`normalise`]). The single-value
 //! conversions both share (dates, phones, names) live in [`values`].
 
+mod email;
 mod normalise;
 pub(crate) mod phone;
 pub mod push;
@@ -61,7 +62,7 @@ pub fn external_id_of(mapping: &Mapping, raw: &serde_json::Map<String, Value>) -
 
 fn external_id(field: &str, v: Option<&Value>) -> Result<String, MapError> {
     match v {
-        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+        Some(Value::String(s)) if !s.trim().is_empty() => printable_id(field, s.trim()),
         Some(Value::Number(n)) => Ok(n.to_string()),
         None | Some(Value::Null) | Some(Value::String(_)) => {
             Err(MapError::MissingId(field.to_string()))
@@ -69,6 +70,22 @@ fn external_id(field: &str, v: Option<&Value>) -> Result<String, MapError> {
         Some(other) => Err(MapError::BadId {
             field: field.to_string(),
             found: describe(other),
+        }),
+    }
+}
+
+/// An id holds no control character (a NUL, a tab or line break inside):
+/// no system means one, and they break files, URLs and logs it goes to.
+fn printable_id(field: &str, id: &str) -> Result<String, MapError> {
+    match id.chars().position(char::is_control) {
+        None => Ok(id.to_string()),
+        Some(at) => Err(MapError::ControlInId {
+            field: field.to_string(),
+            found: format!(
+                "U+{:04X}",
+                u32::from(id.chars().nth(at).unwrap_or_default())
+            ),
+            at: at + 1,
         }),
     }
 }

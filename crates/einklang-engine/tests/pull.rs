@@ -209,3 +209,67 @@ fn pull_end_to_end_sqlite() {
 fn pull_end_to_end_postgres() {
     common::on_postgres("engine", setup, scenario);
 }
+
+/// A JSONL source with an id holding a NUL and an e-mail with quotes after
+/// the domain: both records quarantined with the reason, the good one read.
+#[test]
+fn nul_in_id_and_quoted_email_quarantined_in_a_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = r#"
+store = "hub.db"
+
+[entities.contact]
+name = "text"
+email = "email"
+
+[connectors.dump]
+kind = "jsonl"
+path = "dump.jsonl"
+
+[map.dump.contact]
+id = "id"
+[map.dump.contact.fields]
+name = "name"
+email = "email"
+
+[jobs.dump]
+pull = ["dump"]
+"#;
+    write(dir.path(), "einklang.toml", config);
+    let lines = [
+        r#"{"id": "a\u0000b", "name": "Nul", "email": "nul@example.org"}"#,
+        r#"{"id": "b1", "name": "Quotes", "email": "b1@example.org\"x\"y"}"#,
+        r#"{"id": "c1", "name": "Good", "email": "Good+Tag@Example.ORG"}"#,
+    ];
+    write(dir.path(), "dump.jsonl", &(lines.join("\n") + "\n"));
+    let config = einklang_config::load(&dir.path().join("einklang.toml")).unwrap();
+    let mut store = einklang_store::open(&config.store.as_open_str()).unwrap();
+    let r = sync(&config, store.as_mut(), "dump", false);
+    assert_eq!(r.status, RunStatus::Partial);
+    assert_eq!((count(&r, "created"), count(&r, "quarantined")), (1, 2));
+    let q = store
+        .quarantined(&config.tenant, Some(r.run_id), 10)
+        .unwrap();
+    let mut reasons: Vec<String> = q
+        .iter()
+        .map(|q| format!("{}: {}", q.position, q.reason))
+        .collect();
+    reasons.sort();
+    assert!(
+        reasons[0].starts_with("line 1: external id field `id` holds a control character (U+0000)"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons[1].starts_with("line 2:") && reasons[1].contains("is not an email address"),
+        "{reasons:?}"
+    );
+    let link = store
+        .find_links(&config.tenant, "dump", "contact", &["c1"])
+        .unwrap();
+    let id = link[0].as_ref().expect("c1 is read").record_id;
+    let rec = store
+        .record(&config.tenant, "contact", id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(rec.values["email"], json!("good+tag@example.org"));
+}

@@ -35,12 +35,15 @@ fn now() -> String {
 }
 
 impl SqliteStore {
-    /// Open (creating if needed) the database at `path`.
+    /// Open (creating if needed) the database at `path`. A new database is
+    /// created readable by its owner only (`0600`; SQLite gives its `-wal`
+    /// and `-shm` files the database's mode); an existing one keeps its mode.
     pub fn open(path: &str) -> Result<Self> {
         let err = |source| StoreError::Sqlite {
             path: path.to_string(),
             source,
         };
+        create_private(path);
         let conn = Connection::open(path).map_err(err)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;
@@ -119,6 +122,20 @@ impl SqliteStore {
             source,
         }
     }
+}
+
+/// Create the file at `path` empty with mode `0600` when there is none
+/// (SQLite takes an empty file for a new database). Failures are left to
+/// `Connection::open`, which reports them with SQLite's own message.
+fn create_private(path: &str) {
+    if path.is_empty() || path == ":memory:" || path.starts_with("file:") {
+        return;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let _ = options.open(path);
 }
 
 /// JSON texts of one change: values, link base, history, and whether the

@@ -1,7 +1,14 @@
 //! `csv`: a delimited text file with a header row. Reads stream record by
 //! record through the `csv` crate (quoting, embedded newlines, BOM); every
 //! value is text. A row with the wrong number of fields or invalid UTF-8 is
-//! rejected with its line number, and the read goes on.
+//! rejected with its line number, and the read goes on; so is the line of
+//! an unclosed quote, and the lines it swallowed are read again as rows
+//! (see `scan`).
+//!
+//! A header that names one column twice fails the whole read (and any
+//! write) with both column numbers: every row would carry two values for
+//! one field, and no choice between them would be right. Empty column names
+//! (trailing delimiters) are not checked: no mapping can name them.
 //!
 //! A write streams the old file into a new one (see `file::rows`): rows keep
 //! their order and their unknown columns, columns new to the file are
@@ -9,13 +16,18 @@
 //! appended, a null clears a cell. A row that cannot be read refuses the
 //! whole write and leaves the file as it was.
 
+mod scan;
+
 use super::rows::RowOps;
-use super::{atomic_write_with, capabilities, fingerprint_file, io_err, payload, unreadable};
+use super::{
+    atomic_write_with, capabilities, fingerprint_file, io_err, payload, stamp_file, unreadable,
+};
 use crate::{
     Capabilities, Connector, ConnectorError, RawFields, RawRecord, ReadItem, Rejected, WriteOp,
     WriteResult,
 };
 use csv::ByteRecord;
+use scan::{Reader, Scan, Step};
 use serde_json::Value;
 use std::fs::File;
 use std::io::{BufReader, Write};
@@ -27,8 +39,6 @@ pub struct Csv {
     path: PathBuf,
     delimiter: u8,
 }
-
-type Reader = csv::Reader<BufReader<File>>;
 
 impl Csv {
     /// A connector over the file at `path` with this field delimiter.
@@ -50,14 +60,28 @@ impl Csv {
             .byte_headers()
             .map_err(|e| self.header_error(e.to_string()))?
             .clone();
-        let mut names = Vec::with_capacity(headers.len());
+        let mut names: Vec<String> = Vec::with_capacity(headers.len());
         for (i, h) in headers.iter().enumerate() {
             let h = std::str::from_utf8(h).map_err(|_| {
                 self.header_error(format!("column {} of the header is not valid UTF-8", i + 1))
             })?;
-            names.push(h.trim().to_string());
+            let h = h.trim();
+            if let Some(j) = names.iter().position(|n| !h.is_empty() && n == h) {
+                return Err(self.header_error(format!(
+                    "column `{h}` is named twice, as column {} and column {}: \
+                     rename one of them (einklang cannot tell which one is meant)",
+                    j + 1,
+                    i + 1
+                )));
+            }
+            names.push(h.to_string());
         }
         Ok((reader, names))
+    }
+
+    /// The records of the file after its header.
+    fn scan(&self, reader: Reader, headers: &[String]) -> Scan {
+        Scan::new(reader, self.path.clone(), self.delimiter, headers.len())
     }
 
     fn header_error(&self, message: String) -> ConnectorError {
@@ -152,7 +176,7 @@ fn line_of(record: &ByteRecord) -> String {
 }
 
 struct Rows {
-    reader: Reader,
+    scan: Scan,
     headers: Vec<String>,
     record: ByteRecord,
     delimiter: u8,
@@ -186,11 +210,12 @@ impl Iterator for Rows {
         if self.done {
             return None;
         }
-        match self.reader.read_byte_record(&mut self.record) {
-            Ok(true) => Some(self.item()),
-            Ok(false) => None,
+        match self.scan.step(&mut self.record) {
+            Ok(Step::Row) => Some(self.item()),
+            Ok(Step::Unclosed(rejected)) => Some(ReadItem::Reject(rejected)),
+            Ok(Step::End) => None,
             Err(e) => {
-                // I/O or a broken quote at the end: report and stop.
+                // I/O: report and stop.
                 self.done = true;
                 let line = e.position().map_or(0, |p| p.line());
                 Some(ReadItem::Reject(Rejected {
@@ -214,7 +239,7 @@ impl Csv {
     /// Copy the old rows into `out`, applying the ops to the rows they address.
     fn copy<W: Write>(
         &self,
-        mut reader: Reader,
+        reader: Reader,
         job: &mut Rewrite<'_>,
         out: &mut csv::Writer<W>,
     ) -> Result<(), ConnectorError> {
@@ -223,10 +248,15 @@ impl Csv {
         let bad = |r: &ByteRecord, reason: String| {
             unreadable(&self.name, &self.path, &line_of(r), &reason)
         };
-        while reader
-            .read_byte_record(&mut record)
-            .map_err(|e| self.broken(e))?
-        {
+        let mut scan = self.scan(reader, &job.old);
+        loop {
+            match scan.step(&mut record).map_err(|e| self.broken(e))? {
+                Step::Row => {}
+                Step::End => break,
+                Step::Unclosed(r) => {
+                    return Err(unreadable(&self.name, &self.path, &r.position, &r.reason))
+                }
+            }
             let id = key
                 .and_then(|k| record.get(k))
                 .and_then(|v| std::str::from_utf8(v).ok());
@@ -283,10 +313,13 @@ impl Connector for Csv {
     fn fingerprint(&mut self) -> Result<Option<String>, ConnectorError> {
         fingerprint_file(&self.name, &self.path).map(Some)
     }
+    fn stamp(&mut self) -> Result<Option<String>, ConnectorError> {
+        stamp_file(&self.name, &self.path).map(Some)
+    }
     fn read(&mut self) -> Result<Box<dyn Iterator<Item = ReadItem> + '_>, ConnectorError> {
         let (reader, headers) = self.reader()?;
         Ok(Box::new(Rows {
-            reader,
+            scan: self.scan(reader, &headers),
             headers,
             record: ByteRecord::new(),
             delimiter: self.delimiter,

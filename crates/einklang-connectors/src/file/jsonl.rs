@@ -1,6 +1,7 @@
 //! `jsonl`: one JSON object per line. Reads stream line by line; a line
-//! that is not valid UTF-8, not JSON or not an object is rejected with its
-//! line number and the rest of the file is read on.
+//! that is not valid UTF-8, not JSON or not an object, or whose object
+//! names a key twice (`unique`: `serde_json` would keep the last one), is
+//! rejected with its line number and the rest of the file is read on.
 //!
 //! A write streams the old file into a new one (see `file::rows`): lines
 //! the ops do not address are copied byte for byte, addressed ones are
@@ -8,8 +9,12 @@
 //! records are appended. A line that cannot be read refuses the whole write
 //! and leaves the file as it was.
 
+mod unique;
+
 use super::rows::RowOps;
-use super::{atomic_write_with, capabilities, fingerprint_file, io_err, payload, unreadable};
+use super::{
+    atomic_write_with, capabilities, fingerprint_file, io_err, payload, stamp_file, unreadable,
+};
 use crate::ops::key_text;
 use crate::{
     Capabilities, Connector, ConnectorError, RawFields, RawRecord, ReadItem, Rejected, WriteOp,
@@ -53,15 +58,27 @@ pub(crate) fn parse_line(line_no: usize, bytes: &[u8]) -> Option<ReadItem> {
     if text.trim().is_empty() {
         return None;
     }
-    match serde_json::from_str::<Value>(text) {
+    match unique::parse(text) {
         Ok(Value::Object(fields)) => Some(ReadItem::Record(RawRecord {
             position,
             fields,
             version: None,
         })),
         Ok(other) => reject(format!("expected a JSON object, found {}", kind_of(&other))),
+        Err(e) if e.is_data() => reject(format!(
+            "{}: an object must name each key once",
+            at_column(&e)
+        )),
         Err(e) => reject(format!("malformed JSON: {e}")),
     }
+}
+
+/// A JSON error of one line, with its column only.
+fn at_column(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let place = format!(" at line {} column {}", e.line(), e.column());
+    let what = text.strip_suffix(&place).unwrap_or(&text);
+    format!("{what} at column {}", e.column())
 }
 
 fn kind_of(v: &Value) -> &'static str {
@@ -174,6 +191,9 @@ impl Connector for Jsonl {
     }
     fn fingerprint(&mut self) -> Result<Option<String>, ConnectorError> {
         fingerprint_file(&self.name, &self.path).map(Some)
+    }
+    fn stamp(&mut self) -> Result<Option<String>, ConnectorError> {
+        stamp_file(&self.name, &self.path).map(Some)
     }
     fn read(&mut self) -> Result<Box<dyn Iterator<Item = ReadItem> + '_>, ConnectorError> {
         let file = File::open(&self.path).map_err(|e| io_err(&self.name, &self.path, e))?;

@@ -1,10 +1,13 @@
 //! File connectors: `csv`, `jsonl` and `vcard` (a vdir folder).
 //!
 //! Owns what the three share: the source fingerprint (an xxh3-128 hash of
-//! the bytes, streamed, so an unchanged file causes no work), atomic writes
-//! (temporary file in the same folder, fsync, rename: a crash leaves the old
-//! file or the new one, never half of one) and I/O error wrapping that names
-//! the connector and the path, and for the two row files (csv, jsonl) the
+//! the bytes, streamed, so an unchanged file causes no work), the stamp
+//! (metadata only: length, modification and change time, inode — and for a
+//! folder the file names — so a writer busy during a read is noticed
+//! cheaply), atomic writes (`atomic`: temporary file in the same folder,
+//! fsync, rename; the file keeps its mode, owner and symbolic links) and I/O
+//! error wrapping that names the connector and the path, and for the two row
+//! files (csv, jsonl) the
 //! streaming write (`rows`): the ops of a call are indexed by id, the old
 //! file is copied row by row into the temporary file with the ops applied,
 //! creates are appended, so a write costs memory for its ops, not its file.
@@ -13,13 +16,14 @@
 //! id field is the key, a create's marker becomes the record's id (so a
 //! re-sent create updates instead of duplicating), updates are partial.
 
+mod atomic;
 pub mod csv;
 pub mod jsonl;
 mod rows;
 pub mod vcard;
 
 use crate::{Capabilities, ConnectorError};
-use std::fs::File;
+use std::fs::{File, Metadata};
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use xxhash_rust::xxh3::Xxh3;
@@ -75,6 +79,49 @@ pub(crate) fn fingerprint_dir(
     Ok(hex(hasher.digest128()))
 }
 
+/// What moves when a file is written, renamed over or touched: length,
+/// modification and change time (ns), device and inode.
+#[cfg(unix)]
+fn stamp_of(meta: &Metadata) -> String {
+    use std::os::unix::fs::MetadataExt;
+    format!(
+        "{}:{}.{:09}:{}.{:09}:{}:{}",
+        meta.len(),
+        meta.mtime(),
+        meta.mtime_nsec(),
+        meta.ctime(),
+        meta.ctime_nsec(),
+        meta.dev(),
+        meta.ino()
+    )
+}
+
+#[cfg(not(unix))]
+fn stamp_of(meta: &Metadata) -> String {
+    let modified = meta.modified().ok();
+    let nanos = modified.and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+    format!("{}:{}", meta.len(), nanos.map_or(0, |d| d.as_nanos()))
+}
+
+/// The stamp of one file (through symbolic links): its metadata only.
+pub(crate) fn stamp_file(connector: &str, path: &Path) -> Result<String, ConnectorError> {
+    let meta = std::fs::metadata(path).map_err(|e| io_err(connector, path, e))?;
+    Ok(stamp_of(&meta))
+}
+
+/// The stamp of a folder: names and stamps of its files with `ext`, hashed.
+pub(crate) fn stamp_dir(connector: &str, dir: &Path, ext: &str) -> Result<String, ConnectorError> {
+    let mut hasher = Xxh3::new();
+    for path in list_dir(connector, dir, ext)? {
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        hasher.update(name.as_bytes());
+        hasher.update(&[0]);
+        hasher.update(stamp_file(connector, &path)?.as_bytes());
+        hasher.update(&[0]);
+    }
+    Ok(format!("stamp:{:032x}", hasher.digest128()))
+}
+
 /// The files in `dir` ending in `.ext`, sorted by name.
 pub(crate) fn list_dir(
     connector: &str,
@@ -108,34 +155,14 @@ pub(crate) fn atomic_write(
     })
 }
 
-/// Replace `path` atomically with what `fill` writes, streaming: `fill`
-/// writes into a temporary file in the same folder, which is then flushed,
-/// fsynced and renamed over `path`. When `fill` fails, the temporary file is
-/// removed and `path` stays as it was.
+/// Replace `path` atomically with what `fill` writes, streaming (see
+/// `atomic`: mode, owner and symbolic links are kept).
 pub(crate) fn atomic_write_with<T>(
     connector: &str,
     path: &Path,
     fill: impl FnOnce(&mut BufWriter<File>) -> Result<T, ConnectorError>,
 ) -> Result<T, ConnectorError> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = dir.join(format!(".{name}.einklang-tmp"));
-    let io = |e| io_err(connector, path, e);
-    let file = File::create(&tmp).map_err(|e| io_err(connector, &tmp, e))?;
-    let mut out = BufWriter::with_capacity(1 << 20, file);
-    let result = fill(&mut out).and_then(|value| {
-        let file = out.into_inner().map_err(|e| io(e.into_error()))?;
-        file.sync_all().map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)?;
-        Ok(value)
-    });
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    atomic::replace_with(connector, path, fill)
 }
 
 /// Lossy text of raw bytes, cut for quarantine payloads.

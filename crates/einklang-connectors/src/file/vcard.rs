@@ -1,23 +1,36 @@
-//! `vcard`: a vdir folder as vdirsyncer keeps it, one `.vcf` per contact.
+//! `vcard`: a vdir folder as vdirsyncer keeps it, one `.vcf` per contact —
+//! or several: an exported address book holds many cards in one file.
 //!
-//! Each card is one raw record (its position is `file NAME.vcf`, its version
-//! token the hash of the file's bytes). A write scans the folder once to
-//! find the cards by UID, then handles each op on its own file (atomically):
-//! a create writes a new file named after the marker (UID = marker; a create
-//! whose UID exists updates that card), an update merges the given fields
-//! into the card's fields (null removes the property), re-renders the
-//! properties einklang owns and keeps every other property as it was; a
-//! delete removes the file. Updates and deletes honour `expected_version`.
-//! A file that cannot be written fails its op (`Transient`), not the call.
+//! Each card is one raw record: its position is `file NAME.vcf` (or
+//! `file NAME.vcf, card 2` in a file of many), its version token the hash
+//! of the card's own bytes (for a file of one card, as einklang writes
+//! them, the file's bytes). A file's cards, a UTF-8 BOM and the text that
+//! is no card are told apart by `book`; text that is no card is rejected
+//! with its line, and the other cards are read. Cards sharing a UID are
+//! sorted out by `folder`: one is the record, the others are rejected
+//! naming both files — einklang's own copy gives way to the user's card.
+//!
+//! A write scans the folder once to find the cards by UID, then handles
+//! each op on its own file (`write`, atomically): a create writes a new
+//! file named after the marker (UID = marker; a create whose UID exists
+//! updates that card), an update merges the given fields into the card's
+//! fields (null removes the property), re-renders the properties einklang
+//! owns and keeps every other property as it was; a delete removes the
+//! card — its file, or its bytes from a file of many. A card in a file of
+//! many is rewritten in place, the file's other bytes kept. Updates and
+//! deletes honour `expected_version`. A file that cannot be written fails
+//! its op (`Transient`), not the call.
 
+mod book;
+mod folder;
 pub mod parse;
+mod write;
 
-use super::{atomic_write, capabilities, fingerprint_dir, hex, io_err, list_dir, payload};
-use crate::ops::{check_version, done, merge, not_found, op_error};
+use super::{capabilities, fingerprint_dir, io_err, list_dir, payload, stamp_dir};
 use crate::{
-    Capabilities, Connector, ConnectorError, RawFields, RawRecord, ReadItem, Rejected, WriteError,
-    WriteErrorKind, WriteOp, WriteResult,
+    Capabilities, Connector, ConnectorError, RawRecord, ReadItem, Rejected, WriteOp, WriteResult,
 };
+use book::{version_of, Book, Piece};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -37,49 +50,66 @@ impl Vcard {
     }
 }
 
-/// The version token of a card: the hash of its bytes.
-fn version_of(bytes: &[u8]) -> String {
-    hex(xxhash_rust::xxh3::xxh3_128(bytes))
-}
+/// Cards set aside by the folder scan: (file, card number) → (UID, why).
+type SetAside = HashMap<(PathBuf, usize), (String, String)>;
 
-/// A card file's lines and version, or why it cannot be read (with the
-/// raw text, when there is one).
-fn load(path: &Path) -> Result<(Vec<parse::Line>, String), (String, String)> {
-    let bytes = std::fs::read(path).map_err(|e| (String::new(), format!("cannot read: {e}")))?;
-    let text = std::str::from_utf8(&bytes).map_err(|e| {
-        let reason = format!("invalid UTF-8 at byte {}", e.valid_up_to());
-        (payload(&bytes), reason)
-    })?;
-    let lines = parse::lines(text).map_err(|reason| (payload(&bytes), reason))?;
-    let begins = lines
-        .first()
-        .is_some_and(|l| l.name == "BEGIN" && l.value.eq_ignore_ascii_case("VCARD"));
-    let ends = lines
-        .last()
-        .is_some_and(|l| l.name == "END" && l.value.eq_ignore_ascii_case("VCARD"));
-    if !begins || !ends {
-        let reason = "not a vCard: expected BEGIN:VCARD … END:VCARD".to_string();
-        return Err((payload(&bytes), reason));
-    }
-    Ok((lines, version_of(&bytes)))
-}
-
-/// Read one card file into a record or a reject.
-pub(crate) fn read_card(path: &Path) -> ReadItem {
-    let file = path.file_name().unwrap_or_default().to_string_lossy();
-    let position = format!("file {file}");
-    match load(path) {
-        Ok((lines, version)) => ReadItem::Record(RawRecord {
+/// Read one `.vcf` file into its records and rejects.
+fn read_file(path: &Path, set_aside: &SetAside) -> Vec<ReadItem> {
+    let reject = |position: String, raw: &[u8], reason: String| {
+        ReadItem::Reject(Rejected {
             position,
-            fields: parse::fields(&lines),
-            version: Some(version),
-        }),
-        Err((raw, reason)) => ReadItem::Reject(Rejected {
-            position,
-            raw,
+            raw: payload(raw),
             reason,
-        }),
+        })
+    };
+    let book = match Book::load(path) {
+        Ok(book) => book,
+        Err((raw, reason)) => return vec![reject(folder::position(path, 0, true), &raw, reason)],
+    };
+    if book.pieces.is_empty() {
+        let reason = "not a vCard: expected BEGIN:VCARD … END:VCARD".to_string();
+        return vec![reject(
+            folder::position(path, 0, true),
+            book.text.as_bytes(),
+            reason,
+        )];
     }
+    let alone = book.pieces.len() == 1;
+    let mut card = 0;
+    let mut items = Vec::with_capacity(book.pieces.len());
+    for piece in &book.pieces {
+        let item = match piece {
+            Piece::Card { span, .. } => {
+                let text = &book.text[span.clone()];
+                let position = folder::position(path, card, alone);
+                let key = (path.to_path_buf(), card);
+                card += 1;
+                match parse::lines(text) {
+                    Err(reason) => reject(position, text.as_bytes(), reason),
+                    Ok(lines) => match set_aside.get(&key) {
+                        Some((uid, why)) if book::uid_of(&lines).as_ref() == Some(uid) => {
+                            reject(position, text.as_bytes(), why.clone())
+                        }
+                        _ => ReadItem::Record(RawRecord {
+                            position,
+                            fields: parse::fields(&lines),
+                            version: Some(version_of(text.as_bytes())),
+                        }),
+                    },
+                }
+            }
+            Piece::Broken { span, line, reason } => {
+                let file = path.file_name().unwrap_or_default().to_string_lossy();
+                let position = match alone {
+                    true => format!("file {file}"),
+                    false => format!("file {file}, line {line}"),
+                };
+                reject(position, book.text[span.clone()].as_bytes(), reason.clone())
+            }
+        };
+        items.push(item);
+    }
+    items
 }
 
 /// A file name for a UID: its [`file_stem`] and `.vcf` (`-2.vcf`, … for
@@ -113,93 +143,6 @@ pub(crate) fn file_stem(uid: &str) -> String {
     safe
 }
 
-/// The cards of one write call, by UID.
-struct Cards<'a> {
-    connector: &'a str,
-    dir: &'a Path,
-    by_uid: HashMap<String, PathBuf>,
-}
-
-impl Cards<'_> {
-    fn apply(&mut self, op: &WriteOp) -> WriteResult {
-        match op {
-            WriteOp::Create { marker, fields } => match self.by_uid.get(marker) {
-                Some(path) => self.rewrite(op, path, fields),
-                None => self.create(op, marker, fields),
-            },
-            WriteOp::Update { fields, .. } => self.rewrite(op, self.path(op)?, fields),
-            WriteOp::Delete { id, .. } => {
-                let path = self.path(op)?;
-                let (_, version) = self.load(op, path)?;
-                check_version(self.connector, op, &version)?;
-                std::fs::remove_file(path).map_err(|e| self.failed(op, path, e))?;
-                self.by_uid.remove(id);
-                done(id, None)
-            }
-        }
-    }
-
-    fn path(&self, op: &WriteOp) -> Result<&PathBuf, WriteError> {
-        self.by_uid
-            .get(op.target())
-            .ok_or_else(|| not_found(self.connector, op, "UID"))
-    }
-
-    fn load(&self, op: &WriteOp, path: &Path) -> Result<(Vec<parse::Line>, String), WriteError> {
-        load(path).map_err(|(_, reason)| {
-            let detail = format!("{}: {reason}", path.display());
-            op_error(self.connector, op, WriteErrorKind::Transient, detail)
-        })
-    }
-
-    fn failed(&self, op: &WriteOp, path: &Path, e: std::io::Error) -> WriteError {
-        let detail = format!("{}: {e}", path.display());
-        op_error(self.connector, op, WriteErrorKind::Transient, detail)
-    }
-
-    /// Merge `fields` into the card at `path`, keeping unknown properties.
-    fn rewrite(&self, op: &WriteOp, path: &Path, fields: &RawFields) -> WriteResult {
-        let (lines, version) = self.load(op, path)?;
-        check_version(self.connector, op, &version)?;
-        let card = parse::rewrite(lines, op.target(), fields);
-        self.put(op, path, &card)
-    }
-
-    /// A new card file for `uid`, under a name no other file has.
-    fn create(&mut self, op: &WriteOp, uid: &str, fields: &RawFields) -> WriteResult {
-        let path = (0..)
-            .map(|n| self.dir.join(file_name(uid, n)))
-            .find(|p| !p.exists())
-            .expect("some name is free");
-        let mut clean = RawFields::new();
-        merge(&mut clean, fields);
-        let outcome = self.put(op, &path, &parse::render(uid, &clean))?;
-        self.by_uid.insert(uid.to_string(), path);
-        Ok(outcome)
-    }
-
-    fn put(&self, op: &WriteOp, path: &Path, card: &str) -> WriteResult {
-        atomic_write(self.connector, path, card.as_bytes())
-            .map_err(|e| op_error(self.connector, op, WriteErrorKind::Transient, e.to_string()))?;
-        done(op.target(), Some(version_of(card.as_bytes())))
-    }
-}
-
-impl Vcard {
-    /// UID → file, for every readable card.
-    fn index(&self) -> Result<HashMap<String, PathBuf>, ConnectorError> {
-        let mut map = HashMap::new();
-        for path in list_dir(&self.name, &self.dir, "vcf")? {
-            if let Ok((lines, _)) = load(&path) {
-                if let Some(uid) = lines.iter().find(|l| l.name == "UID") {
-                    map.insert(parse::unescape(&uid.value), path);
-                }
-            }
-        }
-        Ok(map)
-    }
-}
-
 impl Connector for Vcard {
     fn name(&self) -> &str {
         &self.name
@@ -213,9 +156,16 @@ impl Connector for Vcard {
     fn fingerprint(&mut self) -> Result<Option<String>, ConnectorError> {
         fingerprint_dir(&self.name, &self.dir, "vcf").map(Some)
     }
+    fn stamp(&mut self) -> Result<Option<String>, ConnectorError> {
+        stamp_dir(&self.name, &self.dir, "vcf").map(Some)
+    }
     fn read(&mut self) -> Result<Box<dyn Iterator<Item = ReadItem> + '_>, ConnectorError> {
         let paths = list_dir(&self.name, &self.dir, "vcf")?;
-        Ok(Box::new(paths.into_iter().map(|p| read_card(&p))))
+        let set_aside = folder::scan(&paths).set_aside;
+        let items = paths
+            .into_iter()
+            .flat_map(move |p| read_file(&p, &set_aside));
+        Ok(Box::new(items))
     }
     fn write(
         &mut self,
@@ -223,10 +173,12 @@ impl Connector for Vcard {
         ops: &[WriteOp],
     ) -> Result<Vec<WriteResult>, ConnectorError> {
         std::fs::create_dir_all(&self.dir).map_err(|e| io_err(&self.name, &self.dir, e))?;
-        let mut cards = Cards {
+        let paths = list_dir(&self.name, &self.dir, "vcf")?;
+        let records = folder::scan(&paths).records;
+        let mut cards = write::Cards {
             connector: &self.name,
             dir: &self.dir,
-            by_uid: self.index()?,
+            by_uid: records.into_iter().map(|(uid, p)| (uid, p.path)).collect(),
         };
         Ok(ops.iter().map(|op| cards.apply(op)).collect())
     }

@@ -1,4 +1,10 @@
-//! File connectors against real files in a temporary folder.
+//! File connectors against real files in a temporary folder; files kept
+//! as the user had them (`kept`), row files as the user meant them
+//! (`rows`), vCard files as users have them (`cards`).
+
+mod cards;
+mod kept;
+mod rows;
 
 use crate::{connector, create, delete, obj, read_all, read_fields, settings, update, update_if};
 use einklang_connectors::file::vcard::parse;

@@ -108,21 +108,11 @@ fn clean_text(v: &Value) -> Result<String, String> {
     Ok(trimmed.nfc().collect())
 }
 
+/// An e-mail address, lower-cased, without `mailto:` (see [`super::email`]).
 fn email(v: &Value) -> Result<String, String> {
     let s = scalar_text(v)?.trim().to_lowercase();
     let s = s.strip_prefix("mailto:").unwrap_or(&s).to_string();
-    let valid = match s.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && !domain.contains('@')
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !s.chars().any(|c| c.is_whitespace() || c == ',' || c == ';')
-        }
-        None => false,
-    };
-    if valid {
+    if super::email::is_address(&s) {
         Ok(s)
     } else {
         Err(format!("{} is not an email address", describe(v)))

@@ -466,3 +466,54 @@ proptest! {
         prop_assert_eq!(format!("{first} {last}"), full);
     }
 }
+
+#[test]
+fn nul_in_id_quarantined() {
+    let m = mapping(vec![], None);
+    for (raw, found, at) in [
+        ("a\0b", "U+0000", 2),
+        ("12\t3", "U+0009", 3),
+        ("x\u{7f}", "U+007F", 2),
+    ] {
+        let err = m.pull(&obj(json!({ "Nr": raw }))).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("external id field `Nr` holds a control character ({found}) at character {at}; an id must be printable text")
+        );
+        assert_eq!(m.external_id_of(&obj(json!({ "Nr": raw }))), None);
+    }
+    // Surrounding whitespace is trimmed as before, not refused.
+    assert!(
+        matches!(m.pull(&obj(json!({"Nr": "\t7\r\n"}))), Ok(Pulled::Record { external_id, .. }) if external_id == "7")
+    );
+}
+
+#[test]
+fn email_with_quotes_rejected() {
+    let ctx = NormaliseContext {
+        region: "DE".into(),
+        max_field_bytes: 1000,
+    };
+    let errs = schema()
+        .normalise(
+            fields(json!({"no": "1", "email": "b1@example.org\"x\"y", "emails": ["ok@x.de", "c@x.de\"y"]})),
+            &ctx,
+        )
+        .unwrap_err();
+    let msgs: Vec<String> = errs.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        msgs,
+        [
+            "field `email`: 'b1@example.org\"x\"y' is not an email address",
+            "field `emails`: 'c@x.de\"y' is not an email address",
+        ]
+    );
+    let ok = schema()
+        .normalise(
+            fields(json!({"no": "1", "email": "Jürgen.Müller+CRM@Mail.Bücher.DE", "emails": "a..b@docomo.ne.jp; X@Y.de"})),
+            &ctx,
+        )
+        .unwrap();
+    assert_eq!(ok["email"], json!("jürgen.müller+crm@mail.bücher.de"));
+    assert_eq!(ok["emails"], json!(["a..b@docomo.ne.jp", "x@y.de"]));
+}
