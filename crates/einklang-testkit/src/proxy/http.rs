@@ -42,8 +42,9 @@ fn requests(client: &TcpStream, server: &TcpStream, faults: &Faults) -> io::Resu
             }
             Some(Fault::Inject { status, headers }) => {
                 copy_body(&mut from_client, req.request_framing()?, &mut io::sink())?;
-                to_client.write_all(&answer(*status, headers, "injected by the fault proxy\n"))?;
+                // counted first: the client may look as soon as it has the answer
                 faults.count(|c| c.injected += 1);
+                to_client.write_all(&answer(*status, headers, "injected by the fault proxy\n"))?;
                 continue;
             }
             _ => {}
