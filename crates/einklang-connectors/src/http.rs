@@ -23,6 +23,7 @@
 //!   the marker in the record so a create whose answer was lost is found.
 
 pub mod client;
+mod oauth2;
 pub mod pages;
 pub mod spec;
 pub mod template;
@@ -260,6 +261,7 @@ impl Connector for Http {
     }
 
     fn probe(&mut self) -> Result<String, ConnectorError> {
+        let _span = crate::calls::span(&self.name, self.kind_name(), "probe");
         // the first page of the listing: reachable, authorised, JSON
         let call = self.spec.list.clone();
         let vars = Vars::default();
@@ -282,6 +284,7 @@ impl Connector for Http {
     }
 
     fn read(&mut self) -> Result<Box<dyn Iterator<Item = ReadItem> + '_>, ConnectorError> {
+        let _span = crate::calls::span(&self.name, self.kind_name(), "read");
         let call = self.spec.list.clone();
         let listing = self.walk(&call, &Vars::default())?;
         let items: Vec<ReadItem> = listing
@@ -294,6 +297,7 @@ impl Connector for Http {
     }
 
     fn fetch(&mut self, ids: &[String]) -> Result<Vec<ReadItem>, ConnectorError> {
+        let _span = crate::calls::span(&self.name, self.kind_name(), "fetch");
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some(r) = self.cache.remove(id) {
@@ -306,6 +310,7 @@ impl Connector for Http {
     }
 
     fn cursor(&mut self) -> Result<String, ConnectorError> {
+        let _span = crate::calls::span(&self.name, self.kind_name(), "cursor");
         let Some(changes) = self.spec.changes.clone() else {
             return Err(
                 self.unsupported("tell its change cursor (no `changes` request is configured)")
@@ -325,6 +330,7 @@ impl Connector for Http {
     }
 
     fn changes(&mut self, cursor: &str) -> Result<Option<ChangeFeed>, ConnectorError> {
+        let _span = crate::calls::span(&self.name, self.kind_name(), "changes");
         let Some(changes) = self.spec.changes.clone() else {
             return Err(self.unsupported("list changes (no `changes` request is configured)"));
         };
@@ -377,6 +383,7 @@ impl Connector for Http {
         _key_field: &str,
         ops: &[WriteOp],
     ) -> Result<Vec<crate::WriteResult>, ConnectorError> {
+        let _span = crate::calls::span(&self.name, self.kind_name(), "write");
         let mut results = Vec::with_capacity(ops.len());
         for op in ops {
             let result = match op {
@@ -401,6 +408,7 @@ impl Connector for Http {
         _key_field: &str,
         marker: &str,
     ) -> Result<Option<WriteOutcome>, ConnectorError> {
+        let _span = crate::calls::span(&self.name, self.kind_name(), "find_created");
         if self.client_ids() && self.spec.get.is_some() {
             return Ok(match self.get(marker)? {
                 Some(ReadItem::Record(r)) => Some(WriteOutcome {

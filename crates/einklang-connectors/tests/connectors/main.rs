@@ -1,8 +1,10 @@
 //! The connector tests, one binary: the compliance kit every connector
 //! passes (`kit`), each file kind's own cases (`files`), the in-process
 //! connector (`memory`), streaming writes of big files (`streaming`), and
-//! the server kinds against real servers (`postgres`, `carddav`).
+//! the server kinds against real servers (`postgres`, `carddav`), and
+//! busy servers waited out through the fault proxy (`busy`).
 
+mod busy;
 mod caldav;
 mod carddav;
 mod directus;
