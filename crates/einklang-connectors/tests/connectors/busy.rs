@@ -5,25 +5,13 @@
 
 use crate::carddav::Book;
 use crate::http::{connect, kommo};
-use crate::{create, read_fields, settings};
-use einklang_connectors::{open, Connector, WriteErrorKind};
+use crate::proxied::through;
+use crate::{card_text, create, read_fields};
+use einklang_connectors::WriteErrorKind;
 use einklang_emulator::{Emulator, Options};
 use einklang_testkit::proxy::{FaultProxy, Mode, Rule};
-use einklang_testkit::{DAV_PASSWORD, DAV_USER};
 use serde_json::json;
 use std::time::{Duration, Instant};
-
-/// A connector for `book` that talks through `proxy`.
-fn through(proxy: &FaultProxy, book: &Book, kind: &str) -> Box<dyn Connector> {
-    let path = &book.url[book.url.find("/alice/").unwrap()..];
-    let url = format!("{}{path}", proxy.url());
-    let s = json!({"url": url, "username": DAV_USER, "password": DAV_PASSWORD});
-    open("book", kind, &settings(s), std::path::Path::new(".")).unwrap()
-}
-
-fn card(uid: &str) -> String {
-    format!("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:{uid}\r\nFN:{uid}\r\nEND:VCARD\r\n")
-}
 
 fn busy_once(status: u16) -> Rule {
     Rule::inject(status).header("Retry-After", "1").once()
@@ -34,7 +22,7 @@ fn a_429_on_the_first_carddav_request_is_waited_out() {
     let Some(book) = Book::new("busy-first") else {
         return;
     };
-    book.put("anna.vcf", &card("anna"));
+    book.put("anna.vcf", &card_text("anna"));
     let proxy = FaultProxy::start(Mode::Http, &book.url).unwrap();
     proxy.add(busy_once(429));
     let started = Instant::now();
