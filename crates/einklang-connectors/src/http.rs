@@ -18,6 +18,7 @@
 //!   record at the call's `record` pointer). A 412 is a conflict, 404 (and
 //!   `get.missing`) not found, 403 forbidden, 400/422 rejected, 429 rate
 //!   limited, 5xx transient ([`client`] has retries and the rate limit).
+//!   Every operation runs in a debug span; every request is traced.
 //! - **Ids.** A `create` whose path holds `{id}` uses einklang's marker as
 //!   the id; otherwise the server assigns one, and `marker_field` keeps
 //!   the marker in the record so a create whose answer was lost is found.
