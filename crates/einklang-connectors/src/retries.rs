@@ -20,8 +20,8 @@ pub struct Retry {
     pub attempts: u32,
     /// First backoff, doubled each time, with ±50 % jitter.
     pub base_ms: u64,
-    /// The longest Retry-After waited for in place (at most
-    /// [`LONGEST_WAIT_S`]); a longer one is handed to the engine's retry
+    /// The longest Retry-After waited for in place (at most 300 s,
+    /// `LONGEST_WAIT_S`); a longer one is handed to the engine's retry
     /// schedule.
     pub max_wait_s: u64,
 }

@@ -1,7 +1,7 @@
 //! Test support for einklang's crates (a dev-dependency only, never
 //! published):
 //!
-//! - [`env`]: the guards of the real test servers `scripts/test` starts —
+//! - [`env`](mod@env): the guards of the real test servers `scripts/test` starts —
 //!   a fresh PostgreSQL database per test ([`env::PgDb`]), the Radicale
 //!   base ([`env::dav_base`]), Directus ([`env::directus`]) — that skip
 //!   locally without them and fail under `CI=true`;

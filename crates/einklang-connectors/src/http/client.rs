@@ -2,7 +2,7 @@
 //! (including OAuth2 client credentials, see `oauth2`), a rate limit
 //! (requests per second, spaced evenly), and retries: a busy server — 429,
 //! or 503 with `Retry-After` (seconds or an HTTP date) — is waited out on
-//! every request, the token request included ([`crate::retries`]); 5xx and
+//! every request, the token request included (`crate::retries`); 5xx and
 //! transport failures are retried with exponential backoff and ±50 %
 //! jitter. Non-idempotent requests (a POST create, a GraphQL mutation) are
 //! retried only when the server said it did not process them (the busy
