@@ -293,7 +293,7 @@ impl Client {
         out
     }
 
-    /// Note a wait for a busy server.
+    /// Wait `wait` for a busy server, with a debug event saying so.
     pub(super) fn waiting(
         &self,
         method: &str,
