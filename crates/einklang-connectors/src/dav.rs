@@ -1,5 +1,7 @@
 //! WebDAV, as CardDAV and CalDAV servers speak it: one HTTP client (ureq,
-//! blocking, rustls, a timeout on every call, Basic auth) and a parser of
+//! blocking, rustls, a timeout on every call, Basic auth; a `429` or a
+//! `503` with `Retry-After` waited out on every request, see
+//! [`crate::retries`]; every call traced at debug level) and a parser of
 //! `207 Multi-Status` answers that keeps what sync needs: per href its
 //! status, ETag and data, and the collection's sync token.
 //!
@@ -11,8 +13,9 @@ mod connector;
 mod discover;
 mod xml;
 
+use crate::retries::{http_date, retry_after, Retry};
 use crate::{excerpt, ConnectorError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 pub(crate) use xml::{multistatus, Entry, MultiStatus};
 
 /// Depth and XML Content-Type, as PROPFIND and REPORT need them.
@@ -42,7 +45,10 @@ pub(crate) struct Dav {
     /// `scheme://host[:port]`, for resolving absolute hrefs.
     origin: String,
     auth: Option<String>,
+    /// The password, to keep it out of messages.
+    password: Option<String>,
     connector: String,
+    retry: Retry,
 }
 
 impl Dav {
@@ -70,7 +76,9 @@ impl Dav {
             collection,
             origin,
             auth,
+            password: password.map(str::to_string).filter(|p| p.len() >= 3),
             connector: connector.to_string(),
+            retry: Retry::default(),
         }
     }
 
@@ -98,8 +106,62 @@ impl Dav {
         (!name.is_empty() && !name.contains('/')).then(|| name.to_string())
     }
 
-    /// One request. Transport failures are errors; every status is an answer.
+    /// One request, a busy server waited out ([`Retry::wait_out`]).
+    /// Transport failures are errors; every status is an answer.
     pub fn call(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<String>,
+    ) -> Result<Answer, ConnectorError> {
+        let mut attempt = 1;
+        loop {
+            let answer = self.once(method, url, headers, body.clone())?;
+            let Some(wait) = self
+                .retry
+                .wait_out(answer.status, answer.retry_after, attempt)
+            else {
+                return Ok(answer);
+            };
+            tracing::debug!(
+                connector = %self.connector,
+                method,
+                path = self.path(url),
+                status = answer.status,
+                wait_s = wait.as_secs(),
+                attempt,
+                "waiting out a busy server"
+            );
+            std::thread::sleep(wait);
+            attempt += 1;
+        }
+    }
+
+    /// One request, traced.
+    fn once(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<String>,
+    ) -> Result<Answer, ConnectorError> {
+        let started = Instant::now();
+        let result = self.send(method, url, headers, body);
+        let path = self.path(url);
+        match &result {
+            Ok(a) => {
+                crate::calls::remote_call(&self.connector, method, path, Ok(&a.status), started)
+            }
+            Err(e) => {
+                let error = e.to_string();
+                crate::calls::remote_call(&self.connector, method, path, Err(&error), started)
+            }
+        }
+        result
+    }
+
+    fn send(
         &self,
         method: &str,
         url: &str,
@@ -126,7 +188,8 @@ impl Dav {
             value.to_str().ok().map(|v| v.trim().to_string())
         };
         let etag = header("etag");
-        let retry_after = header("retry-after").and_then(|v| v.parse().ok());
+        let date = header("date").and_then(|d| http_date(&d));
+        let retry_after = header("retry-after").and_then(|v| retry_after(&v, date));
         let body = res
             .body_mut()
             .with_config()
@@ -146,6 +209,11 @@ impl Dav {
             retry_after,
             body,
         })
+    }
+
+    /// The path of a URL on this server, for messages and traces.
+    fn path<'u>(&self, url: &'u str) -> &'u str {
+        url.strip_prefix(&self.origin).unwrap_or(url)
     }
 
     /// PROPFIND or REPORT expecting 207; the parsed multistatus.
@@ -194,7 +262,8 @@ impl Dav {
     }
 
     /// An error naming connector, method, path and status, with a short
-    /// excerpt of the body (never credentials: they are in a header).
+    /// excerpt of the body (never credentials: they are in a header, and
+    /// the password is masked should a server echo it).
     pub fn error(
         &self,
         method: &str,
@@ -202,11 +271,15 @@ impl Dav {
         status: Option<u16>,
         detail: &str,
     ) -> ConnectorError {
-        let path = url.strip_prefix(&self.origin).unwrap_or(url);
+        let path = self.path(url);
         let status = status.map(|s| format!(" → {s}")).unwrap_or_default();
+        let mut message = format!("{method} {path}{status}: {}", excerpt(detail.trim(), 300));
+        if let Some(p) = &self.password {
+            message = message.replace(p.as_str(), "***");
+        }
         ConnectorError::Other {
             connector: self.connector.clone(),
-            message: format!("{method} {path}{status}: {}", excerpt(detail.trim(), 300)),
+            message,
         }
     }
 }

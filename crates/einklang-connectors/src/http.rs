@@ -18,11 +18,13 @@
 //!   record at the call's `record` pointer). A 412 is a conflict, 404 (and
 //!   `get.missing`) not found, 403 forbidden, 400/422 rejected, 429 rate
 //!   limited, 5xx transient ([`client`] has retries and the rate limit).
+//!   Every operation runs in a debug span; every request is traced.
 //! - **Ids.** A `create` whose path holds `{id}` uses einklang's marker as
 //!   the id; otherwise the server assigns one, and `marker_field` keeps
 //!   the marker in the record so a create whose answer was lost is found.
 
 pub mod client;
+mod oauth2;
 pub mod pages;
 pub mod spec;
 pub mod template;
@@ -263,6 +265,7 @@ impl Connector for Http {
     }
 
     fn probe(&mut self) -> Result<String, ConnectorError> {
+        let _span = crate::calls::span(&self.name, self.kind_name(), "probe");
         // the first page of the listing: reachable, authorised, JSON
         let call = self.spec.list.clone();
         let vars = Vars::default();
@@ -285,6 +288,7 @@ impl Connector for Http {
     }
 
     fn read(&mut self) -> Result<Box<dyn Iterator<Item = ReadItem> + '_>, ConnectorError> {
+        let _span = crate::calls::span(&self.name, self.kind_name(), "read");
         let call = self.spec.list.clone();
         let listing = self.walk(&call, &Vars::default())?;
         let items: Vec<ReadItem> = listing
@@ -297,6 +301,7 @@ impl Connector for Http {
     }
 
     fn fetch(&mut self, ids: &[String]) -> Result<Vec<ReadItem>, ConnectorError> {
+        let _span = crate::calls::span(&self.name, self.kind_name(), "fetch");
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some(r) = self.cache.remove(id) {
@@ -309,6 +314,7 @@ impl Connector for Http {
     }
 
     fn cursor(&mut self) -> Result<String, ConnectorError> {
+        let _span = crate::calls::span(&self.name, self.kind_name(), "cursor");
         let Some(changes) = self.spec.changes.clone() else {
             return Err(
                 self.unsupported("tell its change cursor (no `changes` request is configured)")
@@ -328,6 +334,7 @@ impl Connector for Http {
     }
 
     fn changes(&mut self, cursor: &str) -> Result<Option<ChangeFeed>, ConnectorError> {
+        let _span = crate::calls::span(&self.name, self.kind_name(), "changes");
         let Some(changes) = self.spec.changes.clone() else {
             return Err(self.unsupported("list changes (no `changes` request is configured)"));
         };
@@ -380,6 +387,7 @@ impl Connector for Http {
         _key_field: &str,
         ops: &[WriteOp],
     ) -> Result<Vec<crate::WriteResult>, ConnectorError> {
+        let _span = crate::calls::span(&self.name, self.kind_name(), "write");
         let mut results = Vec::with_capacity(ops.len());
         for op in ops {
             let result = match op {
@@ -400,6 +408,7 @@ impl Connector for Http {
     }
 
     fn find_created(&mut self, _key_field: &str, marker: &str) -> Result<Lookup, ConnectorError> {
+        let _span = crate::calls::span(&self.name, self.kind_name(), "find_created");
         if self.client_ids() && self.spec.get.is_some() {
             return Ok(match self.get(marker)? {
                 Some(ReadItem::Record(r)) => Lookup::Found(WriteOutcome {

@@ -15,6 +15,7 @@
 #![deny(missing_docs)]
 
 pub mod caldav;
+mod calls;
 pub mod carddav;
 mod dav;
 pub mod file;
@@ -23,6 +24,7 @@ pub mod memory;
 mod ops;
 pub mod postgres_table;
 mod registry;
+mod retries;
 
 pub use registry::{kinds, open, validate_settings, KindInfo, SettingProblem, Settings};
 

@@ -22,6 +22,7 @@
 //!   key; `ids = "server"` lets the table's default assign it and stores the
 //!   marker in `marker_column`, where `find_created` looks.
 
+mod remote;
 mod sql;
 
 use crate::Lookup;
@@ -29,7 +30,7 @@ use crate::{
     Capabilities, ChangeFeed, Connector, ConnectorError, Listed, ReadItem, Rejected, WriteOp,
     WriteOutcome, WriteResult,
 };
-use postgres::{Client, NoTls};
+use postgres::Client;
 use sql::Table;
 
 /// Settings of a `postgres_table` connector, checked.
@@ -80,27 +81,6 @@ impl PgTable {
             client: None,
         }
     }
-
-    /// An error naming the connector and what was done, never the URL.
-    fn error(&self, doing: &str, e: postgres::Error) -> ConnectorError {
-        ConnectorError::Other {
-            connector: self.name.clone(),
-            message: format!(
-                "{doing} on table `{}`: {}",
-                self.settings.table,
-                sql::describe(&e)
-            ),
-        }
-    }
-
-    fn client(&mut self) -> Result<&mut Client, ConnectorError> {
-        if self.client.is_none() {
-            let client = Client::connect(&self.settings.url, NoTls)
-                .map_err(|e| self.error("connecting", e))?;
-            self.client = Some(client);
-        }
-        Ok(self.client.as_mut().expect("just connected"))
-    }
 }
 
 impl PgTable {
@@ -108,9 +88,9 @@ impl PgTable {
     /// trigger (idempotent). Returns what it did, for the operator.
     fn install_change_log(&mut self) -> Result<Vec<String>, ConnectorError> {
         let statements = self.table.install_sql();
-        let client = self.client()?;
-        let result = client.batch_execute(&statements);
-        result.map_err(|e| self.error("installing the change log", e))?;
+        self.run("INSTALL", "installing the change log", |c| {
+            c.batch_execute(&statements)
+        })?;
         Ok(vec![
             "table einklang_changes (the change log)".to_string(),
             "function einklang_capture()".to_string(),
@@ -128,10 +108,9 @@ impl Connector for PgTable {
         &self.name
     }
     fn probe(&mut self) -> Result<String, ConnectorError> {
+        let _span = crate::calls::span(&self.name, "postgres_table", "probe");
         let query = self.table.probe();
-        let client = self.client()?;
-        let result = client.query_one(&query, &[]);
-        result.map_err(|e| self.error("reading", e))?;
+        self.run("SELECT", "reading", |c| c.query_one(&query, &[]))?;
         Ok(format!("table {} can be read", self.settings.table))
     }
     fn kind(&self) -> &'static str {
@@ -159,15 +138,18 @@ impl Connector for PgTable {
         Ok(None)
     }
     fn read(&mut self) -> Result<Box<dyn Iterator<Item = ReadItem> + '_>, ConnectorError> {
+        let _span = crate::calls::span(&self.name, "postgres_table", "read");
         let query = self.table.select_all();
         let name = self.name.clone();
-        let client = self.client()?;
-        let rows = client
-            .query_raw(query.as_str(), std::iter::empty::<&str>())
-            .map_err(|e| ConnectorError::Other {
-                connector: name.clone(),
-                message: format!("reading: {}", sql::describe(&e)),
-            })?;
+        let (started, table) = (std::time::Instant::now(), self.settings.table.clone());
+        let rows = self
+            .client()?
+            .query_raw(query.as_str(), std::iter::empty::<&str>());
+        remote::traced(&name, "SELECT", &table, &rows, started);
+        let rows = rows.map_err(|e| ConnectorError::Other {
+            connector: name.clone(),
+            message: format!("reading: {}", sql::describe(&e)),
+        })?;
         use postgres::fallible_iterator::FallibleIterator;
         Ok(Box::new(rows.iterator().map(move |row| match row {
             Ok(row) => sql::item(&row),
@@ -182,9 +164,9 @@ impl Connector for PgTable {
         })))
     }
     fn list(&mut self) -> Result<Vec<Listed>, ConnectorError> {
+        let _span = crate::calls::span(&self.name, "postgres_table", "list");
         let query = self.table.list();
-        let rows = self.client()?.query(query.as_str(), &[]);
-        let rows = rows.map_err(|e| self.error("listing", e))?;
+        let rows = self.run("SELECT", "listing", |c| c.query(query.as_str(), &[]))?;
         Ok(rows
             .iter()
             .map(|r| Listed {
@@ -194,37 +176,35 @@ impl Connector for PgTable {
             .collect())
     }
     fn fetch(&mut self, ids: &[String]) -> Result<Vec<ReadItem>, ConnectorError> {
+        let _span = crate::calls::span(&self.name, "postgres_table", "fetch");
         let query = self.table.fetch();
-        let rows = self.client()?.query(query.as_str(), &[&ids]);
-        let rows = rows.map_err(|e| self.error("fetching", e))?;
+        let rows = self.run("SELECT", "fetching", |c| c.query(query.as_str(), &[&ids]))?;
         Ok(rows.iter().map(sql::item).collect())
     }
     fn cursor(&mut self) -> Result<String, ConnectorError> {
         if !self.settings.change_log && self.settings.updated_column.is_some() {
             let query = format!("SELECT (now() - interval '{UPDATED_OVERLAP_S} seconds')::text");
-            let row = self.client()?.query_one(query.as_str(), &[]);
-            let row = row.map_err(|e| self.error("reading the server's clock", e))?;
+            let row = self.run("SELECT", "reading the server's clock", |c| {
+                c.query_one(query.as_str(), &[])
+            })?;
             return Ok(format!("updated:{}", row.get::<_, String>(0)));
         }
         let query = self.table.cursor();
-        let row = self.client()?.query_one(query.as_str(), &[]);
-        let row = row.map_err(|e| self.error("reading the change log (installed?)", e))?;
+        let row = self.run("SELECT", "reading the change log (installed?)", |c| {
+            c.query_one(query.as_str(), &[])
+        })?;
         Ok(row.get::<_, i64>(0).to_string())
     }
     fn changes(&mut self, cursor: &str) -> Result<Option<ChangeFeed>, ConnectorError> {
+        let _span = crate::calls::span(&self.name, "postgres_table", "changes");
         if let Some(since) = cursor.strip_prefix("updated:") {
             let Some(column) = self.settings.updated_column.clone() else {
                 return Ok(None);
             };
             let next = self.cursor()?;
             let query = self.table.updated_since(&column);
-            let rows = self.client()?.query(query.as_str(), &[&since]);
-            let rows = rows.map_err(|e| {
-                self.error(
-                    &format!("reading rows changed since {since} (by `{column}`)"),
-                    e,
-                )
-            })?;
+            let doing = format!("reading rows changed since {since} (by `{column}`)");
+            let rows = self.run("SELECT", &doing, |c| c.query(query.as_str(), &[&since]))?;
             let changed = rows
                 .iter()
                 .map(|r| Listed {
@@ -243,10 +223,10 @@ impl Connector for PgTable {
             return Ok(None);
         };
         let table = self.table.clone();
-        let client = self.client()?;
-        let feed = sql::changes(client, &table, since);
+        let feed = self.run("SELECT", "reading the change log (installed?)", |c| {
+            sql::changes(c, &table, since)
+        });
         feed.map(Some)
-            .map_err(|e| self.error("reading the change log (installed?)", e))
     }
     fn write(
         &mut self,
@@ -258,9 +238,10 @@ impl Connector for PgTable {
             self.name.clone(),
             self.settings.server_ids,
         );
-        let client = self.client()?;
-        let results = sql::write(client, &table, &name, server_ids, ops);
-        results.map_err(|e| self.error("writing", e))
+        let _span = crate::calls::span(&self.name, "postgres_table", "write");
+        self.run("WRITE", "writing", |c| {
+            sql::write(c, &table, &name, server_ids, ops)
+        })
     }
     fn install(&mut self) -> Result<Vec<String>, ConnectorError> {
         self.install_change_log()
@@ -269,8 +250,7 @@ impl Connector for PgTable {
         if !self.settings.change_log {
             return Ok(None);
         }
-        let mut client =
-            Client::connect(&self.settings.url, NoTls).map_err(|e| self.error("connecting", e))?;
+        let mut client = self.connect()?;
         client
             .batch_execute("LISTEN einklang_changes")
             .map_err(|e| self.error("listening", e))?;
@@ -283,8 +263,9 @@ impl Connector for PgTable {
         let Some(query) = self.table.find_marker() else {
             return Ok(Lookup::CannotTell);
         };
-        let row = self.client()?.query_opt(query.as_str(), &[&marker]);
-        let row = row.map_err(|e| self.error("looking for a created row", e))?;
+        let row = self.run("SELECT", "looking for a created row", |c| {
+            c.query_opt(query.as_str(), &[&marker])
+        })?;
         Ok(match row {
             Some(r) => Lookup::Found(WriteOutcome {
                 id: r.get(0),

@@ -16,35 +16,10 @@ fn both(case: fn(&mut dyn HubStore)) {
     let path = dir.path().join("hub.db");
     let mut store = open(path.to_str().unwrap()).unwrap();
     case(store.as_mut());
-    match std::env::var("EINKLANG_TEST_PG") {
-        Ok(url) => {
-            let db = format!("einklang_store_{}_{}", std::process::id(), rand_suffix());
-            let mut admin = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
-            admin
-                .batch_execute(&format!("CREATE DATABASE {db}"))
-                .unwrap();
-            let db_url = format!("{}/{db}", url.rsplit_once('/').unwrap().0);
-            {
-                let mut pg = open(&db_url).unwrap();
-                case(pg.as_mut());
-            }
-            admin.batch_execute(&format!("DROP DATABASE {db}")).unwrap();
-        }
-        Err(_) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("EINKLANG_TEST_PG is not set but CI=true: the PostgreSQL store must be tested")
-        }
-        Err(_) => eprintln!("note: EINKLANG_TEST_PG not set, PostgreSQL half skipped"),
+    if let Some(db) = einklang_testkit::PgDb::new("einklang_store") {
+        let mut pg = open(&db.url).unwrap();
+        case(pg.as_mut());
     }
-}
-
-fn rand_suffix() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64;
-    t % 1_000_000_007 + N.fetch_add(1, Ordering::Relaxed)
 }
 
 fn link(id: &str, values: &Fields) -> LinkWrite {

@@ -697,22 +697,10 @@ pull = ["crm", "export"]
 
 #[test]
 fn sync_watch_wakes_on_a_postgres_notify() {
-    let base = match std::env::var("EINKLANG_TEST_PG") {
-        Ok(url) => url,
-        Err(_) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("EINKLANG_TEST_PG is not set: run scripts/test, which starts PostgreSQL")
-        }
-        Err(_) => return,
+    let Some(db) = einklang_testkit::PgDb::new("cli_watch") else {
+        return;
     };
-    let db = format!("cli_watch_{}", std::process::id());
-    let mut admin = postgres::Client::connect(&base, postgres::NoTls).unwrap();
-    for statement in [
-        format!("DROP DATABASE IF EXISTS {db}"),
-        format!("CREATE DATABASE {db}"),
-    ] {
-        admin.batch_execute(&statement).unwrap();
-    }
-    let url = format!("{}/{db}", base.rsplit_once('/').unwrap().0);
+    let url = db.url.clone();
     let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
     c.batch_execute("CREATE TABLE kontakte (id TEXT PRIMARY KEY, name TEXT)")
         .unwrap();
@@ -759,10 +747,6 @@ pull = ["db"]
         woke.as_secs() < 60,
         "woken by NOTIFY, not the 120 s interval: {woke:?}"
     );
-    drop(c);
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-        .unwrap();
 }
 
 #[test]

@@ -16,7 +16,8 @@
 //!   one fetched in this process if its ETag still holds, else one `GET` —
 //!   keeps every property einklang does not own, and `PUT`s it with
 //!   `If-Match`; a delete is a `DELETE` with `If-Match`. 412 is a conflict
-//!   (re-read, re-plan), 404 not found, 429 waits, 5xx retries.
+//!   (re-read, re-plan), 404 not found; a 429 the client could not wait
+//!   out is rate limited, 5xx transient (both retried on the schedule).
 
 use super::{Answer, Dav, Entry};
 use crate::file::vcard::file_stem;

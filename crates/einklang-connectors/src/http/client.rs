@@ -1,14 +1,17 @@
 //! The HTTP side of the `http` and `graphql` connectors: credentials
-//! (including OAuth2 client credentials with a cached token that is
-//! renewed before it expires and once more on a 401), a rate limit
-//! (requests per second, spaced evenly), and retries of 429 (after its
-//! `Retry-After`), 5xx and transport failures with exponential backoff and
-//! ±50 % jitter. Non-idempotent requests (a POST create, a GraphQL
-//! mutation) are retried only on 429, which says the request was not
-//! processed. Every message names connector, method, path and status with
-//! a short body excerpt, with every secret replaced by `***`.
+//! (including OAuth2 client credentials, see `oauth2`), a rate limit
+//! (requests per second, spaced evenly), and retries: a busy server — 429,
+//! or 503 with `Retry-After` (seconds or an HTTP date) — is waited out on
+//! every request, the token request included (`crate::retries`); 5xx and
+//! transport failures are retried with exponential backoff and ±50 %
+//! jitter. Non-idempotent requests (a POST create, a GraphQL mutation) are
+//! retried only when the server said it did not process them (the busy
+//! answers). Every call is traced at debug level, and every message names
+//! connector, method, path and status with a short body excerpt — both
+//! with every secret replaced by `***`.
 
 use super::spec::{Auth, Retry};
+use crate::retries::{http_date, retry_after};
 use crate::{excerpt, ConnectorError};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -45,14 +48,14 @@ pub struct Failure {
 
 /// One connector's HTTP client.
 pub struct Client {
-    agent: ureq::Agent,
-    connector: String,
+    pub(super) agent: ureq::Agent,
+    pub(super) connector: String,
     base_url: String,
-    auth: Auth,
-    token: Option<(String, Instant)>,
+    pub(super) auth: Auth,
+    pub(super) token: Option<(String, Instant)>,
     spacing: Option<Duration>,
     last: Option<Instant>,
-    retry: Retry,
+    pub(super) retry: Retry,
     /// Requests sent (retries included), for accounting.
     pub calls: u64,
 }
@@ -140,23 +143,20 @@ impl Client {
                     self.token = None;
                     renewed = true;
                 }
-                Ok(r) if r.status == 429 && !last => {
-                    let wait = r
-                        .retry_after
-                        .unwrap_or_else(|| self.backoff(attempt).as_secs().max(1));
-                    if wait > self.retry.max_wait_s {
-                        return Err(self.failure(method, url, Some(&r), ""));
-                    }
-                    std::thread::sleep(Duration::from_secs(wait));
+                Ok(r) if Retry::busy(r.status, r.retry_after) => {
+                    let Some(wait) = self.retry.wait_out(r.status, r.retry_after, attempt) else {
+                        return Ok(r); // the caller's failure: rate limited, with Retry-After
+                    };
+                    self.waiting(method, url, r.status, wait, attempt);
                     attempt += 1;
                 }
                 Ok(r) if r.status >= 500 && idempotent && !last => {
-                    std::thread::sleep(self.backoff(attempt));
+                    std::thread::sleep(self.retry.backoff(attempt));
                     attempt += 1;
                 }
                 Ok(r) => return Ok(r),
                 Err(e) if idempotent && !last && !e.starts_with("auth:") => {
-                    std::thread::sleep(self.backoff(attempt));
+                    std::thread::sleep(self.retry.backoff(attempt));
                     attempt += 1;
                 }
                 Err(e) => {
@@ -273,7 +273,7 @@ impl Client {
         }
     }
 
-    fn redact(&self, text: &str) -> String {
+    pub(super) fn redact(&self, text: &str) -> String {
         let secrets: Vec<&str> = match &self.auth {
             Auth::None => vec![],
             Auth::Bearer(t) => vec![t],
@@ -293,12 +293,50 @@ impl Client {
         out
     }
 
-    fn backoff(&self, attempt: u32) -> Duration {
-        let base = self
-            .retry
-            .base_ms
-            .saturating_mul(1 << (attempt - 1).min(10));
-        Duration::from_millis((base as f64 * (0.5 + fastrand::f64())) as u64)
+    /// Wait `wait` for a busy server, with a debug event saying so.
+    pub(super) fn waiting(
+        &self,
+        method: &str,
+        url: &str,
+        status: u16,
+        wait: Duration,
+        attempt: u32,
+    ) {
+        tracing::debug!(
+            connector = %self.connector,
+            method,
+            path = %self.path(url),
+            status,
+            wait_s = wait.as_secs(),
+            attempt,
+            "waiting out a busy server"
+        );
+        std::thread::sleep(wait);
+    }
+
+    /// The path (and query) of a URL, secrets replaced, for traces.
+    pub(super) fn path(&self, url: &str) -> String {
+        self.redact(url.strip_prefix(&self.base_url).unwrap_or(url))
+    }
+
+    /// The event of one call that started at `started`.
+    pub(super) fn traced(
+        &self,
+        method: &str,
+        url: &str,
+        result: &Result<Reply, String>,
+        started: Instant,
+    ) {
+        let path = self.path(url);
+        match result {
+            Ok(r) => {
+                crate::calls::remote_call(&self.connector, method, &path, Ok(&r.status), started)
+            }
+            Err(e) => {
+                let error = self.redact(e);
+                crate::calls::remote_call(&self.connector, method, &path, Err(&error), started)
+            }
+        }
     }
 
     fn pace(&mut self) {
@@ -342,8 +380,11 @@ impl Client {
             None => String::new(),
         };
         let req = req.body(text).map_err(|e| e.to_string())?;
-        let res = self.agent.run(req).map_err(|e| e.to_string())?;
-        read_reply(res)
+        let started = Instant::now();
+        let result = self.agent.run(req).map_err(|e| e.to_string());
+        let result = result.and_then(read_reply);
+        self.traced(method, url, &result, started);
+        result
     }
 
     /// The Authorization (or API key) header for the next request.
@@ -362,76 +403,17 @@ impl Client {
             )),
         })
     }
-
-    /// A cached client-credentials token, or a new one.
-    fn oauth2_token(&mut self) -> Result<String, String> {
-        if let Some((t, until)) = &self.token {
-            if Instant::now() < *until {
-                return Ok(t.clone());
-            }
-        }
-        let Auth::OAuth2 {
-            token_url,
-            client_id,
-            client_secret,
-            scope,
-        } = &self.auth
-        else {
-            return Err("auth:not OAuth2".into());
-        };
-        let enc = crate::dav::percent_encode;
-        let mut form = format!(
-            "grant_type=client_credentials&client_id={}&client_secret={}",
-            enc(client_id),
-            enc(client_secret)
-        );
-        if let Some(s) = scope {
-            form.push_str(&format!("&scope={}", enc(s)));
-        }
-        let req = ureq::http::Request::builder()
-            .method("POST")
-            .uri(token_url.as_str())
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .header("Accept", "application/json")
-            .body(form)
-            .map_err(|e| e.to_string())?;
-        self.calls += 1;
-        let res = self
-            .agent
-            .run(req)
-            .map_err(|e| format!("auth:token request to {token_url}: {e}"))?;
-        let reply = read_reply(res)?;
-        let answer: Value = serde_json::from_str(&reply.body).unwrap_or(Value::Null);
-        let Some(token) = answer.get("access_token").and_then(Value::as_str) else {
-            return Err(format!(
-                "auth:token request to {token_url} → {}: no access_token in the answer: {}",
-                reply.status,
-                excerpt(reply.body.trim(), 120)
-            ));
-        };
-        let lifetime = answer
-            .get("expires_in")
-            .and_then(Value::as_u64)
-            .unwrap_or(3600);
-        // renew a little early: a token must not expire in flight
-        let margin = (lifetime / 10).clamp(1, 60);
-        let until = Instant::now() + Duration::from_secs(lifetime.saturating_sub(margin));
-        self.token = Some((token.to_string(), until));
-        Ok(token.to_string())
-    }
 }
 
-fn read_reply(mut res: ureq::http::Response<ureq::Body>) -> Result<Reply, String> {
+pub(super) fn read_reply(mut res: ureq::http::Response<ureq::Body>) -> Result<Reply, String> {
     let header = |name: &str| {
         res.headers()
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(|v| v.trim().to_string())
     };
-    let date = header("date")
-        .and_then(|d| DateTime::parse_from_rfc2822(&d).ok())
-        .map(|d| d.with_timezone(&Utc));
-    let retry_after = header("retry-after").and_then(|v| v.parse().ok());
+    let date = header("date").and_then(|d| http_date(&d));
+    let retry_after = header("retry-after").and_then(|v| retry_after(&v, date));
     let etag = header("etag");
     let content_type = header("content-type").unwrap_or_default();
     let status = res.status().as_u16();

@@ -113,17 +113,7 @@ pub struct Deletes {
     pub id: String,
 }
 
-/// Retries of one request.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Retry {
-    /// Attempts in all (1: no retry).
-    pub attempts: u32,
-    /// First backoff, doubled each time, with ±50 % jitter.
-    pub base_ms: u64,
-    /// The longest Retry-After waited for in place; a longer one is
-    /// handed to the engine's retry schedule.
-    pub max_wait_s: u64,
-}
+pub use crate::retries::Retry;
 
 /// A webhook: how an incoming call is checked and where its ids are.
 #[derive(Clone, Debug, PartialEq)]
@@ -407,17 +397,16 @@ pub fn parse(kind: &str, settings: &Settings) -> Result<Spec, Vec<SettingProblem
     let retry = match c.table("retry", settings.get("retry")) {
         Some(t) => {
             c.unknown("retry", t, &["attempts", "base_ms", "max_wait_s"]);
+            let d = Retry::default();
             Retry {
-                attempts: c.number("retry", t.get("attempts"), 3).max(1) as u32,
-                base_ms: c.number("retry", t.get("base_ms"), 500),
-                max_wait_s: c.number("retry", t.get("max_wait_s"), 60),
+                attempts: c
+                    .number("retry", t.get("attempts"), d.attempts.into())
+                    .max(1) as u32,
+                base_ms: c.number("retry", t.get("base_ms"), d.base_ms),
+                max_wait_s: c.number("retry", t.get("max_wait_s"), d.max_wait_s),
             }
         }
-        None => Retry {
-            attempts: 3,
-            base_ms: 500,
-            max_wait_s: 60,
-        },
+        None => Retry::default(),
     };
     let rate_limit = match settings.get("rate_limit") {
         None => None,

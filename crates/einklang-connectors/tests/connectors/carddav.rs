@@ -6,24 +6,8 @@
 
 use crate::{create, settings, update_if};
 use einklang_connectors::{open, Connector, Lookup, ReadItem, WriteErrorKind};
+use einklang_testkit::{dav_base, DAV_PASSWORD as PASSWORD, DAV_USER as USER};
 use serde_json::json;
-
-pub const USER: &str = "alice";
-pub const PASSWORD: &str = "alicepw";
-
-/// The Radicale base URL (`http://127.0.0.1:PORT/alice/`), or None outside CI.
-pub fn dav_base() -> Option<String> {
-    match std::env::var("EINKLANG_TEST_DAV") {
-        Ok(url) => Some(url),
-        Err(_) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("EINKLANG_TEST_DAV is not set: run scripts/test, which starts Radicale")
-        }
-        Err(_) => {
-            eprintln!("EINKLANG_TEST_DAV not set: skipping the carddav tests");
-            None
-        }
-    }
-}
 
 /// A fresh address book on the test server, and raw HTTP to play another client.
 pub struct Book {
@@ -95,6 +79,22 @@ impl Book {
             "PUT {name}: {status} {body}"
         );
         etag.unwrap()
+    }
+}
+
+/// A test's collection goes with it, so the server lists only those of
+/// tests still running (discovery's error names them all).
+impl Drop for Book {
+    fn drop(&mut self) {
+        let auth = format!("Basic {}", "YWxpY2U6YWxpY2Vwdw=="); // alice:alicepw
+        let req = ureq::http::Request::builder()
+            .method("DELETE")
+            .uri(&self.url)
+            .header("Authorization", auth)
+            .body(String::new());
+        if let Ok(req) = req {
+            let _ = self.agent.run(req); // not while unwinding: never panic here
+        }
     }
 }
 

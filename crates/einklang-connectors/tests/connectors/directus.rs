@@ -11,23 +11,6 @@ use einklang_connectors::{open, Connector};
 use serde_json::{json, Value};
 use std::path::Path;
 
-/// Directus's URL and admin token, or None outside CI.
-fn directus() -> Option<(String, String)> {
-    match (
-        std::env::var("EINKLANG_TEST_DIRECTUS"),
-        std::env::var("EINKLANG_TEST_DIRECTUS_TOKEN"),
-    ) {
-        (Ok(url), Ok(token)) => Some((url, token)),
-        _ if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("EINKLANG_TEST_DIRECTUS is not set: run scripts/test, which starts Directus")
-        }
-        _ => {
-            eprintln!("EINKLANG_TEST_DIRECTUS not set: skipping the Directus tests");
-            None
-        }
-    }
-}
-
 /// Another client of Directus: the REST API with the admin token.
 pub struct Admin {
     pub url: String,
@@ -37,7 +20,7 @@ pub struct Admin {
 
 impl Admin {
     pub fn new() -> Option<Admin> {
-        let (url, token) = directus()?;
+        let einklang_testkit::env::Directus { url, token } = einklang_testkit::directus()?;
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .build()

@@ -1,8 +1,12 @@
 //! The connector tests, one binary: the compliance kit every connector
 //! passes (`kit`), each file kind's own cases (`files`), the in-process
-//! connector (`memory`), streaming writes of big files (`streaming`), and
-//! the server kinds against real servers (`postgres`, `carddav`).
+//! connector (`memory`), streaming writes of big files (`streaming`), the
+//! server kinds against real servers (`postgres`, `carddav`, `caldav`,
+//! `http`, `directus`), the kit through the fault proxy (`proxied`),
+//! busy servers waited out (`busy`), and remote calls traced without
+//! secrets (`traces`).
 
+mod busy;
 mod caldav;
 mod carddav;
 mod directus;
@@ -11,7 +15,9 @@ mod http;
 mod kit;
 mod memory;
 mod postgres;
+mod proxied;
 mod streaming;
+mod traces;
 
 use einklang_connectors::{open, Connector, RawFields, RawRecord, ReadItem, Settings, WriteOp};
 use serde_json::Value;
@@ -74,6 +80,11 @@ pub fn update_if(id: &str, fields: Value, expected_version: Option<String>) -> W
 /// An unconditional update of `id`.
 pub fn update(id: &str, fields: Value) -> WriteOp {
     update_if(id, fields, None)
+}
+
+/// A minimal vCard 3.0 with this UID (and FN).
+pub fn card_text(uid: &str) -> String {
+    format!("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:{uid}\r\nFN:{uid}\r\nEND:VCARD\r\n")
 }
 
 /// An unconditional delete of `id`.

@@ -4,85 +4,51 @@
 
 use crate::{create, obj, settings, update};
 use einklang_connectors::{open, Connector, Lookup, ReadItem, WriteErrorKind, WriteOp};
+use einklang_testkit::PgDb;
 use serde_json::json;
 
-/// A fresh database, dropped afterwards.
-pub struct Db {
-    admin: postgres::Client,
-    name: String,
-    pub url: String,
+/// A `postgres_table` connector on `table` of `db`, with `extra` settings.
+pub fn connector(db: &PgDb, table: &str, extra: serde_json::Value) -> Box<dyn Connector> {
+    connector_at(&db.url, table, extra)
 }
 
-impl Db {
-    pub fn new(tag: &str) -> Option<Db> {
-        let base = match std::env::var("EINKLANG_TEST_PG") {
-            Ok(url) => url,
-            Err(_) if std::env::var("CI").as_deref() == Ok("true") => {
-                panic!("EINKLANG_TEST_PG is not set: run scripts/test, which starts PostgreSQL")
-            }
-            Err(_) => {
-                eprintln!("EINKLANG_TEST_PG not set: skipping the postgres_table tests");
-                return None;
-            }
-        };
-        let name = format!("conn_{tag}_{}", std::process::id());
-        let mut admin = postgres::Client::connect(&base, postgres::NoTls).unwrap();
-        admin
-            .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
-            .unwrap();
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .unwrap();
-        let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
-        Some(Db { admin, name, url })
-    }
-
-    pub fn sql(&self, statements: &str) {
-        let mut c = postgres::Client::connect(&self.url, postgres::NoTls).unwrap();
-        c.batch_execute(statements).unwrap();
-    }
-
-    pub fn connector(&self, table: &str, extra: serde_json::Value) -> Box<dyn Connector> {
-        let mut s = json!({"url": self.url, "table": table, "key": "id"});
-        s.as_object_mut()
-            .unwrap()
-            .extend(extra.as_object().unwrap().clone());
-        open(
-            "pg",
-            "postgres_table",
-            &settings(s),
-            std::path::Path::new("."),
-        )
+/// The same on the database at `url` (e.g. through a fault proxy).
+pub fn connector_at(url: &str, table: &str, extra: serde_json::Value) -> Box<dyn Connector> {
+    let mut s = json!({"url": url, "table": table, "key": "id"});
+    s.as_object_mut()
         .unwrap()
-    }
-}
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        let _ = self.admin.batch_execute(&format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            self.name
-        ));
-    }
+        .extend(extra.as_object().unwrap().clone());
+    open(
+        "pg",
+        "postgres_table",
+        &settings(s),
+        std::path::Path::new("."),
+    )
+    .unwrap()
 }
 
 #[test]
 fn kit_postgres_table() {
-    let Some(db) = Db::new("kit") else { return };
+    let Some(db) = PgDb::new("conn_kit") else {
+        return;
+    };
     db.sql(
         "CREATE TABLE public.kontakte (id TEXT PRIMARY KEY, fn TEXT, note TEXT, title TEXT, extra TEXT);
          INSERT INTO kontakte VALUES ('K-1', 'Bestand', NULL, NULL, 'keep');",
     );
-    crate::kit::run(db.connector("public.kontakte", json!({})).as_mut(), "id");
-    let caps = db.connector("kontakte", json!({})).capabilities();
+    crate::kit::run(connector(&db, "public.kontakte", json!({})).as_mut(), "id");
+    let caps = connector(&db, "kontakte", json!({})).capabilities();
     assert!(caps.list_versions && caps.conditional_writes && caps.client_ids && !caps.change_feed);
 }
 
 #[test]
 fn server_keys_and_the_marker_column_find_a_lost_create() {
-    let Some(db) = Db::new("serial") else { return };
+    let Some(db) = PgDb::new("conn_serial") else {
+        return;
+    };
     db.sql("CREATE TABLE kunden (id BIGSERIAL PRIMARY KEY, name TEXT, since DATE, einklang_marker TEXT);");
-    let mut c = db.connector(
+    let mut c = connector(
+        &db,
         "kunden",
         json!({"ids": "server", "marker_column": "einklang_marker"}),
     );
@@ -130,12 +96,14 @@ fn server_keys_and_the_marker_column_find_a_lost_create() {
 
 #[test]
 fn the_change_log_reports_others_changes_and_never_ours() {
-    let Some(db) = Db::new("log") else { return };
+    let Some(db) = PgDb::new("conn_log") else {
+        return;
+    };
     db.sql(
         "CREATE TABLE bookings (id TEXT PRIMARY KEY, car TEXT, status TEXT);
             INSERT INTO bookings VALUES ('b1', 'Golf', 'open'), ('b2', 'Polo', 'open');",
     );
-    let mut c = db.connector("bookings", json!({"change_log": true}));
+    let mut c = connector(&db, "bookings", json!({"change_log": true}));
     assert!(c.capabilities().change_feed);
     let installed = c.install().unwrap();
     assert!(
@@ -195,13 +163,15 @@ fn the_change_log_reports_others_changes_and_never_ours() {
 
 #[test]
 fn an_updated_at_column_gives_the_rows_changed_since_the_last_read() {
-    let Some(db) = Db::new("upd") else { return };
+    let Some(db) = PgDb::new("conn_upd") else {
+        return;
+    };
     db.sql(
         "CREATE TABLE bookings (id TEXT PRIMARY KEY, kunde TEXT, updated_at TIMESTAMPTZ NOT NULL DEFAULT now());
          INSERT INTO bookings (id, kunde, updated_at) VALUES ('b1', 'Ann', now() - interval '1 hour'),
                 ('b2', 'Bob', now() - interval '1 hour'), ('b3', 'Cem', now() - interval '1 hour')",
     );
-    let mut c = db.connector("bookings", json!({"updated_column": "updated_at"}));
+    let mut c = connector(&db, "bookings", json!({"updated_column": "updated_at"}));
     assert!(c.capabilities().change_feed);
     let cursor = c.cursor().unwrap();
     assert!(cursor.starts_with("updated:"), "{cursor}");

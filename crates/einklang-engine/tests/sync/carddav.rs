@@ -6,23 +6,10 @@
 
 use crate::harness::*;
 use einklang_connectors::memory::MemoryOptions;
+pub(crate) use einklang_testkit::dav_base;
 use serde_json::json;
 use std::path::Path;
 use std::process::Command;
-
-/// The Radicale base URL (user alice, password alicepw), or None outside CI.
-pub(crate) fn dav_base() -> Option<String> {
-    match std::env::var("EINKLANG_TEST_DAV") {
-        Ok(url) => Some(url),
-        Err(_) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("EINKLANG_TEST_DAV is not set: run scripts/test, which starts Radicale")
-        }
-        Err(_) => {
-            eprintln!("EINKLANG_TEST_DAV not set: skipping the CardDAV runs");
-            None
-        }
-    }
-}
 
 /// Another client of the address book, speaking plain HTTP.
 pub(crate) struct Other {

@@ -8,19 +8,6 @@ use crate::harness::*;
 use einklang_connectors::memory::MemoryOptions;
 use serde_json::{json, Value};
 
-fn directus() -> Option<(String, String)> {
-    match (
-        std::env::var("EINKLANG_TEST_DIRECTUS"),
-        std::env::var("EINKLANG_TEST_DIRECTUS_TOKEN"),
-    ) {
-        (Ok(url), Ok(token)) => Some((url, token)),
-        _ if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("EINKLANG_TEST_DIRECTUS is not set: run scripts/test, which starts Directus")
-        }
-        _ => None,
-    }
-}
-
 fn call(url: &str, token: &str, method: &str, path: &str, body: Option<Value>) -> Value {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -83,7 +70,7 @@ default = {{ authority = "directus" }}
 
 #[test]
 fn a_directus_collection_syncs_both_ways_with_a_crm() {
-    let Some((url, token)) = directus() else {
+    let Some(einklang_testkit::env::Directus { url, token }) = einklang_testkit::directus() else {
         return;
     };
     let c = format!("people_{}", std::process::id());

@@ -5,52 +5,14 @@ use crate::harness::*;
 use einklang_connectors::memory::MemoryOptions;
 use einklang_connectors::WriteErrorKind;
 use einklang_engine::{resolve, Choice, CrashAt, CrashPoint};
+use einklang_testkit::PgDb;
 use serde_json::json;
-
-/// A fresh database on the test server, dropped afterwards.
-struct Db {
-    admin: postgres::Client,
-    name: String,
-    url: String,
-}
-
-impl Db {
-    fn new(tag: &str) -> Option<Db> {
-        let base = match std::env::var("EINKLANG_TEST_PG") {
-            Ok(url) => url,
-            Err(_) if std::env::var("CI").as_deref() == Ok("true") => {
-                panic!("EINKLANG_TEST_PG is not set: run scripts/test, which starts PostgreSQL")
-            }
-            Err(_) => {
-                eprintln!("EINKLANG_TEST_PG not set: skipping the PostgreSQL run");
-                return None;
-            }
-        };
-        let name = format!("sync_{tag}_{}", std::process::id());
-        let mut admin = postgres::Client::connect(&base, postgres::NoTls).unwrap();
-        admin
-            .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
-            .unwrap();
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .unwrap();
-        let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
-        Some(Db { admin, name, url })
-    }
-}
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        let _ = self.admin.batch_execute(&format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            self.name
-        ));
-    }
-}
 
 #[test]
 fn two_way_sync_on_postgres() {
-    let Some(db) = Db::new("two_way") else { return };
+    let Some(db) = PgDb::new("sync_two_way") else {
+        return;
+    };
     let config = TWO_WAY.replace("default = { authority = \"espo\" }", "default = \"review\"");
     let mut hub = Hub::on(
         &db.url,
@@ -132,7 +94,9 @@ fn two_way_sync_on_postgres() {
 /// The Supabase-style table of the seeds as a two-way peer of a CRM.
 #[test]
 fn a_postgres_table_syncs_both_ways_through_its_change_log() {
-    let Some(db) = Db::new("table") else { return };
+    let Some(db) = PgDb::new("sync_table") else {
+        return;
+    };
     let mut admin = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
     admin
         .batch_execute(

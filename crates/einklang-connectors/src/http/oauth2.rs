@@ -1,0 +1,89 @@
+//! OAuth2 client credentials (Microsoft 365 Graph style) for the `http`
+//! client: a token is requested with the client id and secret, cached
+//! until shortly before its `expires_in`, and renewed once more when the
+//! API answers 401 (see `client`). The token request is a remote call like
+//! any other: traced, and a busy server (429, 503 with `Retry-After`)
+//! is waited out before the connector's first request can even be sent.
+
+use super::client::{read_reply, Client, Reply};
+use super::spec::Auth;
+use crate::excerpt;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+impl Client {
+    /// A cached client-credentials token, or a new one. Errors start with
+    /// `auth:` (not retried as transport failures).
+    pub(super) fn oauth2_token(&mut self) -> Result<String, String> {
+        if let Some((t, until)) = &self.token {
+            if Instant::now() < *until {
+                return Ok(t.clone());
+            }
+        }
+        let Auth::OAuth2 {
+            token_url,
+            client_id,
+            client_secret,
+            scope,
+        } = &self.auth
+        else {
+            return Err("auth:not OAuth2".into());
+        };
+        let token_url = token_url.clone();
+        let enc = crate::dav::percent_encode;
+        let mut form = format!(
+            "grant_type=client_credentials&client_id={}&client_secret={}",
+            enc(client_id),
+            enc(client_secret)
+        );
+        if let Some(s) = scope {
+            form.push_str(&format!("&scope={}", enc(s)));
+        }
+        let reply = self.token_reply(&token_url, &form)?;
+        let answer: Value = serde_json::from_str(&reply.body).unwrap_or(Value::Null);
+        let Some(token) = answer.get("access_token").and_then(Value::as_str) else {
+            return Err(format!(
+                "auth:token request to {token_url} → {}: no access_token in the answer: {}",
+                reply.status,
+                excerpt(reply.body.trim(), 120)
+            ));
+        };
+        let lifetime = answer
+            .get("expires_in")
+            .and_then(Value::as_u64)
+            .unwrap_or(3600);
+        // renew a little early: a token must not expire in flight
+        let margin = (lifetime / 10).clamp(1, 60);
+        let until = Instant::now() + Duration::from_secs(lifetime.saturating_sub(margin));
+        self.token = Some((token.to_string(), until));
+        Ok(token.to_string())
+    }
+
+    /// The answer to the token request, a busy server waited out.
+    fn token_reply(&mut self, token_url: &str, form: &str) -> Result<Reply, String> {
+        let mut attempt = 1;
+        loop {
+            let req = ureq::http::Request::builder()
+                .method("POST")
+                .uri(token_url)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .header("Accept", "application/json")
+                .body(form.to_string())
+                .map_err(|e| format!("auth:{e}"))?;
+            self.calls += 1;
+            let started = Instant::now();
+            let result = self.agent.run(req).map_err(|e| e.to_string());
+            let result = result.and_then(read_reply);
+            self.traced("POST", token_url, &result, started);
+            let reply = result.map_err(|e| format!("auth:token request to {token_url}: {e}"))?;
+            match self
+                .retry
+                .wait_out(reply.status, reply.retry_after, attempt)
+            {
+                Some(wait) => self.waiting("POST", token_url, reply.status, wait, attempt),
+                None => return Ok(reply),
+            }
+            attempt += 1;
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! Test support for einklang's crates (a dev-dependency only, never
+//! published):
+//!
+//! - [`env`](mod@env): the guards of the real test servers `scripts/test` starts —
+//!   a fresh PostgreSQL database per test ([`env::PgDb`]), the Radicale
+//!   base ([`env::dav_base`]), Directus ([`env::directus`]) — that skip
+//!   locally without them and fail under `CI=true`;
+//! - [`proxy`]: a fault proxy for HTTP/1.1 and the PostgreSQL protocol in
+//!   front of those servers (also the `einklang-faultproxy` binary);
+//! - [`trace`]: capturing `tracing` output to assert on it.
+
+pub mod env;
+pub mod proxy;
+pub mod trace;
+
+pub use env::{dav_base, directus, pg_base, PgDb, DAV_PASSWORD, DAV_USER};
+pub use proxy::{FaultProxy, Mode, Rule};
