@@ -45,6 +45,7 @@
 mod deletes;
 pub mod identity;
 mod inbound;
+pub mod invariant;
 mod job;
 pub mod lease;
 mod listing;

@@ -68,6 +68,13 @@ pub(crate) fn push_side(
     side: &Side<'_>,
 ) -> Result<Result<Counters, String>, EngineError> {
     let mut counters = Counters::new();
+    if ctx.full {
+        // the reconcile: every clean link must owe this side nothing
+        let found = crate::invariant::repair_side(&mut *ctx.store, (&ctx.tenant, ctx.run), side)?;
+        bump(&mut counters, "links_repaired", found.len() as u64);
+        ctx.notes
+            .extend(found.iter().map(|v| format!("{v}: marked dirty")));
+    }
     let seeded = seed(ctx, side)?;
     bump(&mut counters, "writes", seeded);
     let entries = ctx

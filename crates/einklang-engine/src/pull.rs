@@ -46,6 +46,9 @@ pub(crate) struct StepContext<'a> {
     pub notes: Vec<String>,
     /// Matching on ingest, when the entity has `[matching.ENTITY]`.
     pub matcher: Option<crate::identity::Matcher<'a>>,
+    /// The step's sides, for checking the link invariant after each batch
+    /// ([`crate::invariant`]).
+    pub checks: Vec<Side<'a>>,
 }
 
 /// Outcome of reading one side.

@@ -9,6 +9,7 @@ use einklang_core::{EntitySchema, FieldRole, Fields, Mapping, NormaliseContext};
 use std::collections::BTreeMap;
 
 /// A connector × entity in one step.
+#[derive(Clone)]
 pub(crate) struct Side<'c> {
     /// Connector name.
     pub name: &'c str,

@@ -70,6 +70,7 @@ pub(crate) fn run_entity(
             .get(entity)
             .filter(|m| m.ingest)
             .map(|m| crate::identity::Matcher::new(entity, m)),
+        checks: sides.iter().map(|o| o.side.clone()).collect(),
     };
     for o in sides.iter_mut().filter(|o| o.side.pushes) {
         match recover(&mut ctx, o.connector.as_mut(), &o.side)? {

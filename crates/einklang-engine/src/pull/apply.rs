@@ -91,12 +91,32 @@ impl<'s> Applier<'s> {
         if !plan.is_empty() {
             let ids = ctx.store.apply_sync(&ctx.tenant, ctx.run, &plan)?;
             self.match_created(ctx, &ids, &plan)?;
+            self.check_invariant(ctx, &plan)?;
         }
         self.bump("writes", plan.writes() as u64);
         if !rejects.is_empty() {
             ctx.store.quarantine(&ctx.tenant, ctx.run, &rejects)?;
         }
         ctx.progress.records(n);
+        Ok(())
+    }
+
+    /// The link invariant on the records the batch changed, for the step's
+    /// connectors: a clean link that owes a write is marked dirty.
+    fn check_invariant(
+        &mut self,
+        ctx: &mut StepContext<'_>,
+        plan: &SyncBatch,
+    ) -> Result<(), EngineError> {
+        let changed: Vec<RecordId> = plan.records.iter().map(|w| w.record_id).collect();
+        let sides: Vec<&Side<'_>> = ctx.checks.iter().collect();
+        let at = (ctx.tenant.as_str(), ctx.run);
+        let found = crate::invariant::check_batch(&mut *ctx.store, at, &sides, &changed)?;
+        if !found.is_empty() {
+            self.bump("links_repaired", found.len() as u64);
+            ctx.notes
+                .extend(found.iter().map(|v| format!("{v}: marked dirty")));
+        }
         Ok(())
     }
 

@@ -12,5 +12,6 @@ mod failures;
 mod harness;
 mod http;
 mod identity;
+mod invariant;
 mod postgres;
 mod scenarios;
