@@ -291,6 +291,9 @@ fn run_steps(
     };
     let run = store.start_run(&tenant, &new_run)?;
     holding.attach(store, run)?;
+    let _span =
+        tracing::info_span!("run", job = %name, run, source = options.source.as_str()).entered();
+    tracing::info!(by = %options.triggered_by, dry_run = options.dry_run, full = options.full, "run started");
     let mut env = RunEnv {
         config,
         store,
@@ -327,6 +330,7 @@ fn run_steps(
         errors: report.errors.clone(),
     };
     env.store.finish_run(&tenant, run, &outcome)?;
+    tracing::info!(status = report.status.as_str(), seconds = report.seconds, counters = ?report.counters, "run finished");
     Ok(report)
 }
 

@@ -115,6 +115,7 @@ impl Holding {
         self.stop_keeper();
         store.set_fence(None);
         store.release_leases(&self.tenant, &self.holder)?;
+        tracing::debug!(holder = %self.holder, "leases given back");
         Ok(())
     }
 

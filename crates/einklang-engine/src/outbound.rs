@@ -88,7 +88,9 @@ pub(crate) fn push_side(
         .collect();
     if !held.is_empty() {
         bump(&mut counters, "held_unknown", held.len() as u64);
-        ctx.notes.push(held_note(side, held.len(), side.pulls));
+        let note = held_note(side, held.len(), side.pulls);
+        tracing::warn!(connector = side.name, held = held.len(), "{note}");
+        ctx.notes.push(note);
     }
     let open: HashMap<i64, String> = entries
         .into_iter()

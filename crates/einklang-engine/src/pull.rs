@@ -391,6 +391,7 @@ fn unseen_links(
     let (mut gone, mut live) = (Vec::new(), 0);
     ctx.store.scan_links(&ctx.tenant, name, entity, &mut |l| {
         if matches!(l.status, LinkStatus::Pending | LinkStatus::DeletedRemote)
+            || !l.held
             || applier.holds(l.link_id)
         {
             return;

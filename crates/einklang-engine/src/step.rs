@@ -46,6 +46,7 @@ pub(crate) fn run_entity(
     specs: &[SideSpec],
 ) -> Result<Vec<StepReport>, EngineError> {
     let config = env.config;
+    let _span = tracing::debug_span!("step", action, entity).entered();
     let mut sides: Vec<Open<'_>> = Vec::new();
     let mut failed = Vec::new();
     for spec in specs {
@@ -74,7 +75,17 @@ pub(crate) fn run_entity(
     };
     for o in sides.iter_mut().filter(|o| o.side.pushes) {
         match recover(&mut ctx, o.connector.as_mut(), &o.side)? {
-            Ok(r) => bump(&mut o.report.counters, "recovered", r.found),
+            Ok(r) => {
+                if r.found + r.held > 0 {
+                    tracing::info!(
+                        connector = o.side.name,
+                        found = r.found,
+                        held = r.held,
+                        "writes of an earlier run recovered"
+                    );
+                }
+                bump(&mut o.report.counters, "recovered", r.found)
+            }
             Err(e) => o.report.error = Some(e),
         }
     }
@@ -112,9 +123,16 @@ pub(crate) fn run_entity(
             dry_run: env.options.dry_run,
             crash: &mut env.crash,
         };
+        let _span = tracing::debug_span!("push", connector = o.side.name).entered();
         match push_side(&mut ctx, &mut push_env, o.connector.as_mut(), &o.side)? {
-            Ok(c) => merge_into(&mut o.report.counters, c),
-            Err(e) => o.report.error = Some(e),
+            Ok(c) => {
+                tracing::debug!(counters = ?c, "push done");
+                merge_into(&mut o.report.counters, c)
+            }
+            Err(e) => {
+                tracing::warn!(connector = o.side.name, error = %e, "push failed");
+                o.report.error = Some(e)
+            }
         }
         env.progress.step_done();
     }
@@ -143,13 +161,21 @@ fn read_one(
     o: &mut Open<'_>,
     max_deletes: f64,
 ) -> Result<Option<Lost>, EngineError> {
+    let _span = tracing::debug_span!("read", connector = o.side.name).entered();
     let outcome = match read_side(ctx, o.connector.as_mut(), &o.side)? {
         Ok(outcome) => outcome,
         Err(e) => {
+            tracing::warn!(connector = o.side.name, error = %e, "read failed");
             o.report.error = Some(e);
             return Ok(None);
         }
     };
+    tracing::debug!(
+        unchanged_source = outcome.source_unchanged,
+        gone = outcome.gone.as_ref().map(Vec::len),
+        counters = ?outcome.counters,
+        "read done"
+    );
     merge_into(&mut o.report.counters, outcome.counters);
     o.report.source_unchanged = outcome.source_unchanged;
     o.report.notes.extend(outcome.note);
@@ -165,6 +191,7 @@ fn read_one(
             .set_source_fingerprint(&ctx.tenant, name, entity, "")?;
         ctx.store
             .set_cursor(&ctx.tenant, name, entity, crate::listing::CURSOR, "")?;
+        tracing::warn!(connector = o.side.name, gone = gone.len(), "{stop}");
         o.report.notes.push(stop);
         o.report.needs_review = true;
         bump(&mut o.report.counters, "deletes_held", gone.len() as u64);

@@ -54,7 +54,25 @@ impl PgStore {
 
     /// Run `f` in a transaction (a savepoint during a dry run): committed
     /// when it returns `Ok`, rolled back otherwise.
-    fn in_tx<T>(&mut self, f: impl FnOnce(&mut Client) -> Result<T>) -> Result<T> {
+    fn in_tx<T>(
+        &mut self,
+        op: &'static str,
+        f: impl FnOnce(&mut Client) -> Result<T>,
+    ) -> Result<T> {
+        let started = std::time::Instant::now();
+        let out = self.in_tx_untimed(f);
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        tracing::debug!(
+            store = "postgres",
+            op,
+            ms,
+            committed = out.is_ok(),
+            "store transaction"
+        );
+        out
+    }
+
+    fn in_tx_untimed<T>(&mut self, f: impl FnOnce(&mut Client) -> Result<T>) -> Result<T> {
         let (begin, commit, undo) = if self.dry_run {
             (
                 "SAVEPOINT einklang",
@@ -234,7 +252,7 @@ impl HubStore for PgStore {
     }
 
     fn apply(&mut self, tenant: &str, run: RunId, changes: &[Change]) -> Result<Vec<RecordId>> {
-        self.in_tx(|c| {
+        self.in_tx("apply", |c| {
             let mut created = insert_creates(c, tenant, run, changes)?.into_iter();
             let mut ids = Vec::with_capacity(changes.len());
             let mut batch = copy::Batch::default();
@@ -260,7 +278,7 @@ impl HubStore for PgStore {
     }
 
     fn quarantine(&mut self, tenant: &str, run: RunId, items: &[NewQuarantine]) -> Result<()> {
-        self.in_tx(|tx| quarantine(tx, tenant, run, items))
+        self.in_tx("quarantine", |tx| quarantine(tx, tenant, run, items))
     }
 
     fn source_fingerprint(
@@ -412,7 +430,7 @@ impl HubStore for PgStore {
     }
 
     fn apply_sync(&mut self, tenant: &str, run: RunId, batch: &SyncBatch) -> Result<Vec<RecordId>> {
-        self.in_tx(|c| sync::apply_sync(c, tenant, run, batch))
+        self.in_tx("apply_sync", |c| sync::apply_sync(c, tenant, run, batch))
     }
 
     fn conflicts(
@@ -443,11 +461,11 @@ impl HubStore for PgStore {
     }
 
     fn merge(&mut self, tenant: &str, run: RunId, merge: &MergeWrite) -> Result<i64> {
-        self.in_tx(|c| identity::merge(c, tenant, run, merge))
+        self.in_tx("merge", |c| identity::merge(c, tenant, run, merge))
     }
 
     fn unmerge(&mut self, tenant: &str, run: RunId, merge_id: i64) -> Result<MergeRow> {
-        self.in_tx(|c| identity::unmerge(c, tenant, run, merge_id))
+        self.in_tx("unmerge", |c| identity::unmerge(c, tenant, run, merge_id))
     }
 
     fn merges(
@@ -460,7 +478,9 @@ impl HubStore for PgStore {
     }
 
     fn queue_reviews(&mut self, tenant: &str, run: RunId, pairs: &[NewReview]) -> Result<u64> {
-        self.in_tx(|c| identity::queue_reviews(c, tenant, run, pairs))
+        self.in_tx("queue_reviews", |c| {
+            identity::queue_reviews(c, tenant, run, pairs)
+        })
     }
 
     fn reviews(&mut self, tenant: &str, open_only: bool, limit: usize) -> Result<Vec<ReviewRow>> {
@@ -502,7 +522,9 @@ impl HubStore for PgStore {
         state: Option<(&str, i64)>,
     ) -> Result<()> {
         let mut st = std::mem::take(&mut self.statements);
-        let out = self.in_tx(|c| keys::set((c, &mut st), (tenant, entity), keys, rebuild, state));
+        let out = self.in_tx("set_match_keys", |c| {
+            keys::set((c, &mut st), (tenant, entity), keys, rebuild, state)
+        });
         self.statements = st;
         out
     }

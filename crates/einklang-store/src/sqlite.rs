@@ -78,8 +78,10 @@ impl SqliteStore {
     /// fence set, the fence is checked first, in the same transaction.
     fn write<T>(
         &mut self,
+        op: &'static str,
         f: impl FnOnce(&Connection) -> std::result::Result<T, identity::Fail>,
     ) -> Result<T> {
+        let started = std::time::Instant::now();
         let (begin, commit, undo) = match self.conn.is_autocommit() {
             true => ("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"),
             false => (
@@ -102,6 +104,14 @@ impl SqliteStore {
         if out.is_err() {
             let _ = self.conn.execute_batch(undo);
         }
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        tracing::debug!(
+            store = "sqlite",
+            op,
+            ms,
+            committed = out.is_ok(),
+            "store transaction"
+        );
         self.fail(out)
     }
 
@@ -230,7 +240,7 @@ impl HubStore for SqliteStore {
         self.conn.execute_batch(migrate::BOOKKEEPING).map_err(err)?;
         // one immediate transaction: two processes opening a new store at
         // once apply each migration once
-        self.write(|c| {
+        self.write("migrate", |c| {
             let applied: Vec<(i64, i64)> = c
                 .prepare("SELECT version, checksum FROM schema_migrations ORDER BY version")?
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
@@ -347,7 +357,7 @@ impl HubStore for SqliteStore {
     }
 
     fn apply(&mut self, tenant: &str, run: RunId, changes: &[Change]) -> Result<Vec<RecordId>> {
-        self.write(|tx| {
+        self.write("apply", |tx| {
             let now = now();
             let mut ids = Vec::with_capacity(changes.len());
             for c in changes {
@@ -358,7 +368,7 @@ impl HubStore for SqliteStore {
     }
 
     fn quarantine(&mut self, tenant: &str, run: RunId, items: &[NewQuarantine]) -> Result<()> {
-        self.write(|tx| {
+        self.write("quarantine", |tx| {
             let now = now();
             for q in items {
                 tx.prepare_cached(
@@ -549,7 +559,7 @@ impl HubStore for SqliteStore {
     }
 
     fn apply_sync(&mut self, tenant: &str, run: RunId, batch: &SyncBatch) -> Result<Vec<RecordId>> {
-        self.write(|tx| {
+        self.write("apply_sync", |tx| {
             sync::apply_sync(tx, tenant, run, batch, &now()).map_err(|f| match f {
                 sync::Failure::Sql(source) => identity::Fail::Sql(source),
                 sync::Failure::Stale(link_id) => {
@@ -588,11 +598,13 @@ impl HubStore for SqliteStore {
     }
 
     fn merge(&mut self, tenant: &str, run: RunId, merge: &MergeWrite) -> Result<i64> {
-        self.write(|c| identity::merge(c, tenant, run, merge, &now()))
+        self.write("merge", |c| identity::merge(c, tenant, run, merge, &now()))
     }
 
     fn unmerge(&mut self, tenant: &str, run: RunId, merge_id: i64) -> Result<MergeRow> {
-        self.write(|c| identity::unmerge(c, tenant, run, merge_id, &now()))
+        self.write("unmerge", |c| {
+            identity::unmerge(c, tenant, run, merge_id, &now())
+        })
     }
 
     fn merges(
@@ -606,7 +618,9 @@ impl HubStore for SqliteStore {
     }
 
     fn queue_reviews(&mut self, tenant: &str, run: RunId, pairs: &[NewReview]) -> Result<u64> {
-        self.write(|c| identity::queue_reviews(c, tenant, run, pairs, &now()))
+        self.write("queue_reviews", |c| {
+            identity::queue_reviews(c, tenant, run, pairs, &now())
+        })
     }
 
     fn reviews(&mut self, tenant: &str, open_only: bool, limit: usize) -> Result<Vec<ReviewRow>> {
@@ -648,7 +662,9 @@ impl HubStore for SqliteStore {
         rebuild: bool,
         state: Option<(&str, i64)>,
     ) -> Result<()> {
-        self.write(|c| keys::set(c, (tenant, entity), keys, rebuild, state))
+        self.write("set_match_keys", |c| {
+            keys::set(c, (tenant, entity), keys, rebuild, state)
+        })
     }
 
     fn match_candidates(

@@ -353,6 +353,10 @@ pub struct LinkView<'a> {
     pub version: Option<&'a str>,
     /// Status.
     pub status: LinkStatus,
+    /// The remote has held the record: a create of it went through (the
+    /// link has a base or a version). A link whose create never went
+    /// through (it failed, or waits) is no record the remote could lose.
+    pub held: bool,
 }
 
 impl LinkView<'_> {

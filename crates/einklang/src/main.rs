@@ -124,8 +124,12 @@ fn quiet_broken_pipe() {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("EINKLANG_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // colours only for a person at a terminal, never in files and pipes
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(ansi)
         .init();
 }

@@ -338,3 +338,72 @@ fn find_card(office: &Office, email: &str) -> PathBuf {
         .find(|p| std::fs::read_to_string(p).unwrap().contains(email))
         .unwrap_or_else(|| panic!("no card with {email}"))
 }
+
+/// Defect (issue 9): `EINKLANG_LOG=trace` printed nothing. At debug an
+/// operator sees the run, its steps, every remote call (method, path,
+/// status, duration) and every store transaction — and never the key.
+#[test]
+fn einklang_log_debug_tells_what_happens_without_secrets() {
+    let emu = einklang_emulator::Emulator::start(einklang_emulator::Options {
+        api_key: Some("very-secret-key-77".into()),
+        ..Default::default()
+    });
+    emu.insert(serde_json::json!({"name": "Ann"}));
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        r#"
+[entities.contact]
+name = "text"
+
+[connectors.crm]
+kind = "http"
+base_url = "{url}"
+auth = {{ header = "X-Api-Key", value = "${{CRM_KEY}}" }}
+list = {{ path = "/api/v4/contacts", records = "/_embedded/contacts" }}
+
+[connectors.export]
+kind = "csv"
+path = "export.csv"
+
+[map.crm.contact]
+id = "id"
+fields = {{ name = "name" }}
+
+[map.export.contact]
+id = "id"
+fields = {{ name = "name" }}
+
+[jobs.j]
+pull = ["crm"]
+push = ["export"]
+"#,
+        url = emu.url
+    );
+    let path = dir.path().join("einklang.toml");
+    std::fs::write(&path, config).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_einklang"))
+        .args(["--config", path.to_str().unwrap(), "sync", "j"])
+        .env("EINKLANG_LOG", "debug")
+        .env("CRM_KEY", "very-secret-key-77")
+        .env_remove("EINKLANG_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let log = String::from_utf8_lossy(&out.stderr);
+    for part in [
+        "run started",
+        "job=j",
+        "GET",
+        "/api/v4/contacts",
+        "status=200",
+        "store transaction",
+        "op=\"apply_sync\"",
+        "run finished",
+    ] {
+        assert!(log.contains(part), "{part:?} not in the log:\n{log}");
+    }
+    assert!(
+        !log.contains("very-secret-key-77"),
+        "the key leaked:\n{log}"
+    );
+}

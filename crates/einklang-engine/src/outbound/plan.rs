@@ -43,7 +43,7 @@ pub fn plan_push(side: &Side<'_>, state: &RecordState, link: &Link) -> Option<Pu
     if state.deleted {
         return plan_delete(side, state, link);
     }
-    if link.status == LinkStatus::Pending {
+    if link.status == LinkStatus::Pending || never_created(link) {
         return Some(plan_create(side, state, link));
     }
     let held: Vec<&String> = state
@@ -98,6 +98,17 @@ pub fn plan_push(side: &Side<'_>, state: &RecordState, link: &Link) -> Option<Pu
         new_base,
         &changed,
     ))
+}
+
+/// A link whose create failed (it is waiting for its retry): the remote
+/// never held the record, so the retry is the create again. (A create
+/// whose answer was lost is not here: recovery settles it first.)
+fn never_created(link: &Link) -> bool {
+    matches!(
+        link.status,
+        LinkStatus::Failed | LinkStatus::PermanentlyFailed
+    ) && link.base.is_empty()
+        && link.version.is_none()
 }
 
 /// The base as the side sees it: only the fields it is written.

@@ -162,6 +162,7 @@ fn join(
                 out.fetch.push(l.id.clone()); // new on the remote
             }
             let live = !matches!(link.status, LinkStatus::DeletedRemote | LinkStatus::Pending)
+                && link.held
                 && !applier.holds(link.link_id);
             out.live += u64::from(live);
             match listed.peek().map(|l| l.id.as_str().cmp(link.external_id)) {

@@ -234,3 +234,39 @@ fn a_read_whose_source_changed_meanwhile_deletes_nothing() {
     assert_quiet(&hub.sync("sync"));
     assert_eq!(hub.records().len(), 3);
 }
+
+/// Defect (issue 9): after 3,405 creates failed on a full disk, every run
+/// ended `needs_review` ("`phone` no longer shows 3405 …") though nothing
+/// was deleted. Links whose create never went through are no records the
+/// remote could lose: they neither trip the guard nor count as linked.
+#[test]
+fn failed_creates_are_not_lost_records_and_never_trip_the_guard() {
+    let (mut hub, _) = linked(TWO_WAY, MemoryOptions::default(), 3);
+    for i in 3..15 {
+        hub.remote("espo")
+            .insert(raw(json!({"name": format!("Person {i}")})));
+    }
+    hub.remote("advo")
+        .fail_next(einklang_connectors::WriteErrorKind::Rejected, 12);
+    let r = hub.sync("sync");
+    assert_eq!(count(&r, "push_failed"), 12, "{:#?}", r.counters);
+    let r = hub.sync("sync");
+    assert_ne!(r.status, RunStatus::NeedsReview, "{:?}", r.errors);
+    assert!(
+        !r.errors.iter().any(|e| e.contains("guard")),
+        "{:?}",
+        r.errors
+    );
+    assert_eq!(
+        (count(&r, "deletes_held"), count(&r, "deleted")),
+        (0, 0),
+        "{:#?}",
+        r.counters
+    );
+    // once due, the failed creates are made — once each
+    hub.later(3600);
+    let r = hub.sync("sync");
+    assert_eq!(count(&r, "pushed_create"), 12, "{:#?}", r.counters);
+    assert_eq!(hub.remote("advo").len(), 15);
+    assert_quiet(&hub.sync("sync"));
+}

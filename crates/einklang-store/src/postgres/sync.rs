@@ -87,9 +87,12 @@ pub(super) fn scan_links(
     visit: &mut dyn FnMut(LinkView<'_>),
 ) -> Result<()> {
     use postgres::fallible_iterator::FallibleIterator;
-    let params: [&(dyn postgres::types::ToSql + Sync); 3] = [&tenant, &key.0, &key.1];
+    let empty = einklang_core::content_hash(&einklang_core::Fields::new()).to_bytes();
+    let empty = &empty[..];
+    let params: [&(dyn postgres::types::ToSql + Sync); 4] = [&tenant, &key.0, &key.1, &empty];
     let mut rows = c.query_raw(
-        "SELECT id, record_id, external_id, version, status FROM links
+        "SELECT id, record_id, external_id, version, status,
+                version IS NOT NULL OR content_hash <> $4 FROM links
          WHERE tenant = $1 AND connector = $2 AND entity = $3 ORDER BY external_id COLLATE \"C\"",
         params,
     )?;
@@ -103,6 +106,7 @@ pub(super) fn scan_links(
             external_id: r.get(2),
             version: r.get(3),
             status,
+            held: r.get(5),
         });
     }
     Ok(())

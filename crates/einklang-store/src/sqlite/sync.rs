@@ -98,10 +98,12 @@ pub(super) fn scan_links(
     visit: &mut dyn FnMut(LinkView<'_>),
 ) -> Sql<()> {
     let mut stmt = c.prepare_cached(
-        "SELECT id, record_id, external_id, version, status FROM links
+        "SELECT id, record_id, external_id, version, status,
+                version IS NOT NULL OR content_hash <> ?4 FROM links
          WHERE tenant = ?1 AND connector = ?2 AND entity = ?3 ORDER BY external_id",
     )?;
-    let mut rows = stmt.query(params![tenant, connector, entity])?;
+    let empty = empty_hash();
+    let mut rows = stmt.query(params![tenant, connector, entity, &empty[..]])?;
     while let Some(r) = rows.next()? {
         let Some(status) = LinkStatus::parse(text(r, 4)?) else {
             continue;
@@ -116,6 +118,7 @@ pub(super) fn scan_links(
             external_id: text(r, 2)?,
             version,
             status,
+            held: r.get(5)?,
         });
     }
     Ok(())
