@@ -407,3 +407,53 @@ push = ["export"]
         "the key leaked:\n{log}"
     );
 }
+
+/// Defect (issue 9): `sync` exited 0 with a whole connector unreachable.
+#[test]
+fn an_unreachable_connector_makes_the_run_partial_not_succeeded() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.csv"), "id,name\n1,Ann\n").unwrap();
+    let config = r#"
+[entities.contact]
+name = "text"
+
+[connectors.file]
+kind = "csv"
+path = "a.csv"
+
+[connectors.crm]
+kind = "http"
+base_url = "http://127.0.0.1:9"
+list = { path = "/contacts", records = "/items" }
+retry = { attempts = 1 }
+
+[map.file.contact]
+id = "id"
+fields = { name = "name" }
+
+[map.crm.contact]
+id = "id"
+fields = { name = "name" }
+
+[jobs.j]
+pull = ["file", "crm"]
+"#;
+    let path = dir.path().join("einklang.toml");
+    std::fs::write(&path, config).unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_einklang"))
+            .arg("--config")
+            .arg(&path)
+            .args(args)
+            .env_remove("EINKLANG_CONFIG")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["sync", "j"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("failed"), "{}", text(&out));
+    // every step failing is a failed run
+    std::fs::remove_file(dir.path().join("a.csv")).unwrap();
+    let out = run(&["sync", "j"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+}
