@@ -300,6 +300,63 @@ fn http_settings_are_checked() {
 }
 
 #[test]
+fn webhook_settings_are_checked() {
+    let problems = |webhook: Value| -> Vec<String> {
+        let mut s = kommo("http://x", key());
+        s["webhook"] = webhook;
+        validate_settings("http", &settings(s))
+            .into_iter()
+            .map(|p| format!("{}: {}", p.key.unwrap_or_default(), p.message))
+            .collect()
+    };
+    let base = || json!({"signature_header": "X-Signature", "secret": "s", "ids": ["/key"]});
+    let mut good = base();
+    good["delivery_header"] = json!("X-Delivery-Id");
+    good["timestamp_header"] = json!("X-Timestamp");
+    good["signed"] = json!("{timestamp}.{body}");
+    good["tolerance_s"] = json!(120);
+    good["replay_window_s"] = json!(900);
+    assert_eq!(problems(good), Vec::<String>::new());
+    let cases = [
+        (
+            json!({"timestamp_header": "X-Timestamp"}),
+            "webhook: `timestamp_header` needs `signed` with {timestamp}",
+        ),
+        (
+            json!({"signed": "{timestamp}.{body}"}),
+            "webhook: `signed` uses {timestamp} but there is no `timestamp_header`",
+        ),
+        (
+            json!({"signed": "{timestamp}", "timestamp_header": "T"}),
+            "webhook: `signed` must contain {body}",
+        ),
+        (
+            json!({"tolerance_s": 60}),
+            "webhook: `tolerance_s` needs `timestamp_header`",
+        ),
+        (
+            json!({"replay_window_s": 0}),
+            "webhook: `replay_window_s` must be a whole number of seconds, at least 1",
+        ),
+        (
+            json!({"replay": 600}),
+            "webhook: unknown key `replay` in `webhook`",
+        ),
+    ];
+    for (extra, want) in cases {
+        let mut w = base();
+        for (k, v) in extra.as_object().unwrap() {
+            w[k] = v.clone();
+        }
+        let got = problems(w);
+        assert!(
+            got.iter().any(|g| g.starts_with(want)),
+            "{want} not in {got:#?}"
+        );
+    }
+}
+
+#[test]
 fn http_basic_auth_is_sent_as_configured() {
     // alice:s3cret-pw
     let emu = Emulator::start(Options {

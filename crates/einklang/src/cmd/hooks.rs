@@ -99,8 +99,8 @@ async fn receive(
             eprintln!("einklang: webhook for `{connector}` refused: {reason}");
             (StatusCode::UNAUTHORIZED, Json(json!({"error": reason})))
         }
-        Some(Ok(ids)) => {
-            let n = ids.len();
+        Some(Ok(delivery)) => {
+            let n = delivery.ids.len();
             let _ = shared
                 .wake
                 .lock()
