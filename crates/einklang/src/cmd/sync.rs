@@ -3,7 +3,7 @@
 use crate::progress::Bar;
 use crate::table::Table;
 use einklang_engine::{run_job, RunOptions, RunReport};
-use einklang_store::{RunSource, RunStatus};
+use einklang_store::RunStatus;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -34,6 +34,8 @@ pub struct Args {
     /// settings); a valid one syncs at once.
     #[arg(long, requires = "watch")]
     listen: Option<String>,
+    #[command(flatten)]
+    limits: super::hooks::Limits,
 }
 
 /// Run the job; exit code 1 when the run failed.
@@ -46,19 +48,25 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     };
     let connectors = super::watch::job_connectors(&config, &args.job);
     let hooks = match &args.listen {
-        Some(addr) => Some(super::hooks::start(addr, &config, &connectors)?),
+        Some(addr) => {
+            let hooks = super::hooks::start(addr, &config, &args.job, &connectors, &args.limits)?;
+            Some(hooks)
+        }
         None => None,
     };
-    let mut source = RunSource::Manual;
+    let mut trigger = super::watch::Trigger::first(&args.triggered_by);
     loop {
         let options = RunOptions {
-            source,
-            triggered_by: args.triggered_by.clone(),
+            source: trigger.source,
+            triggered_by: trigger.by.clone(),
             full: args.full,
             ..RunOptions::default()
         };
         let bar = Bar::new(!args.json && !args.watch);
         let report = run_job(&config, store.as_mut(), &args.job, &options, &bar)?;
+        if let Some(hooks) = &hooks {
+            hooks.ran(&report, &trigger);
+        }
         if args.json {
             super::print_json(&report)?;
         } else {
@@ -72,9 +80,9 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
             });
         }
         let interval = std::time::Duration::from_secs(args.interval);
-        let (why, next) = super::watch::wait(&mut listeners, hooks.as_ref(), interval)?;
-        eprintln!("einklang: {why}: syncing {} again", args.job);
-        source = next;
+        let wakes = hooks.as_ref().map(|h| &h.wakes);
+        trigger = super::watch::wait(&mut listeners, wakes, interval)?;
+        eprintln!("einklang: {}: syncing {} again", trigger.why, args.job);
     }
 }
 
