@@ -334,11 +334,19 @@ fn a_slow_body_or_slow_headers_are_cut_off_by_the_timeouts() {
         answer_of(reader, Duration::from_secs(25))
     };
     let head = "POST /webhook/crm HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n";
-    let ((body, body_took), (headers, headers_took)) = std::thread::scope(|scope| {
-        let body = scope.spawn(|| trickle(head, b"{"));
-        let headers = trickle("POST /webhook/crm HTTP/1.1\r\n", b"X-Slow: yes\r\n");
-        (body.join().unwrap(), headers)
-    });
+    let idle_after_a_request = || {
+        let mut s = w.connect();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        answer_of(s, Duration::from_secs(25))
+    };
+    let ((body, body_took), (headers, headers_took), (kept, kept_took)) =
+        std::thread::scope(|scope| {
+            let body = scope.spawn(|| trickle(head, b"{"));
+            let kept = scope.spawn(idle_after_a_request);
+            let headers = trickle("POST /webhook/crm HTTP/1.1\r\n", b"X-Slow: yes\r\n");
+            (body.join().unwrap(), headers, kept.join().unwrap())
+        });
     assert!(body.starts_with("HTTP/1.1 408"), "{body:?}");
     assert!(body_took < Duration::from_secs(15), "{body_took:?}");
     assert!(!headers.contains("HTTP/1.1 2"), "{headers:?}");
@@ -346,6 +354,40 @@ fn a_slow_body_or_slow_headers_are_cut_off_by_the_timeouts() {
         headers_took < Duration::from_secs(15),
         "closed by the header timeout: {headers_took:?}"
     );
+    assert!(kept.starts_with("HTTP/1.1 200"), "{kept:?}");
+    assert!(
+        (Duration::from_secs(8)..Duration::from_secs(15)).contains(&kept_took),
+        "a kept-alive connection idles at most the header timeout: {kept_took:?}"
+    );
+}
+
+/// Over the cap with every connection in the middle of a request, a new
+/// connection is answered 503 at once; when the slow bodies time out,
+/// the port answers again.
+#[test]
+fn over_the_cap_with_every_connection_busy_a_new_one_gets_503() {
+    let limits = ["--max-connections", "2", "--body-timeout", "2"];
+    let w = Watch::start("", &[&["--interval", "120"][..], &limits].concat(), 1, None);
+    w.report(Duration::from_secs(30));
+    let slow: Vec<TcpStream> = (0..2)
+        .map(|_| {
+            let mut s = w.connect();
+            s.write_all(b"POST /webhook/crm HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{")
+                .unwrap();
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut s = w.connect();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let (text, took) = answer_of(s, Duration::from_secs(5));
+    assert!(text.starts_with("HTTP/1.1 503"), "{text:?}");
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    std::thread::sleep(Duration::from_secs(3));
+    let (status, health) = w.healthz();
+    assert_eq!((status, &health["max_connections"]), (200, &json!(2)));
+    drop(slow);
 }
 
 /// The probe: one captured signed call replayed 30 times ran the job 30
