@@ -271,10 +271,15 @@ fn idle_connections_beyond_the_cap_do_not_stop_interval_runs_or_healthz() {
     assert!(health["connections"].as_u64().unwrap() <= 64, "{health}");
     assert_eq!(health["last_run"]["status"], "succeeded", "{health}");
     assert_eq!(health["last_run"]["source"], "interval", "{health}");
+    assert_eq!(
+        health["last_run"]["triggered_by"], "interval:1s",
+        "{health}"
+    );
     drop(idle);
 }
 
 /// The probe: a request claiming `Content-Length: 100 GB` got no answer.
+/// Also: a chunked body over the cap, and a head over 16 KiB.
 #[test]
 fn a_huge_content_length_is_refused_at_once_with_413() {
     let w = Watch::start("", &["--interval", "120"], 1, None);
@@ -289,6 +294,15 @@ fn a_huge_content_length_is_refused_at_once_with_413() {
     assert!(text.starts_with("HTTP/1.1 413"), "{text:?}");
     assert!(text.contains("over the limit of 1048576"), "{text}");
     assert!(took < Duration::from_secs(2), "{took:?}");
+    // a request head over 16 KiB is refused
+    let mut s = w.connect();
+    let big = "a".repeat(20 * 1024);
+    let _ = write!(
+        s,
+        "POST /webhook/crm HTTP/1.1\r\nHost: x\r\nX-Big: {big}\r\n\r\n"
+    );
+    let (text, _) = answer_of(s, Duration::from_secs(5));
+    assert!(text.starts_with("HTTP/1.1 431"), "{text:?}");
     // a chunked body is cut off at the cap while it is read
     let mut s = w.connect();
     write!(
@@ -503,6 +517,17 @@ fn a_timestamp_outside_the_tolerance_is_refused() {
     );
     assert_eq!(call(now).0, 202);
     w.report(Duration::from_secs(30));
+    // a connector of no job of this watch
+    let mut answer = agent()
+        .post(format!("http://{}/webhook/erp", w.addr))
+        .send("{}")
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 404);
+    let text = answer.body_mut().read_to_string().unwrap();
+    assert!(
+        text.contains("connector `erp` takes no webhooks in this job"),
+        "{text}"
+    );
 }
 
 /// Webhook calls that queue while a run goes make one follow-up run, not

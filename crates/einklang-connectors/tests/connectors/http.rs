@@ -317,6 +317,17 @@ fn webhook_settings_are_checked() {
     good["tolerance_s"] = json!(120);
     good["replay_window_s"] = json!(900);
     assert_eq!(problems(good), Vec::<String>::new());
+    // the examples of docs/CONFIG.md: Stripe, Slack, GitHub
+    for example in [
+        json!({"signature_header": "Stripe-Signature", "timestamp_header": "Stripe-Signature",
+               "signed": "{timestamp}.{body}", "secret": "s", "ids": ["/data/object/id"]}),
+        json!({"signature_header": "X-Slack-Signature", "timestamp_header": "X-Slack-Request-Timestamp",
+               "signed": "v0:{timestamp}:{body}", "secret": "s", "ids": ["/event/item"]}),
+        json!({"signature_header": "X-Hub-Signature-256", "delivery_header": "X-GitHub-Delivery",
+               "secret": "s", "ids": ["/issue/number"]}),
+    ] {
+        assert_eq!(problems(example.clone()), Vec::<String>::new(), "{example}");
+    }
     let cases = [
         (
             json!({"timestamp_header": "X-Timestamp"}),

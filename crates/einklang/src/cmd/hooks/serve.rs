@@ -40,14 +40,15 @@ const BUSY: &str = "HTTP/1.1 503 Service Unavailable\r\ncontent-type: applicatio
 /// The default cap: a quarter of the soft open-file limit, 16 to 1024.
 pub fn default_max_connections() -> usize {
     #[cfg(unix)]
-    {
-        let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
-        limit.map_or(1024, |n| (n / 4).clamp(16, 1024) as usize)
-    }
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
     #[cfg(not(unix))]
-    {
-        1024
-    }
+    let limit = None;
+    cap_for(limit)
+}
+
+/// The cap for an open-file limit (`None`: unlimited or unknown).
+fn cap_for(open_files: Option<u64>) -> usize {
+    open_files.map_or(1024, |n| (n / 4).clamp(16, 1024) as usize)
 }
 
 /// Accept and serve connections until the process ends.
@@ -212,6 +213,14 @@ impl Drop for Busy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_cap_is_a_quarter_of_the_open_files_from_16_to_1024() {
+        assert_eq!(cap_for(Some(256)), 64);
+        assert_eq!(cap_for(Some(20_000)), 1024);
+        assert_eq!(cap_for(Some(32)), 16);
+        assert_eq!(cap_for(None), 1024);
+    }
 
     #[test]
     fn the_busy_answer_has_its_length_right() {
