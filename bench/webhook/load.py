@@ -4,10 +4,11 @@
 Holds IDLE idle connections (that never send a byte) and SLOW slow bodies
 (headers with `Content-Length: 1000`, then one byte a second) against the
 port for SECONDS, replacing every connection the server closes so the load
-stays up. Meanwhile, every second: `GET /healthz` on a fresh connection,
-the listener's memory (VmRSS, VmHWM of /proc/PID/status) and open files;
-every 5 s a signed webhook call. The runs the watch made during the load
-are read back with `einklang runs --json`. Prints one JSON summary.
+stays up. Before that, QUIET seconds without load, measured the same way:
+every second `GET /healthz` on a fresh connection, the listener's memory
+(VmRSS, VmHWM of /proc/PID/status) and open files; every 5 s a signed
+webhook call. The runs the watch made in each phase are read back with
+`einklang runs --json`. Prints one JSON summary.
 """
 
 import argparse
@@ -21,6 +22,7 @@ import socket
 import statistics
 import subprocess
 import time
+from datetime import datetime
 
 
 def proc_status(pid):
@@ -118,6 +120,64 @@ def pct(values, p):
     return round(values[min(len(values) - 1, int(len(values) * p))] * 1000, 1)
 
 
+def seconds_of(run):
+    if not run.get("finished_at"):
+        return None
+    t = [datetime.fromisoformat(run[k].replace("Z", "+00:00")) for k in ("started_at", "finished_at")]
+    return (t[1] - t[0]).total_seconds()
+
+
+class Phase:
+    """Probes once a second for `seconds`; with pools, keeps them loaded."""
+
+    def __init__(self, a, host, port, pools):
+        self.a, self.host, self.port, self.pools = a, host, port, pools
+        self.health, self.hooks, self.samples = [], [], []
+
+    def run(self, seconds, first_n):
+        n = first_n
+        until = time.monotonic() + seconds
+        while time.monotonic() < until:
+            tick = time.monotonic()
+            for pool, size in self.pools:
+                pool.trickle()
+                pool.reap()
+            for pool, size in self.pools:
+                pool.fill(size, 0.3)
+            self.health.append(request(self.host, self.port, "GET", "/healthz"))
+            if n % 5 == 0:
+                body = json.dumps({"contacts": {"update": [{"id": str(n % 50 + 1)}]}, "n": n}).encode()
+                sig = hmac.new(self.a.secret.encode(), body, hashlib.sha256).hexdigest()
+                self.hooks.append(request(self.host, self.port, "POST", "/webhook/crm", body,
+                                          {"X-Signature": sig}))
+            self.samples.append(proc_status(self.a.pid))
+            n += 1
+            time.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
+        return n
+
+    def summary(self, made):
+        ok = [s for st, s in self.health if st == 200]
+        by = {}
+        for r in made:
+            key = f'{r["source"]} {r["status"]}'
+            by[key] = by.get(key, 0) + 1
+        secs = [x for x in map(seconds_of, made) if x is not None]
+        return {
+            "healthz": {"probes": len(self.health), "answered_200": len(ok),
+                        "p50_ms": pct(ok, 0.5), "p99_ms": pct(ok, 0.99), "max_ms": pct(ok, 1.0)},
+            "signed_webhooks": {"sent": len(self.hooks),
+                                "answered_202": sum(1 for st, _ in self.hooks if st == 202),
+                                "max_ms": pct([s for _, s in self.hooks], 1.0)},
+            "runs": by,
+            "run_seconds": {"median": round(statistics.median(secs), 3) if secs else None,
+                            "max": round(max(secs), 3) if secs else None},
+            "VmRSS_mib": {"min": round(min(s["VmRSS"] for s in self.samples), 1),
+                          "max": round(max(s["VmRSS"] for s in self.samples), 1)},
+            "VmHWM_mib_at_end": round(self.samples[-1]["VmHWM"], 1),
+            "open_files_max": max(s["fds"] for s in self.samples),
+        }
+
+
 def main():
     a = argparse.ArgumentParser()
     a.add_argument("--pid", type=int, required=True)
@@ -128,13 +188,15 @@ def main():
     a.add_argument("--idle", type=int, default=5000)
     a.add_argument("--slow", type=int, default=300)
     a.add_argument("--seconds", type=int, default=60)
+    a.add_argument("--quiet-seconds", type=int, default=20)
     args = a.parse_args()
     host, port = args.addr.rsplit(":", 1)
     port = int(port)
 
-    before = proc_status(args.pid)
-    base = [request(host, port, "GET", "/healthz") for _ in range(5)]
-    first_run = max((r["id"] for r in runs(args.einklang, args.config)), default=0)
+    mark = max((r["id"] for r in runs(args.einklang, args.config)), default=0)
+    quiet = Phase(args, host, port, [])
+    n = quiet.run(args.quiet_seconds, 0)
+    quiet_runs = [r for r in runs(args.einklang, args.config) if r["id"] > mark]
 
     idle = Pool(host, port, b"")
     slow_head = (
@@ -146,58 +208,18 @@ def main():
     slow.fill(args.slow, 30)
     idle.fill(args.idle, 60)
     ramp_s = time.monotonic() - started
+    mark = max((r["id"] for r in runs(args.einklang, args.config)), default=0)
+    loaded = Phase(args, host, port, [(slow, args.slow), (idle, args.idle)])
+    loaded.run(args.seconds, n)
+    load_runs = [r for r in runs(args.einklang, args.config) if r["id"] > mark]
 
-    health, hooks, samples = [], [], []
-    n = 0
-    until = time.monotonic() + args.seconds
-    while time.monotonic() < until:
-        tick = time.monotonic()
-        slow.trickle()
-        idle.reap()
-        slow.reap()
-        slow.fill(args.slow, 0.3)
-        idle.fill(args.idle, 0.3)
-        health.append(request(host, port, "GET", "/healthz"))
-        if n % 5 == 0:
-            body = json.dumps({"contacts": {"update": [{"id": str(n + 1)}]}, "n": n}).encode()
-            sig = hmac.new(args.secret.encode(), body, hashlib.sha256).hexdigest()
-            hooks.append(request(host, port, "POST", "/webhook/crm", body, {"X-Signature": sig}))
-        samples.append(proc_status(args.pid))
-        n += 1
-        time.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
-
-    during = [r for r in runs(args.einklang, args.config) if r["id"] > first_run]
-    by = {}
-    for r in during:
-        key = f'{r["source"]} {r["status"]}'
-        by[key] = by.get(key, 0) + 1
-    ok_health = [s for st, s in health if st == 200]
     print(json.dumps({
         "load": {"idle": args.idle, "slow": args.slow, "seconds": args.seconds,
                  "ramp_seconds": round(ramp_s, 1)},
         "idle_connections": idle.summary(),
         "slow_bodies": slow.summary(),
-        "healthz": {
-            "before_ms_max": pct([s for _, s in base], 1.0),
-            "probes": len(health), "answered_200": len(ok_health),
-            "p50_ms": pct(ok_health, 0.5), "p99_ms": pct(ok_health, 0.99),
-            "max_ms": pct(ok_health, 1.0),
-        },
-        "signed_webhooks": {
-            "sent": len(hooks),
-            "answered_202": sum(1 for st, _ in hooks if st == 202),
-            "max_ms": pct([s for _, s in hooks], 1.0),
-        },
-        "runs_during_load": by,
-        "listener_memory_mib": {
-            "before_VmRSS": round(before["VmRSS"], 1),
-            "before_VmHWM": round(before["VmHWM"], 1),
-            "under_load_VmRSS_max": round(max(s["VmRSS"] for s in samples), 1),
-            "under_load_VmRSS_last": round(samples[-1]["VmRSS"], 1),
-            "VmHWM_at_end": round(samples[-1]["VmHWM"], 1),
-        },
-        "listener_open_files": {"before": before["fds"],
-                                "under_load_max": max(s["fds"] for s in samples)},
+        "without_load": quiet.summary(quiet_runs),
+        "under_load": loaded.summary(load_runs),
     }, indent=2))
 
 
