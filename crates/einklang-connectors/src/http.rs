@@ -33,8 +33,8 @@ mod write;
 
 use crate::Lookup;
 use crate::{
-    Capabilities, ChangeFeed, Connector, ConnectorError, Listed, RawFields, RawRecord, ReadItem,
-    Rejected, WriteOp, WriteOutcome,
+    Capabilities, ChangeFeed, Connector, ConnectorError, Delivery, Listed, RawFields, RawRecord,
+    ReadItem, Rejected, WriteOp, WriteOutcome,
 };
 use client::{Client, Reply};
 use serde_json::Value;
@@ -75,19 +75,19 @@ impl Http {
         self.client.calls
     }
 
-    /// The ids an incoming webhook names, after checking its signature.
-    pub fn webhook_ids(
+    /// An incoming webhook call, checked against the `webhook` settings.
+    pub fn webhook_delivery(
         &self,
         headers: &[(String, String)],
         body: &[u8],
-    ) -> Result<Vec<String>, String> {
+    ) -> Result<Delivery, String> {
         let Some(w) = &self.spec.webhook else {
             return Err(format!(
                 "connector `{}` has no `webhook` settings",
                 self.name
             ));
         };
-        webhook::ids(w, headers, body)
+        webhook::verify(w, headers, body)
     }
 
     fn kind_name(&self) -> &'static str {
@@ -259,9 +259,9 @@ impl Connector for Http {
         &self,
         headers: &[(String, String)],
         body: &[u8],
-    ) -> Option<Result<Vec<String>, String>> {
+    ) -> Option<Result<Delivery, String>> {
         self.spec.webhook.as_ref()?;
-        Some(self.webhook_ids(headers, body))
+        Some(self.webhook_delivery(headers, body))
     }
 
     fn probe(&mut self) -> Result<String, ConnectorError> {

@@ -385,12 +385,13 @@ pub trait Connector: Send {
         Ok(None)
     }
     /// Check an incoming webhook call against the connector's `webhook`
-    /// settings; the ids it names. `None`: the connector takes no webhooks.
+    /// settings (signature, timestamp); what it names and what a copy of
+    /// it would repeat. `None`: the connector takes no webhooks.
     fn webhook(
         &self,
         headers: &[(String, String)],
         body: &[u8],
-    ) -> Option<Result<Vec<String>, String>> {
+    ) -> Option<Result<Delivery, String>> {
         let _ = (headers, body);
         None
     }
@@ -409,6 +410,23 @@ pub trait Connector: Send {
             operation: operation.to_string(),
         }
     }
+}
+
+/// A verified webhook call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    /// Ids of the records it names.
+    pub ids: Vec<String>,
+    /// The sender's delivery id (a header the settings name), if any.
+    pub id: Option<String>,
+    /// What a copy of this call repeats: its signature (the MAC einklang
+    /// computed, so a re-encoded signature is the same key) and, with a
+    /// delivery id, that id. A call sharing any key with one accepted
+    /// within [`Self::remember`] is a copy. Kept in memory only.
+    pub keys: Vec<String>,
+    /// How long a copy is refused: the replay window, and with a signed
+    /// timestamp at least as long as that timestamp is accepted.
+    pub remember: std::time::Duration,
 }
 
 /// Waits for a remote's change notifications.

@@ -22,6 +22,10 @@ pub enum RunSource {
     Webhook,
     /// Through the HTTP API.
     Api,
+    /// By `sync --watch` when its interval passed.
+    Interval,
+    /// By `sync --watch` when a PostgreSQL `NOTIFY` woke it.
+    Notify,
 }
 
 /// Status of a run.
@@ -77,6 +81,8 @@ impl RunSource {
             RunSource::Schedule => "schedule",
             RunSource::Webhook => "webhook",
             RunSource::Api => "api",
+            RunSource::Interval => "interval",
+            RunSource::Notify => "notify",
         }
     }
     /// Parse the stored name.
@@ -86,6 +92,8 @@ impl RunSource {
             "schedule" => RunSource::Schedule,
             "webhook" => RunSource::Webhook,
             "api" => RunSource::Api,
+            "interval" => RunSource::Interval,
+            "notify" => RunSource::Notify,
             _ => return None,
         })
     }

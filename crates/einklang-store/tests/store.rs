@@ -258,6 +258,32 @@ fn runs_and_quarantine() {
     });
 }
 
+/// `interval` and `notify` (the watch loop's sources) are stored in the
+/// text column as they are and read back: no migration needed.
+#[test]
+fn every_run_source_round_trips() {
+    both(|s| {
+        for (source, by) in [
+            (RunSource::Manual, "cli"),
+            (RunSource::Schedule, "scheduler"),
+            (RunSource::Webhook, "webhook:crm#d-1"),
+            (RunSource::Api, "api:eva"),
+            (RunSource::Interval, "interval:60s"),
+            (RunSource::Notify, "notify:db"),
+        ] {
+            let new = NewRun {
+                job: "crm".into(),
+                source,
+                triggered_by: by.into(),
+            };
+            let id = s.start_run("t1", &new).unwrap();
+            let run = s.run("t1", id).unwrap().unwrap();
+            assert_eq!((run.source, run.triggered_by.as_str()), (source, by));
+            assert_eq!(RunSource::parse(source.as_str()), Some(source));
+        }
+    });
+}
+
 #[test]
 fn source_fingerprints() {
     both(|s| {

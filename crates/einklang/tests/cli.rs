@@ -747,6 +747,20 @@ pull = ["db"]
         woke.as_secs() < 60,
         "woken by NOTIFY, not the 120 s interval: {woke:?}"
     );
+    let runs: Value = serde_json::from_str(&stdout(&einklang(&path, &["runs", "--json"]))).unwrap();
+    let sources: Vec<(&str, &str)> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["source"].as_str().unwrap(),
+                r["triggered_by"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(sources, [("notify", "notify:db"), ("manual", "cli")]);
+    drop(c);
 }
 
 #[test]

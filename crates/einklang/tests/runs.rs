@@ -451,7 +451,11 @@ pull = ["file", "crm"]
     };
     let out = run(&["sync", "j"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("failed"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("failed"),
+        "{}",
+        text(&out)
+    );
     // every step failing is a failed run
     std::fs::remove_file(dir.path().join("a.csv")).unwrap();
     let out = run(&["sync", "j"]);

@@ -3,6 +3,7 @@
 //! changes, and the requests that read, create, update and delete one
 //! record. Every problem is reported with its setting key, all at once.
 
+pub use super::webhook::Webhook;
 use crate::registry::{SettingProblem, Settings};
 use serde_json::{Map, Value};
 
@@ -115,17 +116,6 @@ pub struct Deletes {
 
 pub use crate::retries::Retry;
 
-/// A webhook: how an incoming call is checked and where its ids are.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Webhook {
-    /// Header with the signature (`X-Hub-Signature-256`).
-    pub signature_header: String,
-    /// Shared secret of the HMAC-SHA256.
-    pub secret: String,
-    /// JSON pointers at which ids sit (a value or an array of values).
-    pub ids: Vec<String>,
-}
-
 /// A checked `http`/`graphql` connector.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Spec {
@@ -218,19 +208,19 @@ pub const GRAPHQL_KEYS: &[&str] = &[
 ];
 
 /// Collects problems while reading settings.
-struct Check {
+pub(super) struct Check {
     problems: Vec<SettingProblem>,
 }
 
 impl Check {
-    fn bad(&mut self, key: &str, message: impl Into<String>) {
+    pub(super) fn bad(&mut self, key: &str, message: impl Into<String>) {
         self.problems.push(SettingProblem {
             key: Some(key.to_string()),
             message: message.into(),
         });
     }
 
-    fn text(&mut self, key: &str, v: Option<&Value>) -> Option<String> {
+    pub(super) fn text(&mut self, key: &str, v: Option<&Value>) -> Option<String> {
         match v {
             None => None,
             Some(Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
@@ -241,7 +231,11 @@ impl Check {
         }
     }
 
-    fn table<'v>(&mut self, key: &str, v: Option<&'v Value>) -> Option<&'v Map<String, Value>> {
+    pub(super) fn table<'v>(
+        &mut self,
+        key: &str,
+        v: Option<&'v Value>,
+    ) -> Option<&'v Map<String, Value>> {
         match v {
             None => None,
             Some(Value::Object(m)) => Some(m),
@@ -255,7 +249,7 @@ impl Check {
         }
     }
 
-    fn number(&mut self, key: &str, v: Option<&Value>, default: u64) -> u64 {
+    pub(super) fn number(&mut self, key: &str, v: Option<&Value>, default: u64) -> u64 {
         match v {
             None => default,
             Some(n) if n.as_u64().is_some() => n.as_u64().unwrap_or(default),
@@ -266,7 +260,7 @@ impl Check {
         }
     }
 
-    fn unknown(&mut self, key: &str, t: &Map<String, Value>, allowed: &[&str]) {
+    pub(super) fn unknown(&mut self, key: &str, t: &Map<String, Value>, allowed: &[&str]) {
         for k in t.keys().filter(|k| !allowed.contains(&k.as_str())) {
             self.bad(
                 key,
@@ -452,7 +446,7 @@ pub fn parse(kind: &str, settings: &Settings) -> Result<Spec, Vec<SettingProblem
         rate_limit,
         retry,
         timeout_s: c.number("timeout_s", settings.get("timeout_s"), 30).max(1),
-        webhook: webhook(&mut c, settings.get("webhook")),
+        webhook: super::webhook::settings(&mut c, settings.get("webhook")),
     };
     if c.problems.is_empty() {
         Ok(spec)
@@ -700,32 +694,6 @@ fn auth(c: &mut Check, v: Option<&Value>) -> Auth {
     }
     c.bad("auth", "`auth` must be one of { bearer = … }, { header = …, value = … }, { query = …, value = … }, { username = …, password = … }, { oauth2 = { token_url = …, client_id = …, client_secret = … } }");
     Auth::None
-}
-
-fn webhook(c: &mut Check, v: Option<&Value>) -> Option<Webhook> {
-    let t = c.table("webhook", v)?;
-    c.unknown("webhook", t, &["signature_header", "secret", "ids"]);
-    let header = c.text("webhook", t.get("signature_header"));
-    let secret = c.text("webhook", t.get("secret"));
-    let ids: Vec<String> = match t.get("ids") {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(|s| s.as_str().map(str::to_string))
-            .collect(),
-        _ => Vec::new(),
-    };
-    match (header, secret, ids.is_empty()) {
-        (Some(signature_header), Some(secret), false) => Some(Webhook {
-            signature_header,
-            secret,
-            ids,
-        }),
-        _ => {
-            c.bad("webhook", "`webhook` needs `signature_header`, `secret` and `ids` (JSON pointers to the ids in the payload)");
-            None
-        }
-    }
 }
 
 /// Whether a placeholder appears in a call's path, parameters or body.

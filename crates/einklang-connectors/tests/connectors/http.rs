@@ -300,6 +300,74 @@ fn http_settings_are_checked() {
 }
 
 #[test]
+fn webhook_settings_are_checked() {
+    let problems = |webhook: Value| -> Vec<String> {
+        let mut s = kommo("http://x", key());
+        s["webhook"] = webhook;
+        validate_settings("http", &settings(s))
+            .into_iter()
+            .map(|p| format!("{}: {}", p.key.unwrap_or_default(), p.message))
+            .collect()
+    };
+    let base = || json!({"signature_header": "X-Signature", "secret": "s", "ids": ["/key"]});
+    let mut good = base();
+    good["delivery_header"] = json!("X-Delivery-Id");
+    good["timestamp_header"] = json!("X-Timestamp");
+    good["signed"] = json!("{timestamp}.{body}");
+    good["tolerance_s"] = json!(120);
+    good["replay_window_s"] = json!(900);
+    assert_eq!(problems(good), Vec::<String>::new());
+    // the examples of docs/CONFIG.md: Stripe, Slack, GitHub
+    for example in [
+        json!({"signature_header": "Stripe-Signature", "timestamp_header": "Stripe-Signature",
+               "signed": "{timestamp}.{body}", "secret": "s", "ids": ["/data/object/id"]}),
+        json!({"signature_header": "X-Slack-Signature", "timestamp_header": "X-Slack-Request-Timestamp",
+               "signed": "v0:{timestamp}:{body}", "secret": "s", "ids": ["/event/item"]}),
+        json!({"signature_header": "X-Hub-Signature-256", "delivery_header": "X-GitHub-Delivery",
+               "secret": "s", "ids": ["/issue/number"]}),
+    ] {
+        assert_eq!(problems(example.clone()), Vec::<String>::new(), "{example}");
+    }
+    let cases = [
+        (
+            json!({"timestamp_header": "X-Timestamp"}),
+            "webhook: `timestamp_header` needs `signed` with {timestamp}",
+        ),
+        (
+            json!({"signed": "{timestamp}.{body}"}),
+            "webhook: `signed` uses {timestamp} but there is no `timestamp_header`",
+        ),
+        (
+            json!({"signed": "{timestamp}", "timestamp_header": "T"}),
+            "webhook: `signed` must contain {body}",
+        ),
+        (
+            json!({"tolerance_s": 60}),
+            "webhook: `tolerance_s` needs `timestamp_header`",
+        ),
+        (
+            json!({"replay_window_s": 0}),
+            "webhook: `replay_window_s` must be a whole number of seconds, at least 1",
+        ),
+        (
+            json!({"replay": 600}),
+            "webhook: unknown key `replay` in `webhook`",
+        ),
+    ];
+    for (extra, want) in cases {
+        let mut w = base();
+        for (k, v) in extra.as_object().unwrap() {
+            w[k] = v.clone();
+        }
+        let got = problems(w);
+        assert!(
+            got.iter().any(|g| g.starts_with(want)),
+            "{want} not in {got:#?}"
+        );
+    }
+}
+
+#[test]
 fn http_basic_auth_is_sent_as_configured() {
     // alice:s3cret-pw
     let emu = Emulator::start(Options {

@@ -3,7 +3,7 @@
 use crate::progress::Bar;
 use crate::table::Table;
 use einklang_engine::{run_job, EngineError, LeaseOptions, RunOptions, RunReport};
-use einklang_store::{RunSource, RunStatus};
+use einklang_store::RunStatus;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -40,6 +40,8 @@ pub struct Args {
     /// refusing at once. `--watch` always waits, up to `--interval`.
     #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "600")]
     wait: Option<u64>,
+    #[command(flatten)]
+    limits: super::hooks::Limits,
 }
 
 /// Run the job; the exit code tells its status (see `crate::exit`).
@@ -52,18 +54,21 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     };
     let connectors = super::watch::job_connectors(&config, &args.job);
     let hooks = match &args.listen {
-        Some(addr) => Some(super::hooks::start(addr, &config, &connectors)?),
+        Some(addr) => {
+            let hooks = super::hooks::start(addr, &config, &args.job, &connectors, &args.limits)?;
+            Some(hooks)
+        }
         None => None,
     };
-    let mut source = RunSource::Manual;
+    let mut trigger = super::watch::Trigger::first(&args.triggered_by);
     loop {
         let wait = match args.watch {
             true => Some(args.wait.unwrap_or(args.interval)),
             false => args.wait,
         };
         let options = RunOptions {
-            source,
-            triggered_by: args.triggered_by.clone(),
+            source: trigger.source,
+            triggered_by: trigger.by.clone(),
             full: args.full,
             lease: LeaseOptions {
                 wait: wait.map(Duration::from_secs),
@@ -74,6 +79,9 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
         let bar = Bar::new(!args.json && !args.watch);
         let status = match run_job(&config, store.as_mut(), &args.job, &options, &bar) {
             Ok(report) => {
+                if let Some(hooks) = &hooks {
+                    hooks.ran(&report, &trigger);
+                }
                 match args.json {
                     true => super::print_json(&report)?,
                     false => print_summary(&report),
@@ -90,9 +98,9 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
             return Ok(crate::exit::of_status(status));
         }
         let interval = std::time::Duration::from_secs(args.interval);
-        let (why, next) = super::watch::wait(&mut listeners, hooks.as_ref(), interval)?;
-        eprintln!("einklang: {why}: syncing {} again", args.job);
-        source = next;
+        let wakes = hooks.as_ref().map(|h| &h.wakes);
+        trigger = super::watch::wait(&mut listeners, wakes, interval)?;
+        eprintln!("einklang: {}: syncing {} again", trigger.why, args.job);
     }
 }
 

@@ -1,14 +1,18 @@
 //! `einklang sync --watch`: between runs, wait for a connector of the job
 //! to report a change (PostgreSQL `NOTIFY` from the change log's trigger),
 //! for a verified webhook (`--listen`, see `hooks`), or for the interval
-//! to pass, whichever comes first.
+//! to pass, whichever comes first — and say what the next run is recorded
+//! as: source `notify`, `webhook` or `interval`, with `triggered_by`
+//! `notify:<connector>`, `webhook:<connector>[#<delivery id>]` (or the
+//! number of calls merged into the run) or `interval:<N>s`.
 
 use super::hooks::Wake;
 use anyhow::Context;
 use einklang_config::{Config, Step};
+use einklang_connectors::excerpt;
 use einklang_connectors::ChangeListener;
 use einklang_store::RunSource;
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 /// The connectors a job's steps name, once each.
@@ -52,13 +56,84 @@ pub fn listeners(config: &Config, job: &str) -> anyhow::Result<Vec<Listener>> {
     Ok(out)
 }
 
-/// Wait for a change, a webhook or the interval; says which, and what
-/// the next run counts as.
+/// What woke the watch, and what the run it starts is recorded as.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Trigger {
+    /// Why, for the operator.
+    pub why: String,
+    /// The run's source.
+    pub source: RunSource,
+    /// The run's `triggered_by`.
+    pub by: String,
+}
+
+impl Trigger {
+    /// The first run: manual, by whoever started the watch.
+    pub fn first(by: &str) -> Trigger {
+        Trigger {
+            why: "started".into(),
+            source: RunSource::Manual,
+            by: by.to_string(),
+        }
+    }
+
+    /// Verified webhook calls, merged into one run: `webhook:crm`,
+    /// `webhook:crm#<delivery id>`, or `webhook:crm (5 calls)`.
+    pub fn webhooks(wakes: &[Wake]) -> Trigger {
+        let mut names: Vec<&str> = wakes.iter().map(|w| w.connector.as_str()).collect();
+        names.sort();
+        names.dedup();
+        let names = names.join(",");
+        let records: usize = wakes.iter().map(|w| w.ids).sum();
+        let (why, by) = match wakes {
+            [one] => (
+                format!("a webhook for `{names}` named {records} record(s)"),
+                match &one.delivery {
+                    Some(id) => format!("webhook:{names}#{}", excerpt(id, 64)),
+                    None => format!("webhook:{names}"),
+                },
+            ),
+            many => (
+                format!(
+                    "{} webhook calls for {names} named {records} record(s)",
+                    many.len()
+                ),
+                format!("webhook:{names} ({} calls)", many.len()),
+            ),
+        };
+        Trigger {
+            why,
+            source: RunSource::Webhook,
+            by,
+        }
+    }
+
+    fn notify(connector: &str) -> Trigger {
+        Trigger {
+            why: format!("connector `{connector}` reported a change"),
+            source: RunSource::Notify,
+            by: format!("notify:{connector}"),
+        }
+    }
+
+    fn interval(interval: Duration) -> Trigger {
+        let secs = interval.as_secs();
+        Trigger {
+            why: format!("{secs}s passed"),
+            source: RunSource::Interval,
+            by: format!("interval:{secs}s"),
+        }
+    }
+}
+
+/// Wait for a change, a webhook or the interval, whichever comes first.
+/// Every webhook call queued by then (those that came during the last
+/// run) is taken with the first: they make one run.
 pub fn wait(
     listeners: &mut [Listener],
     hooks: Option<&Receiver<Wake>>,
     interval: Duration,
-) -> anyhow::Result<(String, RunSource)> {
+) -> anyhow::Result<Trigger> {
     let until = Instant::now() + interval;
     let slice = Duration::from_millis(250 / listeners.len().max(1) as u64 + 1);
     while Instant::now() < until {
@@ -68,9 +143,15 @@ pub fn wait(
                     true => Duration::from_millis(250),
                     false => Duration::ZERO,
                 };
-                if let Ok(w) = rx.recv_timeout(patience) {
-                    let why = format!("a webhook for `{}` named {} record(s)", w.connector, w.ids);
-                    return Ok((why, RunSource::Webhook));
+                match rx.recv_timeout(patience) {
+                    Ok(first) => {
+                        let mut wakes = vec![first];
+                        wakes.extend(rx.try_iter());
+                        return Ok(Trigger::webhooks(&wakes));
+                    }
+                    // the receiver stopped: wait as if it had said nothing
+                    Err(RecvTimeoutError::Disconnected) => std::thread::sleep(patience),
+                    Err(RecvTimeoutError::Timeout) => {}
                 }
             }
             None if listeners.is_empty() => {
@@ -81,13 +162,52 @@ pub fn wait(
         }
         for (name, l) in listeners.iter_mut() {
             if l.wait(slice)? {
-                let why = format!("connector `{name}` reported a change");
-                return Ok((why, RunSource::Schedule));
+                return Ok(Trigger::notify(name));
             }
         }
     }
-    Ok((
-        format!("{}s passed", interval.as_secs()),
-        RunSource::Schedule,
-    ))
+    Ok(Trigger::interval(interval))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wake(connector: &str, delivery: Option<&str>) -> Wake {
+        Wake {
+            connector: connector.into(),
+            ids: 2,
+            delivery: delivery.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn webhook_runs_say_which_call_or_how_many() {
+        let one = Trigger::webhooks(&[wake("crm", None)]);
+        assert_eq!(
+            (one.source, one.by.as_str()),
+            (RunSource::Webhook, "webhook:crm")
+        );
+        let id = Trigger::webhooks(&[wake("crm", Some("d-7"))]);
+        assert_eq!(id.by, "webhook:crm#d-7");
+        let many = Trigger::webhooks(&[wake("shop", None), wake("crm", None), wake("crm", None)]);
+        assert_eq!(many.by, "webhook:crm,shop (3 calls)");
+        assert_eq!(many.why, "3 webhook calls for crm,shop named 6 record(s)");
+    }
+
+    #[test]
+    fn queued_webhook_calls_make_one_run() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        for _ in 0..30 {
+            tx.send(wake("crm", None)).unwrap();
+        }
+        let t = wait(&mut [], Some(&rx), Duration::from_secs(5)).unwrap();
+        assert_eq!(t.by, "webhook:crm (30 calls)");
+        assert!(rx.try_recv().is_err(), "all taken");
+        let t = wait(&mut [], Some(&rx), Duration::from_millis(300)).unwrap();
+        assert_eq!(
+            (t.source, t.by.as_str()),
+            (RunSource::Interval, "interval:0s")
+        );
+    }
 }
