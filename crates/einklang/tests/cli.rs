@@ -169,6 +169,67 @@ fn connector_setting_problems_are_located_and_secrets_never_printed() {
     );
 }
 
+/// Issue 9: a file with 27 connector setting problems (7 connectors) and
+/// an unknown top-level key (besides entity, mapping, job and matching
+/// problems) was reported as its non-connector problems only: connector
+/// settings were checked only once the rest of the file was valid.
+#[test]
+fn check_reports_every_connector_problem_with_an_unknown_top_level_key() {
+    let broken =
+        repo().join("crates/einklang-config/tests/broken/29_every_problem_in_one_pass.toml");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("einklang.toml");
+    std::fs::copy(broken, &config).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_einklang"))
+        .arg("--config")
+        .arg(&config)
+        .arg("check")
+        .env_remove("EINKLANG_CONFIG")
+        .env("KNOWN_SECRET", "example-only")
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(!out.status.success());
+    let (problems, count) = text.trim_end().rsplit_once('\n').unwrap();
+    assert_eq!(count, "33 problem(s) found", "{text}");
+    let prefix = format!("{}:", config.display());
+    let at = |line: &str| -> (usize, usize) {
+        let rest = line
+            .strip_prefix(&prefix)
+            .unwrap_or_else(|| panic!("unlocated: {line}"));
+        let mut parts = rest.splitn(3, ':');
+        let mut num = || parts.next().unwrap().parse::<usize>().unwrap();
+        (num(), num())
+    };
+    let located: Vec<(usize, usize)> = problems.lines().map(at).collect();
+    assert_eq!(located.len(), 33, "{text}");
+    let connector_lines: Vec<usize> = problems
+        .lines()
+        .filter(|l| l.contains(": connector `"))
+        .map(|l| at(l).0)
+        .collect();
+    assert_eq!(
+        connector_lines,
+        [
+            11, 12, 13, 15, 17, 19, 19, 21, 22, 23, 24, 25, 29, 30, 31, 35, 36, 37, 38, 38, 39, 40,
+            41, 43, 43, 45, 48
+        ],
+        "{text}"
+    );
+    assert!(
+        text.contains(":3:1: unknown key `stor` in the top level"),
+        "{text}"
+    );
+    for other in [
+        ":7:9: unknown field type",
+        ":52:27: map.files.contact",
+        ":55:18: job `nightly`",
+        ":58:14: `matching.contact.auto_merge`",
+    ] {
+        assert!(text.contains(other), "{other} missing:\n{text}");
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Two-way sync between a CSV file and a JSONL file: plan, conflicts, resolve.
 
