@@ -230,6 +230,149 @@ fn check_reports_every_connector_problem_with_an_unknown_top_level_key() {
     }
 }
 
+/// One connector of each lost-create guarantee, written by a sync, and one
+/// that is only read.
+fn guarantees_config(url: &str) -> String {
+    format!(
+        r#"
+[entities.contact]
+name = "text"
+email = "email"
+
+[connectors.files]
+kind = "csv"
+path = "files.csv"
+
+[connectors.db]
+kind = "postgres_table"
+url = "postgres://einklang@127.0.0.1:1/nowhere"
+table = "kontakte"
+key = "id"
+ids = "server"
+marker_column = "einklang_marker"
+
+[connectors.marked]
+kind = "http"
+base_url = "{url}"
+list = {{ path = "/api/v4/contacts", records = "/_embedded/contacts" }}
+create = {{ path = "/api/v4/contacts", body = ["{{record}}"], record = "/_embedded/contacts/0" }}
+marker_field = "einklang_marker"
+
+[connectors.keyed]
+kind = "http"
+base_url = "{url}"
+list = {{ path = "/api/v4/contacts", records = "/_embedded/contacts" }}
+create = {{ path = "/api/v4/contacts", body = ["{{record}}"], record = "/_embedded/contacts/0" }}
+
+[connectors.bare]
+kind = "graphql"
+url = "{url}/graphql"
+list = {{ query = "{{ contacts {{ nodes {{ id name email }} }} }}", records = "/data/contacts/nodes" }}
+create = {{ query = "mutation($input: ContactInput!){{ createContact(input: $input){{ id }} }}", variables = {{ input = "{{record}}" }}, record = "/data/createContact" }}
+
+[connectors.minted]
+kind = "http"
+base_url = "{url}"
+list = {{ path = "/api/v4/contacts", records = "/_embedded/contacts" }}
+create = {{ method = "PUT", path = "/api/v4/contacts/{{id}}" }}
+
+[connectors.book]
+kind = "carddav"
+url = "{url}/dav/"
+
+[connectors.source]
+kind = "http"
+base_url = "{url}"
+list = {{ path = "/api/v4/contacts", records = "/_embedded/contacts" }}
+
+[map.files.contact]
+id = "id"
+fields = {{ name = "name", email = "email" }}
+
+[map.db.contact]
+id = "id"
+fields = {{ name = "name", email = "email" }}
+
+[map.marked.contact]
+id = "id"
+fields = {{ name = "name", email = "email" }}
+
+[map.keyed.contact]
+id = "id"
+find = ["email"]
+fields = {{ name = "name", email = "email" }}
+
+[map.bare.contact]
+id = "id"
+fields = {{ name = "name", email = "email" }}
+
+[map.minted.contact]
+id = "id"
+fields = {{ name = "name", email = "email" }}
+
+[map.book.contact]
+id = "href"
+fields = {{ name = "fn" }}
+
+[map.source.contact]
+id = "id"
+fields = {{ name = "name", email = "email" }}
+
+[jobs.all]
+steps = [{{ pull = "source" }}, {{ sync = ["files", "minted", "db", "marked", "book", "keyed"] }}, {{ push = "bare" }}]
+"#
+    )
+}
+
+#[test]
+fn check_names_the_lost_create_guarantee_of_every_written_connector() {
+    let emu = einklang_emulator::Emulator::start(einklang_emulator::Options::default());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("einklang.toml");
+    std::fs::write(&path, guarantees_config(&emu.url)).unwrap();
+    let out = einklang(&path, &["check"]);
+    let text = stdout(&out);
+    assert!(
+        out.status.success(),
+        "a warning does not fail the check: {text}"
+    );
+    let expected = [
+        "  bare (graphql): 4, held until a read settles it (see the warning)",
+        "  book (carddav): 2, found by its marker (the item is named after it)",
+        "  minted (http): 1, client ids: the marker is the record's id, so a create sent again is harmless",
+        "  db (postgres_table): 2, found by its marker (`marker_column` \"einklang_marker\")",
+        "  files (csv): 1, client ids: the marker is the record's id, so a create sent again is harmless",
+        "  keyed (http): 3, recognised by `find`: the next read claims the record equal on email (contact)",
+        "  marked (http): 2, found by its marker (`marker_field` \"einklang_marker\")",
+    ];
+    for line in expected {
+        assert!(text.lines().any(|l| l == line), "missing {line:?}:\n{text}");
+    }
+    let listed = text.lines().filter(|l| l.starts_with("  ")).count();
+    assert_eq!(
+        listed,
+        expected.len(),
+        "one line per written connector:\n{text}"
+    );
+    assert!(
+        !text.contains("source ("),
+        "a connector only read has no line:\n{text}"
+    );
+    let warnings: Vec<&str> = text.lines().filter(|l| l.starts_with("warning:")).collect();
+    assert_eq!(warnings.len(), 1, "{text}");
+    assert!(
+        warnings[0].starts_with("warning: connector `bare`: ")
+            && warnings[0].contains("`marker_field`")
+            && warnings[0].contains("`find = [...]` in [map.bare.contact]"),
+        "{text}"
+    );
+    assert!(
+        emu.requests().is_empty(),
+        "check contacted the API: {:?}",
+        emu.requests()
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Two-way sync between a CSV file and a JSONL file: plan, conflicts, resolve.
 

@@ -1,8 +1,13 @@
 //! `einklang check`: validate the config and every connector's settings;
-//! report all problems at once. With `--connect`, then reach every
+//! report all problems at once. A valid config gets, per connector a job
+//! writes, which guarantee keeps a create whose answer was lost from being
+//! made twice, with a warning for the weakest (`creates`); warnings do not
+//! fail the check. With `--connect`, then reach every
 //! connector with its credentials (one cheap request or query each) and
 //! say what answered or what failed: the URL, method, status and excerpt
 //! from the connector's error, never a secret.
+
+mod creates;
 
 use einklang_config::Config;
 use std::path::Path;
@@ -29,6 +34,13 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
         }
     };
     println!("{}: ok ({})", path.display(), summary(&config));
+    let (lines, warnings) = creates::report(&config);
+    if !lines.is_empty() {
+        println!("creates whose answer was lost are never made twice, per written connector (1 strongest, 4 weakest):");
+    }
+    for line in lines.iter().chain(&warnings) {
+        println!("{line}");
+    }
     if args.connect {
         return Ok(connect(&config));
     }
