@@ -120,11 +120,12 @@ impl<'a> Ctx<'a> {
         match v.get_ref() {
             DeValue::String(_) => self.text(v, what).map(|s| vec![(s, v.span())]),
             DeValue::Array(items) => {
-                let mut out = Vec::new();
-                for item in items.iter() {
-                    out.push((self.text(item, what)?, item.span()));
-                }
-                Some(out)
+                // every item is checked, so each bad one is reported
+                let out: Vec<_> = items
+                    .iter()
+                    .map(|item| self.text(item, what).map(|s| (s, item.span())))
+                    .collect();
+                out.into_iter().collect()
             }
             other => {
                 self.error(
@@ -162,23 +163,23 @@ impl<'a> Ctx<'a> {
             DeValue::Boolean(b) => (J::Bool(*b), false),
             DeValue::Datetime(d) => (J::String(d.to_string()), false),
             DeValue::Array(items) => {
-                let mut out = Vec::new();
-                let mut secret = false;
-                for item in items.iter() {
-                    let (j, s) = self.json(item, what)?;
-                    secret |= s;
-                    out.push(j);
-                }
-                (J::Array(out), secret)
+                // every item is converted, so each missing secret is reported
+                let items: Vec<_> = items.iter().map(|item| self.json(item, what)).collect();
+                let items: Vec<_> = items.into_iter().collect::<Option<_>>()?;
+                let secret = items.iter().any(|(_, s)| *s);
+                (
+                    J::Array(items.into_iter().map(|(j, _)| j).collect()),
+                    secret,
+                )
             }
             DeValue::Table(t) => {
-                let mut out = serde_json::Map::new();
-                let mut secret = false;
-                for (k, item) in t.iter() {
-                    let (j, s) = self.json(item, what)?;
-                    secret |= s;
-                    out.insert(k.get_ref().to_string(), j);
-                }
+                let items: Vec<_> = t
+                    .iter()
+                    .map(|(k, item)| Some((k.get_ref().to_string(), self.json(item, what)?)))
+                    .collect();
+                let items: Vec<_> = items.into_iter().collect::<Option<_>>()?;
+                let secret = items.iter().any(|(_, (_, s))| *s);
+                let out = items.into_iter().map(|(k, (j, _))| (k, j)).collect();
                 (J::Object(out), secret)
             }
         })

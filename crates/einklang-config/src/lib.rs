@@ -96,7 +96,7 @@ pub struct ConnectorConfig {
     pub kind: String,
     /// Settings other than `kind`, with `${VAR}` resolved, as JSON values.
     pub settings: BTreeMap<String, serde_json::Value>,
-    /// Location of each setting's value (for located errors from connector validation).
+    /// Location of each setting's key, `kind` too (for located errors from connector validation).
     pub setting_locations: BTreeMap<String, Location>,
     /// Setting keys whose value came (partly) from `${VAR}`: never print these values.
     pub secret_keys: Vec<String>,
@@ -239,8 +239,32 @@ impl Config {
     }
 }
 
-/// Read and check the config file at `path` (secrets from the process environment).
+/// A connector kind's check of its settings, without I/O: each problem
+/// with the setting it concerns (None: the connector as a whole). This
+/// crate does not know the kinds; the binary passes
+/// `einklang_connectors::validate_settings`, so one pass reports the
+/// settings' problems with every other problem of the file, each located
+/// at its setting (or at the connector's table).
+pub type SettingsCheck =
+    dyn Fn(&str, &BTreeMap<String, serde_json::Value>) -> Vec<(Option<String>, String)>;
+
+fn no_settings_check(
+    _: &str,
+    _: &BTreeMap<String, serde_json::Value>,
+) -> Vec<(Option<String>, String)> {
+    Vec::new()
+}
+
+/// Read and check the config file at `path` (secrets from the process
+/// environment), all but the kind-specific connector settings: see
+/// [`load_with`].
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    load_with(path, &no_settings_check)
+}
+
+/// Read and check the config file at `path`, each connector's settings
+/// with `check`.
+pub fn load_with(path: &Path, check: &SettingsCheck) -> Result<Config, ConfigErrors> {
     let problem = |message: String| {
         ConfigErrors(vec![Diagnostic {
             location: Location {
@@ -258,15 +282,26 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
             e.utf8_error().valid_up_to()
         ))
     })?;
-    load_str(&text, path, &|var| std::env::var(var).ok())
+    load_str_with(&text, path, &|var| std::env::var(var).ok(), check)
 }
 
-/// Check config `text` as if read from `path`, taking `${VAR}` values from `env`.
+/// Check config `text` as if read from `path`, taking `${VAR}` values from
+/// `env`; all but the kind-specific connector settings (see [`load_str_with`]).
 /// Every problem is returned at once, sorted by position.
 pub fn load_str(
     text: &str,
     path: &Path,
     env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigErrors> {
+    load_str_with(text, path, env, &no_settings_check)
+}
+
+/// [`load_str`], each connector's settings checked with `check`.
+pub fn load_str_with(
+    text: &str,
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+    check: &SettingsCheck,
 ) -> Result<Config, ConfigErrors> {
     let mut ctx = ctx::Ctx::new(text, path, env);
     let (root, syntax) = toml::de::DeTable::parse_recoverable(text);
@@ -277,7 +312,7 @@ pub fn load_str(
         }
         return Err(sorted(ctx.diags));
     }
-    let config = top::build(&mut ctx, root.get_ref(), path);
+    let config = top::build(&mut ctx, root.get_ref(), path, check);
     if ctx.diags.is_empty() {
         Ok(config)
     } else {

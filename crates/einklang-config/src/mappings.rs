@@ -1,11 +1,15 @@
-//! `[map.CONNECTOR.ENTITY]`: external id, filter, delete behaviour and field
-//! rules, checked against the connectors and entity schemas.
+//! `[map.CONNECTOR.ENTITY]`: external id, filter, delete behaviour, `find`
+//! fields and field rules (their transforms in [`transforms`]), checked
+//! against the connectors and entity schemas; every part of a mapping is
+//! checked even when another part has a problem.
+
+mod transforms;
 
 use crate::ctx::{Ctx, Val};
-use einklang_core::mapping::{EpochUnit, NamePart};
-use einklang_core::{Direction, EntitySchema, FieldRule, Mapping, OnDelete, Source, Transform};
+use einklang_core::{Direction, EntitySchema, FieldRule, Mapping, OnDelete, Source};
 use std::collections::BTreeMap;
 use toml::de::{DeTable, DeValue};
+use transforms::transforms;
 
 const RULE_KEYS: [&str; 17] = [
     "from",
@@ -49,7 +53,6 @@ pub fn parse(
                 conn_key.span(),
                 format!("mapping for unknown connector `{connector}`{hint}"),
             );
-            continue;
         }
         let Some(by_entity) = ctx.table(conn_v, &format!("map.{connector}")) else {
             continue;
@@ -63,8 +66,11 @@ pub fn parse(
                 );
                 continue;
             };
+            // checked even for an unknown connector: its problems are its own
             if let Some(m) = mapping(ctx, &connector, schema, m_v) {
-                out.push(m);
+                if connectors.contains(&connector) {
+                    out.push(m);
+                }
             }
         }
     }
@@ -114,8 +120,8 @@ fn mapping(
         None => Some(OnDelete::Delete),
     };
     let find = match t.get("find") {
-        Some(f) => find_fields(ctx, &what, schema, f)?,
-        None => Vec::new(),
+        Some(f) => find_fields(ctx, &what, schema, f),
+        None => Some(Vec::new()),
     };
     let mut fields = Vec::new();
     if let Some(fv) = t.get("fields") {
@@ -134,14 +140,10 @@ fn mapping(
                         schema.name
                     ),
                 );
-                continue;
             }
-            if let Some(rule) = field_rule(
-                ctx,
-                &format!("{what}.fields.{target_name}"),
-                &target_name,
-                rule_v,
-            ) {
+            // checked even for an unknown field: its problems are its own
+            let what = format!("{what}.fields.{target_name}");
+            if let Some(rule) = field_rule(ctx, &what, &target_name, rule_v) {
                 fields.push(rule);
             }
         }
@@ -153,7 +155,7 @@ fn mapping(
         filter,
         fields,
         on_delete: on_delete?,
-        find,
+        find: find?,
     })
 }
 
@@ -214,8 +216,23 @@ fn field_rule(ctx: &mut Ctx<'_>, what: &str, target: &str, v: &Val<'_>) -> Optio
         }
     };
     ctx.unknown_keys(t, &RULE_KEYS, what);
-    let source = match (t.get("from"), t.get("value")) {
-        (Some(f), None) => match f.get_ref() {
+    // source, transforms and direction are each checked, so a rule reports
+    // every problem it has
+    let source = source(ctx, what, t, v);
+    let transforms = transforms(ctx, what, t, source.as_ref());
+    let direction = direction(ctx, what, t);
+    Some(FieldRule {
+        target: target.into(),
+        source: source?,
+        transforms: transforms?,
+        direction: direction?,
+    })
+}
+
+/// `from` (one raw field or several) or `value` (a constant).
+fn source(ctx: &mut Ctx<'_>, what: &str, t: &DeTable<'_>, v: &Val<'_>) -> Option<Source> {
+    match (t.get("from"), t.get("value")) {
+        (Some(f), None) => Some(match f.get_ref() {
             DeValue::Array(_) => Source::Fields(
                 ctx.texts(f, &format!("{what}.from"))?
                     .into_iter()
@@ -223,191 +240,40 @@ fn field_rule(ctx: &mut Ctx<'_>, what: &str, target: &str, v: &Val<'_>) -> Optio
                     .collect(),
             ),
             _ => Source::Field(ctx.text(f, &format!("{what}.from"))?),
-        },
-        (None, Some(c)) => Source::Constant(ctx.json(c, &format!("{what}.value"))?.0),
+        }),
+        (None, Some(c)) => Some(Source::Constant(ctx.json(c, &format!("{what}.value"))?.0)),
         (Some(_), Some(c)) => {
             ctx.error(
                 c.span(),
                 format!("{what}: give either `from` or `value`, not both"),
             );
-            return None;
+            None
         }
         (None, None) => {
             ctx.error(
                 v.span(),
                 format!("{what} needs `from` (a raw field) or `value` (a constant)"),
             );
-            return None;
+            None
         }
-    };
-    let transforms = transforms(ctx, what, t, &source)?;
-    let direction = match t.get("direction") {
-        None => Direction::Both,
-        Some(d) => {
-            match ctx.text(d, &format!("{what}.direction"))?.as_str() {
-                "pull" => Direction::Pull,
-                "push" => Direction::Push,
-                "both" => Direction::Both,
-                "read_only" => Direction::ReadOnly,
-                other => {
-                    ctx.error(d.span(), format!("{what}.direction: \"{other}\" is not one of pull, push, both, read_only"));
-                    return None;
-                }
-            }
-        }
-    };
-    Some(FieldRule {
-        target: target.into(),
-        source,
-        transforms,
-        direction,
-    })
+    }
 }
 
-/// The transforms of a rule, in the fixed order of docs/CONFIG.md.
-fn transforms(
-    ctx: &mut Ctx<'_>,
-    what: &str,
-    t: &DeTable<'_>,
-    source: &Source,
-) -> Option<Vec<Transform>> {
-    let mut out = Vec::new();
-    let flag = |ctx: &mut Ctx<'_>, key: &str| {
-        t.get(key)
-            .and_then(|v| ctx.boolean(v, &format!("{what}.{key}")))
-            .unwrap_or(false)
+fn direction(ctx: &mut Ctx<'_>, what: &str, t: &DeTable<'_>) -> Option<Direction> {
+    let Some(d) = t.get("direction") else {
+        return Some(Direction::Both);
     };
-    let text = |ctx: &mut Ctx<'_>, key: &str| {
-        t.get(key)
-            .map(|v| (ctx.text(v, &format!("{what}.{key}")), v.span()))
-    };
-    if flag(ctx, "trim") {
-        out.push(Transform::Trim);
-    }
-    if let Some(m) = t.get("map") {
-        let table = ctx.table(m, &format!("{what}.map"))?;
-        let mut map = BTreeMap::new();
-        for (k, val) in table.iter() {
-            map.insert(
-                k.get_ref().to_string(),
-                ctx.json(val, &format!("{what}.map"))?.0,
-            );
-        }
-        let passthrough = flag(ctx, "passthrough");
-        let default = match t.get("default") {
-            Some(d) => Some(ctx.json(d, &format!("{what}.default"))?.0),
-            None => None,
-        };
-        out.push(Transform::ValueMap {
-            map,
-            default,
-            passthrough,
-        });
-    }
-    if let Some((format, span)) = text(ctx, "date") {
-        let format = format?;
-        check_format(ctx, what, "date", &format, span)?;
-        out.push(Transform::Date { format });
-    }
-    if let Some((format, span)) = text(ctx, "datetime") {
-        let format = format?;
-        check_format(ctx, what, "datetime", &format, span)?;
-        let tz = match text(ctx, "tz") {
-            Some((tz, span)) => {
-                let tz = tz?;
-                if tz.parse::<chrono_tz::Tz>().is_err() {
-                    ctx.error(span, format!("{what}.tz: unknown time zone \"{tz}\" (use an IANA name such as Europe/Berlin)"));
-                    return None;
-                }
-                tz
-            }
-            None => "UTC".to_string(),
-        };
-        out.push(Transform::DateTime { format, tz });
-    }
-    if let Some((unit, span)) = text(ctx, "epoch") {
-        out.push(Transform::Epoch {
-            unit: match unit?.as_str() {
-                "s" => EpochUnit::Seconds,
-                "ms" => EpochUnit::Millis,
-                other => {
-                    ctx.error(
-                        span,
-                        format!("{what}.epoch: \"{other}\" is not \"s\" or \"ms\""),
-                    );
-                    return None;
-                }
-            },
-        });
-    }
-    if let Some((part, span)) = text(ctx, "split_name") {
-        out.push(Transform::SplitName {
-            part: match part?.as_str() {
-                "first" => NamePart::First,
-                "last" => NamePart::Last,
-                other => {
-                    ctx.error(
-                        span,
-                        format!("{what}.split_name: \"{other}\" is not \"first\" or \"last\""),
-                    );
-                    return None;
-                }
-            },
-        });
-    }
-    if let Some((sep, _)) = text(ctx, "join") {
-        out.push(Transform::Join { sep: sep? });
-    }
-    if flag(ctx, "person_or_company") {
-        if !matches!(source, Source::Fields(f) if f.len() == 3) {
+    match ctx.text(d, &format!("{what}.direction"))?.as_str() {
+        "pull" => Some(Direction::Pull),
+        "push" => Some(Direction::Push),
+        "both" => Some(Direction::Both),
+        "read_only" => Some(Direction::ReadOnly),
+        other => {
             ctx.error(
-                t.get("person_or_company").map_or(0..0, |v| v.span()),
-                format!("{what}.person_or_company needs from = [company, first name, last name]"),
+                d.span(),
+                format!("{what}.direction: \"{other}\" is not one of pull, push, both, read_only"),
             );
-            return None;
-        }
-        out.push(Transform::PersonOrCompany);
-    }
-    if flag(ctx, "lowercase") {
-        out.push(Transform::Lowercase);
-    }
-    if flag(ctx, "uppercase") {
-        out.push(Transform::Uppercase);
-    }
-    if let Some((region, span)) = text(ctx, "phone") {
-        let region = region?;
-        if region.len() != 2 || !region.chars().all(|c| c.is_ascii_alphabetic()) {
-            ctx.error(
-                span,
-                format!("{what}.phone: \"{region}\" is not a two-letter region such as DE"),
-            );
-            return None;
-        }
-        out.push(Transform::Phone {
-            region: region.to_uppercase(),
-        });
-    }
-    if t.get("map").is_none() {
-        if let Some(d) = t.get("default") {
-            out.push(Transform::Default(
-                ctx.json(d, &format!("{what}.default"))?.0,
-            ));
+            None
         }
     }
-    Some(out)
-}
-
-fn check_format(
-    ctx: &mut Ctx<'_>,
-    what: &str,
-    key: &str,
-    format: &str,
-    span: std::ops::Range<usize>,
-) -> Option<()> {
-    use chrono::format::{Item, StrftimeItems};
-    if StrftimeItems::new(format).any(|i| matches!(i, Item::Error)) {
-        ctx.error(span, format!("{what}.{key}: \"{format}\" is not a valid date format (use chrono/strftime codes such as %d.%m.%Y)"));
-        return None;
-    }
-    Some(())
 }

@@ -106,14 +106,17 @@ fn entity_matching(
     let what = format!("matching.{}", schema.name);
     let t = ctx.table(v, &what)?;
     ctx.unknown_keys(t, &KEYS, &format!("[{what}]"));
-    let Some(compare_v) = t.get("compare") else {
-        ctx.error(v.span(), format!("{what} needs `compare`: the fields to compare, such as [{{ field = \"emails\", kind = \"email\" }}]"));
-        return None;
+    // without `compare` the rest is still checked, so every problem shows
+    let comparisons = match t.get("compare") {
+        Some(compare_v) => list(ctx, compare_v, &format!("{what}.compare"))
+            .into_iter()
+            .filter_map(|item| comparison(ctx, schema, item, &what))
+            .collect::<Vec<_>>(),
+        None => {
+            ctx.error(v.span(), format!("{what} needs `compare`: the fields to compare, such as [{{ field = \"emails\", kind = \"email\" }}]"));
+            Vec::new()
+        }
     };
-    let comparisons = list(ctx, compare_v, &format!("{what}.compare"))
-        .into_iter()
-        .filter_map(|item| comparison(ctx, schema, item, &what))
-        .collect::<Vec<_>>();
     let block = match t.get("block") {
         Some(b) => list(ctx, b, &format!("{what}.block"))
             .into_iter()

@@ -43,11 +43,15 @@ pub fn parse(ctx: &mut Ctx<'_>, what: &str, v: &Val<'_>) -> Option<OnDelete> {
         );
         return None;
     }
-    let mut fields = serde_json::Map::new();
-    for (key, value) in set.iter() {
-        let name = key.get_ref().to_string();
-        let (json, _) = ctx.json(value, &format!("{what}.set.{name}"))?;
-        fields.insert(name, json);
-    }
+    // every field is converted, so each missing secret is reported
+    let fields: Vec<_> = set
+        .iter()
+        .map(|(key, value)| {
+            let name = key.get_ref().to_string();
+            let (json, _) = ctx.json(value, &format!("{what}.set.{name}"))?;
+            Some((name, json))
+        })
+        .collect();
+    let fields = fields.into_iter().collect::<Option<_>>()?;
     Some(OnDelete::Set(fields))
 }

@@ -1,10 +1,13 @@
-//! The top level of the file: store, tenant, region, limits and connectors,
-//! and the pass that puts the whole [`Config`] together (entities, mappings,
-//! conflicts, retry and jobs have their own modules).
+//! The top level of the file: store, tenant, region, limits and connectors
+//! (their settings checked by the kind's [`SettingsCheck`]), and the pass
+//! that puts the whole [`Config`] together (entities, mappings, conflicts,
+//! retry and jobs have their own modules). Every part is checked whatever
+//! the others hold, so one pass finds every problem.
 
 use crate::ctx::{Ctx, Val};
 use crate::{
-    conflicts, entities, jobs, mappings, matching, retry, Config, ConnectorConfig, StoreLocation,
+    conflicts, entities, jobs, mappings, matching, retry, Config, ConnectorConfig, SettingsCheck,
+    StoreLocation,
 };
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -24,8 +27,9 @@ const TOP_KEYS: [&str; 11] = [
     "matching",
 ];
 
-/// Check a parsed file and build the config (problems land in `ctx`).
-pub fn build(ctx: &mut Ctx<'_>, root: &DeTable<'_>, path: &Path) -> Config {
+/// Check a parsed file and build the config (problems land in `ctx`), each
+/// connector's settings with `check`.
+pub fn build(ctx: &mut Ctx<'_>, root: &DeTable<'_>, path: &Path, check: &SettingsCheck) -> Config {
     ctx.unknown_keys(root, &TOP_KEYS, "the top level");
     let base_dir = path
         .parent()
@@ -84,7 +88,7 @@ pub fn build(ctx: &mut Ctx<'_>, root: &DeTable<'_>, path: &Path) -> Config {
     }
     let connectors = root
         .get("connectors")
-        .map(|v| connectors(ctx, v))
+        .map(|v| connectors(ctx, v, check))
         .unwrap_or_default();
     let names: Vec<String> = connectors.keys().cloned().collect();
     let mappings = root
@@ -143,7 +147,11 @@ fn store(ctx: &mut Ctx<'_>, v: &Val<'_>, base_dir: &Path) -> StoreLocation {
     }
 }
 
-fn connectors(ctx: &mut Ctx<'_>, v: &Val<'_>) -> BTreeMap<String, ConnectorConfig> {
+fn connectors(
+    ctx: &mut Ctx<'_>,
+    v: &Val<'_>,
+    check: &SettingsCheck,
+) -> BTreeMap<String, ConnectorConfig> {
     let mut out = BTreeMap::new();
     let Some(table) = ctx.table(v, "`connectors`") else {
         return out;
@@ -154,9 +162,7 @@ fn connectors(ctx: &mut Ctx<'_>, v: &Val<'_>) -> BTreeMap<String, ConnectorConfi
             continue;
         };
         let kind = match t.get("kind") {
-            Some(k) => ctx
-                .text(k, &format!("connector `{name}`: `kind`"))
-                .unwrap_or_default(),
+            Some(k) => ctx.text(k, &format!("connector `{name}`: `kind`")),
             None => {
                 ctx.error(
                     name_key.span(),
@@ -167,26 +173,62 @@ fn connectors(ctx: &mut Ctx<'_>, v: &Val<'_>) -> BTreeMap<String, ConnectorConfi
         };
         let mut c = ConnectorConfig {
             name: name.clone(),
-            kind,
+            kind: kind.clone().unwrap_or_default(),
             settings: BTreeMap::new(),
             setting_locations: BTreeMap::new(),
             secret_keys: Vec::new(),
             location: ctx.loc(name_key.span().start),
         };
-        for (key, value) in t.iter().filter(|(k, _)| k.get_ref() != "kind") {
+        let mut unresolved = Vec::new();
+        for (key, value) in t.iter() {
             let key_name = key.get_ref().to_string();
             c.setting_locations
                 .insert(key_name.clone(), ctx.loc(key.span().start));
-            if let Some((json, secret)) =
-                ctx.json(value, &format!("connector `{name}`: `{key_name}`"))
-            {
-                if secret {
-                    c.secret_keys.push(key_name.clone());
-                }
-                c.settings.insert(key_name, json);
+            if key_name == "kind" {
+                continue;
             }
+            match ctx.json(value, &format!("connector `{name}`: `{key_name}`")) {
+                Some((json, secret)) => {
+                    if secret {
+                        c.secret_keys.push(key_name.clone());
+                    }
+                    c.settings.insert(key_name, json);
+                }
+                None => unresolved.push(key_name),
+            }
+        }
+        if kind.is_some() {
+            check_settings(ctx, &c, &unresolved, check);
         }
         out.insert(name, c);
     }
     out
+}
+
+/// The kind's problems with the settings of `c`, each at its setting (or at
+/// the connector's table). A setting whose value could not be read (a
+/// missing `${VAR}`, reported already) is there as `null` so that it is not
+/// reported missing, and its own problems are left out.
+fn check_settings(
+    ctx: &mut Ctx<'_>,
+    c: &ConnectorConfig,
+    unresolved: &[String],
+    check: &SettingsCheck,
+) {
+    let mut settings = c.settings.clone();
+    for key in unresolved {
+        settings.insert(key.clone(), serde_json::Value::Null);
+    }
+    for (key, message) in check(&c.kind, &settings) {
+        if key.as_ref().is_some_and(|k| unresolved.contains(k)) {
+            continue;
+        }
+        let location = key
+            .as_ref()
+            .and_then(|k| c.setting_locations.get(k))
+            .unwrap_or(&c.location)
+            .clone();
+        let message = format!("connector `{}`: {message}", c.name);
+        ctx.diags.push(crate::Diagnostic { location, message });
+    }
 }

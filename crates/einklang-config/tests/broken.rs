@@ -1,6 +1,7 @@
 //! Broken configs: each file in `tests/broken/` must be rejected with every
-//! problem at once, located at file:line:col, in plain language. The exact
-//! output is pinned with insta snapshots (`tests/snapshots/`).
+//! problem at once — connector settings checked by their kinds, as
+//! `einklang check` does — located at file:line:col, in plain language. The
+//! exact output is pinned with insta snapshots (`tests/snapshots/`).
 
 use std::path::Path;
 
@@ -8,6 +9,13 @@ const SECRET: &str = "s3cr3t-value-never-printed";
 
 fn env(var: &str) -> Option<String> {
     (var == "KNOWN_SECRET").then(|| SECRET.to_string())
+}
+
+fn settings(kind: &str, s: &einklang_connectors::Settings) -> Vec<(Option<String>, String)> {
+    einklang_connectors::validate_settings(kind, s)
+        .into_iter()
+        .map(|p| (p.key, p.message))
+        .collect()
 }
 
 #[test]
@@ -22,8 +30,9 @@ fn every_broken_config_is_reported_in_full() {
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
         let name = file.file_stem().unwrap().to_string_lossy().to_string();
-        let errors = einklang_config::load_str(&text, Path::new("einklang.toml"), &env)
-            .expect_err(&format!("{name} must be rejected"));
+        let errors =
+            einklang_config::load_str_with(&text, Path::new("einklang.toml"), &env, &settings)
+                .expect_err(&format!("{name} must be rejected"));
         let report = errors.to_string();
         assert!(
             !report.contains(SECRET),

@@ -169,6 +169,210 @@ fn connector_setting_problems_are_located_and_secrets_never_printed() {
     );
 }
 
+/// Issue 9: a file with 27 connector setting problems (7 connectors) and
+/// an unknown top-level key (besides entity, mapping, job and matching
+/// problems) was reported as its non-connector problems only: connector
+/// settings were checked only once the rest of the file was valid.
+#[test]
+fn check_reports_every_connector_problem_with_an_unknown_top_level_key() {
+    let broken =
+        repo().join("crates/einklang-config/tests/broken/29_every_problem_in_one_pass.toml");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("einklang.toml");
+    std::fs::copy(broken, &config).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_einklang"))
+        .arg("--config")
+        .arg(&config)
+        .arg("check")
+        .env_remove("EINKLANG_CONFIG")
+        .env("KNOWN_SECRET", "example-only")
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(!out.status.success());
+    let (problems, count) = text.trim_end().rsplit_once('\n').unwrap();
+    assert_eq!(count, "33 problem(s) found", "{text}");
+    let prefix = format!("{}:", config.display());
+    let at = |line: &str| -> (usize, usize) {
+        let rest = line
+            .strip_prefix(&prefix)
+            .unwrap_or_else(|| panic!("unlocated: {line}"));
+        let mut parts = rest.splitn(3, ':');
+        let mut num = || parts.next().unwrap().parse::<usize>().unwrap();
+        (num(), num())
+    };
+    let located: Vec<(usize, usize)> = problems.lines().map(at).collect();
+    assert_eq!(located.len(), 33, "{text}");
+    let connector_lines: Vec<usize> = problems
+        .lines()
+        .filter(|l| l.contains(": connector `"))
+        .map(|l| at(l).0)
+        .collect();
+    assert_eq!(
+        connector_lines,
+        [
+            11, 12, 13, 15, 17, 19, 19, 21, 22, 23, 24, 25, 29, 30, 31, 35, 36, 37, 38, 38, 39, 40,
+            41, 43, 43, 45, 48
+        ],
+        "{text}"
+    );
+    assert!(
+        text.contains(":3:1: unknown key `stor` in the top level"),
+        "{text}"
+    );
+    for other in [
+        ":7:9: unknown field type",
+        ":52:27: map.files.contact",
+        ":55:18: job `nightly`",
+        ":58:14: `matching.contact.auto_merge`",
+    ] {
+        assert!(text.contains(other), "{other} missing:\n{text}");
+    }
+}
+
+/// One connector of each lost-create guarantee, written by a sync, and one
+/// that is only read.
+fn guarantees_config(url: &str) -> String {
+    format!(
+        r#"
+[entities.contact]
+name = "text"
+email = "email"
+
+[connectors.files]
+kind = "csv"
+path = "files.csv"
+
+[connectors.db]
+kind = "postgres_table"
+url = "postgres://einklang@127.0.0.1:1/nowhere"
+table = "kontakte"
+key = "id"
+ids = "server"
+marker_column = "einklang_marker"
+
+[connectors.marked]
+kind = "http"
+base_url = "{url}"
+list = {{ path = "/api/v4/contacts", records = "/_embedded/contacts" }}
+create = {{ path = "/api/v4/contacts", body = ["{{record}}"], record = "/_embedded/contacts/0" }}
+marker_field = "einklang_marker"
+
+[connectors.keyed]
+kind = "http"
+base_url = "{url}"
+list = {{ path = "/api/v4/contacts", records = "/_embedded/contacts" }}
+create = {{ path = "/api/v4/contacts", body = ["{{record}}"], record = "/_embedded/contacts/0" }}
+
+[connectors.bare]
+kind = "graphql"
+url = "{url}/graphql"
+list = {{ query = "{{ contacts {{ nodes {{ id name email }} }} }}", records = "/data/contacts/nodes" }}
+create = {{ query = "mutation($input: ContactInput!){{ createContact(input: $input){{ id }} }}", variables = {{ input = "{{record}}" }}, record = "/data/createContact" }}
+
+[connectors.minted]
+kind = "http"
+base_url = "{url}"
+list = {{ path = "/api/v4/contacts", records = "/_embedded/contacts" }}
+create = {{ method = "PUT", path = "/api/v4/contacts/{{id}}" }}
+
+[connectors.book]
+kind = "carddav"
+url = "{url}/dav/"
+
+[connectors.source]
+kind = "http"
+base_url = "{url}"
+list = {{ path = "/api/v4/contacts", records = "/_embedded/contacts" }}
+
+[map.files.contact]
+id = "id"
+fields = {{ name = "name", email = "email" }}
+
+[map.db.contact]
+id = "id"
+fields = {{ name = "name", email = "email" }}
+
+[map.marked.contact]
+id = "id"
+fields = {{ name = "name", email = "email" }}
+
+[map.keyed.contact]
+id = "id"
+find = ["email"]
+fields = {{ name = "name", email = "email" }}
+
+[map.bare.contact]
+id = "id"
+fields = {{ name = "name", email = "email" }}
+
+[map.minted.contact]
+id = "id"
+fields = {{ name = "name", email = "email" }}
+
+[map.book.contact]
+id = "href"
+fields = {{ name = "fn" }}
+
+[map.source.contact]
+id = "id"
+fields = {{ name = "name", email = "email" }}
+
+[jobs.all]
+steps = [{{ pull = "source" }}, {{ sync = ["files", "minted", "db", "marked", "book", "keyed"] }}, {{ push = "bare" }}]
+"#
+    )
+}
+
+#[test]
+fn check_names_the_lost_create_guarantee_of_every_written_connector() {
+    let emu = einklang_emulator::Emulator::start(einklang_emulator::Options::default());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("einklang.toml");
+    std::fs::write(&path, guarantees_config(&emu.url)).unwrap();
+    let out = einklang(&path, &["check"]);
+    let text = stdout(&out);
+    assert!(
+        out.status.success(),
+        "a warning does not fail the check: {text}"
+    );
+    let expected = [
+        "  bare (graphql): 4, held until a read settles it (see the warning)",
+        "  book (carddav): 2, found by its marker (the item is named after it)",
+        "  minted (http): 1, client ids: the marker is the record's id, so a create sent again is harmless",
+        "  db (postgres_table): 2, found by its marker (`marker_column` \"einklang_marker\")",
+        "  files (csv): 1, client ids: the marker is the record's id, so a create sent again is harmless",
+        "  keyed (http): 3, recognised by `find`: the next read claims the record equal on email (contact)",
+        "  marked (http): 2, found by its marker (`marker_field` \"einklang_marker\")",
+    ];
+    for line in expected {
+        assert!(text.lines().any(|l| l == line), "missing {line:?}:\n{text}");
+    }
+    let listed = text.lines().filter(|l| l.starts_with("  ")).count();
+    assert_eq!(
+        listed,
+        expected.len(),
+        "one line per written connector:\n{text}"
+    );
+    assert!(
+        !text.contains("source ("),
+        "a connector only read has no line:\n{text}"
+    );
+    let warnings: Vec<&str> = text.lines().filter(|l| l.starts_with("warning:")).collect();
+    assert_eq!(warnings.len(), 1, "{text}");
+    assert!(
+        warnings[0].starts_with("warning: connector `bare`: ")
+            && warnings[0].contains("`marker_field`")
+            && warnings[0].contains("`find = [...]` in [map.bare.contact]"),
+        "{text}"
+    );
+    assert!(
+        emu.requests().is_empty(),
+        "check contacted the API: {:?}",
+        emu.requests()
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Two-way sync between a CSV file and a JSONL file: plan, conflicts, resolve.
 

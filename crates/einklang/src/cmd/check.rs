@@ -1,10 +1,15 @@
 //! `einklang check`: validate the config and every connector's settings;
-//! report all problems at once. With `--connect`, then reach every
+//! report all problems at once. A valid config gets, per connector a job
+//! writes, which guarantee keeps a create whose answer was lost from being
+//! made twice, with a warning for the weakest (`creates`); warnings do not
+//! fail the check. With `--connect`, then reach every
 //! connector with its credentials (one cheap request or query each) and
 //! say what answered or what failed: the URL, method, status and excerpt
 //! from the connector's error, never a secret.
 
-use einklang_config::{Config, Diagnostic};
+mod creates;
+
+use einklang_config::Config;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -18,44 +23,28 @@ pub struct Args {
 
 /// Run the check; exit code 1 when there are problems.
 pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
-    let mut problems = match einklang_config::load(path) {
-        Ok(config) => {
-            let problems = connector_problems(&config);
-            if problems.is_empty() {
-                println!("{}: ok ({})", path.display(), summary(&config));
-                if args.connect {
-                    return Ok(connect(&config));
-                }
-                return Ok(ExitCode::SUCCESS);
+    let config = match einklang_config::load_with(path, &super::settings_check) {
+        Ok(config) => config,
+        Err(errors) => {
+            for d in &errors.0 {
+                println!("{d}");
             }
-            problems
+            println!("{} problem(s) found", errors.0.len());
+            return Ok(ExitCode::from(1));
         }
-        Err(errors) => errors.0,
     };
-    problems.sort();
-    for d in &problems {
-        println!("{d}");
+    println!("{}: ok ({})", path.display(), summary(&config));
+    let (lines, warnings) = creates::report(&config);
+    if !lines.is_empty() {
+        println!("creates whose answer was lost are never made twice, per written connector (1 strongest, 4 weakest):");
     }
-    println!("{} problem(s) found", problems.len());
-    Ok(ExitCode::from(1))
-}
-
-/// Kind-specific setting problems, located at the setting (or the connector's table).
-pub fn connector_problems(config: &Config) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    for c in config.connectors.values() {
-        for p in einklang_connectors::validate_settings(&c.kind, &c.settings) {
-            let location = p
-                .key
-                .as_ref()
-                .and_then(|k| c.setting_locations.get(k))
-                .unwrap_or(&c.location)
-                .clone();
-            let message = format!("connector `{}`: {}", c.name, p.message);
-            out.push(Diagnostic { location, message });
-        }
+    for line in lines.iter().chain(&warnings) {
+        println!("{line}");
     }
-    out
+    if args.connect {
+        return Ok(connect(&config));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Probe each connector; exit code 1 when one cannot be reached.

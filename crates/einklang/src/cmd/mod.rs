@@ -20,9 +20,21 @@ use einklang_config::Config;
 use einklang_store::HubStore;
 use std::path::Path;
 
-/// Load and validate the config; on problems print every one and fail.
+/// Each connector kind's check of its settings, for [`einklang_config::load_with`].
+pub fn settings_check(
+    kind: &str,
+    settings: &einklang_connectors::Settings,
+) -> Vec<(Option<String>, String)> {
+    einklang_connectors::validate_settings(kind, settings)
+        .into_iter()
+        .map(|p| (p.key, p.message))
+        .collect()
+}
+
+/// Load and validate the config, connector settings too; on problems print
+/// every one and fail.
 pub fn load_config(path: &Path) -> anyhow::Result<Config> {
-    match einklang_config::load(path) {
+    match einklang_config::load_with(path, &settings_check) {
         Ok(config) => Ok(config),
         Err(errors) => {
             for d in &errors.0 {
