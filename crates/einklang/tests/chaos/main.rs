@@ -109,7 +109,10 @@ impl Office {
         let mut csv = String::from("Nr;Vorname;Nachname;Firma;E-Mail;Telefon\n");
         for i in 0..size.people {
             let p = office.new_person("o");
-            csv.push_str(&format!("O-{i};Vor{i};Nach{i};{};{};{}\n", p.company, p.email, p.phone));
+            csv.push_str(&format!(
+                "O-{i};Vor{i};Nach{i};{};{};{}\n",
+                p.company, p.email, p.phone
+            ));
         }
         std::fs::write(office.csv(), csv).unwrap();
         for _ in 0..size.people {
@@ -134,7 +137,12 @@ impl Office {
             company: format!("Firma {n}"),
             phone: phone_number(n),
         };
-        let e = Expect { alive: true, company: p.company.clone(), phone: p.phone.clone(), edited: false };
+        let e = Expect {
+            alive: true,
+            company: p.company.clone(),
+            phone: p.phone.clone(),
+            edited: false,
+        };
         self.expect.insert(p.email.clone(), e);
         p
     }
@@ -142,7 +150,9 @@ impl Office {
     /// The CSV's people: (Nr, person).
     fn office_people(&self) -> Vec<Person> {
         let text = std::fs::read_to_string(self.csv()).unwrap();
-        let mut rows = csv::ReaderBuilder::new().delimiter(b';').from_reader(text.as_bytes());
+        let mut rows = csv::ReaderBuilder::new()
+            .delimiter(b';')
+            .from_reader(text.as_bytes());
         rows.records()
             .map(|r| {
                 let r = r.expect("the CSV stays readable");
@@ -157,10 +167,14 @@ impl Office {
     }
 
     fn write_office(&self, people: &[(Vec<String>, Person)]) {
-        let mut out = csv::WriterBuilder::new().delimiter(b';').from_writer(Vec::new());
-        out.write_record(["Nr", "Vorname", "Nachname", "Firma", "E-Mail", "Telefon"]).unwrap();
+        let mut out = csv::WriterBuilder::new()
+            .delimiter(b';')
+            .from_writer(Vec::new());
+        out.write_record(["Nr", "Vorname", "Nachname", "Firma", "E-Mail", "Telefon"])
+            .unwrap();
         for (names, p) in people {
-            out.write_record([&p.id, &names[0], &names[1], &p.company, &p.email, &p.phone]).unwrap();
+            out.write_record([&p.id, &names[0], &names[1], &p.company, &p.email, &p.phone])
+                .unwrap();
         }
         std::fs::write(self.csv(), out.into_inner().unwrap()).unwrap();
     }
@@ -168,12 +182,19 @@ impl Office {
     /// The office's edits of one round: companies, new clients, deletes.
     fn office_edits(&mut self, round: usize) {
         let text = std::fs::read_to_string(self.csv()).unwrap();
-        let mut rows = csv::ReaderBuilder::new().delimiter(b';').from_reader(text.as_bytes());
+        let mut rows = csv::ReaderBuilder::new()
+            .delimiter(b';')
+            .from_reader(text.as_bytes());
         let mut people: Vec<(Vec<String>, Person)> = rows
             .records()
             .map(|r| {
                 let r = r.unwrap();
-                let p = Person { id: r[0].into(), company: r[3].into(), email: r[4].into(), phone: r[5].into() };
+                let p = Person {
+                    id: r[0].into(),
+                    company: r[3].into(),
+                    email: r[4].into(),
+                    phone: r[5].into(),
+                };
                 (vec![r[1].to_string(), r[2].to_string()], p)
             })
             .collect();
@@ -181,7 +202,9 @@ impl Office {
             .filter(|&i| self.expect.get(&people[i].1.email).is_some_and(|e| e.alive))
             .collect();
         for _ in 0..3 {
-            let Some(&i) = pick(&mut self.rng, &alive) else { break };
+            let Some(&i) = pick(&mut self.rng, &alive) else {
+                break;
+            };
             let company = format!("Firma {} r{round}-{}", people[i].1.email, self.rng.u32(..));
             people[i].1.company = company.clone();
             let e = self.expect.get_mut(&people[i].1.email).unwrap();
@@ -190,7 +213,10 @@ impl Office {
         if let Some(&i) = pick(&mut self.rng, &alive) {
             if !self.expect[&people[i].1.email].edited {
                 self.expect.get_mut(&people[i].1.email).unwrap().alive = false;
-                self.log.push(format!("round {round}: office deletes {}", people[i].1.email));
+                self.log.push(format!(
+                    "round {round}: office deletes {}",
+                    people[i].1.email
+                ));
                 people.remove(i);
             }
         }
@@ -207,7 +233,9 @@ impl Office {
             .filter(|&i| self.expect.get(&people[i].email).is_some_and(|e| e.alive))
             .collect();
         for _ in 0..3 {
-            let Some(&i) = pick(&mut self.rng, &alive) else { break };
+            let Some(&i) = pick(&mut self.rng, &alive) else {
+                break;
+            };
             let number = phone_number(100_000 + round * 1000 + self.rng.usize(..999));
             self.remote.set_phone(&people[i].id, &number);
             let e = self.expect.get_mut(&people[i].email).unwrap();
@@ -217,7 +245,8 @@ impl Office {
             if !self.expect[&people[i].email].edited {
                 self.remote.delete(&people[i].id);
                 self.expect.get_mut(&people[i].email).unwrap().alive = false;
-                self.log.push(format!("round {round}: phone deletes {}", people[i].email));
+                self.log
+                    .push(format!("round {round}: phone deletes {}", people[i].email));
             }
         }
         let p = self.new_person("r");
@@ -282,7 +311,11 @@ impl Office {
                     done[i] = Some((status.code(), killed));
                 }
             }
-            assert!(started.elapsed() < Duration::from_secs(300), "a run hangs: {:?}", self.log);
+            assert!(
+                started.elapsed() < Duration::from_secs(300),
+                "a run hangs: {:?}",
+                self.log
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         for ((name, child), outcome) in children.into_iter().zip(done) {
@@ -293,11 +326,20 @@ impl Office {
             if !killed {
                 // 0 succeeded, 1 failed (the network), 3 partial, 4 needs
                 // review, 5 busy; 2 (usage) and anything else never
-                assert!(matches!(code, Some(0 | 1 | 3 | 4 | 5)), "{name}: {code:?}\n{err}");
+                assert!(
+                    matches!(code, Some(0 | 1 | 3 | 4 | 5)),
+                    "{name}: {code:?}\n{err}"
+                );
             }
-            self.log.push(format!("round {round}: {name} → {code:?}{}", if killed { " (killed)" } else { "" }));
+            self.log.push(format!(
+                "round {round}: {name} → {code:?}{}",
+                if killed { " (killed)" } else { "" }
+            ));
             let said = String::from_utf8_lossy(&out.stdout);
-            for line in said.lines().filter(|l| l.starts_with("note:") || l.starts_with("run ")) {
+            for line in said
+                .lines()
+                .filter(|l| l.starts_with("note:") || l.starts_with("run "))
+            {
                 self.log.push(format!("    {line}"));
             }
             for line in err.lines().filter(|l| l.contains("error")) {
@@ -312,7 +354,11 @@ impl Office {
         self.remote.behave();
         for _ in 0..2 {
             let out = self.run(&["sync", "office-phone"]);
-            assert!(matches!(out.status.code(), Some(0 | 3)), "settling sync: {}", text(&out));
+            assert!(
+                matches!(out.status.code(), Some(0 | 3)),
+                "settling sync: {}",
+                text(&out)
+            );
         }
         let office: Vec<Person> = self.office_people();
         let phone = self.remote.people();
@@ -327,12 +373,27 @@ impl Office {
         assert_eq!(hub, alive, "hub records\n{}", self.log.join("\n"));
         let full = report(&self.run(&["sync", "office-phone", "--full", "--json"]));
         assert_eq!(counter(&full, "links_repaired"), 0, "{full:#}");
-        assert_eq!(counter(&full, "writes"), 0, "a full reconcile after quiescence wrote: {full:#}");
-        let runs: serde_json::Value = serde_json::from_slice(&self.run(&["runs", "--json", "--limit", "1000"]).stdout).unwrap();
-        let running: Vec<_> = runs.as_array().unwrap().iter().filter(|r| r["status"] == "running").collect();
+        assert_eq!(
+            counter(&full, "writes"),
+            0,
+            "a full reconcile after quiescence wrote: {full:#}"
+        );
+        let runs: serde_json::Value =
+            serde_json::from_slice(&self.run(&["runs", "--json", "--limit", "1000"]).stdout)
+                .unwrap();
+        let running: Vec<_> = runs
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["status"] == "running")
+            .collect();
         assert!(running.is_empty(), "runs left running: {running:?}");
         let again = report(&self.run(&["sync", "office-phone", "--json"]));
-        assert_eq!(counter(&again, "writes"), 0, "one more sync wrote: {again:#}");
+        assert_eq!(
+            counter(&again, "writes"),
+            0,
+            "one more sync wrote: {again:#}"
+        );
     }
 
     fn check_side(&self, side: &str, people: &[Person]) {
@@ -342,7 +403,10 @@ impl Office {
         }
         let context = || format!("{side}, {:?}\n{}", self.remote.kind, self.log.join("\n"));
         for (email, e) in &self.expect {
-            let found = seen.get(email.as_str()).map(Vec::as_slice).unwrap_or_default();
+            let found = seen
+                .get(email.as_str())
+                .map(Vec::as_slice)
+                .unwrap_or_default();
             match (e.alive, found) {
                 (false, []) => {}
                 (false, _) => panic!("{email} was deleted but is on {}", context()),
@@ -354,8 +418,15 @@ impl Office {
                 (true, many) => panic!("{email} is there {} times on {}", many.len(), context()),
             }
         }
-        let strangers: Vec<&&str> = seen.keys().filter(|k| !self.expect.contains_key(**k)).collect();
-        assert!(strangers.is_empty(), "unknown people {strangers:?} on {}", context());
+        let strangers: Vec<&&str> = seen
+            .keys()
+            .filter(|k| !self.expect.contains_key(**k))
+            .collect();
+        assert!(
+            strangers.is_empty(),
+            "unknown people {strangers:?} on {}",
+            context()
+        );
     }
 }
 
@@ -364,7 +435,12 @@ fn pick<'a>(rng: &mut fastrand::Rng, from: &'a [usize]) -> Option<&'a usize> {
 }
 
 fn text(o: &Output) -> String {
-    format!("exit {:?}\n{}\n{}", o.status.code(), String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "exit {:?}\n{}\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 fn report(o: &Output) -> serde_json::Value {
@@ -378,7 +454,9 @@ fn counter(report: &serde_json::Value, key: &str) -> u64 {
 /// Run `seeds` schedules of every kind; returns how many ran.
 fn schedules(seeds: std::ops::Range<u64>, size: Size) -> usize {
     let mut ran = 0;
-    let only = std::env::var("CHAOS_KINDS").unwrap_or_default().to_lowercase();
+    let only = std::env::var("CHAOS_KINDS")
+        .unwrap_or_default()
+        .to_lowercase();
     for kind in [Kind::Vcard, Kind::Carddav, Kind::Http, Kind::Postgres] {
         if !only.is_empty() && !only.contains(&format!("{kind:?}").to_lowercase()) {
             continue;
@@ -390,7 +468,11 @@ fn schedules(seeds: std::ops::Range<u64>, size: Size) -> usize {
                 break;
             };
             let first = office.run(&["sync", "office-phone"]);
-            assert!(matches!(first.status.code(), Some(0 | 3)), "{}", text(&first));
+            assert!(
+                matches!(first.status.code(), Some(0 | 3)),
+                "{}",
+                text(&first)
+            );
             for round in 0..size.rounds {
                 office.office_edits(round);
                 office.phone_edits(round);
@@ -411,14 +493,26 @@ fn schedules(seeds: std::ops::Range<u64>, size: Size) -> usize {
 }
 
 fn seeds(default: u64) -> std::ops::Range<u64> {
-    let n = std::env::var("CHAOS_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(default);
-    let first = std::env::var("CHAOS_FIRST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
+    let n = std::env::var("CHAOS_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default);
+    let first = std::env::var("CHAOS_FIRST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
     first..first + n
 }
 
 #[test]
 fn chaos_schedules_lose_and_double_nothing() {
-    let ran = schedules(seeds(2), Size { people: 60, rounds: 3 });
+    let ran = schedules(
+        seeds(2),
+        Size {
+            people: 60,
+            rounds: 3,
+        },
+    );
     assert!(ran > 0);
     eprintln!("chaos: {ran} schedules, no record lost or doubled");
 }
@@ -426,6 +520,12 @@ fn chaos_schedules_lose_and_double_nothing() {
 #[test]
 #[ignore = "the long chaos run: cargo test -p einklang --test chaos -- --ignored"]
 fn chaos_long() {
-    let ran = schedules(seeds(25), Size { people: 300, rounds: 6 });
+    let ran = schedules(
+        seeds(25),
+        Size {
+            people: 300,
+            rounds: 6,
+        },
+    );
     eprintln!("chaos: {ran} schedules, no record lost or doubled");
 }

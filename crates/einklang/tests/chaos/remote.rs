@@ -52,7 +52,7 @@ enum Backend {
     Emulator(einklang_emulator::Emulator),
     /// Kept for its drop: the database goes with the schedule.
     #[allow(dead_code)]
-    Pg(einklang_testkit::PgDb),
+    Pg(Box<einklang_testkit::PgDb>),
 }
 
 /// The phone side.
@@ -136,7 +136,7 @@ retry = {{ attempts = 2, base_ms = 50 }}"#,
                     "kind = \"postgres_table\"\nurl = \"{}\"\ntable = \"kontakte\"\nkey = \"id\"\nids = \"server\"\nmarker_column = \"ek_marker\"",
                     db.url_via(proxy.addr())
                 );
-                (c, Some(user), Backend::Pg(db), Some(proxy))
+                (c, Some(user), Backend::Pg(Box::new(db)), Some(proxy))
             }
         };
         let config = format!(
@@ -171,7 +171,9 @@ retry = {{ attempts = 2, base_ms = 50 }}"#,
                 .unwrap()
                 .filter_map(|item| match item {
                     ReadItem::Record(r) => Some(r.fields),
-                    ReadItem::Reject(r) => panic!("the phone side holds an unreadable record: {r:?}"),
+                    ReadItem::Reject(r) => {
+                        panic!("the phone side holds an unreadable record: {r:?}")
+                    }
                 })
                 .collect(),
             _ => unreachable!(),
@@ -196,9 +198,16 @@ retry = {{ attempts = 2, base_ms = 50 }}"#,
                 emu.insert(fields);
             }
             (_, Some(user)) => {
-                let key = if self.kind == Kind::Vcard { "uid" } else { "href" };
+                let key = if self.kind == Kind::Vcard {
+                    "uid"
+                } else {
+                    "href"
+                };
                 let marker = format!("user-{n}");
-                let op = WriteOp::Create { marker, fields: fields.as_object().unwrap().clone() };
+                let op = WriteOp::Create {
+                    marker,
+                    fields: fields.as_object().unwrap().clone(),
+                };
                 let out = user.write(key, &[op]).unwrap();
                 out[0].as_ref().expect("the user's create");
             }
@@ -217,8 +226,13 @@ retry = {{ attempts = 2, base_ms = 50 }}"#,
         match (&self.backend, self.user.as_mut()) {
             (Backend::Emulator(emu), _) => emu.delete(id.parse().unwrap()),
             (_, Some(user)) => {
-                let op = WriteOp::Delete { id: id.into(), expected_version: None };
-                user.write("id", &[op]).unwrap()[0].as_ref().expect("the user's delete");
+                let op = WriteOp::Delete {
+                    id: id.into(),
+                    expected_version: None,
+                };
+                user.write("id", &[op]).unwrap()[0]
+                    .as_ref()
+                    .expect("the user's delete");
             }
             _ => unreachable!(),
         }
@@ -233,7 +247,9 @@ retry = {{ attempts = 2, base_ms = 50 }}"#,
                     fields: fields.as_object().unwrap().clone(),
                     expected_version: None,
                 };
-                user.write("id", &[op]).unwrap()[0].as_ref().expect("the user's edit");
+                user.write("id", &[op]).unwrap()[0]
+                    .as_ref()
+                    .expect("the user's edit");
             }
             _ => unreachable!(),
         }
@@ -248,7 +264,9 @@ retry = {{ attempts = 2, base_ms = 50 }}"#,
             _ => "POST",
         };
         let rule = match pick % 5 {
-            0 => Rule::drop_answer().method(writes).times(1 + (pick % 3) as u32),
+            0 => Rule::drop_answer()
+                .method(writes)
+                .times(1 + (pick % 3) as u32),
             1 => Rule::drop_answer().times(1),
             2 => Rule::reset().times(2),
             3 => Rule::delay(Duration::from_millis(300)).times(5),
