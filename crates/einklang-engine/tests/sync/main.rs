@@ -12,5 +12,6 @@ mod failures;
 mod harness;
 mod http;
 mod identity;
+mod lost_answers;
 mod postgres;
 mod scenarios;
