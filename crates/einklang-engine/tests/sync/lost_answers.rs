@@ -9,9 +9,10 @@
 //! every link clean, the outbox empty, and a sync that writes nothing.
 //!
 //! - `http` (the REST emulator): with `marker_field`, with `find`, and
-//!   with neither (held, claimed). Client ids (a create `path` with
-//!   `{id}`) are not covered here: the emulator has no PUT-create (its ids
-//!   are numbers it assigns).
+//!   with neither (held, claimed); a create that failed without landing
+//!   (a 503, a reset before forwarding) is sent again after a complete
+//!   read. Client ids (a create `path` with `{id}`) are not covered here:
+//!   the emulator has no PUT-create (its ids are numbers it assigns).
 //! - `graphql` (the emulator's GraphQL API), with and without a marker.
 //! - `carddav` and `caldav` on Radicale: the item name comes from the
 //!   marker, so recovery finds it.
@@ -254,6 +255,42 @@ fn a_lost_http_create_answer_without_marker_or_find_is_held_and_claimed() {
     let n = emu.all().len();
     whole(&mut hub, "sync", "contact", &["office", "crm"], PEOPLE, n);
     assert_eq!(hub.remote("office").len(), PEOPLE);
+}
+
+/// A create that failed before the server applied it (`fault`), without
+/// marker or `find`: held while it cannot be told, sent again once a
+/// complete read shows it is not there.
+fn an_http_create_that_did_not_land_is_sent_again(fault: Rule) {
+    let (emu, proxy) = emulator();
+    let config = office_and(ONE_EMAIL, &kommo(&proxy.url(), ""), &same_names(""));
+    let mut hub = Hub::new(&config, &[("office", MemoryOptions::default())]);
+    office_people(&hub, ONE_EMAIL, PEOPLE);
+    let rule = proxy.add(fault.method("POST").path(CREATE).once());
+    let r = hub.sync("sync");
+    assert_eq!(proxy.hits(rule), 1);
+    assert_eq!(count(&r, "push_failed"), 1, "{:#?}", r.counters);
+    assert_eq!(emu.all().len(), PEOPLE - 1, "one create did not land");
+    hub.later(120);
+    let r = hub.sync("sync");
+    assert_eq!(
+        (count(&r, "released"), count(&r, "pushed_create")),
+        (1, 1),
+        "{:#?} {:?}",
+        r.counters,
+        r.errors
+    );
+    let n = emu.all().len();
+    whole(&mut hub, "sync", "contact", &["office", "crm"], PEOPLE, n);
+}
+
+#[test]
+fn an_http_create_answered_503_is_sent_again_after_a_complete_read() {
+    an_http_create_that_did_not_land_is_sent_again(Rule::inject(503));
+}
+
+#[test]
+fn an_http_create_reset_before_it_reached_the_server_is_sent_again_after_a_complete_read() {
+    an_http_create_that_did_not_land_is_sent_again(Rule::reset());
 }
 
 /// The emulator's GraphQL API at `url`, with `extra` settings and the
