@@ -17,8 +17,8 @@
 //! - `carddav` and `caldav` on Radicale: the item name comes from the
 //!   marker, so recovery finds it.
 //! - `postgres_table` through the proxy in PostgreSQL mode (the answer to
-//!   the `COMMIT` of a write batch dropped): client ids, and server ids
-//!   with a marker column.
+//!   the `COMMIT` of a write batch dropped): client ids, server ids with a
+//!   marker column, and server ids without one.
 //! - The file kinds take client ids and have no answer to lose: a crash
 //!   right after the remote write stands in for it.
 
@@ -597,6 +597,33 @@ fn a_lost_commit_answer_with_server_ids_is_found_by_the_marker_column() {
     };
     let r = hub.sync("sync");
     assert_eq!(count(&r, "recovered"), PEOPLE as u64, "{:#?}", r.counters);
+    whole(
+        &mut hub,
+        "sync",
+        "contact",
+        &["office", "crm"],
+        PEOPLE,
+        rows(&db),
+    );
+    assert_eq!(hub.remote("office").len(), PEOPLE);
+}
+
+#[test]
+fn a_lost_commit_answer_with_server_ids_and_no_marker_column_is_held_and_claimed() {
+    let Some((db, _proxy, mut hub)) = table_with_a_lost_commit(
+        "lost_commit_held",
+        "CREATE TABLE kontakte (id BIGSERIAL PRIMARY KEY, name TEXT, email TEXT)",
+        "ids = \"server\"",
+    ) else {
+        return;
+    };
+    let r = hub.sync("sync");
+    assert_eq!(
+        (count(&r, "claimed"), count(&r, "created")),
+        (PEOPLE as u64, 0),
+        "{:#?}",
+        r.counters
+    );
     whole(
         &mut hub,
         "sync",
