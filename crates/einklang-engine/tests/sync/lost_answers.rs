@@ -15,7 +15,8 @@
 //!   the emulator has no PUT-create (its ids are numbers it assigns).
 //! - `graphql` (the emulator's GraphQL API), with and without a marker.
 //! - `carddav` and `caldav` on Radicale: the item name comes from the
-//!   marker, so recovery finds it.
+//!   marker, so recovery finds it; a re-sent `PUT` (`If-None-Match: *`) is
+//!   answered 412 and recognised as ours.
 //! - `postgres_table` through the proxy in PostgreSQL mode (the answer to
 //!   the `COMMIT` of a write batch dropped): client ids, server ids with a
 //!   marker column, and server ids without one.
@@ -412,11 +413,12 @@ fn book_config(url: &str) -> String {
     let book = format!(
         "kind = \"carddav\"\nurl = \"{url}\"\nusername = \"alice\"\npassword = \"alicepw\""
     );
-    office_and(
+    let config = office_and(
         EMAILS,
         &book,
         "id = \"href\"\nfields = { name = \"fn\", emails = \"email\" }",
-    )
+    );
+    config + "\n[jobs.push]\npull = [\"office\"]\npush = [\"crm\"]\n"
 }
 
 /// An address book whose first create loses its answer; `lookup`, a fault
@@ -448,6 +450,66 @@ fn a_lost_carddav_create_answer_is_found_under_its_marker_name() {
     assert_eq!(count(&r, "pushed_create"), 0, "{:#?}", r.counters);
     let items = dav_items(&url, "carddav");
     assert!(items.iter().all(|n| n.starts_with("ek-")), "{items:?}");
+    whole(
+        &mut hub,
+        "sync",
+        "contact",
+        &["office", "crm"],
+        PEOPLE,
+        items.len(),
+    );
+    assert_eq!(hub.remote("office").len(), PEOPLE);
+}
+
+/// The recovery's look-up of the unanswered card wrongly says it is not
+/// there (the proxy answers its GET 404).
+fn lying_lookup() -> Option<Rule> {
+    Some(Rule::inject(404).method("GET").path(".vcf").once())
+}
+
+/// Defect: a card the look-up called absent was read as someone new
+/// (copied to the office list), and the create sent again found it
+/// (412, ours) — its id already linked, every later run failed on the
+/// store's unique links.
+#[test]
+fn a_card_a_lookup_called_absent_is_linked_by_the_read_not_taken_for_someone_new() {
+    let Some((mut hub, url, proxy)) = carddav_lost_create("lost-absent", lying_lookup()) else {
+        return;
+    };
+    let r = hub.sync("sync");
+    assert_eq!(proxy.counters().injected, 1, "{:?}", proxy.counters());
+    assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.errors);
+    assert_eq!(
+        (count(&r, "created"), count(&r, "pushed_create")),
+        (0, 0),
+        "{:#?}",
+        r.counters
+    );
+    let items = dav_items(&url, "carddav");
+    whole(
+        &mut hub,
+        "sync",
+        "contact",
+        &["office", "crm"],
+        PEOPLE,
+        items.len(),
+    );
+    assert_eq!(hub.remote("office").len(), PEOPLE);
+}
+
+#[test]
+fn a_resent_carddav_create_is_answered_412_and_recognised_as_ours() {
+    // a job that does not read the book: the create the look-up called
+    // absent is sent again, If-None-Match answers 412, the card is ours
+    let Some((mut hub, url, proxy)) = carddav_lost_create("lost-412", lying_lookup()) else {
+        return;
+    };
+    let r = hub.sync("push");
+    assert_eq!(proxy.counters().injected, 1, "{:?}", proxy.counters());
+    assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.errors);
+    assert_eq!(count(&r, "pushed_create"), 1, "{:#?}", r.counters);
+    let items = dav_items(&url, "carddav");
+    assert_eq!(items.len(), PEOPLE, "{items:?}");
     whole(
         &mut hub,
         "sync",
