@@ -372,13 +372,21 @@ fn a_lost_graphql_create_answer_without_marker_is_held_and_claimed() {
 
 // --- carddav and caldav on Radicale ----------------------------------------
 
-/// A fresh collection on Radicale (made directly, not through the proxy),
-/// its URL and a proxy in front of Radicale.
-fn dav_collection(
-    tag: &str,
-    kind: &str,
-    media: &'static str,
-) -> Option<(String, Other, FaultProxy)> {
+/// A fresh collection on Radicale (made directly, not through the
+/// proxy), deleted with the test.
+struct Collection {
+    url: String,
+    other: Other,
+}
+
+impl Drop for Collection {
+    fn drop(&mut self) {
+        self.other.send("DELETE", "", "");
+    }
+}
+
+/// A fresh collection of `kind` and a proxy in front of Radicale.
+fn dav_collection(tag: &str, kind: &str, media: &'static str) -> Option<(Collection, FaultProxy)> {
     let url = format!("{}{tag}-{}/", dav_base()?, std::process::id());
     let other = Other::with_media(&url, media);
     other.send("DELETE", "", "");
@@ -389,7 +397,7 @@ fn dav_collection(
         .install()
         .unwrap();
     let proxy = FaultProxy::start(Mode::Http, &url).unwrap();
-    Some((url, other, proxy))
+    Some((Collection { url, other }, proxy))
 }
 
 /// `url` as reached through `proxy`.
@@ -423,32 +431,33 @@ fn book_config(url: &str) -> String {
 
 /// An address book whose first create loses its answer; `lookup`, a fault
 /// for the recovery's look-up of the item (or none).
-fn carddav_lost_create(tag: &str, lookup: Option<Rule>) -> Option<(Hub, String, FaultProxy)> {
-    let (url, _other, proxy) = dav_collection(tag, "carddav", "text/vcard; charset=utf-8")?;
-    let config = book_config(&via(&proxy, &url));
+fn carddav_lost_create(tag: &str, lookup: Option<Rule>) -> Option<(Hub, Collection, FaultProxy)> {
+    let (book, proxy) = dav_collection(tag, "carddav", "text/vcard; charset=utf-8")?;
+    let url = &book.url;
+    let config = book_config(&via(&proxy, url));
     let mut hub = Hub::new(&config, &[("office", MemoryOptions::default())]);
     office_people(&hub, EMAILS, PEOPLE);
     let rule = proxy.add(Rule::drop_answer().method("PUT").once());
     let r = hub.sync("sync");
     assert_eq!(proxy.hits(rule), 1, "{:?}", proxy.counters());
     assert_eq!(count(&r, "push_failed"), 1, "{:#?}", r.counters);
-    assert_eq!(dav_items(&url, "carddav").len(), PEOPLE, "every PUT landed");
+    assert_eq!(dav_items(url, "carddav").len(), PEOPLE, "every PUT landed");
     if let Some(rule) = lookup {
         proxy.add(rule);
     }
     hub.later(120);
-    Some((hub, url, proxy))
+    Some((hub, book, proxy))
 }
 
 #[test]
 fn a_lost_carddav_create_answer_is_found_under_its_marker_name() {
-    let Some((mut hub, url, _proxy)) = carddav_lost_create("lost-found", None) else {
+    let Some((mut hub, book, _proxy)) = carddav_lost_create("lost-found", None) else {
         return;
     };
     let r = hub.sync("sync");
     assert_eq!(count(&r, "recovered"), 1, "{:#?}", r.counters);
     assert_eq!(count(&r, "pushed_create"), 0, "{:#?}", r.counters);
-    let items = dav_items(&url, "carddav");
+    let items = dav_items(&book.url, "carddav");
     assert!(items.iter().all(|n| n.starts_with("ek-")), "{items:?}");
     whole(
         &mut hub,
@@ -473,7 +482,7 @@ fn lying_lookup() -> Option<Rule> {
 /// store's unique links.
 #[test]
 fn a_card_a_lookup_called_absent_is_linked_by_the_read_not_taken_for_someone_new() {
-    let Some((mut hub, url, proxy)) = carddav_lost_create("lost-absent", lying_lookup()) else {
+    let Some((mut hub, book, proxy)) = carddav_lost_create("lost-absent", lying_lookup()) else {
         return;
     };
     let r = hub.sync("sync");
@@ -485,7 +494,7 @@ fn a_card_a_lookup_called_absent_is_linked_by_the_read_not_taken_for_someone_new
         "{:#?}",
         r.counters
     );
-    let items = dav_items(&url, "carddav");
+    let items = dav_items(&book.url, "carddav");
     whole(
         &mut hub,
         "sync",
@@ -501,14 +510,14 @@ fn a_card_a_lookup_called_absent_is_linked_by_the_read_not_taken_for_someone_new
 fn a_resent_carddav_create_is_answered_412_and_recognised_as_ours() {
     // a job that does not read the book: the create the look-up called
     // absent is sent again, If-None-Match answers 412, the card is ours
-    let Some((mut hub, url, proxy)) = carddav_lost_create("lost-412", lying_lookup()) else {
+    let Some((mut hub, book, proxy)) = carddav_lost_create("lost-412", lying_lookup()) else {
         return;
     };
     let r = hub.sync("push");
     assert_eq!(proxy.counters().injected, 1, "{:?}", proxy.counters());
     assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.errors);
     assert_eq!(count(&r, "pushed_create"), 1, "{:#?}", r.counters);
-    let items = dav_items(&url, "carddav");
+    let items = dav_items(&book.url, "carddav");
     assert_eq!(items.len(), PEOPLE, "{items:?}");
     whole(
         &mut hub,
@@ -554,12 +563,13 @@ default = { authority = "office" }
 
 #[test]
 fn a_lost_caldav_create_answer_is_found_under_its_marker_name() {
-    let Some((url, _other, proxy)) =
+    let Some((calendar, proxy)) =
         dav_collection("lost-cal", "caldav", "text/calendar; charset=utf-8")
     else {
         return;
     };
-    let config = CALENDAR_CONFIG.replace("URL", &via(&proxy, &url));
+    let url = &calendar.url;
+    let config = CALENDAR_CONFIG.replace("URL", &via(&proxy, url));
     let mut hub = Hub::new(&config, &[("office", MemoryOptions::default())]);
     for i in 0..PEOPLE {
         hub.remote("office").insert(raw(json!({
@@ -572,11 +582,11 @@ fn a_lost_caldav_create_answer_is_found_under_its_marker_name() {
     let r = hub.sync("sync");
     assert_eq!(proxy.hits(rule), LOST);
     assert_eq!(count(&r, "push_failed"), LOST as u64, "{:#?}", r.counters);
-    assert_eq!(dav_items(&url, "caldav").len(), PEOPLE, "every PUT landed");
+    assert_eq!(dav_items(url, "caldav").len(), PEOPLE, "every PUT landed");
     hub.later(120);
     let r = hub.sync("sync");
     assert_eq!(count(&r, "recovered"), LOST as u64, "{:#?}", r.counters);
-    let items = dav_items(&url, "caldav");
+    let items = dav_items(url, "caldav");
     whole(
         &mut hub,
         "sync",
