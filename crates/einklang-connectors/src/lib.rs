@@ -373,6 +373,16 @@ pub trait Connector: Send {
         let _ = (key_field, marker);
         Ok(Lookup::CannotTell)
     }
+    /// How the connector names the record a create makes when it names
+    /// it after the create's marker by itself (client ids aside): the text
+    /// before and after the marker — a DAV item `ek-7.vcf` is
+    /// `("", ".vcf")`. A read that meets a record so named while the
+    /// create's link still waits for its id (an answer lost, a look-up
+    /// that said absent) takes it for that create's record, not for
+    /// someone new. `None`: the connector does not name records so.
+    fn named_after_marker(&self) -> Option<(String, String)> {
+        None
+    }
     /// Set up what the connector needs on the remote side (e.g. a change
     /// log and its trigger), idempotently; returns what it set up.
     fn install(&mut self) -> Result<Vec<String>, ConnectorError> {

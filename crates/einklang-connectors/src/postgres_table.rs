@@ -20,7 +20,9 @@
 //!   them: they never come back as changes.
 //! - Ids: `ids = "client"` (default) uses einklang's marker as the new row's
 //!   key; `ids = "server"` lets the table's default assign it and stores the
-//!   marker in `marker_column`, where `find_created` looks.
+//!   marker in `marker_column`, where `find_created` looks (without one,
+//!   `find_created` cannot tell and the engine holds such a create until a
+//!   read finds its row).
 
 mod remote;
 mod sql;

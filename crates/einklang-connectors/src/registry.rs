@@ -181,16 +181,14 @@ fn postgres_problems(settings: &Settings) -> Vec<SettingProblem> {
             ));
         }
     }
-    let server = match settings.get("ids").map(|v| v.as_str()) {
-        None | Some(Some("client")) => false,
-        Some(Some("server")) => true,
-        Some(_) => {
-            problems.push(problem(Some("ids"), "`ids` must be \"client\" (the marker is the new row's key) or \"server\" (the table assigns it)".into()));
-            false
-        }
-    };
-    if server && text(settings, "marker_column").is_none() {
-        problems.push(problem(Some("ids"), "`ids = \"server\"` needs `marker_column`: a text column where einklang keeps the marker of rows it created, so a create whose answer was lost is found again".into()));
+    // `ids = "server"` without `marker_column` is allowed: a create whose
+    // answer was lost is then held until a read finds its row (by the
+    // mapping's `find` fields, else by every written field)
+    if !matches!(
+        settings.get("ids").map(|v| v.as_str()),
+        None | Some(Some("client" | "server"))
+    ) {
+        problems.push(problem(Some("ids"), "`ids` must be \"client\" (the marker is the new row's key) or \"server\" (the table assigns it)".into()));
     }
     let change_log = settings.get("change_log") == Some(&serde_json::Value::Bool(true));
     if change_log && settings.contains_key("updated_column") {

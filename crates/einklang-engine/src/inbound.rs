@@ -34,6 +34,12 @@ pub fn marker(record: i64) -> String {
     format!("ek-{record}")
 }
 
+/// Is `text` a marker ([`marker`])?
+pub fn is_marker(text: &str) -> bool {
+    text.strip_prefix("ek-")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// A new record: every field is history with `old = null`.
 pub fn plan_create(entity: &str, incoming: &Incoming) -> Change {
     let history = incoming

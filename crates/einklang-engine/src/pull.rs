@@ -250,7 +250,9 @@ fn finish(
 /// that raced nothing releases them to be sent again; any other leaves
 /// them held (see [`crate::outbound::unknown`]). "Raced nothing" needs
 /// proof: the source's stamp did not move, or a second listing shows no
-/// record the read did not see (a paged listing can skip a new record).
+/// record the read did not see (a paged listing can skip a new record) —
+/// the connector's `list` where it has one, else a second read (an HTTP
+/// API: without it a held create would never be released).
 fn settle_unknown(
     ctx: &mut StepContext<'_>,
     connector: &mut dyn Connector,
@@ -263,11 +265,11 @@ fn settle_unknown(
     let side = applier.side;
     let mut complete = outcome.gone.is_some() && !outcome.source_unchanged;
     if complete && !stamped {
-        complete = side.caps.list_versions
-            && match connector.list() {
-                Ok(listing) => !unseen_new(ctx, applier, &listing)?,
-                Err(e) => return Ok(Err(e.to_string())),
-            };
+        complete = match listing_again(connector, side) {
+            Ok(Some(ids)) => !unseen_new(ctx, applier, &ids)?,
+            Ok(None) => false,
+            Err(e) => return Ok(Err(e)),
+        };
     }
     let (release, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut applier.unknown)
         .into_iter()
@@ -289,14 +291,33 @@ fn settle_unknown(
     Ok(Ok(()))
 }
 
+/// The ids of the side's records once more: its listing, or (without
+/// one) a second read. `None` when a record of it has no readable id.
+fn listing_again(
+    connector: &mut dyn Connector,
+    side: &Side<'_>,
+) -> Result<Option<Vec<String>>, String> {
+    if side.caps.list_versions {
+        let listing = connector.list().map_err(|e| e.to_string())?;
+        return Ok(Some(listing.into_iter().map(|l| l.id).collect()));
+    }
+    let items = connector.read().map_err(|e| e.to_string())?;
+    Ok(items
+        .map(|item| match item {
+            einklang_connectors::ReadItem::Record(r) => side.mapping.external_id_of(&r.fields),
+            einklang_connectors::ReadItem::Reject(_) => None,
+        })
+        .collect())
+}
+
 /// Does a second listing hold a record the read neither saw nor knew?
 fn unseen_new(
     ctx: &mut StepContext<'_>,
     applier: &Applier<'_>,
-    listing: &[einklang_connectors::Listed],
+    listing: &[String],
 ) -> Result<bool, EngineError> {
     let unseen: Vec<&str> = (listing.iter())
-        .map(|l| l.id.as_str())
+        .map(String::as_str)
         .filter(|id| !applier.saw(id))
         .collect();
     let (name, entity) = (applier.side.name, applier.side.schema.name.as_str());

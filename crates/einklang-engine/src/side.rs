@@ -27,6 +27,9 @@ pub(crate) struct Side<'c> {
     pub pulls: bool,
     /// The step writes this connector.
     pub pushes: bool,
+    /// How the connector names a create's record after its marker
+    /// ([`einklang_connectors::Connector::named_after_marker`]).
+    pub named_after_marker: Option<(String, String)>,
 }
 
 impl<'c> Side<'c> {
@@ -64,6 +67,7 @@ impl<'c> Side<'c> {
             caps,
             pulls,
             pushes,
+            named_after_marker: None,
         }
     }
 

@@ -239,7 +239,8 @@ fn open_side<'c>(
         region: config.region.clone(),
         max_field_bytes: config.max_field_bytes,
     };
-    let side = Side::new(mapping, schema, norm, caps, (spec.pull, spec.push));
+    let mut side = Side::new(mapping, schema, norm, caps, (spec.pull, spec.push));
+    side.named_after_marker = connector.named_after_marker();
     Ok(Open {
         side,
         connector,

@@ -64,6 +64,9 @@ impl<F: ItemFormat + Send> Connector for Collection<F> {
         self.ready()?;
         Collection::find_created(self, marker)
     }
+    fn named_after_marker(&self) -> Option<(String, String)> {
+        Some((String::new(), F::EXT.to_string()))
+    }
     fn install(&mut self) -> Result<Vec<String>, ConnectorError> {
         let _span = crate::calls::span(&self.name, F::KIND, "install");
         self.ready()?;

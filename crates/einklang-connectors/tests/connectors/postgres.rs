@@ -1,6 +1,7 @@
 //! `postgres_table` against a real PostgreSQL (started by scripts/test;
 //! required when `CI=true`): the compliance kit, server-assigned keys with
-//! a marker column, and the trigger change log that never logs our writes.
+//! a marker column (or without one), and the trigger change log that never
+//! logs our writes.
 
 use crate::{create, obj, settings, update};
 use einklang_connectors::{open, Connector, Lookup, ReadItem, WriteErrorKind, WriteOp};
@@ -39,6 +40,26 @@ fn kit_postgres_table() {
     crate::kit::run(connector(&db, "public.kontakte", json!({})).as_mut(), "id");
     let caps = connector(&db, "kontakte", json!({})).capabilities();
     assert!(caps.list_versions && caps.conditional_writes && caps.client_ids && !caps.change_feed);
+}
+
+/// Defect (issue 9): `ids = "server"` without `marker_column` was refused,
+/// though the engine can hold such a table's lost creates until a read
+/// finds their rows.
+#[test]
+fn server_keys_without_a_marker_column_are_allowed_and_cannot_tell() {
+    let check = |ids: &str| {
+        einklang_connectors::validate_settings(
+            "postgres_table",
+            &settings(json!({"url": "postgres://x/y", "table": "t", "key": "id", "ids": ids})),
+        )
+    };
+    assert!(check("server").is_empty(), "{:?}", check("server"));
+    assert!(check("both")[0].message.contains("`ids` must be"));
+    // no column to look in: no query, no connection
+    let mut c = connector_at("postgres://127.0.0.1:1/none", "t", json!({"ids": "server"}));
+    let caps = c.capabilities();
+    assert!(!caps.client_ids && !caps.finds_created, "{caps:?}");
+    assert_eq!(c.find_created("id", "ek-1").unwrap(), Lookup::CannotTell);
 }
 
 #[test]

@@ -290,3 +290,12 @@ fn gone_records_are_deleted_recreated_or_forgotten() {
         assert_eq!(plan_gone(read_only, &only, &clean), Gone::DeleteRecord);
     });
 }
+
+#[test]
+fn markers_are_ek_and_a_record_id() {
+    assert_eq!(marker(17), "ek-17");
+    assert!(is_marker("ek-17"));
+    for not in ["ek-", "ek-1a", "ek-17.vcf", "EK-17", "x-17", "ek--1"] {
+        assert!(!is_marker(not), "{not}");
+    }
+}

@@ -152,7 +152,8 @@ impl<'s> Applier<'s> {
     ) -> Result<SyncBatch, EngineError> {
         let ids: Vec<&str> = batch.iter().map(|i| i.external_id.as_str()).collect();
         let (connector, entity) = (self.side.name, self.side.schema.name.as_str());
-        let links = ctx.store.find_links(&ctx.tenant, connector, entity, &ids)?;
+        let mut links = ctx.store.find_links(&ctx.tenant, connector, entity, &ids)?;
+        self.own_creates(ctx, batch, &mut links)?;
         let mut out = SyncBatch::default();
         let mut stale: Vec<(LinkKey, &Incoming)> = Vec::new();
         let mut undetailed = 0;
@@ -185,6 +186,47 @@ impl<'s> Applier<'s> {
             self.plan_stale(ctx, &stale, &mut out, rejects)?;
         }
         Ok(out)
+    }
+
+    /// New records named after the marker of a create whose link still
+    /// waits for its id ([`Side::named_after_marker`]: a DAV item
+    /// `ek-7.vcf`, made by a create whose answer was lost or that a
+    /// look-up wrongly called absent): the record is that link's, merged
+    /// against its base like any linked record, not someone new — who
+    /// would be copied to the other sides while the create, sent again,
+    /// finds the record taken.
+    fn own_creates(
+        &self,
+        ctx: &mut StepContext<'_>,
+        batch: &[Incoming],
+        links: &mut [Option<LinkKey>],
+    ) -> Result<(), EngineError> {
+        let Some((before, after)) = &self.side.named_after_marker else {
+            return Ok(());
+        };
+        let markers: Vec<(usize, &str)> = (links.iter().zip(batch).enumerate())
+            .filter(|(_, (link, _))| link.is_none())
+            .filter_map(|(i, (_, incoming))| {
+                let id = incoming.external_id.as_str();
+                let marker = id
+                    .strip_prefix(before.as_str())?
+                    .strip_suffix(after.as_str())?;
+                crate::inbound::is_marker(marker).then_some((i, marker))
+            })
+            .collect();
+        if markers.is_empty() {
+            return Ok(());
+        }
+        let (connector, entity) = (self.side.name, self.side.schema.name.as_str());
+        let wanted: Vec<&str> = markers.iter().map(|(_, m)| *m).collect();
+        let found = ctx
+            .store
+            .find_links(&ctx.tenant, connector, entity, &wanted)?;
+        for ((i, _), key) in markers.into_iter().zip(found) {
+            // a link still under its marker has no id yet: it waits
+            links[i] = key.filter(|k| k.status != LinkStatus::DeletedRemote);
+        }
+        Ok(())
     }
 
     /// A new record that is the one a create held `unknown` made: its link

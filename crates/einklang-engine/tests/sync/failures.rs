@@ -307,3 +307,78 @@ fn a_held_create_waits_while_the_listing_races_a_writer() {
     assert_eq!((hub.remote("advo").len(), hub.records().len()), (1, 1));
     assert_quiet(&hub.sync("sync"));
 }
+
+/// A remote that neither lists ids nor stamps its state (an HTTP API).
+fn no_marker_no_listing() -> MemoryOptions {
+    MemoryOptions {
+        list_versions: false,
+        ..no_marker()
+    }
+}
+
+/// Defect (issue 9): on a remote that cannot list (an HTTP API) a held
+/// create that never landed was held for ever — no read counted as
+/// complete. A second read now proves the first missed nothing.
+#[test]
+fn a_held_create_that_did_not_land_on_a_remote_that_cannot_list_is_sent_again() {
+    let mut hub = Hub::new(
+        TWO_WAY,
+        &[
+            ("espo", MemoryOptions::default()),
+            ("advo", no_marker_no_listing()),
+        ],
+    );
+    hub.remote("espo")
+        .insert(raw(json!({"name": "Anna", "city": "Berlin"})));
+    hub.remote("advo")
+        .fail_next(einklang_connectors::WriteErrorKind::Transient, 1);
+    hub.sync("sync");
+    assert_eq!(hub.remote("advo").len(), 0);
+    hub.later(120);
+    let reads = hub.remote("advo").calls().read;
+    let r = hub.sync("sync");
+    assert_eq!(
+        (count(&r, "released"), count(&r, "pushed_create")),
+        (1, 1),
+        "{:#?}",
+        r.counters
+    );
+    assert_eq!(hub.remote("advo").calls().read - reads, 2, "a second read");
+    assert_eq!(hub.remote("advo").len(), 1);
+    assert_quiet(&hub.sync("sync"));
+}
+
+#[test]
+fn a_held_create_stays_held_while_a_second_read_shows_a_record_the_first_missed() {
+    let mut hub = Hub::new(
+        TWO_WAY,
+        &[
+            ("espo", MemoryOptions::default()),
+            ("advo", no_marker_no_listing()),
+        ],
+    );
+    hub.remote("espo")
+        .insert(raw(json!({"name": "Anna", "city": "Berlin"})));
+    hub.remote("advo").lose_next_answers(1);
+    hub.sync("sync");
+    let (id, _) = hub.find("advo", "name", "Anna");
+    // the next read pages past the new record; the second one shows it
+    hub.remote("advo").skip_in_next_listing(&[&id], false);
+    hub.later(120);
+    let r = hub.sync("sync");
+    assert_eq!(
+        (
+            count(&r, "released"),
+            count(&r, "claimed"),
+            count(&r, "held_unknown")
+        ),
+        (0, 0, 1),
+        "{:#?}",
+        r.counters
+    );
+    assert_eq!(hub.remote("advo").len(), 1, "not sent again meanwhile");
+    let r = hub.sync("sync");
+    assert_eq!(count(&r, "claimed"), 1, "{:#?}", r.counters);
+    assert_eq!((hub.remote("advo").len(), hub.records().len()), (1, 1));
+    assert_quiet(&hub.sync("sync"));
+}

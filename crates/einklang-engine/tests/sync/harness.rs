@@ -2,7 +2,9 @@
 //! [`MemoryRemote`]s (the config names them with a file kind so `check`
 //! accepts it; the test's [`ConnectorSource`] hands out the memory
 //! connectors instead), a hub store (SQLite in memory, or PostgreSQL), and
-//! helpers to edit remotes, run jobs and look at the results.
+//! helpers to edit remotes, run jobs and look at the results. Connectors of
+//! a server kind, and of a file kind without a memory remote of their name,
+//! are the real ones (files under the hub's temporary folder).
 
 use chrono::{DateTime, Duration, Utc};
 use einklang_config::{Config, ConnectorConfig};
@@ -67,7 +69,10 @@ impl ConnectorSource for Remotes {
         cc: &ConnectorConfig,
         dir: &Path,
     ) -> Result<Box<dyn Connector>, ConnectorError> {
-        if ["postgres_table", "carddav", "caldav", "http", "graphql"].contains(&cc.kind.as_str()) {
+        let kind = cc.kind.as_str();
+        let server = ["postgres_table", "carddav", "caldav", "http", "graphql"].contains(&kind);
+        let file = ["csv", "jsonl", "vcard"].contains(&kind) && !self.0.contains_key(&cc.name);
+        if server || file {
             return einklang_connectors::open(&cc.name, &cc.kind, &cc.settings, dir);
         }
         let remote = self.0.get(&cc.name).ok_or_else(|| ConnectorError::Other {
@@ -85,7 +90,7 @@ pub struct Hub {
     pub remotes: Remotes,
     /// The time runs happen at (moved by tests for retry schedules).
     pub now: DateTime<Utc>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 pub fn raw(v: Value) -> RawFields {
@@ -116,8 +121,13 @@ impl Hub {
             now: DateTime::parse_from_rfc3339("2026-06-01T08:00:00Z")
                 .unwrap()
                 .with_timezone(&Utc),
-            _dir: dir,
+            dir,
         }
+    }
+
+    /// The folder of the config (relative file paths start here).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
     }
 
     pub fn remote(&self, name: &str) -> &MemoryRemote {
@@ -192,7 +202,12 @@ impl Hub {
 
     /// The live hub records (not deleted, not merged), by id.
     pub fn records(&mut self) -> Vec<RecordState> {
-        let live = self.store.live_records("default", "contact", 0, 1_000_000);
+        self.records_of("contact")
+    }
+
+    /// The live hub records of `entity`, by id.
+    pub fn records_of(&mut self, entity: &str) -> Vec<RecordState> {
+        let live = self.store.live_records("default", entity, 0, 1_000_000);
         let ids: Vec<i64> = live.unwrap().into_iter().map(|r| r.0).collect();
         self.store
             .load_records("default", &ids)

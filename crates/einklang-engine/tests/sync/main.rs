@@ -13,5 +13,6 @@ mod harness;
 mod http;
 mod identity;
 mod invariant;
+mod lost_answers;
 mod postgres;
 mod scenarios;

@@ -169,8 +169,8 @@ retry = {{ attempts = 2, base_ms = 50 }}"#,
             (_, Some(user)) => user
                 .read()
                 .unwrap()
-                .filter_map(|item| match item {
-                    ReadItem::Record(r) => Some(r.fields),
+                .map(|item| match item {
+                    ReadItem::Record(r) => r.fields,
                     ReadItem::Reject(r) => {
                         panic!("the phone side holds an unreadable record: {r:?}")
                     }
