@@ -461,3 +461,42 @@ pull = ["file", "crm"]
     let out = run(&["sync", "j"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
 }
+
+/// Defect (issue 9): `sync --watch` next to a manual sync reverted 50 user
+/// edits in the vCards while the hub and the CSV kept the new values — a
+/// divergence no later sync saw. Both now go through the job's lease.
+#[test]
+fn a_watch_beside_manual_syncs_reverts_no_edit() {
+    let office = Office::new(300);
+    let first = office.run(&["sync", "office-phone"]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let mut watch = office.spawn(&["sync", "office-phone", "--watch", "--interval", "1"]);
+    let cards = office.dir.path().join("data/phonebook");
+    let mut edited = Vec::new();
+    for round in 0..5 {
+        for i in (round * 10)..(round * 10 + 10) {
+            let card = cards.join(format!("phone-{i}.vcf"));
+            let text = std::fs::read_to_string(&card).unwrap();
+            let new = text.replace(&format!("N:Fon{i};"), &format!("N:Edited{round}x{i};"));
+            std::fs::write(&card, new).unwrap();
+            edited.push((i, format!("Edited{round}x{i}")));
+        }
+        let out = office.run(&["sync", "office-phone", "--wait", "60"]);
+        assert!(matches!(out.status.code(), Some(0)), "{}", text(&out));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    watch.kill().unwrap();
+    watch.wait().unwrap();
+    let out = office.run(&["sync", "office-phone", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let csv = std::fs::read_to_string(office.dir.path().join("data/mandanten.csv")).unwrap();
+    for (i, name) in &edited {
+        let card = std::fs::read_to_string(cards.join(format!("phone-{i}.vcf"))).unwrap();
+        assert!(
+            card.contains(&format!("N:{name};")),
+            "card {i} reverted: {card}"
+        );
+        assert!(csv.contains(&format!(";{name};")), "{name} not in the CSV");
+    }
+    office.assert_whole(600);
+}

@@ -103,8 +103,9 @@ impl<F: ItemFormat> Collection<F> {
             _ => {
                 let names: Vec<String> =
                     found.iter().map(|e| segment(&e.href).to_string()).collect();
+                // the instruction first: a long list is cut in messages
                 let detail = format!(
-                    "{} {}s here ({}): name one with `collection`",
+                    "{} {}s here: name one with `collection` ({})",
                     names.len(),
                     F::COLLECTION,
                     names.join(", ")

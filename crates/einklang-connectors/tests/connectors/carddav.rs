@@ -344,9 +344,11 @@ fn carddav_discovers_the_address_book_from_the_server_url() {
     // no name and several books: the error lists them
     let err = open_with(None).list().unwrap_err().to_string();
     assert!(
-        err.contains("address books here") && err.contains(&name) && err.contains("`collection`"),
+        err.contains("address books here: name one with `collection`"),
         "{err}"
     );
+    // the list of names is cut when a server has many books (other tests')
+    assert!(err.contains(&name) || err.ends_with('…'), "{err}");
     let (status, _, _) = book.request("DELETE", &format!("../{fresh}/"), &[], "");
     assert!(status == 200 || status == 204, "{status}");
 }

@@ -11,6 +11,7 @@
 //! connector of the same kind for files, CardDAV and PostgreSQL, with the
 //! emulator's own API for REST.
 
+use base64::prelude::{Engine, BASE64_STANDARD};
 use einklang_connectors::{Connector, RawFields, ReadItem, WriteOp};
 use einklang_testkit::{FaultProxy, Mode, Rule};
 use serde_json::{json, Value};
@@ -48,7 +49,8 @@ fn names(kind: Kind) -> [&'static str; 5] {
 /// What lives behind a side for the length of a schedule.
 enum Backend {
     Files,
-    Dav,
+    /// The collection's URL, deleted with the schedule.
+    Dav(String),
     Emulator(einklang_emulator::Emulator),
     /// Kept for its drop: the database goes with the schedule.
     #[allow(dead_code)]
@@ -105,7 +107,7 @@ impl Remote {
                     einklang_testkit::DAV_USER,
                     einklang_testkit::DAV_PASSWORD
                 );
-                (c, Some(user), Backend::Dav, Some(proxy))
+                (c, Some(user), Backend::Dav(url), Some(proxy))
             }
             Kind::Http => {
                 let emu = einklang_emulator::Emulator::start(Default::default());
@@ -290,6 +292,25 @@ retry = {{ attempts = 2, base_ms = 50 }}"#,
             .as_ref()
             .map(|p| format!("{:?}", p.counters()))
             .unwrap_or_default()
+    }
+}
+
+impl Drop for Remote {
+    fn drop(&mut self) {
+        // the server outlives the test: leave no address book behind
+        if let Backend::Dav(url) = &self.backend {
+            let auth = format!(
+                "{}:{}",
+                einklang_testkit::DAV_USER,
+                einklang_testkit::DAV_PASSWORD
+            );
+            let _ = ureq::delete(url)
+                .header(
+                    "Authorization",
+                    &format!("Basic {}", BASE64_STANDARD.encode(auth)),
+                )
+                .call();
+        }
     }
 }
 
