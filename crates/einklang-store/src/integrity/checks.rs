@@ -68,6 +68,25 @@ impl Check {
         Check::ConflictsAdrift,
     ];
 
+    /// Its name as serialised (`tombstones_owing_delete`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Check::LinksWithoutRecord => "links_without_record",
+            Check::LinksOnMergedRecord => "links_on_merged_record",
+            Check::TombstonesOwingDelete => "tombstones_owing_delete",
+            Check::OutboxWithoutLink => "outbox_without_link",
+            Check::OutboxOtherRecord => "outbox_other_record",
+            Check::OutboxUnknown => "outbox_unknown",
+            Check::MergesNotInPlace => "merges_not_in_place",
+            Check::MergedWithoutMerge => "merged_without_merge",
+            Check::MatchKeysOfGone => "match_keys_of_gone",
+            Check::MatchKeyedOfMissing => "match_keyed_of_missing",
+            Check::StaleLeases => "stale_leases",
+            Check::RunsWithoutLease => "runs_without_lease",
+            Check::ConflictsAdrift => "conflicts_adrift",
+        }
+    }
+
     /// A short title (`links → records`).
     pub fn title(self) -> &'static str {
         self.spec().title
@@ -270,5 +289,22 @@ impl Check {
         Some(format!(
             "DELETE FROM {table} WHERE tenant = $1 AND {column} IN (SELECT id FROM ({query}) found)"
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Check;
+
+    #[test]
+    fn names_are_the_serialised_ones_and_distinct() {
+        let mut seen = std::collections::HashSet::new();
+        for c in Check::ALL {
+            assert_eq!(serde_json::to_value(c).unwrap(), c.name(), "{c:?}");
+            assert!(seen.insert(c.name()));
+            assert!(
+                c.query().is_some() || matches!(c, Check::StaleLeases | Check::RunsWithoutLease)
+            );
+        }
     }
 }
