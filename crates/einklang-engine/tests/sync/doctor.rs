@@ -56,9 +56,15 @@ fn problems(e: &doctor::Examination) -> Vec<(Check, u64)> {
         .collect()
 }
 
-/// Anna and Bob synced both ways; the archive knows Anna as she was.
+/// Anna and Bob synced both ways, Cleo from the archive too.
 fn synced() -> Hub {
-    let mut hub = Hub::new(
+    synced_on(":memory:")
+}
+
+/// The same on the store at `location`.
+fn synced_on(location: &str) -> Hub {
+    let mut hub = Hub::on(
+        location,
         &config(),
         &[
             ("espo", MemoryOptions::default()),
@@ -192,7 +198,18 @@ fn a_synced_hub_is_healthy_and_links_only_read_are_not_judged() {
 
 #[test]
 fn what_doctor_finds_it_repairs_as_a_run_and_the_next_sync_writes_what_was_owed() {
-    let mut hub = synced();
+    find_repair_sync(":memory:");
+}
+
+#[test]
+fn doctor_on_postgres() {
+    if let Some(db) = einklang_testkit::PgDb::new("sync_doctor") {
+        find_repair_sync(&db.url);
+    }
+}
+
+fn find_repair_sync(location: &str) {
+    let mut hub = synced_on(location);
     anna_moves_behind_advos_back(&mut hub);
     bob_deleted_without_his_deletes(&mut hub);
     let (advo_anna, _) = hub.find("advo", "name", "Anna");
