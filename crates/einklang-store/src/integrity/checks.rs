@@ -87,6 +87,25 @@ impl Check {
         }
     }
 
+    /// What a finding's examples are (`link ids`).
+    pub fn examples_are(self) -> &'static str {
+        match self {
+            Check::LinksWithoutRecord
+            | Check::LinksOnMergedRecord
+            | Check::TombstonesOwingDelete => "link ids",
+            Check::OutboxWithoutLink | Check::OutboxOtherRecord | Check::OutboxUnknown => {
+                "outbox ids"
+            }
+            Check::MergesNotInPlace => "merge ids",
+            Check::MergedWithoutMerge | Check::MatchKeysOfGone | Check::MatchKeyedOfMissing => {
+                "record ids"
+            }
+            Check::StaleLeases => "leases",
+            Check::RunsWithoutLease => "run ids",
+            Check::ConflictsAdrift => "conflict ids",
+        }
+    }
+
     /// A short title (`links → records`).
     pub fn title(self) -> &'static str {
         self.spec().title
@@ -129,14 +148,14 @@ impl Check {
             Check::OutboxWithoutLink => (
                 "outbox → links",
                 "every outbox entry has its link",
-                "outbox entr(ies) belong to a link that does not exist; nothing can settle them",
+                "outbox row(s) belong to a link that does not exist; nothing can settle them",
                 Some("removes them"),
                 false,
             ),
             Check::OutboxOtherRecord => (
                 "outbox records",
                 "every outbox entry is of its link's record",
-                "outbox entr(ies) were made for another record than their link's (a merge or unmerge since?); \
+                "outbox row(s) were made for another record than their link's (a merge or unmerge since?); \
                  not removed, because their write may have reached the remote and the read that follows needs them",
                 None,
                 false,
