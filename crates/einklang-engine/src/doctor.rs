@@ -20,7 +20,8 @@ use crate::job::ConnectorSource;
 use crate::lease::Holding;
 use crate::EngineError;
 use einklang_config::{Config, Step};
-use einklang_core::NormaliseContext;
+use einklang_connectors::Capabilities;
+use einklang_core::{Mapping, NormaliseContext};
 use einklang_store::{
     Check, Counters, Finding, HubStore, IntegrityOptions, NewRun, RunId, RunOutcome, RunSource,
     RunStatus,
@@ -140,36 +141,18 @@ pub fn examine(
     options: &IntegrityOptions,
 ) -> Result<Examination, EngineError> {
     let findings = store.check_integrity(&config.tenant, options)?;
-    let mut caps = BTreeMap::new();
+    let mut opened = BTreeMap::new();
     let mut sides = Vec::new();
     for mapping in &config.mappings {
         let (connector, entity) = (&mapping.connector, &mapping.entity);
-        let outcome = if !written(config, connector, entity) {
-            SideOutcome::NotWritten
-        } else {
-            let opened = caps.entry(connector.clone()).or_insert_with(|| {
-                let cc = config
-                    .connectors
-                    .get(connector)
-                    .ok_or("it is not configured")?;
-                connectors
-                    .open(cc, &config.base_dir)
-                    .map(|c| c.capabilities())
-                    .map_err(|e| e.to_string())
-            });
-            match (opened.clone(), config.entities.get(entity)) {
-                (Err(e), _) => SideOutcome::Unchecked(e),
-                (Ok(_), None) => {
-                    SideOutcome::Unchecked(format!("entity `{entity}` is not defined"))
-                }
-                (Ok(caps), Some(schema)) => {
-                    let norm = NormaliseContext {
-                        region: config.region.clone(),
-                        max_field_bytes: config.max_field_bytes,
-                    };
-                    let side = SideRef::new(mapping, schema, norm, caps);
-                    SideOutcome::Checked(invariant::scan_side_links(store, &config.tenant, &side)?)
-                }
+        let outcome = match written(config, connector, entity) {
+            false => SideOutcome::NotWritten,
+            true => {
+                let caps = opened
+                    .entry(connector.clone())
+                    .or_insert_with(|| capabilities(config, connectors, connector))
+                    .clone();
+                check_side(store, config, mapping, caps)?
             }
         };
         sides.push(SideCheck {
@@ -182,6 +165,43 @@ pub fn examine(
         store: findings,
         sides,
     })
+}
+
+/// The capabilities of a configured connector, or why it cannot be opened.
+fn capabilities(
+    config: &Config,
+    connectors: &mut dyn ConnectorSource,
+    name: &str,
+) -> Result<Capabilities, String> {
+    let cc = config.connectors.get(name).ok_or("it is not configured")?;
+    connectors
+        .open(cc, &config.base_dir)
+        .map(|c| c.capabilities())
+        .map_err(|e| e.to_string())
+}
+
+/// The link invariant on the clean links of one mapping.
+fn check_side(
+    store: &mut dyn HubStore,
+    config: &Config,
+    mapping: &Mapping,
+    caps: Result<Capabilities, String>,
+) -> Result<SideOutcome, EngineError> {
+    let caps = match caps {
+        Ok(caps) => caps,
+        Err(e) => return Ok(SideOutcome::Unchecked(e)),
+    };
+    let Some(schema) = config.entities.get(&mapping.entity) else {
+        let e = format!("entity `{}` is not defined", mapping.entity);
+        return Ok(SideOutcome::Unchecked(e));
+    };
+    let norm = NormaliseContext {
+        region: config.region.clone(),
+        max_field_bytes: config.max_field_bytes,
+    };
+    let side = SideRef::new(mapping, schema, norm, caps);
+    let found = invariant::scan_side_links(store, &config.tenant, &side)?;
+    Ok(SideOutcome::Checked(found))
 }
 
 /// Whether a job writes `connector`'s records of `entity`.
@@ -252,19 +272,7 @@ fn repair_held(
             return Err(e);
         }
     };
-    let mut counters: Counters = fixed_store
-        .iter()
-        .map(|(c, n)| (format!("repaired_{}", c.name()), *n))
-        .collect();
-    counters.insert("links_repaired".into(), links);
-    counters.insert("problems_found".into(), before.problems() as u64);
-    counters.insert("problems_left".into(), after.problems() as u64);
-    counters.retain(|_, n| *n > 0);
-    let outcome = RunOutcome {
-        status: RunStatus::Succeeded,
-        counters,
-        errors: after.notes(),
-    };
+    let outcome = succeeded(&before, (&fixed_store, links), &after);
     store.finish_run(tenant, run, &outcome)?;
     Ok(Repair {
         run,
@@ -273,6 +281,27 @@ fn repair_held(
         links,
         after,
     })
+}
+
+/// The outcome of a repair run: what it fixed, and what is left as notes.
+fn succeeded(
+    before: &Examination,
+    (store, links): (&BTreeMap<Check, u64>, u64),
+    after: &Examination,
+) -> RunOutcome {
+    let mut counters: Counters = store
+        .iter()
+        .map(|(c, n)| (format!("repaired_{}", c.name()), *n))
+        .collect();
+    counters.insert("links_repaired".into(), links);
+    counters.insert("problems_found".into(), before.problems() as u64);
+    counters.insert("problems_left".into(), after.problems() as u64);
+    counters.retain(|_, n| *n > 0);
+    RunOutcome {
+        status: RunStatus::Succeeded,
+        counters,
+        errors: after.notes(),
+    }
 }
 
 /// Repair what `found` says can be: store checks, then links that owe a write.
