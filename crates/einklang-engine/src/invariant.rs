@@ -18,7 +18,7 @@ use crate::EngineError;
 use einklang_store::{HubStore, LinkChange, LinkStatus, RecordId, RecordState, SyncBatch};
 
 /// One clean link that owes its connector a write.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Violation {
     /// The link row.
     pub link_id: i64,

@@ -43,6 +43,7 @@
 #![deny(missing_docs)]
 
 mod deletes;
+pub mod doctor;
 pub mod identity;
 mod inbound;
 pub mod invariant;

@@ -7,12 +7,16 @@
 //! [`sqlite::SqliteStore`]) and PostgreSQL ([`postgres::PgStore`]). Both run
 //! the same versioned, checksummed migrations and pass the same test suite.
 //!
+//! Concerns beside the core trait have small traits of their own:
+//! [`Leases`] (exclusive runs) and [`Integrity`] (`einklang doctor`).
+//!
 //! The trait is synchronous and batch-oriented: the engine hands it a batch
 //! of [`Change`]s that are applied in one transaction, so a crash never
 //! leaves a record without its link or history.
 #![deny(missing_docs)]
 
 mod identity;
+pub mod integrity;
 pub mod lease;
 pub mod migrate;
 mod model;
@@ -21,6 +25,7 @@ pub mod sqlite;
 mod sync;
 
 pub use identity::{MergeRow, MergeWrite, NewReview, ReviewRow, ReviewStatus};
+pub use integrity::{Check, Finding, Integrity, IntegrityOptions};
 pub use lease::{Fence, LeaseRequest, LeaseRow, Leases};
 pub use model::*;
 pub use sync::*;
@@ -95,8 +100,9 @@ pub enum StoreError {
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The hub store. Every call is scoped to one tenant; nothing crosses
-/// tenants. Leases (exclusive runs) are a trait of their own, [`Leases`].
-pub trait HubStore: Leases + Send {
+/// tenants. Leases (exclusive runs) are a trait of their own, [`Leases`],
+/// and so are the checks of the store's invariants, [`Integrity`].
+pub trait HubStore: Leases + Integrity + Send {
     /// Apply pending migrations (idempotent). Refuses a modified or newer history.
     fn migrate(&mut self) -> Result<()>;
 

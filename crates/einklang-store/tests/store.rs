@@ -329,6 +329,8 @@ fn large_batch_and_odd_text() {
 
 #[path = "store/identity.rs"]
 mod identity;
+#[path = "store/integrity.rs"]
+mod integrity;
 #[path = "store/lease.rs"]
 mod lease;
 #[path = "store/sync.rs"]

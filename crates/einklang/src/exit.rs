@@ -3,8 +3,8 @@
 //!
 //! | code | meaning |
 //! | --- | --- |
-//! | 0 | succeeded (for `sync`: the run's status is `succeeded`) |
-//! | 1 | failed: the run failed, or an error stopped the command |
+//! | 0 | succeeded (for `sync`: the run's status is `succeeded`; for `doctor`: nothing wrong, or all of it repaired) |
+//! | 1 | failed: the run failed, or an error stopped the command; for `doctor`: problems remain (found, not repaired, or a connector's links could not be checked) |
 //! | 2 | the config or the command line is wrong, or asks for what is not there (nothing ran) |
 //! | 3 | `partial`: the run finished, but records were quarantined, a step or writes failed |
 //! | 4 | `needs_review`: a guard held deletes or a conflict waits for a person |

@@ -62,6 +62,9 @@ enum Command {
     Unmerge(cmd::review::UnmergeArgs),
     /// List merges (of one record with `--record`).
     Merges(cmd::review::MergesArgs),
+    /// Check every invariant of the hub store and the links it keeps
+    /// (`--repair`: fix what is safe to fix, as a run of its own).
+    Doctor(cmd::doctor::Args),
     /// List the connector kinds and what they can do.
     Connectors,
     /// Set up a configured connector on its remote (`install NAME`).
@@ -89,6 +92,7 @@ fn main() -> ExitCode {
         Command::Review(args) => cmd::review::run(&cli.config, args),
         Command::Unmerge(args) => cmd::review::unmerge(&cli.config, args),
         Command::Merges(args) => cmd::review::merges(&cli.config, args),
+        Command::Doctor(args) => cmd::doctor::run(&cli.config, args),
         Command::Connectors => cmd::connectors::run(),
         Command::Connector { action } => cmd::connector::run(&cli.config, action),
     };

@@ -8,6 +8,7 @@ mod carddav;
 mod conflicts;
 mod deletes;
 mod directus;
+mod doctor;
 mod failures;
 mod harness;
 mod http;

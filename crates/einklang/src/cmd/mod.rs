@@ -5,6 +5,7 @@ pub mod conflicts;
 pub mod connector;
 pub mod connectors;
 pub mod dedupe;
+pub mod doctor;
 pub mod hooks;
 pub mod plan;
 pub mod quarantine;
