@@ -188,32 +188,20 @@ pub fn run_job_with(
             tracing::warn!(runs = ?reaped, "runs whose process stopped marked abandoned");
         }
     }
+    let mut steps = |store: &mut dyn HubStore| {
+        let env = (job, &holding);
+        run_steps(config, store, name, options, progress, connectors, env)
+    };
     let result = match options.dry_run {
         true => store
             .begin_dry_run()
             .map_err(EngineError::from)
             .and_then(|_| {
-                let r = run_steps(
-                    config,
-                    store,
-                    name,
-                    options,
-                    progress,
-                    connectors,
-                    (job, &holding),
-                );
+                let r = steps(store);
                 store.end_dry_run()?;
                 r
             }),
-        false => run_steps(
-            config,
-            store,
-            name,
-            options,
-            progress,
-            connectors,
-            (job, &holding),
-        ),
+        false => steps(store),
     };
     if let Err(e) = holding.release(store) {
         tracing::warn!(error = %e, "giving back the run's leases failed; they expire by themselves");

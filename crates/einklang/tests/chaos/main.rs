@@ -15,7 +15,8 @@
 //! sync runs; then every person must be on both sides exactly once with
 //! every edit (deleted ones on neither), the hub must hold each once, a
 //! `sync --full` must find no link to repair and write nothing, no run may
-//! be left `running`, and one more sync must write nothing.
+//! be left `running`, `einklang doctor` must find nothing, and one more
+//! sync must write nothing.
 //!
 //! `cargo test -p einklang --test chaos` runs the CI size; the long
 //! variant is `-- --ignored`. `CHAOS_SEEDS=N` overrides the number of
@@ -388,6 +389,13 @@ impl Office {
             .filter(|r| r["status"] == "running")
             .collect();
         assert!(running.is_empty(), "runs left running: {running:?}");
+        let doctor = self.run(&["doctor", "--json"]);
+        assert_eq!(
+            doctor.status.code(),
+            Some(0),
+            "doctor found something: {}",
+            text(&doctor)
+        );
         let again = report(&self.run(&["sync", "office-phone", "--json"]));
         assert_eq!(
             counter(&again, "writes"),
