@@ -233,6 +233,13 @@ impl Leases for SqliteStore {
         if self.path.is_empty() || self.path == ":memory:" {
             return Ok(None);
         }
-        Ok(Some(Box::new(SqliteStore::open(&self.path)?)))
+        let keeper = SqliteStore::open(&self.path)?;
+        // a keeper must not sit out a long transaction of its own run (a
+        // dry run holds the write lock to its end): it tries again soon
+        keeper
+            .conn
+            .execute_batch("PRAGMA busy_timeout = 250;")
+            .map_err(keeper.err())?;
+        Ok(Some(Box::new(keeper)))
     }
 }
