@@ -192,3 +192,76 @@ sync = ["crm", "db"]
     assert_eq!(hub.remote("crm").len(), 1);
     assert_quiet(&hub.sync("sync"));
 }
+
+/// Exclusive runs on the PostgreSQL store: a run another machine holds
+/// refuses this one (with --wait it waits it out), and a holder that died
+/// on another machine is taken over once its lease expires, its run then
+/// `abandoned`.
+#[test]
+fn runs_are_exclusive_on_postgres_across_machines() {
+    let Some(db) = PgDb::new("sync_leases") else {
+        return;
+    };
+    let mut hub = Hub::on(
+        &db.url,
+        TWO_WAY,
+        &[
+            ("espo", MemoryOptions::default()),
+            ("advo", MemoryOptions::default()),
+        ],
+    );
+    hub.remote("espo").insert(raw(json!({"name": "Anna"})));
+    let mut other = einklang_store::open(&db.url).unwrap();
+    let run = other
+        .start_run(
+            "default",
+            &einklang_store::NewRun {
+                job: "sync".into(),
+                source: einklang_store::RunSource::Manual,
+                triggered_by: "elsewhere".into(),
+            },
+        )
+        .unwrap();
+    let request = |ttl: u64| einklang_store::LeaseRequest {
+        names: vec!["job:sync".into()],
+        holder: "remote-holder".into(),
+        job: "sync".into(),
+        triggered_by: "elsewhere".into(),
+        pid: 4242,
+        host: "another-machine".into(),
+        ttl: std::time::Duration::from_secs(ttl),
+    };
+    other
+        .acquire_leases("default", &request(2))
+        .unwrap()
+        .unwrap();
+    other.attach_run("default", "remote-holder", run).unwrap();
+    let refused = hub.run("sync", hub.options()).unwrap_err();
+    let message = refused.to_string();
+    assert!(
+        matches!(refused, einklang_engine::EngineError::Busy { .. }),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("run {run}")) && message.contains("another-machine"),
+        "{message}"
+    );
+    assert_eq!(hub.remote("advo").len(), 0, "the refused run wrote nothing");
+    // the other machine died: its lease expires, this run takes over
+    let mut options = hub.options();
+    options.lease.wait = Some(std::time::Duration::from_secs(10));
+    let r = hub.run("sync", options).unwrap();
+    assert_eq!(
+        r.status,
+        einklang_store::RunStatus::Succeeded,
+        "{:?}",
+        r.errors
+    );
+    assert_eq!(hub.remote("advo").len(), 1);
+    let dead = other.run("default", run).unwrap().unwrap();
+    assert_eq!(dead.status, einklang_store::RunStatus::Abandoned);
+    assert!(
+        other.leases("default").unwrap().is_empty(),
+        "the run gave its leases back"
+    );
+}
