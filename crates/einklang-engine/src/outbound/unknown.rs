@@ -6,8 +6,9 @@
 //!
 //! - a new record of the read (one no link knows) whose values equal what
 //!   the create wrote — on the mapping's `find` fields when it names some,
-//!   else on every written field the read maps back — is the create's
-//!   record: it is **claimed** (the link takes its id), not imported;
+//!   else on the e-mail fields the create wrote, else on every written
+//!   field the read maps back — is the create's record: it is **claimed**
+//!   (the link takes its id), not imported;
 //! - a complete read (every record seen, no race) that claimed nothing
 //!   shows the create did not land: it is **released** and sent again;
 //!   when no written field reads back, only a complete read without any
@@ -17,22 +18,35 @@
 //! Pure functions; the read and the push call them.
 
 use crate::side::Side;
-use einklang_core::{Fields, Value};
+use einklang_core::{FieldType, Fields, Value};
 use einklang_store::OutboxEntry;
 
 /// The fields of `entry` a read can compare: the `find` fields when the
-/// mapping names some, else every written field the side reads back.
+/// mapping names some; else the e-mail fields the create wrote and the
+/// side reads back (an address identifies a person even when someone at
+/// the remote changed the record's other fields meanwhile); else every
+/// written field the side reads back.
 pub(crate) fn comparable(side: &Side<'_>, entry: &OutboxEntry) -> Vec<String> {
-    let reads_back = |f: &String| side.roles.get(f).is_some_and(|r| r.pulls);
-    match side.mapping.find.is_empty() {
-        false => side.mapping.find.clone(),
-        true => entry
-            .new_base
-            .keys()
-            .filter(|f| reads_back(f))
-            .cloned()
-            .collect(),
+    if !side.mapping.find.is_empty() {
+        return side.mapping.find.clone();
     }
+    let reads_back = |f: &&String| side.roles.get(*f).is_some_and(|r| r.pulls);
+    let written: Vec<&String> = entry.new_base.keys().filter(reads_back).collect();
+    let emails: Vec<String> = (written.iter())
+        .filter(|f| is_address(side, entry, f))
+        .map(|f| f.to_string())
+        .collect();
+    match emails.is_empty() {
+        false => emails,
+        true => written.into_iter().cloned().collect(),
+    }
+}
+
+/// An e-mail field the create wrote a value into.
+fn is_address(side: &Side<'_>, entry: &OutboxEntry, field: &str) -> bool {
+    let ty = side.schema.field(field).map(|s| &s.ty);
+    matches!(ty, Some(FieldType::Email | FieldType::Emails))
+        && !empty(entry.new_base.get(field).unwrap_or(&Value::Null))
 }
 
 /// Is the record read with `values` the one `entry` created?
@@ -123,17 +137,33 @@ mod tests {
     }
 
     #[test]
-    fn a_read_back_equal_on_every_written_field_that_reads_back_claims() {
+    fn without_find_the_written_address_identifies_the_record() {
         let e = entry(json!({"name": "Ann", "email": "a@x.org", "note": "push only"}));
+        with_side(&[], |side| {
+            assert_eq!(comparable(side, &e), vec!["email".to_string()]);
+            let same = values(json!({"name": "Ann", "email": "a@x.org", "extra": 1}));
+            assert!(claims(side, &e, &same));
+            // renamed at the remote before the read: still the same person
+            let edited = values(json!({"name": "Ann B", "email": "a@x.org"}));
+            assert!(claims(side, &e, &edited));
+            assert!(!claims(
+                side,
+                &e,
+                &values(json!({"name": "Ann", "email": "b@x.org"}))
+            ));
+        });
+    }
+
+    #[test]
+    fn without_an_address_every_written_field_that_reads_back_must_be_equal() {
+        let e = entry(json!({"name": "Ann", "email": null, "note": "push only"}));
         with_side(&[], |side| {
             assert_eq!(
                 comparable(side, &e),
                 vec!["email".to_string(), "name".to_string()]
             );
-            let same = values(json!({"name": "Ann", "email": "a@x.org", "extra": 1}));
-            assert!(claims(side, &e, &same));
-            let edited = values(json!({"name": "Ann B", "email": "a@x.org"}));
-            assert!(!claims(side, &e, &edited));
+            assert!(claims(side, &e, &values(json!({"name": "Ann"}))));
+            assert!(!claims(side, &e, &values(json!({"name": "Ann B"}))));
         });
     }
 

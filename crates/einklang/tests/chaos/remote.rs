@@ -131,11 +131,18 @@ retry = {{ attempts = 2, base_ms = 50 }}"#,
             Kind::Postgres => {
                 let db = einklang_testkit::PgDb::new(&format!("chaos_{tag}"))?;
                 db.sql("CREATE TABLE kontakte (id BIGSERIAL PRIMARY KEY, vorname TEXT, nachname TEXT, email TEXT, telefon TEXT, firma TEXT, ek_marker TEXT)");
-                let settings = json!({"url": db.url, "table": "kontakte", "key": "id", "ids": "server", "marker_column": "ek_marker"});
+                let settings =
+                    json!({"url": db.url, "table": "kontakte", "key": "id", "ids": "server"});
                 let user = open("postgres_table", settings, dir);
                 let proxy = FaultProxy::start(Mode::Pg, &db.url).unwrap();
+                // every other schedule without a marker column: lost
+                // creates are then held until a read claims them
+                let marker = match tag.parse::<u64>().unwrap_or(0) % 2 {
+                    0 => "",
+                    _ => "\nmarker_column = \"ek_marker\"",
+                };
                 let c = format!(
-                    "kind = \"postgres_table\"\nurl = \"{}\"\ntable = \"kontakte\"\nkey = \"id\"\nids = \"server\"\nmarker_column = \"ek_marker\"",
+                    "kind = \"postgres_table\"\nurl = \"{}\"\ntable = \"kontakte\"\nkey = \"id\"\nids = \"server\"{marker}",
                     db.url_via(proxy.addr())
                 );
                 (c, Some(user), Backend::Pg(Box::new(db)), Some(proxy))

@@ -155,7 +155,7 @@ pub fn report(config: &Config) -> (Vec<String>, Vec<String>) {
                     warnings.push(format!(
                         "warning: connector `{name}`: a create whose answer was lost waits for \
                          a read to settle it, and a record edited at the remote before that \
-                         read is not recognised; {}",
+                         read may not be recognised; {}",
                         suggestion(&c.kind, name, entities)
                     ));
                 }
