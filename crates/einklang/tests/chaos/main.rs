@@ -56,6 +56,27 @@ struct Office {
     rng: fastrand::Rng,
     made: usize,
     log: Vec<String>,
+    tally: Tally,
+}
+
+/// What a schedule did, for the summary.
+#[derive(Clone, Copy, Debug, Default)]
+struct Tally {
+    syncs: usize,
+    watches: usize,
+    killed: usize,
+    busy: usize,
+    partial_or_failed: usize,
+}
+
+impl std::ops::AddAssign for Tally {
+    fn add_assign(&mut self, o: Tally) {
+        self.syncs += o.syncs;
+        self.watches += o.watches;
+        self.killed += o.killed;
+        self.busy += o.busy;
+        self.partial_or_failed += o.partial_or_failed;
+    }
 }
 
 const ENTITY: &str = r#"
@@ -106,6 +127,7 @@ impl Office {
             rng: fastrand::Rng::with_seed(seed),
             made: 0,
             log: Vec::new(),
+            tally: Tally::default(),
         };
         let mut csv = String::from("Nr;Vorname;Nachname;Firma;E-Mail;Telefon\n");
         for i in 0..size.people {
@@ -461,7 +483,7 @@ fn counter(report: &serde_json::Value, key: &str) -> u64 {
 
 /// Run `seeds` schedules of every kind; returns how many ran.
 fn schedules(seeds: std::ops::Range<u64>, size: Size) -> usize {
-    let mut ran = 0;
+    let (mut ran, mut total) = (0, Tally::default());
     let only = std::env::var("CHAOS_KINDS")
         .unwrap_or_default()
         .to_lowercase();
@@ -488,6 +510,7 @@ fn schedules(seeds: std::ops::Range<u64>, size: Size) -> usize {
             }
             office.verify();
             ran += 1;
+            total += office.tally;
             eprintln!(
                 "chaos: {kind:?} seed {seed}: {} rounds, {} people, ok in {:.1}s; proxy {}",
                 size.rounds,
@@ -497,6 +520,10 @@ fn schedules(seeds: std::ops::Range<u64>, size: Size) -> usize {
             );
         }
     }
+    eprintln!(
+        "chaos: {} syncs started ({} killed with SIGKILL, {} refused busy, {} partial or failed), {} watches beside them",
+        total.syncs, total.killed, total.busy, total.partial_or_failed, total.watches
+    );
     ran
 }
 
