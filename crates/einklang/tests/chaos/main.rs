@@ -124,7 +124,8 @@ impl Office {
             dir,
             remote,
             expect: BTreeMap::new(),
-            rng: fastrand::Rng::with_seed(seed),
+            // each kind its own script of rounds for the same seed
+            rng: fastrand::Rng::with_seed(seed * 16 + kind as u64),
             made: 0,
             log: Vec::new(),
             tally: Tally::default(),
@@ -354,6 +355,14 @@ impl Office {
                     "{name}: {code:?}\n{err}"
                 );
             }
+            let t = &mut self.tally;
+            match name.as_str() {
+                "watch" => t.watches += 1,
+                _ => t.syncs += 1,
+            }
+            t.killed += usize::from(killed && name != "watch");
+            t.busy += usize::from(code == Some(5));
+            t.partial_or_failed += usize::from(matches!(code, Some(1 | 3)));
             self.log.push(format!(
                 "round {round}: {name} → {code:?}{}",
                 if killed { " (killed)" } else { "" }
