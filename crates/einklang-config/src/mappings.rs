@@ -87,7 +87,7 @@ fn mapping(
     let t = ctx.table(v, &what)?;
     ctx.unknown_keys(t, &["id", "filter", "on_delete", "fields", "find"], &what);
     let id_field = match t.get("id") {
-        Some(id) => ctx.text(id, &format!("{what}.id")),
+        Some(id) => raw_field(ctx, id, &format!("{what}.id")),
         None => {
             ctx.error(
                 v.span(),
@@ -192,10 +192,29 @@ fn find_fields(
     ok.then(|| names.into_iter().map(|(n, _)| n).collect())
 }
 
+/// A raw field name or path (`a.b`, `list[key=1].value`, `/a/0`): a path
+/// with bad syntax is reported at the character where it goes wrong.
+pub(crate) fn raw_field(ctx: &mut Ctx<'_>, v: &Val<'_>, what: &str) -> Option<String> {
+    let text = ctx.text(v, what)?;
+    if text.contains('[') || text.starts_with('/') {
+        if let Err(e) = einklang_core::Path::parse(&text) {
+            let at = v.span().start
+                + 1
+                + text
+                    .char_indices()
+                    .nth(e.column)
+                    .map_or(text.len(), |(i, _)| i);
+            ctx.error(at..at, format!("{what}: {}", e.message));
+            return None;
+        }
+    }
+    Some(text)
+}
+
 fn field_rule(ctx: &mut Ctx<'_>, what: &str, target: &str, v: &Val<'_>) -> Option<FieldRule> {
     let t = match v.get_ref() {
         DeValue::String(_) => {
-            let from = ctx.text(v, what)?;
+            let from = raw_field(ctx, v, what)?;
             return Some(FieldRule {
                 target: target.into(),
                 source: Source::Field(from),
@@ -233,13 +252,13 @@ fn field_rule(ctx: &mut Ctx<'_>, what: &str, target: &str, v: &Val<'_>) -> Optio
 fn source(ctx: &mut Ctx<'_>, what: &str, t: &DeTable<'_>, v: &Val<'_>) -> Option<Source> {
     match (t.get("from"), t.get("value")) {
         (Some(f), None) => Some(match f.get_ref() {
-            DeValue::Array(_) => Source::Fields(
-                ctx.texts(f, &format!("{what}.from"))?
-                    .into_iter()
-                    .map(|(s, _)| s)
-                    .collect(),
-            ),
-            _ => Source::Field(ctx.text(f, &format!("{what}.from"))?),
+            DeValue::Array(items) => {
+                let what = format!("{what}.from");
+                let paths: Vec<Option<String>> =
+                    items.iter().map(|i| raw_field(ctx, i, &what)).collect();
+                Source::Fields(paths.into_iter().collect::<Option<_>>()?)
+            }
+            _ => Source::Field(raw_field(ctx, f, &format!("{what}.from"))?),
         }),
         (None, Some(c)) => Some(Source::Constant(ctx.json(c, &format!("{what}.value"))?.0)),
         (Some(_), Some(c)) => {

@@ -241,18 +241,44 @@ fn lex(source: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
                     Err(_) => out.push((start, Tok::Ident(word))),
                 }
             }
-            c if c.is_alphanumeric() || c == '_' => {
-                while i < chars.len()
-                    && (chars[i].is_alphanumeric() || matches!(chars[i], '_' | '.' | '-'))
-                {
-                    i += 1;
+            c if c.is_alphanumeric() || c == '_' || c == '/' => {
+                i = path_end(&chars, i);
+                let word: String = chars[start..i].iter().collect();
+                if word.contains('[') || word.starts_with('/') {
+                    // a path into nested values: checked here, located
+                    if let Err(e) = crate::path::Path::parse(&word) {
+                        return Err(err(start + e.column, &e.message));
+                    }
                 }
-                out.push((start, Tok::Ident(chars[start..i].iter().collect())));
+                out.push((start, Tok::Ident(word)));
             }
             _ => return Err(err(start, &format!("unexpected character `{c}`"))),
         }
     }
     Ok(out)
+}
+
+/// Where a field path that starts at `i` ends: letters, digits, `_ . - /`
+/// and bracketed steps (`[field_id=12]`, `["a b"]`, `[*]`).
+fn path_end(chars: &[char], mut i: usize) -> usize {
+    while let Some(&c) = chars.get(i) {
+        match c {
+            c if c.is_alphanumeric() || matches!(c, '_' | '.' | '-' | '/' | '~') => i += 1,
+            '[' => {
+                let mut quoted = false;
+                while let Some(&c) = chars.get(i) {
+                    i += 1;
+                    match c {
+                        '"' => quoted = !quoted,
+                        ']' if !quoted => break,
+                        _ => {}
+                    }
+                }
+            }
+            _ => break,
+        }
+    }
+    i
 }
 
 struct Parser {

@@ -17,6 +17,7 @@ pub mod filter;
 pub mod identity;
 pub mod mapping;
 pub mod merge;
+pub mod path;
 pub mod policy;
 pub mod record;
 pub mod schema;
@@ -24,6 +25,7 @@ pub mod transform;
 
 pub use mapping::{Direction, FieldRule, Mapping, OnDelete, Pulled, Source, Transform};
 pub use merge::{FieldRole, Inbound, InboundCase};
+pub use path::{Path, PathError};
 pub use policy::{Policies, Policy, Resolution};
 pub use record::{content_hash, ContentHash, Fields, Value};
 pub use schema::{EntitySchema, FieldSpec, FieldType, NormaliseContext};

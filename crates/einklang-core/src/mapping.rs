@@ -249,7 +249,13 @@ impl Mapping {
 
     /// The raw fields to write for hub `values` (see [`crate::transform::push`]).
     pub fn push(&self, values: &Fields) -> serde_json::Map<String, Value> {
-        crate::transform::push::push_record(self, values)
+        crate::transform::push::push_record(self, values, None)
+    }
+
+    /// The raw fields to write for the entity fields `only` of `values`:
+    /// a partial update's body, or a create's without the empty fields.
+    pub fn push_only(&self, values: &Fields, only: &[&str]) -> serde_json::Map<String, Value> {
+        crate::transform::push::push_record(self, values, Some(only))
     }
 
     /// The hub record as this connector will hold it after a push.

@@ -15,6 +15,7 @@ use crate::filter::eval::lookup;
 use crate::mapping::{FieldRule, MapError, Mapping, Pulled, Source, Transform};
 use crate::record::{Fields, Value};
 use crate::schema::{is_empty, EntitySchema, FieldError, NormaliseContext};
+use std::borrow::Cow;
 
 pub(crate) use values::{describe, parse_bool};
 
@@ -28,7 +29,7 @@ pub fn pull_record(
             return Ok(Pulled::Filtered);
         }
     }
-    let external_id = external_id(&mapping.id_field, lookup(raw, &mapping.id_field))?;
+    let external_id = external_id(&mapping.id_field, lookup(raw, &mapping.id_field).as_deref())?;
     let mut fields = Fields::new();
     for rule in mapping.fields.iter().filter(|r| r.direction.pulls()) {
         let value = apply_rule(rule, raw).map_err(|message| MapError::Transform {
@@ -57,7 +58,7 @@ pub fn normalise_record(
 
 /// See [`Mapping::external_id_of`].
 pub fn external_id_of(mapping: &Mapping, raw: &serde_json::Map<String, Value>) -> Option<String> {
-    external_id(&mapping.id_field, lookup(raw, &mapping.id_field)).ok()
+    external_id(&mapping.id_field, lookup(raw, &mapping.id_field).as_deref()).ok()
 }
 
 fn external_id(field: &str, v: Option<&Value>) -> Result<String, MapError> {
@@ -104,10 +105,10 @@ fn source_desc(source: &Source) -> String {
 
 fn apply_rule(rule: &FieldRule, raw: &serde_json::Map<String, Value>) -> Result<Value, String> {
     let mut value = match &rule.source {
-        Source::Field(f) => lookup(raw, f).cloned().unwrap_or(Value::Null),
+        Source::Field(f) => lookup(raw, f).map(Cow::into_owned).unwrap_or(Value::Null),
         Source::Fields(fs) => Value::Array(
             fs.iter()
-                .map(|f| lookup(raw, f).cloned().unwrap_or(Value::Null))
+                .map(|f| lookup(raw, f).map(Cow::into_owned).unwrap_or(Value::Null))
                 .collect(),
         ),
         Source::Constant(v) => v.clone(),

@@ -91,17 +91,6 @@ impl<'c> Side<'c> {
         let projected = self.project(values);
         projected.iter().collect::<BTreeMap<_, _>>() != self.pushable(base)
     }
-
-    /// The raw fields that carry entity `field` (top-level keys).
-    pub fn raw_keys_of(&self, field: &str) -> Vec<String> {
-        self.mapping
-            .fields
-            .iter()
-            .filter(|r| r.target == field)
-            .flat_map(|r| raw_fields(&r.source))
-            .map(|r| top_key(&r).to_string())
-            .collect()
-    }
 }
 
 fn raw_fields(source: &Source) -> Vec<String> {

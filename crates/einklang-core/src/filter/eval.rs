@@ -6,10 +6,12 @@
 //! instead of being silently skipped.
 
 use super::{CmpOp, Expr, Literal};
+use crate::path::Path;
 use crate::record::Value;
 use crate::schema::is_empty;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde_json::Map;
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 pub(super) fn expr(e: &Expr, raw: &Map<String, Value>) -> Result<bool, String> {
@@ -17,31 +19,43 @@ pub(super) fn expr(e: &Expr, raw: &Map<String, Value>) -> Result<bool, String> {
         Expr::And(a, b) => expr(a, raw)? && expr(b, raw)?,
         Expr::Or(a, b) => expr(a, raw)? || expr(b, raw)?,
         Expr::Not(a) => !expr(a, raw)?,
-        Expr::Cmp { path, op, value } => compare(path, lookup(raw, path), *op, value)?,
+        Expr::Cmp { path, op, value } => compare(path, lookup(raw, path).as_deref(), *op, value)?,
         Expr::In { path, values } => {
             let v = lookup(raw, path);
+            let v = v.as_deref();
             let mut any = false;
             for lit in values {
                 any |= compare(path, v, CmpOp::Eq, lit)?;
             }
             any
         }
-        Expr::IsEmpty { path, negated } => lookup(raw, path).is_none_or(is_empty) != *negated,
+        Expr::IsEmpty { path, negated } => {
+            lookup(raw, path).as_deref().is_none_or(is_empty) != *negated
+        }
     })
 }
 
-/// The value at `path`: the key itself first (CSV headers may hold dots),
-/// then a dotted walk into nested objects.
-pub(crate) fn lookup<'a>(raw: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+/// The value at `path`: the key itself first (CSV headers may hold dots
+/// and brackets), then the path read as a [`Path`] — a dotted walk into
+/// nested objects, array steps, keyed elements, a JSON pointer. Plain
+/// dotted paths are walked without parsing (the hot case of big files).
+pub(crate) fn lookup<'a>(raw: &'a Map<String, Value>, path: &str) -> Option<Cow<'a, Value>> {
     if let Some(v) = raw.get(path) {
-        return Some(v);
+        return Some(Cow::Borrowed(v));
+    }
+    if path.contains('[') || path.starts_with('/') {
+        return Path::parse(path).ok()?.get(raw);
     }
     let mut parts = path.split('.');
     let mut cur = raw.get(parts.next()?)?;
     for part in parts {
-        cur = cur.as_object()?.get(part)?;
+        cur = match cur {
+            Value::Object(m) => m.get(part)?,
+            Value::Array(a) => a.get(part.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
     }
-    Some(cur)
+    Some(Cow::Borrowed(cur))
 }
 
 fn compare(path: &str, v: Option<&Value>, op: CmpOp, lit: &Literal) -> Result<bool, String> {

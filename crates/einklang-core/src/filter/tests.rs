@@ -105,3 +105,34 @@ proptest! {
         prop_assert_eq!(eval(&format!("not v = {b}"), raw), Ok(a != b));
     }
 }
+
+#[test]
+fn paths_reach_keyed_elements_and_pointers() {
+    let lead = json!({
+        "status_id": 79790631,
+        "custom_fields_values": [{"field_id": 1218176, "values": [{"value": 1735718400}]}],
+        "_embedded": {"contacts": [{"id": 9, "is_main": true}]}
+    });
+    let f =
+        "custom_fields_values[field_id=1218176].values[0].value >= 1735689600 and status_id != 143";
+    assert_eq!(eval(f, lead.clone()), Ok(true));
+    assert_eq!(
+        eval("_embedded.contacts[is_main=true].id = 9", lead.clone()),
+        Ok(true)
+    );
+    assert_eq!(
+        eval("/custom_fields_values/0/field_id = 1218176", lead.clone()),
+        Ok(true)
+    );
+    assert_eq!(
+        eval("custom_fields_values[field_id=1].values is empty", lead),
+        Ok(true)
+    );
+}
+
+#[test]
+fn a_bad_path_in_a_filter_is_located() {
+    let e = parse("status_id = 1 and cf[field_id=1.values[0] > 2").unwrap_err();
+    assert_eq!(e.column, 30, "{e:?}");
+    assert!(e.message.contains("must be quoted"), "{e:?}");
+}

@@ -70,12 +70,22 @@ pub fn field_roles(mapping: &Mapping, schema: &EntitySchema) -> BTreeMap<String,
         .collect()
 }
 
-/// The raw fields to write for `values` (every pushable rule; fields
-/// without a value are written as null so the remote clears them).
-pub fn push_record(mapping: &Mapping, values: &Fields) -> Map<String, Value> {
+/// The raw fields to write for `values` (every pushable rule, or only
+/// those of the entity fields in `only`; fields without a value are
+/// written as null so the remote clears them). Writing through a path
+/// builds the minimal structure: a keyed element with its key and the
+/// written value, nothing of the fields not written.
+pub fn push_record(
+    mapping: &Mapping,
+    values: &Fields,
+    only: Option<&[&str]>,
+) -> Map<String, Value> {
     let mut raw = Map::new();
     for rule in &mapping.fields {
         if !rule.direction.pushes() || !invertible(rule, mapping) {
+            continue;
+        }
+        if only.is_some_and(|o| !o.contains(&rule.target.as_str())) {
             continue;
         }
         let value = values.get(&rule.target).cloned().unwrap_or(Value::Null);
@@ -114,7 +124,7 @@ pub fn project(
     ctx: &NormaliseContext,
     values: &Fields,
 ) -> Fields {
-    let raw = push_record(mapping, values);
+    let raw = push_record(mapping, values, None);
     let roles = field_roles(mapping, schema);
     let mut pulled = Fields::new();
     for rule in &mapping.fields {
@@ -162,8 +172,19 @@ fn join_name(mapping: &Mapping, values: &Fields, path: &str) -> Value {
     }
 }
 
-/// Set a (dotted) path in a raw record, creating nested objects.
+/// Set a path in a raw record (see [`crate::path`]), creating the way:
+/// a plain key or dotted path as before, brackets and pointers through
+/// [`Path`]. A text that is no valid path is taken as one key.
 fn set_path(raw: &mut Map<String, Value>, path: &str, value: Value) {
+    if path.contains('[') || path.starts_with('/') {
+        match crate::path::Path::parse(path) {
+            Ok(p) => return p.set(raw, value),
+            Err(_) => {
+                raw.insert(path.to_string(), value);
+                return;
+            }
+        }
+    }
     let mut parts: Vec<&str> = path.split('.').collect();
     let last = parts.pop().unwrap_or(path);
     let mut cur = raw;

@@ -70,15 +70,11 @@ pub fn plan_push(side: &Side<'_>, state: &RecordState, link: &Link) -> Option<Pu
     for (f, _, new) in &changed {
         put(&mut new_base, f, new.clone());
     }
-    let raw = side.mapping.push(&state.values);
     let fields = if side.caps.partial_update {
-        let keys: Vec<String> = changed
-            .iter()
-            .flat_map(|(f, _, _)| side.raw_keys_of(f))
-            .collect();
-        raw.into_iter().filter(|(k, _)| keys.contains(k)).collect()
+        let only: Vec<&str> = changed.iter().map(|(f, _, _)| f.as_str()).collect();
+        side.mapping.push_only(&state.values, &only)
     } else {
-        raw
+        side.mapping.push(&state.values)
     };
     let op = WriteOp::Update {
         id: link.external_id.clone(),
@@ -120,9 +116,14 @@ fn side_view(side: &Side<'_>, base: &Fields) -> Fields {
 }
 
 fn plan_create(side: &Side<'_>, state: &RecordState, link: &Link) -> PushPlan {
+    // only what the record has: no empty keyed elements in a new record
+    let filled: Vec<&str> = (state.values.iter())
+        .filter(|(_, v)| !einklang_core::schema::is_empty(v))
+        .map(|(k, _)| k.as_str())
+        .collect();
     let raw: RawFields = side
         .mapping
-        .push(&state.values)
+        .push_only(&state.values, &filled)
         .into_iter()
         .filter(|(_, v)| !v.is_null())
         .collect();

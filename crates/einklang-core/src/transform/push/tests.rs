@@ -1,5 +1,5 @@
 use super::*;
-use crate::mapping::Direction;
+use crate::mapping::{Direction, Pulled};
 use crate::schema::{FieldSpec, FieldType};
 use proptest::prelude::*;
 use serde_json::json;
@@ -216,4 +216,56 @@ proptest! {
             }
         }
     }
+}
+
+/// Kommo keeps a lead's dates in custom fields and its main contact in
+/// `_embedded`: a mapping reads them through paths, and a push writes
+/// only the fields it maps, each keyed element created with its key.
+#[test]
+fn paths_read_and_write_keyed_elements() {
+    let lead = Mapping {
+        connector: "kommo".into(),
+        entity: "booking".into(),
+        id_field: "id".into(),
+        filter: None,
+        fields: vec![
+            rule(
+                "start",
+                field("custom_fields_values[field_id=1218176].values[0].value"),
+                vec![],
+            ),
+            rule(
+                "car",
+                field("custom_fields_values[field_id=1218200].values[0].value"),
+                vec![],
+            ),
+            rule(
+                "client",
+                field("_embedded.contacts[is_main=true].id"),
+                vec![],
+            ),
+        ],
+        on_delete: Default::default(),
+        find: Vec::new(),
+    };
+    let raw = json!({
+        "id": 5,
+        "custom_fields_values": [
+            {"field_id": 1218176, "values": [{"value": 1735718400}]},
+            {"field_id": 1218200, "values": [{"value": "Octavia", "enum_id": 774}]}
+        ],
+        "_embedded": {"contacts": [{"id": 7, "is_main": false}, {"id": 9, "is_main": true}]}
+    });
+    let Pulled::Record { fields, .. } = lead.pull(raw.as_object().unwrap()).unwrap() else {
+        panic!("filtered")
+    };
+    assert_eq!(fields["start"], json!(1735718400));
+    assert_eq!(fields["car"], json!("Octavia"));
+    assert_eq!(fields["client"], json!(9));
+    let hub = Fields::from([("start".to_string(), json!(1767225600))]);
+    let body = lead.push_only(&hub, &["start"]);
+    assert_eq!(
+        Value::Object(body),
+        json!({"custom_fields_values": [{"field_id": 1218176, "values": [{"value": 1767225600}]}]})
+    );
 }
