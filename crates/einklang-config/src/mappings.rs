@@ -3,6 +3,7 @@
 //! against the connectors and entity schemas; every part of a mapping is
 //! checked even when another part has a problem.
 
+mod each;
 mod transforms;
 
 use crate::ctx::{Ctx, Val};
@@ -11,8 +12,9 @@ use std::collections::BTreeMap;
 use toml::de::{DeTable, DeValue};
 use transforms::transforms;
 
-const RULE_KEYS: [&str; 17] = [
+const RULE_KEYS: [&str; 18] = [
     "from",
+    "each",
     "value",
     "trim",
     "map",

@@ -101,6 +101,24 @@ pub enum Transform {
     },
     /// Use this value when the input is null or empty.
     Default(Value),
+    /// A list of objects ↔ a list of values (see [`crate::transform`]'s
+    /// `each`): first in a rule's transforms.
+    Each(Each),
+}
+
+/// How a list of objects maps onto a hub list (`each = { … }`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Each {
+    /// Path of the value within an element (`address`, `tlf`).
+    pub value: String,
+    /// Only elements whose keys hold one of these values
+    /// (`kommKz = [4, 8]`); on write, the first is given.
+    pub when: Vec<(String, Vec<Value>)>,
+    /// Path of the element's primary flag: the primary one is read first,
+    /// and the first hub value is written primary.
+    pub primary: Option<String>,
+    /// Constants every written element carries (`type = "mobile"`).
+    pub set: serde_json::Map<String, Value>,
 }
 
 /// Sync direction of one field.

@@ -5,6 +5,7 @@
 //! [`crate::EntitySchema::normalise`] ([`normalise`]). The single-value
 //! conversions both share (dates, phones, names) live in [`values`].
 
+pub mod each;
 mod email;
 mod normalise;
 pub(crate) mod phone;
@@ -106,11 +107,18 @@ fn source_desc(source: &Source) -> String {
 fn apply_rule(rule: &FieldRule, raw: &serde_json::Map<String, Value>) -> Result<Value, String> {
     let mut value = match &rule.source {
         Source::Field(f) => lookup(raw, f).map(Cow::into_owned).unwrap_or(Value::Null),
-        Source::Fields(fs) => Value::Array(
-            fs.iter()
+        Source::Fields(fs) => {
+            let items: Vec<Value> = fs
+                .iter()
                 .map(|f| lookup(raw, f).map(Cow::into_owned).unwrap_or(Value::Null))
-                .collect(),
-        ),
+                .collect();
+            // fields that are lists themselves (two e-mail columns of an
+            // API, each a list) make one list
+            match items.iter().any(Value::is_array) {
+                true => Value::Array(items.into_iter().flat_map(flatten).collect()),
+                false => Value::Array(items),
+            }
+        }
         Source::Constant(v) => v.clone(),
     };
     for t in &rule.transforms {
@@ -125,6 +133,7 @@ fn apply_rule(rule: &FieldRule, raw: &serde_json::Map<String, Value>) -> Result<
 pub fn apply(t: &Transform, value: Value) -> Result<Value, String> {
     match (t, value) {
         (Transform::Default(d), v) => Ok(if is_empty(&v) { d.clone() } else { v }),
+        (Transform::Each(e), v) => Ok(each::values_of(e, v)),
         (Transform::Join { sep }, Value::Array(items)) => Ok(values::join(&items, sep)),
         (Transform::PersonOrCompany, Value::Array(items)) => Ok(values::person_or_company(&items)),
         (_, v) if !v.is_array() && is_empty(&v) => Ok(v),
@@ -134,6 +143,13 @@ pub fn apply(t: &Transform, value: Value) -> Result<Value, String> {
             .collect::<Result<Vec<_>, _>>()
             .map(Value::Array),
         (t, v) => values::scalar(t, v),
+    }
+}
+
+fn flatten(v: Value) -> Vec<Value> {
+    match v {
+        Value::Array(items) => items,
+        one => vec![one],
     }
 }
 

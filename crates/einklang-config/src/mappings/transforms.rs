@@ -21,6 +21,7 @@ pub(super) fn transforms(
             .unwrap_or(false)
     };
     let steps = [
+        t.get("each").map(|e| super::each::parse(ctx, what, e)),
         flag(ctx, "trim").then_some(Some(Transform::Trim)),
         t.get("map").map(|m| value_map(ctx, what, t, m)),
         text(ctx, what, t, "date").map(|(f, span)| {

@@ -94,6 +94,12 @@ pub fn push_record(
                 if split_part(rule).is_some() {
                     let joined = join_name(mapping, values, path);
                     set_path(&mut raw, path, joined);
+                } else if let Some(Transform::Each(e)) = rule.transforms.first() {
+                    // a share of a list another rule may share too
+                    let objects = invert(&rule.transforms, value);
+                    let mut slot = lookup_owned(&raw, path);
+                    super::each::merge_into(e, &mut slot, objects);
+                    set_path(&mut raw, path, slot);
                 } else {
                     set_path(&mut raw, path, invert(&rule.transforms, value));
                 }
@@ -172,6 +178,13 @@ fn join_name(mapping: &Mapping, values: &Fields, path: &str) -> Value {
     }
 }
 
+/// The value at `path` in `raw` built so far (null when there is none).
+fn lookup_owned(raw: &Map<String, Value>, path: &str) -> Value {
+    crate::filter::eval::lookup(raw, path)
+        .map(std::borrow::Cow::into_owned)
+        .unwrap_or(Value::Null)
+}
+
 /// Set a path in a raw record (see [`crate::path`]), creating the way:
 /// a plain key or dotted path as before, brackets and pointers through
 /// [`Path`]. A text that is no valid path is taken as one key.
@@ -202,11 +215,19 @@ fn set_path(raw: &mut Map<String, Value>, path: &str, value: Value) {
 
 /// Undo the transforms of a rule, last first.
 fn invert(transforms: &[Transform], value: Value) -> Value {
-    transforms.iter().rev().fold(value, |v, t| match v {
+    transforms.iter().rev().fold(value, |v, t| match (t, v) {
+        (Transform::Each(e), v) => super::each::objects_of(e, v),
+        (_, v) => invert_each_element(t, v),
+    })
+}
+
+/// Undo one transform: element by element in a list, not on empty values.
+fn invert_each_element(t: &Transform, v: Value) -> Value {
+    match v {
         Value::Array(items) => Value::Array(items.into_iter().map(|i| invert_one(t, i)).collect()),
         v if is_empty(&v) => v,
         v => invert_one(t, v),
-    })
+    }
 }
 
 fn invert_one(t: &Transform, v: Value) -> Value {

@@ -71,7 +71,7 @@ pub fn plan_push(side: &Side<'_>, state: &RecordState, link: &Link) -> Option<Pu
         put(&mut new_base, f, new.clone());
     }
     let fields = if side.caps.partial_update {
-        let only: Vec<&str> = changed.iter().map(|(f, _, _)| f.as_str()).collect();
+        let only = sharing(side, changed.iter().map(|(f, _, _)| f.as_str()));
         side.mapping.push_only(&state.values, &only)
     } else {
         side.mapping.push(&state.values)
@@ -105,6 +105,42 @@ fn never_created(link: &Link) -> bool {
         LinkStatus::Failed | LinkStatus::PermanentlyFailed
     ) && link.base.is_empty()
         && link.version.is_none()
+}
+
+/// The entity fields to write for a partial update of `changed`: those,
+/// and every field written into the same top-level raw value (a list that
+/// several rules share, like Advoware's `kommunikation`, is written whole,
+/// or the others' elements would be lost).
+fn sharing<'a>(side: &'a Side<'_>, changed: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let top = |rule: &einklang_core::FieldRule| -> Vec<String> {
+        let paths = match &rule.source {
+            einklang_core::Source::Field(p) => vec![p.clone()],
+            einklang_core::Source::Fields(ps) => ps.clone(),
+            einklang_core::Source::Constant(_) => Vec::new(),
+        };
+        paths.iter().map(|p| top_key(p)).collect()
+    };
+    let changed: Vec<&str> = changed.collect();
+    let keys: Vec<String> = (side.mapping.fields.iter())
+        .filter(|r| changed.contains(&r.target.as_str()))
+        .flat_map(top)
+        .collect();
+    let mut out: Vec<&str> = (side.mapping.fields.iter())
+        .filter(|r| changed.contains(&r.target.as_str()) || top(r).iter().any(|k| keys.contains(k)))
+        .map(|r| r.target.as_str())
+        .collect();
+    out.dedup();
+    out
+}
+
+/// The top-level key a raw path writes into.
+fn top_key(path: &str) -> String {
+    match einklang_core::Path::parse(path) {
+        Ok(p) if path.contains('[') || path.starts_with('/') => {
+            p.top_key().unwrap_or(path).to_string()
+        }
+        _ => path.split('.').next().unwrap_or(path).to_string(),
+    }
 }
 
 /// The base as the side sees it: only the fields it is written.

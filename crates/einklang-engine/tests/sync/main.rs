@@ -14,6 +14,7 @@ mod harness;
 mod http;
 mod identity;
 mod invariant;
+mod lists;
 mod lost_answers;
 mod postgres;
 mod scenarios;
