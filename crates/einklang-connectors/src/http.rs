@@ -121,7 +121,7 @@ impl Http {
                 reason,
             });
         };
-        if template::scalar(template::field(&fields, &self.spec.id)).is_none() {
+        if template::scalar(template::field(&fields, &self.spec.id).as_deref()).is_none() {
             let reason = format!("the record has no id at `{}`", self.spec.id);
             return ReadItem::Reject(Rejected {
                 position,
@@ -145,11 +145,11 @@ impl Http {
         self.spec
             .version
             .iter()
-            .find_map(|f| template::scalar(template::field(fields, f)))
+            .find_map(|f| template::scalar(template::field(fields, f).as_deref()))
     }
 
     fn id_of(&self, fields: &RawFields) -> Option<String> {
-        template::scalar(template::field(fields, &self.spec.id))
+        template::scalar(template::field(fields, &self.spec.id).as_deref())
     }
 
     /// Walk a listing; failures become errors of the read.
@@ -369,7 +369,7 @@ impl Connector for Http {
             for entry in self.walk(&d.call, &vars)?.records {
                 let id = entry
                     .as_object()
-                    .and_then(|e| template::scalar(template::field(e, &d.id)));
+                    .and_then(|e| template::scalar(template::field(e, &d.id).as_deref()));
                 if let Some(id) = id.filter(|id| !self.cache.contains_key(id)) {
                     deleted.push(id);
                 }
@@ -423,10 +423,9 @@ impl Connector for Http {
         };
         let call = self.spec.list.clone();
         for v in self.walk(&call, &Vars::default())?.records {
-            if let Some(r) = v
-                .as_object()
-                .filter(|r| r.get(&field) == Some(&Value::String(marker.into())))
-            {
+            if let Some(r) = v.as_object().filter(|r| {
+                template::field(r, &field).as_deref() == Some(&Value::String(marker.into()))
+            }) {
                 if let Some(id) = self.id_of(r) {
                     return Ok(Lookup::Found(WriteOutcome {
                         id,

@@ -139,6 +139,18 @@ impl Path {
     }
 }
 
+/// The top-level key a raw field name or path writes into (`a.b[0]` →
+/// `a`); a text that is no valid path is its own key.
+pub fn top_key_of(text: &str) -> String {
+    if !(text.starts_with('/') || text.contains('[') || text.contains('.')) {
+        return text.to_string();
+    }
+    match Path::parse(text) {
+        Ok(p) => p.top_key().unwrap_or(text).to_string(),
+        Err(_) => text.to_string(),
+    }
+}
+
 fn pointer(rest: &str) -> Vec<Segment> {
     rest.split('/')
         .map(|t| Segment::Key(t.replace("~1", "/").replace("~0", "~")))

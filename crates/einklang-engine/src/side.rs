@@ -45,10 +45,11 @@ impl<'c> Side<'c> {
         if let Some(writable) = &caps.writable {
             for rule in &mapping.fields {
                 let raw = raw_fields(&rule.source);
-                if raw
-                    .iter()
-                    .any(|r| !writable.iter().any(|w| w == top_key(r)))
-                {
+                if raw.iter().any(|r| {
+                    !writable
+                        .iter()
+                        .any(|w| *w == einklang_core::path::top_key_of(r))
+                }) {
                     if let Some(role) = roles.get_mut(&rule.target) {
                         role.pushes = false;
                     }
@@ -99,8 +100,4 @@ fn raw_fields(source: &Source) -> Vec<String> {
         Source::Fields(fs) => fs.clone(),
         Source::Constant(_) => Vec::new(),
     }
-}
-
-fn top_key(path: &str) -> &str {
-    path.split('.').next().unwrap_or(path)
 }

@@ -7,6 +7,7 @@
 //! quotes in a name cannot break a body.
 
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// The values a template may use.
 #[derive(Default)]
@@ -92,18 +93,17 @@ pub fn at<'v>(v: &'v Value, pointer: &str) -> Option<&'v Value> {
     }
 }
 
-/// A field of a record: a name, or a JSON pointer when it starts with `/`.
-pub fn field<'v>(record: &'v Map<String, Value>, name: &str) -> Option<&'v Value> {
-    match name.strip_prefix('/') {
-        Some(_) => {
-            let (first, rest) = match name[1..].split_once('/') {
-                Some((f, r)) => (f, format!("/{r}")),
-                None => (&name[1..], String::new()),
-            };
-            at(record.get(first)?, &rest)
-        }
-        None => record.get(name),
+/// A field of a record: a name, or a path (`a.b`, `items[id=3].v`, or a
+/// JSON pointer when it starts with `/`; see `einklang_core::path`). A key
+/// spelled exactly so wins.
+pub fn field<'v>(record: &'v Map<String, Value>, name: &str) -> Option<Cow<'v, Value>> {
+    if let Some(v) = record.get(name) {
+        return Some(Cow::Borrowed(v));
     }
+    if !(name.starts_with('/') || name.contains('[') || name.contains('.')) {
+        return None;
+    }
+    einklang_core::Path::parse(name).ok()?.get(record)
 }
 
 /// A scalar as id or version text (numbers as written, `null` and empty
@@ -155,8 +155,9 @@ mod tests {
         let v = json!({"_embedded": {"leads": [{"id": 5, "meta": {"v": "x"}}]}});
         assert_eq!(at(&v, "/_embedded/leads/0/id"), Some(&json!(5)));
         let rec = v["_embedded"]["leads"][0].as_object().unwrap();
-        assert_eq!(scalar(field(rec, "id")), Some("5".into()));
-        assert_eq!(scalar(field(rec, "/meta/v")), Some("x".into()));
+        assert_eq!(scalar(field(rec, "id").as_deref()), Some("5".into()));
+        assert_eq!(scalar(field(rec, "meta.v").as_deref()), Some("x".into()));
+        assert_eq!(scalar(field(rec, "/meta/v").as_deref()), Some("x".into()));
         assert_eq!(scalar(Some(&json!(""))), None);
     }
 }

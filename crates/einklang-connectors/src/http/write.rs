@@ -116,7 +116,8 @@ impl Http {
         let mut record = fields.clone();
         record.retain(|_, v| !v.is_null());
         if let Some(m) = &self.spec.marker_field {
-            record.insert(m.clone(), Value::String(marker.into()));
+            // a path too: `custom_fields_values[field_id=99].values[0].value`
+            einklang_core::transform::push::set_path(&mut record, m, Value::String(marker.into()));
         }
         let client_ids = self.client_ids();
         if client_ids && !self.spec.id.starts_with('/') {

@@ -188,7 +188,7 @@ fn lookup_owned(raw: &Map<String, Value>, path: &str) -> Value {
 /// Set a path in a raw record (see [`crate::path`]), creating the way:
 /// a plain key or dotted path as before, brackets and pointers through
 /// [`Path`]. A text that is no valid path is taken as one key.
-fn set_path(raw: &mut Map<String, Value>, path: &str, value: Value) {
+pub fn set_path(raw: &mut Map<String, Value>, path: &str, value: Value) {
     if path.contains('[') || path.starts_with('/') {
         match crate::path::Path::parse(path) {
             Ok(p) => return p.set(raw, value),

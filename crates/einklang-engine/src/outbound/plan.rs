@@ -118,7 +118,10 @@ fn sharing<'a>(side: &'a Side<'_>, changed: impl Iterator<Item = &'a str>) -> Ve
             einklang_core::Source::Fields(ps) => ps.clone(),
             einklang_core::Source::Constant(_) => Vec::new(),
         };
-        paths.iter().map(|p| top_key(p)).collect()
+        paths
+            .iter()
+            .map(|p| einklang_core::path::top_key_of(p))
+            .collect()
     };
     let changed: Vec<&str> = changed.collect();
     let keys: Vec<String> = (side.mapping.fields.iter())
@@ -131,16 +134,6 @@ fn sharing<'a>(side: &'a Side<'_>, changed: impl Iterator<Item = &'a str>) -> Ve
         .collect();
     out.dedup();
     out
-}
-
-/// The top-level key a raw path writes into.
-fn top_key(path: &str) -> String {
-    match einklang_core::Path::parse(path) {
-        Ok(p) if path.contains('[') || path.starts_with('/') => {
-            p.top_key().unwrap_or(path).to_string()
-        }
-        _ => path.split('.').next().unwrap_or(path).to_string(),
-    }
 }
 
 /// The base as the side sees it: only the fields it is written.
@@ -199,9 +192,14 @@ fn plan_delete(side: &Side<'_>, state: &RecordState, link: &Link) -> Option<Push
             OutboxOp::Delete,
         ),
         OnDelete::Set(fields) => {
+            // keys may be paths: `"cf[field_id=5].values" = null`
+            let mut raw = RawFields::new();
+            for (path, value) in fields {
+                einklang_core::transform::push::set_path(&mut raw, path, value.clone());
+            }
             let op = WriteOp::Update {
                 id,
-                fields: writable(side, fields.clone()),
+                fields: writable(side, raw),
                 expected_version,
             };
             (op, OutboxOp::SoftDelete)
