@@ -7,6 +7,7 @@ mod each;
 mod transforms;
 
 use crate::ctx::{Ctx, Val};
+use einklang_core::OutOfScope;
 use einklang_core::{Direction, EntitySchema, FieldRule, Mapping, OnDelete, Source};
 use std::collections::BTreeMap;
 use toml::de::{DeTable, DeValue};
@@ -87,7 +88,18 @@ fn mapping(
 ) -> Option<Mapping> {
     let what = format!("map.{connector}.{}", schema.name);
     let t = ctx.table(v, &what)?;
-    ctx.unknown_keys(t, &["id", "filter", "on_delete", "fields", "find"], &what);
+    ctx.unknown_keys(
+        t,
+        &[
+            "id",
+            "filter",
+            "on_delete",
+            "out_of_scope",
+            "fields",
+            "find",
+        ],
+        &what,
+    );
     let id_field = match t.get("id") {
         Some(id) => raw_field(ctx, id, &format!("{what}.id")),
         None => {
@@ -120,6 +132,10 @@ fn mapping(
     let on_delete = match t.get("on_delete") {
         Some(d) => crate::on_delete::parse(ctx, &format!("{what}.on_delete"), d),
         None => Some(OnDelete::Delete),
+    };
+    let out_of_scope = match t.get("out_of_scope") {
+        Some(o) => out_of_scope(ctx, &format!("{what}.out_of_scope"), schema, o),
+        None => Some(OutOfScope::Delete),
     };
     let find = match t.get("find") {
         Some(f) => find_fields(ctx, &what, schema, f),
@@ -158,7 +174,51 @@ fn mapping(
         fields,
         on_delete: on_delete?,
         find: find?,
+        out_of_scope: out_of_scope?,
     })
+}
+
+/// `"delete"`, `"keep"` or `{ set = { entity_field = value } }`.
+fn out_of_scope(
+    ctx: &mut Ctx<'_>,
+    what: &str,
+    schema: &EntitySchema,
+    v: &Val<'_>,
+) -> Option<OutOfScope> {
+    match v.get_ref() {
+        DeValue::String(s) if s == "delete" => return Some(OutOfScope::Delete),
+        DeValue::String(s) if s == "keep" => return Some(OutOfScope::Keep),
+        DeValue::Table(_) => {}
+        _ => {
+            let message =
+                format!("{what} must be \"delete\", \"keep\" or {{ set = {{ field = value }} }}");
+            ctx.error(v.span(), message);
+            return None;
+        }
+    }
+    let t = ctx.table(v, what)?;
+    ctx.unknown_keys(t, &["set"], what);
+    let set = t
+        .get("set")
+        .and_then(|s| ctx.table(s, &format!("{what}.set")))?;
+    let mut fields = einklang_core::Fields::new();
+    let mut ok = true;
+    for (key, value) in set.iter() {
+        let name = key.get_ref().to_string();
+        if schema.field(&name).is_none() {
+            let message = format!("{what}.set: entity `{}` has no field `{name}`", schema.name);
+            ctx.error(key.span(), message);
+            ok = false;
+            continue;
+        }
+        match ctx.json(value, &format!("{what}.set.{name}")) {
+            Some((j, _)) => {
+                fields.insert(name, j);
+            }
+            None => ok = false,
+        }
+    }
+    ok.then_some(OutOfScope::Set(fields))
 }
 
 /// `find = ["email"]`: entity fields, at least one.

@@ -193,6 +193,23 @@ pub struct Mapping {
     /// next read by these values instead of by every written field.
     #[serde(default)]
     pub find: Vec<String>,
+    /// What happens to a linked record the filter no longer takes.
+    #[serde(default)]
+    pub out_of_scope: OutOfScope,
+}
+
+/// What happens to a linked record that the mapping's `filter` no longer
+/// takes (a Kommo lead that became "lost", status 143).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub enum OutOfScope {
+    /// As if the source had lost it: a delete, under the job's
+    /// `max_deletes` guard (the default).
+    #[default]
+    Delete,
+    /// Keep it in the hub as it was, and its link (it is read no more).
+    Keep,
+    /// Keep reading it, with these hub values set (`{ stage = "lost" }`).
+    Set(Fields),
 }
 
 /// The result of applying a mapping to one raw record.
@@ -256,7 +273,16 @@ impl Mapping {
     /// Apply the mapping to one raw record (a JSON object of source fields):
     /// read the id, evaluate the filter, then run every pulled field rule.
     pub fn pull(&self, raw: &serde_json::Map<String, Value>) -> Result<Pulled, MapError> {
-        crate::transform::pull_record(self, raw)
+        crate::transform::pull_record(self, raw, true)
+    }
+
+    /// [`Mapping::pull`] without the filter (for a record out of scope
+    /// that `out_of_scope = { set = … }` keeps reading).
+    pub fn pull_unfiltered(
+        &self,
+        raw: &serde_json::Map<String, Value>,
+    ) -> Result<Pulled, MapError> {
+        crate::transform::pull_record(self, raw, false)
     }
 
     /// The external id of a raw record, if it has a usable one (also for

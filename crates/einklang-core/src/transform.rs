@@ -24,8 +24,9 @@ pub(crate) use values::{describe, parse_bool};
 pub fn pull_record(
     mapping: &Mapping,
     raw: &serde_json::Map<String, Value>,
+    filtered: bool,
 ) -> Result<Pulled, MapError> {
-    if let Some(filter) = &mapping.filter {
+    if let Some(filter) = mapping.filter.as_ref().filter(|_| filtered) {
         if !filter.eval(raw).map_err(MapError::Filter)? {
             return Ok(Pulled::Filtered);
         }

@@ -31,7 +31,7 @@ pub(crate) fn guard(side: &str, gone: usize, live: u64, max_deletes: f64) -> Opt
 pub(crate) fn apply_gone(
     ctx: &mut StepContext<'_>,
     side: &Side<'_>,
-    gone: &[LinkRef],
+    (gone, left): (&[LinkRef], &std::collections::HashSet<String>),
 ) -> Result<Counters, EngineError> {
     let mut counters = Counters::new();
     for chunk in gone.chunks(500) {
@@ -51,7 +51,7 @@ pub(crate) fn apply_gone(
             let Some(link) = state.links.iter().find(|l| l.id == lref.link_id) else {
                 continue;
             };
-            let decision = plan_gone(side, state, link);
+            let decision = plan_gone(side, state, link, left.contains(&link.external_id));
             let (counter, action) = match decision {
                 Gone::AlreadyDeleted | Gone::Forget => ("forgotten", None),
                 Gone::DeleteRecord => ("deleted", Some("delete")),

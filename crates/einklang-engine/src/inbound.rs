@@ -256,10 +256,15 @@ pub enum Gone {
     Forget,
 }
 
-/// Decide a record that disappeared from `side` (see [`Gone`]).
-pub fn plan_gone(side: &Side<'_>, state: &RecordState, link: &Link) -> Gone {
+/// Decide a record that disappeared from `side` (see [`Gone`]); one
+/// that `left_scope` (the mapping's filter no longer takes it, the source
+/// still has it) leaves the hub, whatever other systems hold.
+pub fn plan_gone(side: &Side<'_>, state: &RecordState, link: &Link, left_scope: bool) -> Gone {
     if state.deleted {
         return Gone::AlreadyDeleted;
+    }
+    if left_scope {
+        return Gone::DeleteRecord;
     }
     let edited = link.status != LinkStatus::Clean
         || !state.open_conflicts.is_empty()

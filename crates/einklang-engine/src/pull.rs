@@ -63,6 +63,9 @@ pub(crate) struct ReadOutcome {
     pub live_links: u64,
     /// Why gone records were not looked for, if they were not.
     pub note: Option<String>,
+    /// External ids among `gone` that left the job's scope (the filter no
+    /// longer takes them; the source still has them).
+    pub left_scope: std::collections::HashSet<String>,
     /// What to remember once everything the read found is committed
     /// (including its lost records): the next read may then skip an
     /// unchanged source. Stored by the step, not the read, so a crash in
@@ -149,6 +152,7 @@ pub(crate) fn read_side(
                 live_links: 0,
                 note: None,
                 marks: Vec::new(),
+                left_scope: Default::default(),
             }));
         }
     }
@@ -240,6 +244,7 @@ fn finish(
     if applier.look_again {
         outcome.marks.clear();
     }
+    outcome.left_scope = std::mem::take(&mut applier.left).into_iter().collect();
     for (k, v) in applier.counters {
         *outcome.counters.entry(k).or_default() += v;
     }
@@ -399,6 +404,7 @@ fn full_read(
         live_links,
         note,
         marks: Vec::new(),
+        left_scope: Default::default(),
     }))
 }
 

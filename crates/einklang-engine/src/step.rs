@@ -96,17 +96,17 @@ pub(crate) fn run_entity(
         }
         env.progress
             .step(&format!("{action} {} → {entity}", o.side.name));
-        if let Some((gone, marks)) = read_one(&mut ctx, o, max_deletes)? {
-            lost.push((i, gone, marks));
+        if let Some((gone, marks, left)) = read_one(&mut ctx, o, max_deletes)? {
+            lost.push((i, gone, marks, left));
         }
         env.progress.step_done();
         env.crash.check(CrashPoint::AfterInbound)?;
     }
     // only now, with every side's edits in the hub, can an edit beat a delete
-    for (i, gone, marks) in lost {
+    for (i, gone, marks, left) in lost {
         let o = &mut sides[i];
         if !gone.is_empty() {
-            let counters = apply_gone(&mut ctx, &o.side, &gone)?;
+            let counters = apply_gone(&mut ctx, &o.side, (&gone, &left))?;
             merge_into(&mut o.report.counters, counters);
         }
         store_marks(&mut ctx, &o.side, &marks)?;
@@ -152,7 +152,7 @@ pub(crate) fn run_entity(
 }
 
 /// The links a read lost and the marks to store once they are decided.
-type Lost = (Vec<LinkRef>, Vec<Mark>);
+type Lost = (Vec<LinkRef>, Vec<Mark>, std::collections::HashSet<String>);
 
 /// Read one side; returns the links it lost (unless the guard holds them)
 /// and the marks to store once they are decided.
@@ -179,9 +179,9 @@ fn read_one(
     merge_into(&mut o.report.counters, outcome.counters);
     o.report.source_unchanged = outcome.source_unchanged;
     o.report.notes.extend(outcome.note);
-    let marks = outcome.marks;
+    let (marks, left) = (outcome.marks, outcome.left_scope);
     let Some(gone) = outcome.gone.filter(|g| !g.is_empty()) else {
-        return Ok(Some((Vec::new(), marks)));
+        return Ok(Some((Vec::new(), marks, left)));
     };
     if let Some(stop) = guard(o.side.name, gone.len(), outcome.live_links, max_deletes) {
         // the held deletes must be looked at again next time: forget what
@@ -197,7 +197,7 @@ fn read_one(
         bump(&mut o.report.counters, "deletes_held", gone.len() as u64);
         return Ok(None);
     }
-    Ok(Some((gone, marks)))
+    Ok(Some((gone, marks, left)))
 }
 
 fn open_side<'c>(

@@ -34,6 +34,7 @@ fn mapping(fields: Vec<FieldRule>, filter: Option<&str>) -> Mapping {
         fields,
         on_delete: Default::default(),
         find: Vec::new(),
+        out_of_scope: Default::default(),
     }
 }
 

@@ -35,6 +35,7 @@ fn mapping() -> Mapping {
         fields: vec![rule("name"), rule("city")],
         on_delete: Default::default(),
         find: Vec::new(),
+        out_of_scope: Default::default(),
     }
 }
 
@@ -265,29 +266,32 @@ fn gone_records_are_deleted_recreated_or_forgotten() {
     let mut tomb = only.clone();
     tomb.deleted = true;
     with_side(true, |side| {
-        assert_eq!(plan_gone(side, &only, &clean), Gone::DeleteRecord);
-        assert_eq!(plan_gone(side, &shared, &clean), Gone::DeleteRecord);
+        assert_eq!(plan_gone(side, &only, &clean, false), Gone::DeleteRecord);
+        assert_eq!(plan_gone(side, &shared, &clean, false), Gone::DeleteRecord);
         assert_eq!(
-            plan_gone(side, &edited, &dirty),
+            plan_gone(side, &edited, &dirty, false),
             Gone::Recreate,
             "an edit beats a delete"
         );
-        assert_eq!(plan_gone(side, &tomb, &clean), Gone::AlreadyDeleted);
+        assert_eq!(plan_gone(side, &tomb, &clean, false), Gone::AlreadyDeleted);
         let mut ahead = only.clone();
         ahead.values = f(json!({"name": "Anna B"}));
         assert_eq!(
-            plan_gone(side, &ahead, &clean),
+            plan_gone(side, &ahead, &clean, false),
             Gone::Recreate,
             "the hub holds what the remote has not got"
         );
     });
     with_side(false, |read_only| {
         assert_eq!(
-            plan_gone(read_only, &shared, &clean),
+            plan_gone(read_only, &shared, &clean, false),
             Gone::Forget,
             "a read-only source forgets"
         );
-        assert_eq!(plan_gone(read_only, &only, &clean), Gone::DeleteRecord);
+        assert_eq!(
+            plan_gone(read_only, &only, &clean, false),
+            Gone::DeleteRecord
+        );
     });
 }
 

@@ -29,6 +29,9 @@ pub(crate) struct Applier<'s> {
     pub unknown: Vec<einklang_store::OutboxEntry>,
     /// Records of the read no link knew (imported as new).
     pub new_records: u64,
+    /// External ids of records the filter no longer takes and that leave
+    /// the job's scope (decided with the read's lost records).
+    pub left: Vec<String>,
     /// The links of the creates held `unknown` when the read began: their
     /// record is not on the remote under the marker, which is no delete.
     held_links: std::collections::HashSet<i64>,
@@ -47,6 +50,7 @@ impl<'s> Applier<'s> {
             sending: HashMap::new(),
             unknown: Vec::new(),
             new_records: 0,
+            left: Vec::new(),
             held_links: Default::default(),
             look_again: false,
         }
@@ -75,16 +79,23 @@ impl<'s> Applier<'s> {
     /// Plan and commit one prepared batch, store its rejects.
     pub fn apply(&mut self, ctx: &mut StepContext<'_>, batch: Prepared) -> Result<(), EngineError> {
         let Prepared {
-            incoming,
-            positions,
+            mut incoming,
+            mut positions,
             mut rejects,
             seen,
             unidentified,
+            left,
+            scoped,
         } = batch;
-        let n = (incoming.len() + rejects.len() + seen.len()) as u64;
+        let n = (incoming.len() + rejects.len() + seen.len() + left.len() + scoped.len()) as u64;
         self.unidentified += unidentified;
         for id in &seen {
             self.seen.insert(id_hash(id));
+        }
+        self.left.extend(left);
+        for (inc, position) in self.linked_only(ctx, scoped)? {
+            incoming.push(inc);
+            positions.push(position);
         }
         let incoming = self.first_sightings(incoming, positions, &mut rejects);
         let plan = self.plan_batch(ctx, &incoming, &mut rejects)?;
@@ -118,6 +129,26 @@ impl<'s> Applier<'s> {
                 .extend(found.iter().map(|v| format!("{v}: marked dirty")));
         }
         Ok(())
+    }
+
+    /// Of the records out of scope that stay (`out_of_scope = { set }`),
+    /// those the hub has a link for; the others are not taken in.
+    fn linked_only(
+        &mut self,
+        ctx: &mut StepContext<'_>,
+        scoped: Vec<(Incoming, String)>,
+    ) -> Result<Vec<(Incoming, String)>, EngineError> {
+        if scoped.is_empty() {
+            return Ok(scoped);
+        }
+        let ids: Vec<&str> = scoped.iter().map(|(i, _)| i.external_id.as_str()).collect();
+        let (name, entity) = (self.side.name, self.side.schema.name.as_str());
+        let links = ctx.store.find_links(&ctx.tenant, name, entity, &ids)?;
+        Ok(scoped
+            .into_iter()
+            .zip(links)
+            .filter_map(|(s, link)| link.map(|_| s))
+            .collect())
     }
 
     /// Match the records the batch created against the hub (on ingest).

@@ -54,7 +54,9 @@ pub(super) fn read(
         let prepared = preparer.prepare_all(items);
         applier.apply(ctx, prepared)?;
     }
-    let gone = lost(ctx, name, entity, &feed.deleted)?;
+    let mut gone = lost(ctx, name, entity, &feed.deleted)?;
+    // records that left the job's scope count as lost
+    gone.extend(lost(ctx, name, entity, &applier.left)?);
     let live_links = match gone.is_empty() {
         true => 0,
         false => ctx.store.count_links(&ctx.tenant, name, entity)?,
@@ -73,11 +75,12 @@ pub(super) fn read(
         live_links,
         note: None,
         marks: vec![Mark::Changes(feed.cursor)],
+        left_scope: Default::default(),
     }))
 }
 
 /// The live links of the deleted ids.
-fn lost(
+pub(super) fn lost(
     ctx: &mut StepContext<'_>,
     name: &str,
     entity: &str,

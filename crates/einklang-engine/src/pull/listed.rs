@@ -57,6 +57,7 @@ pub(super) fn read(
             live_links: 0,
             note: None,
             marks: Vec::new(),
+            left_scope: Default::default(),
         }));
     }
     // until this read's mark is stored, a crash must not let the next read
@@ -83,7 +84,10 @@ pub(super) fn read(
     *counters.entry("unchanged".into()).or_default() += joined.unchanged;
     *counters.entry("ignored".into()).or_default() += joined.ignored;
     let (gone, note, marks) = match gone {
-        Confirmed::Gone(gone) => {
+        Confirmed::Gone(mut gone) => {
+            // records that left the job's scope count as lost
+            let (name, entity) = (applier.side.name, applier.side.schema.name.as_str());
+            gone.extend(super::feed::lost(ctx, name, entity, &applier.left)?);
             let marks = vec![super::Mark::Listing(crate::listing::text(hash))];
             (Some(gone), None, marks)
         }
@@ -99,6 +103,7 @@ pub(super) fn read(
         live_links: joined.live,
         note,
         marks,
+        left_scope: Default::default(),
     }))
 }
 

@@ -7,6 +7,7 @@
 use crate::inbound::Incoming;
 use crate::side::Side;
 use einklang_connectors::{Connector, RawRecord, ReadItem};
+use einklang_core::OutOfScope;
 use einklang_core::{content_hash, EntitySchema, Mapping, NormaliseContext, Pulled};
 use einklang_store::{Counters, NewQuarantine};
 use std::sync::mpsc::{Receiver, SyncSender};
@@ -35,6 +36,13 @@ pub(crate) struct Prepared {
     pub seen: Vec<String>,
     /// Records whose external id could not be read at all.
     pub unidentified: u64,
+    /// External ids of records the filter no longer takes, which leave
+    /// the hub (`out_of_scope = "delete"`): not seen, so not kept.
+    pub left: Vec<String>,
+    /// Records the filter no longer takes that stay with set values
+    /// (`out_of_scope = { set = … }`), with their position: applied when
+    /// they are linked.
+    pub scoped: Vec<(Incoming, String)>,
 }
 
 impl Prepared {
@@ -45,6 +53,8 @@ impl Prepared {
             rejects: Vec::new(),
             seen: Vec::new(),
             unidentified: 0,
+            left: Vec::new(),
+            scoped: Vec::new(),
         }
     }
 }
@@ -131,10 +141,7 @@ impl<'m> Preparer<'m> {
                 }
                 Ok(None) => {
                     self.bump("filtered");
-                    match self.mapping.external_id_of(&rec.fields) {
-                        Some(id) => batch.seen.push(id),
-                        None => batch.unidentified += 1,
-                    }
+                    self.out_of_scope(rec, batch);
                 }
                 Err((id, reason)) => {
                     let id = id.or_else(|| self.mapping.external_id_of(&rec.fields));
@@ -149,6 +156,44 @@ impl<'m> Preparer<'m> {
                 }
             },
         }
+    }
+
+    /// A record the filter does not take: seen (kept as it was), left
+    /// (gone from the job's scope), or read on with the set values.
+    fn out_of_scope(&mut self, rec: RawRecord, batch: &mut Prepared) {
+        let Some(id) = self.mapping.external_id_of(&rec.fields) else {
+            batch.unidentified += 1;
+            return;
+        };
+        match &self.mapping.out_of_scope {
+            OutOfScope::Keep => batch.seen.push(id),
+            OutOfScope::Delete => batch.left.push(id),
+            OutOfScope::Set(set) => match self.prepare_scoped(&rec, set) {
+                Some(incoming) => batch.scoped.push((incoming, rec.position)),
+                None => batch.seen.push(id),
+            },
+        }
+    }
+
+    /// A record out of scope, mapped as if it were in, with `set` on top.
+    fn prepare_scoped(&mut self, rec: &RawRecord, set: &einklang_core::Fields) -> Option<Incoming> {
+        let Ok(Pulled::Record {
+            external_id,
+            mut fields,
+        }) = self.mapping.pull_unfiltered(&rec.fields)
+        else {
+            return None;
+        };
+        fields.extend(set.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let values = self.schema.normalise(fields, &self.norm).ok()?;
+        let hash = content_hash(&values);
+        Some(Incoming {
+            connector: self.mapping.connector.clone(),
+            external_id,
+            values,
+            hash,
+            version: rec.version.clone(),
+        })
     }
 
     /// `Ok(None)`: filtered out. `Err((external id if known, reason))`: rejected.

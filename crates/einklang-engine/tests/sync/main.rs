@@ -18,3 +18,4 @@ mod lists;
 mod lost_answers;
 mod postgres;
 mod scenarios;
+mod scope;

@@ -89,6 +89,7 @@ fn crm() -> Mapping {
         ],
         on_delete: Default::default(),
         find: Vec::new(),
+        out_of_scope: Default::default(),
     }
 }
 
@@ -247,6 +248,7 @@ fn paths_read_and_write_keyed_elements() {
         ],
         on_delete: Default::default(),
         find: Vec::new(),
+        out_of_scope: Default::default(),
     };
     let raw = json!({
         "id": 5,

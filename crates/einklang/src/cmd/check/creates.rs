@@ -180,6 +180,7 @@ mod tests {
             fields: Vec::new(),
             on_delete: einklang_core::OnDelete::Delete,
             find: find.iter().map(|f| f.to_string()).collect(),
+            out_of_scope: Default::default(),
         }
     }
 
