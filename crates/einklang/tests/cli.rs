@@ -577,6 +577,9 @@ fn two_way_sync_creates_on_both_sides_then_writes_nothing() {
     let report = t.json(&["sync", "both", "--json"]);
     assert_eq!(report["status"], "succeeded", "{report:#}");
     assert_eq!(report["counters"]["created"], 3);
+    // a summary: the record-by-record plan is `plan --json`'s (issue 10)
+    assert!(report.get("plan").is_none(), "{report:#}");
+    assert!(report["run_id"].as_i64().unwrap() > 0 && report["steps"].is_array());
 
     // Clara came from the JSONL into the CSV, Anna and Bernd the other way.
     let clara = t

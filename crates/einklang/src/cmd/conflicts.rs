@@ -26,7 +26,7 @@ const VALUE_WIDTH: usize = 40;
 
 /// List conflicts, newest first.
 pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
-    let config = super::load_config(path)?;
+    let config = super::load_hub_config(path)?;
     let mut store = super::open_store(&config)?;
     let rows = store.conflicts(&config.tenant, !args.all, args.limit)?;
     if args.json {

@@ -75,7 +75,7 @@ fn label(f: &Fields) -> String {
 
 /// Run `dedupe`.
 pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
-    let config = super::load_config(path)?;
+    let config = super::load_hub_config(path)?;
     let mut store = super::open_store(&config)?;
     let m = matching(&config, &args.entity)?;
     let tenant = config.tenant.as_str();
@@ -164,7 +164,7 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
 
 /// Run `explain`.
 pub fn explain(path: &Path, args: &ExplainArgs) -> anyhow::Result<ExitCode> {
-    let config = super::load_config(path)?;
+    let config = super::load_hub_config(path)?;
     let mut store = super::open_store(&config)?;
     let m = matching(&config, &args.entity)?;
     let records = live_records(store.as_mut(), &config.tenant, &args.entity)?;

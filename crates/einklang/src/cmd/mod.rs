@@ -47,6 +47,38 @@ pub fn load_config(path: &Path) -> anyhow::Result<Config> {
     }
 }
 
+/// Load the config for a command that reads or changes only the hub
+/// (`show`, `explain`, `runs`, …): a connector's secret that is not set
+/// is no problem — such a command never reaches a connector. A missing
+/// variable the store's location needs still fails, naming it.
+pub fn load_hub_config(path: &Path) -> anyhow::Result<Config> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the config {}", path.display()))?;
+    let missing = std::cell::RefCell::new(Vec::new());
+    let env = |var: &str| {
+        std::env::var(var).ok().or_else(|| {
+            missing.borrow_mut().push(var.to_string());
+            Some(format!("${{{var}}} (not set)"))
+        })
+    };
+    let config = match einklang_config::load_str(&text, path, &env) {
+        Ok(config) => config,
+        Err(errors) => {
+            for d in &errors.0 {
+                eprintln!("{d}");
+            }
+            let message = format!("{} problem(s) in {}", errors.0.len(), path.display());
+            return Err(crate::exit::ConfigProblems(message).into());
+        }
+    };
+    let store = config.store.as_open_str();
+    if let Some(var) = missing.borrow().iter().find(|v| store.contains(&format!("${{{v}}}"))) {
+        let message = format!("the hub store's location needs ${{{var}}}, which is not set");
+        return Err(crate::exit::ConfigProblems(message).into());
+    }
+    Ok(config)
+}
+
 /// Open (and migrate) the hub store the config names.
 pub fn open_store(config: &Config) -> anyhow::Result<Box<dyn HubStore>> {
     let what = match &config.store {

@@ -20,7 +20,7 @@ pub struct Args {
 
 /// List quarantined records, newest first.
 pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
-    let config = super::load_config(path)?;
+    let config = super::load_hub_config(path)?;
     let mut store = super::open_store(&config)?;
     let items = store.quarantined(&config.tenant, args.run, args.limit)?;
     if args.json {

@@ -31,7 +31,7 @@ pub struct Args {
 
 /// Resolve the conflict and say what the hub now holds.
 pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
-    let config = super::load_config(path)?;
+    let config = super::load_hub_config(path)?;
     let mut store = super::open_store(&config)?;
     let choice = choice(&config, store.as_mut(), args)?;
     let by = args.by.clone().unwrap_or_else(default_by);

@@ -61,7 +61,7 @@ pub struct MergesArgs {
 
 /// Run `review`.
 pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
-    let config = super::load_config(path)?;
+    let config = super::load_hub_config(path)?;
     let mut store = super::open_store(&config)?;
     let tenant = config.tenant.as_str();
     let by = args.by.clone().unwrap_or_else(super::resolve::default_by);
@@ -121,7 +121,7 @@ fn list(
 
 /// Run `unmerge`.
 pub fn unmerge(path: &Path, args: &UnmergeArgs) -> anyhow::Result<ExitCode> {
-    let config = super::load_config(path)?;
+    let config = super::load_hub_config(path)?;
     let mut store = super::open_store(&config)?;
     let by = super::resolve::default_by();
     let (run, m) = ops::unmerge(store.as_mut(), (&config.tenant, &by), args.record)?;
@@ -134,7 +134,7 @@ pub fn unmerge(path: &Path, args: &UnmergeArgs) -> anyhow::Result<ExitCode> {
 
 /// Run `merges`.
 pub fn merges(path: &Path, args: &MergesArgs) -> anyhow::Result<ExitCode> {
-    let config = super::load_config(path)?;
+    let config = super::load_hub_config(path)?;
     let mut store = super::open_store(&config)?;
     let rows = store.merges(&config.tenant, args.record, args.limit)?;
     let mut t = Table::new(&[

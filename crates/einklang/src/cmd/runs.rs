@@ -19,7 +19,7 @@ pub struct Args {
 
 /// List runs, newest first.
 pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
-    let config = super::load_config(path)?;
+    let config = super::load_hub_config(path)?;
     let mut store = super::open_store(&config)?;
     // a run whose process died without a lease to show for it is over
     let grace = einklang_engine::LeaseOptions::default().ttl;

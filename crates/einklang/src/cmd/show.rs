@@ -27,7 +27,7 @@ struct Shown {
 
 /// Print the record.
 pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
-    let config = super::load_config(path)?;
+    let config = super::load_hub_config(path)?;
     let mut store = super::open_store(&config)?;
     let tenant = &config.tenant;
     let Some(record) = store.record(tenant, &args.entity, args.id)? else {

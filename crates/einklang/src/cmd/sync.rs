@@ -83,7 +83,7 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
                     hooks.ran(&report, &trigger);
                 }
                 match args.json {
-                    true => super::print_json(&report)?,
+                    true => super::print_json(&Summary::of(&report))?,
                     false => print_summary(&report),
                 }
                 report.status
@@ -101,6 +101,34 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
         let wakes = hooks.as_ref().map(|h| &h.wakes);
         trigger = super::watch::wait(&mut listeners, wakes, interval)?;
         eprintln!("einklang: {}: syncing {} again", trigger.why, args.job);
+    }
+}
+
+/// What `sync --json` prints: the run's outcome without its plan (the
+/// changes record by record are `einklang plan --json`'s; at 100,000
+/// records they were megabytes a monitor had to read).
+#[derive(serde::Serialize)]
+struct Summary<'r> {
+    run_id: i64,
+    job: &'r str,
+    status: RunStatus,
+    counters: &'r einklang_store::Counters,
+    steps: &'r [einklang_engine::StepReport],
+    errors: &'r [String],
+    seconds: f64,
+}
+
+impl<'r> Summary<'r> {
+    fn of(r: &'r RunReport) -> Self {
+        Summary {
+            run_id: r.run_id,
+            job: &r.job,
+            status: r.status,
+            counters: &r.counters,
+            steps: &r.steps,
+            errors: &r.errors,
+            seconds: r.seconds,
+        }
     }
 }
 
