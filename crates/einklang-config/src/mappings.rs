@@ -7,7 +7,7 @@ mod each;
 mod transforms;
 
 use crate::ctx::{Ctx, Val};
-use einklang_core::OutOfScope;
+use einklang_core::{Creates, OutOfScope};
 use einklang_core::{Direction, EntitySchema, FieldRule, Mapping, OnDelete, Source};
 use std::collections::BTreeMap;
 use toml::de::{DeTable, DeValue};
@@ -95,6 +95,7 @@ fn mapping(
             "filter",
             "on_delete",
             "out_of_scope",
+            "creates",
             "fields",
             "find",
         ],
@@ -137,6 +138,10 @@ fn mapping(
         Some(o) => out_of_scope(ctx, &format!("{what}.out_of_scope"), schema, o),
         None => Some(OutOfScope::Delete),
     };
+    let creates = match t.get("creates") {
+        Some(c) => creates(ctx, &format!("{what}.creates"), schema, c),
+        None => Some(Creates::All),
+    };
     let find = match t.get("find") {
         Some(f) => find_fields(ctx, &what, schema, f),
         None => Some(Vec::new()),
@@ -175,6 +180,7 @@ fn mapping(
         on_delete: on_delete?,
         find: find?,
         out_of_scope: out_of_scope?,
+        creates: creates?,
     })
 }
 
@@ -219,6 +225,48 @@ fn out_of_scope(
         }
     }
     ok.then_some(OutOfScope::Set(fields))
+}
+
+/// `"all"`, `"none"`, `{ from = ["crm"] }` or `{ filter = "…" }` (entity fields).
+fn creates(ctx: &mut Ctx<'_>, what: &str, schema: &EntitySchema, v: &Val<'_>) -> Option<Creates> {
+    match v.get_ref() {
+        DeValue::String(s) if s == "all" => return Some(Creates::All),
+        DeValue::String(s) if s == "none" => return Some(Creates::None),
+        DeValue::Table(_) => {}
+        _ => {
+            let message = format!(
+                "{what} must be \"all\", \"none\", {{ from = [connectors] }} or {{ filter = \"…\" }}"
+            );
+            ctx.error(v.span(), message);
+            return None;
+        }
+    }
+    let t = ctx.table(v, what)?;
+    ctx.unknown_keys(t, &["from", "filter"], what);
+    match (t.get("from"), t.get("filter")) {
+        (Some(f), None) => {
+            let names = ctx.texts(f, &format!("{what}.from"))?;
+            Some(Creates::From(names.into_iter().map(|(n, _)| n).collect()))
+        }
+        (None, Some(f)) => {
+            let text = ctx.text(f, &format!("{what}.filter"))?;
+            match einklang_core::filter::parse(&text) {
+                Ok(filter) => {
+                    let _ = schema;
+                    Some(Creates::Filter(filter))
+                }
+                Err(e) => {
+                    let at = f.span().start + 1 + e.column;
+                    ctx.error(at..at, format!("{what}.filter: {}", e.message));
+                    None
+                }
+            }
+        }
+        _ => {
+            ctx.error(v.span(), format!("{what}: give `from` or `filter`"));
+            None
+        }
+    }
 }
 
 /// `find = ["email"]`: entity fields, at least one.

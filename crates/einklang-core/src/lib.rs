@@ -23,7 +23,9 @@ pub mod record;
 pub mod schema;
 pub mod transform;
 
-pub use mapping::{Direction, FieldRule, Mapping, OnDelete, OutOfScope, Pulled, Source, Transform};
+pub use mapping::{
+    Creates, Direction, FieldRule, Mapping, OnDelete, OutOfScope, Pulled, Source, Transform,
+};
 pub use merge::{FieldRole, Inbound, InboundCase};
 pub use path::{Path, PathError};
 pub use policy::{Policies, Policy, Resolution};

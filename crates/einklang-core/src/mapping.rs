@@ -196,6 +196,23 @@ pub struct Mapping {
     /// What happens to a linked record the filter no longer takes.
     #[serde(default)]
     pub out_of_scope: OutOfScope,
+    /// Which hub records a push creates on this connector.
+    #[serde(default)]
+    pub creates: Creates,
+}
+
+/// Which hub records a push creates on a connector (`creates = …`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub enum Creates {
+    /// Every hub record of the entity it does not have (the default).
+    #[default]
+    All,
+    /// None: only records it already has are updated.
+    None,
+    /// Those that came from (are linked to) one of these connectors.
+    From(Vec<String>),
+    /// Those whose hub values pass this filter (entity field names).
+    Filter(Filter),
 }
 
 /// What happens to a linked record that the mapping's `filter` no longer

@@ -31,6 +31,7 @@ use crate::{CrashGuard, CrashPoint, EngineError};
 use chrono::{DateTime, Utc};
 use einklang_config::RetryPolicy;
 use einklang_connectors::{Connector, WriteOp};
+use einklang_core::Creates;
 use einklang_store::{
     Counters, Link, LinkRef, NewLink, OutboxEntry, OutboxWrite, RecordId, RecordState, SyncBatch,
 };
@@ -137,6 +138,76 @@ fn held_note(side: &Side<'_>, n: usize, read: bool) -> String {
 
 /// Give records without a link to this connector a pending one.
 fn seed(ctx: &mut StepContext<'_>, side: &Side<'_>) -> Result<u64, EngineError> {
+    match &side.mapping.creates {
+        Creates::All => seed_all(ctx, side),
+        Creates::None => Ok(0),
+        scoped => seed_scoped(ctx, side, scoped),
+    }
+}
+
+/// With a create scope, every run looks at every record the connector
+/// does not have (a record may come into the scope later): those that
+/// came from a named connector (the one their first link is to), or
+/// whose values pass the filter, get a pending link.
+fn seed_scoped(
+    ctx: &mut StepContext<'_>,
+    side: &Side<'_>,
+    creates: &Creates,
+) -> Result<u64, EngineError> {
+    let (name, entity) = (side.name, side.schema.name.as_str());
+    let (mut after, mut writes) = (0, 0);
+    loop {
+        let ids = ctx
+            .store
+            .unlinked_records(&ctx.tenant, entity, name, after, 2000)?;
+        let Some(&last) = ids.last() else { break };
+        after = last;
+        let states = ctx.store.load_records(&ctx.tenant, &ids)?;
+        let wanted = states
+            .into_iter()
+            .flatten()
+            .filter(|s| in_create_scope(creates, s));
+        let batch = SyncBatch {
+            new_links: wanted
+                .map(|s| NewLink {
+                    record_id: s.id,
+                    connector: name.to_string(),
+                    entity: entity.to_string(),
+                    marker: marker(s.id),
+                })
+                .collect(),
+            ..Default::default()
+        };
+        if !batch.is_empty() {
+            writes += batch.writes() as u64;
+            ctx.store.apply_sync(&ctx.tenant, ctx.run, &batch)?;
+        }
+    }
+    Ok(writes)
+}
+
+/// Is `state` one the side takes as a create?
+fn in_create_scope(creates: &Creates, state: &RecordState) -> bool {
+    match creates {
+        Creates::All => true,
+        Creates::None => false,
+        // where the record came from: its first link, made with it
+        Creates::From(connectors) => (state.links.iter())
+            .min_by_key(|l| l.id)
+            .is_some_and(|l| connectors.contains(&l.connector)),
+        Creates::Filter(filter) => {
+            let values: serde_json::Map<String, einklang_core::Value> = state
+                .values
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            filter.eval(&values).unwrap_or(false)
+        }
+    }
+}
+
+/// Every record without a link to this connector, from the last seen id.
+fn seed_all(ctx: &mut StepContext<'_>, side: &Side<'_>) -> Result<u64, EngineError> {
     let (name, entity) = (side.name, side.schema.name.as_str());
     let start: RecordId = ctx
         .store

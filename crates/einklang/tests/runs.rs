@@ -510,12 +510,26 @@ fn hub_commands_work_without_connector_secrets() {
     let mut config = std::fs::read_to_string(office.config()).unwrap();
     config.push_str("\n[connectors.crm]\nkind = \"http\"\nbase_url = \"https://crm.example\"\nauth = { header = \"X-Api-Key\", value = \"${NOT_SET_HERE}\" }\nlist = { path = \"/c\", records = \"/items\" }\n");
     std::fs::write(office.config(), config).unwrap();
-    for args in [&["show", "contact", "1"][..], &["runs"], &["quarantine"], &["conflicts"], &["merges"]] {
-        let out = office.command(args).env_remove("NOT_SET_HERE").output().unwrap();
+    for args in [
+        &["show", "contact", "1"][..],
+        &["runs"],
+        &["quarantine"],
+        &["conflicts"],
+        &["merges"],
+    ] {
+        let out = office
+            .command(args)
+            .env_remove("NOT_SET_HERE")
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out));
     }
     // a command that reaches connectors still names what is missing
-    let out = office.command(&["sync", "office-phone"]).env_remove("NOT_SET_HERE").output().unwrap();
+    let out = office
+        .command(&["sync", "office-phone"])
+        .env_remove("NOT_SET_HERE")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("NOT_SET_HERE"));
 }

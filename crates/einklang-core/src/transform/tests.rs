@@ -35,6 +35,7 @@ fn mapping(fields: Vec<FieldRule>, filter: Option<&str>) -> Mapping {
         on_delete: Default::default(),
         find: Vec::new(),
         out_of_scope: Default::default(),
+        creates: Default::default(),
     }
 }
 

@@ -36,6 +36,7 @@ fn mapping() -> Mapping {
         on_delete: Default::default(),
         find: Vec::new(),
         out_of_scope: Default::default(),
+        creates: Default::default(),
     }
 }
 

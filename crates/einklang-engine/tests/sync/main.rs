@@ -6,6 +6,7 @@ mod accounting;
 mod caldav;
 mod carddav;
 mod conflicts;
+mod creates;
 mod deletes;
 mod directus;
 mod doctor;

@@ -72,7 +72,11 @@ pub fn load_hub_config(path: &Path) -> anyhow::Result<Config> {
         }
     };
     let store = config.store.as_open_str();
-    if let Some(var) = missing.borrow().iter().find(|v| store.contains(&format!("${{{v}}}"))) {
+    if let Some(var) = missing
+        .borrow()
+        .iter()
+        .find(|v| store.contains(&format!("${{{v}}}")))
+    {
         let message = format!("the hub store's location needs ${{{var}}}, which is not set");
         return Err(crate::exit::ConfigProblems(message).into());
     }

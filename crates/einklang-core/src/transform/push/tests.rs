@@ -90,6 +90,7 @@ fn crm() -> Mapping {
         on_delete: Default::default(),
         find: Vec::new(),
         out_of_scope: Default::default(),
+        creates: Default::default(),
     }
 }
 
@@ -249,6 +250,7 @@ fn paths_read_and_write_keyed_elements() {
         on_delete: Default::default(),
         find: Vec::new(),
         out_of_scope: Default::default(),
+        creates: Default::default(),
     };
     let raw = json!({
         "id": 5,

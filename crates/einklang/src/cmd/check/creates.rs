@@ -181,6 +181,7 @@ mod tests {
             on_delete: einklang_core::OnDelete::Delete,
             find: find.iter().map(|f| f.to_string()).collect(),
             out_of_scope: Default::default(),
+            creates: Default::default(),
         }
     }
 
