@@ -41,7 +41,7 @@ sync = ["crm", "hero", "mailbox"]
 
 fn hub(creates: &str) -> Hub {
     let config = CONFIG.replace("CREATES", creates);
-    let mut hub = Hub::new(
+    let hub = Hub::new(
         &config,
         &[
             ("crm", MemoryOptions::default()),
