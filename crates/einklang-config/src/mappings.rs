@@ -9,6 +9,7 @@ mod transforms;
 use crate::ctx::{Ctx, Val};
 use einklang_core::{Creates, OutOfScope};
 use einklang_core::{Direction, EntitySchema, FieldRule, Mapping, OnDelete, Source};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use toml::de::{DeTable, DeValue};
 use transforms::transforms;
@@ -70,7 +71,7 @@ pub fn parse(
                 continue;
             };
             // checked even for an unknown connector: its problems are its own
-            if let Some(m) = mapping(ctx, &connector, schema, m_v) {
+            if let Some(m) = mapping(ctx, (&connector, connectors), schema, m_v) {
                 if connectors.contains(&connector) {
                     out.push(m);
                 }
@@ -82,7 +83,7 @@ pub fn parse(
 
 fn mapping(
     ctx: &mut Ctx<'_>,
-    connector: &str,
+    (connector, connectors): (&str, &[String]),
     schema: &EntitySchema,
     v: &Val<'_>,
 ) -> Option<Mapping> {
@@ -96,6 +97,7 @@ fn mapping(
             "on_delete",
             "out_of_scope",
             "creates",
+            "mirror",
             "fields",
             "find",
         ],
@@ -138,8 +140,12 @@ fn mapping(
         Some(o) => out_of_scope(ctx, &format!("{what}.out_of_scope"), schema, o),
         None => Some(OutOfScope::Delete),
     };
+    let mirror = match t.get("mirror") {
+        Some(m) => mirror(ctx, &format!("{what}.mirror"), m),
+        None => Some(serde_json::Map::new()),
+    };
     let creates = match t.get("creates") {
-        Some(c) => creates(ctx, &format!("{what}.creates"), schema, c),
+        Some(c) => creates(ctx, &format!("{what}.creates"), (schema, connectors), c),
         None => Some(Creates::All),
     };
     let find = match t.get("find") {
@@ -181,6 +187,7 @@ fn mapping(
         find: find?,
         out_of_scope: out_of_scope?,
         creates: creates?,
+        mirror: mirror?,
     })
 }
 
@@ -195,9 +202,15 @@ fn out_of_scope(
         DeValue::String(s) if s == "delete" => return Some(OutOfScope::Delete),
         DeValue::String(s) if s == "keep" => return Some(OutOfScope::Keep),
         DeValue::Table(_) => {}
-        _ => {
-            let message =
-                format!("{what} must be \"delete\", \"keep\" or {{ set = {{ field = value }} }}");
+        other => {
+            let tip = match other {
+                DeValue::String(s) => crate::ctx::hint(s, &["delete", "keep"]),
+                _ => String::new(),
+            };
+            let found = crate::ctx::shown(other);
+            let message = format!(
+                "{what} must be \"delete\", \"keep\" or {{ set = {{ field = value }} }}, found {found}{tip}"
+            );
             ctx.error(v.span(), message);
             return None;
         }
@@ -227,15 +240,46 @@ fn out_of_scope(
     ok.then_some(OutOfScope::Set(fields))
 }
 
+/// `{ RAW_PATH = "template" }`: raw fields written with every create and
+/// update, from einklang's own values; placeholders checked.
+fn mirror(ctx: &mut Ctx<'_>, what: &str, v: &Val<'_>) -> Option<serde_json::Map<String, Value>> {
+    let t = ctx.table(v, what)?;
+    let mut out = serde_json::Map::new();
+    let mut ok = true;
+    for (key, value) in t.iter() {
+        let Some(path) = raw_key(ctx, key, what) else {
+            ok = false;
+            continue;
+        };
+        match crate::on_delete::templated(ctx, &format!("{what}.{path}"), value) {
+            Some(json) => {
+                out.insert(path, json);
+            }
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
 /// `"all"`, `"none"`, `{ from = ["crm"] }` or `{ filter = "…" }` (entity fields).
-fn creates(ctx: &mut Ctx<'_>, what: &str, schema: &EntitySchema, v: &Val<'_>) -> Option<Creates> {
+fn creates(
+    ctx: &mut Ctx<'_>,
+    what: &str,
+    (schema, connectors): (&EntitySchema, &[String]),
+    v: &Val<'_>,
+) -> Option<Creates> {
     match v.get_ref() {
         DeValue::String(s) if s == "all" => return Some(Creates::All),
         DeValue::String(s) if s == "none" => return Some(Creates::None),
         DeValue::Table(_) => {}
-        _ => {
+        other => {
+            let tip = match other {
+                DeValue::String(s) => crate::ctx::hint(s, &["all", "none"]),
+                _ => String::new(),
+            };
+            let found = crate::ctx::shown(other);
             let message = format!(
-                "{what} must be \"all\", \"none\", {{ from = [connectors] }} or {{ filter = \"…\" }}"
+                "{what} must be \"all\", \"none\", {{ from = [connectors] }} or {{ filter = \"…\" }}, found {found}{tip}"
             );
             ctx.error(v.span(), message);
             return None;
@@ -246,14 +290,37 @@ fn creates(ctx: &mut Ctx<'_>, what: &str, schema: &EntitySchema, v: &Val<'_>) ->
     match (t.get("from"), t.get("filter")) {
         (Some(f), None) => {
             let names = ctx.texts(f, &format!("{what}.from"))?;
-            Some(Creates::From(names.into_iter().map(|(n, _)| n).collect()))
+            let mut ok = true;
+            for (name, span) in &names {
+                if !connectors.contains(name) {
+                    let known = connectors.join("`, `");
+                    let message =
+                        format!("{what}.from: unknown connector `{name}` (known: `{known}`)");
+                    ctx.error(span.clone(), message);
+                    ok = false;
+                }
+            }
+            ok.then(|| Creates::From(names.into_iter().map(|(n, _)| n).collect()))
         }
         (None, Some(f)) => {
             let text = ctx.text(f, &format!("{what}.filter"))?;
             match einklang_core::filter::parse(&text) {
                 Ok(filter) => {
-                    let _ = schema;
-                    Some(Creates::Filter(filter))
+                    let unknown: Vec<&str> = filter
+                        .paths()
+                        .into_iter()
+                        .filter(|p| schema.field(&einklang_core::path::top_key_of(p)).is_none())
+                        .collect();
+                    if unknown.is_empty() {
+                        return Some(Creates::Filter(filter));
+                    }
+                    let message = format!(
+                        "{what}.filter reads hub fields, and entity `{}` has no field `{}`",
+                        schema.name,
+                        unknown.join("`, `")
+                    );
+                    ctx.error(f.span(), message);
+                    None
                 }
                 Err(e) => {
                     let at = f.span().start + 1 + e.column;
@@ -315,6 +382,22 @@ pub(crate) fn raw_field(ctx: &mut Ctx<'_>, v: &Val<'_>, what: &str) -> Option<St
                     .nth(e.column)
                     .map_or(text.len(), |(i, _)| i);
             ctx.error(at..at, format!("{what}: {}", e.message));
+            return None;
+        }
+    }
+    Some(text)
+}
+
+/// A table key that names a raw field or path (`mirror`, `on_delete.set`).
+pub(crate) fn raw_key(
+    ctx: &mut Ctx<'_>,
+    key: &toml::Spanned<std::borrow::Cow<'_, str>>,
+    what: &str,
+) -> Option<String> {
+    let text = key.get_ref().to_string();
+    if text.contains('[') || text.starts_with('/') {
+        if let Err(e) = einklang_core::Path::parse(&text) {
+            ctx.error(key.span(), format!("{what}: `{text}`: {}", e.message));
             return None;
         }
     }

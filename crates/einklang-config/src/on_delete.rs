@@ -2,6 +2,7 @@
 
 use crate::ctx::{hint, shown, Ctx, Val};
 use einklang_core::OnDelete;
+use serde_json::Value;
 use toml::de::DeValue;
 
 /// `"delete"`, `"ignore"` or `{ set = { raw_field = value, ... } }`.
@@ -47,11 +48,25 @@ pub fn parse(ctx: &mut Ctx<'_>, what: &str, v: &Val<'_>) -> Option<OnDelete> {
     let fields: Vec<_> = set
         .iter()
         .map(|(key, value)| {
-            let name = key.get_ref().to_string();
-            let (json, _) = ctx.json(value, &format!("{what}.set.{name}"))?;
+            let name = crate::mappings::raw_key(ctx, key, &format!("{what}.set"))?;
+            let json = templated(ctx, &format!("{what}.set.{name}"), value)?;
             Some((name, json))
         })
         .collect();
     let fields = fields.into_iter().collect::<Option<_>>()?;
     Some(OnDelete::Set(fields))
+}
+
+/// A raw value einklang writes of itself: a text may hold placeholders
+/// (`{now}`, `{link.status}`, …, see `einklang_core::mirror`), each
+/// checked here so a misspelt one fails `check`, not a write.
+pub(crate) fn templated(ctx: &mut Ctx<'_>, what: &str, value: &Val<'_>) -> Option<Value> {
+    let (json, _) = ctx.json(value, what)?;
+    if let Some(bad) = json.as_str().and_then(einklang_core::mirror::unknown) {
+        let known = einklang_core::mirror::NAMES.join("}, {");
+        let message = format!("{what}: `{{{bad}}}` is not a value einklang has (or its format cannot be written); use {{{known}}}");
+        ctx.error(value.span(), message);
+        return None;
+    }
+    Some(json)
 }

@@ -2,7 +2,9 @@
 
 use einklang_config::{load_str, RetryPolicy, Step, StoreLocation, DEFAULT_MAX_DELETES};
 use einklang_core::mapping::NamePart;
-use einklang_core::{FieldType, OnDelete, Policies, Policy, Source, Transform};
+use einklang_core::{
+    Creates, FieldType, OnDelete, OutOfScope, Policies, Policy, Source, Transform,
+};
 use serde_json::json;
 use std::path::Path;
 
@@ -482,4 +484,48 @@ ingest = false
     assert!(!config.matching["lead"].ingest);
     let name = &config.matching["contact"].model.comparisons[0];
     assert_eq!((name.m, name.u), ([0.9, 0.08, 0.02], [0.001, 0.009, 0.99]));
+}
+
+#[test]
+fn scope_creates_and_mirror_load() {
+    let text = r#"
+[entities.contact]
+name = "text"
+status = "text"
+
+[connectors.crm]
+kind = "jsonl"
+path = "crm.jsonl"
+
+[connectors.law]
+kind = "jsonl"
+path = "law.jsonl"
+
+[map.crm.contact]
+id = "id"
+filter = "kind == 'client'"
+out_of_scope = { set = { status = "former" } }
+creates = { from = ["law"] }
+mirror = { syncStatus = "{link.status}", "sync.at" = "{now:%Y-%m-%d %H:%M:%S}", error = "{link.last_error}" }
+
+[map.law.contact]
+id = "id"
+out_of_scope = "keep"
+creates = { filter = "status != 'former'" }
+"#;
+    let c = load_str(text, Path::new("einklang.toml"), &|_| None).unwrap();
+    let crm = c.mapping("crm", "contact").unwrap();
+    let OutOfScope::Set(set) = &crm.out_of_scope else {
+        panic!("crm.contact must set fields when out of scope");
+    };
+    assert_eq!(set["status"], json!("former"));
+    assert_eq!(crm.creates, Creates::From(vec!["law".into()]));
+    assert_eq!(
+        serde_json::Value::Object(crm.mirror.clone()),
+        json!({ "syncStatus": "{link.status}", "sync.at": "{now:%Y-%m-%d %H:%M:%S}", "error": "{link.last_error}" })
+    );
+    let law = c.mapping("law", "contact").unwrap();
+    assert_eq!(law.out_of_scope, OutOfScope::Keep);
+    assert!(matches!(law.creates, Creates::Filter(_)));
+    assert!(law.mirror.is_empty());
 }

@@ -131,6 +131,25 @@ impl Filter {
     pub fn eval(&self, raw: &serde_json::Map<String, serde_json::Value>) -> Result<bool, String> {
         eval::expr(&self.expr, raw)
     }
+
+    /// Every path the filter reads, in order of appearance.
+    pub fn paths(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        let mut stack = vec![&self.expr];
+        while let Some(e) = stack.pop() {
+            match e {
+                Expr::And(a, b) | Expr::Or(a, b) => {
+                    stack.push(b);
+                    stack.push(a);
+                }
+                Expr::Not(a) => stack.push(a),
+                Expr::Cmp { path, .. } | Expr::In { path, .. } | Expr::IsEmpty { path, .. } => {
+                    out.push(path.as_str())
+                }
+            }
+        }
+        out
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -17,6 +17,7 @@ pub mod filter;
 pub mod identity;
 pub mod mapping;
 pub mod merge;
+pub mod mirror;
 pub mod path;
 pub mod policy;
 pub mod record;

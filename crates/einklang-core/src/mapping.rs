@@ -199,6 +199,11 @@ pub struct Mapping {
     /// Which hub records a push creates on this connector.
     #[serde(default)]
     pub creates: Creates,
+    /// Raw fields every create and update also writes, from templates of
+    /// einklang's own values (`{now}`, `{link.status}`, see
+    /// [`crate::mirror`]); never part of the record's values.
+    #[serde(default)]
+    pub mirror: serde_json::Map<String, Value>,
 }
 
 /// Which hub records a push creates on a connector (`creates = …`).

@@ -124,6 +124,39 @@ pub(crate) fn push_side(
     Ok(Ok(counters))
 }
 
+/// einklang's own values in a write: the mapping's `mirror` fields on a
+/// create or an update, and the templates of a soft delete (`{now}`).
+/// They are not part of the record's values, so they change no base and
+/// are no change when read back.
+fn with_own_values(
+    side: &Side<'_>,
+    op: &mut WriteOp,
+    entry: &mut OutboxEntry,
+    (state, link, now): (&RecordState, &Link, DateTime<Utc>),
+) {
+    let vars = einklang_core::mirror::Vars {
+        now,
+        last_error: link.last_error.as_deref(),
+        record: state.id,
+    };
+    let soft_delete = entry.op == einklang_store::OutboxOp::SoftDelete;
+    let fields = match op {
+        WriteOp::Create { fields, .. } | WriteOp::Update { fields, .. } => fields,
+        WriteOp::Delete { .. } => return,
+    };
+    if soft_delete {
+        for v in fields.values_mut() {
+            *v = einklang_core::mirror::render(v, &vars);
+        }
+    } else {
+        for (path, template) in &side.mapping.mirror {
+            let value = einklang_core::mirror::render(template, &vars);
+            einklang_core::transform::push::set_path(fields, path, value);
+        }
+    }
+    entry.payload = fields.clone();
+}
+
 /// What a person should know about creates held `unknown`.
 fn held_note(side: &Side<'_>, n: usize, read: bool) -> String {
     let settles = match read {
@@ -292,9 +325,10 @@ fn queue_page(
             Some(PushPlan::Settle(change)) => batch.links.push(change),
             Some(PushPlan::Write {
                 mut entry,
-                op,
+                mut op,
                 item,
             }) => {
+                with_own_values(side, &mut op, &mut entry, (state, link, env.now));
                 if let Some(old) = open.get(&link.id).filter(|k| **k != entry.idem_key) {
                     batch.outbox.push(OutboxWrite::Remove(old.clone()));
                 }

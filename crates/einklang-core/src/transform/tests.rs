@@ -36,6 +36,7 @@ fn mapping(fields: Vec<FieldRule>, filter: Option<&str>) -> Mapping {
         find: Vec::new(),
         out_of_scope: Default::default(),
         creates: Default::default(),
+        mirror: Default::default(),
     }
 }
 

@@ -37,6 +37,7 @@ fn mapping() -> Mapping {
         find: Vec::new(),
         out_of_scope: Default::default(),
         creates: Default::default(),
+        mirror: Default::default(),
     }
 }
 

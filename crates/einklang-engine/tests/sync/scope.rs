@@ -119,3 +119,43 @@ fn out_of_scope_set_keeps_reading_them_with_the_values_set() {
     assert_eq!(hub.remote("fleet").len(), 20);
     assert_quiet(&hub.sync("leads"));
 }
+
+/// Issue 10, item 6: fields that mirror the sync back into the remote
+/// (seed 002's `syncStatus` and `advowareLastSync` in EspoCRM) and a soft
+/// delete stamped with the time; writing them is never a change.
+#[test]
+fn mirror_fields_and_stamped_soft_deletes_are_written_and_change_nothing() {
+    let config = TWO_WAY.replace(
+        "[map.advo.contact]\nid = \"id\"\n",
+        "[map.advo.contact]\nid = \"id\"\nmirror = { syncStatus = \"{link.status}\", lastSync = \"{now:%Y-%m-%d %H:%M:%S}\", syncError = \"{link.last_error}\" }\non_delete = { set = { deletedAt = \"{now:%Y-%m-%d}\" } }\n",
+    );
+    let mut hub = Hub::new(
+        &config,
+        &[
+            ("espo", MemoryOptions::default()),
+            ("advo", MemoryOptions::default()),
+        ],
+    );
+    let anna = hub
+        .remote("espo")
+        .insert(raw(json!({"name": "Anna", "city": "Berlin"})));
+    hub.sync("sync");
+    let (advo, record) = hub.find("advo", "name", "Anna");
+    assert_eq!(record["syncStatus"], json!("synced"));
+    assert_eq!(record["lastSync"], json!("2026-06-01 08:00:00"));
+    assert!(record.get("syncError").is_none(), "cleared: {record:?}");
+    assert_quiet(&hub.sync("sync"));
+    hub.remote("espo")
+        .update(&anna, raw(json!({"city": "Potsdam"})));
+    hub.later(3600);
+    hub.sync("sync");
+    let record = hub.remote("advo").get(&advo).unwrap();
+    assert_eq!(
+        (record["ort"].clone(), record["lastSync"].clone()),
+        (json!("Potsdam"), json!("2026-06-01 09:00:00"))
+    );
+    hub.remote("espo").remove(&anna);
+    hub.sync("sync");
+    let record = hub.remote("advo").get(&advo).unwrap();
+    assert_eq!(record["deletedAt"], json!("2026-06-01"));
+}

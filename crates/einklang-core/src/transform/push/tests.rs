@@ -91,6 +91,7 @@ fn crm() -> Mapping {
         find: Vec::new(),
         out_of_scope: Default::default(),
         creates: Default::default(),
+        mirror: Default::default(),
     }
 }
 
@@ -251,6 +252,7 @@ fn paths_read_and_write_keyed_elements() {
         find: Vec::new(),
         out_of_scope: Default::default(),
         creates: Default::default(),
+        mirror: Default::default(),
     };
     let raw = json!({
         "id": 5,

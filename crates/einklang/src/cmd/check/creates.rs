@@ -182,6 +182,7 @@ mod tests {
             find: find.iter().map(|f| f.to_string()).collect(),
             out_of_scope: Default::default(),
             creates: Default::default(),
+            mirror: Default::default(),
         }
     }
 
