@@ -54,6 +54,17 @@ pub fn unknown(text: &str) -> Option<String> {
     })
 }
 
+/// The first `{now:FORMAT}` of `text` whose format cannot be written
+/// (request templates, where other placeholders are the template's own).
+pub fn bad_now(text: &str) -> Option<String> {
+    placeholders(text)
+        .into_iter()
+        .find_map(|(name, format)| match format {
+            Some(f) if name == "now" && !format_ok(f) => Some(format!("now:{f}")),
+            _ => None,
+        })
+}
+
 fn format_ok(format: &str) -> bool {
     use chrono::format::{Item, StrftimeItems};
     StrftimeItems::new(format).all(|i| !matches!(i, Item::Error))
@@ -88,8 +99,26 @@ pub fn render(value: &Value, vars: &Vars<'_>) -> Value {
             .last_error
             .map_or(Value::Null, |e| Value::String(e.into()));
     }
+    Value::String(replace(text, |name, format| fill(name, format, vars)))
+}
+
+/// `text` with only `{now}` and `{now:FORMAT}` filled, for request
+/// templates of the http connector; other placeholders are left as they
+/// are for the template's own pass.
+pub fn render_now(text: &str, now: DateTime<Utc>) -> String {
+    if !text.contains("{now") {
+        return text.to_string();
+    }
+    replace(text, |name, format| {
+        (name == "now").then(|| timestamp(now, format))
+    })
+}
+
+/// Each `{name}` / `{name:format}` of `text` replaced by `value`, or kept
+/// when it gives nothing.
+fn replace(text: &str, value: impl Fn(&str, Option<&str>) -> Option<String>) -> String {
     let mut out = String::new();
-    let mut rest = text.as_str();
+    let mut rest = text;
     while let Some(open) = rest.find('{') {
         let Some(close) = rest[open..].find('}') else {
             break;
@@ -100,19 +129,23 @@ pub fn render(value: &Value, vars: &Vars<'_>) -> Value {
             Some((n, f)) => (n.trim(), Some(f)),
             None => (inner.trim(), None),
         };
-        out.push_str(&fill(name, format, vars).unwrap_or_else(|| format!("{{{inner}}}")));
+        out.push_str(&value(name, format).unwrap_or_else(|| format!("{{{inner}}}")));
         rest = &rest[open + close + 1..];
     }
     out.push_str(rest);
-    Value::String(out)
+    out
+}
+
+fn timestamp(now: DateTime<Utc>, format: Option<&str>) -> String {
+    match format {
+        Some(f) if format_ok(f) => now.format(f).to_string(),
+        _ => now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    }
 }
 
 fn fill(name: &str, format: Option<&str>, vars: &Vars<'_>) -> Option<String> {
     Some(match name {
-        "now" | "link.synced_at" => match format {
-            Some(f) if format_ok(f) => vars.now.format(f).to_string(),
-            _ => vars.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        },
+        "now" | "link.synced_at" => timestamp(vars.now, format),
         "link.status" => "synced".into(),
         "link.last_error" => vars.last_error.unwrap_or_default().into(),
         "record.id" => vars.record.to_string(),
@@ -133,6 +166,18 @@ mod tests {
             last_error: error,
             record: 42,
         }
+    }
+
+    #[test]
+    fn render_now_fills_only_the_time() {
+        let now = vars(None).now;
+        assert_eq!(
+            render_now("{id} at {now:%Y-%m-%d %H:%M:%S} / {now}", now),
+            "{id} at 2026-12-06 09:30:00 / 2026-12-06T09:30:00Z"
+        );
+        assert_eq!(render_now("plain {since}", now), "plain {since}");
+        assert_eq!(bad_now("{id} {now:%Y} {now}"), None);
+        assert_eq!(bad_now("{now:%Q}"), Some("now:%Q".into()));
     }
 
     #[test]

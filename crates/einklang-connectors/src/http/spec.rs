@@ -78,8 +78,8 @@ pub enum Paging {
 }
 
 /// One request: method, path (with `{id}`), query parameters and a body
-/// template (strings `"{record}"`, `"{id}"`, `"{since}"`, `"{marker}"` are
-/// replaced), and where the record(s) sit in the answer.
+/// template (strings `"{record}"`, `"{id}"`, `"{since}"`, `"{marker}"`,
+/// `"{now}"`/`"{now:FORMAT}"` are replaced), and where the record(s) sit in the answer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Call {
     /// HTTP method.
@@ -574,13 +574,38 @@ fn call(c: &mut Check, key: &str, t: &Map<String, Value>, graphql: bool, method:
         }
         _ => None,
     };
-    Call {
+    let call = Call {
         method,
         path,
         params,
         body,
         select,
+    };
+    if let Some(bad) = strings(&call)
+        .into_iter()
+        .find_map(einklang_core::mirror::bad_now)
+    {
+        c.bad(key, format!("`{key}`: `{{{bad}}}`: the format cannot be written; use chrono's specifiers such as {{now:%Y-%m-%d %H:%M:%S}}"));
     }
+    call
+}
+
+/// Every text of a call's path, parameters and body.
+fn strings(call: &Call) -> Vec<&str> {
+    fn walk<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::String(s) => out.push(s),
+            Value::Array(a) => a.iter().for_each(|v| walk(v, out)),
+            Value::Object(m) => m.values().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = vec![call.path.as_str()];
+    call.params.values().for_each(|v| walk(v, &mut out));
+    if let Some(b) = &call.body {
+        walk(b, &mut out);
+    }
+    out
 }
 
 fn paging(c: &mut Check, t: &Map<String, Value>, graphql: bool) -> Paging {
@@ -698,15 +723,5 @@ fn auth(c: &mut Check, v: Option<&Value>) -> Auth {
 
 /// Whether a placeholder appears in a call's path, parameters or body.
 fn mentions(call: &Call, placeholder: &str) -> bool {
-    fn any(v: &Value, p: &str) -> bool {
-        match v {
-            Value::String(s) => s.contains(p),
-            Value::Array(a) => a.iter().any(|v| any(v, p)),
-            Value::Object(m) => m.values().any(|v| any(v, p)),
-            _ => false,
-        }
-    }
-    call.path.contains(placeholder)
-        || call.params.values().any(|v| any(v, placeholder))
-        || call.body.as_ref().is_some_and(|b| any(b, placeholder))
+    strings(call).iter().any(|s| s.contains(placeholder))
 }

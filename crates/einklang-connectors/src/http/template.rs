@@ -2,7 +2,9 @@
 //!
 //! A template is JSON (from TOML): a string that is exactly `"{record}"`
 //! becomes the record's fields as an object, exactly `"{id}"` the id; in
-//! other strings `{id}`, `{since}` and `{marker}` are replaced as text.
+//! other strings `{id}`, `{since}`, `{marker}` and `{now}` /
+//! `{now:FORMAT}` (the time of the request, see `einklang_core::mirror`)
+//! are replaced as text.
 //! Structural replacement means a value is never pasted into JSON text, so
 //! quotes in a name cannot break a body.
 
@@ -40,7 +42,7 @@ pub fn fill(template: &Value, vars: &Vars<'_>) -> Value {
 
 /// Replace the placeholders in a text (`{id}` percent-encoded when `path`).
 pub fn text(s: &str, vars: &Vars<'_>) -> String {
-    let mut out = s.to_string();
+    let mut out = einklang_core::mirror::render_now(s, chrono::Utc::now());
     for (name, value) in [
         ("{id}", vars.id),
         ("{since}", vars.since),
@@ -148,6 +150,20 @@ mod tests {
             &vars,
         );
         assert_eq!(q, "f=%7B%22_gte%22%3A%222026-12-01T00%3A00%3A00Z%22%7D&filter%5Bupdated_at%5D%5Bfrom%5D=2026-12-01T00%3A00%3A00Z");
+    }
+
+    #[test]
+    fn the_time_of_the_request_fills_now() {
+        let vars = Vars {
+            id: Some("7"),
+            ..Vars::default()
+        };
+        let before = chrono::Utc::now().format("%Y-%m-%d").to_string();
+        let body = fill(&json!({"stamp": "{now:%Y-%m-%d}", "id": "{id}"}), &vars);
+        let after = chrono::Utc::now().format("%Y-%m-%d").to_string();
+        let stamp = body["stamp"].as_str().unwrap();
+        assert!(stamp == before || stamp == after, "{stamp}");
+        assert_eq!(body["id"], json!("7"));
     }
 
     #[test]
