@@ -16,9 +16,14 @@
 //! routes under `/_emulator/` (see [`control`]) seed, change and count
 //! from outside the process, for the binary.
 
+pub mod common;
 pub mod control;
+pub mod gql;
 pub mod graphql;
+pub mod kommo_leads;
 pub mod rest;
+#[cfg(test)]
+mod testclient;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -75,6 +80,8 @@ pub struct State {
     pub faults: Vec<Fault>,
     /// The emulator's clock offset in seconds (tests move time forward).
     pub clock_offset: i64,
+    /// The account's leads (see [`kommo_leads`]).
+    pub leads: kommo_leads::Leads,
 }
 
 impl State {
@@ -224,6 +231,13 @@ impl Emulator {
             .collect()
     }
 
+    /// The account's leads (`/api/v4/leads`), to arrange and inspect.
+    pub fn leads(&self) -> kommo_leads::LeadsHandle {
+        kommo_leads::LeadsHandle {
+            state: self.state.clone(),
+        }
+    }
+
     /// Move the emulator's clock (its `updated_at` times) forward.
     pub fn advance(&self, secs: i64) {
         self.state.lock().unwrap().clock_offset += secs;
@@ -232,7 +246,7 @@ impl Emulator {
 
 fn router(state: Arc<Mutex<State>>) -> Router {
     let busy = Arc::new(control::Busy::default());
-    Router::new()
+    let kommo = Router::new()
         .route("/oauth2/token", post(rest::token))
         .route("/api/v4/contacts", get(rest::list).post(rest::create))
         .route(
@@ -241,16 +255,23 @@ fn router(state: Arc<Mutex<State>>) -> Router {
         )
         .route("/api/v4/events", get(rest::events))
         .route("/graphql", post(graphql::handle))
-        .route_layer(axum::middleware::from_fn_with_state(
-            busy.clone(),
-            control::timed,
-        ))
+        .merge(kommo_leads::api())
+        .with_state(state.clone());
+    let kommo_control = Router::new()
         .route("/_emulator/stats", get(control::stats))
         .route("/_emulator/reset-stats", post(control::reset_stats))
         .route("/_emulator/seed", post(control::seed))
         .route("/_emulator/touch", post(control::touch))
+        .merge(kommo_leads::control())
+        .with_state(state);
+    Router::new()
+        .merge(kommo)
+        .route_layer(axum::middleware::from_fn_with_state(
+            busy.clone(),
+            control::timed,
+        ))
+        .merge(kommo_control)
         .layer(axum::Extension(busy))
-        .with_state(state)
 }
 
 /// Shared checks of every API request: counting, the rate limit, queued
