@@ -83,9 +83,22 @@ pub struct Gate {
 }
 
 impl Gate {
+    /// A gate refusing past `rps` requests a second (none: unlimited).
+    pub fn limited(rps: Option<u32>) -> Gate {
+        Gate {
+            rps,
+            ..Gate::default()
+        }
+    }
+
+    /// Count a request outside the rate limit (a token request).
+    pub fn tally(&mut self, method: &str) {
+        *self.requests.entry(method.to_string()).or_default() += 1;
+    }
+
     /// Count a request; `false` when it is over the rate limit.
     pub fn enter(&mut self, method: &str) -> bool {
-        *self.requests.entry(method.to_string()).or_default() += 1;
+        self.tally(method);
         let now = Instant::now();
         self.recent
             .retain(|t| now.duration_since(*t) < Duration::from_secs(1));

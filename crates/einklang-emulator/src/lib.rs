@@ -19,6 +19,7 @@
 pub mod common;
 pub mod control;
 pub mod gql;
+pub mod graph;
 pub mod graphql;
 pub mod kommo_leads;
 pub mod rest;
@@ -46,6 +47,8 @@ pub struct Options {
     /// The `Authorization: Basic …` value expected (base64 of
     /// `user:password`) when there is neither OAuth2 nor an API key.
     pub basic: Option<String>,
+    /// The Microsoft Graph tenant (see [`graph`]).
+    pub graph: graph::GraphOptions,
 }
 
 /// A failure the next requests answer with.
@@ -134,6 +137,21 @@ pub struct Emulator {
     pub url: String,
     /// Its state, to arrange data and read counters in tests.
     pub state: Arc<Mutex<State>>,
+    systems: Systems,
+}
+
+/// The states of the emulated systems beside the Kommo account.
+#[derive(Clone)]
+struct Systems {
+    graph: Arc<Mutex<graph::GraphState>>,
+}
+
+impl Systems {
+    fn new(options: &Options) -> Systems {
+        Systems {
+            graph: Arc::new(Mutex::new(graph::GraphState::new(options.graph.clone()))),
+        }
+    }
 }
 
 impl Emulator {
@@ -154,13 +172,14 @@ impl Emulator {
         if options.token_ttl_s == 0 {
             options.token_ttl_s = 3600;
         }
+        let systems = Systems::new(&options);
         let state = Arc::new(Mutex::new(State {
             options,
             ..State::default()
         }));
         let url = format!("http://{}", listener.local_addr().expect("an address"));
         listener.set_nonblocking(true).expect("non-blocking");
-        let app = router(state.clone());
+        let app = router(state.clone(), &systems);
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -171,7 +190,11 @@ impl Emulator {
                 axum::serve(listener, app).await.expect("serving");
             });
         });
-        Emulator { url, state }
+        Emulator {
+            url,
+            state,
+            systems,
+        }
     }
 
     /// Queue failures for the next API requests.
@@ -238,13 +261,21 @@ impl Emulator {
         }
     }
 
+    /// The Microsoft Graph tenant (`/graph/v1.0`, `/login/{tenant}/…`).
+    pub fn graph(&self) -> graph::GraphHandle {
+        graph::GraphHandle {
+            url: self.url.clone(),
+            state: self.systems.graph.clone(),
+        }
+    }
+
     /// Move the emulator's clock (its `updated_at` times) forward.
     pub fn advance(&self, secs: i64) {
         self.state.lock().unwrap().clock_offset += secs;
     }
 }
 
-fn router(state: Arc<Mutex<State>>) -> Router {
+fn router(state: Arc<Mutex<State>>, systems: &Systems) -> Router {
     let busy = Arc::new(control::Busy::default());
     let kommo = Router::new()
         .route("/oauth2/token", post(rest::token))
@@ -266,11 +297,13 @@ fn router(state: Arc<Mutex<State>>) -> Router {
         .with_state(state);
     Router::new()
         .merge(kommo)
+        .merge(graph::api(systems.graph.clone()))
         .route_layer(axum::middleware::from_fn_with_state(
             busy.clone(),
             control::timed,
         ))
         .merge(kommo_control)
+        .merge(graph::control(systems.graph.clone()))
         .layer(axum::Extension(busy))
 }
 

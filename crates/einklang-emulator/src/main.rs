@@ -61,7 +61,7 @@ fn main() {
         oauth: args.oauth,
         token_ttl_s: args.token_ttl_s,
         api_key: args.api_key,
-        basic: None,
+        ..Options::default()
     };
     let addr = format!("{}:{}", args.host, args.port);
     let emulator = match Emulator::start_on(&addr, options) {
