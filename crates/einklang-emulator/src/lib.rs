@@ -22,6 +22,7 @@ pub mod gql;
 pub mod graph;
 pub mod graphql;
 pub mod kommo_leads;
+pub mod monday;
 pub mod rest;
 #[cfg(test)]
 mod testclient;
@@ -49,6 +50,8 @@ pub struct Options {
     pub basic: Option<String>,
     /// The Microsoft Graph tenant (see [`graph`]).
     pub graph: graph::GraphOptions,
+    /// The monday.com account (see [`monday`]).
+    pub monday: monday::MondayOptions,
 }
 
 /// A failure the next requests answer with.
@@ -144,12 +147,14 @@ pub struct Emulator {
 #[derive(Clone)]
 struct Systems {
     graph: Arc<Mutex<graph::GraphState>>,
+    monday: Arc<Mutex<monday::MondayState>>,
 }
 
 impl Systems {
     fn new(options: &Options) -> Systems {
         Systems {
             graph: Arc::new(Mutex::new(graph::GraphState::new(options.graph.clone()))),
+            monday: Arc::new(Mutex::new(monday::MondayState::new(options.monday.clone()))),
         }
     }
 }
@@ -269,6 +274,14 @@ impl Emulator {
         }
     }
 
+    /// The monday.com account (`/monday/v2`).
+    pub fn monday(&self) -> monday::MondayHandle {
+        monday::MondayHandle {
+            url: self.url.clone(),
+            state: self.systems.monday.clone(),
+        }
+    }
+
     /// Move the emulator's clock (its `updated_at` times) forward.
     pub fn advance(&self, secs: i64) {
         self.state.lock().unwrap().clock_offset += secs;
@@ -298,12 +311,14 @@ fn router(state: Arc<Mutex<State>>, systems: &Systems) -> Router {
     Router::new()
         .merge(kommo)
         .merge(graph::api(systems.graph.clone()))
+        .merge(monday::api(systems.monday.clone()))
         .route_layer(axum::middleware::from_fn_with_state(
             busy.clone(),
             control::timed,
         ))
         .merge(kommo_control)
         .merge(graph::control(systems.graph.clone()))
+        .merge(monday::control(systems.monday.clone()))
         .layer(axum::Extension(busy))
 }
 
