@@ -18,6 +18,7 @@
 
 pub mod common;
 pub mod control;
+pub mod espo;
 pub mod gql;
 pub mod graph;
 pub mod graphql;
@@ -52,6 +53,8 @@ pub struct Options {
     pub graph: graph::GraphOptions,
     /// The monday.com account (see [`monday`]).
     pub monday: monday::MondayOptions,
+    /// The EspoCRM (see [`espo`]).
+    pub espo: espo::EspoOptions,
 }
 
 /// A failure the next requests answer with.
@@ -148,6 +151,7 @@ pub struct Emulator {
 struct Systems {
     graph: Arc<Mutex<graph::GraphState>>,
     monday: Arc<Mutex<monday::MondayState>>,
+    espo: Arc<Mutex<espo::EspoState>>,
 }
 
 impl Systems {
@@ -155,6 +159,7 @@ impl Systems {
         Systems {
             graph: Arc::new(Mutex::new(graph::GraphState::new(options.graph.clone()))),
             monday: Arc::new(Mutex::new(monday::MondayState::new(options.monday.clone()))),
+            espo: Arc::new(Mutex::new(espo::EspoState::new(options.espo.clone()))),
         }
     }
 }
@@ -282,6 +287,14 @@ impl Emulator {
         }
     }
 
+    /// The EspoCRM (`/espo/api/v1`).
+    pub fn espo(&self) -> espo::EspoHandle {
+        espo::EspoHandle {
+            url: self.url.clone(),
+            state: self.systems.espo.clone(),
+        }
+    }
+
     /// Move the emulator's clock (its `updated_at` times) forward.
     pub fn advance(&self, secs: i64) {
         self.state.lock().unwrap().clock_offset += secs;
@@ -312,6 +325,7 @@ fn router(state: Arc<Mutex<State>>, systems: &Systems) -> Router {
         .merge(kommo)
         .merge(graph::api(systems.graph.clone()))
         .merge(monday::api(systems.monday.clone()))
+        .merge(espo::api(systems.espo.clone()))
         .route_layer(axum::middleware::from_fn_with_state(
             busy.clone(),
             control::timed,
@@ -319,6 +333,7 @@ fn router(state: Arc<Mutex<State>>, systems: &Systems) -> Router {
         .merge(kommo_control)
         .merge(graph::control(systems.graph.clone()))
         .merge(monday::control(systems.monday.clone()))
+        .merge(espo::control(systems.espo.clone()))
         .layer(axum::Extension(busy))
 }
 

@@ -62,3 +62,69 @@ pub fn send(method: &str, url: &str, headers: &[(&str, &str)], body: &Value) -> 
     all.push(("Content-Type", "application/json"));
     call(method, url, &all, Some(&body.to_string()))
 }
+
+/// A request a [`Sink`] received.
+pub struct Received {
+    pub headers: HashMap<String, String>,
+    pub body: String,
+}
+
+/// A local HTTP receiver (of webhooks) answering every request with one
+/// status; what it received, in order.
+pub struct Sink {
+    pub url: String,
+    got: std::sync::mpsc::Receiver<Received>,
+}
+
+impl Sink {
+    /// A receiver on a free port answering `status`.
+    pub fn start(status: u16) -> Sink {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let (tx, got) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                if let Some(r) = receive(stream, status) {
+                    let _ = tx.send(r);
+                }
+            }
+        });
+        Sink { url, got }
+    }
+
+    /// The next request received (waits up to 5 s).
+    pub fn next(&self) -> Option<Received> {
+        self.got
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .ok()
+    }
+}
+
+fn receive(mut stream: std::net::TcpStream, status: u16) -> Option<Received> {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
+    let mut headers = HashMap::new();
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    loop {
+        line.clear();
+        reader.read_line(&mut line).ok()?;
+        match line.trim_end().split_once(':') {
+            Some((k, v)) => headers.insert(k.trim().to_lowercase(), v.trim().to_string()),
+            None => break,
+        };
+    }
+    let len: usize = headers
+        .get("content-length")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body).ok()?;
+    let answer =
+        format!("HTTP/1.1 {status} Status\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    stream.write_all(answer.as_bytes()).ok()?;
+    Some(Received {
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
