@@ -16,6 +16,7 @@
 //! routes under `/_emulator/` (see [`control`]) seed, change and count
 //! from outside the process, for the binary.
 
+pub mod advoware;
 pub mod common;
 pub mod control;
 pub mod espo;
@@ -55,6 +56,8 @@ pub struct Options {
     pub monday: monday::MondayOptions,
     /// The EspoCRM (see [`espo`]).
     pub espo: espo::EspoOptions,
+    /// The Advoware Kanzlei (see [`advoware`]).
+    pub advoware: advoware::AdvowareOptions,
 }
 
 /// A failure the next requests answer with.
@@ -152,6 +155,7 @@ struct Systems {
     graph: Arc<Mutex<graph::GraphState>>,
     monday: Arc<Mutex<monday::MondayState>>,
     espo: Arc<Mutex<espo::EspoState>>,
+    advoware: Arc<Mutex<advoware::AdvowareState>>,
 }
 
 impl Systems {
@@ -160,6 +164,9 @@ impl Systems {
             graph: Arc::new(Mutex::new(graph::GraphState::new(options.graph.clone()))),
             monday: Arc::new(Mutex::new(monday::MondayState::new(options.monday.clone()))),
             espo: Arc::new(Mutex::new(espo::EspoState::new(options.espo.clone()))),
+            advoware: Arc::new(Mutex::new(advoware::AdvowareState::new(
+                options.advoware.clone(),
+            ))),
         }
     }
 }
@@ -295,6 +302,14 @@ impl Emulator {
         }
     }
 
+    /// The Advoware Kanzlei (`/advoware/api/v1/…`).
+    pub fn advoware(&self) -> advoware::AdvowareHandle {
+        advoware::AdvowareHandle {
+            url: self.url.clone(),
+            state: self.systems.advoware.clone(),
+        }
+    }
+
     /// Move the emulator's clock (its `updated_at` times) forward.
     pub fn advance(&self, secs: i64) {
         self.state.lock().unwrap().clock_offset += secs;
@@ -326,6 +341,7 @@ fn router(state: Arc<Mutex<State>>, systems: &Systems) -> Router {
         .merge(graph::api(systems.graph.clone()))
         .merge(monday::api(systems.monday.clone()))
         .merge(espo::api(systems.espo.clone()))
+        .merge(advoware::api(systems.advoware.clone()))
         .route_layer(axum::middleware::from_fn_with_state(
             busy.clone(),
             control::timed,
@@ -334,6 +350,7 @@ fn router(state: Arc<Mutex<State>>, systems: &Systems) -> Router {
         .merge(graph::control(systems.graph.clone()))
         .merge(monday::control(systems.monday.clone()))
         .merge(espo::control(systems.espo.clone()))
+        .merge(advoware::control(systems.advoware.clone()))
         .layer(axum::Extension(busy))
 }
 
