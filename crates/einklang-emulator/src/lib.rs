@@ -1,24 +1,51 @@
-//! An emulator of a SaaS CRM's API for einklang's `http` and `graphql`
-//! connectors, written from the documented behaviour of Kommo's REST API
-//! v4 and of Relay-style GraphQL APIs (Hero), with the quirks the seeds
-//! report. It runs in-process (tests and benchmarks start it on a free
-//! port) or as the `einklang-emulator` binary.
+//! Emulators of the SaaS APIs of the seeds, for einklang's `http` and
+//! `graphql` connectors, written from the systems' public documentation
+//! and from what the seeds report of them, ugly cases included. One
+//! [`Emulator`] is one HTTP server; each system answers under a prefix of
+//! its own, so a connector's base URL is the emulator's URL plus the
+//! prefix (the part after the real host stays as the real API has it):
 //!
-//! REST, under `/api/v4/contacts` (see [`rest`]): pages of `limit` with
-//! `_links.next.href`, `204 No Content` for a page past the end and for a
-//! record that does not exist, `filter[updated_at][from]` (epoch seconds),
-//! creates as a JSON array answered with ids, `If-Match` on a record's
-//! `version`, deletes in `/api/v4/events`. GraphQL at `/graphql` (see
-//! [`graphql`]). Auth: a static API key header, or OAuth2 client
-//! credentials at `/oauth2/token` whose tokens expire. A rate limit
-//! answers `429` with `Retry-After`. Tests can make the next requests fail
-//! (a status, an HTML page, a cut-off body) and count requests. Control
-//! routes under `/_emulator/` (see [`control`]) seed, change and count
-//! from outside the process, for the binary.
+//! | system | prefix and routes | module | source |
+//! | --- | --- | --- | --- |
+//! | Kommo contacts (and events) | `/api/v4/contacts`, `/api/v4/events`, `/oauth2/token` | [`rest`] | Kommo API v4 |
+//! | Kommo leads | `/api/v4/leads`, `/api/v4/leads/custom_fields` | [`kommo_leads`] | Kommo API v4, seed 003 |
+//! | Relay-style GraphQL (Hero) | `/graphql` | [`graphql`] | seed 000 |
+//! | Microsoft Graph contacts | `/graph/v1.0/users/{user}/contacts`, `/login/{tenant}/oauth2/v2.0/token` | [`graph`] | Graph v1.0 docs, seed 000 |
+//! | monday.com | `/monday/v2` | [`monday`] | monday API docs, seed 000 |
+//! | EspoCRM | `/espo/api/v1/{Entity}`, `/espo/api/v1/Webhook` | [`espo`] | Espo docs, seed 002 |
+//! | Advoware | `/advoware/api/v1/advonet/Beteiligte…`, `/advoware/api/v1/Token` | [`advoware`] | seed 002 |
+//!
+//! In a test: `let emu = Emulator::start(Options::default())`, then a
+//! handle per system arranges and inspects its records as another client
+//! of it would — [`Emulator::insert`]/[`Emulator::get`]/… for Kommo
+//! contacts, [`Emulator::leads`], [`Emulator::graph`], [`Emulator::monday`],
+//! [`Emulator::espo`], [`Emulator::advoware`], each with `insert`, `get`,
+//! `all`, `update`, `delete`, request counters (`requests`, `count`) and,
+//! where the system has them, queued failures (`fail_next`) and a clock
+//! (`advance`). Each system's options (credentials, limits, quirks that
+//! can be switched) are a field of [`Options`]; its default credentials
+//! are its module's defaults.
+//!
+//! The Kommo contacts API: pages of `limit` with `_links.next.href`, `204
+//! No Content` for a page past the end and for a record that does not
+//! exist, `filter[updated_at][from]` (epoch seconds), creates as a JSON
+//! array answered with ids, `If-Match` on a record's `version`, deletes in
+//! `/api/v4/events`. Auth (shared with the leads): a static API key
+//! header, or OAuth2 client credentials at `/oauth2/token` whose tokens
+//! expire. A rate limit answers `429` with `Retry-After`. Tests can make
+//! the next requests fail (a status, an HTML page, a cut-off body).
+//!
+//! Control routes under `/_emulator/` seed, change, list and count from
+//! outside the process, for the binary: [`control`] for Kommo contacts,
+//! `/_emulator/{leads,graph,monday,espo,advoware}/…` for the others (each
+//! module's `control` routes). They are not counted, need no credentials
+//! and never fail on purpose.
 
 pub mod advoware;
 pub mod common;
 pub mod control;
+#[cfg(test)]
+mod control_tests;
 pub mod espo;
 pub mod gql;
 pub mod graph;

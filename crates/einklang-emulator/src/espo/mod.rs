@@ -33,10 +33,10 @@
 //! 002's `CBeteiligte`). Shapes of the refusal bodies are Espo's as its
 //! source builds them; they were not checked against a live server.
 
-mod channels;
+pub mod channels;
 pub mod hooks;
 mod routes;
-mod search;
+pub mod search;
 #[cfg(test)]
 mod tests;
 

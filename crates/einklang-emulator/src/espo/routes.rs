@@ -118,14 +118,10 @@ async fn list(
         return empty(403, &[("X-Status-Reason", &reason)]);
     }
     let wheres = p["where"].as_array().cloned().unwrap_or_default();
-    let mut hits = Vec::new();
-    for rec in s.entities[&entity].values() {
-        match search::matches(rec, &wheres) {
-            Ok(true) => hits.push(rec),
-            Ok(false) => {}
-            Err(m) => return json_with(400, json!({"message": m}), &[("X-Status-Reason", &m)]),
-        }
-    }
+    let mut hits = match filtered(&s, &entity, &wheres) {
+        Ok(hits) => hits,
+        Err(m) => return json_with(400, json!({"message": m}), &[("X-Status-Reason", &m)]),
+    };
     sort(
         &mut hits,
         p["orderBy"].as_str().unwrap_or("createdAt"),
@@ -144,6 +140,21 @@ async fn list(
         _ => hits.len() as i64,
     };
     json(200, json!({"total": total, "list": page}))
+}
+
+/// The records of a type meeting the where items.
+fn filtered<'a>(
+    s: &'a EspoState,
+    entity: &str,
+    wheres: &[Value],
+) -> Result<Vec<&'a Map<String, Value>>, String> {
+    let mut hits = Vec::new();
+    for rec in s.entities[entity].values() {
+        if search::matches(rec, wheres)? {
+            hits.push(rec);
+        }
+    }
+    Ok(hits)
 }
 
 fn sort(hits: &mut [&Map<String, Value>], by: &str, order: &str) {

@@ -268,8 +268,6 @@ fn webhooks_send_signed_batches_of_changes() {
         sub.json()["id"].as_str().unwrap().to_string(),
         sub.json()["secretKey"].as_str().unwrap().to_string(),
     );
-    let gone = Sink::start(410);
-    emu.espo().subscribe("Contact.delete", &gone.url);
     let a = emu.espo().insert("Contact", contact("A", "a@x.de"));
     let b = emu.espo().insert("Contact", contact("B", "b@x.de"));
     for id in [&a, &b] {
@@ -303,6 +301,14 @@ fn webhooks_send_signed_batches_of_changes() {
         signature(&hook, &secret, &got.body)
     );
     assert!(emu.espo().queued().is_empty());
+}
+
+#[test]
+fn a_delete_sends_the_id_and_a_410_ends_the_hook() {
+    let emu = Emulator::start(Options::default());
+    let gone = Sink::start(410);
+    emu.espo().subscribe("Contact.delete", &gone.url);
+    let b = emu.espo().insert("Contact", contact("B", "b@x.de"));
     assert_eq!(
         call(
             "DELETE",
@@ -313,16 +319,17 @@ fn webhooks_send_signed_batches_of_changes() {
         .body,
         "true"
     );
-    assert_eq!(emu.espo().deliver()[0].status, 410);
-    assert_eq!(gone.next().unwrap().body, json!([{"id": b}]).to_string());
-    assert_eq!(
-        emu.espo().state.lock().unwrap().hooks.list.len(),
-        1,
-        "410 removed the hook"
-    );
     assert_eq!(
         get(&format!("{}/Contact/{b}", emu.espo().api_url()), &[KEY]).status,
         404
+    );
+    assert_eq!(emu.espo().deliver()[0].status, 410);
+    assert_eq!(gone.next().unwrap().body, json!([{"id": b}]).to_string());
+    let c = emu.espo().insert("Contact", contact("C", "c@x.de"));
+    emu.espo().delete("Contact", &c);
+    assert!(
+        emu.espo().queued().is_empty(),
+        "410 removed the hook: nothing queued"
     );
 }
 

@@ -2,7 +2,7 @@
 //! routes and the control routes under `/_emulator/graph/` (see the module
 //! doc for the behaviour and its sources).
 
-use super::{error, not_found, query, render, GraphState};
+use super::{error, not_found, query, render, GraphOptions, GraphState};
 use crate::common::{empty, header, json, json_with, origin, param};
 use crate::rest::Answer;
 use axum::extract::{Path, Query, State as Ext};
@@ -83,6 +83,47 @@ fn aad(status: u16, error: &str, code: u32, description: &str) -> Answer {
     )
 }
 
+/// Why the identity platform refuses a token request (`None`: it does not).
+fn refusal(o: &GraphOptions, tenant: &str, form: &HashMap<String, String>) -> Option<Answer> {
+    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+    let (status, error, code, text) = if tenant != o.tenant {
+        (
+            400,
+            "invalid_request",
+            90002,
+            format!("Tenant '{tenant}' not found."),
+        )
+    } else if field("grant_type") != "client_credentials" {
+        (
+            400,
+            "unsupported_grant_type",
+            70003,
+            "The app requested an unsupported grant type.".into(),
+        )
+    } else if field("client_id") != o.client_id {
+        let id = field("client_id");
+        (
+            400,
+            "unauthorized_client",
+            700016,
+            format!("Application with identifier '{id}' was not found in the directory."),
+        )
+    } else if field("client_secret") != o.client_secret {
+        (
+            401,
+            "invalid_client",
+            7000215,
+            "Invalid client secret provided.".into(),
+        )
+    } else if !field("scope").ends_with("/.default") {
+        let scope = field("scope");
+        (400, "invalid_scope", 1002012, format!("The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."))
+    } else {
+        return None;
+    };
+    Some(aad(status, error, code, &text))
+}
+
 /// `POST /login/{tenant}/oauth2/v2.0/token` (form-encoded client credentials).
 async fn token(
     Ext(state): Shared,
@@ -92,45 +133,8 @@ async fn token(
     let mut s = state.lock().unwrap();
     s.gate.tally("TOKEN");
     let o = s.options.clone();
-    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
-    if tenant != o.tenant {
-        return aad(
-            400,
-            "invalid_request",
-            90002,
-            &format!("Tenant '{tenant}' not found."),
-        );
-    }
-    if field("grant_type") != "client_credentials" {
-        return aad(
-            400,
-            "unsupported_grant_type",
-            70003,
-            "The app requested an unsupported grant type.",
-        );
-    }
-    if field("client_id") != o.client_id {
-        return aad(
-            400,
-            "unauthorized_client",
-            700016,
-            &format!(
-                "Application with identifier '{}' was not found in the directory.",
-                field("client_id")
-            ),
-        );
-    }
-    if field("client_secret") != o.client_secret {
-        return aad(
-            401,
-            "invalid_client",
-            7000215,
-            "Invalid client secret provided.",
-        );
-    }
-    if !field("scope").ends_with("/.default") {
-        let m = format!("The provided value for scope {} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", field("scope"));
-        return aad(400, "invalid_scope", 1002012, &m);
+    if let Some(refused) = refusal(&o, &tenant, &form) {
+        return refused;
     }
     let token = format!(
         "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.emu.{}",

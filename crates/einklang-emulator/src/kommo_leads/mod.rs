@@ -27,7 +27,7 @@
 //! - `GET /api/v4/leads/custom_fields`: the field catalog.
 //!
 //! Auth, the rate limit (`429` with `Retry-After`) and injected faults are
-//! the Kommo account's, shared with `/api/v4/contacts` ([`crate::admit`]).
+//! the Kommo account's, shared with `/api/v4/contacts` (`admit` of the crate root).
 //! Refused writes answer `400` with Kommo's `validation-errors` body.
 
 pub mod fields;

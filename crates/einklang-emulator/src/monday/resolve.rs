@@ -242,17 +242,7 @@ fn mutation(s: &mut MondayState, f: &Field, vars: &Map<String, Value>) -> Result
                 .arg("column_id", vars)
                 .and_then(|c| c.as_str().map(str::to_string))
                 .ok_or_else(|| missing("column_id"))?;
-            let raw = f.arg("value", vars).unwrap_or(Value::Null);
-            let value = match (f.name.as_str(), raw) {
-                ("change_column_value", Value::String(text)) => serde_json::from_str(&text)
-                    .map_err(|_| cv_error(format!("value is not JSON: {text}")))?,
-                ("change_column_value", other) => {
-                    return Err(cv_error(format!(
-                        "value must be a JSON string, not {other}"
-                    )))
-                }
-                (_, v) => v,
-            };
+            let value = single_value(f, vars).map_err(cv_error)?;
             changed(s, board()?, item()?, Map::from_iter([(column, value)]))?
         }
         "delete_item" => {
@@ -265,6 +255,18 @@ fn mutation(s: &mut MondayState, f: &Field, vars: &Map<String, Value>) -> Result
     };
     let b = s.board_of(item_id).unwrap_or(0);
     Ok(s.item_json(b, item_id).unwrap_or(Value::Null))
+}
+
+/// The `value` of `change_column_value` (a JSON string, decoded) or of
+/// `change_simple_column_value` (taken as it is).
+fn single_value(f: &Field, vars: &Map<String, Value>) -> Result<Value, String> {
+    match (f.name.as_str(), f.arg("value", vars).unwrap_or(Value::Null)) {
+        ("change_column_value", Value::String(text)) => {
+            serde_json::from_str(&text).map_err(|_| format!("value is not JSON: {text}"))
+        }
+        ("change_column_value", other) => Err(format!("value must be a JSON string, not {other}")),
+        (_, v) => Ok(v),
+    }
 }
 
 fn changed(

@@ -191,6 +191,34 @@ fn changing_some_columns_keeps_the_others_and_empty_clears() {
         (text("email"), text("text"), text("status")),
         (json!("p0@bau.de"), json!(""), json!("Done"))
     );
+    let one = "mutation ($i: ID!, $b: ID!, $v: JSON!) { change_column_value(item_id: $i, board_id: $b, column_id: \"email\", value: $v) { id } }";
+    let r = gql(
+        &emu,
+        one,
+        json!({"i": item, "b": board, "v": "{\"email\": \"neu@bau.de\", \"text\": \"Neu\"}"}),
+    );
+    assert!(r.json()["errors"].is_null(), "{}", r.body);
+    let simple = "mutation ($i: ID!, $b: ID!) { change_simple_column_value(item_id: $i, board_id: $b, column_id: \"text\", value: \"Neu GmbH\") { name } }";
+    assert_eq!(
+        gql(&emu, simple, json!({"i": item, "b": board})).json()["data"]
+            ["change_simple_column_value"]["name"],
+        json!("P00")
+    );
+    let stored = emu.monday().get(item).unwrap();
+    let value = |id: &str| {
+        stored["column_values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == json!(id))
+            .unwrap()["value"]
+            .clone()
+    };
+    let email: Value = serde_json::from_str(value("email").as_str().unwrap()).unwrap();
+    assert_eq!(
+        (email["email"].clone(), value("text")),
+        (json!("neu@bau.de"), json!("\"Neu GmbH\""))
+    );
 }
 
 #[test]

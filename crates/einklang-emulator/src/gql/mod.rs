@@ -8,7 +8,10 @@
 //! document using fragments is refused, directives are skipped.
 //! Grammar after the GraphQL specification (October 2021), §2.
 
+use lex::{lex, Tok};
 use serde_json::{Map, Value};
+
+mod lex;
 
 /// An argument value as written.
 #[derive(Clone, Debug, PartialEq)]
@@ -118,115 +121,6 @@ fn fields_of(selection: &[Selection]) -> Vec<&Field> {
         }
     }
     out
-}
-
-#[derive(Clone, Debug, PartialEq)]
-enum Tok {
-    Punct(char),
-    Spread,
-    Name(String),
-    Int(i64),
-    Float(f64),
-    Str(String),
-}
-
-/// Tokens with their line and column (from 1).
-fn lex(src: &str) -> Result<Vec<(Tok, usize, usize)>, String> {
-    let chars: Vec<char> = src.chars().collect();
-    let (mut i, mut line, mut col) = (0, 1, 1);
-    let mut out = Vec::new();
-    while i < chars.len() {
-        let c = chars[i];
-        let at = (line, col);
-        let len = match c {
-            '\n' => {
-                (line, col) = (line + 1, 0);
-                1
-            }
-            ' ' | '\t' | '\r' | ',' | '\u{feff}' => 1,
-            '#' => chars[i..].iter().take_while(|c| **c != '\n').count(),
-            '.' if chars[i..].starts_with(&['.', '.', '.']) => {
-                out.push((Tok::Spread, at.0, at.1));
-                3
-            }
-            '{' | '}' | '(' | ')' | '[' | ']' | ':' | '$' | '!' | '=' | '@' => {
-                out.push((Tok::Punct(c), at.0, at.1));
-                1
-            }
-            '"' => {
-                let (s, n) =
-                    string(&chars[i..]).ok_or(format!("Unterminated string at [{line}, {col}]"))?;
-                out.push((Tok::Str(s), at.0, at.1));
-                n
-            }
-            c if c == '-' || c.is_ascii_digit() => {
-                let (t, n) =
-                    number(&chars[i..]).ok_or(format!("Invalid number at [{line}, {col}]"))?;
-                out.push((t, at.0, at.1));
-                n
-            }
-            c if c == '_' || c.is_ascii_alphabetic() => {
-                let n = chars[i..]
-                    .iter()
-                    .take_while(|c| **c == '_' || c.is_ascii_alphanumeric())
-                    .count();
-                out.push((Tok::Name(chars[i..i + n].iter().collect()), at.0, at.1));
-                n
-            }
-            c => return Err(format!("Parse error on \"{c}\" at [{line}, {col}]")),
-        };
-        i += len;
-        col += len;
-    }
-    Ok(out)
-}
-
-/// A quoted string at the start of `chars`: its text and length.
-fn string(chars: &[char]) -> Option<(String, usize)> {
-    let mut out = String::new();
-    let mut i = 1;
-    while i < chars.len() {
-        match chars[i] {
-            '"' => return Some((out, i + 1)),
-            '\\' => {
-                let e = *chars.get(i + 1)?;
-                if e == 'u' {
-                    let hex: String = chars.get(i + 2..i + 6)?.iter().collect();
-                    out.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
-                    i += 6;
-                    continue;
-                }
-                out.push(match e {
-                    'n' => '\n',
-                    't' => '\t',
-                    'r' => '\r',
-                    'b' => '\u{8}',
-                    'f' => '\u{c}',
-                    other => other,
-                });
-                i += 2;
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    None
-}
-
-/// A number at the start of `chars`: its token and length.
-fn number(chars: &[char]) -> Option<(Tok, usize)> {
-    let n = chars
-        .iter()
-        .enumerate()
-        .take_while(|(i, c)| c.is_ascii_digit() || "+-.eE".contains(**c) && (*i > 0 || **c == '-'))
-        .count();
-    let text: String = chars[..n].iter().collect();
-    if let Ok(i) = text.parse::<i64>() {
-        return Some((Tok::Int(i), n));
-    }
-    text.parse::<f64>().ok().map(|f| (Tok::Float(f), n))
 }
 
 /// Parse a document's first operation.
@@ -501,80 +395,4 @@ fn select_into(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn a_query_with_inline_arguments_parses() {
-        let op = parse(
-            "query Items($c: String = \"x\") { boards(ids: [12, 13]) { id items_page(limit: 2, cursor: $c) { cursor items { id name } } } }",
-        )
-        .unwrap();
-        assert!(!op.mutation);
-        assert_eq!(op.defaults["c"], json!("x"));
-        let boards = op.fields()[0];
-        assert_eq!(boards.name, "boards");
-        assert_eq!(boards.arg("ids", &Map::new()), Some(json!([12, 13])));
-        let Selection::Field(page) = &boards.selection[1] else {
-            panic!()
-        };
-        let vars = json!({"c": "abc"}).as_object().cloned().unwrap();
-        assert_eq!(page.arg("cursor", &vars), Some(json!("abc")));
-        assert_eq!(page.arg("limit", &vars), Some(json!(2)));
-    }
-
-    #[test]
-    fn strings_aliases_and_objects_parse() {
-        let op = parse(r#"mutation { made: create_item(board_id: 1, item_name: "A \"q\" \u00e9", column_values: "{\"email\":{}}", opts: {a: [true, null, asc]}) { id } }"#).unwrap();
-        assert!(op.mutation);
-        let f = op.fields()[0];
-        assert_eq!((f.key(), f.name.as_str()), ("made", "create_item"));
-        let vars = Map::new();
-        assert_eq!(f.arg("item_name", &vars), Some(json!("A \"q\" é")));
-        assert_eq!(f.arg("column_values", &vars), Some(json!("{\"email\":{}}")));
-        assert_eq!(
-            f.arg("opts", &vars),
-            Some(json!({"a": [true, null, "asc"]}))
-        );
-        assert_eq!(f.arg("missing", &vars), None);
-    }
-
-    #[test]
-    fn bad_documents_are_refused_with_a_position() {
-        let e = parse("query { boards(ids: ) { id } }").unwrap_err();
-        assert!(e.starts_with("Parse error on"), "{e}");
-        assert!(e.contains("[1, 21]"), "{e}");
-        let e = parse("{ a { ...Parts } } fragment Parts on X { id }").unwrap_err();
-        assert!(e.contains("Fragments"), "{e}");
-        assert!(parse("{ a(x: \"open").is_err());
-    }
-
-    #[test]
-    fn projection_answers_what_was_selected() {
-        let op =
-            parse("{ items { id alias: name column_values { id ... on EmailValue { email } } } }")
-                .unwrap();
-        let data = json!({"items": [{"id": "1", "name": "A", "state": "active", "column_values": [
-            {"__typename": "EmailValue", "id": "e", "email": "a@b.c", "text": "a@b.c"},
-            {"__typename": "TextValue", "id": "t", "text": "x"}]}]});
-        let out = project(&data, &op.selection, &mut |_, _| None);
-        assert_eq!(
-            out,
-            json!({"items": [{"id": "1", "alias": "A", "column_values": [{"id": "e", "email": "a@b.c"}, {"id": "t"}]}]})
-        );
-    }
-
-    #[test]
-    fn a_hook_computes_fields_from_their_arguments() {
-        let op = parse("{ nums(upto: 3) }").unwrap();
-        let mut hook = |_: &Map<String, Value>, f: &Field| {
-            let n = f.arg("upto", &Map::new())?.as_u64()?;
-            Some(json!((1..=n).collect::<Vec<_>>()))
-        };
-        assert_eq!(
-            project(&json!({}), &op.selection, &mut hook),
-            json!({"nums": [1, 2, 3]})
-        );
-    }
-}
+mod tests;
