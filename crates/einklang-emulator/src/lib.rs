@@ -1,24 +1,60 @@
-//! An emulator of a SaaS CRM's API for einklang's `http` and `graphql`
-//! connectors, written from the documented behaviour of Kommo's REST API
-//! v4 and of Relay-style GraphQL APIs (Hero), with the quirks the seeds
-//! report. It runs in-process (tests and benchmarks start it on a free
-//! port) or as the `einklang-emulator` binary.
+//! Emulators of the SaaS APIs of the seeds, for einklang's `http` and
+//! `graphql` connectors, written from the systems' public documentation
+//! and from what the seeds report of them, ugly cases included. One
+//! [`Emulator`] is one HTTP server; each system answers under a prefix of
+//! its own, so a connector's base URL is the emulator's URL plus the
+//! prefix (the part after the real host stays as the real API has it):
 //!
-//! REST, under `/api/v4/contacts` (see [`rest`]): pages of `limit` with
-//! `_links.next.href`, `204 No Content` for a page past the end and for a
-//! record that does not exist, `filter[updated_at][from]` (epoch seconds),
-//! creates as a JSON array answered with ids, `If-Match` on a record's
-//! `version`, deletes in `/api/v4/events`. GraphQL at `/graphql` (see
-//! [`graphql`]). Auth: a static API key header, or OAuth2 client
-//! credentials at `/oauth2/token` whose tokens expire. A rate limit
-//! answers `429` with `Retry-After`. Tests can make the next requests fail
-//! (a status, an HTML page, a cut-off body) and count requests. Control
-//! routes under `/_emulator/` (see [`control`]) seed, change and count
-//! from outside the process, for the binary.
+//! | system | prefix and routes | module | source |
+//! | --- | --- | --- | --- |
+//! | Kommo contacts (and events) | `/api/v4/contacts`, `/api/v4/events`, `/oauth2/token` | [`rest`] | Kommo API v4 |
+//! | Kommo leads | `/api/v4/leads`, `/api/v4/leads/custom_fields` | [`kommo_leads`] | Kommo API v4, seed 003 |
+//! | Relay-style GraphQL (Hero) | `/graphql` | [`graphql`] | seed 000 |
+//! | Microsoft Graph contacts | `/graph/v1.0/users/{user}/contacts`, `/login/{tenant}/oauth2/v2.0/token` | [`graph`] | Graph v1.0 docs, seed 000 |
+//! | monday.com | `/monday/v2` | [`monday`] | monday API docs, seed 000 |
+//! | EspoCRM | `/espo/api/v1/{Entity}`, `/espo/api/v1/Webhook` | [`espo`] | Espo docs, seed 002 |
+//! | Advoware | `/advoware/api/v1/advonet/Beteiligte…`, `/advoware/api/v1/Token` | [`advoware`] | seed 002 |
+//!
+//! In a test: `let emu = Emulator::start(Options::default())`, then a
+//! handle per system arranges and inspects its records as another client
+//! of it would — [`Emulator::insert`]/[`Emulator::get`]/… for Kommo
+//! contacts, [`Emulator::leads`], [`Emulator::graph`], [`Emulator::monday`],
+//! [`Emulator::espo`], [`Emulator::advoware`], each with `insert`, `get`,
+//! `all`, `update`, `delete`, request counters (`requests`, `count`) and,
+//! where the system has them, queued failures (`fail_next`) and a clock
+//! (`advance`). Each system's options (credentials, limits, quirks that
+//! can be switched) are a field of [`Options`]; its default credentials
+//! are its module's defaults.
+//!
+//! The Kommo contacts API: pages of `limit` with `_links.next.href`, `204
+//! No Content` for a page past the end and for a record that does not
+//! exist, `filter[updated_at][from]` (epoch seconds), creates as a JSON
+//! array answered with ids, `If-Match` on a record's `version`, deletes in
+//! `/api/v4/events`. Auth (shared with the leads): a static API key
+//! header, or OAuth2 client credentials at `/oauth2/token` whose tokens
+//! expire. A rate limit answers `429` with `Retry-After`. Tests can make
+//! the next requests fail (a status, an HTML page, a cut-off body).
+//!
+//! Control routes under `/_emulator/` seed, change, list and count from
+//! outside the process, for the binary: [`control`] for Kommo contacts,
+//! `/_emulator/{leads,graph,monday,espo,advoware}/…` for the others (each
+//! module's `control` routes). They are not counted, need no credentials
+//! and never fail on purpose.
 
+pub mod advoware;
+pub mod common;
 pub mod control;
+#[cfg(test)]
+mod control_tests;
+pub mod espo;
+pub mod gql;
+pub mod graph;
 pub mod graphql;
+pub mod kommo_leads;
+pub mod monday;
 pub mod rest;
+#[cfg(test)]
+mod testclient;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -41,6 +77,14 @@ pub struct Options {
     /// The `Authorization: Basic …` value expected (base64 of
     /// `user:password`) when there is neither OAuth2 nor an API key.
     pub basic: Option<String>,
+    /// The Microsoft Graph tenant (see [`graph`]).
+    pub graph: graph::GraphOptions,
+    /// The monday.com account (see [`monday`]).
+    pub monday: monday::MondayOptions,
+    /// The EspoCRM (see [`espo`]).
+    pub espo: espo::EspoOptions,
+    /// The Advoware Kanzlei (see [`advoware`]).
+    pub advoware: advoware::AdvowareOptions,
 }
 
 /// A failure the next requests answer with.
@@ -75,6 +119,8 @@ pub struct State {
     pub faults: Vec<Fault>,
     /// The emulator's clock offset in seconds (tests move time forward).
     pub clock_offset: i64,
+    /// The account's leads (see [`kommo_leads`]).
+    pub leads: kommo_leads::Leads,
 }
 
 impl State {
@@ -127,6 +173,29 @@ pub struct Emulator {
     pub url: String,
     /// Its state, to arrange data and read counters in tests.
     pub state: Arc<Mutex<State>>,
+    systems: Systems,
+}
+
+/// The states of the emulated systems beside the Kommo account.
+#[derive(Clone)]
+struct Systems {
+    graph: Arc<Mutex<graph::GraphState>>,
+    monday: Arc<Mutex<monday::MondayState>>,
+    espo: Arc<Mutex<espo::EspoState>>,
+    advoware: Arc<Mutex<advoware::AdvowareState>>,
+}
+
+impl Systems {
+    fn new(options: &Options) -> Systems {
+        Systems {
+            graph: Arc::new(Mutex::new(graph::GraphState::new(options.graph.clone()))),
+            monday: Arc::new(Mutex::new(monday::MondayState::new(options.monday.clone()))),
+            espo: Arc::new(Mutex::new(espo::EspoState::new(options.espo.clone()))),
+            advoware: Arc::new(Mutex::new(advoware::AdvowareState::new(
+                options.advoware.clone(),
+            ))),
+        }
+    }
 }
 
 impl Emulator {
@@ -147,13 +216,14 @@ impl Emulator {
         if options.token_ttl_s == 0 {
             options.token_ttl_s = 3600;
         }
+        let systems = Systems::new(&options);
         let state = Arc::new(Mutex::new(State {
             options,
             ..State::default()
         }));
         let url = format!("http://{}", listener.local_addr().expect("an address"));
         listener.set_nonblocking(true).expect("non-blocking");
-        let app = router(state.clone());
+        let app = router(state.clone(), &systems);
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -164,7 +234,11 @@ impl Emulator {
                 axum::serve(listener, app).await.expect("serving");
             });
         });
-        Emulator { url, state }
+        Emulator {
+            url,
+            state,
+            systems,
+        }
     }
 
     /// Queue failures for the next API requests.
@@ -224,15 +298,54 @@ impl Emulator {
             .collect()
     }
 
+    /// The account's leads (`/api/v4/leads`), to arrange and inspect.
+    pub fn leads(&self) -> kommo_leads::LeadsHandle {
+        kommo_leads::LeadsHandle {
+            state: self.state.clone(),
+        }
+    }
+
+    /// The Microsoft Graph tenant (`/graph/v1.0`, `/login/{tenant}/…`).
+    pub fn graph(&self) -> graph::GraphHandle {
+        graph::GraphHandle {
+            url: self.url.clone(),
+            state: self.systems.graph.clone(),
+        }
+    }
+
+    /// The monday.com account (`/monday/v2`).
+    pub fn monday(&self) -> monday::MondayHandle {
+        monday::MondayHandle {
+            url: self.url.clone(),
+            state: self.systems.monday.clone(),
+        }
+    }
+
+    /// The EspoCRM (`/espo/api/v1`).
+    pub fn espo(&self) -> espo::EspoHandle {
+        espo::EspoHandle {
+            url: self.url.clone(),
+            state: self.systems.espo.clone(),
+        }
+    }
+
+    /// The Advoware Kanzlei (`/advoware/api/v1/…`).
+    pub fn advoware(&self) -> advoware::AdvowareHandle {
+        advoware::AdvowareHandle {
+            url: self.url.clone(),
+            state: self.systems.advoware.clone(),
+        }
+    }
+
     /// Move the emulator's clock (its `updated_at` times) forward.
     pub fn advance(&self, secs: i64) {
         self.state.lock().unwrap().clock_offset += secs;
     }
 }
 
-fn router(state: Arc<Mutex<State>>) -> Router {
+fn router(state: Arc<Mutex<State>>, systems: &Systems) -> Router {
     let busy = Arc::new(control::Busy::default());
-    Router::new()
+    let kommo = Router::new()
         .route("/oauth2/token", post(rest::token))
         .route("/api/v4/contacts", get(rest::list).post(rest::create))
         .route(
@@ -241,16 +354,31 @@ fn router(state: Arc<Mutex<State>>) -> Router {
         )
         .route("/api/v4/events", get(rest::events))
         .route("/graphql", post(graphql::handle))
-        .route_layer(axum::middleware::from_fn_with_state(
-            busy.clone(),
-            control::timed,
-        ))
+        .merge(kommo_leads::api())
+        .with_state(state.clone());
+    let kommo_control = Router::new()
         .route("/_emulator/stats", get(control::stats))
         .route("/_emulator/reset-stats", post(control::reset_stats))
         .route("/_emulator/seed", post(control::seed))
         .route("/_emulator/touch", post(control::touch))
+        .merge(kommo_leads::control())
+        .with_state(state);
+    Router::new()
+        .merge(kommo)
+        .merge(graph::api(systems.graph.clone()))
+        .merge(monday::api(systems.monday.clone()))
+        .merge(espo::api(systems.espo.clone()))
+        .merge(advoware::api(systems.advoware.clone()))
+        .route_layer(axum::middleware::from_fn_with_state(
+            busy.clone(),
+            control::timed,
+        ))
+        .merge(kommo_control)
+        .merge(graph::control(systems.graph.clone()))
+        .merge(monday::control(systems.monday.clone()))
+        .merge(espo::control(systems.espo.clone()))
+        .merge(advoware::control(systems.advoware.clone()))
         .layer(axum::Extension(busy))
-        .with_state(state)
 }
 
 /// Shared checks of every API request: counting, the rate limit, queued

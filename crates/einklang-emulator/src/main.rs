@@ -1,5 +1,5 @@
-//! `einklang-emulator`: the Kommo-style REST (and GraphQL) emulator as a
-//! server of its own, for benchmarks and trying examples by hand.
+//! `einklang-emulator`: the emulated SaaS APIs as a server of their own,
+//! for benchmarks and trying examples by hand.
 //!
 //! ```sh
 //! einklang-emulator --port 8099 --api-key demo-key
@@ -7,15 +7,32 @@
 //! ```
 //!
 //! The first line on stdout is the base URL (`http://127.0.0.1:PORT`), once
-//! the port is bound and seeded contacts are in place. Control routes:
-//! `GET /_emulator/stats`, `POST /_emulator/reset-stats`,
-//! `POST /_emulator/seed?count=N`, `POST /_emulator/touch?count=N`.
+//! the port is bound and seeded contacts are in place. Every system answers
+//! under its prefix (see the library's docs): Kommo at `/api/v4/…`,
+//! Microsoft Graph at `/graph/v1.0/…` (tokens at `/login/{tenant}/…`),
+//! monday.com at `/monday/v2`, EspoCRM at `/espo/api/v1/…`, Advoware at
+//! `/advoware/api/v1/…`. The flags set Kommo's auth and rate limit; the
+//! other systems take their modules' default credentials (Graph tenant
+//! `einklang-tenant`, client `einklang-graph-app` / `graph-s3cret`; monday
+//! token `monday-token`; Espo key `espo-api-key`; Advoware app
+//! `einklang-app`, user `einklang` / `advo-pass`, Kanzlei `KANZLEI`,
+//! database `ADVOWARE`, key base64 of `advoware-test-key`).
+//!
+//! Control routes: `GET /_emulator/stats`, `POST /_emulator/reset-stats`,
+//! `POST /_emulator/seed?count=N`, `POST /_emulator/touch?count=N` (Kommo
+//! contacts); per system `POST /_emulator/{system}/seed` (a JSON list of
+//! records and/or `count=N` made-up ones), `GET /_emulator/{system}/list`,
+//! `GET /_emulator/{system}/count` with `{system}` one of `leads`, `graph`
+//! (`?mailbox=`), `monday` (`?board=`; boards from `POST
+//! /_emulator/monday/board`), `espo` (`?entity=`; `POST
+//! /_emulator/espo/deliver` sends queued webhooks), `advoware`.
 
 use clap::Parser;
 use einklang_emulator::{Emulator, Options};
 use std::io::Write;
 
-/// Serve an emulated CRM API (Kommo-style REST, Relay-style GraphQL).
+/// Serve the emulated APIs (Kommo, Relay-style GraphQL, Microsoft Graph,
+/// monday.com, EspoCRM, Advoware).
 #[derive(Parser, Debug)]
 #[command(name = "einklang-emulator")]
 struct Args {
@@ -61,7 +78,7 @@ fn main() {
         oauth: args.oauth,
         token_ttl_s: args.token_ttl_s,
         api_key: args.api_key,
-        basic: None,
+        ..Options::default()
     };
     let addr = format!("{}:{}", args.host, args.port);
     let emulator = match Emulator::start_on(&addr, options) {
@@ -81,9 +98,10 @@ fn main() {
     let mut out = std::io::stdout();
     let _ = writeln!(out, "{}", emulator.url);
     let _ = out.flush();
+    let u = &emulator.url;
     eprintln!(
-        "einklang-emulator: {} contacts, serving {}/api/v4/contacts (stats: {}/_emulator/stats)",
-        args.contacts, emulator.url, emulator.url
+        "einklang-emulator: {} contacts, serving {u}/api/v4/contacts and /leads, {u}/graph/v1.0, {u}/monday/v2, {u}/espo/api/v1, {u}/advoware/api/v1 (stats: {u}/_emulator/stats)",
+        args.contacts
     );
     loop {
         std::thread::park();
