@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use toml::de::{DeTable, DeValue};
 use transforms::transforms;
 
-const RULE_KEYS: [&str; 17] = [
+const RULE_KEYS: [&str; 18] = [
     "from",
     "value",
     "trim",
@@ -28,6 +28,7 @@ const RULE_KEYS: [&str; 17] = [
     "lowercase",
     "uppercase",
     "phone",
+    "region_from",
     "direction",
 ];
 
@@ -37,6 +38,7 @@ pub fn parse(
     v: &Val<'_>,
     connectors: &[String],
     entities: &BTreeMap<String, EntitySchema>,
+    region: &str,
 ) -> Vec<Mapping> {
     let mut out = Vec::new();
     let Some(by_connector) = ctx.table(v, "`map`") else {
@@ -67,7 +69,7 @@ pub fn parse(
                 continue;
             };
             // checked even for an unknown connector: its problems are its own
-            if let Some(m) = mapping(ctx, &connector, schema, m_v) {
+            if let Some(m) = mapping(ctx, &connector, schema, m_v, region) {
                 if connectors.contains(&connector) {
                     out.push(m);
                 }
@@ -82,6 +84,7 @@ fn mapping(
     connector: &str,
     schema: &EntitySchema,
     v: &Val<'_>,
+    region: &str,
 ) -> Option<Mapping> {
     let what = format!("map.{connector}.{}", schema.name);
     let t = ctx.table(v, &what)?;
@@ -143,7 +146,7 @@ fn mapping(
             }
             // checked even for an unknown field: its problems are its own
             let what = format!("{what}.fields.{target_name}");
-            if let Some(rule) = field_rule(ctx, &what, &target_name, rule_v) {
+            if let Some(rule) = field_rule(ctx, &what, &target_name, rule_v, region) {
                 fields.push(rule);
             }
         }
@@ -192,7 +195,13 @@ fn find_fields(
     ok.then(|| names.into_iter().map(|(n, _)| n).collect())
 }
 
-fn field_rule(ctx: &mut Ctx<'_>, what: &str, target: &str, v: &Val<'_>) -> Option<FieldRule> {
+fn field_rule(
+    ctx: &mut Ctx<'_>,
+    what: &str,
+    target: &str,
+    v: &Val<'_>,
+    region: &str,
+) -> Option<FieldRule> {
     let t = match v.get_ref() {
         DeValue::String(_) => {
             let from = ctx.text(v, what)?;
@@ -219,7 +228,7 @@ fn field_rule(ctx: &mut Ctx<'_>, what: &str, target: &str, v: &Val<'_>) -> Optio
     // source, transforms and direction are each checked, so a rule reports
     // every problem it has
     let source = source(ctx, what, t, v);
-    let transforms = transforms(ctx, what, t, source.as_ref());
+    let transforms = transforms(ctx, what, t, source.as_ref(), region);
     let direction = direction(ctx, what, t);
     Some(FieldRule {
         target: target.into(),

@@ -105,7 +105,8 @@ fn a_full_config_loads() {
     assert_eq!(
         phones.transforms,
         [Transform::Phone {
-            region: "AT".into()
+            region: "AT".into(),
+            region_from: None
         }]
     );
     assert_eq!(c.jobs["nightly"].steps.len(), 2);
@@ -482,4 +483,54 @@ ingest = false
     assert!(!config.matching["lead"].ingest);
     let name = &config.matching["contact"].model.comparisons[0];
     assert_eq!((name.m, name.u), ([0.9, 0.08, 0.02], [0.001, 0.009, 0.99]));
+}
+
+#[test]
+fn region_from_and_formats_that_write_back_load() {
+    let text = r#"
+region = "SI"
+
+[entities.contact]
+phone = "phone"
+mobile = "phone"
+birthday = "date"
+changed = "datetime"
+
+[connectors.crm]
+kind = "csv"
+path = "crm.csv"
+
+[map.crm.contact]
+id = "Nr"
+[map.crm.contact.fields]
+phone = { from = "tel", region_from = "country" }
+mobile = { from = "Mobil", phone = "at", region_from = "address.country" }
+birthday = { from = "geburtsdatum", date = "%Y-%m-%dT%H:%M:%S" }
+changed = { from = "modifiedAt", datetime = "%d.%m.%Y %H:%M", tz = "Europe/Vienna" }
+"#;
+    let c = load_str(text, Path::new("einklang.toml"), &|_: &str| None).unwrap();
+    let m = &c.mappings[0];
+    let rule = |t: &str| &m.fields.iter().find(|f| f.target == t).unwrap().transforms;
+    assert_eq!(
+        rule("phone"),
+        &[Transform::Phone {
+            region: "SI".into(),
+            region_from: Some("country".into())
+        }],
+        "alone, the file's region is the default"
+    );
+    assert_eq!(
+        rule("mobile"),
+        &[Transform::Phone {
+            region: "AT".into(),
+            region_from: Some("address.country".into())
+        }]
+    );
+    assert_eq!(
+        rule("birthday"),
+        &[Transform::Date {
+            format: "%Y-%m-%dT%H:%M:%S".into()
+        }],
+        "a date format may carry time specifiers: it writes midnight"
+    );
 }

@@ -8,8 +8,16 @@
 //!   (`on_delete = "ignore"`, or a connector that cannot delete);
 //! - otherwise: the fields whose projection differs from the base, except
 //!   those held for review on this link; nothing differs → the link is
-//!   settled clean without a write. Only writable fields are sent; a
-//!   connector without partial updates gets every pushed field.
+//!   settled clean without a write. Only writable fields are sent, and
+//!   to a connector with partial updates only the raw fields that change
+//!   (one cell of a list spread over several): a field whose value differs
+//!   from the hub's only by normalisation (`0170 1039595` for
+//!   `+491701039595`, case, white space) is no change and is never
+//!   rewritten. A connector without partial updates (an `http` update by
+//!   `PUT`) gets every pushed field, in the hub's canonical form.
+//!
+//! A flagged value (`einklang_core::transform::flag`) is written as the
+//! raw text it holds.
 //!
 //! The base the link will have once the write succeeded travels with the
 //! outbox entry, so the commit after the write needs no re-read.
@@ -72,11 +80,7 @@ pub fn plan_push(side: &Side<'_>, state: &RecordState, link: &Link) -> Option<Pu
     }
     let raw = side.mapping.push(&state.values);
     let fields = if side.caps.partial_update {
-        let keys: Vec<String> = changed
-            .iter()
-            .flat_map(|(f, _, _)| side.raw_keys_of(f))
-            .collect();
-        raw.into_iter().filter(|(k, _)| keys.contains(k)).collect()
+        raw_changes(side, raw, &link.base, &changed)
     } else {
         raw
     };
@@ -98,6 +102,35 @@ pub fn plan_push(side: &Side<'_>, state: &RecordState, link: &Link) -> Option<Pu
         new_base,
         &changed,
     ))
+}
+
+/// The raw fields of a partial update: those of the changed fields whose
+/// value differs from what the base writes. A list spread over several raw
+/// fields (`phones` from `Telefon` and `Mobil`) whose one element changed
+/// writes that element's field only: the others hold the same numbers, in
+/// the formatting a person gave them, and stay as they are. (When nothing
+/// differs — a base no read could give — every raw field of the changed
+/// fields is written, as before.)
+fn raw_changes(
+    side: &Side<'_>,
+    raw: RawFields,
+    base: &Fields,
+    changed: &[(String, einklang_core::Value, einklang_core::Value)],
+) -> RawFields {
+    let keys: Vec<String> = changed
+        .iter()
+        .flat_map(|(f, _, _)| side.raw_keys_of(f))
+        .collect();
+    let before = side.mapping.push(base);
+    let differing: RawFields = raw
+        .iter()
+        .filter(|(k, v)| keys.contains(k) && before.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    match differing.is_empty() {
+        false => differing,
+        true => raw.into_iter().filter(|(k, _)| keys.contains(k)).collect(),
+    }
 }
 
 /// A link whose create failed (it is waiting for its retry): the remote
@@ -252,3 +285,6 @@ fn write(
         item,
     }
 }
+
+#[cfg(test)]
+mod tests;
