@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use toml::de::{DeTable, DeValue};
 use transforms::transforms;
 
-const RULE_KEYS: [&str; 18] = [
+const RULE_KEYS: [&str; 19] = [
     "from",
     "each",
     "value",
@@ -32,6 +32,7 @@ const RULE_KEYS: [&str; 18] = [
     "lowercase",
     "uppercase",
     "phone",
+    "region_from",
     "direction",
 ];
 
@@ -41,6 +42,7 @@ pub fn parse(
     v: &Val<'_>,
     connectors: &[String],
     entities: &BTreeMap<String, EntitySchema>,
+    region: &str,
 ) -> Vec<Mapping> {
     let mut out = Vec::new();
     let Some(by_connector) = ctx.table(v, "`map`") else {
@@ -71,7 +73,7 @@ pub fn parse(
                 continue;
             };
             // checked even for an unknown connector: its problems are its own
-            if let Some(m) = mapping(ctx, (&connector, connectors), schema, m_v) {
+            if let Some(m) = mapping(ctx, (&connector, connectors), schema, m_v, region) {
                 if connectors.contains(&connector) {
                     out.push(m);
                 }
@@ -86,6 +88,7 @@ fn mapping(
     (connector, connectors): (&str, &[String]),
     schema: &EntitySchema,
     v: &Val<'_>,
+    region: &str,
 ) -> Option<Mapping> {
     let what = format!("map.{connector}.{}", schema.name);
     let t = ctx.table(v, &what)?;
@@ -172,7 +175,7 @@ fn mapping(
             }
             // checked even for an unknown field: its problems are its own
             let what = format!("{what}.fields.{target_name}");
-            if let Some(rule) = field_rule(ctx, &what, &target_name, rule_v) {
+            if let Some(rule) = field_rule(ctx, &what, &target_name, rule_v, region) {
                 fields.push(rule);
             }
         }
@@ -404,7 +407,13 @@ pub(crate) fn raw_key(
     Some(text)
 }
 
-fn field_rule(ctx: &mut Ctx<'_>, what: &str, target: &str, v: &Val<'_>) -> Option<FieldRule> {
+fn field_rule(
+    ctx: &mut Ctx<'_>,
+    what: &str,
+    target: &str,
+    v: &Val<'_>,
+    region: &str,
+) -> Option<FieldRule> {
     let t = match v.get_ref() {
         DeValue::String(_) => {
             let from = raw_field(ctx, v, what)?;
@@ -431,7 +440,7 @@ fn field_rule(ctx: &mut Ctx<'_>, what: &str, target: &str, v: &Val<'_>) -> Optio
     // source, transforms and direction are each checked, so a rule reports
     // every problem it has
     let source = source(ctx, what, t, v);
-    let transforms = transforms(ctx, what, t, source.as_ref());
+    let transforms = transforms(ctx, what, t, source.as_ref(), region);
     let direction = direction(ctx, what, t);
     Some(FieldRule {
         target: target.into(),

@@ -93,7 +93,7 @@ pub fn build(ctx: &mut Ctx<'_>, root: &DeTable<'_>, path: &Path, check: &Setting
     let names: Vec<String> = connectors.keys().cloned().collect();
     let mappings = root
         .get("map")
-        .map(|v| mappings::parse(ctx, v, &names, &entities))
+        .map(|v| mappings::parse(ctx, v, &names, &entities, &region))
         .unwrap_or_default();
     let policies = root
         .get("conflicts")

@@ -107,7 +107,8 @@ fn a_full_config_loads() {
     assert_eq!(
         phones.transforms,
         [Transform::Phone {
-            region: "AT".into()
+            region: "AT".into(),
+            region_from: None
         }]
     );
     assert_eq!(c.jobs["nightly"].steps.len(), 2);
@@ -528,4 +529,54 @@ creates = { filter = "status != 'former'" }
     assert_eq!(law.out_of_scope, OutOfScope::Keep);
     assert!(matches!(law.creates, Creates::Filter(_)));
     assert!(law.mirror.is_empty());
+}
+
+#[test]
+fn region_from_and_formats_that_write_back_load() {
+    let text = r#"
+region = "SI"
+
+[entities.contact]
+phone = "phone"
+mobile = "phone"
+birthday = "date"
+changed = "datetime"
+
+[connectors.crm]
+kind = "csv"
+path = "crm.csv"
+
+[map.crm.contact]
+id = "Nr"
+[map.crm.contact.fields]
+phone = { from = "tel", region_from = "country" }
+mobile = { from = "Mobil", phone = "at", region_from = "address.country" }
+birthday = { from = "geburtsdatum", date = "%Y-%m-%dT%H:%M:%S" }
+changed = { from = "modifiedAt", datetime = "%d.%m.%Y %H:%M", tz = "Europe/Vienna" }
+"#;
+    let c = load_str(text, Path::new("einklang.toml"), &|_: &str| None).unwrap();
+    let m = &c.mappings[0];
+    let rule = |t: &str| &m.fields.iter().find(|f| f.target == t).unwrap().transforms;
+    assert_eq!(
+        rule("phone"),
+        &[Transform::Phone {
+            region: "SI".into(),
+            region_from: Some("country".into())
+        }],
+        "alone, the file's region is the default"
+    );
+    assert_eq!(
+        rule("mobile"),
+        &[Transform::Phone {
+            region: "AT".into(),
+            region_from: Some("address.country".into())
+        }]
+    );
+    assert_eq!(
+        rule("birthday"),
+        &[Transform::Date {
+            format: "%Y-%m-%dT%H:%M:%S".into()
+        }],
+        "a date format may carry time specifiers: it writes midnight"
+    );
 }

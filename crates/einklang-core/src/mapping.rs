@@ -98,6 +98,10 @@ pub enum Transform {
     Phone {
         /// ISO 3166 alpha-2 default region (`"DE"`).
         region: String,
+        /// A raw field naming each record's own region (a country code or
+        /// name, see `transform::region`); `region` where it names none.
+        #[serde(default)]
+        region_from: Option<String>,
     },
     /// Use this value when the input is null or empty.
     Default(Value),
@@ -289,6 +293,15 @@ pub enum MapError {
     /// The filter could not be evaluated (e.g. comparing text with a date).
     #[error("filter: {0}")]
     Filter(String),
+    /// The record cannot be kept ([`Mapping::pull_checked`]): a required
+    /// field missing or invalid, or a value over the size limit.
+    #[error("{}", errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+    Invalid {
+        /// The record's external id.
+        external_id: String,
+        /// Every problem.
+        errors: Vec<crate::schema::FieldError>,
+    },
 }
 
 impl Mapping {
@@ -298,13 +311,31 @@ impl Mapping {
         crate::transform::pull_record(self, raw, true)
     }
 
-    /// [`Mapping::pull`] without the filter (for a record out of scope
-    /// that `out_of_scope = { set = … }` keeps reading).
-    pub fn pull_unfiltered(
+    /// Apply the mapping the way the engine reads: [`Mapping::pull`] with
+    /// each value also brought into its field type's canonical form
+    /// ([`crate::EntitySchema::normalise`]), where a value of an optional
+    /// field that a transform or the type rejects is kept as a flag
+    /// ([`crate::transform::flag`]) holding the value as the source holds
+    /// it. Only what the record cannot be kept without is an error: the
+    /// id, the filter, a required field ([`MapError::Invalid`]).
+    pub fn pull_checked(
         &self,
+        schema: &crate::EntitySchema,
+        ctx: &crate::NormaliseContext,
         raw: &serde_json::Map<String, Value>,
     ) -> Result<Pulled, MapError> {
-        crate::transform::pull_record(self, raw, false)
+        crate::transform::pull_checked(self, schema, ctx, raw, true)
+    }
+
+    /// [`Mapping::pull_checked`] without the filter (for a record out of
+    /// scope that `out_of_scope = { set = … }` keeps reading).
+    pub fn pull_checked_unfiltered(
+        &self,
+        schema: &crate::EntitySchema,
+        ctx: &crate::NormaliseContext,
+        raw: &serde_json::Map<String, Value>,
+    ) -> Result<Pulled, MapError> {
+        crate::transform::pull_checked(self, schema, ctx, raw, false)
     }
 
     /// The external id of a raw record, if it has a usable one (also for

@@ -2,7 +2,10 @@
 //!
 //! An entity (`contact`, `company`, `booking`, ...) is a named list of typed
 //! fields. [`EntitySchema::normalise`] takes the output of a mapping and
-//! returns the canonical record, or every field error at once.
+//! returns the canonical record, or every field error at once;
+//! [`EntitySchema::normalise_or_flag`] keeps an invalid value of an
+//! optional field as a flag instead ([`crate::transform::flag`]): every
+//! field type's value may be a flag, and every list type's element.
 
 use crate::record::{Fields, Value};
 use serde::{Deserialize, Serialize};
@@ -122,13 +125,27 @@ impl EntitySchema {
     /// Validate `fields` against the schema and bring every value into its
     /// canonical form. Nulls and empty values (`""`, `[]`) are dropped.
     /// Unknown fields, wrong types, invalid emails/phones/dates, oversized
-    /// values and missing required fields are all reported, every one.
+    /// values and missing required fields are all reported, every one. A
+    /// flag already in an optional field passes (it is a hub value).
     pub fn normalise(
         &self,
         fields: Fields,
         ctx: &NormaliseContext,
     ) -> Result<Fields, Vec<FieldError>> {
-        crate::transform::normalise_record(self, fields, ctx)
+        crate::transform::normalise_record(self, fields, ctx, false)
+    }
+
+    /// [`EntitySchema::normalise`], keeping what it can: an invalid value
+    /// of an optional field (or an invalid element of a list) becomes a
+    /// flag ([`crate::transform::flag`]) instead of an error. Only a
+    /// required field missing or invalid, or a value over the size limit,
+    /// is an error.
+    pub fn normalise_or_flag(
+        &self,
+        fields: Fields,
+        ctx: &NormaliseContext,
+    ) -> Result<Fields, Vec<FieldError>> {
+        crate::transform::normalise_record(self, fields, ctx, true)
     }
 }
 

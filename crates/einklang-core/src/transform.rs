@@ -1,15 +1,25 @@
 //! Value transforms, record mapping and schema normalisation.
 //!
 //! Owns the functions behind [`crate::Mapping::pull`] (this file: filter,
-//! external id, one value per field rule through its transforms) and
+//! external id, one value per field rule through its transforms — strict:
+//! a value a transform cannot convert is an error),
+//! [`crate::Mapping::pull_checked`] ([`checked`]: the same, with each
+//! value also checked against its field's type, and a value that fails
+//! either kept as a flag — the way the engine reads) and
 //! [`crate::EntitySchema::normalise`] ([`normalise`]). The single-value
-//! conversions both share (dates, phones, names) live in [`values`].
+//! conversions both share (dates, phones, names) live in [`values`], flags
+//! in [`flag`], the per-record phone region in [`region`], chrono formats
+//! in [`format`].
 
+mod checked;
 pub mod each;
 mod email;
+pub mod flag;
+pub mod format;
 mod normalise;
 pub(crate) mod phone;
 pub mod push;
+mod region;
 mod values;
 
 use crate::filter::eval::lookup;
@@ -26,6 +36,53 @@ pub fn pull_record(
     raw: &serde_json::Map<String, Value>,
     filtered: bool,
 ) -> Result<Pulled, MapError> {
+    pull_with(mapping, raw, filtered, |rule| {
+        apply_rule(rule, raw).map_err(|message| MapError::Transform {
+            target: rule.target.clone(),
+            source_desc: source_desc(&rule.source),
+            message,
+        })
+    })
+}
+
+/// See [`Mapping::pull_checked`]; `filtered` false maps a record the
+/// filter does not take (one out of scope, read on with set values).
+pub fn pull_checked(
+    mapping: &Mapping,
+    schema: &EntitySchema,
+    ctx: &NormaliseContext,
+    raw: &serde_json::Map<String, Value>,
+    filtered: bool,
+) -> Result<Pulled, MapError> {
+    let pulled = pull_with(mapping, raw, filtered, |rule| {
+        Ok(checked::rule(rule, schema, ctx, raw, &[]))
+    })?;
+    match pulled {
+        Pulled::Record {
+            external_id,
+            fields,
+        } => match normalise::finish(schema, fields, ctx) {
+            Ok(fields) => Ok(Pulled::Record {
+                external_id,
+                fields,
+            }),
+            Err(errors) => Err(MapError::Invalid {
+                external_id,
+                errors,
+            }),
+        },
+        Pulled::Filtered => Ok(Pulled::Filtered),
+    }
+}
+
+/// The filter (when `filtered`), the external id and every pulled field
+/// rule's value by `value_of`.
+fn pull_with(
+    mapping: &Mapping,
+    raw: &serde_json::Map<String, Value>,
+    filtered: bool,
+    mut value_of: impl FnMut(&FieldRule) -> Result<Value, MapError>,
+) -> Result<Pulled, MapError> {
     if let Some(filter) = mapping.filter.as_ref().filter(|_| filtered) {
         if !filter.eval(raw).map_err(MapError::Filter)? {
             return Ok(Pulled::Filtered);
@@ -34,12 +91,7 @@ pub fn pull_record(
     let external_id = external_id(&mapping.id_field, lookup(raw, &mapping.id_field).as_deref())?;
     let mut fields = Fields::new();
     for rule in mapping.fields.iter().filter(|r| r.direction.pulls()) {
-        let value = apply_rule(rule, raw).map_err(|message| MapError::Transform {
-            target: rule.target.clone(),
-            source_desc: source_desc(&rule.source),
-            message,
-        })?;
-        if let Some(v) = drop_empty(value) {
+        if let Some(v) = drop_empty(value_of(rule)?) {
             fields.insert(rule.target.clone(), v);
         }
     }
@@ -49,13 +101,15 @@ pub fn pull_record(
     })
 }
 
-/// See [`EntitySchema::normalise`].
+/// See [`EntitySchema::normalise`] (`keep_invalid` false) and
+/// [`EntitySchema::normalise_or_flag`] (true).
 pub fn normalise_record(
     schema: &EntitySchema,
     fields: Fields,
     ctx: &NormaliseContext,
+    keep_invalid: bool,
 ) -> Result<Fields, Vec<FieldError>> {
-    normalise::record(schema, fields, ctx)
+    normalise::record(schema, fields, ctx, keep_invalid)
 }
 
 /// See [`Mapping::external_id_of`].
@@ -106,23 +160,65 @@ fn source_desc(source: &Source) -> String {
 }
 
 fn apply_rule(rule: &FieldRule, raw: &serde_json::Map<String, Value>) -> Result<Value, String> {
-    let mut value = match &rule.source {
+    chain(&transforms_for(rule, raw), source_value(rule, raw))
+}
+
+/// The value a rule starts from: its raw field, its raw fields as a list
+/// (fields that are lists themselves, two e-mail columns of an API each a
+/// list, make one list), or its constant.
+fn source_value(rule: &FieldRule, raw: &serde_json::Map<String, Value>) -> Value {
+    match &rule.source {
         Source::Field(f) => lookup(raw, f).map(Cow::into_owned).unwrap_or(Value::Null),
         Source::Fields(fs) => {
             let items: Vec<Value> = fs
                 .iter()
                 .map(|f| lookup(raw, f).map(Cow::into_owned).unwrap_or(Value::Null))
                 .collect();
-            // fields that are lists themselves (two e-mail columns of an
-            // API, each a list) make one list
             match items.iter().any(Value::is_array) {
                 true => Value::Array(items.into_iter().flat_map(flatten).collect()),
                 false => Value::Array(items),
             }
         }
         Source::Constant(v) => v.clone(),
+    }
+}
+
+/// A rule's transforms for one record: a phone rule with `region_from`
+/// takes the region this record's field names (else its default).
+fn transforms_for<'r>(
+    rule: &'r FieldRule,
+    raw: &serde_json::Map<String, Value>,
+) -> Cow<'r, [Transform]> {
+    let per_record = |t: &Transform| {
+        matches!(
+            t,
+            Transform::Phone {
+                region_from: Some(_),
+                ..
+            }
+        )
     };
-    for t in &rule.transforms {
+    if !rule.transforms.iter().any(per_record) {
+        return Cow::Borrowed(&rule.transforms);
+    }
+    let resolved = rule.transforms.iter().map(|t| match t {
+        Transform::Phone {
+            region,
+            region_from: Some(field),
+        } => Transform::Phone {
+            region: lookup(raw, field)
+                .and_then(|v| region::region_of(&v))
+                .unwrap_or_else(|| region.clone()),
+            region_from: None,
+        },
+        t => t.clone(),
+    });
+    Cow::Owned(resolved.collect())
+}
+
+/// Run `value` through `transforms`, in order.
+fn chain(transforms: &[Transform], mut value: Value) -> Result<Value, String> {
+    for t in transforms {
         value = apply(t, value)?;
     }
     Ok(value)
@@ -168,3 +264,5 @@ fn drop_empty(v: Value) -> Option<Value> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_roundtrip;

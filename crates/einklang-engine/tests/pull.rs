@@ -101,18 +101,20 @@ fn count(r: &RunReport, k: &str) -> u64 {
 
 fn scenario(config: &Config, store: &mut dyn HubStore, dir: &Path) {
     let tenant = config.tenant.clone();
-    // First pull: 7 data lines; 1 filtered, 3 quarantined (field count, email, duplicate id).
+    // First pull: 7 data lines; 1 filtered, 2 quarantined (field count,
+    // duplicate id), 1 kept with its invalid e-mail address flagged.
     let r = sync(config, store, "crm", false);
     assert_eq!(r.status, RunStatus::Partial);
     assert_eq!(
         (
             count(&r, "read"),
             count(&r, "created"),
-            count(&r, "filtered")
+            count(&r, "filtered"),
+            count(&r, "flagged")
         ),
-        (7, 3, 1)
+        (7, 4, 1, 1)
     );
-    assert_eq!(count(&r, "quarantined"), 3);
+    assert_eq!(count(&r, "quarantined"), 2);
     let q = store.quarantined(&tenant, Some(r.run_id), 10).unwrap();
     let reasons: Vec<String> = q
         .iter()
@@ -122,12 +124,13 @@ fn scenario(config: &Config, store: &mut dyn HubStore, dir: &Path) {
         reasons.iter().any(|r| r.starts_with("line 5:")),
         "{reasons:?}"
     );
-    assert!(
-        reasons
-            .iter()
-            .any(|r| r.contains("email") && r.contains("not-an-email")),
-        "{reasons:?}"
-    );
+    let bad = store.find_links(&tenant, "crm", "contact", &["5"]).unwrap()[0]
+        .clone()
+        .expect("the record with the bad address is kept")
+        .record_id;
+    let bad = store.record(&tenant, "contact", bad).unwrap().unwrap();
+    assert_eq!(bad.values["email"]["invalid"], json!("not-an-email"));
+    assert_eq!(bad.values["last_name"], json!("Email"));
     assert!(
         reasons
             .iter()
@@ -154,7 +157,7 @@ fn scenario(config: &Config, store: &mut dyn HubStore, dir: &Path) {
     assert!(r.steps[0].source_unchanged);
     // A full reconcile compares every record and still writes nothing.
     let r = sync(config, store, "crm", true);
-    assert_eq!((count(&r, "writes"), count(&r, "unchanged")), (0, 3));
+    assert_eq!((count(&r, "writes"), count(&r, "unchanged")), (0, 4));
 
     // One field changes at the source: one update, history old → new.
     let changed = CRM.replace("Anna;Novak;anna@novak.si", "Anna;Novak-Kos;anna@novak.si");
@@ -183,7 +186,7 @@ fn scenario(config: &Config, store: &mut dyn HubStore, dir: &Path) {
     let r = sync(config, store, "all", false);
     assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.errors);
     assert_eq!(count(&r, "created"), 1);
-    assert_eq!(store.count_records(&tenant, "contact").unwrap(), 4);
+    assert_eq!(store.count_records(&tenant, "contact").unwrap(), 5);
     std::fs::remove_file(dir.join("dump.jsonl")).unwrap();
     let r = sync(config, store, "all", false);
     assert_eq!(r.status, RunStatus::Partial);
@@ -211,9 +214,10 @@ fn pull_end_to_end_postgres() {
 }
 
 /// A JSONL source with an id holding a NUL and an e-mail with quotes after
-/// the domain: both records quarantined with the reason, the good one read.
+/// the domain: the first record quarantined with the reason, the second
+/// kept with its address flagged, the good one read.
 #[test]
-fn nul_in_id_and_quoted_email_quarantined_in_a_run() {
+fn nul_in_id_quarantined_and_quoted_email_flagged_in_a_run() {
     let dir = tempfile::tempdir().unwrap();
     let config = r#"
 store = "hub.db"
@@ -246,7 +250,14 @@ pull = ["dump"]
     let mut store = einklang_store::open(&config.store.as_open_str()).unwrap();
     let r = sync(&config, store.as_mut(), "dump", false);
     assert_eq!(r.status, RunStatus::Partial);
-    assert_eq!((count(&r, "created"), count(&r, "quarantined")), (1, 2));
+    assert_eq!(
+        (
+            count(&r, "created"),
+            count(&r, "quarantined"),
+            count(&r, "flagged")
+        ),
+        (2, 1, 1)
+    );
     let q = store
         .quarantined(&config.tenant, Some(r.run_id), 10)
         .unwrap();
@@ -259,10 +270,23 @@ pull = ["dump"]
         reasons[0].starts_with("line 1: external id field `id` holds a control character (U+0000)"),
         "{reasons:?}"
     );
-    assert!(
-        reasons[1].starts_with("line 2:") && reasons[1].contains("is not an email address"),
-        "{reasons:?}"
+    assert_eq!(reasons.len(), 1, "{reasons:?}");
+    let quotes = store
+        .find_links(&config.tenant, "dump", "contact", &["b1"])
+        .unwrap();
+    let quotes = quotes[0].as_ref().expect("b1 is kept").record_id;
+    let quotes = store
+        .record(&config.tenant, "contact", quotes)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        quotes.values["email"]["invalid"],
+        json!("b1@example.org\"x\"y")
     );
+    assert!(quotes.values["email"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("is not an email address"));
     let link = store
         .find_links(&config.tenant, "dump", "contact", &["c1"])
         .unwrap();

@@ -571,6 +571,51 @@ impl TwoWay {
     }
 }
 
+/// Issue 10: a value einklang cannot read keeps the record; the run counts
+/// it `flagged` (the run does not end `partial` for it), `show` marks it
+/// with the reason, and the other side is written the text as read.
+#[test]
+fn show_marks_a_flagged_value_and_the_run_counts_it() {
+    let t = TwoWay::new();
+    t.replace("crm.csv", "bernd@example.org", " bernd@@example ");
+    let report = t.json(&["sync", "both", "--json"]);
+    assert_eq!(report["status"], "succeeded", "{report}");
+    assert_eq!(report["counters"]["flagged"], 1, "{report}");
+    assert_eq!(report["counters"]["quarantined"], 0, "{report}");
+    let bernd = (1..=3)
+        .find(|id| {
+            let shown = t.json(&["show", "contact", &id.to_string(), "--json"]);
+            shown["record"]["values"]["first_name"] == "Bernd"
+        })
+        .expect("Bernd is kept");
+    let id = bernd.to_string();
+    let shown = t.json(&["show", "contact", &id, "--json"]);
+    assert_eq!(shown["flagged"][0]["field"], "email");
+    assert_eq!(shown["flagged"][0]["value"], "bernd@@example");
+    assert_eq!(
+        shown["record"]["values"]["email"]["invalid"],
+        "bernd@@example"
+    );
+    let text = t.ok(&["show", "contact", &id]);
+    assert!(text.contains("\"bernd@@example\" (flagged)"), "{text}");
+    assert!(
+        text.contains("flagged (kept as read, written back unchanged)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("'bernd@@example' is not an email address"),
+        "{text}"
+    );
+    let news_line = t
+        .file("news.jsonl")
+        .lines()
+        .find(|l| l.contains("Bernd"))
+        .unwrap()
+        .to_string();
+    assert!(news_line.contains("\"bernd@@example\""), "{news_line}");
+    t.assert_quiet_sync();
+}
+
 #[test]
 fn two_way_sync_creates_on_both_sides_then_writes_nothing() {
     let t = TwoWay::new();

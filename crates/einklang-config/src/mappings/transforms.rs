@@ -8,12 +8,16 @@ use std::collections::BTreeMap;
 use toml::de::DeTable;
 
 /// The transforms of a rule, in the fixed order of docs/CONFIG.md. Every
-/// key is checked (None when any had a problem, each one reported).
+/// key is checked (None when any had a problem, each one reported); a
+/// `date` or `datetime` format must write a value and read it back
+/// (`einklang_core::transform::format`), so a format that would fail or
+/// panic on the way back to the source is refused here, located.
 pub(super) fn transforms(
     ctx: &mut Ctx<'_>,
     what: &str,
     t: &DeTable<'_>,
     source: Option<&Source>,
+    region: &str,
 ) -> Option<Vec<Transform>> {
     let flag = |ctx: &mut Ctx<'_>, key: &str| {
         t.get(key)
@@ -25,7 +29,9 @@ pub(super) fn transforms(
         flag(ctx, "trim").then_some(Some(Transform::Trim)),
         t.get("map").map(|m| value_map(ctx, what, t, m)),
         text(ctx, what, t, "date").map(|(f, span)| {
-            let format = check_format(ctx, what, "date", f?, span)?;
+            let format = f?;
+            let checked = einklang_core::transform::format::check_date(&format);
+            let format = located(ctx, what, "date", format, checked, span)?;
             Some(Transform::Date { format })
         }),
         text(ctx, what, t, "datetime").map(|(f, span)| datetime(ctx, what, t, f, span)),
@@ -58,7 +64,7 @@ pub(super) fn transforms(
         flag(ctx, "person_or_company").then(|| person_or_company(ctx, what, t, source)),
         flag(ctx, "lowercase").then_some(Some(Transform::Lowercase)),
         flag(ctx, "uppercase").then_some(Some(Transform::Uppercase)),
-        text(ctx, what, t, "phone").map(|(region, span)| phone(ctx, what, region?, span)),
+        phone(ctx, what, t, region),
         match (t.get("map"), t.get("default")) {
             (None, Some(d)) => Some(
                 ctx.json(d, &format!("{what}.default"))
@@ -118,7 +124,6 @@ fn datetime(
     format: Option<String>,
     span: std::ops::Range<usize>,
 ) -> Option<Transform> {
-    let format = format.and_then(|f| check_format(ctx, what, "datetime", f, span));
     let tz = match text(ctx, what, t, "tz") {
         Some((tz, span)) => tz.and_then(|tz| {
             if tz.parse::<chrono_tz::Tz>().is_ok() {
@@ -129,6 +134,12 @@ fn datetime(
         }),
         None => Some("UTC".to_string()),
     };
+    // with an unknown zone (reported above) the format is checked in UTC
+    let zone = tz.as_deref().unwrap_or("UTC");
+    let format = format.and_then(|f| {
+        let checked = einklang_core::transform::format::check_datetime(&f, zone);
+        located(ctx, what, "datetime", f, checked, span)
+    });
     Some(Transform::DateTime {
         format: format?,
         tz: tz?,
@@ -155,36 +166,69 @@ fn person_or_company(
     }
 }
 
+/// `phone = "AT"` (the default region) and `region_from = "country"` (a
+/// raw field naming each record's region; alone, the default region is
+/// the file's `region`).
 fn phone(
     ctx: &mut Ctx<'_>,
     what: &str,
-    region: String,
-    span: std::ops::Range<usize>,
-) -> Option<Transform> {
-    if region.len() != 2 || !region.chars().all(|c| c.is_ascii_alphabetic()) {
-        ctx.error(
-            span,
-            format!("{what}.phone: \"{region}\" is not a two-letter region such as DE"),
-        );
+    t: &DeTable<'_>,
+    default_region: &str,
+) -> Option<Option<Transform>> {
+    let given = text(ctx, what, t, "phone");
+    let region_from = text(ctx, what, t, "region_from");
+    if given.is_none() && region_from.is_none() {
         return None;
     }
-    Some(Transform::Phone {
-        region: region.to_uppercase(),
-    })
+    let region = match given {
+        None => Some(default_region.to_string()),
+        Some((region, span)) => region.and_then(|region| {
+            if region.len() == 2 && region.chars().all(|c| c.is_ascii_alphabetic()) {
+                return Some(region.to_uppercase());
+            }
+            ctx.error(
+                span,
+                format!("{what}.phone: \"{region}\" is not a two-letter region such as DE"),
+            );
+            None
+        }),
+    };
+    let region_from = match region_from {
+        None => Some(None),
+        Some((field, span)) => field.and_then(|field| {
+            if !field.trim().is_empty() {
+                return Some(Some(field));
+            }
+            ctx.error(
+                span,
+                format!("{what}.region_from: name the raw field holding the country"),
+            );
+            None
+        }),
+    };
+    let phone = region
+        .zip(region_from)
+        .map(|(region, region_from)| Transform::Phone {
+            region,
+            region_from,
+        });
+    Some(phone)
 }
 
-/// The format when chrono understands it.
-fn check_format(
+/// The format when the check passed; else its message, located.
+fn located(
     ctx: &mut Ctx<'_>,
     what: &str,
     key: &str,
     format: String,
+    checked: Result<(), String>,
     span: std::ops::Range<usize>,
 ) -> Option<String> {
-    use chrono::format::{Item, StrftimeItems};
-    if StrftimeItems::new(&format).any(|i| matches!(i, Item::Error)) {
-        ctx.error(span, format!("{what}.{key}: \"{format}\" is not a valid date format (use chrono/strftime codes such as %d.%m.%Y)"));
-        return None;
+    match checked {
+        Ok(()) => Some(format),
+        Err(message) => {
+            ctx.error(span, format!("{what}.{key}: {message}"));
+            None
+        }
     }
-    Some(format)
 }

@@ -63,7 +63,8 @@ impl Level {
     }
 }
 
-/// The normalised forms of a value for a kind (one per list element).
+/// The normalised forms of a value for a kind (one per list element;
+/// flags by their raw value).
 pub fn forms(kind: Kind, value: Option<&Value>, region: &str) -> Vec<String> {
     let texts: Vec<String> = match value {
         None | Some(Value::Null) => Vec::new(),
@@ -74,7 +75,7 @@ pub fn forms(kind: Kind, value: Option<&Value>, region: &str) -> Vec<String> {
         .iter()
         .filter_map(|t| match kind {
             Kind::Email => normalise::email(t),
-            Kind::Phone => normalise::phone(t, region),
+            Kind::Phone => normalise::phone(t, region).or_else(|| normalise::phone_digits(t)),
             Kind::Name => normalise::name(t),
             Kind::Company => normalise::company(t),
             Kind::Street => normalise::street(t),
@@ -89,7 +90,12 @@ pub fn forms(kind: Kind, value: Option<&Value>, region: &str) -> Vec<String> {
         .collect()
 }
 
+/// The text of a value to compare; a flag's raw text (a flagged phone
+/// number is compared by its digits, see [`normalise::phone_digits`]).
 fn text(v: &Value) -> Option<String> {
+    if let Some(f) = crate::transform::flag::flagged(v) {
+        return text(f.raw);
+    }
     match v {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),

@@ -146,6 +146,17 @@ pub fn phone(value: &str, region: &str) -> Option<String> {
     crate::transform::phone::e164(value, region).ok()
 }
 
+/// A phone number that is no valid number (a flagged value, see
+/// `transform::flag`) for comparison: its digits, at least six, no
+/// placeholder. `0170 12345` and `0170-12345` compare equal; such a form
+/// never equals an E.164 form (those start with `+`).
+pub fn phone_digits(value: &str) -> Option<String> {
+    let digits: String = value.chars().filter(char::is_ascii_digit).collect();
+    let first = digits.chars().next()?;
+    let placeholder = digits.chars().all(|d| d == first) || "1234567890".starts_with(&digits);
+    (digits.len() >= 6 && !placeholder).then_some(digits)
+}
+
 /// Legal forms stripped from the end of a company name.
 const LEGAL_FORMS: &[&str] = &[
     "gmbh",

@@ -2,7 +2,8 @@
 //! the records merged into it. Per field one rule — source priority, most
 //! recent, most complete, longest — and list fields (e-mails, phones,
 //! addresses) take the union, the survivor's elements first so its
-//! primary stays primary.
+//! primary stays primary. A flagged value (`transform::flag`) is chosen
+//! only when no record has a valid one.
 
 use crate::record::{Fields, Value};
 use serde::{Deserialize, Serialize};
@@ -82,13 +83,19 @@ pub fn survive(members: &[Member<'_>], rules: &BTreeMap<String, Rule>, default: 
     fields.dedup();
     let mut out = Fields::new();
     for field in fields {
-        let values: Vec<(usize, &Value)> = members
+        let mut values: Vec<(usize, &Value)> = members
             .iter()
             .enumerate()
             .filter_map(|(i, m)| m.fields.get(field).filter(|v| !empty(v)).map(|v| (i, v)))
             .collect();
         if values.is_empty() {
             continue;
+        }
+        // a flagged value (one einklang could not read) survives only
+        // when no member has a valid one
+        let flag = crate::transform::flag::is_flag;
+        if values.iter().any(|(_, v)| !flag(v)) {
+            values.retain(|(_, v)| !flag(v));
         }
         if values.iter().all(|(_, v)| v.is_array()) {
             out.insert(field.clone(), union(&values));
@@ -196,6 +203,34 @@ mod tests {
             recent,
             rec(json!({"name": "Anna Novak", "emails": ["anna@novak.si"], "note": "kurz"}))
         );
+    }
+
+    #[test]
+    fn a_flagged_value_survives_only_when_no_record_has_a_valid_one() {
+        let bad = crate::transform::flag::flag(json!("0170 12"), "not a valid phone number");
+        let a = rec(json!({"phone": bad.clone(), "note": "a"}));
+        let b = rec(json!({"phone": "+491701039595"}));
+        let s: Vec<String> = vec![];
+        let members = [
+            Member {
+                fields: &a,
+                sources: &s,
+                changed: 9,
+            },
+            Member {
+                fields: &b,
+                sources: &s,
+                changed: 1,
+            },
+        ];
+        let out = survive(&members, &BTreeMap::new(), &Rule::MostRecent);
+        assert_eq!(
+            out["phone"],
+            json!("+491701039595"),
+            "the valid one, though older"
+        );
+        let alone = survive(&members[..1], &BTreeMap::new(), &Rule::MostRecent);
+        assert_eq!(alone["phone"], bad, "kept, not lost");
     }
 
     proptest! {

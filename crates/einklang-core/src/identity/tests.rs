@@ -130,3 +130,58 @@ proptest! {
         prop_assert_eq!(person(&a, &b), person(&b, &a));
     }
 }
+
+#[test]
+fn a_flagged_phone_is_compared_by_its_digits() {
+    use super::compare::{forms, level, Kind, Level};
+    use crate::transform::flag::flag;
+    use serde_json::json;
+    let a = flag(
+        json!("0170 / 12345"),
+        "'0170 / 12345' is not a valid phone number",
+    );
+    let b = flag(
+        json!("(0170) 12-345"),
+        "'(0170) 12-345' is not a valid phone number",
+    );
+    assert_eq!(
+        forms(Kind::Phone, Some(&json!([a.clone()])), "DE"),
+        vec!["017012345"]
+    );
+    let rec =
+        |v: serde_json::Value| -> crate::record::Fields { [("phones".to_string(), v)].into() };
+    let (ra, rb) = (rec(json!([a])), rec(json!(["+4930123456", b])));
+    assert_eq!(level(Kind::Phone, "phones", &ra, &rb, "DE"), Level::Exact);
+    let valid = rec(json!(["+4917012345"]));
+    assert_eq!(
+        level(Kind::Phone, "phones", &ra, &valid, "DE"),
+        Level::Different,
+        "digits never equal an E.164 form"
+    );
+    for no_evidence in ["12", "000000", "123456", "n/a"] {
+        let f = rec(json!([flag(json!(no_evidence), "r")]));
+        assert_eq!(
+            forms(Kind::Phone, f.get("phones"), "DE"),
+            Vec::<String>::new(),
+            "{no_evidence}"
+        );
+    }
+    // other flagged values compare by their raw text
+    let email =
+        |v: &str| -> crate::record::Fields { [("email".to_string(), flag(json!(v), "r"))].into() };
+    assert_eq!(
+        level(
+            Kind::Email,
+            "email",
+            &email("Anna@Novak.si "),
+            &rec(json!(null)),
+            "DE"
+        ),
+        Level::Missing
+    );
+    let plain: crate::record::Fields = [("email".to_string(), json!("anna@novak.si"))].into();
+    assert_eq!(
+        level(Kind::Email, "email", &email("Anna@Novak.si "), &plain, "DE"),
+        Level::Exact
+    );
+}

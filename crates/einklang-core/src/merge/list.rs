@@ -27,8 +27,12 @@
 use crate::policy::Resolution;
 use crate::record::Value;
 
-/// The identity of a list element: its normalised value.
+/// The identity of a list element: its normalised value (a flag's: its
+/// raw value, so a flag whose reason reads differently is the same element).
 pub fn element_key(v: &Value) -> String {
+    if let Some(f) = crate::transform::flag::flagged(v) {
+        return format!("invalid:{}", f.raw);
+    }
     match v {
         Value::String(s) => s.clone(),
         Value::Object(o) => ["street", "postcode", "city", "country"]
@@ -177,6 +181,25 @@ mod tests {
             Resolution::TakeRemote
         })
         .merged
+    }
+
+    #[test]
+    fn a_flag_is_an_element_by_its_raw_text() {
+        use crate::transform::flag::flag;
+        let (a, b) = (
+            flag(json!("0170 12"), "old reason"),
+            flag(json!("0170 12"), "new reason"),
+        );
+        assert_eq!(element_key(&a), element_key(&b));
+        assert_ne!(
+            element_key(&a),
+            element_key(&flag(json!("0170 13"), "old reason"))
+        );
+        assert_ne!(element_key(&a), element_key(&json!({"street": ""})));
+        // two flags in one list stay two elements; one fixed at the remote replaces it
+        let base = json!(["+491", a.clone(), flag(json!("x9"), "r")]);
+        let remote = json!(["+491", "+49170", flag(json!("x9"), "r")]);
+        assert_eq!(merge(base.clone(), remote.clone(), base.clone()), l(remote));
     }
 
     // The seed's six variants, seen from the hub: EspoCRM's side is the hub,

@@ -1,7 +1,13 @@
 //! Normalisation by field type: every pulled record is brought into the
-//! canonical form of its entity's schema, or every field error is returned
-//! at once. Applying it twice gives the same record (tested as a property).
+//! canonical form of its entity's schema. Strict ([`record`] without
+//! `keep_invalid`) it returns every field error at once; keeping
+//! (`keep_invalid`) an invalid value of an optional field — or one element
+//! of a list — becomes a flag ([`super::flag`]) and only a required field
+//! missing or invalid, or a value over the size limit, is an error. A
+//! flag already in a record passes either way. Applying it twice gives the
+//! same record (tested as a property).
 
+use super::flag::{flag_as, flagged, is_flag};
 use super::phone::e164;
 use super::values::{describe, rfc3339, text};
 use crate::filter::eval::parse_datetime_text;
@@ -15,6 +21,7 @@ pub(super) fn record(
     schema: &EntitySchema,
     fields: Fields,
     ctx: &NormaliseContext,
+    keep_invalid: bool,
 ) -> Result<Fields, Vec<FieldError>> {
     let mut out = Fields::new();
     let mut errors = Vec::new();
@@ -25,50 +32,163 @@ pub(super) fn record(
         if is_empty(&value) {
             continue;
         }
-        let result = field(&spec.ty, value, ctx).and_then(|v| check_size(v, ctx.max_field_bytes));
+        let keep = keep_invalid && !spec.required;
+        let result = keeping(&spec.ty, value, ctx, keep);
         match result {
-            Ok(Some(v)) => {
+            Ok(v) if is_empty(&v) => {}
+            Ok(v) => {
                 out.insert(name, v);
             }
-            Ok(None) => {}
             Err(message) => errors.push(FieldError {
                 field: name,
                 message,
             }),
         }
     }
-    for spec in schema.fields.iter().filter(|f| f.required) {
-        if !out.contains_key(&spec.name) && !errors.iter().any(|e| e.field == spec.name) {
+    match finish(schema, out, ctx) {
+        Ok(out) if errors.is_empty() => Ok(out),
+        Ok(_) => Err(errors),
+        Err(more) => {
+            let known: Vec<String> = errors.iter().map(|e| e.field.clone()).collect();
+            errors.extend(more.into_iter().filter(|e| !known.contains(&e.field)));
+            Err(errors)
+        }
+    }
+}
+
+/// The checks of a record whose values are canonical or flags: fields of
+/// no entity dropped, none over the size limit, every required field
+/// present and valid (a flag, or a list of nothing but flags, is not).
+pub(super) fn finish(
+    schema: &EntitySchema,
+    mut fields: Fields,
+    ctx: &NormaliseContext,
+) -> Result<Fields, Vec<FieldError>> {
+    fields.retain(|name, v| schema.field(name).is_some() && !is_empty(v));
+    let mut errors = Vec::new();
+    for (name, value) in &fields {
+        if let Err(message) = check_size(value, ctx.max_field_bytes) {
             errors.push(FieldError {
-                field: spec.name.clone(),
-                message: "required field is missing or empty".into(),
+                field: name.clone(),
+                message,
             });
         }
     }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
+    for spec in schema.fields.iter().filter(|f| f.required) {
+        if errors.iter().any(|e| e.field == spec.name) {
+            continue;
+        }
+        let message = match fields.get(&spec.name) {
+            None => "required field is missing or empty".to_string(),
+            Some(v) => match invalid_only(v) {
+                Some(reason) => reason,
+                None => continue,
+            },
+        };
+        errors.push(FieldError {
+            field: spec.name.clone(),
+            message,
+        });
+    }
+    match errors.is_empty() {
+        true => Ok(fields),
+        false => Err(errors),
     }
 }
 
-fn check_size(v: Option<Value>, max: usize) -> Result<Option<Value>, String> {
-    if let Some(value) = &v {
-        let len = match value {
-            Value::String(s) => s.len(),
-            other => other.to_string().len(),
+/// The reason a value holds nothing valid: a flag, or a list of flags only.
+fn invalid_only(v: &Value) -> Option<String> {
+    let items = match v {
+        Value::Array(items) => items.iter().collect(),
+        v => vec![v],
+    };
+    let reasons: Option<Vec<&str>> = items.iter().map(|i| flagged(i).map(|f| f.reason)).collect();
+    reasons.filter(|r| !r.is_empty()).map(|r| r.join("; "))
+}
+
+fn check_size(value: &Value, max: usize) -> Result<(), String> {
+    let len = match value {
+        Value::String(s) => s.len(),
+        other => other.to_string().len(),
+    };
+    if len > max {
+        return Err(format!(
+            "value is {len} bytes, more than the limit of {max}"
+        ));
+    }
+    Ok(())
+}
+
+/// Normalise one value, strictly ([`value`]) or keeping an invalid one
+/// (or an invalid list element) as a flag.
+fn keeping(ty: &FieldType, v: Value, ctx: &NormaliseContext, keep: bool) -> Result<Value, String> {
+    if !keep {
+        return value(ty, v, ctx);
+    }
+    if ty.is_list() {
+        return Ok(list_keeping(ty, &v, ctx, true, |part, _| part.clone()));
+    }
+    Ok(value(ty, v.clone(), ctx).unwrap_or_else(|_| flag_as(ty, v)))
+}
+
+/// A list field's value with each element normalised; an element that is
+/// invalid becomes the flag of `raw_of(part, parts)` (the text the part
+/// came from).
+pub(super) fn list_keeping(
+    ty: &FieldType,
+    v: &Value,
+    ctx: &NormaliseContext,
+    pass_flags: bool,
+    raw_of: impl Fn(&Value, usize) -> Value,
+) -> Value {
+    let parts = parts(ty, v);
+    let n = parts.len();
+    let mut out: Vec<Value> = Vec::new();
+    for part in parts.iter().filter(|p| !is_empty(p)) {
+        let item = match pass_flags && is_flag(part) {
+            true => Ok(part.clone()),
+            false => element(ty, part, ctx),
         };
-        if len > max {
-            return Err(format!(
-                "value is {len} bytes, more than the limit of {max}"
-            ));
+        let item = item.unwrap_or_else(|_| flag_as(ty, raw_of(part, n)));
+        if !is_empty(&item) && !out.contains(&item) {
+            out.push(item);
         }
     }
-    Ok(v)
+    match out.is_empty() {
+        true => Value::Null,
+        false => Value::Array(out),
+    }
+}
+
+/// One value in its field type's canonical form, strictly (`Null` when it
+/// turns out empty). A flag, and a flag in a list, passes as it is.
+pub(super) fn value(ty: &FieldType, v: Value, ctx: &NormaliseContext) -> Result<Value, String> {
+    if is_empty(&v) {
+        return Ok(Value::Null);
+    }
+    if is_flag(&v) {
+        return Ok(v);
+    }
+    Ok(field(ty, v, ctx, true)?.unwrap_or(Value::Null))
+}
+
+/// [`value`] for a value as a source holds it: an object that looks like a
+/// flag is no flag there, only an object (which no type but an address
+/// takes).
+pub(super) fn raw_value(ty: &FieldType, v: Value, ctx: &NormaliseContext) -> Result<Value, String> {
+    if is_empty(&v) {
+        return Ok(Value::Null);
+    }
+    Ok(field(ty, v, ctx, false)?.unwrap_or(Value::Null))
 }
 
 /// Normalise one value; `Ok(None)` when it turns out empty.
-fn field(ty: &FieldType, v: Value, ctx: &NormaliseContext) -> Result<Option<Value>, String> {
+fn field(
+    ty: &FieldType,
+    v: Value,
+    ctx: &NormaliseContext,
+    pass_flags: bool,
+) -> Result<Option<Value>, String> {
     Ok(Some(match ty {
         FieldType::Text | FieldType::Ref(_) => Value::String(clean_text(&v)?),
         FieldType::Email => Value::String(email(&v)?),
@@ -78,14 +198,20 @@ fn field(ty: &FieldType, v: Value, ctx: &NormaliseContext) -> Result<Option<Valu
         FieldType::Number => number(&v)?,
         FieldType::Bool => Value::Bool(boolean(&v)?),
         FieldType::Enum(values) => Value::String(enumeration(&v, values)?),
-        FieldType::Emails => return list(&v, true, |x| email(x).map(Value::String)),
-        FieldType::Phones => {
-            return list(&v, true, |x| {
-                e164(&scalar_text(x)?, &ctx.region).map(Value::String)
-            })
+        FieldType::Emails | FieldType::Phones | FieldType::Addresses => {
+            return list(ty, &v, ctx, pass_flags)
         }
-        FieldType::Addresses => return list(&v, false, address),
     }))
+}
+
+/// One element of a list field, canonical.
+pub(super) fn element(ty: &FieldType, v: &Value, ctx: &NormaliseContext) -> Result<Value, String> {
+    match ty {
+        FieldType::Emails => email(v).map(Value::String),
+        FieldType::Phones => e164(&scalar_text(v)?, &ctx.region).map(Value::String),
+        FieldType::Addresses => address(v),
+        scalar => raw_value(scalar, v.clone(), ctx),
+    }
 }
 
 fn scalar_text(v: &Value) -> Result<String, String> {
@@ -202,24 +328,34 @@ fn enumeration(v: &Value, values: &[String]) -> Result<String, String> {
         .ok_or_else(|| format!("{} is not one of {}", describe(v), values.join(", ")))
 }
 
-/// A list field: a list, or one value (text may hold several separated by
-/// `,` or `;` when `split`). Elements are normalised, empties dropped, duplicates removed.
-fn list(
-    v: &Value,
-    split: bool,
-    each: impl Fn(&Value) -> Result<Value, String>,
-) -> Result<Option<Value>, String> {
-    let items: Vec<Value> = match v {
+/// The elements of a list field's value: a list, or one value (text of an
+/// e-mail or phone list may hold several separated by `,` or `;`).
+pub(super) fn parts(ty: &FieldType, v: &Value) -> Vec<Value> {
+    let split = matches!(ty, FieldType::Emails | FieldType::Phones);
+    match v {
         Value::Array(items) => items.clone(),
         Value::String(s) if split && s.contains([',', ';']) => s
             .split([',', ';'])
             .map(|p| Value::String(p.to_string()))
             .collect(),
         other => vec![other.clone()],
-    };
+    }
+}
+
+/// A list field, strictly: elements normalised (flags pass), empties
+/// dropped, duplicates removed.
+fn list(
+    ty: &FieldType,
+    v: &Value,
+    ctx: &NormaliseContext,
+    pass_flags: bool,
+) -> Result<Option<Value>, String> {
     let mut out: Vec<Value> = Vec::new();
-    for item in items.iter().filter(|i| !is_empty(i)) {
-        let n = each(item)?;
+    for item in parts(ty, v).iter().filter(|i| !is_empty(i)) {
+        let n = match pass_flags && is_flag(item) {
+            true => item.clone(),
+            false => element(ty, item, ctx)?,
+        };
         if !is_empty(&n) && !out.contains(&n) {
             out.push(n);
         }

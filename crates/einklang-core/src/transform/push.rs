@@ -5,16 +5,25 @@
 //! maps look up the key of the hub value, dates and date-times are printed
 //! in the source's format (and zone), epochs become numbers again, a name
 //! split into `first` and `last` by two rules on one raw field is joined
-//! back, and a list read from several raw fields (`phones` from `Telefon`
+//! back (as `First Last`, or `Last, First` where only that reads back as
+//! the same two parts), and a list read from several raw fields (`phones` from `Telefon`
 //! and `Mobil`) is spread over them in order. Constants, `join` and
 //! `person_or_company` have no inverse: such fields are never pushed.
 //!
+//! A flag ([`super::flag`]) is written as the raw value it holds, through
+//! no inverse: the source gets back exactly what it held. Dates are
+//! written through [`super::format`], which never panics (a `date` format
+//! with time specifiers writes midnight).
+//!
 //! The projection `pull(push(hub))`, normalised, is what the remote will
-//! hold after a push. Comparing it with a link's base (never the raw hub
+//! hold after a push (read as the engine reads, [`super::checked`]: a
+//! flag's raw value reads back as that flag). Comparing it with a link's base (never the raw hub
 //! values) is what makes lossy mappings echo-free: a third phone number a
 //! two-column CSV cannot hold is not a change the CSV must be told about
 //! again and again.
 
+use super::flag::{is_flag, unflag};
+use super::format::{write_date, write_datetime};
 use super::values;
 use crate::mapping::{Direction, EpochUnit, FieldRule, Mapping, NamePart, Source, Transform};
 use crate::merge::FieldRole;
@@ -101,10 +110,15 @@ pub fn push_record(
                     super::each::merge_into(e, &mut slot, objects);
                     set_path(&mut raw, path, slot);
                 } else {
-                    set_path(&mut raw, path, invert(&rule.transforms, value));
+                    set_path(&mut raw, path, unflag(invert(&rule.transforms, value)));
                 }
             }
             Source::Fields(paths) => {
+                // a flag of the whole list holds the raw values of the paths
+                let value = match super::flag::flagged(&value) {
+                    Some(f) => f.raw.clone(),
+                    None => value,
+                };
                 let items = match value {
                     Value::Array(items) => items,
                     Value::Null => Vec::new(),
@@ -112,7 +126,7 @@ pub fn push_record(
                 };
                 for (i, path) in paths.iter().enumerate() {
                     let item = items.get(i).cloned().unwrap_or(Value::Null);
-                    set_path(&mut raw, path, invert(&rule.transforms, item));
+                    set_path(&mut raw, path, unflag(invert(&rule.transforms, item)));
                 }
             }
             Source::Constant(_) => {}
@@ -137,14 +151,17 @@ pub fn project(
         if !roles.get(&rule.target).is_some_and(|r| r.pushes) {
             continue;
         }
-        if let Ok(v) = super::apply_rule(rule, &raw) {
-            if let Some(v) = super::drop_empty(v) {
-                pulled.insert(rule.target.clone(), v);
-            }
+        let known: Vec<&Value> = match values.get(&rule.target) {
+            Some(Value::Array(items)) => items.iter().filter(|v| is_flag(v)).collect(),
+            Some(v) if is_flag(v) => vec![v],
+            _ => Vec::new(),
+        };
+        let v = super::checked::rule(rule, schema, ctx, &raw, &known);
+        if let Some(v) = super::drop_empty(v) {
+            pulled.insert(rule.target.clone(), v);
         }
     }
-    let fallback = pulled.clone();
-    schema.normalise(pulled, ctx).unwrap_or(fallback)
+    pulled
 }
 
 fn split_part(rule: &FieldRule) -> Option<NamePart> {
@@ -155,7 +172,11 @@ fn split_part(rule: &FieldRule) -> Option<NamePart> {
 }
 
 /// A full name split by two rules (`first`, `last`) of one raw field: the
-/// raw field gets both parts joined again, the first name first.
+/// raw field gets both parts joined again, the first name first — or, when
+/// that would read back split elsewhere (`Maria de` + `Souza` reads as
+/// `Maria` + `de Souza`), as `Last, First`, which reads back exactly
+/// unless the last name holds a comma. A name of one part is written as
+/// it is (and a last name alone reads back as a first name: lossy).
 fn join_name(mapping: &Mapping, values: &Fields, path: &str) -> Value {
     let part_value = |part: NamePart| {
         mapping
@@ -163,18 +184,24 @@ fn join_name(mapping: &Mapping, values: &Fields, path: &str) -> Value {
             .iter()
             .find(|r| r.source == Source::Field(path.to_string()) && split_part(r) == Some(part))
             .and_then(|r| values.get(&r.target))
-            .and_then(values::text)
+            .and_then(|v| values::text(&unflag(v.clone())))
             .unwrap_or_default()
     };
     let (first, last) = (part_value(NamePart::First), part_value(NamePart::Last));
-    let joined: Vec<&str> = [first.trim(), last.trim()]
+    let (first, last) = (first.trim(), last.trim());
+    let natural: Vec<&str> = [first, last]
         .into_iter()
         .filter(|p| !p.is_empty())
         .collect();
-    if joined.is_empty() {
-        Value::Null
+    let natural = natural.join(" ");
+    if natural.is_empty() {
+        return Value::Null;
+    }
+    let reads_back = values::split_name(&natural) == (first.to_string(), last.to_string());
+    if reads_back || first.is_empty() || last.is_empty() || last.contains(',') {
+        Value::String(natural)
     } else {
-        Value::String(joined.join(" "))
+        Value::String(format!("{last}, {first}").trim_end().to_string())
     }
 }
 
@@ -213,19 +240,28 @@ pub fn set_path(raw: &mut Map<String, Value>, path: &str, value: Value) {
     cur.insert(last.to_string(), value);
 }
 
-/// Undo the transforms of a rule, last first.
+/// Undo the transforms of a rule, last first (a flag stays as it is).
 fn invert(transforms: &[Transform], value: Value) -> Value {
     transforms.iter().rev().fold(value, |v, t| match (t, v) {
-        (Transform::Each(e), v) => super::each::objects_of(e, v),
+        (Transform::Each(e), v) => super::each::objects_of(e, unflag(v)),
         (_, v) => invert_each_element(t, v),
     })
 }
 
-/// Undo one transform: element by element in a list, not on empty values.
+/// Undo one transform: element by element in a list, not on empty values
+/// or flags.
 fn invert_each_element(t: &Transform, v: Value) -> Value {
     match v {
-        Value::Array(items) => Value::Array(items.into_iter().map(|i| invert_one(t, i)).collect()),
-        v if is_empty(&v) => v,
+        Value::Array(items) => Value::Array(
+            items
+                .into_iter()
+                .map(|i| match is_flag(&i) {
+                    true => i,
+                    false => invert_one(t, i),
+                })
+                .collect(),
+        ),
+        v if is_empty(&v) || is_flag(&v) => v,
         v => invert_one(t, v),
     }
 }
@@ -238,13 +274,11 @@ fn invert_one(t: &Transform, v: Value) -> Value {
             .map(|(k, _)| Value::String(k.clone()))
             .unwrap_or(v),
         Transform::Date { format } => match v.as_str().and_then(|s| s.parse::<NaiveDate>().ok()) {
-            Some(d) => Value::String(d.format(format).to_string()),
+            Some(d) => write_date(d, format).map_or(v, Value::String),
             None => v,
         },
         Transform::DateTime { format, tz } => match (instant(&v), tz.parse::<chrono_tz::Tz>()) {
-            (Some(dt), Ok(zone)) => {
-                Value::String(dt.with_timezone(&zone).format(format).to_string())
-            }
+            (Some(dt), Ok(zone)) => write_datetime(dt, format, zone).map_or(v, Value::String),
             _ => v,
         },
         Transform::Epoch { unit } => match instant(&v) {

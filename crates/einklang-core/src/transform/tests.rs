@@ -214,6 +214,7 @@ fn names_join_and_person_or_company() {
 fn phones_become_e164() {
     let de = Transform::Phone {
         region: "DE".into(),
+        region_from: None,
     };
     for input in [
         "030 1234567",
@@ -230,12 +231,14 @@ fn phones_become_e164() {
     }
     let si = Transform::Phone {
         region: "SI".into(),
+        region_from: None,
     };
     assert_eq!(apply(&si, json!("041 123 456")), Ok(json!("+38641123456")));
     assert!(apply(&de, json!("12")).is_err());
     assert!(apply(
         &Transform::Phone {
-            region: "XX".into()
+            region: "XX".into(),
+            region_from: None
         },
         json!("1")
     )
@@ -262,6 +265,7 @@ fn constants_defaults_and_lists() {
                 Source::Fields(vec!["Tel".into(), "Mobil".into()]),
                 vec![Transform::Phone {
                     region: "DE".into(),
+                    region_from: None,
                 }],
             ),
         ],

@@ -97,7 +97,9 @@ pub(super) fn scalar(t: &Transform, v: Value) -> Result<Value, String> {
                 NamePart::Last => last,
             })
         }
-        Transform::Phone { region } => Value::String(super::phone::e164(&need_text(&v)?, region)?),
+        Transform::Phone { region, .. } => {
+            Value::String(super::phone::e164(&need_text(&v)?, region)?)
+        }
         // Join, PersonOrCompany on a single value: nothing to combine.
         Transform::Join { .. }
         | Transform::PersonOrCompany
@@ -111,13 +113,17 @@ pub(crate) fn rfc3339(dt: DateTime<Utc>) -> String {
     dt.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-fn parse_date_with(s: &str, format: &str) -> Result<NaiveDate, String> {
+pub(super) fn parse_date_with(s: &str, format: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(s, format)
         .or_else(|_| NaiveDateTime::parse_from_str(s, format).map(|d| d.date()))
         .map_err(|_| format!("'{s}' does not match the date format `{format}`"))
 }
 
-fn parse_datetime_with(s: &str, format: &str, tz: &str) -> Result<DateTime<Utc>, String> {
+pub(super) fn parse_datetime_with(
+    s: &str,
+    format: &str,
+    tz: &str,
+) -> Result<DateTime<Utc>, String> {
     // Only a format with a zone can give an offset-aware date-time.
     let zoned = ["%z", "%Z", "%:z", "%::z", "%#z", "%+", "%s"]
         .iter()

@@ -8,8 +8,16 @@
 //!   (`on_delete = "ignore"`, or a connector that cannot delete);
 //! - otherwise: the fields whose projection differs from the base, except
 //!   those held for review on this link; nothing differs → the link is
-//!   settled clean without a write. Only writable fields are sent; a
-//!   connector without partial updates gets every pushed field.
+//!   settled clean without a write. Only writable fields are sent, and
+//!   to a connector with partial updates only the raw fields that change
+//!   (one cell of a list spread over several): a field whose value differs
+//!   from the hub's only by normalisation (`0170 1039595` for
+//!   `+491701039595`, case, white space) is no change and is never
+//!   rewritten. A connector without partial updates (an `http` update by
+//!   `PUT`) gets every pushed field, in the hub's canonical form.
+//!
+//! A flagged value (`einklang_core::transform::flag`) is written as the
+//! raw text it holds.
 //!
 //! The base the link will have once the write succeeded travels with the
 //! outbox entry, so the commit after the write needs no re-read.
@@ -72,7 +80,7 @@ pub fn plan_push(side: &Side<'_>, state: &RecordState, link: &Link) -> Option<Pu
     }
     let fields = if side.caps.partial_update {
         let only = sharing(side, changed.iter().map(|(f, _, _)| f.as_str()));
-        side.mapping.push_only(&state.values, &only)
+        raw_changes(side, &only, &state.values, &link.base)
     } else {
         side.mapping.push(&state.values)
     };
@@ -94,6 +102,27 @@ pub fn plan_push(side: &Side<'_>, state: &RecordState, link: &Link) -> Option<Pu
         new_base,
         &changed,
     ))
+}
+
+/// The raw fields of a partial update: those of the changed fields
+/// (`only`) whose value differs from what the base writes. A list spread
+/// over several raw fields (`phones` from `Telefon` and `Mobil`) whose one
+/// element changed writes that element's field only: the others hold the
+/// same numbers, in the formatting a person gave them, and stay as they
+/// are. (When nothing differs — a base no read could give — every raw
+/// field of the changed fields is written.)
+fn raw_changes(side: &Side<'_>, only: &[&str], values: &Fields, base: &Fields) -> RawFields {
+    let raw = side.mapping.push_only(values, only);
+    let before = side.mapping.push_only(base, only);
+    let differing: RawFields = raw
+        .iter()
+        .filter(|(k, v)| before.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    match differing.is_empty() {
+        false => differing,
+        true => raw,
+    }
 }
 
 /// A link whose create failed (it is waiting for its retry): the remote
@@ -287,3 +316,6 @@ fn write(
         item,
     }
 }
+
+#[cfg(test)]
+mod tests;

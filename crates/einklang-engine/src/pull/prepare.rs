@@ -7,6 +7,7 @@
 use crate::inbound::Incoming;
 use crate::side::Side;
 use einklang_connectors::{Connector, RawRecord, ReadItem};
+use einklang_core::mapping::MapError;
 use einklang_core::OutOfScope;
 use einklang_core::{content_hash, EntitySchema, Mapping, NormaliseContext, Pulled};
 use einklang_store::{Counters, NewQuarantine};
@@ -71,7 +72,7 @@ pub(crate) struct Preparer<'m> {
 impl<'m> Preparer<'m> {
     /// A preparer for one side's records.
     pub fn new(side: &Side<'m>) -> Self {
-        let counters = ["read", "filtered", "quarantined"]
+        let counters = ["read", "filtered", "quarantined", "flagged"]
             .map(|k| (k.to_string(), 0))
             .into();
         Preparer {
@@ -180,7 +181,9 @@ impl<'m> Preparer<'m> {
         let Ok(Pulled::Record {
             external_id,
             mut fields,
-        }) = self.mapping.pull_unfiltered(&rec.fields)
+        }) = self
+            .mapping
+            .pull_checked_unfiltered(self.schema, &self.norm, &rec.fields)
         else {
             return None;
         };
@@ -196,20 +199,33 @@ impl<'m> Preparer<'m> {
         })
     }
 
-    /// `Ok(None)`: filtered out. `Err((external id if known, reason))`: rejected.
+    /// `Ok(None)`: filtered out. `Err((external id if known, reason))`:
+    /// rejected. A value of an optional field that cannot be read is kept
+    /// as a flag ([`einklang_core::transform::flag`]) and counted
+    /// `flagged`; only what the record cannot be kept without rejects it.
     fn prepare(&mut self, rec: &RawRecord) -> Result<Option<Incoming>, (Option<String>, String)> {
-        let (external_id, fields) = match self.mapping.pull(&rec.fields) {
-            Ok(Pulled::Filtered) => return Ok(None),
-            Ok(Pulled::Record {
-                external_id,
-                fields,
-            }) => (external_id, fields),
-            Err(e) => return Err((None, e.to_string())),
-        };
-        let values = self.schema.normalise(fields, &self.norm).map_err(|errs| {
-            let reasons: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
-            (Some(external_id.clone()), reasons.join("; "))
-        })?;
+        let (external_id, values) =
+            match self
+                .mapping
+                .pull_checked(self.schema, &self.norm, &rec.fields)
+            {
+                Ok(Pulled::Filtered) => return Ok(None),
+                Ok(Pulled::Record {
+                    external_id,
+                    fields,
+                }) => (external_id, fields),
+                Err(MapError::Invalid {
+                    external_id,
+                    errors,
+                }) => {
+                    let reasons: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+                    return Err((Some(external_id), reasons.join("; ")));
+                }
+                Err(e) => return Err((None, e.to_string())),
+            };
+        if einklang_core::transform::flag::any_flag(&values) {
+            self.bump("flagged");
+        }
         let hash = content_hash(&values);
         Ok(Some(Incoming {
             connector: self.mapping.connector.clone(),

@@ -11,6 +11,7 @@ mod deletes;
 mod directus;
 mod doctor;
 mod failures;
+mod flags;
 mod harness;
 mod http;
 mod identity;

@@ -1,7 +1,11 @@
-//! `einklang show ENTITY ID`: one hub record, its links and its history.
+//! `einklang show ENTITY ID`: one hub record, its links and its history,
+//! and the values einklang could not read (kept flagged, with the reason:
+//! `einklang_core::transform::flag`).
 
 use crate::table::Table;
 use anyhow::bail;
+use einklang_core::transform::flag::{flagged, flags_of, Flagged};
+use einklang_core::Value;
 use einklang_store::{HistoryEntry, HubRecord, Link};
 use std::path::Path;
 use std::process::ExitCode;
@@ -21,6 +25,9 @@ pub struct Args {
 #[derive(serde::Serialize)]
 struct Shown {
     record: HubRecord,
+    /// The values kept as they were read because they could not be:
+    /// field, raw value, reason.
+    flagged: Vec<Flagged>,
     links: Vec<Link>,
     history: Vec<HistoryEntry>,
 }
@@ -45,6 +52,7 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
         }
     }
     let shown = Shown {
+        flagged: flags_of(&record.values),
         links,
         history: store.history_of(tenant, record.id)?,
         record,
@@ -74,9 +82,16 @@ fn print_text(s: &Shown) {
     }
     let mut values = Table::new(&["field", "value"]);
     for (k, v) in &r.values {
-        values.row(vec![k.clone(), v.to_string()]);
+        values.row(vec![k.clone(), shown_value(v)]);
     }
     print!("\n{values}");
+    if !s.flagged.is_empty() {
+        let mut flagged = Table::new(&["field", "value as read", "why it was kept as it is"]);
+        for f in &s.flagged {
+            flagged.row(vec![f.field.clone(), f.value.to_string(), f.reason.clone()]);
+        }
+        print!("\nflagged (kept as read, written back unchanged)\n{flagged}");
+    }
     let mut links = Table::new(&[
         "connector",
         "external id",
@@ -110,10 +125,26 @@ fn print_text(s: &Shown) {
                 h.run_id.to_string(),
                 h.origin.clone(),
                 field.clone(),
-                c.old.to_string(),
-                c.new.to_string(),
+                shown_value(&c.old),
+                shown_value(&c.new),
             ]);
         }
     }
     print!("\nhistory\n{history}");
+}
+
+/// A value as JSON, a flag as its raw value marked `(flagged)` (in a list:
+/// each flagged element).
+fn shown_value(v: &Value) -> String {
+    let one = |v: &Value| match flagged(v) {
+        Some(f) => format!("{} (flagged)", f.raw),
+        None => v.to_string(),
+    };
+    match v {
+        Value::Array(items) if items.iter().any(|i| flagged(i).is_some()) => {
+            let items: Vec<String> = items.iter().map(one).collect();
+            format!("[{}]", items.join(","))
+        }
+        v => one(v),
+    }
 }

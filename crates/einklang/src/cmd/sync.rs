@@ -133,13 +133,14 @@ impl<'r> Summary<'r> {
 }
 
 /// Columns of the summary: always the first four, the others when a step has them.
-const COLUMNS: [(&str, &str); 12] = [
+const COLUMNS: [(&str, &str); 13] = [
     ("read", "read"),
     ("created", "created"),
     ("updated", "updated"),
     ("unchanged", "unchanged"),
     ("filtered", "filtered"),
     ("quarantined", "quarantined"),
+    ("flagged", "flagged"),
     ("conflicts", "conflicts"),
     ("deleted", "deleted"),
     ("pushed_create", "pushed new"),
@@ -216,6 +217,12 @@ fn print_summary(report: &RunReport) {
         println!(
             "see the rejected records with: einklang quarantine --run {}",
             report.run_id
+        );
+    }
+    if count("flagged") > 0 {
+        println!(
+            "{} record(s) hold a value einklang could not read, kept as read and flagged (einklang show marks it)",
+            count("flagged")
         );
     }
     if count("held") > 0 {

@@ -275,3 +275,20 @@ fn paths_read_and_write_keyed_elements() {
         json!({"custom_fields_values": [{"field_id": 1218176, "values": [{"value": 1767225600}]}]})
     );
 }
+
+/// Issue 10: `birthday = { from = "geburtsdatum", date =
+/// "%Y-%m-%dT%H:%M:%S" }` passed `check`, then `plan` and `sync` exited
+/// 101 ("a Display implementation returned an error") when a date was
+/// written back. A date is now written as midnight.
+#[test]
+fn date_with_time_specifiers_written_back_does_not_panic() {
+    let mut m = crm();
+    let birthday = m.fields.iter_mut().find(|r| r.target == "birthday");
+    birthday.unwrap().transforms = vec![Transform::Date {
+        format: "%Y-%m-%dT%H:%M:%S".into(),
+    }];
+    let raw = m.push(&hub());
+    assert_eq!(raw["Geburtstag"], json!("1980-02-03T00:00:00"));
+    let p = m.project(&schema(), &NormaliseContext::default(), &hub());
+    assert_eq!(p["birthday"], json!("1980-02-03"), "and it reads back");
+}
