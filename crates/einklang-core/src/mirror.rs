@@ -65,9 +65,12 @@ pub fn bad_now(text: &str) -> Option<String> {
         })
 }
 
+/// chrono understands the format and it writes a date-time (`%#z` only
+/// reads: it would panic in `format`). A stamp need not read back, so
+/// `%Y-%m-%d` is fine.
 fn format_ok(format: &str) -> bool {
-    use chrono::format::{Item, StrftimeItems};
-    StrftimeItems::new(format).all(|i| !matches!(i, Item::Error))
+    let sample = DateTime::<Utc>::UNIX_EPOCH;
+    crate::transform::format::write_datetime(sample, format, chrono_tz::UTC).is_some()
 }
 
 /// `(name, format)` of each `{…}` in `text`.
@@ -138,8 +141,9 @@ fn replace(text: &str, value: impl Fn(&str, Option<&str>) -> Option<String>) -> 
 
 fn timestamp(now: DateTime<Utc>, format: Option<&str>) -> String {
     match format {
-        Some(f) if format_ok(f) => now.format(f).to_string(),
-        _ => now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        Some(f) => crate::transform::format::write_datetime(now, f, chrono_tz::UTC)
+            .unwrap_or_else(|| now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        None => now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     }
 }
 
@@ -178,6 +182,16 @@ mod tests {
         assert_eq!(render_now("plain {since}", now), "plain {since}");
         assert_eq!(bad_now("{id} {now:%Y} {now}"), None);
         assert_eq!(bad_now("{now:%Q}"), Some("now:%Q".into()));
+        assert_eq!(
+            bad_now("{now:%#z}"),
+            Some("now:%#z".into()),
+            "it only reads"
+        );
+        assert_eq!(
+            render_now("{now:%#z}", now),
+            "2026-12-06T09:30:00Z",
+            "and never panics"
+        );
     }
 
     #[test]
