@@ -18,11 +18,44 @@ pub fn parse(ctx: &mut Ctx<'_>, v: &Val<'_>, config: &Config) -> BTreeMap<String
     };
     for (name_key, j_v) in table.iter() {
         let name = name_key.get_ref().to_string();
-        if let Some(job) = job(ctx, config, &name, name_key.span(), j_v) {
+        if let Some(mut job) = job(ctx, config, &name, name_key.span(), j_v) {
+            job.steps = job
+                .steps
+                .into_iter()
+                .flat_map(|s| instance_steps(s, &config.instances))
+                .collect();
             out.insert(name, job);
         }
     }
     out
+}
+
+/// A step naming a definition with instances as the step for each: a
+/// pull or push one per instance, a sync with the instances in its list.
+fn instance_steps(step: Step, instances: &crate::instances::Instances) -> Vec<Step> {
+    match step {
+        Step::Pull { connector, entity } if instances.contains_key(&connector) => instances
+            [&connector]
+            .iter()
+            .map(|c| Step::Pull {
+                connector: c.clone(),
+                entity: entity.clone(),
+            })
+            .collect(),
+        Step::Push { connector, entity } if instances.contains_key(&connector) => instances
+            [&connector]
+            .iter()
+            .map(|c| Step::Push {
+                connector: c.clone(),
+                entity: entity.clone(),
+            })
+            .collect(),
+        Step::Sync { connectors, entity } => vec![Step::Sync {
+            connectors: crate::instances::names(&connectors, instances),
+            entity,
+        }],
+        other => vec![other],
+    }
 }
 
 fn job(
@@ -226,8 +259,16 @@ fn connector_fits(
     entity: Option<&str>,
     span: Range<usize>,
 ) -> bool {
+    if let Some(each) = config.instances.get(connector) {
+        // every instance must fit (one has its own mappings maybe)
+        return each.iter().fold(true, |fits, one| {
+            fits & connector_fits(ctx, what, config, one, entity, span.clone())
+        });
+    }
     if !config.connectors.contains_key(connector) {
-        let known: Vec<&str> = config.connectors.keys().map(String::as_str).collect();
+        let known: Vec<&str> = (config.connectors.keys().chain(config.instances.keys()))
+            .map(String::as_str)
+            .collect();
         let tip = hint(connector, &known);
         ctx.error(
             span,

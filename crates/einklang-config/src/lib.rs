@@ -12,6 +12,7 @@ mod survive;
 pub use matching::Matching;
 mod ctx;
 mod entities;
+mod instances;
 mod jobs;
 mod mappings;
 mod on_delete;
@@ -202,8 +203,12 @@ pub struct Config {
     pub max_field_bytes: usize,
     /// Entities by name.
     pub entities: BTreeMap<String, EntitySchema>,
-    /// Connectors by name.
+    /// Connectors by name (a definition with `instances` is here as its
+    /// instances, `mailbox.anna`, …; see [`Config::instances`]).
     pub connectors: BTreeMap<String, ConnectorConfig>,
+    /// Definitions with `instances`: name → its instances' connector
+    /// names, in the file's order.
+    pub instances: BTreeMap<String, Vec<String>>,
     /// Mappings (connector × entity).
     pub mappings: Vec<Mapping>,
     /// Jobs by name.

@@ -86,27 +86,37 @@ pub fn build(ctx: &mut Ctx<'_>, root: &DeTable<'_>, path: &Path, check: &Setting
             );
         }
     }
-    let connectors = root
+    let (connectors, instances) = root
         .get("connectors")
         .map(|v| connectors(ctx, v, check))
         .unwrap_or_default();
-    let names: Vec<String> = connectors.keys().cloned().collect();
+    // a definition's name stands for all its instances
+    let names: Vec<String> = (connectors.keys().chain(instances.keys()))
+        .cloned()
+        .collect();
     let mappings = root
         .get("map")
         .map(|v| mappings::parse(ctx, v, &names, &entities, &region))
         .unwrap_or_default();
-    let policies = root
+    let mappings = crate::instances::mappings(mappings, &instances);
+    let mut policies = root
         .get("conflicts")
         .map(|v| conflicts::parse(ctx, v, &entities, &names))
         .unwrap_or_default();
+    crate::instances::policies(&mut policies, &instances);
     let retry = root
         .get("retry")
         .map(|v| retry::parse(ctx, v))
         .unwrap_or_default();
-    let matching = root
+    let mut matching: BTreeMap<String, crate::Matching> = root
         .get("matching")
         .map(|v| matching::parse(ctx, v, &entities, &region, &names))
         .unwrap_or_default();
+    for m in matching.values_mut() {
+        crate::instances::survive_rule(&mut m.survive.default, &instances);
+        let rules = m.survive.fields.values_mut();
+        rules.for_each(|r| crate::instances::survive_rule(r, &instances));
+    }
     let mut config = Config {
         path: path.to_path_buf(),
         base_dir,
@@ -116,6 +126,7 @@ pub fn build(ctx: &mut Ctx<'_>, root: &DeTable<'_>, path: &Path, check: &Setting
         max_field_bytes,
         entities,
         connectors,
+        instances,
         mappings,
         jobs: BTreeMap::new(),
         policies,
@@ -147,14 +158,20 @@ fn store(ctx: &mut Ctx<'_>, v: &Val<'_>, base_dir: &Path) -> StoreLocation {
     }
 }
 
+/// The connectors, a definition with `instances` as its instances, and
+/// which instances each such definition has.
 fn connectors(
     ctx: &mut Ctx<'_>,
     v: &Val<'_>,
     check: &SettingsCheck,
-) -> BTreeMap<String, ConnectorConfig> {
+) -> (
+    BTreeMap<String, ConnectorConfig>,
+    crate::instances::Instances,
+) {
     let mut out = BTreeMap::new();
+    let mut instances = crate::instances::Instances::new();
     let Some(table) = ctx.table(v, "`connectors`") else {
-        return out;
+        return (out, instances);
     };
     for (name_key, c_v) in table.iter() {
         let name = name_key.get_ref().to_string();
@@ -184,7 +201,7 @@ fn connectors(
             let key_name = key.get_ref().to_string();
             c.setting_locations
                 .insert(key_name.clone(), ctx.loc(key.span().start));
-            if key_name == "kind" {
+            if key_name == "kind" || key_name == "instances" {
                 continue;
             }
             match ctx.json(value, &format!("connector `{name}`: `{key_name}`")) {
@@ -197,12 +214,23 @@ fn connectors(
                 None => unresolved.push(key_name),
             }
         }
-        if kind.is_some() {
-            check_settings(ctx, &c, &unresolved, check);
+        let Some(inst_v) = t.get("instances") else {
+            if kind.is_some() {
+                check_settings(ctx, &c, &unresolved, check);
+            }
+            out.insert(name, c);
+            continue;
+        };
+        let each = crate::instances::parse(ctx, &c, inst_v);
+        for one in &each {
+            if kind.is_some() {
+                check_settings(ctx, one, &unresolved, check);
+            }
         }
-        out.insert(name, c);
+        instances.insert(name, each.iter().map(|c| c.name.clone()).collect());
+        out.extend(each.into_iter().map(|c| (c.name.clone(), c)));
     }
-    out
+    (out, instances)
 }
 
 /// The kind's problems with the settings of `c`, each at its setting (or at

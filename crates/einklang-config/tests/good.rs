@@ -580,3 +580,108 @@ changed = { from = "modifiedAt", datetime = "%d.%m.%Y %H:%M", tz = "Europe/Vienn
         "a date format may carry time specifiers: it writes midnight"
     );
 }
+
+/// Seed 000: three mailboxes of one Microsoft 365 tenant from one
+/// connector definition; seed 001: an API per tenant.
+#[test]
+fn instances_expand_connectors_mappings_jobs_and_policies() {
+    let text = r#"
+[entities.contact]
+name = "text"
+email = "email"
+
+[connectors.mailbox]
+kind = "jsonl"
+path = "{instance}/{instance.user}.jsonl"
+instances = { anna = { user = "anna@firma.de" }, office = { user = "office@firma.de" }, ben = { user = "${BEN_USER}" } }
+
+[connectors.crm]
+kind = "jsonl"
+path = "crm.jsonl"
+
+[map.mailbox.contact]
+id = "id"
+creates = { from = ["crm"] }
+fields = { name = "displayName" }
+
+[map."mailbox.office".contact]
+id = "id"
+creates = "none"
+fields = { name = "displayName", email = "mail" }
+
+[map.crm.contact]
+id = "id"
+creates = { from = ["mailbox"] }
+fields = { name = "name", email = "email" }
+
+[conflicts.contact]
+default = { authority = ["mailbox", "hub"] }
+
+[jobs.all]
+sync = ["crm", "mailbox"]
+
+[jobs.read]
+pull = "mailbox"
+"#;
+    let env = |v: &str| (v == "BEN_USER").then(|| "ben@firma.de".to_string());
+    let c = load_str(text, Path::new("einklang.toml"), &env).unwrap();
+    let names: Vec<&str> = c.connectors.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        ["crm", "mailbox.anna", "mailbox.ben", "mailbox.office"]
+    );
+    assert_eq!(
+        c.instances["mailbox"],
+        ["mailbox.anna", "mailbox.office", "mailbox.ben"].map(String::from),
+        "in the file's order"
+    );
+    let anna = &c.connectors["mailbox.anna"];
+    assert_eq!(anna.kind, "jsonl");
+    assert_eq!(anna.settings["path"], json!("anna/anna@firma.de.jsonl"));
+    assert!(anna.secret_keys.is_empty());
+    let ben = &c.connectors["mailbox.ben"];
+    assert_eq!(ben.settings["path"], json!("ben/ben@firma.de.jsonl"));
+    assert_eq!(
+        ben.secret_keys,
+        ["path"],
+        "a value from ${{VAR}} keeps its setting secret"
+    );
+
+    // the shared mapping for two, the office's own for the third
+    assert_eq!(
+        c.mapping("mailbox.anna", "contact").unwrap().fields.len(),
+        1
+    );
+    assert_eq!(c.mapping("mailbox.ben", "contact").unwrap().fields.len(), 1);
+    let office = c.mapping("mailbox.office", "contact").unwrap();
+    assert_eq!((office.fields.len(), &office.creates), (2, &Creates::None));
+    assert!(c.mapping("mailbox", "contact").is_none());
+    assert_eq!(
+        c.mapping("crm", "contact").unwrap().creates,
+        Creates::From(
+            ["mailbox.anna", "mailbox.office", "mailbox.ben"]
+                .map(String::from)
+                .into()
+        )
+    );
+    assert_eq!(
+        c.policies["contact"].default,
+        Policy::Authority(
+            ["mailbox.anna", "mailbox.office", "mailbox.ben", "hub"]
+                .map(String::from)
+                .into()
+        )
+    );
+    assert_eq!(
+        c.jobs["all"].steps,
+        [Step::Sync {
+            connectors: ["crm", "mailbox.anna", "mailbox.office", "mailbox.ben"]
+                .map(String::from)
+                .into(),
+            entity: None
+        }]
+    );
+    let pulls: Vec<&Step> = c.jobs["read"].steps.iter().collect();
+    assert_eq!(pulls.len(), 3);
+    assert!(matches!(pulls[2], Step::Pull { connector, .. } if connector == "mailbox.ben"));
+}

@@ -140,7 +140,7 @@ impl Client {
                     if r.status == 401 && matches!(self.auth, Auth::OAuth2 { .. }) && !renewed =>
                 {
                     // the token may have been revoked early: one fresh token
-                    self.token = None;
+                    self.forget_token();
                     renewed = true;
                 }
                 Ok(r) if Retry::busy(r.status, r.retry_after) => {

@@ -4,12 +4,51 @@
 //! API answers 401 (see `client`). The token request is a remote call like
 //! any other: traced, and a busy server (429, 503 with `Retry-After`)
 //! is waited out before the connector's first request can even be sent.
+//!
+//! Tokens are shared by every client of the process with the same realm
+//! (token URL, client id, secret and scope): the instances of one
+//! connector (three mailboxes of one Microsoft 365 tenant) or several
+//! connectors of one app registration make one token request, not one
+//! each. A token the API refused (401) is dropped for all of them.
 
 use super::client::{read_reply, Client, Reply};
 use super::spec::Auth;
 use crate::excerpt;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
+
+/// A realm's hash (the secret never stays in memory as a key).
+type Realm = [u8; 32];
+
+/// Tokens by realm, until when they are good.
+static SHARED: LazyLock<Mutex<HashMap<Realm, (String, Instant)>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+fn realm(auth: &Auth) -> Option<Realm> {
+    let Auth::OAuth2 {
+        token_url,
+        client_id,
+        client_secret,
+        scope,
+    } = auth
+    else {
+        return None;
+    };
+    let mut h = Sha256::new();
+    for part in [token_url, client_id, client_secret] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    h.update(scope.as_deref().unwrap_or_default().as_bytes());
+    Some(h.finalize().into())
+}
+
+fn shared() -> std::sync::MutexGuard<'static, HashMap<Realm, (String, Instant)>> {
+    SHARED.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 impl Client {
     /// A cached client-credentials token, or a new one. Errors start with
@@ -19,6 +58,13 @@ impl Client {
             if Instant::now() < *until {
                 return Ok(t.clone());
             }
+        }
+        let key = realm(&self.auth);
+        let cached = key.and_then(|k| shared().get(&k).cloned());
+        if let Some((t, until)) = cached.filter(|(_, until)| Instant::now() < *until) {
+            tracing::debug!(target: "einklang::remote", "oauth2 token shared with another client of the same realm");
+            self.token = Some((t.clone(), until));
+            return Ok(t);
         }
         let Auth::OAuth2 {
             token_url,
@@ -56,7 +102,24 @@ impl Client {
         let margin = (lifetime / 10).clamp(1, 60);
         let until = Instant::now() + Duration::from_secs(lifetime.saturating_sub(margin));
         self.token = Some((token.to_string(), until));
+        if let Some(k) = key {
+            shared().insert(k, (token.to_string(), until));
+        }
         Ok(token.to_string())
+    }
+
+    /// Drop the token the API refused, here and for every client sharing
+    /// it (one that another client renewed meanwhile stays).
+    pub(super) fn forget_token(&mut self) {
+        let Some((refused, _)) = self.token.take() else {
+            return;
+        };
+        if let Some(k) = realm(&self.auth) {
+            let mut all = shared();
+            if all.get(&k).is_some_and(|(t, _)| *t == refused) {
+                all.remove(&k);
+            }
+        }
     }
 
     /// The answer to the token request, a busy server waited out.
