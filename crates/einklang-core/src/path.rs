@@ -206,6 +206,16 @@ fn text_of(v: &Value) -> Option<String> {
 }
 
 /// Write `value` at `segments` below `slot`, creating the way.
+/// Null, or objects and arrays of nothing but nulls.
+fn all_null(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Object(m) => m.values().all(all_null),
+        Value::Array(a) => a.iter().all(all_null),
+        _ => false,
+    }
+}
+
 fn write(slot: &mut Value, segments: &[Segment], value: Value) {
     let Some((seg, rest)) = segments.split_first() else {
         *slot = value;
@@ -221,7 +231,16 @@ fn write(slot: &mut Value, segments: &[Segment], value: Value) {
                 write(object.entry(k.clone()).or_insert(Value::Null), rest, value)
             }
         },
-        Segment::Index(i) => write(element(array(slot), *i), rest, value),
+        Segment::Index(i) => {
+            let clearing = value.is_null();
+            let a = array(slot);
+            write(element(a, *i), rest, value);
+            // clearing the one element of a list clears the list: Kommo
+            // clears a custom field by `"values": null`
+            if clearing && a.len() == 1 && all_null(&a[0]) {
+                *slot = Value::Null;
+            }
+        }
         Segment::Select(keys) => {
             let a = array(slot);
             let at = match a.iter().position(|e| selected(e, keys)) {

@@ -150,6 +150,24 @@ fn a_missing_keyed_element_is_created_with_its_key() {
         body,
         json!({"custom_fields_values": [{"field_id": 1218178, "values": null}]})
     );
+    // the same through the value's own path: the list of one cleared
+    // element is cleared
+    let body = set(
+        "custom_fields_values[field_id=1218178].values[0].value",
+        json!({}),
+        Value::Null,
+    );
+    assert_eq!(
+        body,
+        json!({"custom_fields_values": [{"field_id": 1218178, "values": null}]})
+    );
+    // an element with other values keeps them
+    let body = set(
+        "list[0].value",
+        json!({"list": [{"value": 1, "enum_id": 7}]}),
+        Value::Null,
+    );
+    assert_eq!(body, json!({"list": [{"value": null, "enum_id": 7}]}));
     let added = set(
         "custom_fields_values[field_id=1].values[0].value",
         lead(),
