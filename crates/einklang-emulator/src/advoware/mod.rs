@@ -348,23 +348,6 @@ impl AdvowareHandle {
             .collect()
     }
 
-    /// Requests so far by method (`TOKEN`: token requests).
-    pub fn requests(&self) -> BTreeMap<String, u64> {
-        self.state.lock().unwrap().gate.requests.clone()
-    }
-
-    /// Requests of one method.
-    pub fn count(&self, method: &str) -> u64 {
-        self.state.lock().unwrap().gate.count(method)
-    }
-
-    /// Make the next API requests fail with these statuses.
-    pub fn fail_next(&self, statuses: &[u16]) {
-        self.state.lock().unwrap().gate.fail_next(statuses);
-    }
-
-    /// Move the clock forward (tokens expire).
-    pub fn advance(&self, secs: i64) {
-        self.state.lock().unwrap().clock.offset += secs;
-    }
 }
+
+crate::common::controls!(AdvowareHandle);

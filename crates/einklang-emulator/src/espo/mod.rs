@@ -443,23 +443,6 @@ impl EspoHandle {
         hooks::deliver(&self.state)
     }
 
-    /// Requests so far by method (`429`: refused by the limit).
-    pub fn requests(&self) -> BTreeMap<String, u64> {
-        self.state.lock().unwrap().gate.requests.clone()
-    }
-
-    /// Requests of one method.
-    pub fn count(&self, method: &str) -> u64 {
-        self.state.lock().unwrap().gate.count(method)
-    }
-
-    /// Make the next API requests fail with these statuses.
-    pub fn fail_next(&self, statuses: &[u16]) {
-        self.state.lock().unwrap().gate.fail_next(statuses);
-    }
-
-    /// Move the clock of `modifiedAt` forward.
-    pub fn advance(&self, secs: i64) {
-        self.state.lock().unwrap().clock.offset += secs;
-    }
 }
+
+crate::common::controls!(EspoHandle);

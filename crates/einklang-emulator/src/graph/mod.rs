@@ -401,23 +401,6 @@ impl GraphHandle {
             .map_or(Vec::new(), |l| l.iter().map(render).collect())
     }
 
-    /// Requests by method (`TOKEN`: token requests; `429`: refused ones).
-    pub fn requests(&self) -> BTreeMap<String, u64> {
-        self.state.lock().unwrap().gate.requests.clone()
-    }
-
-    /// Requests of one method.
-    pub fn count(&self, method: &str) -> u64 {
-        self.state.lock().unwrap().gate.count(method)
-    }
-
-    /// Make the next API requests fail with these statuses.
-    pub fn fail_next(&self, statuses: &[u16]) {
-        self.state.lock().unwrap().gate.fail_next(statuses);
-    }
-
-    /// Move the tenant's clock forward (modification times, token expiry).
-    pub fn advance(&self, secs: i64) {
-        self.state.lock().unwrap().clock.offset += secs;
-    }
 }
+
+crate::common::controls!(GraphHandle);

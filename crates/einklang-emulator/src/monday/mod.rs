@@ -392,23 +392,6 @@ impl MondayHandle {
         ids.iter().filter_map(|i| s.item_json(board, *i)).collect()
     }
 
-    /// Requests so far (`POST`; `429` for refused ones).
-    pub fn requests(&self) -> BTreeMap<String, u64> {
-        self.state.lock().unwrap().gate.requests.clone()
-    }
-
-    /// Requests of one method.
-    pub fn count(&self, method: &str) -> u64 {
-        self.state.lock().unwrap().gate.count(method)
-    }
-
-    /// Make the next requests fail with these HTTP statuses.
-    pub fn fail_next(&self, statuses: &[u16]) {
-        self.state.lock().unwrap().gate.fail_next(statuses);
-    }
-
-    /// Move the account's clock forward (cursors expire, the budget refills).
-    pub fn advance(&self, secs: i64) {
-        self.state.lock().unwrap().clock.offset += secs;
-    }
 }
+
+crate::common::controls!(MondayHandle);
