@@ -349,6 +349,28 @@ impl Mapping {
         crate::transform::push::push_record(self, values, None)
     }
 
+    /// Write the lists of objects in `fields` onto `current`, the record
+    /// as the remote holds it: unchanged elements kept verbatim, elements
+    /// no rule maps left alone (see [`crate::transform::rebase`]).
+    pub fn rebase_lists(
+        &self,
+        schema: &crate::EntitySchema,
+        ctx: &crate::NormaliseContext,
+        fields: &mut serde_json::Map<String, Value>,
+        current: &serde_json::Map<String, Value>,
+    ) {
+        crate::transform::rebase::rebase_lists(self, schema, ctx, fields, current)
+    }
+
+    /// Whether a push writes a list of objects (`each`) into `top_key`.
+    pub fn writes_list_at(&self, top_key: &str) -> bool {
+        self.fields.iter().any(|r| {
+            r.direction.pushes()
+                && matches!(r.transforms.first(), Some(Transform::Each(_)))
+                && matches!(&r.source, Source::Field(p) if crate::path::top_key_of(p) == top_key)
+        })
+    }
+
     /// The raw fields to write for the entity fields `only` of `values`:
     /// a partial update's body, or a create's without the empty fields.
     pub fn push_only(&self, values: &Fields, only: &[&str]) -> serde_json::Map<String, Value> {

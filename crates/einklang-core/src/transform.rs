@@ -19,6 +19,7 @@ pub mod format;
 mod normalise;
 pub(crate) mod phone;
 pub mod push;
+pub mod rebase;
 mod region;
 mod values;
 

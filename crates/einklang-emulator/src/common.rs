@@ -200,6 +200,37 @@ pub fn param<'a>(query: &'a [(String, String)], key: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// The controls every system's handle has over its state's `gate` and
+/// `clock`: request counters, queued failures and time.
+macro_rules! controls {
+    ($handle:ty) => {
+        impl $handle {
+            /// Requests so far by method (`429`: refused by the rate
+            /// limit; `TOKEN`: token requests, where the system has them).
+            pub fn requests(&self) -> std::collections::BTreeMap<String, u64> {
+                self.state.lock().unwrap().gate.requests.clone()
+            }
+
+            /// Requests of one method.
+            pub fn count(&self, method: &str) -> u64 {
+                self.state.lock().unwrap().gate.count(method)
+            }
+
+            /// Make the next API requests fail with these statuses.
+            pub fn fail_next(&self, statuses: &[u16]) {
+                self.state.lock().unwrap().gate.fail_next(statuses);
+            }
+
+            /// Move the system's clock forward (modification times, token
+            /// expiry).
+            pub fn advance(&self, secs: i64) {
+                self.state.lock().unwrap().clock.offset += secs;
+            }
+        }
+    };
+}
+pub(crate) use controls;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,34 +269,3 @@ mod tests {
         assert_eq!(encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
     }
 }
-
-/// The controls every system's handle has over its state's `gate` and
-/// `clock`: request counters, queued failures and time.
-macro_rules! controls {
-    ($handle:ty) => {
-        impl $handle {
-            /// Requests so far by method (`429`: refused by the rate
-            /// limit; `TOKEN`: token requests, where the system has them).
-            pub fn requests(&self) -> std::collections::BTreeMap<String, u64> {
-                self.state.lock().unwrap().gate.requests.clone()
-            }
-
-            /// Requests of one method.
-            pub fn count(&self, method: &str) -> u64 {
-                self.state.lock().unwrap().gate.count(method)
-            }
-
-            /// Make the next API requests fail with these statuses.
-            pub fn fail_next(&self, statuses: &[u16]) {
-                self.state.lock().unwrap().gate.fail_next(statuses);
-            }
-
-            /// Move the system's clock forward (modification times, token
-            /// expiry).
-            pub fn advance(&self, secs: i64) {
-                self.state.lock().unwrap().clock.offset += secs;
-            }
-        }
-    };
-}
-pub(crate) use controls;

@@ -20,6 +20,7 @@
 //! into the rolled-back transaction and nothing is written to the remote.
 
 pub mod plan;
+mod rebase;
 mod recover;
 pub mod settle;
 pub(crate) mod unknown;
@@ -108,7 +109,14 @@ pub(crate) fn push_side(
             .into_iter()
             .filter(|l| !held.contains(&l.link_id))
             .collect();
-        let sends = queue_page(ctx, env, side, &page, &open, &mut counters)?;
+        let sends = queue_page(
+            ctx,
+            env,
+            (&mut *connector, side),
+            &page,
+            &open,
+            &mut counters,
+        )?;
         if sends.is_empty() {
             continue;
         }
@@ -288,7 +296,7 @@ fn seed_all(ctx: &mut StepContext<'_>, side: &Side<'_>) -> Result<u64, EngineErr
 fn queue_page(
     ctx: &mut StepContext<'_>,
     env: &PushEnv<'_>,
-    side: &Side<'_>,
+    (connector, side): (&mut dyn Connector, &Side<'_>),
     page: &[LinkRef],
     open: &HashMap<i64, String>,
     counters: &mut Counters,
@@ -312,7 +320,7 @@ fn queue_page(
         .flatten()
         .map(|s| (s.id, s))
         .collect();
-    let (mut batch, mut sends) = (SyncBatch::default(), Vec::new());
+    let (mut batch, mut planned) = (SyncBatch::default(), Vec::new());
     for (lref, attempts) in due {
         let Some(state) = states.get(&lref.record_id) else {
             continue;
@@ -329,23 +337,33 @@ fn queue_page(
                 item,
             }) => {
                 with_own_values(side, &mut op, &mut entry, (state, link, env.now));
-                if let Some(old) = open.get(&link.id).filter(|k| **k != entry.idem_key) {
-                    batch.outbox.push(OutboxWrite::Remove(old.clone()));
-                }
-                entry.state = "sending".into();
-                let entry = *entry;
-                batch.outbox.push(OutboxWrite::Queue(entry.clone()));
-                ctx.plan.add(item);
                 let held = state.open_conflicts.iter().any(|(l, _, _)| *l == link.id);
-                sends.push(ToSend {
-                    entry,
-                    op,
-                    link: link.clone(),
-                    attempts,
-                    held,
-                });
+                planned.push((
+                    ToSend {
+                        entry: *entry,
+                        op,
+                        link: link.clone(),
+                        attempts,
+                        held,
+                    },
+                    item,
+                ));
             }
         }
+    }
+    rebase::onto_remote(connector, side, &mut planned);
+    let mut sends = Vec::with_capacity(planned.len());
+    for (mut send, item) in planned {
+        if let Some(old) = open
+            .get(&send.link.id)
+            .filter(|k| **k != send.entry.idem_key)
+        {
+            batch.outbox.push(OutboxWrite::Remove(old.clone()));
+        }
+        send.entry.state = "sending".into();
+        batch.outbox.push(OutboxWrite::Queue(send.entry.clone()));
+        ctx.plan.add(item);
+        sends.push(send);
     }
     bump(counters, "writes", batch.writes() as u64);
     if !batch.is_empty() {

@@ -347,7 +347,6 @@ impl AdvowareHandle {
             .map(|r| Value::Object(r.clone()))
             .collect()
     }
-
 }
 
 crate::common::controls!(AdvowareHandle);

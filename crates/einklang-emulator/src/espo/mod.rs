@@ -442,7 +442,6 @@ impl EspoHandle {
     pub fn deliver(&self) -> Vec<hooks::Sent> {
         hooks::deliver(&self.state)
     }
-
 }
 
 crate::common::controls!(EspoHandle);

@@ -400,7 +400,6 @@ impl GraphHandle {
             .get(&mailbox.to_lowercase())
             .map_or(Vec::new(), |l| l.iter().map(render).collect())
     }
-
 }
 
 crate::common::controls!(GraphHandle);

@@ -391,7 +391,6 @@ impl MondayHandle {
             .unwrap_or_default();
         ids.iter().filter_map(|i| s.item_json(board, *i)).collect()
     }
-
 }
 
 crate::common::controls!(MondayHandle);

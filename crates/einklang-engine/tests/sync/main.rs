@@ -19,5 +19,6 @@ mod invariant;
 mod lists;
 mod lost_answers;
 mod postgres;
+mod rebase;
 mod scenarios;
 mod scope;
