@@ -107,8 +107,22 @@ espo_id=$(curl -sf "$EMU/_emulator/espo/list?entity=Contact" | python3 -c 'impor
 curl -sf -X PATCH -H "X-Api-Key: $ESPO_API_KEY" -H 'Content-Type: application/json' --data '{"title": "Prof. Dr."}' "$EMU/espo/api/v1/Contact/$espo_id" >/dev/null
 bet=$(curl -sf "$EMU/_emulator/advoware/list" | python3 -c 'import json,sys; print(next(b["betNr"] for b in json.load(sys.stdin) if b["name"] == "Bäckerei Hölzl"))')
 curl -sf -X POST -H "Authorization: Bearer $ADVOWARE_TOKEN" -H 'Content-Type: application/json' --data '{"kommKz": 4, "tlf": "Bestellung@Baeckerei-Hoelzl.de"}' "$EMU/advoware/api/v1/advonet/Beteiligte/$bet/Kommunikationen" >/dev/null
+# and a private phone number is added to Weißmüller in Advoware: written to
+# EspoCRM's phone list, whose other entries must stay as typed there
+wm=$(curl -sf "$EMU/_emulator/advoware/list" | python3 -c 'import json,sys; print(next(b["betNr"] for b in json.load(sys.stdin) if b["name"] == "Weißmüller"))')
+curl -sf -X POST -H "Authorization: Bearer $ADVOWARE_TOKEN" -H 'Content-Type: application/json' --data '{"kommKz": 6, "tlf": "089 7654321"}' "$EMU/advoware/api/v1/advonet/Beteiligte/$wm/Kommunikationen" >/dev/null
 got=$(sync_json "$d" beteiligte | counters updated remote_writes)
-[ "$got" = "updated=2 remote_writes=2" ] || { echo "espo-advoware: after the edits: $got, expected updated=2 remote_writes=2" >&2; exit 1; }
+[ "$got" = "updated=3 remote_writes=3" ] || { echo "espo-advoware: after the edits: $got, expected updated=3 remote_writes=3" >&2; exit 1; }
+curl -sf "$EMU/_emulator/espo/list?entity=Contact" | python3 -c '
+import json, sys
+c = next(c for c in json.load(sys.stdin) if c["lastName"] == "Weißmüller")
+phones = [p["phoneNumber"] for p in c["phoneNumberData"]]
+mails = [m["emailAddress"] for m in c["emailAddressData"]]
+for typed in ("0170 1039595", "+49 89 1234567"):
+    assert typed in phones, f"espo-advoware: Weißmüller phone {typed!r} was rewritten: {phones}"
+assert any(p.replace(" ", "").endswith("897654321") for p in phones), f"espo-advoware: the new phone did not reach EspoCRM: {phones}"
+assert "J.Weissmueller@gmx.de" in mails, f"espo-advoware: Weißmüller e-mail lost its case: {mails}"
+print("espo-advoware: EspoCRM entries einklang did not change are as typed — ok")'
 check espo-advoware "$d" "$EMU"
 curl -sf "$EMU/_emulator/advoware/list" | python3 -c '
 import json, sys
