@@ -41,9 +41,12 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// The `${VAR}`s the examples use.
-const EXAMPLE_SECRETS: [(&str, &str); 2] = [
+const EXAMPLE_SECRETS: [(&str, &str); 5] = [
     ("DAV_PASSWORD", "example-only"),
     ("CRM_API_KEY", "example-only"),
+    ("KOMMO_API_KEY", "example-only"),
+    ("ESPO_API_KEY", "example-only"),
+    ("ADVOWARE_TOKEN", "example-only"),
 ];
 
 #[test]
