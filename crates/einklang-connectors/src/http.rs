@@ -239,6 +239,7 @@ impl Connector for Http {
             fingerprint: false,
             version_tokens: !s.version.is_empty(),
             list_versions: false,
+            fetch: s.get.is_some(),
             change_feed: s.changes.is_some(),
             key_field: (!s.id.starts_with('/')).then(|| s.id.clone()),
             client_ids: self.client_ids(),

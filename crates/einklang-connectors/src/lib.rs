@@ -52,6 +52,11 @@ pub struct Capabilities {
     /// ([`Connector::list`]) and fetch records by id ([`Connector::fetch`])?
     /// Then only new and changed records are fetched.
     pub list_versions: bool,
+    /// Can it fetch any record by id ([`Connector::fetch`]), also without
+    /// `list_versions` (an `http` connector with a `get` request)? An
+    /// update that writes a list of objects is then written onto the
+    /// record as the remote holds it.
+    pub fetch: bool,
     /// Can it tell what changed since a cursor ([`Connector::changes`], like
     /// CardDAV's sync-collection or a table's change log)? Then an
     /// incremental read costs what changed, not the size of the remote.
@@ -88,6 +93,7 @@ impl Capabilities {
             fingerprint: false,
             version_tokens: false,
             list_versions: false,
+            fetch: false,
             change_feed: false,
             key_field: None,
             client_ids: false,

@@ -126,6 +126,7 @@ impl Connector for PgTable {
             fingerprint: false,
             version_tokens: true,
             list_versions: true,
+            fetch: true,
             change_feed: self.settings.change_log || self.settings.updated_column.is_some(),
             key_field: Some(self.settings.key.clone()),
             client_ids: !self.settings.server_ids,

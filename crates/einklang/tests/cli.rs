@@ -1283,3 +1283,53 @@ estimate = false
         "{runs}"
     );
 }
+
+/// Issue 10: a list of objects written to a connector that cannot fetch
+/// the record first is rebuilt from the hub's values — `check` says so;
+/// an `http` connector with a `get` request writes onto the remote's list.
+#[test]
+fn check_warns_of_lists_of_objects_a_connector_cannot_write_onto() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("einklang.toml");
+    let text = |get: &str| {
+        format!(
+            r#"
+[entities.contact]
+emails = "emails"
+[connectors.file]
+kind = "jsonl"
+path = "people.jsonl"
+[connectors.espo]
+kind = "http"
+base_url = "https://espo.example.org/api/v1"
+list = {{ path = "/Contact", records = "/list" }}
+update = {{ method = "PATCH", path = "/Contact/{{id}}" }}
+{get}
+[map.file.contact]
+id = "id"
+fields = {{ emails = {{ from = "emailAddressData", each = {{ value = "emailAddress" }} }} }}
+[map.espo.contact]
+id = "id"
+fields = {{ emails = {{ from = "emailAddressData", each = {{ value = "emailAddress" }} }} }}
+[jobs.j]
+sync = ["file", "espo"]
+"#
+        )
+    };
+    std::fs::write(&config, text("")).unwrap();
+    let out = stdout(&einklang(&config, &["check"]));
+    assert!(
+        out.contains("warning: [map.file.contact]: connector `file` cannot fetch")
+            && out.contains("`emailAddressData` is rebuilt"),
+        "{out}"
+    );
+    assert!(
+        out.contains("warning: [map.espo.contact]")
+            && out.contains("give the connector a `get` request"),
+        "{out}"
+    );
+    std::fs::write(&config, text(r#"get = { path = "/Contact/{id}" }"#)).unwrap();
+    let out = stdout(&einklang(&config, &["check"]));
+    assert!(!out.contains("warning: [map.espo.contact]"), "{out}");
+    assert!(out.contains("[map.file.contact]"), "{out}");
+}

@@ -118,6 +118,7 @@ impl<F: ItemFormat> Collection<F> {
             fingerprint: false,
             version_tokens: true,
             list_versions: true,
+            fetch: true,
             change_feed: true,
             key_field: Some(KEY.into()),
             client_ids: false,

@@ -180,6 +180,7 @@ pub(crate) fn capabilities(versions: bool) -> Capabilities {
         fingerprint: true,
         version_tokens: versions,
         list_versions: false,
+        fetch: false,
         change_feed: false,
         key_field: None,
         client_ids: true,

@@ -71,6 +71,7 @@ impl Connector for MemoryConnector {
             fingerprint: options.fingerprint,
             version_tokens: true,
             list_versions: options.list_versions,
+            fetch: options.list_versions,
             change_feed: options.change_feed && options.list_versions,
             key_field: Some(KEY.to_string()),
             client_ids: options.client_ids,
