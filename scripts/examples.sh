@@ -66,3 +66,4 @@ psql_ "$URL" -c "CREATE TABLE kontakte (id TEXT PRIMARY KEY, vorname TEXT, nachn
 sed -i "s#^url = .*#url = \"$URL\"#" "$d/einklang.toml"
 "$BIN/einklang" -c "$d/einklang.toml" connector install supabase >/dev/null
 twice "$d" kontakte
+source scripts/examples-seed000.sh
