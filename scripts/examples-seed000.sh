@@ -67,12 +67,16 @@ seed000_seed "$EMU" "$WORK/seed000-boards.txt"
 for pair in $(cat "$WORK/seed000-boards.txt"); do
   sed -i "s#${pair%%=*} = { board = [0-9]* }#${pair%%=*} = { board = ${pair#*=} }#" "$d/einklang.toml"
 done
+seed000_tokens() { curl -sf "$EMU/_emulator/graph/count" | python3 -c 'import json, sys; print(json.load(sys.stdin)["tokens"])'; }
+tokens_before=$(seed000_tokens)
 GRAPH_SECRET=graph-s3cret MONDAY_TOKEN=monday-token twice "$d" kontakte
+tokens_after=$(seed000_tokens)
 "$BIN/einklang" -c "$d/einklang.toml" dedupe contact --dry-run >"$WORK/seed000-dedupe.txt" 2>&1 || true
-python3 - "$d" "$EMU" "$WORK/seed000-dedupe.txt" <<'PY'
+python3 - "$d" "$EMU" "$WORK/seed000-dedupe.txt" "$tokens_before" "$tokens_after" <<'PY'
 import json, re, sqlite3, sys, urllib.request
 
 d, emu, dedupe = sys.argv[1], sys.argv[2], sys.argv[3]
+tokens = int(sys.argv[5]) - int(sys.argv[4])
 name = "mailboxes-monday"
 data = f"{d}/data"
 
@@ -198,6 +202,8 @@ for rid, srcs in sorted(by_hub.items()):
         have = sorted(v if isinstance(v, str) else json.dumps(v) for v in have)
         if have != want:
             fails.append(f"hub contact {rid} ({who}): {field} are {have}, the sources have {want}")
+if tokens != 2:
+    fails.append(f"two runs of three mailboxes asked for {tokens} OAuth2 tokens, not one a run")
 live = {rid for rid, (_, merged) in records.items() if merged is None}
 if live != set(by_hub):
     fails.append(f"hub contacts without a source: {sorted(live - set(by_hub))}")
@@ -210,5 +216,5 @@ if fails:
     sys.exit(1)
 print(f"{name}: {len(sources)} records from 6 sources are {len(live)} hub contacts: "
       f"{len(pairs['merged'])} pairs merged, {len(pairs['review'])} queued for review, the others apart, "
-      "every field as the sources have it — ok")
+      "every field as the sources have it, one OAuth2 token a run — ok")
 PY
