@@ -41,7 +41,9 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// The `${VAR}`s the examples use.
-const EXAMPLE_SECRETS: [(&str, &str); 5] = [
+const EXAMPLE_SECRETS: [(&str, &str); 7] = [
+    ("GRAPH_SECRET", "example-only"),
+    ("MONDAY_TOKEN", "example-only"),
     ("DAV_PASSWORD", "example-only"),
     ("CRM_API_KEY", "example-only"),
     ("KOMMO_API_KEY", "example-only"),
