@@ -68,7 +68,6 @@ psql_ "$URL" -c "CREATE TABLE kontakte (id TEXT PRIMARY KEY, vorname TEXT, nachn
 sed -i "s#^url = .*#url = \"$URL\"#" "$d/einklang.toml"
 "$BIN/einklang" -c "$d/einklang.toml" connector install supabase >/dev/null
 twice "$d" kontakte
-<<<<<<< HEAD
 
 # Seed 003: Kommo leads with custom fields into bookings (a pull), then
 # the hub is compared with the emulator's leads field by field.
@@ -130,6 +129,6 @@ import json, sys
 b = next(b for b in json.load(sys.stdin) if b["name"] == "Müller-Lüdenscheidt")
 assert (b["titel"], b["zusatz"], b["geburtsdatum"]) == ("Prof. Dr.", "geb. Schmitz", "1958-11-30T00:00:00"), f"espo-advoware: Advoware Beteiligter after the PUT: {b}"'
 echo "espo-advoware: an Espo edit reached Advoware and an Advoware e-mail reached EspoCRM — ok"
-=======
+
+# Seed 000: three mailboxes and monday boards into one hub (scripts/examples-seed000.sh)
 source scripts/examples-seed000.sh
->>>>>>> issue10-seed000
