@@ -5,7 +5,8 @@
 //! A record has the raw fields of the `vcard` folder kind (`fn`,
 //! `n.given`, `email`, `tel`, `adr`, …) plus `href`, the card's name in
 //! the address book. vCard 3.0 and 4.0 are read; a card written back keeps
-//! its version and every property einklang does not own; a new card is
+//! its version and every line whose value did not change, byte for byte
+//! (see `file::vcard::parse::update`); a new card is
 //! 3.0 with the marker as UID. `einklang connector install NAME` makes the
 //! address book (an extended `MKCOL`) when it does not exist.
 

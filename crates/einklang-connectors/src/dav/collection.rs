@@ -14,7 +14,8 @@
 //!   found again (`find_created`) and a re-sent one is answered by the
 //!   first. An update merges the given fields into the current item — the
 //!   one fetched in this process if its ETag still holds, else one `GET` —
-//!   keeps every property einklang does not own, and `PUT`s it with
+//!   keeps every property einklang does not own (and of a card every line
+//!   whose value did not change), and `PUT`s it with
 //!   `If-Match`; a delete is a `DELETE` with `If-Match`. 412 is a conflict
 //!   (re-read, re-plan), 404 not found; a 429 the client could not wait
 //!   out is rate limited, 5xx transient (both retried on the schedule).

@@ -13,7 +13,8 @@
 //! A write streams the old file into a new one (see `file::rows`): rows keep
 //! their order and their unknown columns, columns new to the file are
 //! appended to the header (earlier rows get empty cells), created rows are
-//! appended, a null clears a cell. A row that cannot be read refuses the
+//! appended, a null clears a cell; an object (a dotted field built as a
+//! path) is written to its dotted columns (`Vor.name`). A row that cannot be read refuses the
 //! whole write and leaves the file as it was.
 
 mod scan;
@@ -169,6 +170,54 @@ fn cells(header: &[String], row: &RawFields) -> Vec<String> {
         Some(other) => other.to_string(),
     };
     header.iter().map(cell).collect()
+}
+
+/// The ops with every object written to a column the header does not have
+/// spread over dotted columns: `{"Vor": {"name": "Anna"}}` (a mapping's
+/// `Vor.name`, built as a path by the core) writes the column `Vor.name`,
+/// which a read gives by that exact name. A CSV has no nesting; an object
+/// written to a column that exists is written there as JSON text.
+fn flat(header: &[String], ops: &[WriteOp]) -> Vec<WriteOp> {
+    let flatten = |fields: &RawFields| {
+        let mut out = RawFields::new();
+        for (name, value) in fields {
+            spread(header, name, value, &mut out);
+        }
+        out
+    };
+    ops.iter()
+        .map(|op| match op {
+            WriteOp::Create { marker, fields } => WriteOp::Create {
+                marker: marker.clone(),
+                fields: flatten(fields),
+            },
+            WriteOp::Update {
+                id,
+                fields,
+                expected_version,
+            } => WriteOp::Update {
+                id: id.clone(),
+                fields: flatten(fields),
+                expected_version: expected_version.clone(),
+            },
+            WriteOp::Delete { .. } => op.clone(),
+        })
+        .collect()
+}
+
+/// `value` under `name`, an object not named by the header spread over
+/// `name.key` columns.
+fn spread(header: &[String], name: &str, value: &Value, out: &mut RawFields) {
+    match value {
+        Value::Object(inner) if !header.iter().any(|h| h == name) => {
+            for (key, v) in inner {
+                spread(header, &format!("{name}.{key}"), v, out);
+            }
+        }
+        _ => {
+            out.insert(name.to_string(), value.clone());
+        }
+    }
 }
 
 fn line_of(record: &ByteRecord) -> String {
@@ -334,11 +383,12 @@ impl Connector for Csv {
         if ops.is_empty() {
             return Ok(Vec::new());
         }
-        let plan = RowOps::new(&self.name, key_field, ops);
         let (reader, old) = match self.path.exists() {
             true => self.reader().map(|(r, names)| (Some(r), names))?,
             false => (None, Vec::new()),
         };
+        let ops = flat(&old, ops);
+        let plan = RowOps::new(&self.name, key_field, &ops);
         let mut header = old.clone();
         for name in plan.columns() {
             if !header.iter().any(|h| h == name) {

@@ -14,8 +14,9 @@
 //! each op on its own file (`write`, atomically): a create writes a new
 //! file named after the marker (UID = marker; a create whose UID exists
 //! updates that card), an update merges the given fields into the card's
-//! fields (null removes the property), re-renders the properties einklang
-//! owns and keeps every other property as it was; a delete removes the
+//! fields (null removes the property) and rewrites only the lines of the
+//! values that changed, every other line kept byte for byte
+//! (`parse::update`); a delete removes the
 //! card — its file, or its bytes from a file of many. A card in a file of
 //! many is rewritten in place, the file's other bytes kept. Updates and
 //! deletes honour `expected_version`. A file that cannot be written fails

@@ -117,12 +117,15 @@ fn carddav_write_back_keeps_unknown_properties_and_the_uid() {
     let Some(book) = Book::new("keep") else {
         return;
     };
-    let extra = "X-ADVOWARE-ID:4711\r\nTEL;TYPE=CELL:+49 170 1234567\r\nPHOTO;VALUE=uri:http://example.com/a.jpg\r\n";
+    let extra = "X-ADVOWARE-ID:4711\r\nTEL;TYPE=CELL:+49 170 1234567\r\nitem1.TEL;TYPE=pref:+386 41 123 456\r\nitem1.X-ABLabel:Praxis\r\nORG:Novak d.o.o.;Vertrieb\r\nNOTE:eins\r\nNOTE:zwei\r\nPHOTO;VALUE=uri:http://example.com/a.jpg\r\n";
     book.put("anna.vcf", &card("uid-anna-1", "Anna Novak", extra));
     let mut c = book.connector();
     let read = crate::read_all(c.as_mut()).0;
     assert_eq!(read[0].fields["href"], json!("anna.vcf"));
-    assert_eq!(read[0].fields["tel"], json!(["+49 170 1234567"]));
+    assert_eq!(
+        read[0].fields["tel"],
+        json!(["+49 170 1234567", "+386 41 123 456"])
+    );
     let op = update_if(
         "anna.vcf",
         json!({"title": "Dr.", "fn": "Anna Novak-Kos"}),
@@ -137,6 +140,13 @@ fn carddav_write_back_keeps_unknown_properties_and_the_uid() {
         "PHOTO;VALUE=uri:http://example.com/a.jpg",
         "TITLE:Dr.",
         "FN:Anna Novak-Kos",
+        // mapped properties whose values did not change stay as they were
+        "TEL;TYPE=CELL:+49 170 1234567",
+        "item1.TEL;TYPE=pref:+386 41 123 456",
+        "item1.X-ABLABEL:Praxis", // Radicale upper-cases unknown names
+        "ORG:Novak d.o.o.;Vertrieb",
+        "NOTE:eins",
+        "NOTE:zwei",
     ] {
         assert!(text.contains(kept), "{kept} missing in\n{text}");
     }

@@ -8,6 +8,8 @@
 
 use serde_json::{json, Map, Value};
 
+mod update;
+
 /// One unfolded content line.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Line {
@@ -19,23 +21,42 @@ pub struct Line {
     pub value: String,
     /// The whole line as it was in the file (unfolded).
     pub raw: String,
+    /// The line's bytes as they were: its physical lines with their folds
+    /// and line breaks, and the blank lines after it.
+    pub text: String,
 }
 
 /// Unfold and split a card into its content lines (BEGIN/END included).
 pub fn lines(text: &str) -> Result<Vec<Line>, String> {
-    let mut unfolded: Vec<String> = Vec::new();
-    for physical in text.split('\n') {
-        let physical = physical.strip_suffix('\r').unwrap_or(physical);
-        if let Some(rest) = physical.strip_prefix([' ', '\t']) {
+    // (unfolded line, its text as it was)
+    let mut unfolded: Vec<(String, String)> = Vec::new();
+    let mut leading = String::new();
+    for physical in text.split_inclusive('\n') {
+        let content = physical.strip_suffix('\n').unwrap_or(physical);
+        let content = content.strip_suffix('\r').unwrap_or(content);
+        if let Some(rest) = content.strip_prefix([' ', '\t']) {
             match unfolded.last_mut() {
-                Some(prev) => prev.push_str(rest),
+                Some((line, was)) => {
+                    line.push_str(rest);
+                    was.push_str(physical);
+                }
                 None => return Err("the file starts with a continuation line".into()),
             }
-        } else if !physical.is_empty() {
-            unfolded.push(physical.to_string());
+        } else if content.is_empty() {
+            match unfolded.last_mut() {
+                Some((_, was)) => was.push_str(physical),
+                None => leading.push_str(physical),
+            }
+        } else {
+            let mut was = std::mem::take(&mut leading);
+            was.push_str(physical);
+            unfolded.push((content.to_string(), was));
         }
     }
-    unfolded.into_iter().map(|l| line(&l)).collect()
+    unfolded
+        .into_iter()
+        .map(|(l, was)| line(&l).map(|line| Line { text: was, ..line }))
+        .collect()
 }
 
 fn line(raw: &str) -> Result<Line, String> {
@@ -76,6 +97,7 @@ fn line(raw: &str) -> Result<Line, String> {
         params,
         value: value.to_string(),
         raw: raw.to_string(),
+        text: String::new(),
     })
 }
 
@@ -206,26 +228,6 @@ fn basic_date(s: &str) -> String {
     }
 }
 
-/// The properties einklang writes; all others are kept as they were.
-pub const OWNED: [&str; 16] = [
-    "BEGIN",
-    "END",
-    "VERSION",
-    "UID",
-    "FN",
-    "N",
-    "ORG",
-    "TITLE",
-    "EMAIL",
-    "TEL",
-    "ADR",
-    "BDAY",
-    "NOTE",
-    "URL",
-    "REV",
-    "CATEGORIES",
-];
-
 fn text(v: Option<&Value>) -> String {
     match v {
         Some(Value::String(s)) => s.clone(),
@@ -248,17 +250,10 @@ pub fn version(lines: &[Line]) -> &str {
     v.map_or("3.0", |l| l.value.trim())
 }
 
-/// The card `lines` with `fields` merged in (a null removes), rendered in
-/// the card's own VERSION with every property einklang does not own kept.
+/// The card `lines` with `fields` merged in (a null removes), every line
+/// whose value did not change kept as it was: see [`update`].
 pub fn rewrite(lines: Vec<Line>, uid: &str, fields: &Map<String, Value>) -> String {
-    let mut merged = self::fields(&lines);
-    crate::ops::merge(&mut merged, fields);
-    let version = version(&lines).to_string();
-    let kept: Vec<Line> = lines
-        .into_iter()
-        .filter(|l| !OWNED.contains(&l.name.as_str()))
-        .collect();
-    render_as(&version, uid, &merged, &kept)
+    update::rewrite(&lines, uid, fields)
 }
 
 /// Render a new vCard 3.0 card from raw fields.
@@ -364,14 +359,20 @@ pub fn render_as(version: &str, uid: &str, f: &Map<String, Value>, kept: &[Line]
 /// Append `line` folded at 75 octets (never inside a UTF-8 sequence), CRLF.
 /// The same folding as iCalendar's (RFC 5545 §3.1).
 pub fn fold_into(out: &mut String, line: &str) {
+    fold_with(out, line, "\r\n");
+}
+
+/// [`fold_into`] with the line break `eol` (`\r\n` or `\n`).
+pub fn fold_with(out: &mut String, line: &str, eol: &str) {
     let mut width = 0;
     for c in line.chars() {
         if width + c.len_utf8() > 75 {
-            out.push_str("\r\n ");
+            out.push_str(eol);
+            out.push(' ');
             width = 1;
         }
         out.push(c);
         width += c.len_utf8();
     }
-    out.push_str("\r\n");
+    out.push_str(eol);
 }

@@ -185,3 +185,44 @@ fn duplicate_uid_of_two_user_cards_keeps_the_first() {
         bad[0].1
     );
 }
+
+/// An Apple Contacts card in a file of two, as the user's client wrote it.
+const APPLE: &str = "BEGIN:VCARD\r\nVERSION:3.0\r\nPRODID:-//Apple Inc.//macOS 14.5//EN\r\nN:Novak;Anna;;;\r\nFN:Anna Novak\r\nORG:Novak d.o.o.;Vertrieb\r\nEMAIL;type=INTERNET;type=WORK;type=pref:anna@novak.si\r\nitem1.TEL;type=pref:+386 41 123 456\r\nitem1.X-ABLabel:_$!<Mobile>!$_\r\nTEL;type=CELL;type=VOICE:+386 40 999 000\r\nADR;type=HOME;type=pref;LABEL=\"Slovenska 1\\n1000 Ljubljana\":;;Slovenska cesta 1;Ljubljana;;1000;Slovenia\r\nNOTE:Kundin seit 2019\r\nNOTE:Zweite Notiz\r\nUID:anna-1\r\nEND:VCARD\r\n";
+
+#[test]
+fn vcard_update_rewrites_only_the_changed_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = format!("{APPLE}{}", card("b", "Bea"));
+    std::fs::write(dir.path().join("all.vcf"), &file).unwrap();
+    let mut c = book(dir.path());
+    let (ok, _) = read_all(c.as_mut());
+    // every field as read, the note changed: what a sync sends
+    let mut fields = ok[0].fields.clone();
+    assert_eq!(fields["org"], json!("Novak d.o.o., Vertrieb"));
+    assert_eq!(
+        fields["note"],
+        json!("Zweite Notiz"),
+        "the last NOTE is read"
+    );
+    fields.insert("note".into(), json!("Rückruf am Montag"));
+    let op = update_if("anna-1", Value::Object(fields), ok[0].version.clone());
+    c.write("uid", &[op]).unwrap()[0].as_ref().unwrap();
+    let after = std::fs::read_to_string(dir.path().join("all.vcf")).unwrap();
+    let want = file.replace("NOTE:Zweite Notiz", "NOTE:Rückruf am Montag");
+    assert_eq!(after, want);
+    // one phone changed: the other keeps its group, label and parameters
+    let tel = json!(["+386 41 123 456", "+49 170 555"]);
+    c.write("uid", &[update("anna-1", json!({ "tel": tel }))])
+        .unwrap()[0]
+        .as_ref()
+        .unwrap();
+    let after = std::fs::read_to_string(dir.path().join("all.vcf")).unwrap();
+    let want = want.replace(
+        "TEL;type=CELL;type=VOICE:+386 40 999 000",
+        "TEL:+49 170 555",
+    );
+    assert_eq!(after, want);
+    let (ok, bad) = read_all(c.as_mut());
+    assert_eq!(bad, []);
+    assert_eq!(ok[0].fields["tel"], tel);
+}

@@ -148,3 +148,40 @@ fn duplicate_json_key_rejected() {
         .to_string()
         .contains("line 1: duplicate key `email`"));
 }
+
+#[test]
+fn csv_dotted_column_is_written_by_its_exact_name() {
+    let (dir, mut c) = csv("id,Vor.name,Nachname\n1,Ana,Novak\n");
+    let (ok, _) = read_all(c.as_mut());
+    assert_eq!(ok[0].fields["Vor.name"], json!("Ana"));
+    // the core builds a dotted field as a path: {"Vor": {"name": …}}
+    let mut fields = serde_json::Map::new();
+    einklang_core::transform::push::set_path(&mut fields, "Vor.name", json!("Anna"));
+    assert_eq!(
+        Value::Object(fields.clone()),
+        json!({"Vor": {"name": "Anna"}})
+    );
+    let op = update("1", Value::Object(fields.clone()));
+    c.write("id", &[op]).unwrap()[0].as_ref().unwrap();
+    let text = std::fs::read_to_string(dir.path().join("c.csv")).unwrap();
+    assert_eq!(text, "id,Vor.name,Nachname\n1,Anna,Novak\n");
+    // a create, and a nested object the header lacks, get dotted columns
+    let ops = [
+        crate::create("2", Value::Object(fields)),
+        update("1", json!({"Adresse": {"Ort": "Graz"}})),
+    ];
+    for r in c.write("id", &ops).unwrap() {
+        r.unwrap();
+    }
+    let text = std::fs::read_to_string(dir.path().join("c.csv")).unwrap();
+    assert_eq!(
+        text,
+        "id,Vor.name,Nachname,Adresse.Ort\n1,Anna,Novak,Graz\n2,Anna,,\n"
+    );
+    // an object written to a column of its own name stays JSON text there
+    let (dir, mut c) = csv("id,meta\n1,\n");
+    let op = update("1", json!({"meta": {"a": 1}}));
+    c.write("id", &[op]).unwrap()[0].as_ref().unwrap();
+    let text = std::fs::read_to_string(dir.path().join("c.csv")).unwrap();
+    assert_eq!(text, "id,meta\n1,\"{\"\"a\"\":1}\"\n");
+}
