@@ -359,7 +359,7 @@ pub fn open(location: &str) -> Result<Box<dyn HubStore>> {
             if path.contains("://") {
                 return Err(StoreError::Location(location.to_string()));
             }
-            Box::new(sqlite::SqliteStore::open(path)?)
+            return sqlite::SqliteStore::open_migrated(path).map(|s| Box::new(s) as _);
         };
     store.migrate()?;
     Ok(store)

@@ -46,10 +46,14 @@ impl SqliteStore {
         };
         create_private(path);
         let conn = Connection::open(path).map_err(err)?;
+        // the wait first: a second process opening the store while the
+        // first turns it to WAL (or migrates it) waits instead of failing
+        // with "database is locked"
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(err)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;
-             PRAGMA temp_store = MEMORY; PRAGMA busy_timeout = 5000;
-             PRAGMA wal_autocheckpoint = 20000;",
+             PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 20000;",
         )
         .map_err(err)?;
         conn.set_prepared_statement_cache_capacity(256);
@@ -231,6 +235,51 @@ fn create(
     Ok(record_id)
 }
 
+impl SqliteStore {
+    /// [`SqliteStore::open`] and migrate, tried again while another
+    /// process holds the file: SQLite answers some lock conflicts at once,
+    /// without waiting its busy timeout — a store being created or turned
+    /// to WAL by another process, a WAL index being recovered — and two
+    /// syncs started together must not fail for it (up to 30 s).
+    pub fn open_migrated(path: &str) -> Result<Self> {
+        let started = std::time::Instant::now();
+        let mut wait = std::time::Duration::from_millis(20);
+        loop {
+            let attempt = Self::open(path).and_then(|mut s| s.migrate().map(|()| s));
+            match attempt {
+                Err(e) if is_busy(&e) && started.elapsed().as_secs() < 30 => {
+                    tracing::debug!(path, error = %e, "store busy while opening: trying again");
+                    std::thread::sleep(wait);
+                    wait = (wait * 2).min(std::time::Duration::from_millis(500));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Every migration applied, each with its checksum (read only).
+    fn up_to_date(&self) -> rusqlite::Result<bool> {
+        let exists: bool = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations')",
+            [],
+            |r| r.get(0),
+        )?;
+        if !exists {
+            return Ok(false);
+        }
+        let applied: Vec<(i64, i64)> = self
+            .conn
+            .prepare("SELECT version, checksum FROM schema_migrations ORDER BY version")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let expected: Vec<(i64, i64)> = MIGRATIONS
+            .iter()
+            .map(|m| (m.version, migrate::checksum(m.sqlite)))
+            .collect();
+        Ok(applied == expected)
+    }
+}
+
 impl HubStore for SqliteStore {
     fn migrate(&mut self) -> Result<()> {
         let path = self.path.clone();
@@ -238,6 +287,11 @@ impl HubStore for SqliteStore {
             path: path.clone(),
             source,
         };
+        // a store that is up to date needs no write lock: a second process
+        // opening it while a run writes must not wait for that run
+        if self.up_to_date().map_err(err)? {
+            return Ok(());
+        }
         self.conn.execute_batch(migrate::BOOKKEEPING).map_err(err)?;
         // one immediate transaction: two processes opening a new store at
         // once apply each migration once
@@ -722,4 +776,16 @@ impl HubStore for SqliteStore {
 /// A content hash from its 16 stored bytes (shared with the PostgreSQL store).
 pub(crate) fn hash_of(bytes: &[u8]) -> einklang_core::ContentHash {
     read::hash(bytes)
+}
+
+/// A lock conflict (`SQLITE_BUSY`, `SQLITE_LOCKED`).
+fn is_busy(e: &StoreError) -> bool {
+    use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+    match e {
+        StoreError::Sqlite {
+            source: rusqlite::Error::SqliteFailure(f, _),
+            ..
+        } => matches!(f.code, DatabaseBusy | DatabaseLocked),
+        _ => false,
+    }
 }
