@@ -415,6 +415,7 @@ impl Connector for Http {
                 Some(ReadItem::Record(r)) => Lookup::Found(WriteOutcome {
                     id: marker.to_string(),
                     version: r.version,
+                    record: None,
                 }),
                 _ => Lookup::Absent,
             });
@@ -431,6 +432,7 @@ impl Connector for Http {
                     return Ok(Lookup::Found(WriteOutcome {
                         id,
                         version: self.version_of(r),
+                        record: None,
                     }));
                 }
             }

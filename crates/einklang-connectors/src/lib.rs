@@ -208,8 +208,13 @@ pub struct WriteOutcome {
     /// External id written (for a create: the id the record got).
     pub id: String,
     /// New version token, when the connector has them (taken from the
-    /// write's answer: no read-back).
+    /// write's answer, or a read right after it where configured).
     pub version: Option<String>,
+    /// The record as the remote holds it after the write, when the
+    /// connector knows it (the answer carried it, or it was read again):
+    /// the engine takes it as the truth for the link's base, and a field
+    /// the remote did not keep as sent is found out.
+    pub record: Option<RawFields>,
 }
 
 /// Why one write failed; the engine branches on the kind.

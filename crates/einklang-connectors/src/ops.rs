@@ -44,6 +44,7 @@ pub(crate) fn done(id: &str, version: Option<String>) -> WriteResult {
     Ok(WriteOutcome {
         id: id.to_string(),
         version,
+        record: None,
     })
 }
 

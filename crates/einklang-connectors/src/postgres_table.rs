@@ -273,6 +273,7 @@ impl Connector for PgTable {
             Some(r) => Lookup::Found(WriteOutcome {
                 id: r.get(0),
                 version: r.get(1),
+                record: None,
             }),
             None => Lookup::Absent,
         })

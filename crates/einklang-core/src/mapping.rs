@@ -362,6 +362,19 @@ impl Mapping {
         crate::transform::rebase::rebase_lists(self, schema, ctx, fields, current)
     }
 
+    /// The entity fields `raw` (a record as the remote holds it, maybe
+    /// only part of one: a write's answer) shows, read the way a pull reads
+    /// them; a field whose raw field is there but empty is `null`, a field
+    /// whose raw field is absent is left out (unknown, not empty).
+    pub fn observed(
+        &self,
+        schema: &crate::EntitySchema,
+        ctx: &crate::NormaliseContext,
+        raw: &serde_json::Map<String, Value>,
+    ) -> Fields {
+        crate::transform::observed(self, schema, ctx, raw)
+    }
+
     /// Whether a push writes a list of objects (`each`) into `top_key`.
     pub fn writes_list_at(&self, top_key: &str) -> bool {
         self.fields.iter().any(|r| {

@@ -102,6 +102,30 @@ fn pull_with(
     })
 }
 
+/// See [`Mapping::observed`].
+pub fn observed(
+    mapping: &Mapping,
+    schema: &EntitySchema,
+    ctx: &NormaliseContext,
+    raw: &serde_json::Map<String, Value>,
+) -> Fields {
+    let present = |rule: &FieldRule| match &rule.source {
+        Source::Field(f) => lookup(raw, f).is_some(),
+        Source::Fields(fs) => fs.iter().any(|f| lookup(raw, f).is_some()),
+        Source::Constant(_) => false,
+    };
+    let mut out = Fields::new();
+    for rule in mapping
+        .fields
+        .iter()
+        .filter(|r| r.direction.pulls() && present(r))
+    {
+        let v = checked::rule(rule, schema, ctx, raw, &[]);
+        out.insert(rule.target.clone(), drop_empty(v).unwrap_or(Value::Null));
+    }
+    out
+}
+
 /// See [`EntitySchema::normalise`] (`keep_invalid` false) and
 /// [`EntitySchema::normalise_or_flag`] (true).
 pub fn normalise_record(

@@ -151,6 +151,10 @@ fn scan_side(
     tenant: &str,
     side: &Side<'_>,
 ) -> Result<Vec<Violation>, EngineError> {
+    // fields the connector does not keep are owed nothing
+    let mut side = side.clone();
+    side.leave_out_not_kept(store, tenant)?;
+    let side = &side;
     let mut clean: Vec<RecordId> = Vec::new();
     store.scan_links(tenant, side.name, &side.schema.name, &mut |l| {
         if l.status == LinkStatus::Clean {

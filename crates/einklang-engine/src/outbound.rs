@@ -31,8 +31,8 @@ use crate::side::Side;
 use crate::{CrashGuard, CrashPoint, EngineError};
 use chrono::{DateTime, Utc};
 use einklang_config::RetryPolicy;
-use einklang_connectors::{Connector, WriteOp};
-use einklang_core::Creates;
+use einklang_connectors::{Connector, RawFields, WriteOp};
+use einklang_core::{Creates, Fields};
 use einklang_store::{
     Counters, Link, LinkRef, NewLink, OutboxEntry, OutboxWrite, RecordId, RecordState, SyncBatch,
 };
@@ -418,7 +418,18 @@ fn send(
                 held: s.held,
             })
             .collect();
-        let (mut batch, tally) = settle(&sent, results, side.caps.client_ids, env.retry, env.now);
+        let observe = |entry: &einklang_store::OutboxEntry, record: &RawFields| {
+            sent_and_shown(side, &entry.payload, record)
+        };
+        let (mut batch, tally) = settle(
+            &sent,
+            results,
+            &observe,
+            side.caps.client_ids,
+            env.retry,
+            env.now,
+        );
+        not_kept(ctx, side, &tally.not_kept, counters)?;
         if let Some(h) = listing_now {
             let cursor = (side.name, side.schema.name.as_str(), crate::listing::CURSOR);
             batch.cursors.push((
@@ -441,6 +452,66 @@ fn send(
         ctx.store.apply_sync(&ctx.tenant, ctx.run, &batch)?;
     }
     Ok(Ok(()))
+}
+
+/// The fields a write sent (its rules' raw top keys in the payload) that
+/// the record in its answer shows, as a read would give them.
+fn sent_and_shown(side: &Side<'_>, payload: &RawFields, record: &RawFields) -> Fields {
+    let sent = |rule: &einklang_core::FieldRule| {
+        let paths: Vec<&String> = match &rule.source {
+            einklang_core::Source::Field(p) => vec![p],
+            einklang_core::Source::Fields(ps) => ps.iter().collect(),
+            einklang_core::Source::Constant(_) => Vec::new(),
+        };
+        paths
+            .iter()
+            .any(|p| payload.contains_key(&einklang_core::path::top_key_of(p)))
+    };
+    let mut shown = side.mapping.observed(side.schema, &side.norm, record);
+    shown.retain(|field, _| {
+        side.roles.get(field).is_some_and(|r| r.pushes)
+            && side
+                .mapping
+                .fields
+                .iter()
+                .any(|r| r.target == *field && sent(r))
+    });
+    shown
+}
+
+/// Note the fields the remote did not keep: new ones warn once (a run
+/// note naming connector, field, what was sent and what it holds), and
+/// later writes to the connector leave them out.
+fn not_kept(
+    ctx: &mut StepContext<'_>,
+    side: &Side<'_>,
+    fields: &[(String, einklang_core::Value, einklang_core::Value)],
+    counters: &mut Counters,
+) -> Result<(), EngineError> {
+    for (field, sent, held) in fields {
+        let example = format!(
+            "sent {}, it holds {}",
+            einklang_connectors::excerpt(&sent.to_string(), 60),
+            einklang_connectors::excerpt(&held.to_string(), 60)
+        );
+        let row = einklang_store::IgnoredField {
+            connector: side.name.to_string(),
+            entity: side.schema.name.clone(),
+            field: field.clone(),
+            example: example.clone(),
+            noticed_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        };
+        if ctx.store.note_ignored(&ctx.tenant, &row)? {
+            bump(counters, "fields_not_kept", 1);
+            let note = format!(
+                "connector `{}` did not keep field `{field}` of {} as written ({example}): later writes leave it out",
+                side.name, side.schema.name
+            );
+            tracing::warn!(connector = side.name, field = field.as_str(), "{note}");
+            ctx.notes.push(note);
+        }
+    }
+    Ok(())
 }
 
 /// How the remote's listing hash changes by these answers: each written

@@ -72,6 +72,29 @@ impl<'c> Side<'c> {
         }
     }
 
+    /// Leave `fields` out of every write to this connector: it did not keep
+    /// them as written (`einklang_store::IgnoredFields`). They are still
+    /// read.
+    pub fn leave_out(&mut self, fields: &[String]) {
+        for f in fields {
+            if let Some(role) = self.roles.get_mut(f) {
+                role.pushes = false;
+            }
+        }
+    }
+
+    /// The same, with the fields the store says the connector does not keep.
+    pub fn leave_out_not_kept(
+        &mut self,
+        store: &mut dyn einklang_store::HubStore,
+        tenant: &str,
+    ) -> Result<(), einklang_store::StoreError> {
+        let not_kept = store.ignored_fields(tenant, self.name, &self.schema.name)?;
+        let fields: Vec<String> = not_kept.into_iter().map(|f| f.field).collect();
+        self.leave_out(&fields);
+        Ok(())
+    }
+
     /// The hub record as this connector holds it after a push: only the
     /// fields the connector is written.
     pub fn project(&self, values: &Fields) -> Fields {

@@ -55,6 +55,9 @@ pub(crate) fn run_entity(
             Err(e) => failed.push(StepReport::failed(action, &spec.connector, entity, e)),
         }
     }
+    for o in &mut sides {
+        o.side.leave_out_not_kept(&mut *env.store, &config.tenant)?;
+    }
     let policies = config.policies_of(entity);
     let max_deletes = env.max_deletes;
     let mut ctx = StepContext {

@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 
 mod identity;
+pub mod ignored;
 pub mod integrity;
 pub mod lease;
 pub mod migrate;
@@ -25,6 +26,7 @@ pub mod sqlite;
 mod sync;
 
 pub use identity::{MergeRow, MergeWrite, NewReview, ReviewRow, ReviewStatus};
+pub use ignored::{IgnoredField, IgnoredFields};
 pub use integrity::{Check, Finding, Integrity, IntegrityOptions};
 pub use lease::{Fence, LeaseRequest, LeaseRow, Leases};
 pub use model::*;
@@ -102,7 +104,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// The hub store. Every call is scoped to one tenant; nothing crosses
 /// tenants. Leases (exclusive runs) are a trait of their own, [`Leases`],
 /// and so are the checks of the store's invariants, [`Integrity`].
-pub trait HubStore: Leases + Integrity + Send {
+pub trait HubStore: Leases + Integrity + IgnoredFields + Send {
     /// Apply pending migrations (idempotent). Refuses a modified or newer history.
     fn migrate(&mut self) -> Result<()>;
 

@@ -251,6 +251,22 @@ CREATE INDEX leases_holder ON leases (holder);
 CREATE INDEX runs_running ON runs (tenant, status) WHERE status = 'running';
 ",
     },
+    Migration {
+        version: 6,
+        name: "fields connectors do not keep as written",
+        sqlite: "
+CREATE TABLE ignored_fields (
+    tenant TEXT NOT NULL, connector TEXT NOT NULL, entity TEXT NOT NULL, field TEXT NOT NULL,
+    example TEXT NOT NULL, noticed_at TEXT NOT NULL,
+    PRIMARY KEY (tenant, connector, entity, field));
+",
+        postgres: "
+CREATE TABLE ignored_fields (
+    tenant TEXT NOT NULL, connector TEXT NOT NULL, entity TEXT NOT NULL, field TEXT NOT NULL,
+    example TEXT NOT NULL, noticed_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant, connector, entity, field));
+",
+    },
 ];
 
 /// Check an applied migration against this build; `Err` when it was edited.

@@ -9,6 +9,7 @@
 
 mod copy;
 mod identity;
+mod ignored;
 mod integrity;
 mod keys;
 mod lease;

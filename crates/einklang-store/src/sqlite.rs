@@ -7,6 +7,7 @@
 //! Reads for the CLI (`record`, `runs`, ...) live in [`read`].
 
 mod identity;
+mod ignored;
 mod integrity;
 mod keys;
 mod lease;

@@ -268,6 +268,7 @@ impl<F: ItemFormat> Collection<F> {
                 Ok(Lookup::Found(WriteOutcome {
                     id: name,
                     version: answer.etag,
+                    record: None,
                 }))
             }
             // another item sits under our name: ours cannot be there
@@ -409,6 +410,7 @@ impl<F: ItemFormat> Collection<F> {
                 return Ok(WriteOutcome {
                     id: id.to_string(),
                     version,
+                    record: None,
                 });
             }
             404 | 410 => WriteErrorKind::NotFound,

@@ -92,6 +92,10 @@ pub struct Call {
     pub body: Option<Value>,
     /// JSON pointer to the record (single) or records (lists) in the answer.
     pub select: String,
+    /// A write: read the record again (`get`) right after it, for the
+    /// truth when the answer lacks the record or its version (Advoware's
+    /// POST answers without `rowId`).
+    pub reread: bool,
 }
 
 /// An incremental read: the listing with a filter on a change time.
@@ -463,6 +467,7 @@ impl Call {
             params: Map::new(),
             body: None,
             select: String::new(),
+            reread: false,
         }
     }
 }
@@ -478,6 +483,7 @@ const CALL_KEYS: &[&str] = &[
     "overlap_s",
     "id",
     "missing",
+    "reread",
 ];
 const PAGING_KEYS: &[&str] = &[
     "paginate",
@@ -498,6 +504,7 @@ const GRAPHQL_CALL_KEYS: &[&str] = &[
     "format",
     "overlap_s",
     "id",
+    "reread",
 ];
 
 fn call(c: &mut Check, key: &str, t: &Map<String, Value>, graphql: bool, method: &str) -> Call {
@@ -544,6 +551,7 @@ fn call(c: &mut Check, key: &str, t: &Map<String, Value>, graphql: bool, method:
             params: Map::new(),
             body: Some(Value::Object(body)),
             select,
+            reread: reread(c, key, t),
         };
     }
     let path = c.text(key, t.get("path")).unwrap_or_default();
@@ -580,6 +588,7 @@ fn call(c: &mut Check, key: &str, t: &Map<String, Value>, graphql: bool, method:
         params,
         body,
         select,
+        reread: reread(c, key, t),
     };
     if let Some(bad) = strings(&call)
         .into_iter()
@@ -588,6 +597,25 @@ fn call(c: &mut Check, key: &str, t: &Map<String, Value>, graphql: bool, method:
         c.bad(key, format!("`{key}`: `{{{bad}}}`: the format cannot be written; use chrono's specifiers such as {{now:%Y-%m-%d %H:%M:%S}}"));
     }
     call
+}
+
+/// `reread = true` (writes only).
+fn reread(c: &mut Check, key: &str, t: &Map<String, Value>) -> bool {
+    match t.get("reread") {
+        None => false,
+        Some(Value::Bool(b)) if ["create", "update"].contains(&key) => *b,
+        Some(Value::Bool(_)) => {
+            c.bad(
+                key,
+                format!("`reread` is for `create` and `update`, not `{key}`"),
+            );
+            false
+        }
+        Some(_) => {
+            c.bad(key, "`reread` must be true or false");
+            false
+        }
+    }
 }
 
 /// Every text of a call's path, parameters and body.

@@ -147,10 +147,35 @@ impl Http {
             );
             return Err(op_error(&self.name, op, WriteErrorKind::Transient, detail));
         };
+        let record = self.after_write(&call, &id, answer);
         Ok(WriteOutcome {
-            version: answer.as_ref().and_then(|r| self.version_of(r)),
+            version: record.as_ref().and_then(|r| self.version_of(r)),
             id,
+            record,
         })
+    }
+
+    /// The record as the remote holds it after a write: read again when
+    /// the request says `reread`, else the record in the answer (maybe
+    /// only part of one). A read that fails after a write that went
+    /// through costs the truth, never the write: the answer stands.
+    fn after_write(
+        &mut self,
+        call: &Call,
+        id: &str,
+        answer: Option<RawFields>,
+    ) -> Option<RawFields> {
+        if !call.reread {
+            return answer;
+        }
+        match self.get(id) {
+            Ok(Some(crate::ReadItem::Record(r))) => Some(r.fields),
+            Ok(_) => answer,
+            Err(e) => {
+                tracing::warn!(connector = self.name.as_str(), id, error = %e, "reading a written record again failed; its answer stands");
+                answer
+            }
+        }
     }
 
     pub(super) fn update(
@@ -177,13 +202,15 @@ impl Http {
         if self.spec.graphql && answer.is_none() {
             return Err(crate::ops::not_found(&self.name, op, &self.spec.id));
         }
-        let version = answer
+        let record = self.after_write(&call, id, answer);
+        let version = record
             .as_ref()
             .and_then(|r| self.version_of(r))
             .or(reply.etag.filter(|_| self.spec.conditional.is_some()));
         Ok(WriteOutcome {
             id: id.to_string(),
             version,
+            record,
         })
     }
 
@@ -210,6 +237,7 @@ impl Http {
         Ok(WriteOutcome {
             id: id.to_string(),
             version: None,
+            record: None,
         })
     }
 }

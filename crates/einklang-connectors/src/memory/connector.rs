@@ -184,6 +184,7 @@ impl Connector for MemoryConnector {
             Some((id, r)) => Lookup::Found(WriteOutcome {
                 id: id.clone(),
                 version: Some(r.version.to_string()),
+                record: None,
             }),
             None => Lookup::Absent,
         })

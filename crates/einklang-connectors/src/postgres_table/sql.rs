@@ -257,6 +257,7 @@ fn one(
         Ok(Some(r)) => Ok(WriteOutcome {
             id: r.get(0),
             version: r.get(1),
+            record: None,
         }),
         Ok(None) => {
             // a conditional write that matched nothing: gone, or changed since

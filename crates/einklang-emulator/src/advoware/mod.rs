@@ -288,6 +288,17 @@ impl AdvowareHandle {
         format!("{}/advoware/", self.url)
     }
 
+    /// A token as the token route hands out, for tests that configure a
+    /// connector with a bearer token (the `http` connector cannot sign
+    /// Advoware's token request).
+    pub fn issue_token(&self) -> String {
+        let mut s = self.state.lock().unwrap();
+        let token = format!("advo-token-{}", s.tokens.len() + 1);
+        let until = s.clock.now() + s.options.token_ttl_s as i64;
+        s.tokens.push((token.clone(), until));
+        token
+    }
+
     /// The token URL (`{emu}/advoware/api/v1/Token`).
     pub fn token_url(&self) -> String {
         format!("{}/advoware/api/v1/Token", self.url)

@@ -3,7 +3,7 @@
 //!
 //! | result | link |
 //! | --- | --- |
-//! | ok (create, update) | new base from the entry, id and version from the answer, `clean` |
+//! | ok (create, update) | new base from the entry — each field the write sent and the record in the answer shows taken as the remote holds it —, id and version from the answer, `clean` |
 //! | ok (delete, soft delete) | `deleted_remote` |
 //! | not found (update) | the remote record is gone but the hub changed: created again (`pending`) |
 //! | not found (delete) | `deleted_remote` |
@@ -15,7 +15,7 @@ use crate::inbound::marker;
 use chrono::{DateTime, Utc};
 use einklang_config::RetryPolicy;
 use einklang_connectors::{WriteErrorKind, WriteResult};
-use einklang_core::content_hash;
+use einklang_core::{content_hash, Fields};
 use einklang_store::OutboxEntry;
 use einklang_store::{Link, LinkChange, LinkStatus, OutboxOp, OutboxWrite, RecordId, SyncBatch};
 
@@ -42,6 +42,37 @@ pub struct Tally {
     pub conflicts: u64,
     /// Error messages (first few).
     pub errors: Vec<String>,
+    /// Fields the remote did not keep as sent: (field, sent, held).
+    pub not_kept: Vec<(String, einklang_core::Value, einklang_core::Value)>,
+}
+
+/// What the record in a write's answer shows of the fields the write
+/// sent (entity fields, read the way a pull reads them; `null`: empty).
+pub type Observe<'a> = dyn Fn(&OutboxEntry, &einklang_connectors::RawFields) -> Fields + 'a;
+
+/// The base a write leaves: `planned`, with every field the answer shows
+/// as the remote holds it — the truth, so the next read sees no change
+/// where there is none, and an ignored field never reads as a value
+/// removed at the remote. A field held other than sent is noted.
+fn truth(s: &Sent<'_>, observed: Fields, tally: &mut Tally) -> Fields {
+    let mut base = s.entry.new_base.clone();
+    for (field, held) in observed {
+        let sent = base
+            .get(&field)
+            .cloned()
+            .unwrap_or(einklang_core::Value::Null);
+        if sent == held {
+            continue;
+        }
+        if !tally.not_kept.iter().any(|(f, _, _)| *f == field) {
+            tally.not_kept.push((field.clone(), sent, held.clone()));
+        }
+        match held.is_null() {
+            true => base.remove(&field),
+            false => base.insert(field, held),
+        };
+    }
+    base
 }
 
 impl Tally {
@@ -57,6 +88,7 @@ impl Tally {
 pub fn settle(
     sent: &[Sent<'_>],
     results: Vec<WriteResult>,
+    observe: &Observe<'_>,
     client_ids: bool,
     retry: &RetryPolicy,
     now: DateTime<Utc>,
@@ -69,14 +101,18 @@ pub fn settle(
         match result {
             Ok(outcome) => {
                 tally.ok(s.entry.op);
+                let base = match &outcome.record {
+                    Some(record) => truth(s, observe(s.entry, record), &mut tally),
+                    None => s.entry.new_base.clone(),
+                };
                 batch.links.push(match s.entry.op {
                     OutboxOp::Delete | OutboxOp::SoftDelete => gone(s.link.id),
                     OutboxOp::Create | OutboxOp::Update => LinkChange::Synced {
                         link_id: s.link.id,
                         expect_hash: Some(s.link.hash()),
                         external_id: outcome.id,
-                        base: s.entry.new_base.clone(),
-                        content_hash: content_hash(&s.entry.new_base),
+                        content_hash: content_hash(&base),
+                        base,
                         version: outcome.version,
                         status: if s.held {
                             LinkStatus::Conflict

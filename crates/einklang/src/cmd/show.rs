@@ -30,6 +30,40 @@ struct Shown {
     flagged: Vec<Flagged>,
     links: Vec<Link>,
     history: Vec<HistoryEntry>,
+    /// Fields a linked connector does not keep as written (left out of
+    /// writes to it).
+    not_kept: Vec<NotKept>,
+}
+
+#[derive(serde::Serialize)]
+struct NotKept {
+    connector: String,
+    field: String,
+    example: String,
+    noticed_at: String,
+}
+
+/// The fields the record's connectors do not keep, for its entity.
+fn not_kept_of(
+    store: &mut dyn einklang_store::HubStore,
+    tenant: &str,
+    entity: &str,
+    links: &[Link],
+) -> anyhow::Result<Vec<NotKept>> {
+    let mut out = Vec::new();
+    let mut connectors: Vec<&str> = links.iter().map(|l| l.connector.as_str()).collect();
+    connectors.dedup();
+    for c in connectors {
+        for f in store.ignored_fields(tenant, c, entity)? {
+            out.push(NotKept {
+                connector: f.connector,
+                field: f.field,
+                example: f.example,
+                noticed_at: f.noticed_at,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Print the record.
@@ -51,7 +85,9 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
             link.status = einklang_store::LinkStatus::Syncing;
         }
     }
+    let not_kept = not_kept_of(&mut *store, tenant, &record.entity, &links)?;
     let shown = Shown {
+        not_kept,
         flagged: flags_of(&record.values),
         links,
         history: store.history_of(tenant, record.id)?,
@@ -91,6 +127,18 @@ fn print_text(s: &Shown) {
             flagged.row(vec![f.field.clone(), f.value.to_string(), f.reason.clone()]);
         }
         print!("\nflagged (kept as read, written back unchanged)\n{flagged}");
+    }
+    if !s.not_kept.is_empty() {
+        let mut t = Table::new(&["connector", "field", "what happened", "noticed"]);
+        for n in &s.not_kept {
+            t.row(vec![
+                n.connector.clone(),
+                n.field.clone(),
+                n.example.clone(),
+                n.noticed_at.clone(),
+            ]);
+        }
+        print!("\nfields a connector did not keep as written (left out of writes to it)\n{t}");
     }
     let mut links = Table::new(&[
         "connector",

@@ -1,7 +1,9 @@
-//! Instances end to end (seed 000): three mailboxes of one Microsoft 365
-//! tenant from one connector definition, on the Graph emulator — each
-//! read with its own links, one OAuth2 token for all three, and a mapping
-//! that creates nothing in the mailboxes (`creates = "none"`).
+//! The seed systems' APIs end to end, on the in-repo emulators:
+//! - instances (seed 000): three mailboxes of one Microsoft 365 tenant from
+//!   one connector definition, on the Graph emulator — each read with its
+//!   own links, one OAuth2 token for all three, and a mapping that creates
+//!   nothing in the mailboxes (`creates = "none"`);
+//! - the answer is the truth (seed 002): a field Advoware's `PUT` ignores.
 
 use serde_json::{json, Value};
 use std::path::Path;
@@ -162,4 +164,91 @@ fn three_mailboxes_from_one_definition_share_a_token_and_keep_their_own_links() 
         .map(|k| c[*k].as_u64().unwrap_or(0))
         .sum();
     assert_eq!(writes, 0, "{third}");
+}
+
+/// Issue 11, item 1: a field Advoware's PUT ignores is named by the run
+/// and by `einklang show`, and is not written again.
+#[test]
+fn show_names_a_field_the_remote_did_not_keep() {
+    let emu = einklang_emulator::Emulator::start(Default::default());
+    let advo = emu.advoware();
+    let dir = tempfile::tempdir().unwrap();
+    let people = dir.path().join("people.jsonl");
+    std::fs::write(
+        &people,
+        "{\"id\":\"p1\",\"name\":\"Weiß\",\"birth\":\"Schmitz\"}\n",
+    )
+    .unwrap();
+    let path = dir.path().join("einklang.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"store = "{store}"
+[entities.contact]
+last_name = "text"
+birth_name = "text"
+[connectors.office]
+kind = "jsonl"
+path = "{people}"
+[connectors.advo]
+kind = "http"
+base_url = "{base}api/v1/advonet"
+auth = {{ bearer = "{token}" }}
+id = "betNr"
+version = "rowId"
+list = {{ path = "/Beteiligte" }}
+get = {{ path = "/Beteiligte/{{id}}", record = "/0" }}
+create = {{ path = "/Beteiligte", reread = true }}
+update = {{ method = "PUT", path = "/Beteiligte/{{id}}", record = "/0" }}
+[map.office.contact]
+id = "id"
+fields = {{ last_name = "name", birth_name = "birth" }}
+[map.advo.contact]
+id = "betNr"
+on_delete = "ignore"
+fields = {{ last_name = "name", birth_name = "geburtsname" }}
+[conflicts.contact]
+default = {{ authority = "office" }}
+[jobs.j]
+sync = ["office", "advo"]
+"#,
+            store = dir.path().join("hub.db").display(),
+            people = people.display(),
+            base = advo.base_url(),
+            token = advo.issue_token(),
+        ),
+    )
+    .unwrap();
+    assert_eq!(
+        json_of(&einklang(&path, &["sync", "j", "--json"]))["status"],
+        "succeeded"
+    );
+    std::fs::write(
+        &people,
+        "{\"id\":\"p1\",\"name\":\"Weiß\",\"birth\":\"Schulze\"}\n",
+    )
+    .unwrap();
+    let out = einklang(&path, &["sync", "j"]);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("did not keep field `birth_name`"), "{said}");
+    let shown = einklang(&path, &["show", "contact", "1"]);
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        text.contains("fields a connector did not keep") && text.contains("birth_name"),
+        "{text}"
+    );
+    let shown = json_of(&einklang(&path, &["show", "contact", "1", "--json"]));
+    assert_eq!(shown["not_kept"][0]["connector"], "advo", "{shown}");
+    let again = json_of(&einklang(&path, &["sync", "j", "--json"]));
+    assert_eq!(
+        again["counters"]["remote_writes"].as_u64().unwrap_or(0),
+        0,
+        "{again}"
+    );
+    let people_now = std::fs::read_to_string(&people).unwrap();
+    assert!(people_now.contains("Schulze"), "{people_now}");
 }
