@@ -329,6 +329,8 @@ fn large_batch_and_odd_text() {
 
 #[path = "store/identity.rs"]
 mod identity;
+#[path = "store/ignored.rs"]
+mod ignored;
 #[path = "store/integrity.rs"]
 mod integrity;
 #[path = "store/lease.rs"]
