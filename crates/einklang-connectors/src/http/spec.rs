@@ -483,7 +483,6 @@ const CALL_KEYS: &[&str] = &[
     "overlap_s",
     "id",
     "missing",
-    "reread",
 ];
 const PAGING_KEYS: &[&str] = &[
     "paginate",
@@ -504,7 +503,6 @@ const GRAPHQL_CALL_KEYS: &[&str] = &[
     "format",
     "overlap_s",
     "id",
-    "reread",
 ];
 
 fn call(c: &mut Check, key: &str, t: &Map<String, Value>, graphql: bool, method: &str) -> Call {
@@ -527,6 +525,9 @@ fn call(c: &mut Check, key: &str, t: &Map<String, Value>, graphql: bool, method:
     };
     if key == "list" {
         allowed.extend(PAGING_KEYS);
+    }
+    if ["create", "update"].contains(&key) {
+        allowed.push("reread");
     }
     c.unknown(key, t, &allowed);
     if graphql {
