@@ -66,3 +66,26 @@ fn two_connectors_of_one_account_share_one_window() {
     }
     assert_eq!(emu.count("429"), 0, "{:?}", emu.requests());
 }
+
+#[test]
+fn a_token_request_to_the_api_host_counts_against_the_limit() {
+    let emu = Emulator::start(Options {
+        oauth: Some(("einklang-limits".into(), "cl-limits".into())),
+        ..Options::default()
+    });
+    emu.insert(json!({"name": "A"}));
+    let auth = json!({"oauth2": {"token_url": format!("{}/oauth2/token", emu.url),
+                      "client_id": "einklang-limits", "client_secret": "cl-limits"}});
+    let mut s = kommo(&emu.url, auth);
+    s["rate_limit"] = json!(1);
+    let started = Instant::now();
+    assert_eq!(read("crm", &s), 1);
+    // the token request and the listing: one a second, so the listing
+    // started a second after the token came
+    assert_eq!((emu.count("TOKEN"), emu.count("GET")), (1, 1));
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+}
