@@ -20,6 +20,7 @@ pub mod carddav;
 mod dav;
 pub mod file;
 pub mod http;
+pub mod limit;
 pub mod memory;
 mod ops;
 pub mod postgres_table;

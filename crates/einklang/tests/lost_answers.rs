@@ -153,3 +153,113 @@ fn lost_create_answers_on_http_without_marker_duplicate_nothing() {
         .unwrap();
     assert_eq!(hub.len(), PEOPLE);
 }
+
+/// `einklang CMD…` in `dir`: its output.
+fn einklang(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_einklang"))
+        .arg("--config")
+        .arg(dir.join("einklang.toml"))
+        .args(args)
+        .env_remove("EINKLANG_CONFIG")
+        .env_remove("EINKLANG_LOG")
+        .output()
+        .expect("einklang runs")
+}
+
+/// Issue 11: a write the CRM answered 500 (all three tries) leaves the
+/// link `failed` with its next try and the error — in the store, in
+/// `einklang show` (text and JSON, never `syncing`) and in `einklang
+/// runs` (the run `partial`, one failed write) — also after a sync before
+/// the retry is due, which reads the CRM first.
+#[test]
+fn a_write_answered_500_shows_failed_in_show_and_runs_as_in_the_store() {
+    let emu = Emulator::start(Options {
+        api_key: Some(KEY.into()),
+        ..Options::default()
+    });
+    let proxy = FaultProxy::start(Mode::Http, &emu.url).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("einklang.toml"), config(&proxy.url())).unwrap();
+    let csv = |email: &str| format!("Nr,Name,E-Mail\nK-1,Anna Novak,{email}\n");
+    std::fs::write(dir.path().join("office.csv"), csv("anna@novak.si")).unwrap();
+    assert_eq!(sync(dir.path()).0, Some(0));
+    assert_eq!(emu.all().len(), 1);
+
+    std::fs::write(dir.path().join("office.csv"), csv("anna@neu.example")).unwrap();
+    proxy.add(Rule::inject(500).method("PATCH").times(3));
+    let (code, report) = sync(dir.path());
+    assert_eq!(code, Some(3), "partial: {report:#}");
+    assert_eq!(counter(&report, "push_failed"), 1, "{report:#}");
+
+    for round in ["after the failed run", "after a sync before the retry"] {
+        let mut store =
+            einklang_store::open(dir.path().join("einklang.db").to_str().unwrap()).unwrap();
+        let record = store.live_records("default", "contact", 0, 10).unwrap()[0].0;
+        let stored = store
+            .links_of("default", record)
+            .unwrap()
+            .into_iter()
+            .find(|l| l.connector == "crm")
+            .unwrap();
+        drop(store);
+        assert_eq!(stored.status.as_str(), "failed", "{round}");
+        let error = stored.last_error.clone().unwrap();
+        assert!(
+            error.contains("PATCH") && error.contains("500"),
+            "{round}: {error}"
+        );
+        let next = stored.next_attempt_at.expect("a next attempt");
+
+        let id = record.to_string();
+        let shown = einklang(dir.path(), &["show", "contact", &id, "--json"]);
+        let shown: Value = serde_json::from_slice(&shown.stdout).unwrap();
+        let link = shown["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["connector"] == "crm")
+            .unwrap()
+            .clone();
+        assert_eq!(link["status"], "failed", "{round}: {link:#}");
+        assert_eq!(link["last_error"], Value::from(error.clone()), "{round}");
+        assert_eq!(
+            link["next_attempt_at"],
+            serde_json::to_value(next).unwrap(),
+            "{round}"
+        );
+        let text = String::from_utf8_lossy(&einklang(dir.path(), &["show", "contact", &id]).stdout)
+            .to_string();
+        assert!(
+            text.contains("failed ×1, next try")
+                && text.contains("→ 500")
+                && !text.contains("syncing"),
+            "{round}: {text}"
+        );
+
+        let runs: Value =
+            serde_json::from_slice(&einklang(dir.path(), &["runs", "--json"]).stdout).unwrap();
+        let failed_run = runs
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["counters"]["push_failed"] == 1)
+            .expect("the run with the failed write");
+        assert_eq!(failed_run["status"], "partial");
+        let table = String::from_utf8_lossy(&einklang(dir.path(), &["runs"]).stdout).to_string();
+        let header = table.lines().next().unwrap();
+        let at = header.rfind(" failed").unwrap() + 1;
+        let row = table
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(&failed_run["id"].to_string()[..]))
+            .unwrap();
+        assert!(row.contains(" partial "), "{table}");
+        assert_eq!(row.get(at..).map(str::trim), Some("1"), "{table}");
+
+        if round.starts_with("after the failed") {
+            let (code, again) = sync(dir.path());
+            assert_eq!(code, Some(0), "nothing due, nothing failed: {again:#}");
+            assert_eq!(counter(&again, "push_failed"), 0, "{again:#}");
+        }
+    }
+    assert_eq!(emu.all()[0]["email"], "anna@novak.si", "not written yet");
+}

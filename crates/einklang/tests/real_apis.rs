@@ -252,3 +252,49 @@ sync = ["office", "advo"]
     let people_now = std::fs::read_to_string(&people).unwrap();
     assert!(people_now.contains("Schulze"), "{people_now}");
 }
+
+/// Issue 11: the three mailboxes share one `rate_limit` window (one API
+/// account: the same origin and OAuth2 app). The Graph emulator answers
+/// 429 past 4 requests in any second; at `rate_limit = 4` and without
+/// retries (a 429 would fail the read) the sync meets none, though each
+/// mailbox alone would stay within 4 a second.
+#[test]
+fn three_mailboxes_share_one_rate_limit_window() {
+    let emu = einklang_emulator::Emulator::start(einklang_emulator::Options {
+        graph: einklang_emulator::graph::GraphOptions {
+            rps: Some(4),
+            ..Default::default()
+        },
+        ..Default::default()
+    });
+    let graph = emu.graph();
+    for mailbox in ["anna@firma.de", "ben@firma.de", "office@firma.de"] {
+        for i in 0..6 {
+            let (name, mail) = (format!("{mailbox} {i}"), format!("k{i}@{mailbox}"));
+            graph.insert(
+                mailbox,
+                json!({ "displayName": name, "emailAddresses": [{ "name": name, "address": mail }] }),
+            );
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("crm.jsonl"), "").unwrap();
+    let path = dir.path().join("einklang.toml");
+    let config = config(&graph, dir.path())
+        .replace("\"$top\" = 2", "\"$top\" = 1")
+        .replace(
+            "[connectors.crm]",
+            "rate_limit = 4\nretry = { attempts = 1 }\n\n[connectors.crm]",
+        );
+    std::fs::write(&path, config).unwrap();
+    let report = json_of(&einklang(&path, &["sync", "office", "--json"]));
+    assert_eq!(report["status"], "succeeded", "{report}");
+    assert!(
+        graph.count("GET") >= 18,
+        "a page per contact: {:?}",
+        graph.requests()
+    );
+    assert_eq!(graph.count("429"), 0, "{:?}", graph.requests());
+    let crm = std::fs::read_to_string(dir.path().join("crm.jsonl")).unwrap();
+    assert_eq!(crm.lines().count(), 18, "{crm}");
+}

@@ -1,6 +1,7 @@
 //! The HTTP side of the `http` and `graphql` connectors: credentials
 //! (including OAuth2 client credentials, see `oauth2`), a rate limit
-//! (requests per second, spaced evenly), and retries: a busy server — 429,
+//! (requests per second in any one-second window, shared by every client
+//! of the same API account: `crate::limit`), and retries: a busy server — 429,
 //! or 503 with `Retry-After` (seconds or an HTTP date) — is waited out on
 //! every request, the token request included (`crate::retries`); 5xx and
 //! transport failures are retried with exponential backoff and ±50 %
@@ -11,10 +12,12 @@
 //! with every secret replaced by `***`.
 
 use super::spec::{Auth, Retry};
+use crate::limit::{self, Limiter};
 use crate::retries::{http_date, retry_after};
 use crate::{excerpt, ConnectorError};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// An answer, read whole.
@@ -53,8 +56,8 @@ pub struct Client {
     base_url: String,
     pub(super) auth: Auth,
     pub(super) token: Option<(String, Instant)>,
-    spacing: Option<Duration>,
-    last: Option<Instant>,
+    /// The account's shared window (`rate_limit`).
+    pub(super) limiter: Option<Arc<Limiter>>,
     pub(super) retry: Retry,
     /// Requests sent (retries included), for accounting.
     pub calls: u64,
@@ -80,14 +83,14 @@ impl Client {
             .timeout_recv_body(Some(Duration::from_secs(timeout_s)))
             .build()
             .into();
+        let limiter = rate.map(|r| limit::shared(account(base_url, &auth), r));
         Client {
             agent,
             connector: connector.to_string(),
             base_url: base_url.to_string(),
             auth,
             token: None,
-            spacing: rate.map(|r| Duration::from_secs_f64(1.0 / r)),
-            last: None,
+            limiter,
             retry,
             calls: 0,
         }
@@ -339,15 +342,32 @@ impl Client {
         }
     }
 
-    fn pace(&mut self) {
-        if let (Some(spacing), Some(last)) = (self.spacing, self.last) {
-            let due = last + spacing;
-            let now = Instant::now();
-            if due > now {
-                std::thread::sleep(due - now);
-            }
-        }
-        self.last = Some(Instant::now());
+    /// Send a request; `counted`: within the account's rate limit, waiting
+    /// for a slot of the window, held until the answer is read. (The
+    /// trace's milliseconds are the request's own, without the wait.)
+    pub(super) fn run(
+        &self,
+        method: &str,
+        url: &str,
+        req: ureq::http::Request<String>,
+        counted: bool,
+    ) -> Result<Reply, String> {
+        let limiter = self.limiter.as_ref().filter(|_| counted);
+        let _slot = limiter.map(|l| l.start());
+        let started = Instant::now();
+        let result = self
+            .agent
+            .run(req)
+            .map_err(|e| e.to_string())
+            .and_then(read_reply);
+        self.traced(method, url, &result, started);
+        result
+    }
+
+    /// Whether a URL is on the API's own host (a token request there
+    /// counts against the rate limit; one to another host does not).
+    pub(super) fn same_origin(&self, url: &str) -> bool {
+        limit::origin(url).eq_ignore_ascii_case(limit::origin(&self.base_url))
     }
 
     /// One request. Transport failures are `Err(text)`; `auth:` marks a
@@ -360,7 +380,6 @@ impl Client {
         headers: &[(&str, &str)],
     ) -> Result<Reply, String> {
         let auth = self.authorization()?;
-        self.pace();
         self.calls += 1;
         let mut req = ureq::http::Request::builder()
             .method(method)
@@ -380,11 +399,7 @@ impl Client {
             None => String::new(),
         };
         let req = req.body(text).map_err(|e| e.to_string())?;
-        let started = Instant::now();
-        let result = self.agent.run(req).map_err(|e| e.to_string());
-        let result = result.and_then(read_reply);
-        self.traced(method, url, &result, started);
-        result
+        self.run(method, url, req, true)
     }
 
     /// The Authorization (or API key) header for the next request.
@@ -405,7 +420,26 @@ impl Client {
     }
 }
 
-pub(super) fn read_reply(mut res: ureq::http::Response<ureq::Body>) -> Result<Reply, String> {
+/// The account a client's requests count against: the API's origin and
+/// who it is to the API — the token or key, the Basic user, the OAuth2
+/// app (token URL and client id) — hashed, never kept in clear.
+fn account(base_url: &str, auth: &Auth) -> limit::Account {
+    let origin = limit::origin(base_url);
+    match auth {
+        Auth::None => limit::account(origin, &["none"]),
+        Auth::Bearer(t) => limit::account(origin, &["bearer", t]),
+        Auth::Header(h, v) => limit::account(origin, &["header", &h.to_ascii_lowercase(), v]),
+        Auth::Query(k, v) => limit::account(origin, &["query", k, v]),
+        Auth::Basic(u, _) => limit::account(origin, &["basic", u]),
+        Auth::OAuth2 {
+            token_url,
+            client_id,
+            ..
+        } => limit::account(origin, &["oauth2", token_url, client_id]),
+    }
+}
+
+fn read_reply(mut res: ureq::http::Response<ureq::Body>) -> Result<Reply, String> {
     let header = |name: &str| {
         res.headers()
             .get(name)

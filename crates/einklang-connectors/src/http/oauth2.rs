@@ -10,8 +10,12 @@
 //! connector (three mailboxes of one Microsoft 365 tenant) or several
 //! connectors of one app registration make one token request, not one
 //! each. A token the API refused (401) is dropped for all of them.
+//!
+//! A token request to the API's own host counts against its `rate_limit`
+//! (that server counts it too); one to another host (Microsoft's login
+//! server for Graph) does not.
 
-use super::client::{read_reply, Client, Reply};
+use super::client::{Client, Reply};
 use super::spec::Auth;
 use crate::excerpt;
 use serde_json::Value;
@@ -134,10 +138,8 @@ impl Client {
                 .body(form.to_string())
                 .map_err(|e| format!("auth:{e}"))?;
             self.calls += 1;
-            let started = Instant::now();
-            let result = self.agent.run(req).map_err(|e| e.to_string());
-            let result = result.and_then(read_reply);
-            self.traced("POST", token_url, &result, started);
+            let counted = self.same_origin(token_url);
+            let result = self.run("POST", token_url, req, counted);
             let reply = result.map_err(|e| format!("auth:token request to {token_url}: {e}"))?;
             match self
                 .retry

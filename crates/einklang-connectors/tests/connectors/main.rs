@@ -3,7 +3,7 @@
 //! connector (`memory`), streaming writes of big files (`streaming`), the
 //! server kinds against real servers (`postgres`, `carddav`, `caldav`,
 //! `http`, `directus`), the kit through the fault proxy (`proxied`),
-//! busy servers waited out (`busy`), and remote calls traced without
+//! busy servers waited out (`busy`), rate limits that hold (`limits`), and remote calls traced without
 //! secrets (`traces`).
 
 mod busy;
@@ -13,6 +13,7 @@ mod directus;
 mod files;
 mod http;
 mod kit;
+mod limits;
 mod memory;
 mod postgres;
 mod proxied;

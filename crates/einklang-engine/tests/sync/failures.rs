@@ -429,3 +429,128 @@ fn a_lost_create_edited_at_the_remote_is_claimed_by_its_address() {
     );
     assert_quiet(&hub.sync("sync"));
 }
+
+/// The Kommo-style CRM of `http.rs` at `url` with a job that pulls the
+/// office list and pushes to the CRM without reading it first (so an
+/// injected fault meets the write, not a read); Anna is in both, and
+/// changed in the office list.
+fn crm_hub(url: &str, emu: &einklang_emulator::Emulator) -> (Hub, String) {
+    let config = format!(
+        "{}\n[jobs.out]\nsteps = [{{ pull = \"office\" }}, {{ push = \"kommo\", entity = \"contact\" }}]\n",
+        crate::http::config(url)
+    );
+    let mut hub = Hub::new(&config, &[("office", MemoryOptions::default())]);
+    let anna = hub
+        .remote("office")
+        .insert(raw(json!({"name": "Anna Novak", "email": "anna@novak.si"})));
+    hub.sync("sync");
+    assert_eq!(emu.all().len(), 1);
+    hub.remote("office")
+        .update(&anna, raw(json!({"email": "anna@neu.example"})));
+    (hub, anna)
+}
+
+/// Link status tells the truth: a write answered 5xx (after its retries),
+/// whose connection was dropped, or whose answer was lost leaves the link
+/// `failed` with its next attempt and the error; runs before the retry is
+/// due leave it so (a two-way sync's read included; when it shows that
+/// the write landed, the link may be `clean` instead), and the retry puts
+/// it right.
+#[test]
+fn a_write_that_failed_with_a_5xx_or_a_dropped_connection_leaves_the_link_failed() {
+    use einklang_emulator::{Emulator, Fault, Options};
+    use einklang_testkit::proxy::{FaultProxy, Mode, Rule};
+    for case in ["500", "502", "reset", "lost answer"] {
+        let emu = Emulator::start(Options {
+            api_key: Some("key-1".into()),
+            ..Options::default()
+        });
+        let proxy = FaultProxy::start(Mode::Http, &emu.url).unwrap();
+        let (mut hub, anna) = crm_hub(&proxy.url(), &emu);
+        // the PATCH is tried 3 times (the default `retry.attempts`)
+        let (expect, landed) = match case {
+            "500" => {
+                emu.fail_next(&vec![Fault::Status(500); 3]);
+                ("→ 500", false)
+            }
+            "502" => {
+                emu.fail_next(&[Fault::Html, Fault::Html, Fault::Html]);
+                ("→ 502", false)
+            }
+            "reset" => {
+                proxy.add(Rule::reset().method("PATCH").times(3));
+                ("PATCH", false)
+            }
+            _ => {
+                proxy.add(Rule::drop_answer().method("PATCH").times(3));
+                ("PATCH", true)
+            }
+        };
+        let r = hub.sync("out");
+        assert_eq!(count(&r, "push_failed"), 1, "{case}: {:#?}", r.counters);
+        let failed = hub
+            .record_of("office", &anna)
+            .link_to("kommo")
+            .unwrap()
+            .clone();
+        assert_eq!(
+            (failed.status, failed.attempts),
+            (LinkStatus::Failed, 1),
+            "{case}"
+        );
+        let wait = (failed.next_attempt_at.unwrap() - hub.now).num_seconds();
+        assert!((54..=66).contains(&wait), "{case}: next try in {wait}s");
+        let error = failed.last_error.clone().unwrap();
+        assert!(
+            error.contains(expect) && error.contains("PATCH"),
+            "{case}: {error}"
+        );
+        for job in ["out", "sync"] {
+            let r = hub.sync(job);
+            assert_eq!(
+                count(&r, "push_failed"),
+                0,
+                "{case}, {job}: {:#?}",
+                r.counters
+            );
+            let link = hub
+                .record_of("office", &anna)
+                .link_to("kommo")
+                .unwrap()
+                .clone();
+            let got = (
+                link.status,
+                link.attempts,
+                link.next_attempt_at,
+                link.last_error,
+            );
+            let want = (
+                LinkStatus::Failed,
+                1,
+                failed.next_attempt_at,
+                failed.last_error.clone(),
+            );
+            if landed && job == "sync" && got.0 == LinkStatus::Clean {
+                // the read found the write in the CRM: nothing is owed
+                assert_eq!((got.2, got.3), (None, None), "{case}, after `{job}`");
+            } else {
+                assert_eq!(got, want, "{case}, after `{job}`");
+            }
+        }
+        hub.later(120);
+        hub.sync("sync");
+        let link = hub
+            .record_of("office", &anna)
+            .link_to("kommo")
+            .unwrap()
+            .clone();
+        assert_eq!(
+            (link.status, link.next_attempt_at, link.last_error),
+            (LinkStatus::Clean, None, None),
+            "{case}"
+        );
+        let held = emu.all();
+        assert_eq!(held.len(), 1);
+        assert_eq!(held[0]["email"], json!("anna@neu.example"), "{case}");
+    }
+}

@@ -9,7 +9,7 @@ use einklang_connectors::memory::MemoryOptions;
 use einklang_emulator::{Emulator, Options};
 use serde_json::json;
 
-fn config(url: &str) -> String {
+pub(crate) fn config(url: &str) -> String {
     format!(
         r#"
 [entities.contact]

@@ -1,4 +1,5 @@
-//! `einklang runs`: the latest runs. A `running` run whose process is
+//! `einklang runs`: the latest runs, with their counters (`failed`: the
+//! writes that failed, whose links wait for their retry). A `running` run whose process is
 //! gone (no live lease) is marked `abandoned` first.
 
 use crate::table::Table;
@@ -46,6 +47,7 @@ fn table(runs: &[Run]) -> Table {
         "created",
         "updated",
         "quarantined",
+        "failed",
     ]);
     for r in runs {
         let c = |k: &str| r.counters.get(k).copied().unwrap_or(0).to_string();
@@ -70,6 +72,7 @@ fn table(runs: &[Run]) -> Table {
             c("created"),
             c("updated"),
             c("quarantined"),
+            c("push_failed"),
         ]);
     }
     t

@@ -6,7 +6,7 @@ use crate::table::Table;
 use anyhow::bail;
 use einklang_core::transform::flag::{flagged, flags_of, Flagged};
 use einklang_core::Value;
-use einklang_store::{HistoryEntry, HubRecord, Link};
+use einklang_store::{HistoryEntry, HubRecord, Link, LinkStatus};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -76,13 +76,21 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     };
     let mut links = store.links_of(tenant, record.id)?;
     for link in &mut links {
-        // a write in flight (its outbox entry is `sending`) shows as `syncing`
-        let sending = store
-            .outbox(tenant, &link.connector, &link.entity)?
-            .iter()
-            .any(|e| e.link_id == link.id && e.state == "sending");
+        // a write in flight (its outbox entry is `sending`) shows as
+        // `syncing`; a write that failed keeps its entry `sending` too,
+        // for the next read to tell whether it landed, but that link is
+        // `failed` (with its next try and error) as the store says
+        let failed = matches!(
+            link.status,
+            LinkStatus::Failed | LinkStatus::PermanentlyFailed
+        );
+        let sending = !failed
+            && store
+                .outbox(tenant, &link.connector, &link.entity)?
+                .iter()
+                .any(|e| e.link_id == link.id && e.state == "sending");
         if sending {
-            link.status = einklang_store::LinkStatus::Syncing;
+            link.status = LinkStatus::Syncing;
         }
     }
     let not_kept = not_kept_of(&mut *store, tenant, &record.entity, &links)?;
@@ -150,9 +158,14 @@ fn print_text(s: &Shown) {
     ]);
     for l in &s.links {
         let status = match (l.status, l.next_attempt_at) {
-            (einklang_store::LinkStatus::Failed, Some(t)) => {
+            (LinkStatus::Failed, Some(t)) => {
                 format!("failed ×{}, next try {}", l.attempts, super::short_time(&t))
             }
+            (LinkStatus::PermanentlyFailed, Some(t)) => format!(
+                "permanently_failed ×{}, tried again after {}",
+                l.attempts,
+                super::short_time(&t)
+            ),
             (status, _) => status.as_str().to_string(),
         };
         links.row(vec![
