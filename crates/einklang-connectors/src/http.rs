@@ -416,6 +416,7 @@ impl Connector for Http {
                     id: marker.to_string(),
                     version: r.version,
                     record: None,
+                    complete: false,
                 }),
                 _ => Lookup::Absent,
             });
@@ -433,6 +434,7 @@ impl Connector for Http {
                         id,
                         version: self.version_of(r),
                         record: None,
+                        complete: false,
                     }));
                 }
             }

@@ -216,6 +216,10 @@ pub struct WriteOutcome {
     /// the engine takes it as the truth for the link's base, and a field
     /// the remote did not keep as sent is found out.
     pub record: Option<RawFields>,
+    /// `record` is the whole record, read after the write (not an answer
+    /// that may carry only part of it): the engine may read it into the
+    /// hub like a read would (server-assigned values).
+    pub complete: bool,
 }
 
 /// Why one write failed; the engine branches on the kind.

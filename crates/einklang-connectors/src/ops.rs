@@ -45,6 +45,7 @@ pub(crate) fn done(id: &str, version: Option<String>) -> WriteResult {
         id: id.to_string(),
         version,
         record: None,
+        complete: false,
     })
 }
 

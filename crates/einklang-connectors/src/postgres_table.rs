@@ -274,6 +274,7 @@ impl Connector for PgTable {
                 id: r.get(0),
                 version: r.get(1),
                 record: None,
+                complete: false,
             }),
             None => Lookup::Absent,
         })

@@ -418,6 +418,18 @@ fn send(
                 held: s.held,
             })
             .collect();
+        let answered: Vec<einklang_connectors::RawRecord> = results
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .filter(|o| o.complete && side.pulls)
+            .filter_map(|o| {
+                Some(einklang_connectors::RawRecord {
+                    position: format!("the record read again after writing {}", o.id),
+                    fields: o.record.clone()?,
+                    version: o.version.clone(),
+                })
+            })
+            .collect();
         let observe = |entry: &einklang_store::OutboxEntry, record: &RawFields| {
             sent_and_shown(side, &entry.payload, record)
         };
@@ -450,6 +462,11 @@ fn send(
         }
         bump(counters, "writes", batch.writes() as u64);
         ctx.store.apply_sync(&ctx.tenant, ctx.run, &batch)?;
+        if !answered.is_empty() {
+            let applied = crate::pull::apply_answers(ctx, side, answered)?;
+            let changed = applied.get("updated").copied().unwrap_or(0);
+            bump(counters, "answers_into_hub", changed);
+        }
     }
     Ok(Ok(()))
 }

@@ -111,6 +111,25 @@ pub(crate) fn store_marks(
 
 /// Read one side into the hub. A connector failure is `Ok(Err(message))`
 /// so the job can go on; store failures are `Err`.
+/// Records read right after a write (`reread`): read into the hub the way
+/// a read of them would, so values the remote assigned (Advoware's
+/// `betNr`) reach the hub — and the other sides — in the same run.
+/// Returns the counters of the apply (`updated` > 0: the hub changed).
+pub(crate) fn apply_answers(
+    ctx: &mut StepContext<'_>,
+    side: &Side<'_>,
+    records: Vec<einklang_connectors::RawRecord>,
+) -> Result<Counters, EngineError> {
+    let items = records
+        .into_iter()
+        .map(einklang_connectors::ReadItem::Record)
+        .collect();
+    let batch = prepare::Preparer::new(side).prepare_all(items);
+    let mut applier = apply::Applier::new(side);
+    applier.apply(ctx, batch)?;
+    Ok(applier.counters)
+}
+
 pub(crate) fn read_side(
     ctx: &mut StepContext<'_>,
     connector: &mut dyn Connector,

@@ -114,30 +114,26 @@ pub(crate) fn run_entity(
         }
         store_marks(&mut ctx, &o.side, &marks)?;
     }
-    for o in sides
-        .iter_mut()
-        .filter(|o| o.side.pushes && o.report.error.is_none())
-    {
-        env.progress
-            .step(&format!("{action} {entity} → {}", o.side.name));
-        let mut push_env = PushEnv {
-            retry: &config.retry,
-            now: env.now,
-            dry_run: env.options.dry_run,
-            crash: &mut env.crash,
-        };
-        let _span = tracing::debug_span!("push", connector = o.side.name).entered();
-        match push_side(&mut ctx, &mut push_env, o.connector.as_mut(), &o.side)? {
-            Ok(c) => {
-                tracing::debug!(counters = ?c, "push done");
-                merge_into(&mut o.report.counters, c)
-            }
-            Err(e) => {
-                tracing::warn!(connector = o.side.name, error = %e, "push failed");
-                o.report.error = Some(e)
-            }
+    // a write's answer can change the hub (a value the remote assigned,
+    // read again after the write): one more round writes it to the sides
+    // already written, so the next sync owes nothing
+    for round in 0..2 {
+        let mut answers = 0;
+        for o in sides
+            .iter_mut()
+            .filter(|o| o.side.pushes && o.report.error.is_none())
+        {
+            let mut push_env = PushEnv {
+                retry: &config.retry,
+                now: env.now,
+                dry_run: env.options.dry_run,
+                crash: &mut env.crash,
+            };
+            answers += push_one(&mut ctx, &mut push_env, o, (action, entity))?;
         }
-        env.progress.step_done();
+        if answers == 0 || round == 1 {
+            break;
+        }
     }
     let notes = std::mem::take(&mut ctx.notes);
     let mut reports: Vec<StepReport> = sides
@@ -152,6 +148,32 @@ pub(crate) fn run_entity(
     }
     reports.extend(failed);
     Ok(reports)
+}
+
+/// Push one side; the hub changes its answers made.
+fn push_one(
+    ctx: &mut StepContext<'_>,
+    push_env: &mut PushEnv<'_>,
+    o: &mut Open<'_>,
+    (action, entity): (&str, &str),
+) -> Result<u64, EngineError> {
+    let mut answers = 0;
+    ctx.progress
+        .step(&format!("{action} {entity} → {}", o.side.name));
+    let _span = tracing::debug_span!("push", connector = o.side.name).entered();
+    match push_side(ctx, push_env, o.connector.as_mut(), &o.side)? {
+        Ok(c) => {
+            tracing::debug!(counters = ?c, "push done");
+            answers = c.get("answers_into_hub").copied().unwrap_or(0);
+            merge_into(&mut o.report.counters, c)
+        }
+        Err(e) => {
+            tracing::warn!(connector = o.side.name, error = %e, "push failed");
+            o.report.error = Some(e)
+        }
+    }
+    ctx.progress.step_done();
+    Ok(answers)
 }
 
 /// The links a read lost and the marks to store once they are decided.

@@ -269,6 +269,7 @@ impl<F: ItemFormat> Collection<F> {
                     id: name,
                     version: answer.etag,
                     record: None,
+                    complete: false,
                 }))
             }
             // another item sits under our name: ours cannot be there
@@ -411,6 +412,7 @@ impl<F: ItemFormat> Collection<F> {
                     id: id.to_string(),
                     version,
                     record: None,
+                    complete: false,
                 });
             }
             404 | 410 => WriteErrorKind::NotFound,

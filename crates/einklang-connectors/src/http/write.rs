@@ -147,11 +147,12 @@ impl Http {
             );
             return Err(op_error(&self.name, op, WriteErrorKind::Transient, detail));
         };
-        let record = self.after_write(&call, &id, answer);
+        let (record, complete) = self.after_write(&call, &id, answer);
         Ok(WriteOutcome {
             version: record.as_ref().and_then(|r| self.version_of(r)),
             id,
             record,
+            complete,
         })
     }
 
@@ -164,16 +165,16 @@ impl Http {
         call: &Call,
         id: &str,
         answer: Option<RawFields>,
-    ) -> Option<RawFields> {
+    ) -> (Option<RawFields>, bool) {
         if !call.reread {
-            return answer;
+            return (answer, false);
         }
         match self.get(id) {
-            Ok(Some(crate::ReadItem::Record(r))) => Some(r.fields),
-            Ok(_) => answer,
+            Ok(Some(crate::ReadItem::Record(r))) => (Some(r.fields), true),
+            Ok(_) => (answer, false),
             Err(e) => {
                 tracing::warn!(connector = self.name.as_str(), id, error = %e, "reading a written record again failed; its answer stands");
-                answer
+                (answer, false)
             }
         }
     }
@@ -202,7 +203,7 @@ impl Http {
         if self.spec.graphql && answer.is_none() {
             return Err(crate::ops::not_found(&self.name, op, &self.spec.id));
         }
-        let record = self.after_write(&call, id, answer);
+        let (record, complete) = self.after_write(&call, id, answer);
         let version = record
             .as_ref()
             .and_then(|r| self.version_of(r))
@@ -211,6 +212,7 @@ impl Http {
             id: id.to_string(),
             version,
             record,
+            complete,
         })
     }
 
@@ -238,6 +240,7 @@ impl Http {
             id: id.to_string(),
             version: None,
             record: None,
+            complete: false,
         })
     }
 }

@@ -185,6 +185,7 @@ impl Connector for MemoryConnector {
                 id: id.clone(),
                 version: Some(r.version.to_string()),
                 record: None,
+                complete: false,
             }),
             None => Lookup::Absent,
         })

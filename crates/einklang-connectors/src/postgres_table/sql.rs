@@ -258,6 +258,7 @@ fn one(
             id: r.get(0),
             version: r.get(1),
             record: None,
+            complete: false,
         }),
         Ok(None) => {
             // a conditional write that matched nothing: gone, or changed since

@@ -111,3 +111,54 @@ fn a_field_the_remote_ignores_never_comes_back_as_a_change() {
         assert_eq!(rec["birth"], "Schulze", "the old value came back: {rec:?}");
     }
 }
+
+/// A value the remote assigns (Advoware's `betNr`), read again after the
+/// create, reaches the hub and the other side in the same run: the second
+/// sync writes nothing (issue 11: it made 10 PUTs).
+#[test]
+fn a_value_the_remote_assigns_reaches_every_side_in_the_same_run() {
+    let emu = Emulator::start(Options::default());
+    let advo = emu.advoware();
+    let token = advo.issue_token();
+    let text = config(&advo.base_url(), &token)
+        .replace(
+            "birth_name = \"text\"\n",
+            "birth_name = \"text\"\nadvo_nr = \"text\"\n",
+        )
+        .replace(
+            "fields = {{ last_name = \"name\", first_name = \"first\", birth_name = \"birth\" }}",
+            "",
+        )
+        .replace(
+            "fields = { last_name = \"name\", first_name = \"first\", birth_name = \"birth\" }",
+            "fields = { last_name = \"name\", first_name = \"first\", birth_name = \"birth\", advo_nr = \"advoware_nr\" }",
+        )
+        .replace(
+            "fields = { last_name = \"name\", first_name = \"vorname\", birth_name = \"geburtsname\" }",
+            "fields = { last_name = \"name\", first_name = \"vorname\", birth_name = \"geburtsname\", advo_nr = { from = \"betNr\", direction = \"pull\" } }",
+        );
+    assert!(text.contains("advo_nr = { from"), "{text}");
+    let mut hub = Hub::new(&text, &[("office", MemoryOptions::default())]);
+    let ids: Vec<String> = ["Weiß", "Novak", "Horvat"]
+        .iter()
+        .map(|n| hub.remote("office").insert(raw(json!({ "name": n }))))
+        .collect();
+    let r = hub.sync("sync");
+    assert_eq!(count(&r, "answers_into_hub"), 3, "{:#?}", r.counters);
+    for id in &ids {
+        let rec = hub.remote("office").get(id).unwrap();
+        let nr = rec
+            .get("advoware_nr")
+            .and_then(|v| v.as_str())
+            .unwrap_or("");
+        assert!(
+            !nr.is_empty(),
+            "the betNr did not reach the office: {rec:?}"
+        );
+        let held = advo.get(nr.parse().unwrap()).unwrap();
+        assert_eq!(held["name"], rec["name"]);
+    }
+    let r = hub.sync("sync");
+    assert_eq!(remote_writes(&r), 0, "{:#?}", r.counters);
+    assert_eq!(count(&r, "writes"), 0, "{:#?}", r.counters);
+}
