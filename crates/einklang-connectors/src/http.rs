@@ -6,9 +6,15 @@
 //!   yields a record: a listing that breaks off fails the read, so half a
 //!   listing can never look like deleted records. With
 //!   `changes`, later reads ask only for records changed since the last
-//!   read (a filter parameter with `{since}`): the window starts at the
-//!   server's clock (`Date`) of the previous read, less `overlap_s`, and
-//!   records seen again with the version already linked cost nothing.
+//!   read (a filter parameter with `{since}`, written as rfc3339, epoch
+//!   seconds or milliseconds, or any strftime format in a zone): the
+//!   window starts at the server's clock (`Date`) of the previous read's
+//!   first answer, one second earlier, less `overlap_s`, and records seen
+//!   again with the version already linked cost nothing. A delta feed
+//!   (`delta`: Microsoft Graph) stores the link its round ends with as the
+//!   cursor; `cursor` walks the first round and `read` serves it; entries
+//!   marked `removed` are deletes; an `expired` status (410) is "cursor
+//!   unknown", so the engine reads in full in the same run.
 //!   Records of a change listing are kept for the `fetch` that follows, so
 //!   an incremental read is one listing, not a request per record. Deleted
 //!   ids come from `deletes`, where the API shows them (Directus:

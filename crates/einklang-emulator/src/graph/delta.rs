@@ -67,43 +67,34 @@ fn serial(id: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// Parse the round's position from `$deltatoken` or `$skiptoken`; `Err`
+/// Parse the round's position from `$deltatoken` or `$skiptoken`; `None`
 /// when the token is unknown or expired.
-pub fn position(
-    log: &Log,
-    deltatoken: Option<&str>,
-    skiptoken: Option<&str>,
-) -> Result<Position, ()> {
-    let number = |t: &str| t.parse::<u64>().map_err(|_| ());
-    let known = |epoch: &str, n: u64| -> Result<(), ()> {
-        match number(epoch)? == log.epoch && n <= log.seq {
-            true => Ok(()),
-            false => Err(()),
-        }
-    };
+pub fn position(log: &Log, deltatoken: Option<&str>, skiptoken: Option<&str>) -> Option<Position> {
+    let number = |t: &str| t.parse::<u64>().ok();
+    let known = |epoch: &str, n: u64| (number(epoch)? == log.epoch && n <= log.seq).then_some(());
     match (deltatoken, skiptoken) {
-        (None, None) => Ok(Position {
+        (None, None) => Some(Position {
             from: None,
             upto: log.seq,
             after: 0,
         }),
         (Some(d), None) => {
-            let parts: Vec<&str> = d.strip_prefix("D.").ok_or(())?.split('.').collect();
+            let parts: Vec<&str> = d.strip_prefix("D.")?.split('.').collect();
             let [epoch, from] = parts[..] else {
-                return Err(());
+                return None;
             };
             let from = number(from)?;
             known(epoch, from)?;
-            Ok(Position {
+            Some(Position {
                 from: Some(from),
                 upto: log.seq,
                 after: 0,
             })
         }
         (_, Some(s)) => {
-            let parts: Vec<&str> = s.strip_prefix("S.").ok_or(())?.split('.').collect();
+            let parts: Vec<&str> = s.strip_prefix("S.")?.split('.').collect();
             let [epoch, from, upto, after] = parts[..] else {
-                return Err(());
+                return None;
             };
             let upto = number(upto)?;
             known(epoch, upto)?;
@@ -111,7 +102,7 @@ pub fn position(
                 "all" => None,
                 n => Some(number(n)?),
             };
-            Ok(Position {
+            Some(Position {
                 from,
                 upto,
                 after: number(after)?,
@@ -197,12 +188,12 @@ mod tests {
         });
         assert_eq!(v[0]["@removed"]["reason"], json!("deleted"));
         log.expire();
-        assert!(position(&log, Some("D.0.3"), None).is_err());
-        assert!(position(&log, Some("D.1.99"), None).is_err());
+        assert!(position(&log, Some("D.0.3"), None).is_none());
+        assert!(position(&log, Some("D.1.99"), None).is_none());
         assert!(
-            position(&log, Some("D.1.4"), None).is_ok(),
+            position(&log, Some("D.1.4"), None).is_some(),
             "a token issued after"
         );
-        assert!(position(&log, Some("nonsense"), None).is_err());
+        assert!(position(&log, Some("nonsense"), None).is_none());
     }
 }

@@ -259,8 +259,8 @@ fn delta_page(
         param(q, "$deltatoken"),
         param(q, "$skiptoken"),
     ) {
-        Ok(at) => at,
-        Err(()) => {
+        Some(at) => at,
+        None => {
             let m = "The sync state generation is not found. The delta token is expired and data must be synchronized again.";
             return refused(410, "SyncStateNotFound", m);
         }
