@@ -18,11 +18,16 @@ fn settings(kind: &str, s: &einklang_connectors::Settings) -> Vec<(Option<String
 
 /// The ```toml blocks of the section (up to the next `## ` heading).
 fn blocks() -> Vec<String> {
+    blocks_of(SECTION, "\n## ")
+}
+
+/// The ```toml blocks from heading `section` up to the next `end`.
+fn blocks_of(section: &str, end: &str) -> Vec<String> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/CONFIG.md");
     let doc = std::fs::read_to_string(&path).unwrap();
-    let start = doc.find(SECTION).expect("the section is in docs/CONFIG.md");
-    let rest = &doc[start + SECTION.len()..];
-    let section = &rest[..rest.find("\n## ").unwrap_or(rest.len())];
+    let start = doc.find(section).expect("the section is in docs/CONFIG.md");
+    let rest = &doc[start + section.len()..];
+    let section = &rest[..rest.find(end).unwrap_or(rest.len())];
     let mut out = Vec::new();
     let mut current: Option<String> = None;
     for line in section.lines() {
@@ -101,6 +106,28 @@ fn every_mapping_example_of_the_raw_fields_section_loads() {
             einklang_config::load_str_with(&config, Path::new("einklang.toml"), &env, &settings)
         {
             panic!("a docs example does not load:\n{e}\n---\n{config}");
+        }
+    }
+}
+
+#[test]
+fn the_change_feed_examples_are_accepted_connector_settings() {
+    let blocks = blocks_of("#### Change feeds", "\n### ");
+    assert_eq!(blocks.len(), 2, "EspoCRM and Microsoft Graph");
+    for block in blocks {
+        let table: toml::Table = block.parse().unwrap_or_else(|e| panic!("{e}\n{block}"));
+        let connectors = table["connectors"].as_table().unwrap();
+        for (name, c) in connectors {
+            let json = serde_json::to_value(c).unwrap();
+            let mut s: einklang_connectors::Settings = json
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let kind = s.remove("kind").unwrap();
+            let problems = settings(kind.as_str().unwrap(), &s);
+            assert!(problems.is_empty(), "{name}: {problems:?}");
         }
     }
 }

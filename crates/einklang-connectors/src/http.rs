@@ -6,9 +6,15 @@
 //!   yields a record: a listing that breaks off fails the read, so half a
 //!   listing can never look like deleted records. With
 //!   `changes`, later reads ask only for records changed since the last
-//!   read (a filter parameter with `{since}`): the window starts at the
-//!   server's clock (`Date`) of the previous read, less `overlap_s`, and
-//!   records seen again with the version already linked cost nothing.
+//!   read (a filter parameter with `{since}`, written as rfc3339, epoch
+//!   seconds or milliseconds, or any strftime format in a zone): the
+//!   window starts at the server's clock (`Date`) of the previous read's
+//!   first answer, one second earlier, less `overlap_s`, and records seen
+//!   again with the version already linked cost nothing. A delta feed
+//!   (`delta`: Microsoft Graph) stores the link its round ends with as the
+//!   cursor; `cursor` walks the first round and `read` serves it; entries
+//!   marked `removed` are deletes; an `expired` status (410) is "cursor
+//!   unknown", so the engine reads in full in the same run.
 //!   Records of a change listing are kept for the `fetch` that follows, so
 //!   an incremental read is one listing, not a request per record. Deleted
 //!   ids come from `deletes`, where the API shows them (Directus:
@@ -49,6 +55,9 @@ pub struct Http {
     client: Client,
     /// Records of the last change listing, by id, for `fetch`.
     cache: HashMap<String, RawRecord>,
+    /// The full round of a delta feed that `cursor` walked, for the
+    /// `read` right after it (the round is the listing: no second walk).
+    round: Option<Vec<Value>>,
 }
 
 impl Http {
@@ -67,6 +76,7 @@ impl Http {
             spec,
             client,
             cache: HashMap::new(),
+            round: None,
         }
     }
 
@@ -157,20 +167,121 @@ impl Http {
         pages::walk(&mut self.client, &self.spec, call, vars).map_err(|f| self.client.error(f))
     }
 
-    /// The `{since}` text of an instant in the configured format.
+    /// The `{since}` text of an instant in the configured format (a
+    /// strftime format in its zone, through the checked writer).
     fn since_text(&self, t: chrono::DateTime<chrono::Utc>) -> String {
-        match self.spec.changes.as_ref().map(|c| c.format.as_str()) {
-            Some("epoch") => t.timestamp().to_string(),
-            Some("epoch_ms") => t.timestamp_millis().to_string(),
-            _ => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        let rfc3339 = || t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        match self.spec.changes.as_ref() {
+            Some(c) if c.format == "epoch" => t.timestamp().to_string(),
+            Some(c) if c.format == "epoch_ms" => t.timestamp_millis().to_string(),
+            Some(c) if c.format == "rfc3339" => rfc3339(),
+            Some(c) => einklang_core::transform::format::write_datetime(t, &c.format, c.tz)
+                .unwrap_or_else(rfc3339),
+            None => rfc3339(),
         }
     }
 
-    /// The cursor for a window starting at the server's clock `date`.
+    /// The cursor for a window starting at the server's clock `date` (the
+    /// first answer of a read): one second earlier, since `Date` has whole
+    /// seconds and a server may compare "after" strictly, less `overlap_s`
+    /// for clock steps and commits slower than the read.
     fn cursor_at(&self, date: Option<chrono::DateTime<chrono::Utc>>) -> String {
         let overlap = self.spec.changes.as_ref().map_or(60, |c| c.overlap_s);
         let now = date.unwrap_or_else(chrono::Utc::now);
-        self.since_text(now - chrono::Duration::seconds(overlap))
+        self.since_text(now - chrono::Duration::seconds(overlap + 1))
+    }
+
+    /// One round of the delta feed from `url` (`None`: the server forgot it).
+    fn round(&mut self, url: &str) -> Result<Option<(Vec<Value>, String)>, ConnectorError> {
+        let Some(changes) = self.spec.changes.clone() else {
+            return Ok(None);
+        };
+        let Some(delta) = &changes.delta else {
+            return Ok(None);
+        };
+        let round = pages::round(
+            &mut self.client,
+            url,
+            &changes.call.select,
+            delta,
+            &changes.expired,
+        )
+        .map_err(|f| self.client.error(f))?;
+        Ok(match round {
+            pages::Round::Done { entries, link } => Some((entries, link)),
+            pages::Round::Expired => None,
+        })
+    }
+
+    /// Whether a delta entry is a removal mark.
+    fn removed(&self, entry: &Value) -> bool {
+        let Some(p) = self
+            .spec
+            .changes
+            .as_ref()
+            .and_then(|c| c.delta.as_ref()?.removed.as_ref())
+        else {
+            return false;
+        };
+        entry
+            .as_object()
+            .and_then(|e| template::field(e, p))
+            .is_some_and(|v| !v.is_null())
+    }
+
+    /// A cursor that is a delta link; a feed's first round when there is none.
+    fn delta_changes(&mut self, cursor: &str) -> Result<Option<ChangeFeed>, ConnectorError> {
+        // a cursor of another kind of feed (the settings changed): read in full
+        if !(cursor.starts_with("http://")
+            || cursor.starts_with("https://")
+            || cursor.starts_with('/'))
+        {
+            return Ok(None);
+        }
+        let url = self.client.url(cursor, "");
+        let Some((entries, link)) = self.round(&url)? else {
+            return Ok(None);
+        };
+        let mut changed: Vec<Listed> = Vec::new();
+        let mut deleted: Vec<String> = Vec::new();
+        for (i, v) in entries.into_iter().enumerate() {
+            let removed = self.removed(&v);
+            let id = v
+                .as_object()
+                .and_then(|e| template::scalar(template::field(e, &self.spec.id).as_deref()));
+            if removed {
+                if let Some(id) = id {
+                    changed.retain(|l| l.id != id);
+                    self.cache.remove(&id);
+                    deleted.retain(|d| *d != id);
+                    deleted.push(id);
+                }
+                continue;
+            }
+            match self.record(v, format!("changed record {}", i + 1)) {
+                ReadItem::Record(r) => {
+                    let id = self.id_of(&r.fields).unwrap_or_default();
+                    changed.retain(|l| l.id != id);
+                    deleted.retain(|d| *d != id);
+                    changed.push(Listed {
+                        id: id.clone(),
+                        version: r.version.clone(),
+                    });
+                    self.cache.insert(id, r);
+                }
+                ReadItem::Reject(r) => {
+                    return Err(ConnectorError::Other {
+                        connector: self.name.clone(),
+                        message: format!("{}: {}", r.position, r.reason),
+                    })
+                }
+            }
+        }
+        Ok(Some(ChangeFeed {
+            changed,
+            deleted,
+            cursor: link,
+        }))
     }
 
     /// One reading request (a GET, a GraphQL query) with retries; the
@@ -267,6 +378,7 @@ impl Connector for Http {
 
     fn probe(&mut self) -> Result<String, ConnectorError> {
         let _span = crate::calls::span(&self.name, self.kind_name(), "probe");
+        self.round = None;
         // the first page of the listing: reachable, authorised, JSON
         let call = self.spec.list.clone();
         let vars = Vars::default();
@@ -290,10 +402,15 @@ impl Connector for Http {
 
     fn read(&mut self) -> Result<Box<dyn Iterator<Item = ReadItem> + '_>, ConnectorError> {
         let _span = crate::calls::span(&self.name, self.kind_name(), "read");
-        let call = self.spec.list.clone();
-        let listing = self.walk(&call, &Vars::default())?;
-        let items: Vec<ReadItem> = listing
-            .records
+        let records = match self.round.take() {
+            // the delta round `cursor` just walked is the complete listing
+            Some(entries) => entries.into_iter().filter(|e| !self.removed(e)).collect(),
+            None => {
+                let call = self.spec.list.clone();
+                self.walk(&call, &Vars::default())?.records
+            }
+        };
+        let items: Vec<ReadItem> = records
             .into_iter()
             .enumerate()
             .map(|(i, v)| self.record(v, format!("record {}", i + 1)))
@@ -321,6 +438,25 @@ impl Connector for Http {
                 self.unsupported("tell its change cursor (no `changes` request is configured)")
             );
         };
+        self.round = None;
+        if changes.delta.is_some() {
+            // a delta feed's position is the end of a full round: walk it
+            // and keep it for the read that follows
+            let call = &changes.call;
+            let vars = Vars::default();
+            let url = self.client.url(
+                &template::path(&call.path, &vars),
+                &template::query(&call.params, &vars),
+            );
+            let Some((entries, link)) = self.round(&url)? else {
+                let detail = "the first round of the delta feed was refused as expired";
+                return Err(self
+                    .client
+                    .error(self.client.failure("GET", &url, None, detail)));
+            };
+            self.round = Some(entries);
+            return Ok(link);
+        }
         // the server's clock, from an answer that lists nothing (since now)
         let probe = self.since_text(chrono::Utc::now() + chrono::Duration::days(1));
         let vars = Vars {
@@ -339,11 +475,21 @@ impl Connector for Http {
         let Some(changes) = self.spec.changes.clone() else {
             return Err(self.unsupported("list changes (no `changes` request is configured)"));
         };
+        self.round = None;
+        if changes.delta.is_some() {
+            self.cache.clear();
+            return self.delta_changes(cursor);
+        }
         let vars = Vars {
             since: Some(cursor),
             ..Vars::default()
         };
-        let listing = self.walk(&changes.call, &vars)?;
+        let listing = match pages::walk(&mut self.client, &self.spec, &changes.call, &vars) {
+            Ok(l) => l,
+            // the server no longer takes this cursor: read in full
+            Err(f) if f.status.is_some_and(|s| changes.expired.contains(&s)) => return Ok(None),
+            Err(f) => return Err(self.client.error(f)),
+        };
         let next = self.cursor_at(listing.date);
         self.cache.clear();
         let mut changed = Vec::new();
@@ -389,6 +535,7 @@ impl Connector for Http {
         ops: &[WriteOp],
     ) -> Result<Vec<crate::WriteResult>, ConnectorError> {
         let _span = crate::calls::span(&self.name, self.kind_name(), "write");
+        self.round = None;
         let mut results = Vec::with_capacity(ops.len());
         for op in ops {
             let result = match op {

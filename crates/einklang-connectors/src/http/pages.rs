@@ -135,3 +135,65 @@ pub fn kind_of(v: &Value) -> &'static str {
         Value::Object(_) => "an object",
     }
 }
+
+/// One round of a delta feed, as far as it went.
+pub enum Round {
+    /// Every page was read: the entries and the link to ask next time.
+    Done {
+        /// The entries (records and removal marks), in order.
+        entries: Vec<Value>,
+        /// The link of the next round (the new cursor).
+        link: String,
+    },
+    /// The server no longer knows the link (one of the `expired` statuses).
+    Expired,
+}
+
+/// Walk one round of a delta feed from `url`: pages by `next`, until an
+/// answer carries the `link` of the next round. An answer with neither is
+/// an error (a round that ends without a cursor cannot be resumed).
+pub fn round(
+    client: &mut Client,
+    url: &str,
+    select: &str,
+    delta: &super::spec::Delta,
+    expired: &[u16],
+) -> Result<Round, Failure> {
+    let mut entries = Vec::new();
+    let mut url = url.to_string();
+    for _ in 0..MAX_PAGES {
+        let value = match client.json("GET", &url, None, false) {
+            Ok((_, v)) => v,
+            Err(f) if f.status.is_some_and(|s| expired.contains(&s)) => return Ok(Round::Expired),
+            Err(f) => return Err(f),
+        };
+        match template::at(&value, select) {
+            Some(Value::Array(items)) => entries.extend(items.iter().cloned()),
+            None | Some(Value::Null) => {}
+            Some(other) => {
+                let detail = format!(
+                    "expected a list of records at `{}`, found {}",
+                    pointer_name(select),
+                    kind_of(other)
+                );
+                return Err(client.failure("GET", &url, None, &detail));
+            }
+        }
+        if let Some(link) = template::scalar(template::at(&value, &delta.link)) {
+            return Ok(Round::Done { entries, link });
+        }
+        let next = (delta.next.as_ref()).and_then(|p| template::scalar(template::at(&value, p)));
+        match next {
+            Some(n) => url = client.url(&n, ""),
+            None => {
+                let detail = format!(
+                    "the answer has neither the next round's link at `{}` nor a next page",
+                    delta.link
+                );
+                return Err(client.failure("GET", &url, None, &detail));
+            }
+        }
+    }
+    let detail = format!("more than {MAX_PAGES} pages in one round");
+    Err(client.failure("GET", &url, None, &detail))
+}

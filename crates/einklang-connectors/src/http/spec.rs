@@ -98,15 +98,40 @@ pub struct Call {
     pub reread: bool,
 }
 
-/// An incremental read: the listing with a filter on a change time.
+/// An incremental read: the listing with a filter on a change time, or a
+/// delta feed whose answer carries the link to ask next.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Changes {
-    /// The listing request with `{since}` in a parameter or the body.
+    /// The listing request with `{since}` in a parameter or the body (a
+    /// delta feed: the request that starts a full round).
     pub call: Call,
-    /// How `{since}` is written: `rfc3339`, `epoch` (seconds) or `epoch_ms`.
+    /// How `{since}` is written: `rfc3339`, `epoch` (seconds), `epoch_ms`
+    /// or a chrono/strftime format (written in [`Self::tz`]).
     pub format: String,
+    /// The zone a strftime `format` is written in (default UTC).
+    pub tz: chrono_tz::Tz,
     /// Seconds the window reaches back, for clock steps and slow commits.
     pub overlap_s: i64,
+    /// A delta feed (Microsoft Graph): where its links and removals are.
+    pub delta: Option<Delta>,
+    /// Statuses meaning "the server no longer knows this cursor" (default
+    /// `[410]`): the read starts a full round instead.
+    pub expired: Vec<u16>,
+}
+
+/// A delta feed: pages linked by `next`, a round ending with the `delta`
+/// link that is stored as the cursor and asked next time, removed records
+/// marked at `removed` (Microsoft Graph's `@odata.nextLink`,
+/// `@odata.deltaLink`, `@removed`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Delta {
+    /// Pointer of the link to the next round (the cursor).
+    pub link: String,
+    /// Pointer of the next page's URL within a round, if it pages.
+    pub next: Option<String>,
+    /// Field (or pointer) of an entry that marks it removed, if the feed
+    /// shows removals.
+    pub removed: Option<String>,
 }
 
 /// A feed of deleted ids (Directus keeps them in `/activity`).
@@ -337,24 +362,9 @@ pub fn parse(kind: &str, settings: &Settings) -> Result<Spec, Vec<SettingProblem
             (Call::empty(), Paging::None)
         }
     };
-    let changes = c.table("changes", settings.get("changes")).map(|t| {
-        let format = c.text("changes", t.get("format")).unwrap_or_else(|| "rfc3339".into());
-        if !["rfc3339", "epoch", "epoch_ms"].contains(&format.as_str()) {
-            c.bad("changes", "`format` must be \"rfc3339\", \"epoch\" or \"epoch_ms\"");
-        }
-        let overlap_s = c.number("changes", t.get("overlap_s"), 60) as i64;
-        let mut call = call(&mut c, "changes", t, graphql, "GET");
-        if call.path.is_empty() && !graphql {
-            call.path = list.path.clone();
-        }
-        if call.select.is_empty() {
-            call.select = list.select.clone();
-        }
-        if !mentions(&call, "{since}") {
-            c.bad("changes", "`changes` must use \"{since}\" in a parameter or its body, e.g. params = { \"filter[updated_at][from]\" = \"{since}\" }");
-        }
-        Changes { call, format, overlap_s }
-    });
+    let changes = c
+        .table("changes", settings.get("changes"))
+        .map(|t| changes(&mut c, t, &list, graphql));
     let deletes = c
         .table("deletes", settings.get("deletes"))
         .map(|t| Deletes {
@@ -363,6 +373,12 @@ pub fn parse(kind: &str, settings: &Settings) -> Result<Spec, Vec<SettingProblem
                 .unwrap_or_else(|| "id".into()),
             call: call(&mut c, "deletes", t, graphql, "GET"),
         });
+    if deletes.is_some() && changes.as_ref().is_some_and(|c| c.delta.is_some()) {
+        c.bad(
+            "deletes",
+            "a delta feed (`changes` with `delta`) shows its deletes itself: name them with `removed` instead of `deletes`",
+        );
+    }
     if deletes.is_some() && changes.is_none() {
         c.bad(
             "deletes",
@@ -484,6 +500,8 @@ const CALL_KEYS: &[&str] = &[
     "id",
     "missing",
 ];
+/// Keys only `changes` takes.
+const CHANGES_KEYS: &[&str] = &["tz", "delta", "next", "removed", "expired"];
 const PAGING_KEYS: &[&str] = &[
     "paginate",
     "page_param",
@@ -528,6 +546,9 @@ fn call(c: &mut Check, key: &str, t: &Map<String, Value>, graphql: bool, method:
     }
     if ["create", "update"].contains(&key) {
         allowed.push("reread");
+    }
+    if key == "changes" {
+        allowed.extend(CHANGES_KEYS);
     }
     c.unknown(key, t, &allowed);
     if graphql {
@@ -635,6 +656,127 @@ fn strings(call: &Call) -> Vec<&str> {
         walk(b, &mut out);
     }
     out
+}
+
+/// The `changes` table: a `{since}` window or a delta feed.
+fn changes(c: &mut Check, t: &Map<String, Value>, list: &Call, graphql: bool) -> Changes {
+    let mut call = call(c, "changes", t, graphql, "GET");
+    if call.path.is_empty() && !graphql {
+        call.path = list.path.clone();
+    }
+    if call.select.is_empty() {
+        call.select = list.select.clone();
+    }
+    let expired = statuses(c, "changes", "expired", t.get("expired"), vec![410]);
+    let text = |c: &mut Check, k: &str| c.text("changes", t.get(k));
+    let delta = text(c, "delta").map(|link| Delta {
+        link,
+        next: text(c, "next"),
+        removed: text(c, "removed"),
+    });
+    if let Some(d) = &delta {
+        if graphql {
+            c.bad(
+                "changes",
+                "`delta` is for REST feeds (a delta link is a URL to GET)",
+            );
+        }
+        for p in std::iter::once(&d.link).chain(&d.next) {
+            if !p.starts_with('/') {
+                c.bad("changes", format!("`delta` and `next` are JSON pointers such as \"/@odata.deltaLink\" (they start with /), not `{p}`"));
+            }
+        }
+        for k in ["format", "tz", "overlap_s"] {
+            if t.contains_key(k) {
+                c.bad("changes", format!("`{k}` is for a `{{since}}` window; a delta feed (`delta`) has no time window"));
+            }
+        }
+        if mentions(&call, "{since}") {
+            c.bad(
+                "changes",
+                "a delta feed (`delta`) asks its stored link, not a time: leave \"{since}\" out",
+            );
+        }
+        return Changes {
+            call,
+            format: "rfc3339".into(),
+            tz: chrono_tz::UTC,
+            overlap_s: 0,
+            delta,
+            expired,
+        };
+    }
+    for k in ["next", "removed"] {
+        if t.contains_key(k) {
+            c.bad("changes", format!("`{k}` belongs to a delta feed: name its link with `delta` (e.g. delta = \"/@odata.deltaLink\")"));
+        }
+    }
+    let format = text(c, "format").unwrap_or_else(|| "rfc3339".into());
+    let named = ["rfc3339", "epoch", "epoch_ms"].contains(&format.as_str());
+    let tz = match text(c, "tz") {
+        None => chrono_tz::UTC,
+        Some(_) if named => {
+            c.bad("changes", "`tz` is the zone of a strftime `format` (such as \"%Y-%m-%d %H:%M:%S\"); rfc3339 and epochs need none");
+            chrono_tz::UTC
+        }
+        Some(name) => name.parse().unwrap_or_else(|_| {
+            c.bad("changes", format!("`tz`: unknown time zone `{name}` (use a name such as \"UTC\" or \"Europe/Berlin\")"));
+            chrono_tz::UTC
+        }),
+    };
+    if !named && !since_format_ok(&format, tz) {
+        c.bad("changes", format!("`format` must be \"rfc3339\", \"epoch\", \"epoch_ms\" or a chrono/strftime format that writes a date-time, such as \"%Y-%m-%d %H:%M:%S\"; \"{format}\" cannot be written"));
+    }
+    let overlap_s = c.number("changes", t.get("overlap_s"), 60) as i64;
+    if !mentions(&call, "{since}") {
+        c.bad("changes", "`changes` must use \"{since}\" in a parameter or its body, e.g. params = { \"filter[updated_at][from]\" = \"{since}\" } (or name a delta feed's link with `delta`)");
+    }
+    Changes {
+        call,
+        format,
+        tz,
+        overlap_s,
+        delta: None,
+        expired,
+    }
+}
+
+/// A strftime `{since}` format writes a time (through the checked writer,
+/// never chrono's panicking `to_string`) and has a specifier at all.
+fn since_format_ok(format: &str, tz: chrono_tz::Tz) -> bool {
+    let sample = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH + chrono::Duration::days(11_000);
+    format.contains('%')
+        && einklang_core::transform::format::write_datetime(sample, format, tz).is_some()
+}
+
+/// A list of HTTP statuses under `name` of table `key`.
+fn statuses(
+    c: &mut Check,
+    key: &str,
+    name: &str,
+    v: Option<&Value>,
+    default: Vec<u16>,
+) -> Vec<u16> {
+    let Some(v) = v else {
+        return default;
+    };
+    match v.as_array() {
+        Some(a)
+            if a.iter()
+                .all(|s| s.as_u64().is_some_and(|n| (100..600).contains(&n))) =>
+        {
+            a.iter()
+                .filter_map(|s| s.as_u64().map(|n| n as u16))
+                .collect()
+        }
+        _ => {
+            c.bad(
+                key,
+                format!("`{name}` must be a list of HTTP statuses, e.g. [410]"),
+            );
+            default
+        }
+    }
 }
 
 fn paging(c: &mut Check, t: &Map<String, Value>, graphql: bool) -> Paging {

@@ -10,6 +10,7 @@ mod busy;
 mod caldav;
 mod carddav;
 mod directus;
+mod feeds;
 mod files;
 mod http;
 mod kit;

@@ -98,6 +98,9 @@ pub struct EspoState {
     pub entities: BTreeMap<String, BTreeMap<String, Map<String, Value>>>,
     /// Webhooks and their queue.
     pub hooks: Hooks,
+    /// Updates to make once the `GET` count reaches a number, right after
+    /// a list page was answered (a write during someone's read).
+    during: Vec<(u64, String, String, Value)>,
     serial: u64,
 }
 
@@ -121,6 +124,15 @@ const SYSTEM: &[&str] = &[
 ];
 
 impl EspoState {
+    /// The updates due once `gets` requests were answered.
+    pub(crate) fn take_during(&mut self, gets: u64) -> Vec<(String, String, Value)> {
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.during)
+            .into_iter()
+            .partition(|(n, ..)| *n <= gets);
+        self.during = later;
+        due.into_iter().map(|(_, e, i, f)| (e, i, f)).collect()
+    }
+
     /// An EspoCRM with `Contact` and `Account`.
     pub fn new(options: EspoOptions) -> EspoState {
         let mut s = EspoState {
@@ -401,6 +413,17 @@ impl EspoHandle {
             .unwrap()
             .save(entity, Some(id), &body, false)
             .unwrap_or_else(|r| panic!("refused: {r:?}"));
+    }
+
+    /// Change a record as another user would, right after the list page
+    /// that makes the `after_gets`-th `GET` has been answered: a write
+    /// that lands while a client reads a listing page by page.
+    pub fn update_during_list(&self, after_gets: u64, entity: &str, id: &str, fields: Value) {
+        self.state
+            .lock()
+            .unwrap()
+            .during
+            .push((after_gets, entity.into(), id.into(), fields));
     }
 
     /// Delete a record (queues webhooks).

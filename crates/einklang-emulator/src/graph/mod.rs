@@ -14,7 +14,14 @@
 //!   a scope without `/.default`, a wrong secret or tenant are refused with
 //!   the `AADSTS…` errors of the identity platform;
 //! - `GET|POST /graph/v1.0/users/{user}/contacts`, and
-//!   `GET|PATCH|DELETE /graph/v1.0/users/{user}/contacts/{id}`.
+//!   `GET|PATCH|DELETE /graph/v1.0/users/{user}/contacts/{id}`;
+//! - `GET /graph/v1.0/users/{user}/contactFolders/{folder}/contacts/delta`
+//!   ("contact: delta", the documented path; the folder is the mailbox's
+//!   one contacts folder, `AAMkADEmContactsAAA=`, or `contacts`) and
+//!   `GET /graph/v1.0/users/{user}/contacts/delta` (the same, undocumented
+//!   but answered by Graph): rounds of pages linked by `@odata.nextLink`
+//!   (`$skiptoken`), the last carrying `@odata.deltaLink` (`$deltatoken`);
+//!   see [`delta`].
 //!
 //! Records carry every property of the resource (lists empty, addresses
 //! `{}`, the rest `null` until written), `@odata.etag` (`W/"<changeKey>"`)
@@ -30,6 +37,7 @@
 //! recognisable counters, not Exchange's binary ids; `displayName` is
 //! "given surname" when a create leaves it out.
 
+pub mod delta;
 mod query;
 mod routes;
 #[cfg(test)]
@@ -82,6 +90,8 @@ pub struct GraphState {
     pub mailboxes: BTreeMap<String, Vec<Map<String, Value>>>,
     /// Tokens and their expiry (epoch seconds).
     pub tokens: Vec<(String, i64)>,
+    /// What delta queries read: every create, change and delete.
+    pub changes: delta::Log,
     serial: u64,
 }
 
@@ -193,6 +203,7 @@ impl GraphState {
             .entry(mailbox.to_lowercase())
             .or_default()
             .push(c.clone());
+        self.changes.note(mailbox, c["id"].as_str().unwrap_or(""));
         Ok(c)
     }
 
@@ -210,6 +221,7 @@ impl GraphState {
         if let Some(slot) = self.find_mut(mailbox, id) {
             *slot = c.clone();
         }
+        self.changes.note(mailbox, id);
         Ok(c)
     }
 
@@ -220,7 +232,11 @@ impl GraphState {
         };
         let before = list.len();
         list.retain(|c| c["id"] != json!(id));
-        list.len() < before
+        let gone = list.len() < before;
+        if gone {
+            self.changes.note(mailbox, id);
+        }
+        gone
     }
 
     /// A new change key and modification time.
@@ -391,6 +407,13 @@ impl GraphHandle {
     /// A contact as the API answers it (with `@odata.etag`).
     pub fn get(&self, mailbox: &str, id: &str) -> Option<Value> {
         self.state.lock().unwrap().find(mailbox, id).map(render)
+    }
+
+    /// Make every delta and skip token issued so far unknown: the next
+    /// delta request with one is answered `410 Gone` (`SyncStateNotFound`),
+    /// as Exchange answers a token that fell out of its cache.
+    pub fn expire_delta_tokens(&self) {
+        self.state.lock().unwrap().changes.expire();
     }
 
     /// A mailbox's contacts, in creation order.

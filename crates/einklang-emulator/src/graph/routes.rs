@@ -21,6 +21,11 @@ pub(crate) fn api(state: Arc<Mutex<GraphState>>) -> Router {
     Router::new()
         .route("/login/{tenant}/oauth2/v2.0/token", post(token))
         .route("/graph/v1.0/users/{user}/contacts", get(list).post(create))
+        .route("/graph/v1.0/users/{user}/contacts/delta", get(delta))
+        .route(
+            "/graph/v1.0/users/{user}/contactFolders/{folder}/contacts/delta",
+            get(folder_delta),
+        )
         .route(
             "/graph/v1.0/users/{user}/contacts/{id}",
             get(one).patch(update).delete(remove),
@@ -199,6 +204,102 @@ fn page(s: &GraphState, user: &str, q: &[(String, String)], origin: &str) -> Res
         body["@odata.nextLink"] = json!(query::next_link(&base, q, top, skip + top));
     }
     Ok(body)
+}
+
+/// `GET /graph/v1.0/users/{user}/contacts/delta` (see [`super::delta`]).
+async fn delta(
+    Ext(state): Shared,
+    headers: HeaderMap,
+    Path(user): Path<String>,
+    Query(q): Params,
+) -> Answer {
+    let mut s = state.lock().unwrap();
+    if let Err(a) = admit(&mut s, "GET", &headers, &user) {
+        return a;
+    }
+    let base = format!(
+        "{}/graph/v1.0/users/{user}/contacts/delta",
+        origin(&headers)
+    );
+    delta_page(&s, &user, &q, &headers, &base)
+}
+
+/// `GET /graph/v1.0/users/{user}/contactFolders/{folder}/contacts/delta`:
+/// the mailbox's one folder, by id or as `contacts`.
+async fn folder_delta(
+    Ext(state): Shared,
+    headers: HeaderMap,
+    Path((user, folder)): Path<(String, String)>,
+    Query(q): Params,
+) -> Answer {
+    let mut s = state.lock().unwrap();
+    if let Err(a) = admit(&mut s, "GET", &headers, &user) {
+        return a;
+    }
+    if folder != "AAMkADEmContactsAAA=" && !folder.eq_ignore_ascii_case("contacts") {
+        return json(404, not_found());
+    }
+    let base = format!(
+        "{}/graph/v1.0/users/{user}/contactFolders/{folder}/contacts/delta",
+        origin(&headers)
+    );
+    delta_page(&s, &user, &q, &headers, &base)
+}
+
+/// One page of a delta round, or `410 SyncStateNotFound`.
+fn delta_page(
+    s: &GraphState,
+    user: &str,
+    q: &[(String, String)],
+    headers: &HeaderMap,
+    base: &str,
+) -> Answer {
+    let at = match super::delta::position(
+        &s.changes,
+        param(q, "$deltatoken"),
+        param(q, "$skiptoken"),
+    ) {
+        Some(at) => at,
+        None => {
+            let m = "The sync state generation is not found. The delta token is expired and data must be synchronized again.";
+            return refused(410, "SyncStateNotFound", m);
+        }
+    };
+    let keep = match param(q, "$select").map(query::select).transpose() {
+        Ok(k) => k,
+        Err(e) => return json(400, e),
+    };
+    let size = header(headers, "prefer")
+        .split(',')
+        .find_map(|p| p.trim().strip_prefix("odata.maxpagesize=")?.parse().ok())
+        .unwrap_or(10usize)
+        .max(1);
+    let contacts = s
+        .mailboxes
+        .get(&user.to_lowercase())
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let (value, (key, token)) =
+        super::delta::page(&s.changes, contacts, user, at, size, |c| match &keep {
+            Some(k) => query::cut(render(c), k),
+            None => render(c),
+        });
+    let mut link = format!(
+        "{base}?{}={}",
+        crate::common::encode(key),
+        crate::common::encode(&token)
+    );
+    if let Some(sel) = param(q, "$select") {
+        link.push_str(&format!("&%24select={}", crate::common::encode(sel)));
+    }
+    let name = if key == "$skiptoken" {
+        "@odata.nextLink"
+    } else {
+        "@odata.deltaLink"
+    };
+    let mut body = json!({"@odata.context": format!("{}/graph/v1.0/$metadata#Collection(contact)", origin(headers)), "value": value});
+    body[name] = json!(link);
+    json(200, body)
 }
 
 /// `GET /graph/v1.0/users/{user}/contacts/{id}`.

@@ -348,3 +348,68 @@ fn throttling_and_injected_faults_answer_before_the_work() {
     assert_eq!(r.status, 503);
     assert_eq!(get(&url, &[("Authorization", &auth)]).status, 200);
 }
+
+#[test]
+fn delta_rounds_page_link_the_next_round_show_removals_and_410_when_expired() {
+    let emu = Emulator::start(Options::default());
+    let g = emu.graph();
+    let ids: Vec<String> = (0..3)
+        .map(|i| {
+            g.insert(
+                "info@bau.de",
+                json!({"givenName": format!("K{i}"), "surname": "B"}),
+            )
+        })
+        .collect();
+    let auth = token(&emu);
+    let h = [
+        ("Authorization", auth.as_str()),
+        ("Prefer", "odata.maxpagesize=2"),
+    ];
+    let folder = format!(
+        "{}/users/info@bau.de/contactFolders/AAMkADEmContactsAAA=/contacts/delta",
+        g.base_url()
+    );
+    let first = get(&folder, &h).json();
+    assert_eq!(first["value"].as_array().unwrap().len(), 2);
+    assert!(first.get("@odata.deltaLink").is_none());
+    let next = first["@odata.nextLink"].as_str().unwrap();
+    assert!(next.contains("%24skiptoken="), "{next}");
+    let last = get(next, &h).json();
+    assert_eq!(last["value"][0]["id"], json!(ids[2]));
+    let link = last["@odata.deltaLink"].as_str().unwrap().to_string();
+    assert!(link.contains("%24deltatoken="), "{link}");
+    // quiet: an empty round with a link again
+    let quiet = get(&link, &h).json();
+    assert_eq!(quiet["value"], json!([]));
+    // an edit and a delete, seen through the link
+    g.update("info@bau.de", &ids[0], json!({"surname": "Neu"}));
+    g.delete("info@bau.de", &ids[1]);
+    let round = get(&link, &h).json();
+    let v = round["value"].as_array().unwrap();
+    assert_eq!(v.len(), 2, "{round}");
+    assert_eq!(
+        (v[0]["id"].clone(), v[0]["surname"].clone()),
+        (json!(ids[0]), json!("Neu"))
+    );
+    assert_eq!(
+        v[1],
+        json!({"@odata.type": "#microsoft.graph.contact", "id": ids[1], "@removed": {"reason": "deleted"}})
+    );
+    // the undocumented path without a folder answers the same
+    let plain = format!("{}/users/info@bau.de/contacts/delta", g.base_url());
+    assert_eq!(get(&plain, &h).json()["value"].as_array().unwrap().len(), 2);
+    // expired and unknown tokens: 410 SyncStateNotFound
+    g.expire_delta_tokens();
+    let r = get(&link, &h);
+    assert_eq!(
+        (r.status, r.json()["error"]["code"].clone()),
+        (410, json!("SyncStateNotFound"))
+    );
+    assert_eq!(get(&format!("{plain}?$deltatoken=nope"), &h).status, 410);
+    let wrong = format!(
+        "{}/users/info@bau.de/contactFolders/other/contacts/delta",
+        g.base_url()
+    );
+    assert_eq!(get(&wrong, &h).status, 404);
+}

@@ -11,6 +11,7 @@ mod deletes;
 mod directus;
 mod doctor;
 mod failures;
+mod feeds;
 mod flags;
 mod harness;
 mod http;

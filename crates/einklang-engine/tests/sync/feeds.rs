@@ -1,0 +1,199 @@
+//! Change feeds of the seed systems as peers of a practice list: EspoCRM's
+//! zone-less `modifiedAt` window finds another user's edit without
+//! `--full`; Microsoft Graph's contacts delta query is read through its
+//! stored `@odata.deltaLink` (an edit and a removal), and a `410 Gone`
+//! for that link restarts a full round within the same run with nothing
+//! doubled.
+
+use crate::harness::*;
+use einklang_connectors::memory::MemoryOptions;
+use einklang_emulator::{Emulator, Options};
+use serde_json::json;
+
+fn espo_config(url: &str) -> String {
+    format!(
+        r#"
+[entities.contact]
+name = "text"
+
+[connectors.office]
+kind = "jsonl"
+path = "memory-office.jsonl"
+
+[connectors.espo]
+kind = "http"
+base_url = "{url}"
+auth = {{ header = "X-Api-Key", value = "espo-api-key" }}
+version = "versionNumber"
+list = {{ path = "/Contact", records = "/list", paginate = "offset", offset_param = "offset", size_param = "maxSize", size = 200, params = {{ orderBy = "createdAt", order = "asc" }} }}
+changes = {{ params = {{ maxSize = 200, orderBy = "createdAt", order = "asc", "where[0][type]" = "after", "where[0][attribute]" = "modifiedAt", "where[0][value]" = "{{since}}" }}, format = "%Y-%m-%d %H:%M:%S", tz = "UTC" }}
+get = {{ path = "/Contact/{{id}}" }}
+create = {{ path = "/Contact" }}
+update = {{ method = "PATCH", path = "/Contact/{{id}}" }}
+delete = {{ path = "/Contact/{{id}}" }}
+writable = ["lastName"]
+
+[map.office.contact]
+id = "id"
+fields = {{ name = "name" }}
+
+[map.espo.contact]
+id = "id"
+fields = {{ name = "lastName" }}
+
+[jobs.sync]
+sync = ["espo", "office"]
+
+[conflicts.contact]
+default = {{ authority = "espo" }}
+"#
+    )
+}
+
+#[test]
+fn an_espo_edit_is_read_through_its_zoneless_modified_at_without_full() {
+    let emu = Emulator::start(Options::default());
+    let espo = emu.espo();
+    espo.advance(-3600);
+    let ids: Vec<String> = (0..3)
+        .map(|i| espo.insert("Contact", json!({"lastName": format!("Kunde {i}")})))
+        .collect();
+    espo.advance(3600);
+    let mut hub = Hub::new(
+        &espo_config(&espo.api_url()),
+        &[("office", MemoryOptions::default())],
+    );
+    let r = hub.sync("sync");
+    assert_eq!(count(&r, "created"), 3, "{:#?}", r.counters);
+    assert_quiet(&hub.sync("sync"));
+    espo.update("Contact", &ids[1], json!({"lastName": "Kunde 1 GmbH"}));
+    let gets = espo.count("GET");
+    let r = hub.sync("sync");
+    assert_eq!(count(&r, "changes"), 1, "{:#?}", r.counters);
+    assert_eq!(espo.count("GET") - gets, 1, "one listing of what changed");
+    hub.find("office", "name", "Kunde 1 GmbH");
+    assert_quiet(&hub.sync("sync"));
+}
+
+fn graph_config(emu: &Emulator) -> String {
+    let g = emu.graph();
+    format!(
+        r#"
+[entities.contact]
+first_name = "text"
+last_name = "text"
+
+[connectors.office]
+kind = "jsonl"
+path = "memory-office.jsonl"
+
+[connectors.graph]
+kind = "http"
+base_url = "{base}"
+auth = {{ oauth2 = {{ token_url = "{token}", client_id = "einklang-graph-app", client_secret = "graph-s3cret", scope = "https://graph.microsoft.com/.default" }} }}
+version = "changeKey"
+list = {{ path = "/users/info@bau.de/contacts", records = "/value", paginate = "next_link", next = "/@odata.nextLink", params = {{ "$top" = 5 }} }}
+changes = {{ path = "/users/info@bau.de/contactFolders/contacts/contacts/delta", delta = "/@odata.deltaLink", next = "/@odata.nextLink", removed = "/@removed" }}
+get = {{ path = "/users/info@bau.de/contacts/{{id}}" }}
+create = {{ path = "/users/info@bau.de/contacts" }}
+update = {{ path = "/users/info@bau.de/contacts/{{id}}" }}
+delete = {{ path = "/users/info@bau.de/contacts/{{id}}" }}
+conditional = "If-Match"
+writable = ["givenName", "surname"]
+
+[map.office.contact]
+id = "id"
+fields = {{ first_name = "first", last_name = "last" }}
+
+[map.graph.contact]
+id = "id"
+fields = {{ first_name = "givenName", last_name = "surname" }}
+
+[jobs.sync]
+sync = ["graph", "office"]
+
+[conflicts.contact]
+default = {{ authority = "graph" }}
+"#,
+        base = g.base_url(),
+        token = g.token_url(),
+    )
+}
+
+#[test]
+fn graph_delta_reads_edits_and_removals_and_a_410_restarts_the_round_in_the_same_run() {
+    let emu = Emulator::start(Options::default());
+    let g = emu.graph();
+    let ids: Vec<String> = (0..12)
+        .map(|i| {
+            g.insert(
+                "info@bau.de",
+                json!({"givenName": format!("K{i}"), "surname": "Bau"}),
+            )
+        })
+        .collect();
+    let mut hub = Hub::new(&graph_config(&emu), &[("office", MemoryOptions::default())]);
+    let links = |hub: &mut Hub| {
+        hub.store
+            .count_links("default", "graph", "contact")
+            .unwrap()
+    };
+
+    // the first run walks one full round (two pages) and keeps its delta link
+    let r = hub.sync("sync");
+    assert_eq!(count(&r, "created"), 12, "{:#?}", r.counters);
+    assert_eq!(
+        g.count("GET"),
+        2,
+        "the round is the full read: {:?}",
+        g.requests()
+    );
+    assert_eq!(hub.remote("office").records().len(), 12);
+    let gets = g.count("GET");
+    assert_quiet(&hub.sync("sync"));
+    assert_eq!(
+        g.count("GET") - gets,
+        1,
+        "a quiet round through the delta link"
+    );
+
+    // an edit and a removal, seen through the delta link
+    g.update("info@bau.de", &ids[3], json!({"surname": "Neubau"}));
+    g.delete("info@bau.de", &ids[4]);
+    let r = hub.sync("sync");
+    assert_eq!(count(&r, "changes"), 2, "{:#?}", r.counters);
+    assert_eq!(count(&r, "deleted"), 1, "{:#?}", r.counters);
+    let (_, k3) = hub.find("office", "first", "K3");
+    assert_eq!(k3["last"], json!("Neubau"));
+    assert!(hub
+        .remote("office")
+        .records()
+        .iter()
+        .all(|(_, r)| r["first"] != json!("K4")));
+    assert_quiet(&hub.sync("sync"));
+
+    // the link expires: the same run reads a full round, nothing doubled,
+    // and the edit made meanwhile arrives
+    let (records, linked) = (hub.records().len(), links(&mut hub));
+    g.update("info@bau.de", &ids[5], json!({"surname": "Altbau"}));
+    g.expire_delta_tokens();
+    let gets = g.count("GET");
+    let r = hub.sync("sync");
+    assert_eq!(count(&r, "created"), 0, "{:#?}", r.counters);
+    assert_eq!(count(&r, "deleted"), 0, "{:#?}", r.counters);
+    assert_eq!(
+        g.count("GET") - gets,
+        3,
+        "the 410, then two pages of a new round"
+    );
+    assert_eq!((hub.records().len(), links(&mut hub)), (records, linked));
+    assert_eq!(hub.remote("office").records().len(), 11);
+    assert_eq!(hub.find("office", "first", "K5").1["last"], json!("Altbau"));
+    for i in (0..12).filter(|i| *i != 4) {
+        hub.find("office", "first", &format!("K{i}"));
+    }
+    // and the next run goes through the new round's link again
+    let gets = g.count("GET");
+    assert_quiet(&hub.sync("sync"));
+    assert_eq!(g.count("GET") - gets, 1);
+}
