@@ -222,6 +222,23 @@ mod tests {
     }
 
     #[test]
+    fn merged_calls_read_their_ids_together_each_once_and_many_make_an_ordinary_run() {
+        let t = Trigger::webhooks(&[wake("shop", None), wake("crm", None), wake("crm", None)]);
+        let targets = t.targets.unwrap();
+        assert_eq!(targets["crm"], ["a", "crm-b"]);
+        assert_eq!(targets["shop"], ["a", "shop-b"]);
+        let many: Vec<Wake> = (0..=MAX_TARGETS / 2)
+            .map(|i| Wake {
+                connector: "crm".into(),
+                ids: vec![format!("x{i}"), format!("y{i}")],
+                delivery: None,
+            })
+            .collect();
+        assert_eq!(Trigger::webhooks(&many).targets, None, "over {MAX_TARGETS}");
+        assert_eq!(Trigger::first("cli").targets, None);
+    }
+
+    #[test]
     fn queued_webhook_calls_make_one_run() {
         let (tx, rx) = std::sync::mpsc::channel();
         for _ in 0..30 {
