@@ -22,3 +22,4 @@ mod postgres;
 mod rebase;
 mod scenarios;
 mod scope;
+mod targeted;
