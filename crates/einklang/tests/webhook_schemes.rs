@@ -329,4 +329,12 @@ pull = ["graph"]
     assert_eq!(espo.count("GET") - gets, 1, "one GET for the one record");
     // only the handshake and the good notification were answered 2xx: one run
     assert!(w.reports.recv_timeout(Duration::from_millis(500)).is_err());
+    // a lifecycle notification (`missed`) names no record: an ordinary run
+    let missed = json!({"value": [{"subscriptionId": "s", "clientState": "cs-41", "lifecycleEvent": "missed"}]});
+    let (status, _, text) = post(&url, &[], &missed.to_string());
+    assert_eq!(status, 202, "{text}");
+    let run = w.report();
+    let counters = &step(&run, "graph")["counters"];
+    assert_eq!(counters.get("named"), None, "{run}");
+    assert_eq!(counters["read"], 1, "the listing was read: {run}");
 }

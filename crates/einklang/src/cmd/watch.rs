@@ -107,7 +107,9 @@ impl Trigger {
             }
         }
         let named: usize = targets.values().map(Vec::len).sum();
-        let targets = (named > 0 && named <= MAX_TARGETS).then_some(targets);
+        // a call that names no record (Graph's `missed`) asks for an ordinary run
+        let everything = wakes.iter().any(|w| w.ids.is_empty());
+        let targets = (!everything && named <= MAX_TARGETS).then_some(targets);
         let (why, by) = match wakes {
             [one] => (
                 format!("a webhook for `{names}` named {records} record(s)"),
@@ -236,6 +238,10 @@ mod tests {
             .collect();
         assert_eq!(Trigger::webhooks(&many).targets, None, "over {MAX_TARGETS}");
         assert_eq!(Trigger::first("cli").targets, None);
+        let mut none = wake("crm", None);
+        none.ids.clear();
+        let t = Trigger::webhooks(&[wake("crm", None), none]);
+        assert_eq!(t.targets, None, "a call naming nothing: an ordinary run");
     }
 
     #[test]

@@ -376,6 +376,12 @@ fn graph_validation_token_is_echoed_and_notifications_need_the_client_state() {
     let none = br#"{"value":[{"resourceData":{"id":"AAA"}}]}"#;
     assert!(verify(&spec, &[], none).is_err());
     assert!(verify(&spec, &[], br#"{"value":[]}"#).is_err());
+    // a lifecycle notification names no record: it makes an ordinary run
+    let missed = br#"{"value":[{"subscriptionId":"s1","clientState":"client-state-5","lifecycleEvent":"missed"}]}"#;
+    let d = verify(&spec, &[], missed).unwrap();
+    assert!(d.ids.is_empty() && d.handshake.is_none(), "{d:?}");
+    let forged = br#"{"value":[{"clientState":"x","lifecycleEvent":"missed"}]}"#;
+    assert!(verify(&spec, &[], forged).is_err());
 }
 
 #[test]
