@@ -338,3 +338,130 @@ pull = ["graph"]
     assert_eq!(counters.get("named"), None, "{run}");
     assert_eq!(counters["read"], 1, "the listing was read: {run}");
 }
+
+/// An Advoware bearer token from the emulator's signed token request.
+fn advoware_token(emu: &Emulator) -> String {
+    use einklang_emulator::advoware::auth::{sign, Credentials};
+    let c = Credentials::default();
+    let stamp = "2026-01-26T10:00:00Z";
+    let body = json!({"AppID": c.app_id, "Kanzlei": c.kanzlei, "Database": c.database, "User": c.user,
+        "Role": 2, "Product": 64, "Password": c.password, "Nonce": "n-1", "RequestTimeStamp": stamp,
+        "HMAC512Signature": sign(&c.api_key, "64", &c.app_id, "n-1", stamp).unwrap()});
+    let (status, _, text) = post(
+        &emu.advoware().token_url(),
+        &[("Content-Type", "application/json")],
+        &body.to_string(),
+    );
+    assert_eq!(status, 200, "{text}");
+    let answer: Value = serde_json::from_str(&text).unwrap();
+    answer["access_token"].as_str().unwrap().to_string()
+}
+
+/// Seed 002's fast path end to end: an edit in EspoCRM, its signed
+/// webhook, and the Beteiligter in Advoware is written within a second of
+/// the call, with at most 3 remote calls for the record (here: EspoCRM's
+/// GET and Advoware's PUT).
+#[test]
+fn an_espo_webhook_reaches_advoware_within_a_second_in_at_most_three_calls() {
+    let emu = Emulator::start(Options::default());
+    let (espo, advo) = (emu.espo(), emu.advoware());
+    let ids: Vec<String> = ["Albers", "Brandt", "Claßen"]
+        .iter()
+        .map(|n| espo.insert("Contact", json!({"firstName": "Eva", "lastName": n})))
+        .collect();
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}/webhook/espo");
+    let (hook_id, secret) = espo.subscribe("Contact.update", &url);
+    let config = format!(
+        r#"
+[entities.contact]
+first_name = "text"
+last_name = "text"
+
+[connectors.espo]
+kind = "http"
+base_url = "{}"
+auth = {{ header = "X-Api-Key", value = "espo-api-key" }}
+version = "versionNumber"
+list = {{ path = "/Contact", records = "/list", params = {{ select = "id,firstName,lastName,versionNumber" }} }}
+get = {{ path = "/Contact/{{id}}" }}
+create = {{ path = "/Contact" }}
+update = {{ method = "PATCH", path = "/Contact/{{id}}" }}
+webhook = {{ scheme = "espo", secret = "${{ESPO_WEBHOOK_SECRET}}", webhook_id = "{hook_id}" }}
+
+[connectors.advo]
+kind = "http"
+base_url = "{}api/v1/advonet"
+auth = {{ bearer = "${{ADVOWARE_TOKEN}}" }}
+id = "betNr"
+version = "rowId"
+list = {{ path = "/Beteiligte" }}
+get = {{ path = "/Beteiligte/{{id}}", record = "/0" }}
+create = {{ path = "/Beteiligte" }}
+update = {{ method = "PUT", path = "/Beteiligte/{{id}}", record = "/0" }}
+writable = ["name", "vorname"]
+
+[map.espo.contact]
+id = "id"
+fields = {{ first_name = "firstName", last_name = "lastName" }}
+
+[map.advo.contact]
+id = "betNr"
+on_delete = "ignore"
+fields = {{ first_name = "vorname", last_name = "name" }}
+
+[conflicts.contact]
+default = {{ authority = ["espo", "hub"] }}
+
+[jobs.j]
+sync = ["espo", "advo"]
+"#,
+        espo.api_url(),
+        advo.base_url()
+    );
+    let token = advoware_token(&emu);
+    let w = Watch::start(
+        &config,
+        port,
+        &[("ESPO_WEBHOOK_SECRET", &secret), ("ADVOWARE_TOKEN", &token)],
+    );
+    let first = w.report();
+    assert_eq!(first["status"], "succeeded", "{first}");
+    assert_eq!(advo.all().len(), 3);
+    let calls = |espo: &einklang_emulator::espo::EspoHandle,
+                 advo: &einklang_emulator::advoware::AdvowareHandle| {
+        let total = |m: std::collections::BTreeMap<String, u64>| -> u64 {
+            m.iter()
+                .filter(|(k, _)| k.as_str() != "TOKEN")
+                .map(|(_, v)| v)
+                .sum()
+        };
+        total(espo.requests()) + total(advo.requests())
+    };
+    let before = calls(&espo, &advo);
+    espo.update("Contact", &ids[1], json!({"lastName": "Brand-Ohlsen"}));
+    let started = std::time::Instant::now();
+    let sent = espo.deliver();
+    assert_eq!(sent[0].status, 202, "{sent:?}");
+    let run = w.report();
+    let took = started.elapsed();
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let advo_row = advo
+        .all()
+        .into_iter()
+        .find(|b| b["name"] == "Brand-Ohlsen")
+        .unwrap_or_else(|| panic!("not in Advoware: {:?}", advo.all()));
+    assert_eq!(advo_row["vorname"], "Eva");
+    assert!(
+        took < Duration::from_secs(1),
+        "webhook → Advoware took {took:?}"
+    );
+    let used = calls(&espo, &advo) - before;
+    eprintln!("webhook → Advoware: {took:?}, {used} remote call(s)");
+    assert!(
+        used <= 3,
+        "{used} remote calls for one record: espo {:?}, advo {:?}",
+        espo.requests(),
+        advo.requests()
+    );
+}
