@@ -88,6 +88,7 @@ impl Http {
     /// An incoming webhook call, checked against the `webhook` settings.
     pub fn webhook_delivery(
         &self,
+        query: &str,
         headers: &[(String, String)],
         body: &[u8],
     ) -> Result<Delivery, String> {
@@ -97,7 +98,7 @@ impl Http {
                 self.name
             ));
         };
-        webhook::verify(w, headers, body)
+        webhook::verify_call(w, query, headers, body)
     }
 
     fn kind_name(&self) -> &'static str {
@@ -369,11 +370,12 @@ impl Connector for Http {
 
     fn webhook(
         &self,
+        query: &str,
         headers: &[(String, String)],
         body: &[u8],
     ) -> Option<Result<Delivery, String>> {
         self.spec.webhook.as_ref()?;
-        Some(self.webhook_delivery(headers, body))
+        Some(self.webhook_delivery(query, headers, body))
     }
 
     fn probe(&mut self) -> Result<String, ConnectorError> {

@@ -410,15 +410,17 @@ pub trait Connector: Send {
     fn listener(&self) -> Result<Option<Box<dyn ChangeListener>>, ConnectorError> {
         Ok(None)
     }
-    /// Check an incoming webhook call against the connector's `webhook`
-    /// settings (signature, timestamp); what it names and what a copy of
+    /// Check an incoming webhook call (its query string without `?`, its
+    /// headers and body) against the connector's `webhook` settings
+    /// (signature, timestamp, secret); what it names and what a copy of
     /// it would repeat. `None`: the connector takes no webhooks.
     fn webhook(
         &self,
+        query: &str,
         headers: &[(String, String)],
         body: &[u8],
     ) -> Option<Result<Delivery, String>> {
-        let _ = (headers, body);
+        let _ = (query, headers, body);
         None
     }
     /// Reach the remote with the configured credentials, cheaply (one
@@ -453,6 +455,10 @@ pub struct Delivery {
     /// How long a copy is refused: the replay window, and with a signed
     /// timestamp at least as long as that timestamp is accepted.
     pub remember: std::time::Duration,
+    /// A subscription handshake rather than a notification (Microsoft
+    /// Graph's `validationToken`): the text to answer with `200
+    /// text/plain`. Names no records and starts no run.
+    pub handshake: Option<String>,
 }
 
 /// Waits for a remote's change notifications.

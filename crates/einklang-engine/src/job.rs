@@ -33,6 +33,13 @@ pub struct RunOptions {
     pub crash: Option<CrashAt>,
     /// How the run takes its leases (exclusive runs).
     pub lease: LeaseOptions,
+    /// A targeted run (a webhook's): the external ids to read, by
+    /// connector. A side of such a connector fetches only these records
+    /// by id (one side that cannot fetch by id is read as usual); the
+    /// other sides are not read. Nothing is taken as deleted: a named
+    /// record the remote no longer has is left to the next ordinary read.
+    /// Writes go out as usual. `None`: every side is read.
+    pub targets: Option<std::collections::BTreeMap<String, Vec<String>>>,
 }
 
 impl Default for RunOptions {
@@ -45,6 +52,7 @@ impl Default for RunOptions {
             now: None,
             crash: None,
             lease: LeaseOptions::default(),
+            targets: None,
         }
     }
 }

@@ -17,6 +17,7 @@ mod apply;
 mod feed;
 mod listed;
 mod prepare;
+pub(crate) mod targeted;
 
 use crate::side::Side;
 use crate::{EngineError, Progress};

@@ -4,7 +4,8 @@
 //! 1. recover the outbox entries a crashed run left `sending`, on every
 //!    side that is written;
 //! 2. read every side that is read, in the configured order, merging its
-//!    changes into the hub;
+//!    changes into the hub (a targeted run — a webhook's — reads only the
+//!    records it names, on the sides it names: [`crate::pull::targeted`]);
 //! 3. decide the records each side lost — after all reads, so an edit made
 //!    on any side beats a delete made on another;
 //! 4. write every side that is written.
@@ -58,6 +59,7 @@ pub(crate) fn run_entity(
     for o in &mut sides {
         o.side.leave_out_not_kept(&mut *env.store, &config.tenant)?;
     }
+    let options = env.options;
     let policies = config.policies_of(entity);
     let max_deletes = env.max_deletes;
     let mut ctx = StepContext {
@@ -97,9 +99,18 @@ pub(crate) fn run_entity(
         if !o.side.pulls || o.report.error.is_some() {
             continue;
         }
+        // a targeted run reads only the sides it names, and those by id
+        let named = match &options.targets {
+            None => None,
+            Some(targets) => match targets.get(o.side.name) {
+                None => continue,
+                Some(ids) if crate::pull::targeted::can(&o.side) => Some(ids.as_slice()),
+                Some(_) => None, // cannot fetch by id: read as usual
+            },
+        };
         env.progress
             .step(&format!("{action} {} → {entity}", o.side.name));
-        if let Some((gone, marks, left)) = read_one(&mut ctx, o, max_deletes)? {
+        if let Some((gone, marks, left)) = read_one(&mut ctx, o, max_deletes, named)? {
             lost.push((i, gone, marks, left));
         }
         env.progress.step_done();
@@ -185,9 +196,14 @@ fn read_one(
     ctx: &mut StepContext<'_>,
     o: &mut Open<'_>,
     max_deletes: f64,
+    named: Option<&[String]>,
 ) -> Result<Option<Lost>, EngineError> {
     let _span = tracing::debug_span!("read", connector = o.side.name).entered();
-    let outcome = match read_side(ctx, o.connector.as_mut(), &o.side)? {
+    let read = match named {
+        Some(ids) => crate::pull::targeted::read(ctx, o.connector.as_mut(), &o.side, ids)?,
+        None => read_side(ctx, o.connector.as_mut(), &o.side)?,
+    };
+    let outcome = match read {
         Ok(outcome) => outcome,
         Err(e) => {
             tracing::warn!(connector = o.side.name, error = %e, "read failed");

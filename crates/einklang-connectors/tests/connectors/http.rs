@@ -299,6 +299,71 @@ fn http_settings_are_checked() {
     }
 }
 
+/// The schemes of docs/CONFIG.md: EspoCRM, a secret in a header or the
+/// query, Microsoft Graph — and what `check` says about a wrong one.
+#[test]
+fn webhook_schemes_are_checked() {
+    let problems = |webhook: Value| -> Vec<String> {
+        let mut s = kommo("http://x", key());
+        s["webhook"] = webhook;
+        validate_settings("http", &settings(s))
+            .into_iter()
+            .map(|p| format!("{}: {}", p.key.unwrap_or_default(), p.message))
+            .collect()
+    };
+    for example in [
+        json!({"scheme": "espo", "secret": "k", "webhook_id": "66f0a1b2c3d4e5f60", "ids": ["/*/id"]}),
+        json!({"scheme": "espo", "secret": "k", "webhook_id": "66f0a1b2c3d4e5f60"}),
+        json!({"scheme": "secret", "secret": "k", "secret_header": "X-Webhook-Token", "ids": ["/id"]}),
+        json!({"scheme": "secret", "secret": "k", "secret_param": "token", "ids": ["/id"]}),
+        json!({"scheme": "graph", "secret": "k"}),
+        json!({"scheme": "hmac", "signature_header": "X-Signature", "secret": "k", "ids": ["/*/id"]}),
+    ] {
+        assert_eq!(problems(example.clone()), Vec::<String>::new(), "{example}");
+    }
+    let cases = [
+        (
+            json!({"scheme": "espo", "secret": "k"}),
+            "webhook: scheme = \"espo\" needs `webhook_id`",
+        ),
+        (
+            json!({"scheme": "secret", "secret": "k", "ids": ["/id"]}),
+            "webhook: scheme = \"secret\" needs one of `secret_header`",
+        ),
+        (
+            json!({"scheme": "secret", "secret": "k", "ids": ["/id"], "secret_header": "A", "secret_param": "b"}),
+            "webhook: scheme = \"secret\" needs one of `secret_header`",
+        ),
+        (
+            json!({"scheme": "graph", "secret": "k", "webhook_id": "x"}),
+            "webhook: `webhook_id` belongs to scheme = \"espo\"",
+        ),
+        (
+            json!({"scheme": "espo", "secret": "k", "webhook_id": "x", "timestamp_header": "T", "signed": "{timestamp}{body}"}),
+            "webhook: `timestamp_header` belongs to scheme = \"hmac\"",
+        ),
+        (
+            json!({"scheme": "graph", "secret": "k", "signature_header": "S"}),
+            "webhook: scheme = \"graph\" takes no `signature_header`",
+        ),
+        (
+            json!({"scheme": "stripe", "secret": "k"}),
+            "webhook: unknown webhook scheme `stripe`",
+        ),
+        (
+            json!({"scheme": "graph"}),
+            "webhook: `webhook` needs `secret` and `ids`",
+        ),
+    ];
+    for (w, want) in cases {
+        let got = problems(w);
+        assert!(
+            got.iter().any(|g| g.starts_with(want)),
+            "{want} not in {got:#?}"
+        );
+    }
+}
+
 #[test]
 fn webhook_settings_are_checked() {
     let problems = |webhook: Value| -> Vec<String> {

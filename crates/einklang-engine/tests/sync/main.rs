@@ -23,4 +23,5 @@ mod postgres;
 mod rebase;
 mod scenarios;
 mod scope;
+mod targeted;
 mod truth;

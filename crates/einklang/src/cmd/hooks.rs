@@ -1,9 +1,11 @@
 //! The webhook receiver of `einklang sync JOB --watch --listen ADDR`.
 //!
 //! `POST /webhook/<connector>` is checked against that connector's
-//! `webhook` settings (HMAC signature, signed timestamp, ids in the
-//! payload); a valid call wakes the watch loop, which syncs the job.
-//! Answers: 202 with the number of ids; 200 `{"duplicate": true}` for a
+//! `webhook` settings (signature scheme, signed timestamp, ids in the
+//! payload); a valid call wakes the watch loop, which syncs the records it
+//! names (a targeted run, see `watch`).
+//! Answers: 202 with the number of ids; 200 `text/plain` with the token
+//! for Microsoft Graph's `?validationToken=` handshake (nothing runs); 200 `{"duplicate": true}` for a
 //! copy of a call accepted within the replay window (nothing runs; 2xx so
 //! the sender does not retry it); 401 for a bad or missing signature,
 //! timestamp or delivery id (nothing runs); 404 for a connector of another
@@ -62,8 +64,8 @@ pub struct Limits {
 pub struct Wake {
     /// The connector it came for.
     pub connector: String,
-    /// How many record ids it named.
-    pub ids: usize,
+    /// The ids of the records it named.
+    pub ids: Vec<String>,
     /// The sender's delivery id, when the settings name its header.
     pub delivery: Option<String>,
 }
@@ -186,6 +188,7 @@ async fn receive(
         return not_here();
     }
     let (parts, body) = request.into_parts();
+    let query = parts.uri.query().unwrap_or("").to_string();
     let body = match body::read(&parts.headers, body, &shared.body).await {
         Ok(body) => body,
         Err(refused) => return refused,
@@ -199,7 +202,7 @@ async fn receive(
         let connectors = shared.connectors.lock().expect("connectors");
         connectors
             .get(&connector)
-            .and_then(|c| c.webhook(&headers, &body))
+            .and_then(|c| c.webhook(&query, &headers, &body))
     };
     let delivery = match verdict {
         None => return not_here(),
@@ -209,6 +212,14 @@ async fn receive(
         }
         Some(Ok(delivery)) => delivery,
     };
+    if let Some(token) = delivery.handshake {
+        // Microsoft Graph's subscription validation: echo the token
+        let text = [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )];
+        return (StatusCode::OK, text, token).into_response();
+    }
     let first = shared
         .replay
         .lock()
@@ -221,7 +232,7 @@ async fn receive(
     let n = delivery.ids.len();
     let _ = shared.wake.send(Wake {
         connector,
-        ids: n,
+        ids: delivery.ids,
         delivery: delivery.id,
     });
     (StatusCode::ACCEPTED, Json(json!({"accepted": n}))).into_response()

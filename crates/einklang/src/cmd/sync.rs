@@ -70,6 +70,7 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
             source: trigger.source,
             triggered_by: trigger.by.clone(),
             full: args.full,
+            targets: trigger.targets.clone(),
             lease: LeaseOptions {
                 wait: wait.map(Duration::from_secs),
                 ..LeaseOptions::default()

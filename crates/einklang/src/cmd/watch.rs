@@ -5,6 +5,9 @@
 //! as: source `notify`, `webhook` or `interval`, with `triggered_by`
 //! `notify:<connector>`, `webhook:<connector>[#<delivery id>]` (or the
 //! number of calls merged into the run) or `interval:<N>s`.
+//!
+//! A webhook run is targeted: it reads only the records the calls named
+//! (see [`Trigger::targets`]); the interval runs stay the safety net.
 
 use super::hooks::Wake;
 use anyhow::Context;
@@ -12,6 +15,7 @@ use einklang_config::{Config, Step};
 use einklang_connectors::excerpt;
 use einklang_connectors::ChangeListener;
 use einklang_store::RunSource;
+use std::collections::BTreeMap;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
@@ -65,7 +69,14 @@ pub struct Trigger {
     pub source: RunSource,
     /// The run's `triggered_by`.
     pub by: String,
+    /// For webhook runs: the records to read, by connector (the run reads
+    /// nothing else); `None`: a run that reads as usual.
+    pub targets: Option<BTreeMap<String, Vec<String>>>,
 }
+
+/// Record ids a webhook run reads at most; more make an ordinary run
+/// (one listing is then cheaper than a request per record).
+pub const MAX_TARGETS: usize = 500;
 
 impl Trigger {
     /// The first run: manual, by whoever started the watch.
@@ -74,6 +85,7 @@ impl Trigger {
             why: "started".into(),
             source: RunSource::Manual,
             by: by.to_string(),
+            targets: None,
         }
     }
 
@@ -84,7 +96,20 @@ impl Trigger {
         names.sort();
         names.dedup();
         let names = names.join(",");
-        let records: usize = wakes.iter().map(|w| w.ids).sum();
+        let records: usize = wakes.iter().map(|w| w.ids.len()).sum();
+        let mut targets: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for w in wakes {
+            let ids = targets.entry(w.connector.clone()).or_default();
+            for id in &w.ids {
+                if !ids.contains(id) {
+                    ids.push(id.clone());
+                }
+            }
+        }
+        let named: usize = targets.values().map(Vec::len).sum();
+        // a call that names no record (Graph's `missed`) asks for an ordinary run
+        let everything = wakes.iter().any(|w| w.ids.is_empty());
+        let targets = (!everything && named <= MAX_TARGETS).then_some(targets);
         let (why, by) = match wakes {
             [one] => (
                 format!("a webhook for `{names}` named {records} record(s)"),
@@ -105,6 +130,7 @@ impl Trigger {
             why,
             source: RunSource::Webhook,
             by,
+            targets,
         }
     }
 
@@ -113,6 +139,7 @@ impl Trigger {
             why: format!("connector `{connector}` reported a change"),
             source: RunSource::Notify,
             by: format!("notify:{connector}"),
+            targets: None,
         }
     }
 
@@ -122,6 +149,7 @@ impl Trigger {
             why: format!("{secs}s passed"),
             source: RunSource::Interval,
             by: format!("interval:{secs}s"),
+            targets: None,
         }
     }
 }
@@ -176,7 +204,7 @@ mod tests {
     fn wake(connector: &str, delivery: Option<&str>) -> Wake {
         Wake {
             connector: connector.into(),
-            ids: 2,
+            ids: vec!["a".into(), format!("{connector}-b")],
             delivery: delivery.map(str::to_string),
         }
     }
@@ -193,6 +221,27 @@ mod tests {
         let many = Trigger::webhooks(&[wake("shop", None), wake("crm", None), wake("crm", None)]);
         assert_eq!(many.by, "webhook:crm,shop (3 calls)");
         assert_eq!(many.why, "3 webhook calls for crm,shop named 6 record(s)");
+    }
+
+    #[test]
+    fn merged_calls_read_their_ids_together_each_once_and_many_make_an_ordinary_run() {
+        let t = Trigger::webhooks(&[wake("shop", None), wake("crm", None), wake("crm", None)]);
+        let targets = t.targets.unwrap();
+        assert_eq!(targets["crm"], ["a", "crm-b"]);
+        assert_eq!(targets["shop"], ["a", "shop-b"]);
+        let many: Vec<Wake> = (0..=MAX_TARGETS / 2)
+            .map(|i| Wake {
+                connector: "crm".into(),
+                ids: vec![format!("x{i}"), format!("y{i}")],
+                delivery: None,
+            })
+            .collect();
+        assert_eq!(Trigger::webhooks(&many).targets, None, "over {MAX_TARGETS}");
+        assert_eq!(Trigger::first("cli").targets, None);
+        let mut none = wake("crm", None);
+        none.ids.clear();
+        let t = Trigger::webhooks(&[wake("crm", None), none]);
+        assert_eq!(t.targets, None, "a call naming nothing: an ordinary run");
     }
 
     #[test]

@@ -82,6 +82,7 @@ mod tests {
             id: None,
             keys: keys.iter().map(|k| k.to_string()).collect(),
             remember: Duration::from_secs(secs),
+            handshake: None,
         }
     }
 
