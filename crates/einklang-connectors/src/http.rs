@@ -259,24 +259,10 @@ impl Http {
                 }
                 continue;
             }
-            match self.record(v, format!("changed record {}", i + 1)) {
-                ReadItem::Record(r) => {
-                    let id = self.id_of(&r.fields).unwrap_or_default();
-                    changed.retain(|l| l.id != id);
-                    deleted.retain(|d| *d != id);
-                    changed.push(Listed {
-                        id: id.clone(),
-                        version: r.version.clone(),
-                    });
-                    self.cache.insert(id, r);
-                }
-                ReadItem::Reject(r) => {
-                    return Err(ConnectorError::Other {
-                        connector: self.name.clone(),
-                        message: format!("{}: {}", r.position, r.reason),
-                    })
-                }
-            }
+            let listed = self.cache_changed(i, v)?;
+            changed.retain(|l| l.id != listed.id);
+            deleted.retain(|d| *d != listed.id);
+            changed.push(listed);
         }
         Ok(Some(ChangeFeed {
             changed,
@@ -307,6 +293,26 @@ impl Http {
     }
 
     /// One record by id through `get` (`None`: not there).
+    /// The `i`-th changed record of a feed, kept for the fetch that
+    /// follows; its id and version.
+    fn cache_changed(&mut self, i: usize, v: Value) -> Result<Listed, ConnectorError> {
+        match self.record(v, format!("changed record {}", i + 1)) {
+            ReadItem::Record(r) => {
+                let id = self.id_of(&r.fields).unwrap_or_default();
+                let listed = Listed {
+                    id: id.clone(),
+                    version: r.version.clone(),
+                };
+                self.cache.insert(id, r);
+                Ok(listed)
+            }
+            ReadItem::Reject(r) => Err(ConnectorError::Other {
+                connector: self.name.clone(),
+                message: format!("{}: {}", r.position, r.reason),
+            }),
+        }
+    }
+
     fn get(&mut self, id: &str) -> Result<Option<ReadItem>, ConnectorError> {
         let Some(call) = self.spec.get.clone() else {
             return Err(self.unsupported("read one record by id (no `get` request is configured)"));
@@ -496,22 +502,7 @@ impl Connector for Http {
         self.cache.clear();
         let mut changed = Vec::new();
         for (i, v) in listing.records.into_iter().enumerate() {
-            match self.record(v, format!("changed record {}", i + 1)) {
-                ReadItem::Record(r) => {
-                    let id = self.id_of(&r.fields).unwrap_or_default();
-                    changed.push(Listed {
-                        id: id.clone(),
-                        version: r.version.clone(),
-                    });
-                    self.cache.insert(id, r);
-                }
-                ReadItem::Reject(r) => {
-                    return Err(ConnectorError::Other {
-                        connector: self.name.clone(),
-                        message: format!("{}: {}", r.position, r.reason),
-                    })
-                }
-            }
+            changed.push(self.cache_changed(i, v)?);
         }
         let mut deleted = Vec::new();
         if let Some(d) = self.spec.deletes.clone() {

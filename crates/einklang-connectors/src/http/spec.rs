@@ -772,7 +772,7 @@ fn statuses(
         _ => {
             c.bad(
                 key,
-                format!("`{name}` must be a list of HTTP statuses, e.g. [410]"),
+                format!("`{name}` must be a list of HTTP statuses, e.g. {default:?}"),
             );
             default
         }
@@ -830,27 +830,8 @@ fn paging(c: &mut Check, t: &Map<String, Value>, graphql: bool) -> Paging {
 }
 
 fn get_missing(c: &mut Check, get: Option<&Value>) -> Vec<u16> {
-    let default = vec![404, 410];
-    let Some(v) = get.and_then(|g| g.get("missing")) else {
-        return default;
-    };
-    match v.as_array() {
-        Some(a)
-            if a.iter()
-                .all(|s| s.as_u64().is_some_and(|n| (100..600).contains(&n))) =>
-        {
-            a.iter()
-                .filter_map(|s| s.as_u64().map(|n| n as u16))
-                .collect()
-        }
-        _ => {
-            c.bad(
-                "get",
-                "`missing` must be a list of HTTP statuses, e.g. [403, 404]",
-            );
-            default
-        }
-    }
+    let missing = get.and_then(|g| g.get("missing"));
+    statuses(c, "get", "missing", missing, vec![404, 410])
 }
 
 fn auth(c: &mut Check, v: Option<&Value>) -> Auth {
