@@ -1335,3 +1335,42 @@ sync = ["file", "espo"]
     assert!(!out.contains("warning: [map.espo.contact]"), "{out}");
     assert!(out.contains("[map.file.contact]"), "{out}");
 }
+
+/// A change feed that tells no deletions notices a deleted record only on
+/// a full read: `check` says so, and is quiet once `deletes` is given.
+#[test]
+fn check_warns_of_a_change_feed_without_deletions() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("einklang.toml");
+    let text = |deletes: &str| {
+        format!(
+            r#"
+[entities.contact]
+name = "text"
+[connectors.crm]
+kind = "http"
+base_url = "https://crm.example.org"
+list = {{ path = "/contacts", records = "/data" }}
+changes = {{ params = {{ "updated_since" = "{{since}}" }} }}
+{deletes}
+[map.crm.contact]
+id = "id"
+fields = {{ name = "name" }}
+[jobs.j]
+pull = "crm"
+"#
+        )
+    };
+    std::fs::write(&config, text("")).unwrap();
+    let out = stdout(&einklang(&config, &["check"]));
+    assert!(
+        out.contains("warning: connector `crm` reads changes without deletions")
+            && out.contains("einklang sync --full"),
+        "{out}"
+    );
+    let deletes = r#"deletes = { path = "/events", records = "/data", id = "id", params = { since = "{since}" } }"#;
+    std::fs::write(&config, text(deletes)).unwrap();
+    let out = stdout(&einklang(&config, &["check"]));
+    assert!(out.contains(": ok ("), "{out}");
+    assert!(!out.contains("reads changes without deletions"), "{out}");
+}

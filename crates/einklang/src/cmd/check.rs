@@ -8,6 +8,7 @@
 //! from the connector's error, never a secret.
 
 mod creates;
+mod feeds;
 mod lists;
 
 use einklang_config::Config;
@@ -37,6 +38,7 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     println!("{}: ok ({})", path.display(), summary(&config));
     let (lines, mut warnings) = creates::report(&config);
     warnings.extend(lists::warnings(&config));
+    warnings.extend(feeds::warnings(&config));
     if !lines.is_empty() {
         println!("creates whose answer was lost are never made twice, per written connector (1 strongest, 4 weakest):");
     }
