@@ -89,15 +89,14 @@ got=$(sync_json "$d" kommo-bookings | counters updated deleted)
 [ "$got" = "updated=1 deleted=1" ] || { echo "kommo-leads: after the status change: $got, expected updated=1 deleted=1" >&2; exit 1; }
 check kommo-leads "$d" "$EMU"
 
-# Seed 002: EspoCRM Contacts ↔ Advoware Beteiligte. Advoware's token is
-# fetched outside einklang (an HMAC-signed JSON request the http
-# connector cannot make) and given as a bearer token.
+# Seed 002: EspoCRM Contacts ↔ Advoware Beteiligte. The connector signs
+# Advoware's token request itself (auth signed_token, scheme advoware);
+# the credentials are the emulator's.
 d=$(copy espo-advoware); sed -i "s#http://127.0.0.1:8099#$EMU#" "$d/einklang.toml"
 curl -sf -X POST --data-binary @"$d/data/espo-contacts.json" "$EMU/_emulator/espo/seed?entity=Contact" >/dev/null
 curl -sf -X POST --data-binary @"$d/data/advoware-beteiligte.json" "$EMU/_emulator/advoware/seed" >/dev/null
 export ESPO_API_KEY=espo-api-key
-ADVOWARE_TOKEN=$(python3 scripts/advoware-token.py "$EMU/advoware/api/v1/Token")
-export ADVOWARE_TOKEN
+export ADVOWARE_APP_ID=einklang-app ADVOWARE_API_KEY=YWR2b3dhcmUtdGVzdC1rZXk= ADVOWARE_PASSWORD=advo-pass
 twice "$d" beteiligte
 check espo-advoware "$d" "$EMU"
 # a title changes in EspoCRM (written to Advoware: its PUT must keep the
@@ -106,11 +105,11 @@ check espo-advoware "$d" "$EMU"
 espo_id=$(curl -sf "$EMU/_emulator/espo/list?entity=Contact" | python3 -c 'import json,sys; print(next(c["id"] for c in json.load(sys.stdin) if c["lastName"] == "Müller-Lüdenscheidt"))')
 curl -sf -X PATCH -H "X-Api-Key: $ESPO_API_KEY" -H 'Content-Type: application/json' --data '{"title": "Prof. Dr."}' "$EMU/espo/api/v1/Contact/$espo_id" >/dev/null
 bet=$(curl -sf "$EMU/_emulator/advoware/list" | python3 -c 'import json,sys; print(next(b["betNr"] for b in json.load(sys.stdin) if b["name"] == "Bäckerei Hölzl"))')
-curl -sf -X POST -H "Authorization: Bearer $ADVOWARE_TOKEN" -H 'Content-Type: application/json' --data '{"kommKz": 4, "tlf": "Bestellung@Baeckerei-Hoelzl.de"}' "$EMU/advoware/api/v1/advonet/Beteiligte/$bet/Kommunikationen" >/dev/null
+curl -sf -X POST --data '{"kommKz": 4, "tlf": "Bestellung@Baeckerei-Hoelzl.de"}' "$EMU/_emulator/advoware/kommunikation?betNr=$bet" >/dev/null
 # and a private phone number is added to Weißmüller in Advoware: written to
 # EspoCRM's phone list, whose other entries must stay as typed there
 wm=$(curl -sf "$EMU/_emulator/advoware/list" | python3 -c 'import json,sys; print(next(b["betNr"] for b in json.load(sys.stdin) if b["name"] == "Weißmüller"))')
-curl -sf -X POST -H "Authorization: Bearer $ADVOWARE_TOKEN" -H 'Content-Type: application/json' --data '{"kommKz": 6, "tlf": "089 7654321"}' "$EMU/advoware/api/v1/advonet/Beteiligte/$wm/Kommunikationen" >/dev/null
+curl -sf -X POST --data '{"kommKz": 6, "tlf": "089 7654321"}' "$EMU/_emulator/advoware/kommunikation?betNr=$wm" >/dev/null
 got=$(sync_json "$d" beteiligte | counters updated remote_writes)
 [ "$got" = "updated=3 remote_writes=3" ] || { echo "espo-advoware: after the edits: $got, expected updated=3 remote_writes=3" >&2; exit 1; }
 curl -sf "$EMU/_emulator/espo/list?entity=Contact" | python3 -c '

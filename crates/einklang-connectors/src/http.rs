@@ -32,8 +32,10 @@
 pub mod client;
 mod oauth2;
 pub mod pages;
+mod signed;
 pub mod spec;
 pub mod template;
+mod token;
 pub mod webhook;
 mod write;
 

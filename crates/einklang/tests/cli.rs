@@ -41,14 +41,16 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// The `${VAR}`s the examples use.
-const EXAMPLE_SECRETS: [(&str, &str); 7] = [
+const EXAMPLE_SECRETS: [(&str, &str); 9] = [
     ("GRAPH_SECRET", "example-only"),
     ("MONDAY_TOKEN", "example-only"),
     ("DAV_PASSWORD", "example-only"),
     ("CRM_API_KEY", "example-only"),
     ("KOMMO_API_KEY", "example-only"),
     ("ESPO_API_KEY", "example-only"),
-    ("ADVOWARE_TOKEN", "example-only"),
+    ("ADVOWARE_APP_ID", "example-only"),
+    ("ADVOWARE_API_KEY", "ZXhhbXBsZS1vbmx5"), // base64, as `check` wants it
+    ("ADVOWARE_PASSWORD", "example-only"),
 ];
 
 #[test]

@@ -1,5 +1,6 @@
 //! The HTTP side of the `http` and `graphql` connectors: credentials
-//! (including OAuth2 client credentials, see `oauth2`), a rate limit
+//! (including tokens it requests itself — OAuth2 client credentials and
+//! signed token requests, see `token`), a rate limit
 //! (requests per second in any one-second window, shared by every client
 //! of the same API account: `crate::limit`), and retries: a busy server — 429,
 //! or 503 with `Retry-After` (seconds or an HTTP date) — is waited out on
@@ -11,7 +12,7 @@
 //! connector, method, path and status with a short body excerpt — both
 //! with every secret replaced by `***`.
 
-use super::spec::{Auth, Retry};
+use super::spec::{Auth, Retry, TokenScheme};
 use crate::limit::{self, Limiter};
 use crate::retries::{http_date, retry_after};
 use crate::{excerpt, ConnectorError};
@@ -140,7 +141,7 @@ impl Client {
             let last = attempt >= self.retry.attempts;
             match result {
                 Ok(r)
-                    if r.status == 401 && matches!(self.auth, Auth::OAuth2 { .. }) && !renewed =>
+                    if r.status == 401 && super::token::requests_tokens(&self.auth) && !renewed =>
                 {
                     // the token may have been revoked early: one fresh token
                     self.forget_token();
@@ -283,6 +284,13 @@ impl Client {
             Auth::Header(_, v) | Auth::Query(_, v) => vec![v],
             Auth::Basic(_, p) => vec![p],
             Auth::OAuth2 { client_secret, .. } => vec![client_secret],
+            Auth::SignedToken {
+                scheme:
+                    TokenScheme::Advoware {
+                        api_key, password, ..
+                    },
+                ..
+            } => vec![api_key, password],
         };
         let mut out = text.to_string();
         for s in secrets.into_iter().filter(|s| s.len() >= 3) {
@@ -412,9 +420,9 @@ impl Client {
                 "Authorization".into(),
                 format!("Basic {}", crate::dav::base64(&format!("{u}:{p}"))),
             )),
-            Auth::OAuth2 { .. } => Some((
+            Auth::OAuth2 { .. } | Auth::SignedToken { .. } => Some((
                 "Authorization".into(),
-                format!("Bearer {}", self.oauth2_token()?),
+                format!("Bearer {}", self.bearer_token()?),
             )),
         })
     }
@@ -422,7 +430,8 @@ impl Client {
 
 /// The account a client's requests count against: the API's origin and
 /// who it is to the API — the token or key, the Basic user, the OAuth2
-/// app (token URL and client id) — hashed, never kept in clear.
+/// app (token URL and client id), the signed token's app and user —
+/// hashed, never kept in clear.
 fn account(base_url: &str, auth: &Auth) -> limit::Account {
     let origin = limit::origin(base_url);
     match auth {
@@ -436,6 +445,17 @@ fn account(base_url: &str, auth: &Auth) -> limit::Account {
             client_id,
             ..
         } => limit::account(origin, &["oauth2", token_url, client_id]),
+        Auth::SignedToken {
+            url,
+            scheme:
+                TokenScheme::Advoware {
+                    app_id,
+                    kanzlei,
+                    database,
+                    user,
+                    ..
+                },
+        } => limit::account(origin, &["advoware", url, app_id, kanzlei, database, user]),
     }
 }
 

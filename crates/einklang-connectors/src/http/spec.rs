@@ -33,6 +33,39 @@ pub enum Auth {
         /// Scope, if the server wants one.
         scope: Option<String>,
     },
+    /// A token from a signed request of a named scheme (`signed_token`):
+    /// requested from `url`, cached and renewed like an OAuth2 token.
+    SignedToken {
+        /// Token endpoint.
+        url: String,
+        /// What the request carries and how it is signed.
+        scheme: TokenScheme,
+    },
+}
+
+/// The signed token requests the `http` connector knows (see `signed`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum TokenScheme {
+    /// Advoware: `POST` of a JSON body whose `HMAC512Signature` is
+    /// `base64(HMAC-SHA512(base64decode(api_key), "{product}:{app_id}:{nonce}:{timestamp}"))`.
+    Advoware {
+        /// `AppID`.
+        app_id: String,
+        /// The API key, base64 (the HMAC key is its decoded bytes).
+        api_key: String,
+        /// `Kanzlei`.
+        kanzlei: String,
+        /// `Database`.
+        database: String,
+        /// `User`.
+        user: String,
+        /// `Password`.
+        password: String,
+        /// `Role` (2 unless set).
+        role: u64,
+        /// `Product` (64 unless set).
+        product: u64,
+    },
 }
 
 /// How a listing pages.
@@ -869,8 +902,111 @@ fn auth(c: &mut Check, v: Option<&Value>) -> Auth {
         );
         return Auth::None;
     }
-    c.bad("auth", "`auth` must be one of { bearer = … }, { header = …, value = … }, { query = …, value = … }, { username = …, password = … }, { oauth2 = { token_url = …, client_id = …, client_secret = … } }");
+    if let Some(v) = t.get("signed_token") {
+        return signed_token(c, v);
+    }
+    c.bad("auth", "`auth` must be one of { bearer = … }, { header = …, value = … }, { query = …, value = … }, { username = …, password = … }, { oauth2 = { token_url = …, client_id = …, client_secret = … } }, { signed_token = { url = …, scheme = \"advoware\", … } }");
     Auth::None
+}
+
+/// `auth = { signed_token = { url, scheme = "advoware", app_id, api_key,
+/// kanzlei, database, user, password, role, product } }`: every missing
+/// field named, the API key base64.
+fn signed_token(c: &mut Check, v: &Value) -> Auth {
+    const ADVOWARE: [&str; 7] = [
+        "app_id", "api_key", "kanzlei", "database", "user", "password", "url",
+    ];
+    let Some(o) = v.as_object() else {
+        c.bad(
+            "auth",
+            "`signed_token` must be a table: { url = …, scheme = \"advoware\", … }",
+        );
+        return Auth::None;
+    };
+    let text = |k: &str| o.get(k).and_then(Value::as_str).map(str::to_string);
+    match text("scheme").as_deref() {
+        Some("advoware") => {}
+        Some(other) => {
+            c.bad(
+                "auth",
+                format!("`signed_token` knows the scheme \"advoware\", not \"{other}\""),
+            );
+            return Auth::None;
+        }
+        None => {
+            c.bad("auth", "`signed_token` needs `scheme` (\"advoware\")");
+            return Auth::None;
+        }
+    }
+    let mut problems = Vec::new();
+    let missing: Vec<String> = ADVOWARE
+        .iter()
+        .filter(|k| text(k).is_none_or(|s| s.is_empty()))
+        .map(|k| format!("`{k}`"))
+        .collect();
+    if !missing.is_empty() {
+        problems.push(format!(
+            "`signed_token` (advoware) needs {}",
+            missing.join(", ")
+        ));
+    }
+    let unknown: Vec<String> = o
+        .keys()
+        .filter(|k| {
+            !ADVOWARE.contains(&k.as_str()) && !["scheme", "role", "product"].contains(&k.as_str())
+        })
+        .map(|k| format!("`{k}`"))
+        .collect();
+    if !unknown.is_empty() {
+        problems.push(format!(
+            "`signed_token` (advoware) has no {}",
+            unknown.join(", ")
+        ));
+    }
+    let number = |k: &str, default: u64, problems: &mut Vec<String>| match o.get(k) {
+        None => default,
+        Some(v) => match v
+            .as_u64()
+            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+        {
+            Some(n) => n,
+            None => {
+                problems.push(format!(
+                    "`signed_token`: `{k}` must be a whole number, e.g. {default}"
+                ));
+                default
+            }
+        },
+    };
+    let role = number("role", 2, &mut problems);
+    let product = number("product", 64, &mut problems);
+    let api_key = text("api_key").unwrap_or_default();
+    if !api_key.is_empty() && super::signed::base64_decode(&api_key).is_none() {
+        problems.push("`signed_token`: `api_key` must be base64 (Advoware hands it out so)".into());
+    }
+    if text("url").is_some_and(|u| !u.starts_with("http://") && !u.starts_with("https://")) {
+        problems.push("`signed_token`: `url` must start with http:// or https://".into());
+    }
+    if !problems.is_empty() {
+        for p in problems {
+            c.bad("auth", p);
+        }
+        return Auth::None;
+    }
+    let f = |k: &str| text(k).unwrap_or_default();
+    Auth::SignedToken {
+        url: f("url"),
+        scheme: TokenScheme::Advoware {
+            app_id: f("app_id"),
+            api_key,
+            kanzlei: f("kanzlei"),
+            database: f("database"),
+            user: f("user"),
+            password: f("password"),
+            role,
+            product,
+        },
+    }
 }
 
 /// Whether a placeholder appears in a call's path, parameters or body.

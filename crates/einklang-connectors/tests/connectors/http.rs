@@ -450,3 +450,89 @@ fn http_basic_auth_is_sent_as_configured() {
         .to_string();
     assert!(err.contains("→ 401") && !err.contains("falsch-pw"), "{err}");
 }
+
+/// Advoware Beteiligte with `auth = { signed_token = { scheme = "advoware", … } }`.
+pub fn advoware(emu: &Emulator, password: &str) -> Value {
+    let advo = emu.advoware();
+    let c = einklang_emulator::advoware::auth::Credentials::default();
+    json!({
+        "base_url": format!("{}api/v1/advonet", advo.base_url()),
+        "auth": {"signed_token": {"url": advo.token_url(), "scheme": "advoware", "app_id": c.app_id, "api_key": c.api_key,
+                                  "kanzlei": c.kanzlei, "database": c.database, "user": c.user, "password": password,
+                                  "role": 2, "product": 64}},
+        "id": "betNr",
+        "version": "rowId",
+        "list": {"path": "/Beteiligte"},
+        "get": {"path": "/Beteiligte/{id}", "record": "/0"},
+        "retry": {"attempts": 3, "base_ms": 1},
+    })
+}
+
+#[test]
+fn http_signed_advoware_tokens_are_cached_and_renewed() {
+    let emu = Emulator::start(Options::default());
+    let advo = emu.advoware();
+    advo.insert(json!({"name": "Weißmüller", "vorname": "Jana"}));
+    advo.insert(json!({"name": "Bäckerei Hölzl", "rechtsform": "GmbH"}));
+    let password = einklang_emulator::advoware::auth::Credentials::default().password;
+    let mut c = connect(advoware(&emu, &password));
+    for _ in 0..3 {
+        assert_eq!(c.read().unwrap().count(), 2);
+    }
+    assert_eq!(advo.count("TOKEN"), 1, "one token for three reads");
+    assert_eq!(advo.count("GET"), 3);
+    // the emulator's clock passes the token's hour: refused once, renewed once
+    advo.advance(3601);
+    assert_eq!(c.read().unwrap().count(), 2);
+    assert_eq!(advo.count("TOKEN"), 2, "renewed after the 401");
+    assert_eq!(advo.count("GET"), 5, "the refused GET and its one repeat");
+    // a wrong password: the token request's refusal, no secret in it
+    let err = connect(advoware(&emu, "falsch-pass-9"))
+        .read()
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("token request to")
+            && err.contains("401")
+            && err.contains("wrong user or password")
+            && !err.contains("falsch-pass-9"),
+        "{err}"
+    );
+}
+
+#[test]
+fn http_signed_token_settings_are_checked() {
+    let problems = |s: Value| -> Vec<String> {
+        validate_settings("http", &settings(s))
+            .into_iter()
+            .map(|p| format!("{}: {}", p.key.unwrap_or_default(), p.message))
+            .collect()
+    };
+    let emu = Emulator::start(Options::default());
+    let good = advoware(&emu, "pw");
+    assert!(problems(good.clone()).is_empty(), "{:?}", problems(good));
+    let mut s = advoware(&emu, "pw");
+    let t = s["auth"]["signed_token"].as_object_mut().unwrap();
+    t.remove("password");
+    t.remove("kanzlei");
+    t.insert("api_key".into(), json!("not base64!"));
+    t.insert("role".into(), json!("admin"));
+    let got = problems(s);
+    for want in [
+        "auth: `signed_token` (advoware) needs `kanzlei`, `password`",
+        "auth: `signed_token`: `api_key` must be base64",
+        "auth: `signed_token`: `role` must be a whole number",
+    ] {
+        assert!(
+            got.iter().any(|g| g.starts_with(want)),
+            "{want} not in {got:#?}"
+        );
+    }
+    let mut s = advoware(&emu, "pw");
+    s["auth"]["signed_token"]["scheme"] = json!("hawk");
+    assert!(
+        problems(s).iter().any(|g| g.contains("not \"hawk\"")),
+        "unknown scheme"
+    );
+}

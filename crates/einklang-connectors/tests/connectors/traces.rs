@@ -2,10 +2,10 @@
 //! status, duration — inside a span of the connector operation, and no
 //! secret ever appears: not the DAV password (nor its Basic header), not
 //! an API key in a query string, not an OAuth2 client secret or token,
-//! not the password of a PostgreSQL URL.
+//! not a signed token request's API key, password or token, not the password of a PostgreSQL URL.
 
 use crate::carddav::Book;
-use crate::http::{connect, kommo};
+use crate::http::{advoware, connect, kommo};
 use crate::{card_text, read_fields};
 use einklang_emulator::{Emulator, Options};
 use einklang_testkit::trace::capture;
@@ -85,6 +85,29 @@ fn http_calls_are_traced_without_keys_secrets_or_tokens() {
         !log.contains("cl-s3cret-42") && !log.contains(&token),
         "{log}"
     );
+
+    // Advoware's signed token request: neither the API key nor the
+    // password nor the token, also when the request is refused
+    let emu = Emulator::start(Options::default());
+    emu.advoware().insert(json!({"name": "A"}));
+    let c = einklang_emulator::advoware::auth::Credentials::default();
+    let ((), log) = capture(|| {
+        assert_eq!(
+            connect(advoware(&emu, &c.password)).read().unwrap().count(),
+            1
+        );
+        let mut bad = advoware(&emu, &c.password);
+        bad["auth"]["signed_token"]["user"] = json!("nobody");
+        assert!(connect(bad).read().is_err());
+    });
+    assert!(
+        log.contains("method=\"POST\"") && log.contains("/api/v1/Token"),
+        "{log}"
+    );
+    let token = "advo-token-1".to_string(); // the emulator's first token
+    for secret in [&c.password, &c.api_key, &token] {
+        assert!(!log.contains(secret.as_str()), "{secret} in {log}");
+    }
 }
 
 #[test]

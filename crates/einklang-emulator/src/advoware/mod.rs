@@ -289,8 +289,8 @@ impl AdvowareHandle {
     }
 
     /// A token as the token route hands out, for tests that configure a
-    /// connector with a bearer token (the `http` connector cannot sign
-    /// Advoware's token request).
+    /// connector with a bearer token (rather than `signed_token`, which
+    /// requests its own).
     pub fn issue_token(&self) -> String {
         let mut s = self.state.lock().unwrap();
         let token = format!("advo-token-{}", s.tokens.len() + 1);

@@ -38,11 +38,14 @@ pub(crate) fn api(state: Arc<Mutex<AdvowareState>>) -> Router {
 }
 
 /// `POST /_emulator/advoware/seed` (a JSON list of Beteiligte, or
-/// `?count=N` made-up ones), `GET /_emulator/advoware/list`,
+/// `?count=N` made-up ones), `POST /_emulator/advoware/kommunikation?betNr=N`
+/// (a Kommunikation `{kommKz, tlf, …}` added as a user in Advoware would,
+/// without a token), `GET /_emulator/advoware/list`,
 /// `GET /_emulator/advoware/count`.
 pub(crate) fn control(state: Arc<Mutex<AdvowareState>>) -> Router {
     Router::new()
         .route("/_emulator/advoware/seed", post(seed))
+        .route("/_emulator/advoware/kommunikation", post(add_komm))
         .route("/_emulator/advoware/list", get(dump))
         .route("/_emulator/advoware/count", get(count))
         .with_state(state)
@@ -238,6 +241,15 @@ async fn seed(Ext(state): Shared, Query(q): Params, body: String) -> Json<Value>
         .map(|i| s.create(i.as_object().unwrap_or(&Map::new())))
         .collect();
     Json(json!({"seeded": ids.len(), "betNr": ids}))
+}
+
+async fn add_komm(Ext(state): Shared, Query(q): Params, body: String) -> Answer {
+    let mut s = state.lock().unwrap();
+    let bet_nr = number(param(&q, "betNr").unwrap_or_default());
+    match s.add_komm(bet_nr, &object(&body)) {
+        Ok(entry) => json(200, entry),
+        Err((status, m)) => refused(status, &m),
+    }
 }
 
 async fn dump(Ext(state): Shared) -> Json<Value> {
