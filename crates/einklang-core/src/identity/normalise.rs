@@ -93,10 +93,15 @@ pub fn name_words(name: &str) -> Vec<String> {
     if is_placeholder(name) {
         return Vec::new();
     }
-    words(name)
+    let w: Vec<String> = words(name)
         .into_iter()
         .filter(|w| !TITLES.contains(&w.as_str()))
-        .collect()
+        .collect();
+    // what is left may be a placeholder itself (`-x` is `x`)
+    match is_placeholder(&w.join(" ")) {
+        true => Vec::new(),
+        false => w,
+    }
 }
 
 /// A name for comparison (`Dr. Jürgen  Weißmüller` → `juergen weissmueller`).
@@ -211,7 +216,8 @@ pub fn company(value: &str) -> Option<String> {
         w.pop();
     }
     let w = if w.is_empty() { all } else { w };
-    (!w.is_empty()).then(|| w.join(" "))
+    // what is left may be a placeholder itself (`-x` is `x`)
+    Some(w.join(" ")).filter(|c| !is_placeholder(c))
 }
 
 /// A street with its house number for comparison: `Straße`, `Strasse`,
@@ -243,7 +249,7 @@ pub fn street(value: &str) -> Option<String> {
             _ => out.push(t),
         }
     }
-    (!out.is_empty()).then(|| out.join(" "))
+    Some(out.join(" ")).filter(|st| !is_placeholder(st))
 }
 
 /// A postcode for comparison: letters and digits, upper case, a country
