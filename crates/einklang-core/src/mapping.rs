@@ -304,6 +304,25 @@ pub enum MapError {
     },
 }
 
+impl Source {
+    /// The raw fields (names or paths) it reads: none for a constant.
+    pub fn paths(&self) -> Vec<&str> {
+        match self {
+            Source::Field(f) => vec![f.as_str()],
+            Source::Fields(fs) => fs.iter().map(String::as_str).collect(),
+            Source::Constant(_) => Vec::new(),
+        }
+    }
+
+    /// The top-level raw keys a push of it writes into (`a.b[0]` → `a`).
+    pub fn top_keys(&self) -> Vec<String> {
+        self.paths()
+            .into_iter()
+            .map(crate::path::top_key_of)
+            .collect()
+    }
+}
+
 impl Mapping {
     /// Apply the mapping to one raw record (a JSON object of source fields):
     /// read the id, evaluate the filter, then run every pulled field rule.

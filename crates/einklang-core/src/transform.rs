@@ -109,11 +109,7 @@ pub fn observed(
     ctx: &NormaliseContext,
     raw: &serde_json::Map<String, Value>,
 ) -> Fields {
-    let present = |rule: &FieldRule| match &rule.source {
-        Source::Field(f) => lookup(raw, f).is_some(),
-        Source::Fields(fs) => fs.iter().any(|f| lookup(raw, f).is_some()),
-        Source::Constant(_) => false,
-    };
+    let present = |rule: &FieldRule| rule.source.paths().iter().any(|f| lookup(raw, f).is_some());
     let mut out = Fields::new();
     for rule in mapping
         .fields

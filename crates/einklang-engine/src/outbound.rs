@@ -475,14 +475,10 @@ fn send(
 /// the record in its answer shows, as a read would give them.
 fn sent_and_shown(side: &Side<'_>, payload: &RawFields, record: &RawFields) -> Fields {
     let sent = |rule: &einklang_core::FieldRule| {
-        let paths: Vec<&String> = match &rule.source {
-            einklang_core::Source::Field(p) => vec![p],
-            einklang_core::Source::Fields(ps) => ps.iter().collect(),
-            einklang_core::Source::Constant(_) => Vec::new(),
-        };
-        paths
+        rule.source
+            .top_keys()
             .iter()
-            .any(|p| payload.contains_key(&einklang_core::path::top_key_of(p)))
+            .any(|k| payload.contains_key(k))
     };
     let mut shown = side.mapping.observed(side.schema, &side.norm, record);
     shown.retain(|field, _| {

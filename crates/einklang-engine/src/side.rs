@@ -4,7 +4,6 @@
 //! connector declares writable.
 
 use einklang_connectors::Capabilities;
-use einklang_core::mapping::Source;
 use einklang_core::{EntitySchema, FieldRole, Fields, Mapping, NormaliseContext};
 use std::collections::BTreeMap;
 
@@ -44,12 +43,7 @@ impl<'c> Side<'c> {
         let mut roles = mapping.field_roles(schema);
         if let Some(writable) = &caps.writable {
             for rule in &mapping.fields {
-                let raw = raw_fields(&rule.source);
-                if raw.iter().any(|r| {
-                    !writable
-                        .iter()
-                        .any(|w| *w == einklang_core::path::top_key_of(r))
-                }) {
+                if rule.source.top_keys().iter().any(|k| !writable.contains(k)) {
                     if let Some(role) = roles.get_mut(&rule.target) {
                         role.pushes = false;
                     }
@@ -114,13 +108,5 @@ impl<'c> Side<'c> {
     pub fn hub_ahead(&self, values: &Fields, base: &Fields) -> bool {
         let projected = self.project(values);
         projected.iter().collect::<BTreeMap<_, _>>() != self.pushable(base)
-    }
-}
-
-fn raw_fields(source: &Source) -> Vec<String> {
-    match source {
-        Source::Field(f) => vec![f.clone()],
-        Source::Fields(fs) => fs.clone(),
-        Source::Constant(_) => Vec::new(),
     }
 }

@@ -141,17 +141,7 @@ fn never_created(link: &Link) -> bool {
 /// several rules share, like Advoware's `kommunikation`, is written whole,
 /// or the others' elements would be lost).
 fn sharing<'a>(side: &'a Side<'_>, changed: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
-    let top = |rule: &einklang_core::FieldRule| -> Vec<String> {
-        let paths = match &rule.source {
-            einklang_core::Source::Field(p) => vec![p.clone()],
-            einklang_core::Source::Fields(ps) => ps.clone(),
-            einklang_core::Source::Constant(_) => Vec::new(),
-        };
-        paths
-            .iter()
-            .map(|p| einklang_core::path::top_key_of(p))
-            .collect()
-    };
+    let top = |rule: &einklang_core::FieldRule| rule.source.top_keys();
     let changed: Vec<&str> = changed.collect();
     let keys: Vec<String> = (side.mapping.fields.iter())
         .filter(|r| changed.contains(&r.target.as_str()))
