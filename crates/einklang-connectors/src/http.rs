@@ -25,10 +25,15 @@
 //!   `get.missing`) not found, 403 forbidden, 400/422 rejected, 429 rate
 //!   limited, 5xx transient ([`client`] has retries and the rate limit).
 //!   Every operation runs in a debug span; every request is traced.
+//! - **Sub-resources** ([`children`]): child lists at endpoints of their
+//!   own (Advoware's Kommunikationen), read per parent where the answer
+//!   lacks them, written child by child, removals blanked where the API
+//!   cannot delete; the parent's version carries its children's.
 //! - **Ids.** A `create` whose path holds `{id}` uses einklang's marker as
 //!   the id; otherwise the server assigns one, and `marker_field` keeps
 //!   the marker in the record so a create whose answer was lost is found.
 
+mod children;
 pub mod client;
 mod oauth2;
 pub mod pages;
@@ -60,6 +65,9 @@ pub struct Http {
     /// The full round of a delta feed that `cursor` walked, for the
     /// `read` right after it (the round is the listing: no second walk).
     round: Option<Vec<Value>>,
+    /// Records of a connector with `children` as `fetch` gave them, for
+    /// the update that follows to write the child lists onto.
+    held: HashMap<String, RawFields>,
 }
 
 impl Http {
@@ -79,6 +87,7 @@ impl Http {
             client,
             cache: HashMap::new(),
             round: None,
+            held: HashMap::new(),
         }
     }
 
@@ -154,11 +163,27 @@ impl Http {
         })
     }
 
+    /// The record's version: its own, and a hash of its children's
+    /// versions where `children` have them (a child's write leaves the
+    /// parent's own version alone).
     fn version_of(&self, fields: &RawFields) -> Option<String> {
-        self.spec
+        let own = self
+            .spec
             .version
             .iter()
-            .find_map(|f| template::scalar(template::field(fields, f).as_deref()))
+            .find_map(|f| template::scalar(template::field(fields, f).as_deref()));
+        match self.children_hash(fields) {
+            Some(h) => Some(format!("{}+{h}", own.unwrap_or_default())),
+            None => own,
+        }
+    }
+
+    /// A listed or read object with its child lists filled in.
+    fn with_children(&mut self, mut v: Value) -> Result<Value, ConnectorError> {
+        if let Value::Object(fields) = &mut v {
+            self.fill_children(fields)?;
+        }
+        Ok(v)
     }
 
     fn id_of(&self, fields: &RawFields) -> Option<String> {
@@ -298,6 +323,7 @@ impl Http {
     /// The `i`-th changed record of a feed, kept for the fetch that
     /// follows; its id and version.
     fn cache_changed(&mut self, i: usize, v: Value) -> Result<Listed, ConnectorError> {
+        let v = self.with_children(v)?;
         match self.record(v, format!("changed record {}", i + 1)) {
             ReadItem::Record(r) => {
                 let id = self.id_of(&r.fields).unwrap_or_default();
@@ -336,7 +362,10 @@ impl Http {
             .map_err(|f| self.client.error(f))?;
         match template::at(&value, &call.select) {
             None | Some(Value::Null) => Ok(None),
-            Some(v) => Ok(Some(self.record(v.clone(), format!("id {id}")))),
+            Some(v) => {
+                let v = self.with_children(v.clone())?;
+                Ok(Some(self.record(v, format!("id {id}"))))
+            }
         }
     }
 }
@@ -367,7 +396,11 @@ impl Connector for Http {
                 || self.spec.marker_field.is_some(),
             partial_update: s.update.as_ref().is_some_and(|u| u.method != "PUT"),
             conditional_writes: s.conditional.is_some(),
-            writable: s.writable.clone(),
+            // child lists are written through their own requests
+            writable: s.writable.clone().map(|mut w| {
+                w.extend(s.children.iter().map(|c| c.field.clone()));
+                w
+            }),
             batch_size: 50,
         }
     }
@@ -420,11 +453,12 @@ impl Connector for Http {
                 self.walk(&call, &Vars::default())?.records
             }
         };
-        let items: Vec<ReadItem> = records
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| self.record(v, format!("record {}", i + 1)))
-            .collect();
+        self.held.clear();
+        let mut items: Vec<ReadItem> = Vec::with_capacity(records.len());
+        for (i, v) in records.into_iter().enumerate() {
+            let v = self.with_children(v)?;
+            items.push(self.record(v, format!("record {}", i + 1)));
+        }
         Ok(Box::new(items.into_iter()))
     }
 
@@ -432,11 +466,19 @@ impl Connector for Http {
         let _span = crate::calls::span(&self.name, self.kind_name(), "fetch");
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            if let Some(r) = self.cache.remove(id) {
-                out.push(ReadItem::Record(r));
-            } else if let Some(item) = self.get(id)? {
-                out.push(item);
+            let item = match self.cache.remove(id) {
+                Some(r) => ReadItem::Record(r),
+                None => match self.get(id)? {
+                    Some(item) => item,
+                    None => continue,
+                },
+            };
+            if let ReadItem::Record(r) = &item {
+                if !self.spec.children.is_empty() {
+                    self.held.insert(id.clone(), r.fields.clone());
+                }
             }
+            out.push(item);
         }
         Ok(out)
     }
@@ -559,6 +601,7 @@ impl Connector for Http {
                     version: r.version,
                     record: None,
                     complete: false,
+                    unwritten: Vec::new(),
                 }),
                 _ => Lookup::Absent,
             });
@@ -577,6 +620,7 @@ impl Connector for Http {
                         version: self.version_of(r),
                         record: None,
                         complete: false,
+                        unwritten: Vec::new(),
                     }));
                 }
             }

@@ -220,6 +220,11 @@ pub struct WriteOutcome {
     /// that may carry only part of it): the engine may read it into the
     /// hub like a read would (server-assigned values).
     pub complete: bool,
+    /// Parts of the record whose writes failed while the record's own
+    /// went through (a sub-resource's request), each a message naming
+    /// the field and the part. The engine takes `record` as the truth
+    /// for them, reports them, and leaves the link to be written again.
+    pub unwritten: Vec<String>,
 }
 
 /// Why one write failed; the engine branches on the kind.

@@ -46,6 +46,7 @@ pub(crate) fn done(id: &str, version: Option<String>) -> WriteResult {
         version,
         record: None,
         complete: false,
+        unwritten: Vec::new(),
     })
 }
 

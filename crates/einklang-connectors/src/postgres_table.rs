@@ -275,6 +275,7 @@ impl Connector for PgTable {
                 version: r.get(1),
                 record: None,
                 complete: false,
+                unwritten: Vec::new(),
             }),
             None => Lookup::Absent,
         })

@@ -270,6 +270,7 @@ impl<F: ItemFormat> Collection<F> {
                     version: answer.etag,
                     record: None,
                     complete: false,
+                    unwritten: Vec::new(),
                 }))
             }
             // another item sits under our name: ours cannot be there
@@ -413,6 +414,7 @@ impl<F: ItemFormat> Collection<F> {
                     version,
                     record: None,
                     complete: false,
+                    unwritten: Vec::new(),
                 });
             }
             404 | 410 => WriteErrorKind::NotFound,

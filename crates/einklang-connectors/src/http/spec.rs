@@ -224,6 +224,8 @@ pub struct Spec {
     pub timeout_s: u64,
     /// Webhook ingestion.
     pub webhook: Option<Webhook>,
+    /// Child lists at endpoints of their own (`children`).
+    pub children: Vec<super::children::Children>,
 }
 
 /// Setting keys of `http`.
@@ -246,6 +248,7 @@ pub const HTTP_KEYS: &[&str] = &[
     "retry",
     "timeout_s",
     "webhook",
+    "children",
 ];
 
 /// Setting keys of `graphql` (`url` instead of `base_url`).
@@ -275,6 +278,26 @@ pub(super) struct Check {
 }
 
 impl Check {
+    /// A request table inside another setting (`children.x.update`):
+    /// read as the request `name` is, its problems under `full`.
+    pub(super) fn nested_call(
+        &mut self,
+        full: &str,
+        name: &str,
+        t: &Map<String, Value>,
+        method: &str,
+    ) -> Call {
+        let mut sub = Check {
+            problems: Vec::new(),
+        };
+        let call = call(&mut sub, name, t, false, method);
+        for p in sub.problems {
+            let message = p.message.replace(&format!("`{name}`"), &format!("`{full}`"));
+            self.bad(full, message);
+        }
+        call
+    }
+
     pub(super) fn bad(&mut self, key: &str, message: impl Into<String>) {
         self.problems.push(SettingProblem {
             key: Some(key.to_string()),
@@ -500,6 +523,7 @@ pub fn parse(kind: &str, settings: &Settings) -> Result<Spec, Vec<SettingProblem
         retry,
         timeout_s: c.number("timeout_s", settings.get("timeout_s"), 30).max(1),
         webhook: super::webhook::settings(&mut c, settings.get("webhook")),
+        children: super::children::settings(&mut c, settings.get("children"), graphql),
     };
     if c.problems.is_empty() {
         Ok(spec)

@@ -2,7 +2,7 @@
 //!
 //! A template is JSON (from TOML): a string that is exactly `"{record}"`
 //! becomes the record's fields as an object, exactly `"{id}"` the id; in
-//! other strings `{id}`, `{since}`, `{marker}` and `{now}` /
+//! other strings `{id}`, `{since}`, `{marker}`, `{parent}`, `{key}` and `{now}` /
 //! `{now:FORMAT}` (the time of the request, see `einklang_core::mirror`)
 //! are replaced as text.
 //! Structural replacement means a value is never pasted into JSON text, so
@@ -22,6 +22,10 @@ pub struct Vars<'a> {
     pub since: Option<&'a str>,
     /// A create's marker.
     pub marker: Option<&'a str>,
+    /// A child's parent id (`children`).
+    pub parent: Option<&'a str>,
+    /// A child's key looked up before an update (`children.*.key`).
+    pub key: Option<&'a str>,
 }
 
 /// Fill a body or parameter template.
@@ -47,6 +51,8 @@ pub fn text(s: &str, vars: &Vars<'_>) -> String {
         ("{id}", vars.id),
         ("{since}", vars.since),
         ("{marker}", vars.marker),
+        ("{parent}", vars.parent),
+        ("{key}", vars.key),
     ] {
         if let Some(v) = value {
             out = out.replace(name, v);
@@ -55,13 +61,17 @@ pub fn text(s: &str, vars: &Vars<'_>) -> String {
     out
 }
 
-/// A path with `{id}` percent-encoded.
+/// A path with `{id}`, `{parent}` and `{key}` percent-encoded.
 pub fn path(s: &str, vars: &Vars<'_>) -> String {
-    let encoded = vars.id.map(crate::dav::percent_encode);
+    let id = vars.id.map(crate::dav::percent_encode);
+    let parent = vars.parent.map(crate::dav::percent_encode);
+    let key = vars.key.map(crate::dav::percent_encode);
     text(
         s,
         &Vars {
-            id: encoded.as_deref(),
+            id: id.as_deref(),
+            parent: parent.as_deref(),
+            key: key.as_deref(),
             ..*vars
         },
     )
@@ -132,7 +142,7 @@ mod tests {
             record: rec.as_object(),
             id: Some("7 / 8"),
             since: Some("2026-12-01T00:00:00Z"),
-            marker: None,
+            ..Vars::default()
         };
         let body = fill(
             &json!([{"data": "{record}", "id": "{id}", "note": "id {id}"}]),

@@ -21,7 +21,7 @@ impl Http {
     }
 
     /// The `If-Match`-style header for an expected version, if configured.
-    fn conditional(&self, expected: Option<&String>) -> Option<(String, String)> {
+    pub(super) fn conditional(&self, expected: Option<&String>) -> Option<(String, String)> {
         Some((self.spec.conditional.clone()?, expected?.clone()))
     }
 
@@ -33,12 +33,24 @@ impl Http {
         vars: &Vars<'_>,
         headers: &[(&str, &str)],
     ) -> Result<(Reply, Value), crate::WriteError> {
+        let idempotent = !matches!(op, WriteOp::Create { .. }) || self.client_ids();
+        self.send_with(op, call, vars, headers, idempotent)
+    }
+
+    /// [`Self::send_write`], saying whether a lost answer may be sent again.
+    pub(super) fn send_with(
+        &mut self,
+        op: &WriteOp,
+        call: &Call,
+        vars: &Vars<'_>,
+        headers: &[(&str, &str)],
+        idempotent: bool,
+    ) -> Result<(Reply, Value), crate::WriteError> {
         let url = self.client.url(
             &template::path(&call.path, vars),
             &template::query(&call.params, vars),
         );
         let body = call.body.as_ref().map(|b| template::fill(b, vars));
-        let idempotent = !matches!(op, WriteOp::Create { .. }) || self.client_ids();
         let idempotent = idempotent && !self.spec.graphql;
         let reply = self
             .client
@@ -113,7 +125,7 @@ impl Http {
 
     pub(super) fn create(&mut self, op: &WriteOp, marker: &str, fields: &RawFields) -> WriteResult {
         let call = self.configured(op, &self.spec.create, "create")?;
-        let mut record = fields.clone();
+        let (mut record, children) = self.split_children(fields);
         record.retain(|_, v| !v.is_null());
         if let Some(m) = &self.spec.marker_field {
             // a path too: `custom_fields_values[field_id=99].values[0].value`
@@ -127,7 +139,7 @@ impl Http {
             record: Some(&record),
             id: Some(marker),
             marker: Some(marker),
-            since: None,
+            ..Vars::default()
         };
         let (_, value) = self.send_write(op, &call, &vars, &[])?;
         let answer = self.answer_record(&call, &value);
@@ -147,12 +159,16 @@ impl Http {
             );
             return Err(op_error(&self.name, op, WriteErrorKind::Transient, detail));
         };
-        let (record, complete) = self.after_write(&call, &id, answer);
+        if !children.is_empty() {
+            return Ok(self.children_after_create(op, id, answer, children));
+        }
+        let (record, complete) = self.after_write(call.reread, &id, answer);
         Ok(WriteOutcome {
             version: record.as_ref().and_then(|r| self.version_of(r)),
             id,
             record,
             complete,
+            unwritten: Vec::new(),
         })
     }
 
@@ -160,13 +176,13 @@ impl Http {
     /// the request says `reread`, else the record in the answer (maybe
     /// only part of one). A read that fails after a write that went
     /// through costs the truth, never the write: the answer stands.
-    fn after_write(
+    pub(super) fn after_write(
         &mut self,
-        call: &Call,
+        reread: bool,
         id: &str,
         answer: Option<RawFields>,
     ) -> (Option<RawFields>, bool) {
-        if !call.reread {
+        if !reread {
             return (answer, false);
         }
         match self.get(id) {
@@ -187,11 +203,14 @@ impl Http {
         expected: Option<&String>,
     ) -> WriteResult {
         let call = self.configured(op, &self.spec.update, "update")?;
+        let (own, children) = self.split_children(fields);
+        if !children.is_empty() {
+            return self.update_with_children(op, id, &call, own, children, expected);
+        }
         let vars = Vars {
             record: Some(fields),
             id: Some(id),
-            marker: None,
-            since: None,
+            ..Vars::default()
         };
         let header = self.conditional(expected);
         let headers: Vec<(&str, &str)> = header
@@ -203,7 +222,7 @@ impl Http {
         if self.spec.graphql && answer.is_none() {
             return Err(crate::ops::not_found(&self.name, op, &self.spec.id));
         }
-        let (record, complete) = self.after_write(&call, id, answer);
+        let (record, complete) = self.after_write(call.reread, id, answer);
         let version = record
             .as_ref()
             .and_then(|r| self.version_of(r))
@@ -213,6 +232,7 @@ impl Http {
             version,
             record,
             complete,
+            unwritten: Vec::new(),
         })
     }
 
@@ -241,6 +261,7 @@ impl Http {
             version: None,
             record: None,
             complete: false,
+            unwritten: Vec::new(),
         })
     }
 }

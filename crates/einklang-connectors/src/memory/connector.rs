@@ -186,6 +186,7 @@ impl Connector for MemoryConnector {
                 version: Some(r.version.to_string()),
                 record: None,
                 complete: false,
+                unwritten: Vec::new(),
             }),
             None => Lookup::Absent,
         })

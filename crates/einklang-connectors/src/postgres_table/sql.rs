@@ -259,6 +259,7 @@ fn one(
             version: r.get(1),
             record: None,
             complete: false,
+            unwritten: Vec::new(),
         }),
         Ok(None) => {
             // a conditional write that matched nothing: gone, or changed since

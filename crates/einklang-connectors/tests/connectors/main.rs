@@ -7,6 +7,7 @@
 //! secrets (`traces`).
 
 mod busy;
+mod children;
 mod caldav;
 mod carddav;
 mod directus;

@@ -9,7 +9,9 @@
 //! - `GET|POST /advoware/api/v1/advonet/Beteiligte`,
 //!   `GET|PUT|DELETE /advoware/api/v1/advonet/Beteiligte/{betNr}`;
 //! - `GET|POST …/Beteiligte/{betNr}/Kommunikationen`,
-//!   `PUT|DELETE …/Beteiligte/{betNr}/Kommunikationen/{id}`.
+//!   `PUT|DELETE …/Beteiligte/{betNr}/Kommunikationen/{id}`;
+//! - `GET|POST …/Beteiligte/{betNr}/Adressen`,
+//!   `PUT|DELETE …/Beteiligte/{betNr}/Adressen/{reihenfolgeIndex}` ([`adressen`]).
 //!
 //! Quirks (seed sections in brackets):
 //! - `rowId` — base64, about 40 characters — is the only change signal: it
@@ -38,6 +40,7 @@
 //! - A Beteiligter deleted in Advoware itself is `404` (the seed's
 //!   `deleted_in_advoware`); tests do that with [`AdvowareHandle::delete`].
 
+pub mod adressen;
 pub mod auth;
 mod routes;
 #[cfg(test)]
@@ -130,6 +133,8 @@ pub struct AdvowareState {
     pub beteiligte: BTreeMap<u64, Map<String, Value>>,
     /// Tokens and their expiry.
     pub tokens: Vec<(String, i64)>,
+    /// Addresses by `betNr` ([`adressen`]).
+    pub adressen: BTreeMap<u64, Vec<Map<String, Value>>>,
     serial: u64,
 }
 
@@ -331,6 +336,22 @@ impl AdvowareHandle {
         let mut s = self.state.lock().unwrap();
         s.put_komm(bet_nr, id, fields.as_object().unwrap_or(&Map::new()))
             .expect("a Kommunikation");
+    }
+
+    /// Add an address as a user in Advoware would; the new address.
+    pub fn add_adresse(&self, bet_nr: u64, fields: Value) -> Value {
+        let mut s = self.state.lock().unwrap();
+        s.add_adresse(bet_nr, fields.as_object().unwrap_or(&Map::new()))
+            .expect("a Beteiligter")
+    }
+
+    /// The addresses of a Beteiligter, in `reihenfolgeIndex` order.
+    pub fn adressen(&self, bet_nr: u64) -> Vec<Value> {
+        self.state
+            .lock()
+            .unwrap()
+            .adressen(bet_nr)
+            .unwrap_or_default()
     }
 
     /// Delete a Beteiligter in Advoware itself (the API cannot): now `404`.

@@ -34,6 +34,14 @@ pub(crate) fn api(state: Arc<Mutex<AdvowareState>>) -> Router {
             &format!("{BET}/{{bet_nr}}/Kommunikationen/{{id}}"),
             put(komm_update).delete(forbidden),
         )
+        .route(
+            &format!("{BET}/{{bet_nr}}/Adressen"),
+            get(adr_list).post(adr_create),
+        )
+        .route(
+            &format!("{BET}/{{bet_nr}}/Adressen/{{index}}"),
+            put(adr_update).delete(forbidden),
+        )
         .with_state(state)
 }
 
@@ -217,6 +225,52 @@ async fn komm_update(
     }
     match s.put_komm(number(&bet_nr), number(&id), &object(&body)) {
         Ok(entry) => json(200, entry),
+        Err((status, m)) => refused(status, &m),
+    }
+}
+
+/// `GET …/Adressen`: the addresses in order.
+async fn adr_list(Ext(state): Shared, headers: HeaderMap, Path(bet_nr): Path<String>) -> Answer {
+    let mut s = state.lock().unwrap();
+    if let Err(a) = admit(&mut s, "GET", &headers) {
+        return a;
+    }
+    match s.adressen(number(&bet_nr)) {
+        Ok(list) => json(200, Value::Array(list)),
+        Err((status, m)) => refused(status, &m),
+    }
+}
+
+/// `POST …/Adressen`: the new address.
+async fn adr_create(
+    Ext(state): Shared,
+    headers: HeaderMap,
+    Path(bet_nr): Path<String>,
+    body: String,
+) -> Answer {
+    let mut s = state.lock().unwrap();
+    if let Err(a) = admit(&mut s, "POST", &headers) {
+        return a;
+    }
+    match s.add_adresse(number(&bet_nr), &object(&body)) {
+        Ok(a) => json(200, a),
+        Err((status, m)) => refused(status, &m),
+    }
+}
+
+/// `PUT …/Adressen/{reihenfolgeIndex}`: the address with its new `rowId`.
+async fn adr_update(
+    Ext(state): Shared,
+    headers: HeaderMap,
+    Path((bet_nr, index)): Path<(String, String)>,
+    body: String,
+) -> Answer {
+    let mut s = state.lock().unwrap();
+    if let Err(a) = admit(&mut s, "PUT", &headers) {
+        return a;
+    }
+    match s.put_adresse(number(&bet_nr), number(&index), &object(&body)) {
+        Ok(a) => json(200, a),
         Err((status, m)) => refused(status, &m),
     }
 }

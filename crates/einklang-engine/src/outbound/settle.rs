@@ -3,6 +3,7 @@
 //!
 //! | result | link |
 //! | --- | --- |
+//! | ok, but a part failed (a sub-resource's request) | base from the record as held (the failed part not taken as ignored), then `failed` on the retry schedule with the message |
 //! | ok (create, update) | new base from the entry — each field the write sent and the record in the answer shows taken as the remote holds it —, id and version from the answer, `clean` |
 //! | ok (delete, soft delete) | `deleted_remote` |
 //! | not found (update) | the remote record is gone but the hub changed: created again (`pending`) |
@@ -53,8 +54,10 @@ pub type Observe<'a> = dyn Fn(&OutboxEntry, &einklang_connectors::RawFields) -> 
 /// The base a write leaves: `planned`, with every field the answer shows
 /// as the remote holds it — the truth, so the next read sees no change
 /// where there is none, and an ignored field never reads as a value
-/// removed at the remote. A field held other than sent is noted.
-fn truth(s: &Sent<'_>, observed: Fields, tally: &mut Tally) -> Fields {
+/// removed at the remote. A field held other than sent is noted, unless
+/// part of the write failed (`note` false): then a difference is that
+/// failure, not a field the remote ignores.
+fn truth(s: &Sent<'_>, observed: Fields, tally: &mut Tally, note: bool) -> Fields {
     let mut base = s.entry.new_base.clone();
     for (field, held) in observed {
         let sent = base
@@ -64,7 +67,7 @@ fn truth(s: &Sent<'_>, observed: Fields, tally: &mut Tally) -> Fields {
         if sent == held {
             continue;
         }
-        if !tally.not_kept.iter().any(|(f, _, _)| *f == field) {
+        if note && !tally.not_kept.iter().any(|(f, _, _)| *f == field) {
             tally.not_kept.push((field.clone(), sent, held.clone()));
         }
         match held.is_null() {
@@ -101,8 +104,9 @@ pub fn settle(
         match result {
             Ok(outcome) => {
                 tally.ok(s.entry.op);
+                let whole = outcome.unwritten.is_empty();
                 let base = match &outcome.record {
-                    Some(record) => truth(s, observe(s.entry, record), &mut tally),
+                    Some(record) => truth(s, observe(s.entry, record), &mut tally, whole),
                     None => s.entry.new_base.clone(),
                 };
                 batch.links.push(match s.entry.op {
@@ -121,6 +125,24 @@ pub fn settle(
                         },
                     },
                 });
+                if !whole {
+                    // the record as held is the base: the part that failed
+                    // differs from the hub and is written again when due
+                    let message = format!(
+                        "{} {}: written without {}",
+                        s.entry.op.as_str(),
+                        s.link.external_id,
+                        outcome.unwritten.join("; ")
+                    );
+                    if tally.errors.len() < 5 {
+                        tally.errors.push(message.clone());
+                    }
+                    tally.failed += 1;
+                    let (id, attempts) = (s.link.id, s.attempts);
+                    batch.links.push(crate::retry::after_failure(
+                        retry, id, attempts, None, message, now,
+                    ));
+                }
                 batch.outbox.push(remove);
             }
             Err(e) => {
