@@ -29,6 +29,34 @@ pub(super) fn rule(
     raw: &serde_json::Map<String, Value>,
     known: &[&Value],
 ) -> Value {
+    let v = rule_value(rule, schema, ctx, raw, known);
+    match rule.transforms.first() {
+        // a list of objects without a primary flag keeps its elements in
+        // an order of its own (Advoware: the order they were created in),
+        // which says nothing: read in the order of their values, so a
+        // write that appends reads back as written
+        Some(Transform::Each(e)) if e.primary.is_none() => in_value_order(v),
+        _ => v,
+    }
+}
+
+fn in_value_order(v: Value) -> Value {
+    match v {
+        Value::Array(mut items) => {
+            items.sort_by_cached_key(crate::merge::list::element_key);
+            Value::Array(items)
+        }
+        v => v,
+    }
+}
+
+fn rule_value(
+    rule: &FieldRule,
+    schema: &EntitySchema,
+    ctx: &NormaliseContext,
+    raw: &serde_json::Map<String, Value>,
+    known: &[&Value],
+) -> Value {
     let transforms = transforms_for(rule, raw);
     // surrounding white space is no part of a value (every transform and
     // type ignores it), and a flag's raw value is kept without it

@@ -6,6 +6,10 @@
 //! Pull ([`values_of`]): the elements that match `when` (every element
 //! when it is empty), the `primary` one first, each element's `value`
 //! path read — a list of values for a hub `emails`/`phones` field.
+//! Without `primary`, the order of the elements says nothing (Advoware
+//! keeps them in the order they were created): the engine reads them in
+//! the order of their values (`transform::checked`), so a write that
+//! appended an element reads back as it was written.
 //!
 //! Push ([`objects_of`] and [`merge_into`]): each hub value becomes an
 //! element holding it at `value`, the first of `when`'s values at each of
