@@ -292,7 +292,9 @@ impl Check {
         };
         let call = call(&mut sub, name, t, false, method);
         for p in sub.problems {
-            let message = p.message.replace(&format!("`{name}`"), &format!("`{full}`"));
+            let message = p
+                .message
+                .replace(&format!("`{name}`"), &format!("`{full}`"));
             self.bad(full, message);
         }
         call

@@ -7,9 +7,9 @@
 //! secrets (`traces`).
 
 mod busy;
-mod children;
 mod caldav;
 mod carddav;
+mod children;
 mod directus;
 mod feeds;
 mod files;

@@ -52,7 +52,11 @@ impl AdvowareState {
     }
 
     /// Add an address; the new one (first when `standardAnschrift`).
-    pub fn add_adresse(&mut self, bet_nr: u64, body: &Map<String, Value>) -> Result<Value, Refusal> {
+    pub fn add_adresse(
+        &mut self,
+        bet_nr: u64,
+        body: &Map<String, Value>,
+    ) -> Result<Value, Refusal> {
         if !self.beteiligte.contains_key(&bet_nr) {
             return Err((404, format!("Beteiligter {bet_nr} nicht gefunden")));
         }

@@ -331,6 +331,13 @@ impl AdvowareHandle {
         rec.insert("rowId".into(), json!(row));
     }
 
+    /// Add a Kommunikation as a user in Advoware would; the new entry.
+    pub fn add_komm(&self, bet_nr: u64, fields: Value) -> Value {
+        let mut s = self.state.lock().unwrap();
+        s.add_komm(bet_nr, fields.as_object().unwrap_or(&Map::new()))
+            .expect("a Beteiligter and a kommKz of 1 to 12")
+    }
+
     /// Change a Kommunikation as a user in Advoware would (its rowId moves).
     pub fn update_komm(&self, bet_nr: u64, id: u64, fields: Value) {
         let mut s = self.state.lock().unwrap();

@@ -211,8 +211,19 @@ fn plan_delete(side: &Side<'_>, state: &RecordState, link: &Link) -> Option<Push
             OutboxOp::Delete,
         ),
         OnDelete::Set(fields) => {
-            // keys may be paths: `"cf[field_id=5].values" = null`
-            let mut raw = RawFields::new();
+            // keys may be paths: `"cf[field_id=5].values" = null`; a
+            // connector that replaces the whole record on update (a PUT:
+            // Advoware empties every field it is not sent) gets the record
+            // as last synced with the marks set on it
+            let mut raw = match side.caps.partial_update {
+                true => RawFields::new(),
+                false => {
+                    // lists of objects stay as they are (no rebase here)
+                    let mut r = side.mapping.push(&link.base);
+                    r.retain(|k, _| !side.mapping.writes_list_at(k));
+                    r
+                }
+            };
             for (path, value) in fields {
                 einklang_core::transform::push::set_path(&mut raw, path, value.clone());
             }

@@ -82,7 +82,12 @@ impl Http {
         for c in versioned {
             h.update(c.field.as_bytes());
             let version = c.version.as_deref().unwrap_or_default();
-            for child in fields.get(&c.field).and_then(Value::as_array).into_iter().flatten() {
+            for child in fields
+                .get(&c.field)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 let v = child.get(version).map(Value::to_string).unwrap_or_default();
                 h.update([0]);
                 h.update(v.as_bytes());

@@ -3,14 +3,16 @@
 //!
 //! - A wanted child with the id of a current one is updated when a field
 //!   other than its id, version and `read_only` fields differs.
-//! - A wanted child without a known id is created, or written into an
-//!   empty slot (a current child holding the `blank` values, with the same
-//!   `read_only` values) that no other wanted child claims.
-//! - A current child no wanted child names is deleted or blanked; one
-//!   that is blank already is left alone.
+//! - A wanted child without a known id takes the place of a current child
+//!   of the same `read_only` values that is going (no wanted child names
+//!   it): one update instead of a blank and a create — a changed phone
+//!   number stays the entry it was (the seed's Var5). Else it goes into an
+//!   empty slot (a current child holding the `blank` values, same
+//!   `read_only` values), else it is created.
+//! - A current child no wanted child names and no new one took is deleted
+//!   or blanked; one that is blank already is left alone.
 //!
-//! Order: removals first (a slot they free is not reused in the same
-//! write: it holds old values until blanked), then updates, then creates.
+//! Order: removals, then updates, then creates.
 
 use super::{same, Children};
 use serde_json::{Map, Value};
@@ -64,12 +66,8 @@ fn objects<'a>(list: &'a [Value], what: &str) -> Result<Vec<&'a Map<String, Valu
     list.iter()
         .enumerate()
         .map(|(i, v)| {
-            v.as_object().ok_or_else(|| {
-                BadChild(format!(
-                    "{what} entry {} is not an object but {v}",
-                    i + 1
-                ))
-            })
+            v.as_object()
+                .ok_or_else(|| BadChild(format!("{what} entry {} is not an object but {v}", i + 1)))
         })
         .collect()
 }
@@ -80,20 +78,18 @@ pub fn plan(ch: &Children, current: &[Value], wanted: &[Value]) -> Result<Vec<Ch
     let wanted = objects(wanted, "a written")?;
     let named: HashSet<String> = wanted.iter().filter_map(|w| id_of(ch, w)).collect();
     let by_id = |id: &str| current.iter().find(|c| id_of(ch, c).as_deref() == Some(id));
-    let mut removals = Vec::new();
-    for c in &current {
-        let Some(id) = id_of(ch, c) else { continue };
-        if named.contains(&id) || ch.is_blank(c) {
-            continue;
-        }
-        removals.push(match &ch.blank {
-            Some(b) => ChildOp::Blank(id, b.clone()),
-            None => ChildOp::Delete(id),
-        });
-    }
+    // current children no wanted one names: going, unless a new one takes them
+    let mut going: Vec<&Map<String, Value>> = current
+        .iter()
+        .filter(|c| id_of(ch, c).is_some_and(|id| !named.contains(&id)) && !ch.is_blank(c))
+        .copied()
+        .collect();
     let mut updates = Vec::new();
     let mut creates = Vec::new();
     let mut claimed: HashSet<String> = named.clone();
+    let same_kind = |c: &Map<String, Value>, w: &Map<String, Value>| {
+        ch.read_only.iter().all(|k| same(c.get(k), w.get(k)))
+    };
     for w in &wanted {
         if let Some(c) = id_of(ch, w).as_deref().and_then(by_id) {
             let send = writable(ch, w);
@@ -102,20 +98,35 @@ pub fn plan(ch: &Children, current: &[Value], wanted: &[Value]) -> Result<Vec<Ch
             }
             continue;
         }
-        let slot = current.iter().find(|c| {
-            id_of(ch, c).is_some_and(|id| !claimed.contains(&id))
-                && ch.is_blank(c)
-                && ch.read_only.iter().all(|k| same(c.get(k), w.get(k)))
-        });
+        let replaced = going.iter().position(|c| same_kind(c, w));
+        let slot = match replaced {
+            Some(i) => Some(going.remove(i)),
+            None => current.iter().copied().find(|c| {
+                id_of(ch, c).is_some_and(|id| !claimed.contains(&id))
+                    && ch.is_blank(c)
+                    && same_kind(c, w)
+            }),
+        };
         match slot.and_then(|s| id_of(ch, s)) {
             Some(id) => {
                 claimed.insert(id.clone());
-                updates.push(ChildOp::Update(id, writable(ch, w)));
+                let send = writable(ch, w);
+                let held = slot.map(|c| send.iter().all(|(k, v)| same(c.get(k), Some(v))));
+                if held != Some(true) {
+                    updates.push(ChildOp::Update(id, send));
+                }
             }
             None => creates.push(ChildOp::Create(creatable(ch, w))),
         }
     }
-    Ok(removals.into_iter().chain(updates).chain(creates).collect())
+    let removals = going
+        .iter()
+        .filter_map(|c| id_of(ch, c))
+        .map(|id| match &ch.blank {
+            Some(b) => ChildOp::Blank(id, b.clone()),
+            None => ChildOp::Delete(id),
+        });
+    Ok(removals.chain(updates).chain(creates).collect())
 }
 
 #[cfg(test)]
@@ -134,7 +145,12 @@ mod tests {
             create: None,
             update: None,
             delete: None,
-            blank: Some(json!({"tlf": "", "bemerkung": ""}).as_object().unwrap().clone()),
+            blank: Some(
+                json!({"tlf": "", "bemerkung": ""})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            ),
             read_only: vec!["kommKz".into()],
         }
     }
@@ -168,9 +184,9 @@ mod tests {
     }
 
     #[test]
-    fn a_removed_entry_is_blanked_and_a_new_one_reuses_an_empty_slot_of_its_kind() {
+    fn a_replaced_value_is_written_into_the_entry_it_replaces() {
         let now = vec![k(1, 4, "a@x.de"), k(2, 3, ""), k(3, 4, "")];
-        // remove the e-mail, add a mobile and another e-mail
+        // the e-mail replaced by another, a mobile added
         let want = vec![
             json!({"kommKz": 3, "tlf": "0171"}),
             json!({"kommKz": 4, "tlf": "b@x.de"}),
@@ -178,9 +194,21 @@ mod tests {
         assert_eq!(
             plan(&komm(), &now, &want).unwrap(),
             vec![
+                ChildOp::Update("2".into(), obj(json!({"tlf": "0171"}))),
+                ChildOp::Update("1".into(), obj(json!({"tlf": "b@x.de"}))),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_removed_entry_is_blanked_and_a_new_one_reuses_an_empty_slot_of_its_kind() {
+        let now = vec![k(1, 4, "a@x.de"), k(2, 3, "")];
+        let want = vec![json!({"kommKz": 3, "tlf": "0171"})];
+        assert_eq!(
+            plan(&komm(), &now, &want).unwrap(),
+            vec![
                 ChildOp::Blank("1".into(), obj(json!({"tlf": "", "bemerkung": ""}))),
                 ChildOp::Update("2".into(), obj(json!({"tlf": "0171"}))),
-                ChildOp::Update("3".into(), obj(json!({"tlf": "b@x.de"}))),
             ]
         );
     }
@@ -246,7 +274,12 @@ mod tests {
         let mut v: Vec<(u64, String)> = list
             .iter()
             .filter(|e| !e["tlf"].as_str().unwrap_or("").is_empty())
-            .map(|e| (e["kommKz"].as_u64().unwrap(), e["tlf"].as_str().unwrap().into()))
+            .map(|e| {
+                (
+                    e["kommKz"].as_u64().unwrap(),
+                    e["tlf"].as_str().unwrap().into(),
+                )
+            })
             .collect();
         v.sort();
         v

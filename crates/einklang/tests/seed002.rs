@@ -1,0 +1,289 @@
+//! Seed 002's job end to end: `examples/espo-advoware` as shipped (only
+//! its URLs pointed at the emulator), EspoCRM Contacts ↔ Advoware
+//! Beteiligte with their Kommunikationen: the first sync, a quiet second
+//! one, the six variants of the seed's Kommunikation sync on the phone
+//! and e-mail lists from either side, "EspoCRM wins", a delete in EspoCRM
+//! as a marked Beteiligter (Advoware cannot delete), and a failing
+//! Advoware answer retried without doubling anything.
+
+use einklang_emulator::Emulator;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Job {
+    emu: Emulator,
+    config: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn setup() -> Job {
+    let emu = Emulator::start(Default::default());
+    let data = |f: &str| -> Vec<Value> {
+        let text =
+            std::fs::read_to_string(root().join("examples/espo-advoware/data").join(f)).unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+    for c in data("espo-contacts.json") {
+        emu.espo().insert("Contact", c);
+    }
+    for b in data("advoware-beteiligte.json") {
+        emu.advoware().insert(b);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let example =
+        std::fs::read_to_string(root().join("examples/espo-advoware/einklang.toml")).unwrap();
+    let config = dir.path().join("einklang.toml");
+    std::fs::write(&config, example.replace("http://127.0.0.1:8099", &emu.url)).unwrap();
+    Job {
+        emu,
+        config,
+        _dir: dir,
+    }
+}
+
+impl Job {
+    fn sync(&self) -> Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_einklang"))
+            .arg("--config")
+            .arg(&self.config)
+            .args(["sync", "beteiligte", "--json"])
+            .env_remove("EINKLANG_CONFIG")
+            .env("ESPO_API_KEY", "espo-api-key")
+            .env("ADVOWARE_APP_ID", "einklang-app")
+            .env("ADVOWARE_API_KEY", "YWR2b3dhcmUtdGVzdC1rZXk=")
+            .env("ADVOWARE_PASSWORD", "advo-pass")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let report: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
+            panic!(
+                "not JSON ({e}): {text}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        assert_eq!(report["status"], "succeeded", "{report}");
+        report
+    }
+
+    fn espo_contact(&self, last: &str) -> Value {
+        self.emu
+            .espo()
+            .all("Contact")
+            .into_iter()
+            .find(|c| c["lastName"] == last)
+            .unwrap_or_else(|| panic!("no Espo contact {last}"))
+    }
+
+    fn beteiligter(&self, name: &str) -> Value {
+        self.emu
+            .advoware()
+            .all()
+            .into_iter()
+            .find(|b| b["name"] == name)
+            .unwrap_or_else(|| panic!("no Beteiligter {name}"))
+    }
+
+    fn requests(&self) -> [BTreeMap<String, u64>; 2] {
+        [self.emu.espo().requests(), self.emu.advoware().requests()]
+    }
+}
+
+fn writes(report: &Value) -> u64 {
+    report["counters"]["remote_writes"].as_u64().unwrap_or(0)
+}
+
+/// (kommKz, tlf) of the non-empty Kommunikationen, sorted.
+fn komm(b: &Value) -> Vec<(u64, String)> {
+    let mut v: Vec<(u64, String)> = b["kommunikation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["tlf"] != "")
+        .map(|k| {
+            (
+                k["kommKz"].as_u64().unwrap(),
+                k["tlf"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn emails(c: &Value) -> Vec<String> {
+    let mut v: Vec<String> = c["emailAddressData"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["emailAddress"].as_str().unwrap().to_lowercase())
+        .collect();
+    v.sort();
+    v
+}
+
+fn phones(c: &Value, kind: &str) -> Vec<String> {
+    c["phoneNumberData"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["type"] == kind)
+        .map(|p| p["phoneNumber"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn delta(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>, method: &str) -> u64 {
+    after.get(method).unwrap_or(&0) - before.get(method).unwrap_or(&0)
+}
+
+#[test]
+fn seed_002_espocrm_and_advoware_with_kommunikationen() {
+    let job = setup();
+    // first sync: the lists meet — each side gets what only the other had
+    let first = job.sync();
+    assert!(writes(&first) > 0, "{first}");
+    let advo = job.beteiligter("Weißmüller");
+    assert!(
+        komm(&advo).contains(&(4, "j.weissmueller@gmx.de".into())),
+        "{advo}"
+    );
+    let espo = job.espo_contact("Weißmüller");
+    assert!(
+        emails(&espo).contains(&"jw@weissmueller-privat.de".into()),
+        "{espo}"
+    );
+    let kommunikationen = advo["kommunikation"].as_array().unwrap().len();
+
+    // a second sync right after: nothing written, at most 2 GETs a side
+    let before = job.requests();
+    let second = job.sync();
+    let after = job.requests();
+    assert_eq!(writes(&second), 0, "{second}");
+    for (side, (b, a)) in ["espo", "advo"].iter().zip(before.iter().zip(after.iter())) {
+        assert!(delta(b, a, "GET") <= 2, "{side}: {b:?} → {a:?}");
+        for m in ["POST", "PUT", "PATCH", "DELETE"] {
+            assert_eq!(delta(b, a, m), 0, "{side} {m}: {b:?} → {a:?}");
+        }
+    }
+
+    // from EspoCRM: an e-mail removed (Var2), one added (Var1), the
+    // mobile changed (Var5) — with Advoware failing once on the way
+    let id = espo["id"].as_str().unwrap();
+    job.emu.espo().update(
+        "Contact",
+        id,
+        json!({"emailAddressData": [
+                  {"emailAddress": "juergen@weissmueller-recht.de", "primary": true},
+                  {"emailAddress": "jw@weissmueller-privat.de", "primary": false},
+                  {"emailAddress": "neu@weissmueller.de", "primary": false}],
+               "phoneNumberData": [
+                  {"phoneNumber": "0170 1039596", "type": "Mobile", "primary": true},
+                  {"phoneNumber": "+49 89 1234567", "type": "Office"},
+                  {"phoneNumber": "089 1234568", "type": "Fax"}]}),
+    );
+    job.emu.advoware().fail_next(&[500]);
+    job.sync();
+    let advo = job.beteiligter("Weißmüller");
+    let held = komm(&advo);
+    assert!(
+        !held.contains(&(4, "j.weissmueller@gmx.de".into())),
+        "Var2: {held:?}"
+    );
+    assert!(
+        held.contains(&(4, "neu@weissmueller.de".into())),
+        "Var1: {held:?}"
+    );
+    assert!(
+        held.contains(&(3, "+491701039596".into()))
+            || held
+                .iter()
+                .any(|(k, t)| *k == 3 && t.replace(' ', "").ends_with("1039596")),
+        "Var5: {held:?}"
+    );
+    assert!(
+        !held
+            .iter()
+            .any(|(_, t)| t.replace(' ', "").ends_with("1039595")),
+        "the old mobile is gone: {held:?}"
+    );
+    let n = advo["kommunikation"].as_array().unwrap().len();
+    assert!(
+        n <= kommunikationen + 1,
+        "a removed entry is blanked, not doubled: {n} entries, {advo}"
+    );
+
+    // from Advoware: the mobile changed (Var6), a fax added (Var4), the
+    // private e-mail emptied (Var3: DELETE is 403, so that is a removal)
+    let bet = advo["betNr"].as_u64().unwrap();
+    let entry = |kz: u64, tlf_end: &str| {
+        advo["kommunikation"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| {
+                k["kommKz"] == kz
+                    && k["tlf"]
+                        .as_str()
+                        .unwrap()
+                        .replace(' ', "")
+                        .ends_with(tlf_end)
+            })
+            .unwrap_or_else(|| panic!("no {kz} {tlf_end} in {advo}"))["id"]
+            .as_u64()
+            .unwrap()
+    };
+    job.emu
+        .advoware()
+        .update_komm(bet, entry(3, "1039596"), json!({"tlf": "0170 1039597"}));
+    job.emu
+        .advoware()
+        .update_komm(bet, entry(8, "privat.de"), json!({"tlf": ""}));
+    job.emu
+        .advoware()
+        .add_komm(bet, json!({"kommKz": 7, "tlf": "089 7777"}));
+    job.sync();
+    let espo = job.espo_contact("Weißmüller");
+    assert!(
+        phones(&espo, "Mobile")
+            .iter()
+            .any(|p| p.replace(' ', "").ends_with("1039597")),
+        "Var6: {espo}"
+    );
+    assert!(
+        phones(&espo, "Fax")
+            .iter()
+            .any(|p| p.replace(' ', "").ends_with("7777")),
+        "Var4: {espo}"
+    );
+    assert!(
+        !emails(&espo).contains(&"jw@weissmueller-privat.de".into()),
+        "Var3: {espo}"
+    );
+
+    // both change the first name: EspoCRM wins
+    job.emu
+        .espo()
+        .update("Contact", id, json!({"firstName": "Jürgen E."}));
+    job.emu
+        .advoware()
+        .update(bet, json!({"vorname": "Jürgen A."}));
+    job.sync();
+    assert_eq!(job.espo_contact("Weißmüller")["firstName"], "Jürgen E.");
+    assert_eq!(job.beteiligter("Weißmüller")["vorname"], "Jürgen E.");
+
+    // and after all that, quiet again
+    let quiet = job.sync();
+    assert_eq!(writes(&quiet), 0, "{quiet}");
+
+    // deleted in EspoCRM: Advoware keeps the Beteiligter, marked
+    job.emu.espo().delete("Contact", id);
+    job.sync();
+    let advo = job.beteiligter("Weißmüller");
+    let zusatz = advo["zusatz"].as_str().unwrap_or("");
+    assert!(zusatz.starts_with("in EspoCRM gelöscht am"), "{advo}");
+}
