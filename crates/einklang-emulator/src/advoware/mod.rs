@@ -37,6 +37,13 @@
 //!   the order of [`KOMM_KZ`] is this emulator's reading.
 //! - A Beteiligter deleted in Advoware itself is `404` (the seed's
 //!   `deleted_in_advoware`); tests do that with [`AdvowareHandle::delete`].
+//! - Answers that are lost after the write: the seed's sync must survive
+//!   a write Advoware applied whose answer never arrived (its "lost
+//!   answer" fault). [`AdvowareHandle::drop_answers`] (or `POST
+//!   /_emulator/advoware/drop-answers?count=N`) makes the next N successful
+//!   POSTs, PUTs and DELETEs apply and then close the connection without a
+//!   byte of the answer; the mechanism is the one every system shares,
+//!   [`crate::lost`].
 
 pub mod auth;
 mod routes;
