@@ -20,6 +20,18 @@
 //! minute (from the first request charged to it, on the emulator's clock); `query_params` of `items_page` is
 //! refused rather than half-emulated; the error code of a missing item is
 //! `ResourceNotFoundException`.
+//!
+//! Cursors expire 60 minutes (emulator clock) after the page that handed
+//! them out (monday's "Querying board items": a cursor is valid for 60
+//! minutes). Continuing with an expired one — `next_items_page(cursor:)`
+//! or `items_page(cursor:)` — is an error with HTTP 200, code
+//! `CursorExpiredError` and a message saying the "cursor has expired":
+//! monday's error-codes page does not list it; the code and words are the
+//! ones public clients of the real API match its answers against. Never an
+//! empty page that looks like the end of the listing (a client must start
+//! again with `items_page`). A cursor never handed out is
+//! `CursorException` (this emulator's choice). Writes can lose their
+//! answers after they are applied: mutations only, see [`crate::lost`].
 
 mod resolve;
 mod routes;
