@@ -2,7 +2,7 @@
 //! passes (`kit`), each file kind's own cases (`files`), the in-process
 //! connector (`memory`), streaming writes of big files (`streaming`), the
 //! server kinds against real servers (`postgres`, `carddav`, `caldav`,
-//! `http`, `directus`), the kit through the fault proxy (`proxied`),
+//! `http`, `directus`), monday.com cursors (`monday`), the kit through the fault proxy (`proxied`),
 //! busy servers waited out (`busy`), rate limits that hold (`limits`), and remote calls traced without
 //! secrets (`traces`).
 
@@ -16,6 +16,7 @@ mod http;
 mod kit;
 mod limits;
 mod memory;
+mod monday;
 mod postgres;
 mod proxied;
 mod streaming;

@@ -116,6 +116,9 @@ pub struct MondayState {
     /// Boards by id.
     pub boards: BTreeMap<u64, Board>,
     cursors: HashMap<String, Cursor>,
+    /// Seconds the clock jumps once the request with this number (of all
+    /// `POST`s so far) has been answered: time passing mid-listing.
+    pub(crate) jumps: Vec<(u64, i64)>,
     /// (start of the budget's minute, points spent in it).
     spent: (i64, u64),
     serial: u64,
@@ -377,6 +380,14 @@ impl MondayHandle {
         let values = column_values.as_object().cloned().unwrap_or_default();
         s.change(board, item, &values)
             .unwrap_or_else(|e| panic!("refused: {e}"));
+    }
+
+    /// Move the clock `secs` forward right after the `after_posts`-th
+    /// request has been answered: a client reading a board page by page
+    /// finds the next page's cursor expired (as a listing that pauses an
+    /// hour would).
+    pub fn advance_after(&self, after_posts: u64, secs: i64) {
+        self.state.lock().unwrap().jumps.push((after_posts, secs));
     }
 
     /// Delete an item.

@@ -106,6 +106,14 @@ async fn handle(Ext(state): Shared, headers: HeaderMap, body: String) -> Respons
     let mut vars = op.defaults.clone();
     vars.extend(req["variables"].as_object().cloned().unwrap_or_default());
     let out = resolve::run(&mut s, &op, &vars);
+    let posts = s.gate.count("POST");
+    let jumps: i64 = s
+        .jumps
+        .iter()
+        .filter(|(n, _)| *n == posts)
+        .map(|(_, j)| j)
+        .sum();
+    s.clock.offset += jumps;
     if op.mutation && out.errors.is_empty() && s.gate.take_drop() {
         return crate::lost::severed();
     }
