@@ -340,6 +340,11 @@ impl AdvowareHandle {
             .expect("a Kommunikation");
     }
 
+    /// The fields a PUT writes (the rest of [`FIELDS`] it ignores).
+    pub fn writable(&self) -> Vec<String> {
+        self.state.lock().unwrap().options.writable.clone()
+    }
+
     /// Delete a Beteiligter in Advoware itself (the API cannot): now `404`.
     pub fn delete(&self, bet_nr: u64) {
         self.state.lock().unwrap().beteiligte.remove(&bet_nr);
