@@ -2,9 +2,10 @@
 //! `POST /_emulator/{system}/drop-answers?count=N`) asks that the next N
 //! writes that succeed be applied and then answered with nothing — the
 //! connection is closed before a byte of the answer is sent, as when a
-//! proxy, a load balancer or the network loses it (seed 002 lists "lost
-//! answer" among the faults its sync must survive; Advoware's API sits
-//! behind such a gateway). The client sees its request fail with the
+//! proxy, a load balancer or the network loses it (issue 11 asks the seed
+//! 002 job to survive "dropped connection, lost answer"; seed 002 itself
+//! names no such fault, and Advoware's gateway is not documented — this is
+//! the emulator's model of the fault). The client sees its request fail with the
 //! record already written: a retried create doubles it unless the client
 //! finds it first.
 //!
