@@ -1,5 +1,6 @@
 //! What the emulated systems share: a clock tests can move, request
-//! counters with a rate limit and queued failures ([`Gate`]), JSON answers
+//! counters with a rate limit, queued failures and answers to lose after
+//! the write ([`Gate`]; the losing itself is [`crate::lost`]), JSON answers
 //! and time formats. Each system module keeps its own state and formats
 //! its own error bodies; this module owns none of their behaviour.
 
@@ -80,6 +81,7 @@ pub struct Gate {
     pub rps: Option<u32>,
     recent: Vec<Instant>,
     faults: Vec<u16>,
+    drops: u32,
 }
 
 impl Gate {
@@ -126,6 +128,20 @@ impl Gate {
     /// Requests of one method so far.
     pub fn count(&self, method: &str) -> u64 {
         self.requests.get(method).copied().unwrap_or(0)
+    }
+
+    /// Lose the answers of the next `n` writes that succeed: applied, then
+    /// the connection closed without an answer (see [`crate::lost`]).
+    pub fn drop_answers(&mut self, n: u32) {
+        self.drops += n;
+    }
+
+    /// Whether the answer of a write just applied is to be lost (one of
+    /// the queued drops is used up).
+    pub fn take_drop(&mut self) -> bool {
+        let drop = self.drops > 0;
+        self.drops = self.drops.saturating_sub(1);
+        drop
     }
 }
 
@@ -221,6 +237,12 @@ macro_rules! controls {
                 self.state.lock().unwrap().gate.fail_next(statuses);
             }
 
+            /// Apply the next `n` successful writes, then close their
+            /// connections without an answer (see [`crate::lost`]).
+            pub fn drop_answers(&self, n: u32) {
+                self.state.lock().unwrap().gate.drop_answers(n);
+            }
+
             /// Move the system's clock forward (modification times, token
             /// expiry).
             pub fn advance(&self, secs: i64) {
@@ -261,6 +283,12 @@ mod tests {
         assert_eq!(
             (g.fault(), g.fault(), g.fault()),
             (Some(500), Some(503), None)
+        );
+        assert!(!g.take_drop(), "no answer is lost unless asked");
+        g.drop_answers(2);
+        assert_eq!(
+            (g.take_drop(), g.take_drop(), g.take_drop()),
+            (true, true, false)
         );
     }
 

@@ -40,6 +40,12 @@
 //! `/_emulator/{leads,graph,monday,espo,advoware}/…` for the others (each
 //! module's `control` routes). They are not counted, need no credentials
 //! and never fail on purpose.
+//!
+//! Every system can lose the answers of its writes ([`lost`]): the next N
+//! successful writes are applied and their connections closed without an
+//! answer — a handle's `drop_answers(n)` (and [`Emulator::drop_answers`]
+//! for Kommo contacts and leads), or `POST /_emulator/drop-answers?count=N`
+//! and `POST /_emulator/{graph,monday,espo,advoware}/drop-answers?count=N`.
 
 pub mod advoware;
 pub mod common;
@@ -51,6 +57,9 @@ pub mod gql;
 pub mod graph;
 pub mod graphql;
 pub mod kommo_leads;
+pub mod lost;
+#[cfg(test)]
+mod lost_tests;
 pub mod monday;
 pub mod rest;
 #[cfg(test)]
@@ -121,6 +130,9 @@ pub struct State {
     pub clock_offset: i64,
     /// The account's leads (see [`kommo_leads`]).
     pub leads: kommo_leads::Leads,
+    /// Successful writes (contacts and leads) whose answers are still to be
+    /// lost (see [`lost`]).
+    pub drops: u32,
 }
 
 impl State {
@@ -241,6 +253,13 @@ impl Emulator {
         }
     }
 
+    /// Apply the next `n` successful writes of contacts and leads, then
+    /// close their connections without an answer (see [`lost`]).
+    pub fn drop_answers(&self, n: u32) {
+        use lost::Lossy;
+        self.state.lock().unwrap().drop_answers(n);
+    }
+
     /// Queue failures for the next API requests.
     pub fn fail_next(&self, faults: &[Fault]) {
         self.state
@@ -346,15 +365,19 @@ impl Emulator {
 fn router(state: Arc<Mutex<State>>, systems: &Systems) -> Router {
     let busy = Arc::new(control::Busy::default());
     let kommo = Router::new()
-        .route("/oauth2/token", post(rest::token))
         .route("/api/v4/contacts", get(rest::list).post(rest::create))
         .route(
             "/api/v4/contacts/{id}",
             get(rest::one).patch(rest::update).delete(rest::remove),
         )
         .route("/api/v4/events", get(rest::events))
-        .route("/graphql", post(graphql::handle))
         .merge(kommo_leads::api())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            lost::after_write::<State>,
+        ))
+        .route("/oauth2/token", post(rest::token))
+        .route("/graphql", post(graphql::handle))
         .with_state(state.clone());
     let kommo_control = Router::new()
         .route("/_emulator/stats", get(control::stats))
@@ -362,7 +385,8 @@ fn router(state: Arc<Mutex<State>>, systems: &Systems) -> Router {
         .route("/_emulator/seed", post(control::seed))
         .route("/_emulator/touch", post(control::touch))
         .merge(kommo_leads::control())
-        .with_state(state);
+        .with_state(state.clone())
+        .merge(lost::control("/_emulator/drop-answers", state));
     Router::new()
         .merge(kommo)
         .merge(graph::api(systems.graph.clone()))

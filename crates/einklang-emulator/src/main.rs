@@ -25,7 +25,11 @@
 //! `GET /_emulator/{system}/count` with `{system}` one of `leads`, `graph`
 //! (`?mailbox=`), `monday` (`?board=`; boards from `POST
 //! /_emulator/monday/board`), `espo` (`?entity=`; `POST
-//! /_emulator/espo/deliver` sends queued webhooks), `advoware`.
+//! /_emulator/espo/deliver` sends queued webhooks), `advoware`; `POST
+//! /_emulator/drop-answers?count=N` (Kommo) and `POST
+//! /_emulator/{graph,monday,espo,advoware}/drop-answers?count=N`: the next N
+//! successful writes are applied and their connections closed without an
+//! answer.
 
 use clap::Parser;
 use einklang_emulator::{Emulator, Options};

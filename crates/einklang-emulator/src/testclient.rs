@@ -128,3 +128,34 @@ fn receive(mut stream: std::net::TcpStream, status: u16) -> Option<Received> {
         body: String::from_utf8_lossy(&body).into_owned(),
     })
 }
+
+/// Send `method url` over a fresh connection and return every byte the
+/// server sent before closing it (an error reading counts as the end): a
+/// lost answer is no bytes at all, where `call` would only see an error.
+pub fn raw(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("an http URL");
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    stream
+        .write_all(format!("{head}\r\n{body}").as_bytes())
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return got,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+}

@@ -212,7 +212,7 @@ fn kit_caldav() {
     let shape = crate::kit::Shape {
         names: ["summary", "description", "location"],
         required: json!({"start": "2026-12-02T09:00:00Z", "end": "2026-12-02T10:00:00Z"}),
-        redelete_succeeds: false,
+        ..crate::kit::Shape::default()
     };
     crate::kit::run_with(c.as_mut(), "href", shape);
     let caps = c.capabilities();

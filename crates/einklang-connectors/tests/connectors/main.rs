@@ -2,7 +2,7 @@
 //! passes (`kit`), each file kind's own cases (`files`), the in-process
 //! connector (`memory`), streaming writes of big files (`streaming`), the
 //! server kinds against real servers (`postgres`, `carddav`, `caldav`,
-//! `http`, `directus`), the kit through the fault proxy (`proxied`),
+//! `http`, `directus`), the kit against the seed-system emulators (`emulated`), monday.com cursors (`monday`), the kit through the fault proxy (`proxied`),
 //! busy servers waited out (`busy`), rate limits that hold (`limits`), and remote calls traced without
 //! secrets (`traces`).
 
@@ -11,12 +11,14 @@ mod caldav;
 mod carddav;
 mod children;
 mod directus;
+mod emulated;
 mod feeds;
 mod files;
 mod http;
 mod kit;
 mod limits;
 mod memory;
+mod monday;
 mod postgres;
 mod proxied;
 mod streaming;

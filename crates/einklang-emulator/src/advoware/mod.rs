@@ -39,6 +39,13 @@
 //!   the order of [`KOMM_KZ`] is this emulator's reading.
 //! - A Beteiligter deleted in Advoware itself is `404` (the seed's
 //!   `deleted_in_advoware`); tests do that with [`AdvowareHandle::delete`].
+//! - Answers that are lost after the write (not from the seed: issue 11's
+//!   faults for the seed 002 job, a write Advoware applied whose answer
+//!   never arrived). [`AdvowareHandle::drop_answers`] (or `POST
+//!   /_emulator/advoware/drop-answers?count=N`) makes the next N successful
+//!   POSTs, PUTs and DELETEs apply and then close the connection without a
+//!   byte of the answer; the mechanism is the one every system shares,
+//!   [`crate::lost`].
 
 pub mod adressen;
 pub mod auth;
@@ -359,6 +366,9 @@ impl AdvowareHandle {
             .unwrap()
             .adressen(bet_nr)
             .unwrap_or_default()
+    /// The fields a PUT writes (the rest of [`FIELDS`] it ignores).
+    pub fn writable(&self) -> Vec<String> {
+        self.state.lock().unwrap().options.writable.clone()
     }
 
     /// Delete a Beteiligter in Advoware itself (the API cannot): now `404`.

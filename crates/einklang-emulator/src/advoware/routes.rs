@@ -20,7 +20,6 @@ const BET: &str = "/advoware/api/v1/advonet/Beteiligte";
 /// The token and API routes.
 pub(crate) fn api(state: Arc<Mutex<AdvowareState>>) -> Router {
     Router::new()
-        .route("/advoware/api/v1/Token", post(token))
         .route(BET, get(list).post(create))
         .route(
             &format!("{BET}/{{bet_nr}}"),
@@ -42,9 +41,15 @@ pub(crate) fn api(state: Arc<Mutex<AdvowareState>>) -> Router {
             &format!("{BET}/{{bet_nr}}/Adressen/{{index}}"),
             put(adr_update).delete(forbidden),
         )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::lost::after_write::<AdvowareState>,
+        ))
+        .route("/advoware/api/v1/Token", post(token))
         .with_state(state)
 }
 
+/// `POST /_emulator/advoware/drop-answers?count=N` ([`crate::lost`]),
 /// `POST /_emulator/advoware/seed` (a JSON list of Beteiligte, or
 /// `?count=N` made-up ones), `POST /_emulator/advoware/kommunikation?betNr=N`
 /// (a Kommunikation `{kommKz, tlf, …}` added as a user in Advoware would,
@@ -56,7 +61,11 @@ pub(crate) fn control(state: Arc<Mutex<AdvowareState>>) -> Router {
         .route("/_emulator/advoware/kommunikation", post(add_komm))
         .route("/_emulator/advoware/list", get(dump))
         .route("/_emulator/advoware/count", get(count))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(crate::lost::control(
+            "/_emulator/advoware/drop-answers",
+            state,
+        ))
 }
 
 fn refused(status: u16, message: &str) -> Answer {

@@ -26,9 +26,14 @@ pub(crate) fn api(state: Arc<Mutex<EspoState>>) -> Router {
             "/espo/api/v1/{entity}/{id}",
             get(read).put(update).patch(update).delete(remove),
         )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::lost::after_write::<EspoState>,
+        ))
         .with_state(state)
 }
 
+/// `POST /_emulator/espo/drop-answers?count=N` ([`crate::lost`]),
 /// `POST /_emulator/espo/seed?entity=E` (a JSON list of records, or
 /// `&count=N` made-up contacts), `POST /_emulator/espo/deliver` (send the
 /// queued webhooks), `GET /_emulator/espo/list?entity=E`,
@@ -39,7 +44,8 @@ pub(crate) fn control(state: Arc<Mutex<EspoState>>) -> Router {
         .route("/_emulator/espo/deliver", post(deliver))
         .route("/_emulator/espo/list", get(dump))
         .route("/_emulator/espo/count", get(count))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(crate::lost::control("/_emulator/espo/drop-answers", state))
 }
 
 /// Count, rate limit, key, entity type, fault: the answer to give instead.

@@ -19,7 +19,6 @@ type Params = Query<Vec<(String, String)>>;
 /// The token and API routes.
 pub(crate) fn api(state: Arc<Mutex<GraphState>>) -> Router {
     Router::new()
-        .route("/login/{tenant}/oauth2/v2.0/token", post(token))
         .route("/graph/v1.0/users/{user}/contacts", get(list).post(create))
         .route("/graph/v1.0/users/{user}/contacts/delta", get(delta))
         .route(
@@ -30,9 +29,15 @@ pub(crate) fn api(state: Arc<Mutex<GraphState>>) -> Router {
             "/graph/v1.0/users/{user}/contacts/{id}",
             get(one).patch(update).delete(remove),
         )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::lost::after_write::<GraphState>,
+        ))
+        .route("/login/{tenant}/oauth2/v2.0/token", post(token))
         .with_state(state)
 }
 
+/// `POST /_emulator/graph/drop-answers?count=N` ([`crate::lost`]),
 /// `POST /_emulator/graph/seed?mailbox=M` (a JSON list of contacts, or
 /// `&count=N` made-up ones), `GET /_emulator/graph/list?mailbox=M`,
 /// `GET /_emulator/graph/count`.
@@ -41,7 +46,8 @@ pub(crate) fn control(state: Arc<Mutex<GraphState>>) -> Router {
         .route("/_emulator/graph/seed", post(seed))
         .route("/_emulator/graph/list", get(dump))
         .route("/_emulator/graph/count", get(count))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(crate::lost::control("/_emulator/graph/drop-answers", state))
 }
 
 fn refused(status: u16, code: &str, message: &str) -> Answer {

@@ -20,6 +20,18 @@
 //! minute (from the first request charged to it, on the emulator's clock); `query_params` of `items_page` is
 //! refused rather than half-emulated; the error code of a missing item is
 //! `ResourceNotFoundException`.
+//!
+//! Cursors expire 60 minutes (emulator clock) after the page that handed
+//! them out (monday's "Querying board items": a cursor is valid for 60
+//! minutes). Continuing with an expired one — `next_items_page(cursor:)`
+//! or `items_page(cursor:)` — is an error with HTTP 200, code
+//! `CursorExpiredError` and a message saying the "cursor has expired":
+//! monday's error-codes page does not list it; the code and words are the
+//! ones public clients of the real API match its answers against. Never an
+//! empty page that looks like the end of the listing (a client must start
+//! again with `items_page`). A cursor never handed out is
+//! `CursorException` (this emulator's choice). Writes can lose their
+//! answers after they are applied: mutations only, see [`crate::lost`].
 
 mod resolve;
 mod routes;
@@ -104,6 +116,9 @@ pub struct MondayState {
     /// Boards by id.
     pub boards: BTreeMap<u64, Board>,
     cursors: HashMap<String, Cursor>,
+    /// Seconds the clock jumps once the request with this number (of all
+    /// `POST`s so far) has been answered: time passing mid-listing.
+    pub(crate) jumps: Vec<(u64, i64)>,
     /// (start of the budget's minute, points spent in it).
     spent: (i64, u64),
     serial: u64,
@@ -365,6 +380,14 @@ impl MondayHandle {
         let values = column_values.as_object().cloned().unwrap_or_default();
         s.change(board, item, &values)
             .unwrap_or_else(|e| panic!("refused: {e}"));
+    }
+
+    /// Move the clock `secs` forward right after the `after_posts`-th
+    /// request has been answered: a client reading a board page by page
+    /// finds the next page's cursor expired (as a listing that pauses an
+    /// hour would).
+    pub fn advance_after(&self, after_posts: u64, secs: i64) {
+        self.state.lock().unwrap().jumps.push((after_posts, secs));
     }
 
     /// Delete an item.

@@ -74,6 +74,9 @@ fn query(s: &mut MondayState, f: &Field, vars: &Map<String, Value>) -> Result<Va
                     json!({}),
                 ));
             }
+            if let Some(e) = stale_cursor(s, &f.selection, vars) {
+                return Err(e);
+            }
             let wanted = ids(f.arg("ids", vars));
             let boards: Vec<Value> = s
                 .boards
@@ -97,13 +100,7 @@ fn query(s: &mut MondayState, f: &Field, vars: &Map<String, Value>) -> Result<Va
                 .arg("cursor", vars)
                 .and_then(|c| c.as_str().map(str::to_string))
                 .unwrap_or_default();
-            continued(s, &cursor, limit(f, vars)).ok_or_else(|| {
-                error(
-                    "Cursor expired or invalid",
-                    "CursorException",
-                    json!({"cursor": cursor}),
-                )
-            })
+            continued(s, &cursor, limit(f, vars))
         }
         "complexity" => {
             let (cost, left) = (
@@ -150,6 +147,7 @@ fn hook(
                 .arg("cursor", vars)
                 .and_then(|c| c.as_str().map(str::to_string))
             {
+                // checked by `stale_cursor` before the boards resolve
                 Some(c) => Some(continued(s, &c, limit(f, vars)).unwrap_or(Value::Null)),
                 None => Some(page(s, board, 0, limit(f, vars))),
             }
@@ -207,10 +205,55 @@ fn page(s: &mut MondayState, board: u64, after: u64, limit: usize) -> Value {
     json!({"cursor": cursor, "items": items})
 }
 
-/// The page a cursor continues with (`None`: unknown or expired).
-fn continued(s: &mut MondayState, cursor: &str, limit: usize) -> Option<Value> {
-    let c = s.cursors.get(cursor)?.clone();
-    (c.expires > s.clock.now()).then(|| page(s, c.board, c.after, limit))
+/// The page a cursor continues with; an expired or unknown cursor is an
+/// error (see [`cursor_error`]).
+fn continued(s: &mut MondayState, cursor: &str, limit: usize) -> Result<Value, Value> {
+    let c = live(s, cursor)?;
+    Ok(page(s, c.board, c.after, limit))
+}
+
+/// The cursor, while it can be continued.
+fn live(s: &MondayState, cursor: &str) -> Result<super::Cursor, Value> {
+    match s.cursors.get(cursor) {
+        Some(c) if c.expires > s.clock.now() => Ok(c.clone()),
+        c => Err(cursor_error(cursor, c.is_some())),
+    }
+}
+
+/// monday's error for a cursor past its 60 minutes, `CursorExpiredError`
+/// (the code and the words "cursor has expired" are what clients of the
+/// real API match, see the module doc); a cursor never issued is this
+/// emulator's `CursorException`.
+fn cursor_error(cursor: &str, expired: bool) -> Value {
+    if expired {
+        let m =
+            "The cursor has expired: cursors are valid for 60 minutes, start again with items_page";
+        error(m, "CursorExpiredError", json!({"cursor": cursor}))
+    } else {
+        error(
+            "Cursor is invalid",
+            "CursorException",
+            json!({"cursor": cursor}),
+        )
+    }
+}
+
+/// The error of the first `items_page(cursor:)` in a selection whose
+/// cursor cannot continue: the `boards` field fails as a whole, as it
+/// would not answer a page that does not exist.
+fn stale_cursor(
+    s: &MondayState,
+    selection: &[Selection],
+    vars: &Map<String, Value>,
+) -> Option<Value> {
+    selection.iter().find_map(|sel| match sel {
+        Selection::Field(f) if f.name == "items_page" => {
+            let cursor = f.arg("cursor", vars)?.as_str()?.to_string();
+            live(s, &cursor).err()
+        }
+        Selection::Field(f) => stale_cursor(s, &f.selection, vars),
+        Selection::Inline { selection, .. } => stale_cursor(s, selection, vars),
+    })
 }
 
 fn mutation(s: &mut MondayState, f: &Field, vars: &Map<String, Value>) -> Result<Value, Value> {

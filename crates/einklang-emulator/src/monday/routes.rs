@@ -8,6 +8,7 @@ use crate::gql;
 use crate::rest::Answer;
 use axum::extract::{Query, State as Ext};
 use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
@@ -23,7 +24,8 @@ pub(crate) fn api(state: Arc<Mutex<MondayState>>) -> Router {
         .with_state(state)
 }
 
-/// `POST /_emulator/monday/board` (`{"name", "columns": [[id, title, type]]}`),
+/// `POST /_emulator/monday/drop-answers?count=N` (mutations only,
+/// [`crate::lost`]), `POST /_emulator/monday/board` (`{"name", "columns": [[id, title, type]]}`),
 /// `POST /_emulator/monday/seed?board=B` (a JSON list of `{name,
 /// column_values}`, or `&count=N` made-up items), `GET
 /// /_emulator/monday/list?board=B`, `GET /_emulator/monday/count`.
@@ -33,7 +35,11 @@ pub(crate) fn control(state: Arc<Mutex<MondayState>>) -> Router {
         .route("/_emulator/monday/seed", post(seed))
         .route("/_emulator/monday/list", get(dump))
         .route("/_emulator/monday/count", get(count))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(crate::lost::control(
+            "/_emulator/monday/drop-answers",
+            state,
+        ))
 }
 
 /// Auth, queued faults and the budget: the answer to give instead, if any.
@@ -75,16 +81,17 @@ fn spend(s: &mut MondayState) -> Result<(), Answer> {
 }
 
 /// `POST /monday/v2` with `{query, variables}`.
-async fn handle(Ext(state): Shared, headers: HeaderMap, body: String) -> Answer {
+async fn handle(Ext(state): Shared, headers: HeaderMap, body: String) -> Response {
     let mut s = state.lock().unwrap();
     if let Err(a) = admit(&mut s, &headers) {
-        return a;
+        return a.into_response();
     }
     let Ok(req) = serde_json::from_str::<Value>(&body) else {
         return json(
             400,
             json!({"errors": [{"message": "Unexpected token in JSON body"}]}),
-        );
+        )
+        .into_response();
     };
     let op = match gql::parse(req["query"].as_str().unwrap_or("")) {
         Ok(op) => op,
@@ -93,16 +100,28 @@ async fn handle(Ext(state): Shared, headers: HeaderMap, body: String) -> Answer 
                 200,
                 json!({"errors": [{"message": m, "extensions": {"code": "ParseError"}}], "account_id": 1}),
             )
+            .into_response()
         }
     };
     let mut vars = op.defaults.clone();
     vars.extend(req["variables"].as_object().cloned().unwrap_or_default());
     let out = resolve::run(&mut s, &op, &vars);
+    let posts = s.gate.count("POST");
+    let jumps: i64 = s
+        .jumps
+        .iter()
+        .filter(|(n, _)| *n == posts)
+        .map(|(_, j)| j)
+        .sum();
+    s.clock.offset += jumps;
+    if op.mutation && out.errors.is_empty() && s.gate.take_drop() {
+        return crate::lost::severed();
+    }
     let mut answer = json!({"data": out.data, "account_id": 1, "extensions": {"request_id": format!("emu-{}", s.gate.count("POST"))}});
     if !out.errors.is_empty() {
         answer["errors"] = Value::Array(out.errors);
     }
-    json(200, answer)
+    json(200, answer).into_response()
 }
 
 async fn board(Ext(state): Shared, Json(body): Json<Value>) -> Json<Value> {

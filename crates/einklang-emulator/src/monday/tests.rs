@@ -92,11 +92,59 @@ fn an_expired_cursor_is_an_error_with_http_200() {
         json!({"c": cursor}),
     );
     assert_eq!(r.status, 200);
+    let e = &r.json()["errors"][0];
+    assert_eq!(e["extensions"]["code"], json!("CursorExpiredError"));
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("cursor has expired"),
+        "{e}"
+    );
+    assert_eq!(r.json()["data"]["next_items_page"], Value::Null);
+}
+
+#[test]
+fn a_cursor_lives_60_minutes_in_either_query_and_a_made_up_one_is_invalid() {
+    let emu = Emulator::start(Options::default());
+    let board = board_with(&emu, 3);
+    let first = format!("{{ boards(ids: {board}) {{ items_page(limit: 1) {{ cursor }} }} }}");
+    let cursor_of = |r: &crate::testclient::Reply| {
+        r.json()["data"]["boards"][0]["items_page"]["cursor"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let cursor = cursor_of(&gql(&emu, &first, json!({})));
+    let again = "query ($b: [ID!], $c: String) { boards(ids: $b) { items_page(limit: 1, cursor: $c) { cursor items { name } } } }";
+    let vars = json!({"b": [board.to_string()], "c": cursor});
+    // a minute before the hour it still continues, in items_page(cursor:) too
+    emu.monday().advance(3540);
+    let r = gql(&emu, again, vars.clone());
+    assert_eq!(r.json()["errors"], Value::Null, "{}", r.body);
+    let page = &r.json()["data"]["boards"][0]["items_page"];
+    assert_eq!(page["items"][0]["name"], json!("P01"));
+    // past the hour: an error, and no page that looks like the end
+    emu.monday().advance(61);
+    let r = gql(&emu, again, vars);
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.json()["errors"][0]["extensions"]["code"],
+        json!("CursorExpiredError"),
+        "{}",
+        r.body
+    );
+    assert_eq!(r.json()["data"]["boards"], Value::Null);
+    // a cursor never handed out
+    let r = gql(
+        &emu,
+        "query ($c: String!) { next_items_page(cursor: $c) { items { id } } }",
+        json!({"c": "bm90LWEtY3Vyc29y"}),
+    );
     assert_eq!(
         r.json()["errors"][0]["extensions"]["code"],
         json!("CursorException")
     );
-    assert_eq!(r.json()["data"]["next_items_page"], Value::Null);
 }
 
 #[test]
