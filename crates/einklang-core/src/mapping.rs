@@ -394,13 +394,23 @@ impl Mapping {
         crate::transform::observed(self, schema, ctx, raw)
     }
 
+    /// The pushed rules that write a list of objects (`each`), in rule
+    /// order: (the raw path of the list, the rule, its `each`).
+    pub fn pushed_lists(&self) -> impl Iterator<Item = (&str, &FieldRule, &Each)> {
+        self.fields
+            .iter()
+            .filter_map(|r| match (&r.source, r.transforms.first()) {
+                (Source::Field(path), Some(Transform::Each(e))) if r.direction.pushes() => {
+                    Some((path.as_str(), r, e))
+                }
+                _ => None,
+            })
+    }
+
     /// Whether a push writes a list of objects (`each`) into `top_key`.
     pub fn writes_list_at(&self, top_key: &str) -> bool {
-        self.fields.iter().any(|r| {
-            r.direction.pushes()
-                && matches!(r.transforms.first(), Some(Transform::Each(_)))
-                && matches!(&r.source, Source::Field(p) if crate::path::top_key_of(p) == top_key)
-        })
+        self.pushed_lists()
+            .any(|(path, _, _)| crate::path::top_key_of(path) == top_key)
     }
 
     /// The raw fields to write for the entity fields `only` of `values`:

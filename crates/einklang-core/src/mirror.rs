@@ -65,12 +65,10 @@ pub fn bad_now(text: &str) -> Option<String> {
         })
 }
 
-/// chrono understands the format and it writes a date-time (`%#z` only
-/// reads: it would panic in `format`). A stamp need not read back, so
-/// `%Y-%m-%d` is fine.
+/// chrono understands the format and it writes a date-time (see
+/// [`crate::transform::format::writes_datetime`]).
 fn format_ok(format: &str) -> bool {
-    let sample = DateTime::<Utc>::UNIX_EPOCH;
-    crate::transform::format::write_datetime(sample, format, chrono_tz::UTC).is_some()
+    crate::transform::format::writes_datetime(format, chrono_tz::UTC)
 }
 
 /// `(name, format)` of each `{…}` in `text`.

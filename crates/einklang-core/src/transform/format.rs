@@ -64,6 +64,15 @@ pub fn write_datetime(at: DateTime<Utc>, format: &str, tz: chrono_tz::Tz) -> Opt
     write_with(format, at.with_timezone(&tz))
 }
 
+/// Can `format` write a date-time in zone `tz` at all: chrono understands
+/// every specifier and none of them only reads (`%#z` would panic in
+/// chrono's `format`)? Weaker than [`check_datetime`]: what it writes need
+/// not read back (a stamp such as `%Y-%m-%d` is fine).
+pub fn writes_datetime(format: &str, tz: chrono_tz::Tz) -> bool {
+    let sample = DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::days(11_000);
+    write_datetime(sample, format, tz).is_some()
+}
+
 /// Is `format` a `date` format every hub date can be written in and read
 /// back from? `Err` says why not.
 pub fn check_date(format: &str) -> Result<(), String> {
@@ -153,6 +162,17 @@ mod tests {
             .unwrap()
             .with_timezone(&Utc);
         assert_eq!(write_datetime(at, "%Y %#z", chrono_tz::UTC), None);
+    }
+
+    #[test]
+    fn a_stamp_format_writes_without_reading_back() {
+        let berlin = chrono_tz::Europe::Berlin;
+        for ok in ["%Y-%m-%d", "%d.%m.%Y %H:%M %z", "%+", "plain text"] {
+            assert!(writes_datetime(ok, berlin), "{ok}");
+        }
+        for bad in ["%Y %#z", "%Q", "%"] {
+            assert!(!writes_datetime(bad, chrono_tz::UTC), "{bad}");
+        }
     }
 
     #[test]

@@ -23,7 +23,7 @@
 use super::checked;
 use super::each::matches;
 use crate::filter::eval::lookup;
-use crate::mapping::{Each, FieldRule, Mapping, Source, Transform};
+use crate::mapping::{Each, FieldRule, Mapping};
 use crate::path::Path;
 use crate::record::Value;
 use crate::schema::{EntitySchema, NormaliseContext};
@@ -40,15 +40,15 @@ pub fn rebase_lists(
     current: &Map<String, Value>,
 ) {
     let mut paths: Vec<&str> = Vec::new();
-    for (path, _) in list_rules(mapping) {
+    for (path, _, _) in mapping.pushed_lists() {
         if !paths.contains(&path) {
             paths.push(path);
         }
     }
     for path in paths {
-        let rules: Vec<(&FieldRule, &Each)> = list_rules(mapping)
-            .filter(|(p, _)| *p == path)
-            .map(|(_, r)| r)
+        let rules: Vec<(&FieldRule, &Each)> = (mapping.pushed_lists())
+            .filter(|(p, _, _)| *p == path)
+            .map(|(_, rule, each)| (rule, each))
             .collect();
         let (Some(Value::Array(new)), Some(Value::Array(old))) = (
             lookup(fields, path).map(|v| v.into_owned()),
@@ -60,19 +60,6 @@ pub fn rebase_lists(
         let rebased = rebase(&reader, &rules, new, old);
         super::push::set_path(fields, path, Value::Array(rebased));
     }
-}
-
-/// The pushed rules that map a list of objects: (their path, the rule).
-fn list_rules(mapping: &Mapping) -> impl Iterator<Item = (&str, (&FieldRule, &Each))> {
-    mapping
-        .fields
-        .iter()
-        .filter_map(|r| match (&r.source, r.transforms.first()) {
-            (Source::Field(path), Some(Transform::Each(e))) if r.direction.pushes() => {
-                Some((path.as_str(), (r, e)))
-            }
-            _ => None,
-        })
 }
 
 /// Reads one element the way a pull reads the list it is in.

@@ -1,7 +1,7 @@
 //! EspoCRM-shaped lists written onto what the remote holds.
 
 use super::*;
-use crate::mapping::Direction;
+use crate::mapping::{Direction, Source, Transform};
 use crate::schema::{FieldSpec, FieldType};
 use serde_json::json;
 

@@ -5,7 +5,6 @@
 //! hub's values — a warning names the mapping and the list.
 
 use einklang_config::Config;
-use einklang_core::{Source, Transform};
 
 /// One warning per written mapping with a list of objects its connector
 /// cannot fetch records to write onto.
@@ -24,14 +23,7 @@ pub fn warnings(config: &Config) -> Vec<String> {
             continue;
         }
         for m in mappings {
-            let lists: Vec<&str> = (m.fields.iter())
-                .filter(|r| r.direction.pushes())
-                .filter(|r| matches!(r.transforms.first(), Some(Transform::Each(_))))
-                .filter_map(|r| match &r.source {
-                    Source::Field(p) => Some(p.as_str()),
-                    _ => None,
-                })
-                .collect();
+            let lists: Vec<&str> = m.pushed_lists().map(|(path, _, _)| path).collect();
             if lists.is_empty() {
                 continue;
             }
