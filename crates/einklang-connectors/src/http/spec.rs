@@ -803,9 +803,7 @@ fn changes(c: &mut Check, t: &Map<String, Value>, list: &Call, graphql: bool) ->
 /// A strftime `{since}` format writes a time (through the checked writer,
 /// never chrono's panicking `to_string`) and has a specifier at all.
 fn since_format_ok(format: &str, tz: chrono_tz::Tz) -> bool {
-    let sample = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH + chrono::Duration::days(11_000);
-    format.contains('%')
-        && einklang_core::transform::format::write_datetime(sample, format, tz).is_some()
+    format.contains('%') && einklang_core::transform::format::writes_datetime(format, tz)
 }
 
 /// A list of HTTP statuses under `name` of table `key`.

@@ -366,6 +366,8 @@ impl AdvowareHandle {
             .unwrap()
             .adressen(bet_nr)
             .unwrap_or_default()
+    }
+
     /// The fields a PUT writes (the rest of [`FIELDS`] it ignores).
     pub fn writable(&self) -> Vec<String> {
         self.state.lock().unwrap().options.writable.clone()
