@@ -290,6 +290,31 @@ pub fn verify(
     }
 }
 
+/// The migrations this build has that are not among `applied` (version,
+/// stored checksum), in order — once every applied one is verified
+/// ([`verify`]) against this build's SQL (`sql_of`).
+pub fn pending(
+    applied: &[(i64, i64)],
+    sql_of: fn(&Migration) -> &'static str,
+) -> crate::Result<Vec<&'static Migration>> {
+    for (version, sum) in applied {
+        verify(*version, *sum, sql_of)?;
+    }
+    Ok(MIGRATIONS
+        .iter()
+        .filter(|m| !applied.iter().any(|(v, _)| *v == m.version))
+        .collect())
+}
+
+/// The error of migration `m` whose SQL failed with `error`.
+pub fn failed(m: &Migration, error: impl std::fmt::Display) -> crate::StoreError {
+    crate::StoreError::Migration {
+        version: m.version,
+        name: m.name.into(),
+        message: error.to_string(),
+    }
+}
+
 /// JSON text of any serialisable value (stores keep values as JSON).
 pub(crate) fn json<T: serde::Serialize + ?Sized>(v: &T) -> String {
     serde_json::to_string(v).expect("JSON of plain data")

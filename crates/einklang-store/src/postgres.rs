@@ -16,7 +16,7 @@ mod lease;
 mod read;
 mod sync;
 
-use crate::migrate::{self, json, MIGRATIONS};
+use crate::migrate::{self, json};
 use crate::model::*;
 use crate::sync::*;
 use crate::{
@@ -151,19 +151,9 @@ impl HubStore for PgStore {
             .iter()
             .map(|r| (r.get(0), r.get(1)))
             .collect();
-        for (version, sum) in &applied {
-            migrate::verify(*version, *sum, |m| m.postgres)?;
-        }
-        for m in MIGRATIONS
-            .iter()
-            .filter(|m| !applied.iter().any(|(v, _)| *v == m.version))
-        {
+        for m in migrate::pending(&applied, |m| m.postgres)? {
             tx.batch_execute(m.postgres)
-                .map_err(|e| StoreError::Migration {
-                    version: m.version,
-                    name: m.name.into(),
-                    message: e.to_string(),
-                })?;
+                .map_err(|e| migrate::failed(m, e))?;
             tx.execute(
                 "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, now()::text)",
                 &[&m.version, &m.name, &migrate::checksum(m.postgres)],

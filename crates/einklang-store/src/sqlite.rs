@@ -301,19 +301,9 @@ impl HubStore for SqliteStore {
                 .prepare("SELECT version, checksum FROM schema_migrations ORDER BY version")?
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<rusqlite::Result<_>>()?;
-            for (version, sum) in &applied {
-                migrate::verify(*version, *sum, |m| m.sqlite)?;
-            }
-            for m in MIGRATIONS
-                .iter()
-                .filter(|m| !applied.iter().any(|(v, _)| *v == m.version))
-            {
+            for m in migrate::pending(&applied, |m| m.sqlite)? {
                 c.execute_batch(m.sqlite)
-                    .map_err(|e| StoreError::Migration {
-                        version: m.version,
-                        name: m.name.into(),
-                        message: e.to_string(),
-                    })?;
+                    .map_err(|e| migrate::failed(m, e))?;
                 c.execute(
                     "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?1, ?2, ?3, ?4)",
                     params![m.version, m.name, migrate::checksum(m.sqlite), now()],

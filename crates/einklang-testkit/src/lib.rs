@@ -7,11 +7,15 @@
 //!   locally without them and fail under `CI=true`;
 //! - [`proxy`]: a fault proxy for HTTP/1.1 and the PostgreSQL protocol in
 //!   front of those servers (also the `einklang-faultproxy` binary);
-//! - [`trace`]: capturing `tracing` output to assert on it.
+//! - [`trace`]: capturing `tracing` output to assert on it;
+//! - [`configs`]: connector tables of the emulated seed systems that tests
+//!   of several crates write into their configs.
 
+pub mod configs;
 pub mod env;
 pub mod proxy;
 pub mod trace;
 
+pub use configs::advoware_connector;
 pub use env::{dav_base, directus, pg_base, PgDb, DAV_PASSWORD, DAV_USER};
 pub use proxy::{FaultProxy, Mode, Rule};

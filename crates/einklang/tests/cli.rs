@@ -1,18 +1,34 @@
 //! The binary as a user runs it: `check` on every example and on broken
 //! configs, the quickstart job end to end, and secrets that never show.
 
+mod support;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::Duration;
+use support::{agent, hmac_hex, Watching};
 
 fn einklang(config: &Path, args: &[&str]) -> Output {
+    einklang_with(config, args, &[])
+}
+
+/// [`einklang`] with the variables `env` set.
+fn einklang_with(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_einklang"))
         .arg("--config")
         .arg(config)
         .args(args)
         .env_remove("EINKLANG_CONFIG")
+        .envs(env.iter().copied())
         .output()
         .expect("einklang runs")
+}
+
+/// What `einklang check` prints of `text`, written to `config` first.
+fn check_of(config: &Path, text: &str) -> String {
+    std::fs::write(config, text).unwrap();
+    stdout(&einklang(config, &["check"]))
 }
 
 fn stdout(o: &Output) -> String {
@@ -60,14 +76,7 @@ fn every_example_config_checks() {
         let config = entry.unwrap().path().join("einklang.toml");
         if config.exists() {
             // the examples' secrets, as placeholders (scripts/test sets the same)
-            let out = Command::new(env!("CARGO_BIN_EXE_einklang"))
-                .arg("--config")
-                .arg(&config)
-                .arg("check")
-                .env_remove("EINKLANG_CONFIG")
-                .envs(EXAMPLE_SECRETS.iter().copied())
-                .output()
-                .expect("einklang runs");
+            let out = einklang_with(&config, &["check"], &EXAMPLE_SECRETS);
             assert!(
                 out.status.success(),
                 "{}: {}",
@@ -152,13 +161,11 @@ fn connector_setting_problems_are_located_and_secrets_never_printed() {
     let config = dir.path().join("einklang.toml");
     std::fs::write(&config, SECRET_CONFIG).unwrap();
     let secret = "s3cr3t-Value-42.jsonl";
-    let out = Command::new(env!("CARGO_BIN_EXE_einklang"))
-        .arg("--config")
-        .arg(&config)
-        .arg("check")
-        .env("EINKLANG_TEST_SECRET_PATH", secret)
-        .output()
-        .unwrap();
+    let out = einklang_with(
+        &config,
+        &["check"],
+        &[("EINKLANG_TEST_SECRET_PATH", secret)],
+    );
     let text = stdout(&out);
     assert!(!out.status.success());
     assert!(
@@ -187,14 +194,7 @@ fn check_reports_every_connector_problem_with_an_unknown_top_level_key() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("einklang.toml");
     std::fs::copy(broken, &config).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_einklang"))
-        .arg("--config")
-        .arg(&config)
-        .arg("check")
-        .env_remove("EINKLANG_CONFIG")
-        .env("KNOWN_SECRET", "example-only")
-        .output()
-        .unwrap();
+    let out = einklang_with(&config, &["check"], &[("KNOWN_SECRET", "example-only")]);
     let text = stdout(&out);
     assert!(!out.status.success());
     let (problems, count) = text.trim_end().rsplit_once('\n').unwrap();
@@ -990,17 +990,15 @@ pull = ["db"]
     assert!(einklang(&path, &["connector", "install", "db"])
         .status
         .success());
-    let mut child = watch(&path, &[]);
-    let mut next_report = reports(&mut child);
-    let first = next_report();
+    let (w, _) = watch(&path, &[], 0);
+    let first = w.report(REPORT_WITHIN);
     assert_eq!(first["status"], "succeeded", "{first}");
     let started = std::time::Instant::now();
     c.batch_execute("INSERT INTO kontakte VALUES ('k1', 'Anna')")
         .unwrap();
-    let second = next_report();
+    let second = w.report(REPORT_WITHIN);
     let woke = started.elapsed();
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(w);
     assert_eq!(second["counters"]["created"], 1, "{second}");
     assert!(
         woke.as_secs() < 60,
@@ -1049,10 +1047,8 @@ pull = ["crm"]
         ),
     )
     .unwrap();
-    let mut child = watch(&path, &["--listen", "127.0.0.1:0"]);
-    let mut err = std::io::BufRead::lines(std::io::BufReader::new(child.stderr.take().unwrap()));
-    let line = err.next().unwrap().unwrap();
-    let addr = line
+    let (w, first) = watch(&path, &["--listen", "127.0.0.1:0"], 1);
+    let addr = first[0]
         .split("http://")
         .nth(1)
         .unwrap()
@@ -1060,14 +1056,10 @@ pull = ["crm"]
         .next()
         .unwrap()
         .to_string();
-    let mut next_report = reports(&mut child);
-    assert_eq!(next_report()["status"], "succeeded");
+    assert_eq!(w.report(REPORT_WITHIN)["status"], "succeeded");
     let id = emu.insert(serde_json::json!({"name": "Anna"}));
     let body = format!(r#"{{"contacts":{{"update":[{{"id":"{id}"}}]}}}}"#);
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
+    let agent = agent();
     let post = |signature: &str| {
         let req = ureq::http::Request::builder()
             .method("POST")
@@ -1081,54 +1073,27 @@ pull = ["crm"]
     let good = hmac_hex("hook-secret-9", body.as_bytes());
     let started = std::time::Instant::now();
     assert_eq!(post(&good), 202);
-    let report = next_report();
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let report = w.report(REPORT_WITHIN);
+    drop(w);
     assert_eq!(report["counters"]["created"], 1, "{report}");
     assert!(started.elapsed().as_secs() < 60, "woken by the webhook");
 }
 
-/// HMAC-SHA256 in hex, as a SaaS signs its webhooks.
-fn hmac_hex(secret: &str, body: &[u8]) -> String {
-    use hmac::{KeyInit, Mac};
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(body);
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+/// How long a watching process may take for its next run report (longer
+/// than the interval: a report that comes only then fails the test's
+/// timing check, not this wait).
+const REPORT_WITHIN: Duration = Duration::from_secs(180);
 
-/// `einklang sync j --watch --interval 120 --json` plus `extra`, with
-/// piped output.
-fn watch(path: &Path, extra: &[&str]) -> std::process::Child {
+/// `einklang sync j --watch --interval 120 --json` plus `extra`, watched;
+/// the first `before` lines of its stderr.
+fn watch(path: &Path, extra: &[&str], before: usize) -> (Watching, Vec<String>) {
     let mut args = vec!["--config", path.to_str().unwrap(), "sync", "j", "--watch"];
     args.extend(["--interval", "120", "--json"]);
     args.extend(extra);
-    Command::new(env!("CARGO_BIN_EXE_einklang"))
-        .args(args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-/// The run reports a watching process prints, one at a time (each
-/// pretty-printed report ends with a closing brace alone on its line).
-fn reports(child: &mut std::process::Child) -> impl FnMut() -> serde_json::Value {
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
-    move || {
-        let mut text = String::new();
-        for line in lines.by_ref() {
-            let line = line.unwrap();
-            text.push_str(&line);
-            if line == "}" {
-                break;
-            }
-        }
-        serde_json::from_str::<serde_json::Value>(&text).unwrap()
-    }
+    Watching::spawn(
+        Command::new(env!("CARGO_BIN_EXE_einklang")).args(args),
+        before,
+    )
 }
 
 #[test]
@@ -1320,8 +1285,7 @@ sync = ["file", "espo"]
 "#
         )
     };
-    std::fs::write(&config, text("")).unwrap();
-    let out = stdout(&einklang(&config, &["check"]));
+    let out = check_of(&config, &text(""));
     assert!(
         out.contains("warning: [map.file.contact]: connector `file` cannot fetch")
             && out.contains("`emailAddressData` is rebuilt"),
@@ -1332,8 +1296,7 @@ sync = ["file", "espo"]
             && out.contains("give the connector a `get` request"),
         "{out}"
     );
-    std::fs::write(&config, text(r#"get = { path = "/Contact/{id}" }"#)).unwrap();
-    let out = stdout(&einklang(&config, &["check"]));
+    let out = check_of(&config, &text(r#"get = { path = "/Contact/{id}" }"#));
     assert!(!out.contains("warning: [map.espo.contact]"), "{out}");
     assert!(out.contains("[map.file.contact]"), "{out}");
 }
@@ -1363,16 +1326,14 @@ pull = "crm"
 "#
         )
     };
-    std::fs::write(&config, text("")).unwrap();
-    let out = stdout(&einklang(&config, &["check"]));
+    let out = check_of(&config, &text(""));
     assert!(
         out.contains("warning: connector `crm` reads changes without deletions")
             && out.contains("einklang sync --full"),
         "{out}"
     );
     let deletes = r#"deletes = { path = "/events", records = "/data", id = "id", params = { since = "{since}" } }"#;
-    std::fs::write(&config, text(deletes)).unwrap();
-    let out = stdout(&einklang(&config, &["check"]));
+    let out = check_of(&config, &text(deletes));
     assert!(out.contains(": ok ("), "{out}");
     assert!(!out.contains("reads changes without deletions"), "{out}");
 }

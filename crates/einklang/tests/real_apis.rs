@@ -190,17 +190,7 @@ birth_name = "text"
 [connectors.office]
 kind = "jsonl"
 path = "{people}"
-[connectors.advo]
-kind = "http"
-base_url = "{base}api/v1/advonet"
-auth = {{ bearer = "{token}" }}
-id = "betNr"
-version = "rowId"
-list = {{ path = "/Beteiligte" }}
-get = {{ path = "/Beteiligte/{{id}}", record = "/0" }}
-create = {{ path = "/Beteiligte", reread = true }}
-update = {{ method = "PUT", path = "/Beteiligte/{{id}}", record = "/0" }}
-[map.office.contact]
+{advo}[map.office.contact]
 id = "id"
 fields = {{ last_name = "name", birth_name = "birth" }}
 [map.advo.contact]
@@ -214,8 +204,8 @@ sync = ["office", "advo"]
 "#,
             store = dir.path().join("hub.db").display(),
             people = people.display(),
-            base = advo.base_url(),
-            token = advo.issue_token(),
+            advo =
+                einklang_testkit::advoware_connector("advo", &advo.base_url(), &advo.issue_token()),
         ),
     )
     .unwrap();

@@ -4,13 +4,13 @@
 //! the records named and carries the change to the other side; Microsoft
 //! Graph's subscription handshake is answered with its token.
 
+mod support;
+
 use einklang_emulator::{Emulator, Options};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{channel, Receiver};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::Duration;
+use support::{agent, Watching};
 
 /// A port nobody listens on now.
 fn free_port() -> u16 {
@@ -20,9 +20,7 @@ fn free_port() -> u16 {
 
 /// A watching `einklang sync j --watch --listen 127.0.0.1:PORT --json`.
 struct Watch {
-    child: Child,
-    reports: Receiver<Value>,
-    stderr: Arc<Mutex<Vec<String>>>,
+    run: Watching,
     dir: tempfile::TempDir,
 }
 
@@ -39,47 +37,16 @@ impl Watch {
             .args(["--watch", "--json", "--interval", "3600"])
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .current_dir(dir.path())
-            .env_remove("EINKLANG_CONFIG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .env_remove("EINKLANG_CONFIG");
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().unwrap();
-        let err = BufReader::new(child.stderr.take().unwrap()).lines();
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        let sink = stderr.clone();
-        std::thread::spawn(move || err.for_each(|l| sink.lock().unwrap().push(l.unwrap())));
-        let (tx, reports) = channel();
-        let out = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            for line in BufReader::new(out).lines() {
-                let line = line.unwrap();
-                text.push_str(&line);
-                if line == "}" {
-                    let _ = tx.send(serde_json::from_str::<Value>(&text).unwrap());
-                    text.clear();
-                }
-            }
-        });
-        Watch {
-            child,
-            reports,
-            stderr,
-            dir,
-        }
+        let (run, _) = Watching::spawn(&mut cmd, 0);
+        Watch { run, dir }
     }
 
     fn report(&self) -> Value {
-        self.reports
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|e| {
-                panic!(
-                    "no run report ({e}); stderr: {:#?}",
-                    self.stderr.lock().unwrap()
-                )
-            })
+        self.run.report(Duration::from_secs(30))
     }
 
     fn office(&self) -> Vec<Value> {
@@ -88,21 +55,6 @@ impl Watch {
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()
     }
-}
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(10)))
-        .build()
-        .into()
 }
 
 /// POST to the port; status, content type and body.
@@ -257,11 +209,7 @@ fn an_espo_batch_syncs_exactly_the_records_it_names() {
     );
     assert_eq!(w.office().len(), 6, "the office record stays");
     assert!(
-        w.stderr
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|l| l.contains("refused")),
+        w.run.stderr().iter().any(|l| l.contains("refused")),
         "the forged call is reported"
     );
 }
@@ -328,7 +276,7 @@ pull = ["graph"]
     assert_eq!(step(&run, "graph")["counters"]["updated"], 1, "{run}");
     assert_eq!(espo.count("GET") - gets, 1, "one GET for the one record");
     // only the handshake and the good notification were answered 2xx: one run
-    assert!(w.reports.recv_timeout(Duration::from_millis(500)).is_err());
+    assert!(w.run.until_quiet(Duration::from_millis(500)).is_empty());
     // a lifecycle notification (`missed`) names no record: an ordinary run
     let missed = json!({"value": [{"subscriptionId": "s", "clientState": "cs-41", "lifecycleEvent": "missed"}]});
     let (status, _, text) = post(&url, &[], &missed.to_string());

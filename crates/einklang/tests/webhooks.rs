@@ -3,13 +3,14 @@
 //! stale calls, bursts — and what the runs it starts are recorded as.
 //! Each test is named after the defect it pins.
 
+mod support;
+
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{channel, Receiver};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::{Duration, Instant};
+use support::{agent, hmac_hex, Watching};
 
 /// A `crm` connector on the emulator with `webhook` settings plus
 /// `extra` (more keys of the `webhook` table), and job `j` pulling it.
@@ -34,10 +35,8 @@ pull = ["crm"]
 
 /// A watching `einklang sync j --watch --listen 127.0.0.1:0 --json`.
 struct Watch {
-    child: Child,
+    run: Watching,
     addr: String,
-    reports: Mutex<Receiver<Value>>,
-    stderr: Arc<Mutex<Vec<String>>>,
     path: std::path::PathBuf,
     _dir: tempfile::TempDir,
     _emu: einklang_emulator::Emulator,
@@ -74,12 +73,9 @@ impl Watch {
         ])
         .args(["--listen", "127.0.0.1:0"])
         .args(args)
-        .env_remove("EINKLANG_CONFIG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap();
-        let mut err = BufReader::new(child.stderr.take().unwrap()).lines();
-        let line = err.next().unwrap().unwrap();
+        .env_remove("EINKLANG_CONFIG");
+        let (run, first) = Watching::spawn(&mut cmd, 1);
+        let line = &first[0];
         let addr = line
             .split("http://")
             .nth(1)
@@ -88,27 +84,9 @@ impl Watch {
             .next()
             .unwrap()
             .to_string();
-        let stderr = Arc::new(Mutex::new(vec![line]));
-        let sink = stderr.clone();
-        std::thread::spawn(move || err.for_each(|l| sink.lock().unwrap().push(l.unwrap())));
-        let (tx, reports) = channel();
-        let out = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            for line in BufReader::new(out).lines() {
-                let line = line.unwrap();
-                text.push_str(&line);
-                if line == "}" {
-                    let _ = tx.send(serde_json::from_str::<Value>(&text).unwrap());
-                    text.clear();
-                }
-            }
-        });
         Watch {
-            child,
+            run,
             addr,
-            reports: Mutex::new(reports),
-            stderr,
             path,
             _dir: dir,
             _emu: emu,
@@ -117,22 +95,12 @@ impl Watch {
 
     /// The next run report.
     fn report(&self, within: Duration) -> Value {
-        self.reports
-            .lock()
-            .unwrap()
-            .recv_timeout(within)
-            .unwrap_or_else(|e| {
-                panic!(
-                    "no run report within {within:?} ({e}); stderr: {:#?}",
-                    self.stderr.lock().unwrap()
-                )
-            })
+        self.run.report(within)
     }
 
     /// Reports until none comes for `gap`.
     fn until_quiet(&self, gap: Duration) -> Vec<Value> {
-        let reports = self.reports.lock().unwrap();
-        std::iter::from_fn(|| reports.recv_timeout(gap).ok()).collect()
+        self.run.until_quiet(gap)
     }
 
     /// `einklang runs --json`, newest first.
@@ -181,13 +149,6 @@ impl Watch {
     }
 }
 
-impl Drop for Watch {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// POST a body to `/webhook/crm` with headers; status and answer.
 fn post(addr: &str, headers: &[(&str, &str)], body: &str) -> (u16, Value) {
     let mut req = ureq::http::Request::builder()
@@ -208,26 +169,6 @@ fn signed(addr: &str, body: &str, more: &[(&str, &str)]) -> (u16, Value) {
     let mut headers = vec![("X-Signature", sig.as_str())];
     headers.extend_from_slice(more);
     post(addr, &headers, body)
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(10)))
-        .build()
-        .into()
-}
-
-/// HMAC-SHA256 in hex, as a SaaS signs its webhooks.
-fn hmac_hex(secret: &str, content: &[u8]) -> String {
-    use hmac::{KeyInit, Mac};
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(content);
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 fn update(id: &str) -> String {

@@ -6,34 +6,10 @@ use super::batch::{self, Settings};
 use super::block::{self, Rule};
 use super::compare::Kind;
 use super::index::Index;
-use super::model::{Comparison, Model};
+use super::tests_model::{model, rec};
 use crate::record::Fields;
 use proptest::prelude::*;
 use serde_json::json;
-
-fn rec(v: serde_json::Value) -> Fields {
-    v.as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
-}
-
-fn model() -> Model {
-    Model {
-        comparisons: vec![
-            Comparison::new("first_name", Kind::Name, None),
-            Comparison::new("last_name", Kind::Name, None),
-            Comparison::new("emails", Kind::Email, None),
-            Comparison::new("phones", Kind::Phone, Some("workplace")),
-            Comparison::new("company", Kind::Company, Some("workplace")),
-            Comparison::new("street", Kind::Street, Some("workplace")),
-        ],
-        prior: 0.01,
-        region: "DE".into(),
-        common: Vec::new(),
-    }
-}
 
 fn rules() -> Vec<Rule> {
     vec![

@@ -10,7 +10,7 @@ use crate::record::Fields;
 use proptest::prelude::*;
 use serde_json::json;
 
-fn rec(v: serde_json::Value) -> Fields {
+pub(super) fn rec(v: serde_json::Value) -> Fields {
     v.as_object()
         .unwrap()
         .iter()
@@ -18,7 +18,8 @@ fn rec(v: serde_json::Value) -> Fields {
         .collect()
 }
 
-fn model() -> Model {
+/// The seeds' contact model (also the index tests').
+pub(super) fn model() -> Model {
     Model {
         comparisons: vec![
             Comparison::new("first_name", Kind::Name, None),

@@ -7,7 +7,6 @@
 
 use crate::harness::*;
 use einklang_connectors::memory::MemoryOptions;
-use einklang_core::content_hash;
 use einklang_engine::doctor::{self, SideOutcome};
 use einklang_store::{
     Check, FieldChange, IntegrityOptions, LinkChange, LinkStatus, NewRun, OutboxEntry, OutboxOp,
@@ -99,33 +98,7 @@ fn commit(hub: &mut Hub, batch: &SyncBatch) {
 /// still claims to be clean at Berlin (a lost dirty mark).
 fn anna_moves_behind_advos_back(hub: &mut Hub) {
     let (espo, _) = hub.find("espo", "name", "Anna");
-    hub.remote("espo")
-        .update(&espo, raw(json!({"city": "Potsdam"})));
-    let state = hub.record_of("espo", &espo);
-    let mut values = state.values.clone();
-    values.insert("city".into(), json!("Potsdam"));
-    let link = state.link_to("espo").unwrap().clone();
-    let mut base = link.base.clone();
-    base.insert("city".into(), json!("Potsdam"));
-    let batch = SyncBatch {
-        records: vec![RecordWrite {
-            record_id: state.id,
-            values: Some(values),
-            deleted: None,
-            origin: "espo".into(),
-            history: Default::default(),
-        }],
-        links: vec![LinkChange::Synced {
-            link_id: link.id,
-            expect_hash: None,
-            external_id: link.external_id.clone(),
-            content_hash: content_hash(&base),
-            base,
-            version: hub.remote("espo").version_of(&espo),
-            status: LinkStatus::Clean,
-        }],
-        ..Default::default()
-    };
+    let batch = hub.changed_behind_the_others("espo", &espo, json!({"city": "Potsdam"}));
     commit(hub, &batch);
 }
 

@@ -10,10 +10,11 @@ use chrono::{DateTime, Duration, Utc};
 use einklang_config::{Config, ConnectorConfig};
 use einklang_connectors::memory::{MemoryOptions, MemoryRemote};
 use einklang_connectors::{Connector, ConnectorError, RawFields};
+use einklang_core::content_hash;
 use einklang_engine::{
     run_job_with, ConnectorSource, CrashAt, EngineError, NoProgress, RunOptions, RunReport,
 };
-use einklang_store::{HubStore, RecordState};
+use einklang_store::{HubStore, LinkChange, LinkStatus, RecordState, RecordWrite, SyncBatch};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -198,6 +199,45 @@ impl Hub {
             .unwrap()
             .remove(0)
             .unwrap()
+    }
+
+    /// `changes` made to record `id` on `connector` and to its hub record,
+    /// with that link clean on the new values: the batch to commit, which
+    /// leaves every other side's link clean but owing the change (the
+    /// state a lost write or a watch beside a manual sync leaves).
+    pub fn changed_behind_the_others(
+        &mut self,
+        connector: &str,
+        id: &str,
+        changes: Value,
+    ) -> SyncBatch {
+        self.remote(connector).update(id, raw(changes.clone()));
+        let state = self.record_of(connector, id);
+        let link = state.link_to(connector).unwrap().clone();
+        let (mut values, mut base) = (state.values.clone(), link.base.clone());
+        for (k, v) in changes.as_object().unwrap() {
+            values.insert(k.clone(), v.clone());
+            base.insert(k.clone(), v.clone());
+        }
+        SyncBatch {
+            records: vec![RecordWrite {
+                record_id: state.id,
+                values: Some(values),
+                deleted: None,
+                origin: connector.into(),
+                history: Default::default(),
+            }],
+            links: vec![LinkChange::Synced {
+                link_id: link.id,
+                expect_hash: None,
+                external_id: link.external_id.clone(),
+                content_hash: content_hash(&base),
+                base,
+                version: self.remote(connector).version_of(id),
+                status: LinkStatus::Clean,
+            }],
+            ..Default::default()
+        }
     }
 
     /// The live hub records (not deleted, not merged), by id.

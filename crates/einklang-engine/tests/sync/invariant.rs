@@ -6,8 +6,6 @@
 
 use crate::harness::*;
 use einklang_connectors::memory::MemoryOptions;
-use einklang_core::content_hash;
-use einklang_store::{LinkChange, LinkStatus, RecordWrite, SyncBatch};
 use serde_json::json;
 
 /// Anna in Berlin everywhere; then the hub and espo say Potsdam while
@@ -26,33 +24,7 @@ fn diverged() -> (Hub, String) {
         .insert(raw(json!({"name": "Anna", "city": "Berlin"})));
     hub.sync("sync");
     let (advo, _) = hub.find("advo", "name", "Anna");
-    hub.remote("espo")
-        .update(&espo, raw(json!({"city": "Potsdam"})));
-    let state = hub.records().remove(0);
-    let mut values = state.values.clone();
-    values.insert("city".into(), json!("Potsdam"));
-    let espo_link = state.link_to("espo").unwrap().clone();
-    let mut base = espo_link.base.clone();
-    base.insert("city".into(), json!("Potsdam"));
-    let batch = SyncBatch {
-        records: vec![RecordWrite {
-            record_id: state.id,
-            values: Some(values),
-            deleted: None,
-            origin: "espo".into(),
-            history: Default::default(),
-        }],
-        links: vec![LinkChange::Synced {
-            link_id: espo_link.id,
-            expect_hash: None,
-            external_id: espo_link.external_id.clone(),
-            content_hash: content_hash(&base),
-            base,
-            version: hub.remote("espo").version_of(&espo),
-            status: LinkStatus::Clean,
-        }],
-        ..Default::default()
-    };
+    let batch = hub.changed_behind_the_others("espo", &espo, json!({"city": "Potsdam"}));
     hub.store.apply_sync("default", 1, &batch).unwrap();
     (hub, advo)
 }

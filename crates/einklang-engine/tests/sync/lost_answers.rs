@@ -634,6 +634,13 @@ fn rows(db: &PgDb) -> usize {
     n as usize
 }
 
+/// The end of the lost-commit tests: [`whole`] over office and the
+/// table, and office holds every person once.
+fn every_person_once(hub: &mut Hub, db: &PgDb) {
+    whole(hub, "sync", "contact", &["office", "crm"], PEOPLE, rows(db));
+    assert_eq!(hub.remote("office").len(), PEOPLE);
+}
+
 #[test]
 fn a_lost_commit_answer_with_client_ids_makes_no_second_row() {
     let Some((db, _proxy, mut hub)) = table_with_a_lost_commit(
@@ -645,15 +652,7 @@ fn a_lost_commit_answer_with_client_ids_makes_no_second_row() {
     };
     let r = hub.sync("sync");
     assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.errors);
-    whole(
-        &mut hub,
-        "sync",
-        "contact",
-        &["office", "crm"],
-        PEOPLE,
-        rows(&db),
-    );
-    assert_eq!(hub.remote("office").len(), PEOPLE);
+    every_person_once(&mut hub, &db);
 }
 
 #[test]
@@ -667,15 +666,7 @@ fn a_lost_commit_answer_with_server_ids_is_found_by_the_marker_column() {
     };
     let r = hub.sync("sync");
     assert_eq!(count(&r, "recovered"), PEOPLE as u64, "{:#?}", r.counters);
-    whole(
-        &mut hub,
-        "sync",
-        "contact",
-        &["office", "crm"],
-        PEOPLE,
-        rows(&db),
-    );
-    assert_eq!(hub.remote("office").len(), PEOPLE);
+    every_person_once(&mut hub, &db);
 }
 
 #[test]
@@ -694,15 +685,7 @@ fn a_lost_commit_answer_with_server_ids_and_no_marker_column_is_held_and_claimed
         "{:#?}",
         r.counters
     );
-    whole(
-        &mut hub,
-        "sync",
-        "contact",
-        &["office", "crm"],
-        PEOPLE,
-        rows(&db),
-    );
-    assert_eq!(hub.remote("office").len(), PEOPLE);
+    every_person_once(&mut hub, &db);
 }
 
 // --- the file kinds: a crash right after the write -------------------------

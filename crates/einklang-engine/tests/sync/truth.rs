@@ -20,17 +20,7 @@ birth_name = "text"
 kind = "jsonl"
 path = "memory-office.jsonl"
 
-[connectors.advo]
-kind = "http"
-base_url = "{base}api/v1/advonet"
-auth = {{ bearer = "{token}" }}
-id = "betNr"
-version = "rowId"
-list = {{ path = "/Beteiligte" }}
-get = {{ path = "/Beteiligte/{{id}}", record = "/0" }}
-create = {{ path = "/Beteiligte", reread = true }}
-update = {{ method = "PUT", path = "/Beteiligte/{{id}}", record = "/0" }}
-
+{advo}
 [map.office.contact]
 id = "id"
 fields = {{ last_name = "name", first_name = "first", birth_name = "birth" }}
@@ -45,7 +35,8 @@ default = {{ authority = "office" }}
 
 [jobs.sync]
 sync = ["office", "advo"]
-"#
+"#,
+        advo = einklang_testkit::advoware_connector("advo", base, token),
     )
 }
 
