@@ -209,6 +209,14 @@ impl MemoryRemote {
         self.lock().skip_next = Some((ids, moves_stamp));
     }
 
+    /// Another client merges `fields` into the record `id` just before the
+    /// next write op is carried out: a change made between the engine's
+    /// read and its write (an update of that record then answers
+    /// `Conflict`, like a 412).
+    pub fn change_before_next_write(&self, id: &str, fields: RawFields) {
+        self.lock().racing = Some((id.to_string(), fields));
+    }
+
     /// The next `n` write ops are carried out but answer `Transient`, as if
     /// the answer was lost on the way back (after any `fail_next`).
     pub fn lose_next_answers(&self, n: usize) {

@@ -367,7 +367,8 @@ fn sum_counters(steps: &[StepReport]) -> Counters {
 
 /// Status rules: every step failed → `failed`; a guard stopped something
 /// or a conflict waits for review → `needs_review`; a failed step, a
-/// quarantined record or a failed write → `partial`; else `succeeded`.
+/// quarantined record, a failed write or one the remote refused for a
+/// newer version (412) → `partial`; else `succeeded`.
 fn finish(
     run_id: RunId,
     job: &str,
@@ -391,7 +392,11 @@ fn finish(
         RunStatus::Failed
     } else if steps.iter().any(|s| s.needs_review) || get("held") > 0 {
         RunStatus::NeedsReview
-    } else if failed > 0 || get("quarantined") > 0 || get("push_failed") > 0 {
+    } else if failed > 0
+        || get("quarantined") > 0
+        || get("push_failed") > 0
+        || get("write_conflicts") > 0
+    {
         RunStatus::Partial
     } else {
         RunStatus::Succeeded

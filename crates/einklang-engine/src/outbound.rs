@@ -313,13 +313,11 @@ fn queue_page(
         return Ok(Vec::new());
     }
     let ids: Vec<RecordId> = due.iter().map(|(l, _)| l.record_id).collect();
-    let states: HashMap<RecordId, RecordState> = ctx
-        .store
-        .load_records(&ctx.tenant, &ids)?
-        .into_iter()
-        .flatten()
-        .map(|s| (s.id, s))
-        .collect();
+    let mut states = load(ctx, &ids)?;
+    let refused = reread_refused(ctx, (&mut *connector, side), &states, counters)?;
+    if !refused.is_empty() {
+        states.extend(load(ctx, &refused)?);
+    }
     let (mut batch, mut planned) = (SyncBatch::default(), Vec::new());
     for (lref, attempts) in due {
         let Some(state) = states.get(&lref.record_id) else {
@@ -370,6 +368,61 @@ fn queue_page(
         ctx.store.apply_sync(&ctx.tenant, ctx.run, &batch)?;
     }
     Ok(sends)
+}
+
+/// The records `ids`, by id.
+fn load(
+    ctx: &mut StepContext<'_>,
+    ids: &[RecordId],
+) -> Result<HashMap<RecordId, RecordState>, EngineError> {
+    Ok((ctx.store.load_records(&ctx.tenant, ids)?.into_iter())
+        .flatten()
+        .map(|s| (s.id, s))
+        .collect())
+}
+
+/// Links whose version the remote refused last time (a 412) and whose
+/// record no read brought again since: when the step reads the connector
+/// and it can fetch by id, those records are fetched and applied like a
+/// webhook's ([`crate::pull::targeted`]) — the remote's change merges
+/// into the hub and the link gets the version to send. Returns the hub
+/// records to load again.
+fn reread_refused(
+    ctx: &mut StepContext<'_>,
+    (connector, side): (&mut dyn Connector, &Side<'_>),
+    states: &HashMap<RecordId, RecordState>,
+    counters: &mut Counters,
+) -> Result<Vec<RecordId>, EngineError> {
+    if !side.pulls || !crate::pull::targeted::can(side) {
+        return Ok(Vec::new());
+    }
+    let refused: Vec<&Link> = (states.values())
+        .flat_map(|s| &s.links)
+        .filter(|l| l.connector == side.name && settle::refused(l))
+        .collect();
+    if refused.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = refused.iter().map(|l| l.external_id.clone()).collect();
+    bump(counters, "reread_refused", ids.len() as u64);
+    match crate::pull::targeted::read(ctx, connector, side, &ids)? {
+        Ok(outcome) => {
+            let got = |k: &str| outcome.counters.get(k).copied().unwrap_or(0);
+            bump(counters, "reread_changed", got("updated"));
+            for k in ["conflicts", "held", "quarantined"] {
+                bump(counters, k, got(k));
+            }
+        }
+        Err(message) => {
+            tracing::warn!(connector = side.name, error = %message, "records refused by the remote could not be read again");
+            ctx.notes.push(format!(
+                "push {}: {} record(s) whose version the remote refused could not be read again: {message}",
+                side.name,
+                ids.len()
+            ));
+        }
+    }
+    Ok(refused.iter().map(|l| l.record_id).collect())
 }
 
 /// Write the ops in connector-sized calls and settle each call's results.

@@ -40,6 +40,9 @@ pub(super) struct State {
     pub skip_next: Option<(Vec<String>, bool)>,
     /// Moved by other clients' writes that the records do not show.
     pub foreign_writes: u64,
+    /// Another client's change, carried out when the next write call
+    /// arrives (between the engine's read and its write).
+    pub racing: Option<(String, RawFields)>,
     clock: u64,
     last_id: u64,
 }
@@ -152,6 +155,9 @@ impl State {
             WriteOp::Create { .. } => self.calls.creates += 1,
             WriteOp::Update { .. } => self.calls.updates += 1,
             WriteOp::Delete { .. } => self.calls.deletes += 1,
+        }
+        if let Some((id, fields)) = self.racing.take() {
+            self.change(&id, &fields);
         }
         if let Some((kind, n)) = self.failing.take() {
             self.failing = (n > 1).then(|| (kind.clone(), n - 1));

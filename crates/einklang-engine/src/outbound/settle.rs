@@ -8,7 +8,8 @@
 //! | ok (delete, soft delete) | `deleted_remote` |
 //! | not found (update) | the remote record is gone but the hub changed: created again (`pending`) |
 //! | not found (delete) | `deleted_remote` |
-//! | conflict (412) | `dirty`: the next sync reads the remote's change and plans again |
+//! | conflict (412) | `dirty`, the refused version noted: the next sync reads the record again (by id, if its read did not bring a newer version) and plans again |
+//! | conflict (412) again for the same version | `failed` on the retry schedule: the remote refuses the version it hands out (a `version` that is not what its conditional request compares) |
 //! | lost answer (transient failure) of a create without client ids, or of an update | `failed`, entry kept `sending`: the next run finds out whether it landed |
 //! | other failures | `failed` on the retry schedule, then `permanently_failed` |
 
@@ -158,12 +159,17 @@ pub fn settle(
                 if !keep_sending {
                     batch.outbox.push(remove);
                 }
+                let change = failure(s, e.kind, e.message.clone(), retry, now, &mut tally);
                 if tally.errors.len() < 5 {
-                    tally.errors.push(e.message.clone());
+                    tally.errors.push(match &change {
+                        LinkChange::State {
+                            last_error: Some(m),
+                            ..
+                        } => m.clone(),
+                        _ => e.message,
+                    });
                 }
-                batch
-                    .links
-                    .push(failure(s, e.kind, e.message, retry, now, &mut tally));
+                batch.links.push(change);
             }
         }
     }
@@ -185,6 +191,17 @@ fn failure(
             marker: marker(s.entry.record_id as RecordId),
         },
         (WriteErrorKind::NotFound, _) => gone(link_id),
+        (WriteErrorKind::Conflict, _) if refused(s.link) => {
+            // the version was refused before and no newer one was read:
+            // sending it again would loop
+            tally.failed += 1;
+            let message = format!(
+                "{message}: the remote refused version `{}` again and no newer version was read since; if this step reads `{}`, check that the connector's `version` is the value the remote compares in its conditional request",
+                s.link.version.as_deref().unwrap_or(""),
+                s.link.connector,
+            );
+            crate::retry::after_failure(retry, link_id, s.attempts, None, message, now)
+        }
         (WriteErrorKind::Conflict, _) => {
             tally.conflicts += 1;
             LinkChange::State {
@@ -192,7 +209,7 @@ fn failure(
                 status: LinkStatus::Dirty,
                 attempts: s.attempts,
                 next_attempt_at: None,
-                last_error: Some(message),
+                last_error: Some(format!("{}{message}", refusal(s.link.version.as_deref()))),
             }
         }
         (kind, _) => {
@@ -206,6 +223,19 @@ fn failure(
     }
 }
 
+/// The start of a link's `last_error` after the remote refused its
+/// version (a 412): the next run reads the record again before it
+/// plans ([`crate::outbound`]).
+fn refusal(version: Option<&str>) -> String {
+    format!("refused version `{}`: ", version.unwrap_or(""))
+}
+
+/// Did the remote refuse the link's current version last time (no newer
+/// version read since)?
+pub(crate) fn refused(link: &Link) -> bool {
+    (link.last_error.as_deref()).is_some_and(|e| e.starts_with(&refusal(link.version.as_deref())))
+}
+
 fn gone(link_id: i64) -> LinkChange {
     LinkChange::State {
         link_id,
@@ -213,5 +243,111 @@ fn gone(link_id: i64) -> LinkChange {
         attempts: 0,
         next_attempt_at: None,
         last_error: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! A 412 leaves the link dirty with the refused version noted; the same
+    //! version refused again fails it on the retry schedule; a newer
+    //! version read since makes a 412 a fresh conflict again.
+    use super::*;
+    use einklang_connectors::WriteError;
+
+    fn link(version: &str, last_error: Option<String>) -> Link {
+        Link {
+            id: 7,
+            record_id: 1,
+            connector: "crm".into(),
+            entity: "contact".into(),
+            external_id: "c1".into(),
+            content_hash: String::new(),
+            base: Fields::new(),
+            version: Some(version.into()),
+            status: LinkStatus::Dirty,
+            attempts: 0,
+            last_error,
+            next_attempt_at: None,
+            updated_at: Utc::now(),
+        }
+    }
+
+    fn entry() -> OutboxEntry {
+        OutboxEntry {
+            id: 1,
+            link_id: 7,
+            record_id: 1,
+            connector: "crm".into(),
+            entity: "contact".into(),
+            op: OutboxOp::Update,
+            idem_key: "link:7:v2:update".into(),
+            payload: Default::default(),
+            new_base: Fields::new(),
+            target: "c1".into(),
+            expected_version: None,
+            state: "sending".into(),
+        }
+    }
+
+    /// Settle one 412 on `link`: the link change and the tally.
+    fn conflict(link: &Link) -> (LinkChange, Tally) {
+        let entry = entry();
+        let sent = [Sent {
+            entry: &entry,
+            link,
+            attempts: 0,
+            held: false,
+        }];
+        let refused = Err(WriteError {
+            kind: WriteErrorKind::Conflict,
+            message: "412 Precondition Failed".into(),
+        });
+        let none = |_: &OutboxEntry, _: &einklang_connectors::RawFields| Fields::new();
+        let (mut batch, tally) = settle(
+            &sent,
+            vec![refused],
+            &none,
+            false,
+            &RetryPolicy::default(),
+            Utc::now(),
+        );
+        (batch.links.remove(0), tally)
+    }
+
+    fn status_and_error(change: &LinkChange) -> (LinkStatus, String) {
+        match change {
+            LinkChange::State {
+                status, last_error, ..
+            } => (*status, last_error.clone().unwrap_or_default()),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_first_refusal_leaves_the_link_dirty_with_the_version_noted() {
+        let (change, tally) = conflict(&link("v1", None));
+        let (status, error) = status_and_error(&change);
+        assert_eq!(status, LinkStatus::Dirty);
+        assert!(error.starts_with("refused version `v1`: 412"), "{error}");
+        assert_eq!((tally.conflicts, tally.failed), (1, 0));
+        assert!(refused(&link("v1", Some(error.clone()))));
+        assert!(
+            !refused(&link("v2", Some(error))),
+            "a newer version read since"
+        );
+    }
+
+    #[test]
+    fn the_same_version_refused_again_fails_the_link_on_the_retry_schedule() {
+        let first = status_and_error(&conflict(&link("v1", None)).0).1;
+        let (change, tally) = conflict(&link("v1", Some(first.clone())));
+        let (status, error) = status_and_error(&change);
+        assert_eq!(status, LinkStatus::Failed);
+        assert!(error.contains("`version`"), "{error}");
+        assert_eq!((tally.conflicts, tally.failed), (0, 1));
+        assert_eq!(tally.errors, vec![error]);
+        // a newer version read since: a fresh conflict, not a failure
+        let (change, _) = conflict(&link("v2", Some(first)));
+        assert_eq!(status_and_error(&change).0, LinkStatus::Dirty);
     }
 }

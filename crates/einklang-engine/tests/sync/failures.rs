@@ -122,6 +122,82 @@ fn a_remote_changed_since_the_read_answers_412_and_is_merged_next_time() {
 }
 
 #[test]
+fn a_change_made_between_read_and_write_is_merged_and_written_next_time() {
+    let (mut hub, espo, advo) = anna();
+    hub.remote("espo")
+        .update(&espo, raw(json!({"city": "Hamburg"})));
+    // another user edits the Advoware record after einklang read it
+    hub.remote("advo")
+        .change_before_next_write(&advo, raw(json!({"tel": "+49 30 1234567"})));
+    let r = hub.sync("sync");
+    assert_eq!(count(&r, "write_conflicts"), 1, "{:#?}", r.counters);
+    assert_eq!(r.status, RunStatus::Partial, "a write did not land");
+    assert_eq!(
+        hub.remote("advo").get(&advo).unwrap()["ort"],
+        json!("Berlin")
+    );
+    let r = hub.sync("sync");
+    assert_eq!(
+        count(&r, "reread_refused"),
+        0,
+        "the read brought the newer version: no second look by id"
+    );
+    assert_eq!(count(&r, "pushed_update"), 2, "{:#?}", r.counters);
+    assert_eq!(r.status, RunStatus::Succeeded, "{:#?}", r.errors);
+    let now = hub.remote("advo").get(&advo).unwrap();
+    assert_eq!(now["ort"], json!("Hamburg"), "the hub's change landed");
+    assert_eq!(
+        now["tel"],
+        json!("+49 30 1234567"),
+        "the other user's stayed"
+    );
+    let (_, e) = hub.find("espo", "name", "Anna");
+    assert_eq!(e["phones"], json!(["+49301234567"]), "and reached EspoCRM");
+    assert_eq!(advo_link(&mut hub, &advo).status, LinkStatus::Clean);
+}
+
+#[test]
+fn a_version_the_remote_refuses_twice_fails_the_link_instead_of_looping() {
+    let (mut hub, espo, advo) = anna();
+    hub.remote("espo")
+        .update(&espo, raw(json!({"city": "Hamburg"})));
+    // a 412 without any change: the remote refuses the version it hands out
+    hub.remote("advo").fail_next(WriteErrorKind::Conflict, 2);
+    let r = hub.sync("sync");
+    assert_eq!(count(&r, "write_conflicts"), 1, "{:#?}", r.counters);
+    assert_eq!(advo_link(&mut hub, &advo).status, LinkStatus::Dirty);
+    let r = hub.sync("sync");
+    assert_eq!(count(&r, "reread_refused"), 1, "{:#?}", r.counters);
+    assert_eq!(count(&r, "reread_changed"), 0, "{:#?}", r.counters);
+    assert_eq!(
+        (r.status, count(&r, "push_failed")),
+        (RunStatus::Partial, 1),
+        "{:#?}",
+        r.counters
+    );
+    let link = advo_link(&mut hub, &advo);
+    assert_eq!(link.status, LinkStatus::Failed);
+    let error = link.last_error.unwrap();
+    assert!(
+        error.contains("refused version") && error.contains("`version`"),
+        "{error}"
+    );
+    assert!(
+        r.errors.iter().any(|e| e.contains("refused version")),
+        "{:?}",
+        r.errors
+    );
+    // on the retry schedule, then through once the remote takes it
+    hub.later(120);
+    let r = hub.sync("sync");
+    assert_eq!(count(&r, "pushed_update"), 1, "{:#?}", r.counters);
+    assert_eq!(
+        hub.remote("advo").get(&advo).unwrap()["ort"],
+        json!("Hamburg")
+    );
+}
+
+#[test]
 fn a_lost_create_answer_never_makes_a_second_remote_record() {
     let mut hub = Hub::new(
         TWO_WAY,

@@ -76,6 +76,10 @@ fn an_espo_edit_is_read_through_its_zoneless_modified_at_without_full() {
 }
 
 fn graph_config(emu: &Emulator) -> String {
+    graph_config_with(emu, "changeKey")
+}
+
+fn graph_config_with(emu: &Emulator, version: &str) -> String {
     let g = emu.graph();
     format!(
         r#"
@@ -91,7 +95,7 @@ path = "memory-office.jsonl"
 kind = "http"
 base_url = "{base}"
 auth = {{ oauth2 = {{ token_url = "{token}", client_id = "einklang-graph-app", client_secret = "graph-s3cret", scope = "https://graph.microsoft.com/.default" }} }}
-version = "changeKey"
+version = "{version}"
 list = {{ path = "/users/info@bau.de/contacts", records = "/value", paginate = "next_link", next = "/@odata.nextLink", params = {{ "$top" = 5 }} }}
 changes = {{ path = "/users/info@bau.de/contactFolders/contacts/contacts/delta", delta = "/@odata.deltaLink", next = "/@odata.nextLink", removed = "/@removed" }}
 get = {{ path = "/users/info@bau.de/contacts/{{id}}" }}
@@ -196,4 +200,84 @@ fn graph_delta_reads_edits_and_removals_and_a_410_restarts_the_round_in_the_same
     let gets = g.count("GET");
     assert_quiet(&hub.sync("sync"));
     assert_eq!(g.count("GET") - gets, 1);
+}
+
+/// Graph compares `If-Match` with the `@odata.etag`, not the `changeKey`:
+/// a config that sends the `changeKey` is refused every time. The second
+/// refusal of the same version (after reading the record again) fails
+/// the link with a message naming `version` instead of sending it again
+/// on every run; with the etag the same edit lands.
+#[test]
+fn graph_refusing_the_version_it_hands_out_fails_the_link_with_a_hint_instead_of_looping() {
+    let emu = Emulator::start(Options::default());
+    let g = emu.graph();
+    let id = g.insert(
+        "info@bau.de",
+        json!({"givenName": "Kurt", "surname": "Bau"}),
+    );
+    let mut hub = Hub::new(
+        &graph_config_with(&emu, "changeKey"),
+        &[("office", MemoryOptions::default())],
+    );
+    hub.sync("sync");
+    let (office_id, _) = hub.find("office", "first", "Kurt");
+    hub.remote("office")
+        .update(&office_id, raw(json!({"last": "Neubau"})));
+    let r = hub.sync("sync");
+    assert_eq!(count(&r, "write_conflicts"), 1, "{:#?}", r.counters);
+    assert_eq!(r.status, einklang_store::RunStatus::Partial);
+    let gets = g.count("GET");
+    let r = hub.sync("sync");
+    assert_eq!(count(&r, "reread_refused"), 1, "{:#?}", r.counters);
+    assert!(
+        g.count("GET") - gets >= 2,
+        "the delta round and the record by id"
+    );
+    assert_eq!(count(&r, "push_failed"), 1, "{:#?}", r.counters);
+    assert!(
+        r.errors
+            .iter()
+            .any(|e| e.contains("refused version") && e.contains("`version`")),
+        "{:?}",
+        r.errors
+    );
+    let link = hub
+        .record_of("graph", &id)
+        .link_to("graph")
+        .unwrap()
+        .clone();
+    assert_eq!(link.status, einklang_store::LinkStatus::Failed);
+    let patches = g.count("PATCH");
+    let r = hub.sync("sync");
+    assert_eq!(
+        g.count("PATCH"),
+        patches,
+        "not sent before its retry is due"
+    );
+    assert_eq!(count(&r, "not_due"), 1, "{:#?}", r.counters);
+
+    // the same edit with the etag as the version lands at once
+    let emu = Emulator::start(Options::default());
+    let g = emu.graph();
+    g.insert(
+        "info@bau.de",
+        json!({"givenName": "Kurt", "surname": "Bau"}),
+    );
+    let mut hub = Hub::new(
+        &graph_config_with(&emu, "@odata.etag"),
+        &[("office", MemoryOptions::default())],
+    );
+    hub.sync("sync");
+    let (office_id, _) = hub.find("office", "first", "Kurt");
+    hub.remote("office")
+        .update(&office_id, raw(json!({"last": "Neubau"})));
+    let r = hub.sync("sync");
+    assert_eq!(count(&r, "pushed_update"), 1, "{:#?}", r.counters);
+    assert_eq!(
+        r.status,
+        einklang_store::RunStatus::Succeeded,
+        "{:?}",
+        r.errors
+    );
+    assert_quiet(&hub.sync("sync"));
 }
