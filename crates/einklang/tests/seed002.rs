@@ -3,8 +3,11 @@
 //! Beteiligte with their Kommunikationen: the first sync, a quiet second
 //! one, the six variants of the seed's Kommunikation sync on the phone
 //! and e-mail lists from either side, "EspoCRM wins", a delete in EspoCRM
-//! as a marked Beteiligter (Advoware cannot delete), and a failing
-//! Advoware answer retried without doubling anything.
+//! as a marked Beteiligter (Advoware cannot delete), a failing
+//! Advoware answer retried without doubling anything; answers lost after
+//! a Beteiligter's PUT and after a Kommunikation's POST (nothing doubled,
+//! nothing lost), and a Beteiligter deleted in Advoware as an EspoCRM
+//! contact marked `deleted_in_advoware`.
 
 use einklang_emulator::Emulator;
 use serde_json::{json, Value};
@@ -23,6 +26,11 @@ fn root() -> PathBuf {
 }
 
 fn setup() -> Job {
+    setup_with("")
+}
+
+/// The example with `extra` appended to its config.
+fn setup_with(extra: &str) -> Job {
     let emu = Emulator::start(Default::default());
     let data = |f: &str| -> Vec<Value> {
         let text =
@@ -39,7 +47,8 @@ fn setup() -> Job {
     let example =
         std::fs::read_to_string(root().join("examples/espo-advoware/einklang.toml")).unwrap();
     let config = dir.path().join("einklang.toml");
-    std::fs::write(&config, example.replace("http://127.0.0.1:8099", &emu.url)).unwrap();
+    let text = example.replace("http://127.0.0.1:8099", &emu.url) + extra;
+    std::fs::write(&config, text).unwrap();
     Job {
         emu,
         config,
@@ -49,6 +58,13 @@ fn setup() -> Job {
 
 impl Job {
     fn sync(&self) -> Value {
+        let report = self.sync_as_is();
+        assert_eq!(report["status"], "succeeded", "{report}");
+        report
+    }
+
+    /// A sync whose status the caller checks.
+    fn sync_as_is(&self) -> Value {
         let out = Command::new(env!("CARGO_BIN_EXE_einklang"))
             .arg("--config")
             .arg(&self.config)
@@ -67,7 +83,6 @@ impl Job {
                 String::from_utf8_lossy(&out.stderr)
             )
         });
-        assert_eq!(report["status"], "succeeded", "{report}");
         report
     }
 
@@ -286,4 +301,99 @@ fn seed_002_espocrm_and_advoware_with_kommunikationen() {
     let advo = job.beteiligter("Weißmüller");
     let zusatz = advo["zusatz"].as_str().unwrap_or("");
     assert!(zusatz.starts_with("in EspoCRM gelöscht am"), "{advo}");
+}
+
+/// Faults on the way to Advoware: a dropped connection after a
+/// Kommunikation was created and after a Beteiligter's PUT (the write
+/// landed, the answer was lost) — nothing doubled, nothing lost; then a
+/// Beteiligter deleted in Advoware: the EspoCRM contact stays, marked
+/// `deleted_in_advoware` as the seed's UI shows it.
+#[test]
+fn seed_002_lost_answers_and_a_beteiligter_deleted_in_advoware() {
+    // a retry due after one second, so the test can see it
+    let job = setup_with("\n[retry]\ndelays = [\"1s\"]\njitter = 0\n");
+    job.sync();
+    let espo = job.espo_contact("Zupančič");
+    let id = espo["id"].as_str().unwrap().to_string();
+    let (beteiligte, contacts) = (
+        job.emu.advoware().all().len(),
+        job.emu.espo().all("Contact").len(),
+    );
+    // a Beteiligter's PUT lands but its answer never comes
+    job.emu
+        .espo()
+        .update("Contact", &id, json!({"title": "Dr."}));
+    job.emu.advoware().drop_answers(1);
+    let put = job
+        .emu
+        .advoware()
+        .requests()
+        .get("PUT")
+        .copied()
+        .unwrap_or(0);
+    job.sync();
+    let puts = job
+        .emu
+        .advoware()
+        .requests()
+        .get("PUT")
+        .copied()
+        .unwrap_or(0)
+        - put;
+    assert_eq!(puts, 2, "a PUT sent again (the same PUT, harmless)");
+    // a Kommunikation's POST lands but its answer never comes: sending it
+    // again would make a second entry
+    let mut data = espo["phoneNumberData"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    data.push(json!({"phoneNumber": "+49 40 5550100", "type": "Office", "primary": false}));
+    job.emu
+        .espo()
+        .update("Contact", &id, json!({"phoneNumberData": data}));
+    job.emu.advoware().drop_answers(1);
+    let lost = job.sync_as_is();
+    assert_eq!(lost["status"], "partial", "{lost}");
+    assert!(
+        lost["errors"].to_string().contains("Kommunikationen"),
+        "{lost}"
+    );
+    // the entry landed: the retry finds nothing left to write
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let retry = job.sync();
+    assert_eq!(writes(&retry), 0, "nothing sent again: {retry}");
+    assert_eq!(retry["counters"]["writes"], 1, "the link settled: {retry}");
+    let posts = job.emu.advoware().requests().get("POST").copied();
+    assert_eq!(writes(&job.sync()), 0);
+    assert_eq!(job.emu.advoware().requests().get("POST").copied(), posts);
+    let advo = job.beteiligter("Zupančič");
+    let offices: Vec<_> = komm(&advo)
+        .into_iter()
+        .filter(|(_, t)| t.replace(' ', "").ends_with("405550100"))
+        .collect();
+    assert_eq!(offices.len(), 1, "the new number once: {advo}");
+    assert_eq!(advo["titel"], "Dr.", "{advo}");
+    assert_eq!(
+        job.emu.advoware().all().len(),
+        beteiligte,
+        "no Beteiligter doubled"
+    );
+    assert_eq!(job.emu.espo().all("Contact").len(), contacts);
+
+    // deleted in Advoware: EspoCRM keeps the contact, marked
+    let gone = job.beteiligter("Müller-Lüdenscheidt")["betNr"]
+        .as_u64()
+        .unwrap();
+    job.emu.advoware().delete(gone);
+    job.sync();
+    let marked = job.espo_contact("Müller-Lüdenscheidt");
+    assert_eq!(marked["syncStatus"], "deleted_in_advoware", "{marked}");
+    assert_eq!(
+        marked["syncErrorMessage"],
+        "Beteiligter existiert nicht mehr in Advoware"
+    );
+    let at = marked["advowareDeletedAt"].as_str().unwrap_or("");
+    assert_eq!(at.len(), "2026-01-26 10:00:00".len(), "{marked}");
+    assert_eq!(job.emu.espo().all("Contact").len(), contacts, "not deleted");
+    assert_eq!(writes(&job.sync()), 0, "and quiet after");
 }
