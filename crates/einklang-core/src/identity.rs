@@ -12,6 +12,7 @@ pub mod block;
 pub mod compare;
 pub mod index;
 pub mod model;
+pub mod names;
 pub mod normalise;
 pub mod packed;
 pub mod phonetic;

@@ -19,8 +19,10 @@ pub enum Kind {
     /// Phone numbers: exact as E.164; the same number but the last two
     /// digits (a company's switchboard) is close.
     Phone,
-    /// Person names: exact when folded equal; close by Jaro-Winkler ≥ 0.92
-    /// or the same Kölner Phonetik code.
+    /// Person names: exact when folded equal; close by Jaro-Winkler ≥ 0.92,
+    /// the same Kölner Phonetik code, initials (`G.` ~ `Glen`), one edit in
+    /// a short name (`Dean` ~ `Dwan`) or a given-name variant
+    /// (`Hans` ~ `Johannes`, see [`super::names`]).
     Name,
     /// Company names without legal forms: exact, or close by token overlap
     /// (Jaccard ≥ 0.5).
@@ -145,7 +147,9 @@ fn alike(kind: Kind, x: &str, y: &str) -> bool {
     match kind {
         Kind::Email | Kind::Postcode => false,
         Kind::Phone => x.len() > 6 && y.len() == x.len() && x[..x.len() - 2] == y[..y.len() - 2],
-        Kind::Name => jaro_winkler_at_least(x, y, 0.92) || same_sounds(x, y),
+        Kind::Name => {
+            jaro_winkler_at_least(x, y, 0.92) || same_sounds(x, y) || super::names::alike(x, y)
+        }
         Kind::Company => jaccard(x, y) >= 0.5,
         Kind::Street | Kind::Text => jaro_winkler_at_least(x, y, 0.9),
         Kind::Date => {

@@ -148,7 +148,9 @@ pub fn phone(value: &str, region: &str) -> Option<String> {
     {
         return None;
     }
-    crate::transform::phone::e164(value, region).ok()
+    crate::transform::phone::e164(value, region)
+        .ok()
+        .or_else(|| crate::transform::phone::loose(value, region))
 }
 
 /// A phone number that is no valid number (a flagged value, see

@@ -64,6 +64,18 @@ fn phones_in_every_german_spelling_are_one_number() {
         assert_eq!(phone(raw, "DE"), want, "{raw}");
     }
     assert_eq!(phone("01 234 5678", "SI").as_deref(), Some("+38612345678"));
+    // as people type numbers the plan does not take: one form for each
+    // spelling of the same digits
+    for (a, b, region) in [
+        ("0152/4857109", "+49 152 4857109", "DE"),
+        ("06/4993877", "+31 6 499 3877", "NL"),
+        ("01-23067454", "+386 1 2306 7454", "SI"),
+        ("+49 (0)152 4857109", "0049 152 4857109", "DE"),
+    ] {
+        let (x, y) = (phone(a, region), phone(b, region));
+        assert!(x.is_some(), "{a}");
+        assert_eq!(x, y, "{a} ~ {b}");
+    }
     for bad in ["", "0000000", "1234567", "keine", "12"] {
         assert_eq!(phone(bad, "DE"), None, "{bad:?}");
     }
@@ -144,19 +156,32 @@ fn a_flagged_phone_is_compared_by_its_digits() {
         json!("(0170) 12-345"),
         "'(0170) 12-345' is not a valid phone number",
     );
+    // read as the numbering plan would, though it does not take them:
+    // country code and national digits
     assert_eq!(
         forms(Kind::Phone, Some(&json!([a.clone()])), "DE"),
-        vec!["017012345"]
+        vec!["+4917012345"]
     );
     let rec =
         |v: serde_json::Value| -> crate::record::Fields { [("phones".to_string(), v)].into() };
     let (ra, rb) = (rec(json!([a])), rec(json!(["+4930123456", b])));
     assert_eq!(level(Kind::Phone, "phones", &ra, &rb, "DE"), Level::Exact);
-    let valid = rec(json!(["+4917012345"]));
+    let typed = rec(json!(["+49 170 12345"]));
     assert_eq!(
-        level(Kind::Phone, "phones", &ra, &valid, "DE"),
-        Level::Different,
-        "digits never equal an E.164 form"
+        level(Kind::Phone, "phones", &ra, &typed, "DE"),
+        Level::Exact,
+        "the same national digits with the country code"
+    );
+    let other = rec(json!(["+49 171 12345"]));
+    assert_eq!(
+        level(Kind::Phone, "phones", &ra, &other, "DE"),
+        Level::Different
+    );
+    // what the crate cannot read at all is compared by its digits
+    let odd = rec(json!([flag(json!("#170-12345#"), "r")]));
+    assert_eq!(
+        forms(Kind::Phone, odd.get("phones"), "DE"),
+        vec!["17012345"]
     );
     for no_evidence in ["12", "000000", "123456", "n/a"] {
         let f = rec(json!([flag(json!(no_evidence), "r")]));
@@ -184,4 +209,26 @@ fn a_flagged_phone_is_compared_by_its_digits() {
         level(Kind::Email, "email", &email("Anna@Novak.si "), &plain, "DE"),
         Level::Exact
     );
+}
+
+#[test]
+fn names_close_as_a_person_reads_them() {
+    use super::compare::{level, Kind, Level};
+    use serde_json::json;
+    let rec = |v: &str| -> crate::record::Fields { [("first".to_string(), json!(v))].into() };
+    let lv = |a: &str, b: &str| level(Kind::Name, "first", &rec(a), &rec(b), "DE");
+    for (a, b) in [
+        ("G.", "Glen"),
+        ("Dean", "Dwan"),
+        ("Hans", "Johannes"),
+        ("Aleksandr", "Alexander"),
+        ("Sepp", "Josef"),
+        ("H. P.", "Hans Peter"),
+    ] {
+        assert_eq!(lv(a, b), Level::Close, "{a} ~ {b}");
+    }
+    assert_eq!(lv("Jürgen", "Juergen"), Level::Exact);
+    for (a, b) in [("K.", "Glen"), ("Anna", "Peter"), ("Hans", "Peter")] {
+        assert_eq!(lv(a, b), Level::Different, "{a} / {b}");
+    }
 }

@@ -44,6 +44,20 @@ pub(crate) fn full(s: &str, region: &str) -> Result<String, String> {
     Ok(number.format().mode(phonenumber::Mode::E164).to_string())
 }
 
+/// A number the numbering plan does not take (`0152/4857109` with a digit
+/// missing, `06/4993877`), as people type them, in E.164 form all the same:
+/// the country code from `+`/`00` or `region`, the trunk `0` (also a
+/// `(0)` after the country code) dropped, at least six national digits.
+/// For comparing only — two spellings of one such number meet, a write
+/// never uses it. `None` when the crate cannot read it at all.
+pub(crate) fn loose(s: &str, region: &str) -> Option<String> {
+    let id: phonenumber::country::Id = region.trim().to_uppercase().parse().ok()?;
+    let cleaned = s.trim().replace("(0)", "");
+    let number = phonenumber::parse(Some(id), cleaned.trim()).ok()?;
+    let national = number.national().value().to_string();
+    (national.len() >= 6).then(|| format!("+{}{national}", number.code().value()))
+}
+
 /// `Some(e164)` when the number is certainly valid; `None`: ask [`full`].
 pub(crate) fn fast(s: &str, region: &str) -> Option<String> {
     let mut digits = String::with_capacity(s.len());
