@@ -24,3 +24,5 @@ mod tests;
 mod tests_index;
 #[cfg(test)]
 mod tests_model;
+#[cfg(test)]
+mod tests_shared;

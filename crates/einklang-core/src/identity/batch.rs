@@ -1,7 +1,9 @@
 //! Deduplicating a set of records in one pass (`einklang dedupe`): block,
 //! compare the candidate pairs, estimate the model from the data when
-//! asked, score, decide, and cluster the pairs to merge. Pure: the
-//! records come in, the plan goes out.
+//! asked, score, decide, and cluster the pairs to merge, strongest first,
+//! never joining two records that are clearly different people
+//! ([`Model::different_people`]: such a pair goes to review instead).
+//! Pure: the records come in, the plan goes out.
 //!
 //! A million records fit: each record is normalised once into packed
 //! forms and hashed block keys ([`Prepared`], fed in chunks so the caller
@@ -297,12 +299,17 @@ pub fn run_prepared(model: &mut Model, settings: &Settings<'_>, prepared: Prepar
             .total_cmp(&x.probability)
             .then((x.a, x.b).cmp(&(y.a, y.b)))
     });
-    let merges: Vec<(usize, usize)> = pairs
-        .iter()
-        .filter(|p| p.decision == Decision::Merge)
-        .map(|p| (p.a, p.b))
+    let merging: Vec<usize> = (0..pairs.len())
+        .filter(|&i| pairs[i].decision == Decision::Merge)
         .collect();
-    let clusters = block::clusters(forms.len(), &merges);
+    let merges: Vec<(usize, usize)> = merging.iter().map(|&i| (pairs[i].a, pairs[i].b)).collect();
+    let (clusters, refused) = block::coherent_clusters(forms.len(), &merges, |x, y| {
+        model.different_people(&forms[x], &forms[y])
+    });
+    for r in refused {
+        // it would join two different people: a person decides
+        pairs[merging[r]].decision = Decision::Review;
+    }
     Plan { pairs, clusters }
 }
 

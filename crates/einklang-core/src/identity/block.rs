@@ -169,3 +169,55 @@ pub fn clusters(n: usize, pairs: &[(usize, usize)]) -> Vec<Vec<usize>> {
     out.sort();
     out
 }
+
+/// Clusters as [`clusters`] makes them, but joined pair by pair in the
+/// order given (the strongest first) and never across two records that
+/// `apart` says are different people: a pair that would put such two into
+/// one cluster is refused (its index returned) — the cluster as a whole
+/// is checked, not only the pair, so records sharing an address never
+/// chain different people together one good-looking pair at a time.
+pub fn coherent_clusters(
+    n: usize,
+    pairs: &[(usize, usize)],
+    apart: impl Fn(usize, usize) -> bool,
+) -> (Vec<Vec<usize>>, Vec<usize>) {
+    let mut root: Vec<usize> = (0..n).collect();
+    let mut members: HashMap<usize, Vec<usize>> = HashMap::new();
+    let mut refused = Vec::new();
+    fn find(root: &mut [usize], mut i: usize) -> usize {
+        while root[i] != i {
+            root[i] = root[root[i]];
+            i = root[i];
+        }
+        i
+    }
+    for (p, &(a, b)) in pairs.iter().enumerate() {
+        let (ra, rb) = (find(&mut root, a), find(&mut root, b));
+        if ra == rb {
+            continue;
+        }
+        let ma = members.remove(&ra).unwrap_or_else(|| vec![ra]);
+        let mb = members.remove(&rb).unwrap_or_else(|| vec![rb]);
+        if ma.iter().any(|&x| mb.iter().any(|&y| apart(x, y))) {
+            refused.push(p);
+            members.insert(ra, ma);
+            members.insert(rb, mb);
+            continue;
+        }
+        let (keep, gone) = (ra.min(rb), ra.max(rb));
+        root[gone] = keep;
+        let mut all = ma;
+        all.extend(mb);
+        members.insert(keep, all);
+    }
+    let mut out: Vec<Vec<usize>> = members
+        .into_values()
+        .filter(|m| m.len() > 1)
+        .map(|mut m| {
+            m.sort_unstable();
+            m
+        })
+        .collect();
+    out.sort();
+    (out, refused)
+}

@@ -139,6 +139,34 @@ impl Model {
 
     /// [`Self::levels_of`] from forms however they are stored.
     pub fn levels_in(&self, a: &(impl Side + ?Sized), b: &(impl Side + ?Sized)) -> Vec<Level> {
+        let (mut levels, swapped) = self.read(a, b);
+        if self.clearly_different(&levels, swapped) {
+            // a family's address, an office's landline: shared, not identity
+            for (level, c) in levels.iter_mut().zip(&self.comparisons) {
+                if *level == Level::Exact && matches!(c.kind, Kind::Email | Kind::Phone) {
+                    *level = Level::Close;
+                }
+            }
+        }
+        levels
+    }
+
+    /// Are the two records clearly two different people, whatever they
+    /// share: their first names disagree (initials, nicknames and typos
+    /// are close, not different; a pair read crosswise — first and last
+    /// name swapped — agrees better that way and never counts) or their
+    /// birthdays do. Then an e-mail address or phone number both carry is
+    /// one they share (a household's, an office's), not evidence that they
+    /// are one person: [`Self::levels_in`] counts it as close, and a pass
+    /// never puts the two into one cluster ([`super::batch`]).
+    pub fn different_people(&self, a: &(impl Side + ?Sized), b: &(impl Side + ?Sized)) -> bool {
+        let (levels, swapped) = self.read(a, b);
+        self.clearly_different(&levels, swapped)
+    }
+
+    /// The levels as compared, and whether the first two name comparisons
+    /// were taken crosswise.
+    fn read(&self, a: &(impl Side + ?Sized), b: &(impl Side + ?Sized)) -> (Vec<Level>, bool) {
         let mut levels: Vec<Level> = self
             .comparisons
             .iter()
@@ -150,9 +178,8 @@ impl Model {
                 },
             )
             .collect();
-        let mut names =
-            (0..self.comparisons.len()).filter(|&i| self.comparisons[i].kind == Kind::Name);
-        if let (Some(i), Some(j)) = (names.next(), names.next()) {
+        let mut swapped = false;
+        if let Some((i, j)) = self.name_pair() {
             let cross_i = compare::level_in(Kind::Name, a.values(i), b.values(j));
             let cross_j = compare::level_in(Kind::Name, a.values(j), b.values(i));
             let rank = |l: Level| match l {
@@ -164,9 +191,28 @@ impl Model {
             if rank(cross_i) + rank(cross_j) > rank(levels[i]) + rank(levels[j]) {
                 levels[i] = cross_i;
                 levels[j] = cross_j;
+                swapped = true;
             }
         }
-        levels
+        (levels, swapped)
+    }
+
+    /// The first two name comparisons (first and last name).
+    fn name_pair(&self) -> Option<(usize, usize)> {
+        let mut names =
+            (0..self.comparisons.len()).filter(|&i| self.comparisons[i].kind == Kind::Name);
+        Some((names.next()?, names.next()?))
+    }
+
+    /// See [`Self::different_people`].
+    fn clearly_different(&self, levels: &[Level], swapped: bool) -> bool {
+        let first_names = !swapped
+            && self
+                .name_pair()
+                .is_some_and(|(i, _)| levels[i] == Level::Different);
+        first_names
+            || (self.comparisons.iter().zip(levels))
+                .any(|(c, l)| c.kind == Kind::Date && *l == Level::Different)
     }
 
     /// Whether every value two forms share is a common one.

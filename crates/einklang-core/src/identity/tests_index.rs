@@ -131,7 +131,7 @@ fn index_prepare_finds_the_common_values_batch_prepare_finds() {
 }
 
 /// Small pools, so random records often share keys and nearly agree.
-fn record() -> impl Strategy<Value = Fields> {
+pub(super) fn record() -> impl Strategy<Value = Fields> {
     let first = prop::sample::select(vec![
         "Anna", "Ana", "Hans", "Jürgen", "Juergen", "Maria", "",
     ]);
