@@ -21,26 +21,52 @@ use axum::middleware::Next;
 use axum::response::Response;
 use axum::{Extension, Json};
 use serde_json::{json, Map, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-/// Time spent answering API requests, in nanoseconds.
+/// Time spent answering API requests, in nanoseconds, and the latest
+/// requests themselves (for tests: [`crate::Emulator::request_log`]).
 #[derive(Debug, Default)]
-pub struct Busy(AtomicU64);
+pub struct Busy {
+    nanos: AtomicU64,
+    log: Mutex<VecDeque<String>>,
+}
+
+/// API requests the log keeps, the latest.
+const LOG_KEEP: usize = 10_000;
 
 impl Busy {
     fn seconds(&self) -> f64 {
-        self.0.load(Ordering::Relaxed) as f64 / 1e9
+        self.nanos.load(Ordering::Relaxed) as f64 / 1e9
+    }
+
+    /// The latest API requests, oldest first, as `METHOD /path?query`.
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().iter().cloned().collect()
+    }
+
+    /// Forget the requests logged so far.
+    pub fn clear_log(&self) {
+        self.log.lock().unwrap().clear();
     }
 }
 
-/// Middleware of the API routes: adds each request's time to [`Busy`].
+/// Middleware of the API routes: logs each request and adds its time to
+/// [`Busy`].
 pub async fn timed(Ext(busy): Ext<Arc<Busy>>, request: Request, next: Next) -> Response {
+    let line = format!("{} {}", request.method(), request.uri());
+    {
+        let mut log = busy.log.lock().unwrap();
+        if log.len() == LOG_KEEP {
+            log.pop_front();
+        }
+        log.push_back(line);
+    }
     let start = Instant::now();
     let response = next.run(request).await;
-    busy.0
+    busy.nanos
         .fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
     response
 }
@@ -197,7 +223,7 @@ pub async fn reset_stats(Ext(state): Shared, Extension(busy): Extension<Arc<Busy
     let mut before = s.stats();
     before["server_seconds"] = json!(busy.seconds());
     s.requests.clear();
-    busy.0.store(0, Ordering::Relaxed);
+    busy.nanos.store(0, Ordering::Relaxed);
     Json(before)
 }
 

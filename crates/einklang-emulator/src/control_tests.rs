@@ -115,3 +115,23 @@ fn monday_espo_and_advoware_are_seeded_listed_and_counted() {
         json!(4)
     );
 }
+
+#[test]
+fn the_request_log_names_api_requests_with_their_paths_not_control_routes() {
+    let emu = Emulator::start(Options::default());
+    let espo = emu.espo();
+    let id = espo.insert("Contact", json!({"lastName": "Graf"}));
+    let key = [("X-Api-Key", "espo-api-key")];
+    get(&format!("{}/Contact/{id}", espo.api_url()), &key);
+    get(&format!("{}/Contact?maxSize=5", espo.api_url()), &key);
+    read(&emu, "/_emulator/espo/count");
+    assert_eq!(
+        emu.request_log(),
+        vec![
+            format!("GET /espo/api/v1/Contact/{id}"),
+            "GET /espo/api/v1/Contact?maxSize=5".to_string()
+        ]
+    );
+    emu.clear_request_log();
+    assert!(emu.request_log().is_empty());
+}

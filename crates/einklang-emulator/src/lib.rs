@@ -22,7 +22,9 @@
 //! [`Emulator::espo`], [`Emulator::advoware`], each with `insert`, `get`,
 //! `all`, `update`, `delete`, request counters (`requests`, `count`) and,
 //! where the system has them, queued failures (`fail_next`) and a clock
-//! (`advance`). Each system's options (credentials, limits, quirks that
+//! (`advance`); [`Emulator::request_log`] names the latest API requests of
+//! every system with their paths (`GET /advoware/api/v1/advonet/Beteiligte/3`),
+//! to tell a listing from a read by id. Each system's options (credentials, limits, quirks that
 //! can be switched) are a field of [`Options`]; its default credentials
 //! are its module's defaults.
 //!
@@ -186,6 +188,7 @@ pub struct Emulator {
     /// Its state, to arrange data and read counters in tests.
     pub state: Arc<Mutex<State>>,
     systems: Systems,
+    busy: Arc<control::Busy>,
 }
 
 /// The states of the emulated systems beside the Kommo account.
@@ -235,7 +238,8 @@ impl Emulator {
         }));
         let url = format!("http://{}", listener.local_addr().expect("an address"));
         listener.set_nonblocking(true).expect("non-blocking");
-        let app = router(state.clone(), &systems);
+        let busy = Arc::new(control::Busy::default());
+        let app = router(state.clone(), &systems, busy.clone());
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -250,6 +254,7 @@ impl Emulator {
             url,
             state,
             systems,
+            busy,
         }
     }
 
@@ -356,14 +361,24 @@ impl Emulator {
         }
     }
 
+    /// The latest API requests of every system (at most 10 000), oldest
+    /// first, as `METHOD /path?query`: `GET /advoware/api/v1/advonet/Beteiligte/3`.
+    pub fn request_log(&self) -> Vec<String> {
+        self.busy.log()
+    }
+
+    /// Forget the API requests logged so far.
+    pub fn clear_request_log(&self) {
+        self.busy.clear_log();
+    }
+
     /// Move the emulator's clock (its `updated_at` times) forward.
     pub fn advance(&self, secs: i64) {
         self.state.lock().unwrap().clock_offset += secs;
     }
 }
 
-fn router(state: Arc<Mutex<State>>, systems: &Systems) -> Router {
-    let busy = Arc::new(control::Busy::default());
+fn router(state: Arc<Mutex<State>>, systems: &Systems, busy: Arc<control::Busy>) -> Router {
     let kommo = Router::new()
         .route("/api/v4/contacts", get(rest::list).post(rest::create))
         .route(

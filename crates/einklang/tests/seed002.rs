@@ -7,18 +7,25 @@
 //! Advoware answer retried without doubling anything; answers lost after
 //! a Beteiligter's PUT and after a Kommunikation's POST (nothing doubled,
 //! nothing lost), and a Beteiligter deleted in Advoware as an EspoCRM
-//! contact marked `deleted_in_advoware`.
+//! contact marked `deleted_in_advoware`. And the fast path through
+//! `einklang sync --watch --listen`: EspoCRM's signed webhook about a
+//! changed mobile and e-mail updates the Beteiligter's Kommunikationen in
+//! a targeted run.
+
+mod support;
 
 use einklang_emulator::Emulator;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
+use support::Watching;
 
 struct Job {
     emu: Emulator,
     config: PathBuf,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 fn root() -> PathBuf {
@@ -49,14 +56,25 @@ fn setup_with(extra: &str) -> Job {
     let config = dir.path().join("einklang.toml");
     let text = example.replace("http://127.0.0.1:8099", &emu.url) + extra;
     std::fs::write(&config, text).unwrap();
-    Job {
-        emu,
-        config,
-        _dir: dir,
-    }
+    Job { emu, config, dir }
 }
 
 impl Job {
+    /// `einklang --config … ARGS` with the example's secrets.
+    fn einklang(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_einklang"));
+        cmd.arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("EINKLANG_CONFIG")
+            .env("ESPO_API_KEY", "espo-api-key")
+            .env("ADVOWARE_APP_ID", "einklang-app")
+            .env("ADVOWARE_API_KEY", "YWR2b3dhcmUtdGVzdC1rZXk=")
+            .env("ADVOWARE_PASSWORD", "advo-pass");
+        cmd
+    }
+
     fn sync(&self) -> Value {
         let report = self.sync_as_is();
         assert_eq!(report["status"], "succeeded", "{report}");
@@ -65,15 +83,8 @@ impl Job {
 
     /// A sync whose status the caller checks.
     fn sync_as_is(&self) -> Value {
-        let out = Command::new(env!("CARGO_BIN_EXE_einklang"))
-            .arg("--config")
-            .arg(&self.config)
-            .args(["sync", "beteiligte", "--json"])
-            .env_remove("EINKLANG_CONFIG")
-            .env("ESPO_API_KEY", "espo-api-key")
-            .env("ADVOWARE_APP_ID", "einklang-app")
-            .env("ADVOWARE_API_KEY", "YWR2b3dhcmUtdGVzdC1rZXk=")
-            .env("ADVOWARE_PASSWORD", "advo-pass")
+        let out = self
+            .einklang(&["sync", "beteiligte", "--json"])
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
@@ -396,4 +407,213 @@ fn seed_002_lost_answers_and_a_beteiligter_deleted_in_advoware() {
     assert_eq!(at.len(), "2026-01-26 10:00:00".len(), "{marked}");
     assert_eq!(job.emu.espo().all("Contact").len(), contacts, "not deleted");
     assert_eq!(writes(&job.sync()), 0, "and quiet after");
+}
+
+/// A port nobody listens on now.
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+impl Job {
+    /// Subscribe to EspoCRM's `Contact.update` as the bench does, give the
+    /// example's espo connector the webhook (docs/CONFIG.md, "Webhooks and
+    /// their signatures") and start `einklang sync beteiligte --watch`
+    /// listening for it, with an interval long enough that only the
+    /// webhook starts a run after the first.
+    fn watch(&self) -> Watching {
+        let port = free_port();
+        let url = format!("http://127.0.0.1:{port}/webhook/espo");
+        let (hook_id, secret) = self.emu.espo().subscribe("Contact.update", &url);
+        let text = std::fs::read_to_string(&self.config).unwrap();
+        let hook = format!(
+            "webhook = {{ scheme = \"espo\", secret = \"${{ESPO_WEBHOOK_SECRET}}\", webhook_id = \"{hook_id}\", ids = [\"/*/id\"] }}\n"
+        );
+        let anchor = "writable = [\"salutationName\"";
+        assert_eq!(
+            text.matches(anchor).count(),
+            1,
+            "the espo connector's writable"
+        );
+        std::fs::write(
+            &self.config,
+            text.replace(anchor, &format!("{hook}{anchor}")),
+        )
+        .unwrap();
+        let mut cmd = self.einklang(&["sync", "beteiligte", "--watch", "--json"]);
+        cmd.args(["--interval", "3600"])
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .env("ESPO_WEBHOOK_SECRET", &secret);
+        Watching::spawn(&mut cmd, 0).0
+    }
+
+    /// `einklang runs --json`, newest first.
+    fn runs(&self) -> Vec<Value> {
+        let out = self.einklang(&["runs", "--json"]).output().unwrap();
+        let runs: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!("{e}: {}", String::from_utf8_lossy(&out.stderr));
+        });
+        runs.as_array().unwrap().clone()
+    }
+}
+
+/// The Kommunikationen of a kind whose `tlf` is not empty.
+fn entries(b: &Value, kinds: &[u64]) -> Vec<Value> {
+    b["kommunikation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| kinds.contains(&k["kommKz"].as_u64().unwrap()) && k["tlf"] != "")
+        .cloned()
+        .collect()
+}
+
+fn digits(text: &str) -> String {
+    text.chars().filter(char::is_ascii_digit).collect()
+}
+
+/// Seed 002's fast path: a user changes the mobile and an e-mail of a
+/// contact in EspoCRM, EspoCRM POSTs its signed `Contact.update` batch to
+/// the watching hub, and the targeted run it starts reads that one contact
+/// and writes the two Kommunikationen of the linked Beteiligter — the
+/// mobile's entry updated in place (kommKz 3), the e-mail as kommKz 4 —
+/// without listing either side or doubling anything.
+#[test]
+fn an_espo_webhook_brings_a_changed_mobile_and_email_to_advoware() {
+    let job = setup();
+    job.sync(); // both sides linked before the subscription
+    let watch = job.watch();
+    let first = watch.report(Duration::from_secs(30));
+    assert_eq!(first["status"], "succeeded", "{first}");
+    assert_eq!(writes(&first), 0, "the first watched run is quiet: {first}");
+    assert!(job.emu.espo().queued().is_empty(), "nothing echoed");
+
+    let contacts = job.emu.espo().all("Contact").len();
+    let beteiligte = job.emu.advoware().all().len();
+    let advo = job.beteiligter("Weißmüller");
+    let mobiles = entries(&advo, &[3, 9]);
+    assert_eq!(mobiles.len(), 1, "{advo}");
+    assert!(digits(mobiles[0]["tlf"].as_str().unwrap()).ends_with("1039595"));
+    let gmx_entry = (advo["kommunikation"].as_array().unwrap().iter())
+        .find(|k| k["kommKz"] == 4 && k["tlf"] == "j.weissmueller@gmx.de")
+        .unwrap_or_else(|| panic!("the first sync brought the gmx address: {advo}"))["id"]
+        .clone();
+    let slots = advo["kommunikation"].as_array().unwrap().len();
+
+    // in EspoCRM: the mobile and the gmx address changed
+    let espo = job.espo_contact("Weißmüller");
+    let id = espo["id"].as_str().unwrap();
+    let mut phones = espo["phoneNumberData"].as_array().unwrap().clone();
+    let mobile = phones.iter_mut().find(|p| p["type"] == "Mobile").unwrap();
+    mobile["phoneNumber"] = json!("0170 1039596");
+    let mut mails = espo["emailAddressData"].as_array().unwrap().clone();
+    let gmx = (mails.iter_mut())
+        .find(|e| e["emailAddress"].as_str().unwrap().to_lowercase() == "j.weissmueller@gmx.de")
+        .unwrap_or_else(|| panic!("no gmx address in {espo}"));
+    gmx["emailAddress"] = json!("juergen.weissmueller@gmx.de");
+    job.emu.espo().update(
+        "Contact",
+        id,
+        json!({"phoneNumberData": phones, "emailAddressData": mails}),
+    );
+    assert_eq!(job.emu.espo().queued().len(), 1, "one Contact.update event");
+
+    // EspoCRM sends its batch; the hub answers 202 and runs
+    job.emu.clear_request_log();
+    let before = job.requests();
+    let sent = job.emu.espo().deliver();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].status, 202, "{sent:?}");
+    let arrived = |b: &Value| {
+        let held = komm(b);
+        held.iter()
+            .any(|(k, t)| *k == 3 && digits(t).ends_with("1039596"))
+            && held.contains(&(4, "juergen.weissmueller@gmx.de".into()))
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !arrived(&job.beteiligter("Weißmüller")) {
+        assert!(
+            Instant::now() < deadline,
+            "not in Advoware after 10 s: {}\nstderr: {:#?}",
+            job.beteiligter("Weißmüller"),
+            watch.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let run = watch.report(Duration::from_secs(10));
+    let after = job.requests();
+    let log = job.emu.request_log();
+    assert_eq!(run["status"], "succeeded", "{run}");
+
+    // recorded as the webhook's run, which read the one contact named
+    let runs = job.runs();
+    let this = (runs.iter())
+        .find(|r| r["id"] == run["run_id"])
+        .unwrap_or_else(|| panic!("run {} not in {runs:#?}", run["run_id"]));
+    assert_eq!(this["source"], "webhook", "{this}");
+    assert_eq!(this["triggered_by"], "webhook:espo", "{this}");
+    let espo_step = (run["steps"].as_array().unwrap().iter())
+        .find(|s| s["connector"] == "espo")
+        .unwrap();
+    assert_eq!(espo_step["counters"]["named"], 1, "{run}");
+
+    // the mobile's entry changed in place; the new address is a kommKz 4
+    let advo = job.beteiligter("Weißmüller");
+    let held = komm(&advo);
+    let now = entries(&advo, &[3, 9]);
+    assert_eq!(now.len(), 1, "one mobile, not a second: {advo}");
+    assert_eq!(now[0]["id"], mobiles[0]["id"], "the same entry: {advo}");
+    assert_eq!(now[0]["kommKz"], 3, "{advo}");
+    assert!(digits(now[0]["tlf"].as_str().unwrap()).ends_with("1039596"));
+    assert!(
+        !held.iter().any(|(_, t)| digits(t).ends_with("1039595")),
+        "the old mobile is gone: {held:?}"
+    );
+    assert!(
+        !held
+            .iter()
+            .any(|(_, t)| t.to_lowercase() == "j.weissmueller@gmx.de"),
+        "the old address is gone: {held:?}"
+    );
+    let mail = (advo["kommunikation"].as_array().unwrap().iter())
+        .find(|k| k["tlf"] == "juergen.weissmueller@gmx.de")
+        .unwrap_or_else(|| panic!("no new address in {advo}"));
+    assert_eq!(mail["kommKz"], 4, "{advo}");
+    assert_eq!(mail["id"], gmx_entry, "the old address's slot: {advo}");
+    let n = advo["kommunikation"].as_array().unwrap().len();
+    assert_eq!(n, slots, "no entry added: {advo}");
+
+    // a targeted run: the named contact by id, no listing on either side
+    let listing = |path: &str| {
+        log.iter()
+            .filter(|l| l.split('?').next() == Some(&format!("GET {path}")))
+            .count()
+    };
+    assert_eq!(
+        listing("/advoware/api/v1/advonet/Beteiligte"),
+        0,
+        "{log:#?}"
+    );
+    assert_eq!(listing("/espo/api/v1/Contact"), 0, "{log:#?}");
+    assert!(
+        log.contains(&format!("GET /espo/api/v1/Contact/{id}")),
+        "{log:#?}"
+    );
+    let [espo_before, advo_before] = &before;
+    let [espo_after, advo_after] = &after;
+    let advo_used: u64 = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+        .iter()
+        .map(|m| delta(advo_before, advo_after, m))
+        .sum();
+    // the Beteiligter read by id, one PUT per changed Kommunikation, and
+    // the Beteiligter read again after the writes
+    assert!(advo_used <= 4, "{advo_before:?} → {advo_after:?}: {log:#?}");
+    for m in ["POST", "PUT", "PATCH", "DELETE"] {
+        assert_eq!(delta(espo_before, espo_after, m), 0, "espo {m}: {log:#?}");
+    }
+    assert!(job.emu.espo().queued().is_empty(), "no echo queued");
+
+    // nothing doubled
+    assert_eq!(job.emu.espo().all("Contact").len(), contacts);
+    assert_eq!(job.emu.advoware().all().len(), beteiligte);
 }
