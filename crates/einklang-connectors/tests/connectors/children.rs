@@ -185,6 +185,29 @@ fn children_are_created_updated_and_blanked_at_their_own_endpoints() {
         "the empty e-mail slot was reused"
     );
     assert!(tlfs(&advo.get(bet).unwrap()["kommunikation"]).contains(&(4, "neu@roth.de".into())));
+
+    // only the Beteiligter's own field changes: its PUT and nothing else —
+    // its answer is the truth, the children as held
+    let mut fields = fetch(&mut *c, &bet.to_string()).fields;
+    fields.insert("vorname".into(), json!("Ida Maria"));
+    let (gets, puts) = (advo.count("GET"), advo.count("PUT"));
+    let out = write(
+        &mut *c,
+        WriteOp::Update {
+            id: bet.to_string(),
+            fields,
+            expected_version: None,
+        },
+    );
+    assert_eq!((advo.count("GET") - gets, advo.count("PUT") - puts), (0, 1));
+    let record = out.record.clone().unwrap();
+    assert_eq!(record["vorname"], "Ida Maria");
+    assert_eq!(
+        tlfs(&record["kommunikation"]),
+        tlfs(&advo.get(bet).unwrap()["kommunikation"])
+    );
+    assert_eq!(record["adressen"].as_array().map(Vec::len), Some(2));
+    assert_eq!(out.version, fetch(&mut *c, &bet.to_string()).version);
 }
 
 #[test]

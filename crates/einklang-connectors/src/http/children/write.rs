@@ -1,6 +1,8 @@
 //! Writes of a record with child lists: the parent's own request, then
 //! the child requests, then one read of the record as the remote holds
-//! it (the children's new versions are in no single answer).
+//! it (the children's new versions are in no single answer). An update
+//! that sends no child request takes the parent's answer as the truth,
+//! its children as held: a changed title is one request, not two.
 //!
 //! - An update compares the parent's own fields with the record as held
 //!   (fetched in this run, else read now) and sends the parent's request
@@ -67,17 +69,39 @@ impl Http {
         }
         let mut unwritten = Vec::new();
         let sent = self.write_children(op, id, &current, wanted, &mut unwritten);
-        if !differs && sent == 0 && unwritten.is_empty() {
-            // nothing to send: the record as just read is the truth
-            return Ok(WriteOutcome {
-                id: id.to_string(),
-                version: self.version_of(&current),
-                record: Some(current),
-                complete: true,
-                unwritten,
-            });
+        if sent == 0 && unwritten.is_empty() {
+            // no child request: the children are as held, the parent as
+            // its answer shows it (or as just read, when nothing was sent)
+            let record = match (differs, answer) {
+                (false, _) => Some(current),
+                (true, Some(answer)) => Some(self.with_children_of(answer, &current)),
+                (true, None) => None,
+            };
+            if let Some(record) = record {
+                return Ok(WriteOutcome {
+                    id: id.to_string(),
+                    version: self.version_of(&record),
+                    record: Some(record),
+                    complete: true,
+                    unwritten,
+                });
+            }
+            return Ok(self.read_back(id.to_string(), None, etag, unwritten));
         }
         Ok(self.read_back(id.to_string(), answer, etag, unwritten))
+    }
+
+    /// A parent's answer with the child lists it lacks taken from `held`
+    /// (where no child request was sent, they are unchanged).
+    fn with_children_of(&self, mut answer: RawFields, held: &RawFields) -> RawFields {
+        for c in &self.spec.children {
+            if !answer.contains_key(&c.field) {
+                if let Some(list) = held.get(&c.field) {
+                    answer.insert(c.field.clone(), list.clone());
+                }
+            }
+        }
+        answer
     }
 
     /// The record read after a write with child requests. Where that read
