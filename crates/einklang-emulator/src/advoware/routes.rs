@@ -4,6 +4,7 @@
 
 use super::{auth, AdvowareState, Refusal, FIELDS};
 use crate::common::{header, json, param};
+use crate::lost::LossyRoutes;
 use crate::rest::Answer;
 use axum::extract::{Path, Query, State as Ext};
 use axum::http::HeaderMap;
@@ -27,10 +28,7 @@ pub(crate) fn api(state: Arc<Mutex<AdvowareState>>) -> Router {
         )
         .merge(sub::<Kommunikationen>())
         .merge(sub::<Adressen>())
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::lost::after_write::<AdvowareState>,
-        ))
+        .lossy(&state)
         .route("/advoware/api/v1/Token", post(token))
         .with_state(state)
 }
