@@ -313,13 +313,38 @@ impl Http {
         Ok((url, reply))
     }
 
+    /// One reading request whose answer is JSON ([`Self::ask`]): the URL
+    /// (for messages) and the value at the call's `select`, `None` where
+    /// there is nothing or `null` there — and, with `missing`, where the
+    /// status is one the spec names as "not there". Any other status
+    /// outside 2xx, and an answer that is not JSON, are errors.
+    fn ask_json(
+        &mut self,
+        call: &Call,
+        vars: &Vars<'_>,
+        missing: bool,
+    ) -> Result<(String, Option<Value>), ConnectorError> {
+        let (url, reply) = self.ask(call, vars)?;
+        if missing && self.spec.missing.contains(&reply.status) {
+            return Ok((url, None));
+        }
+        if !(200..300).contains(&reply.status) {
+            return Err(self.refused(call, &url, &reply));
+        }
+        let value = self
+            .client
+            .parse(&call.method, &url, &reply)
+            .map_err(|f| self.client.error(f))?;
+        let selected = template::at(&value, &call.select).filter(|v| !v.is_null());
+        Ok((url, selected.cloned()))
+    }
+
     /// A non-2xx answer as an error of the connector.
     fn refused(&self, call: &Call, url: &str, reply: &Reply) -> ConnectorError {
         self.client
             .error(self.client.failure(&call.method, url, Some(reply), ""))
     }
 
-    /// One record by id through `get` (`None`: not there).
     /// The `i`-th changed record of a feed, kept for the fetch that
     /// follows; its id and version.
     fn cache_changed(&mut self, i: usize, v: Value) -> Result<Listed, ConnectorError> {
@@ -341,6 +366,7 @@ impl Http {
         }
     }
 
+    /// One record by id through `get` (`None`: not there).
     fn get(&mut self, id: &str) -> Result<Option<ReadItem>, ConnectorError> {
         let Some(call) = self.spec.get.clone() else {
             return Err(self.unsupported("read one record by id (no `get` request is configured)"));
@@ -349,21 +375,11 @@ impl Http {
             id: Some(id),
             ..Vars::default()
         };
-        let (url, reply) = self.ask(&call, &vars)?;
-        if self.spec.missing.contains(&reply.status) {
-            return Ok(None);
-        }
-        if !(200..300).contains(&reply.status) {
-            return Err(self.refused(&call, &url, &reply));
-        }
-        let value = self
-            .client
-            .parse(&call.method, &url, &reply)
-            .map_err(|f| self.client.error(f))?;
-        match template::at(&value, &call.select) {
-            None | Some(Value::Null) => Ok(None),
+        let (_, selected) = self.ask_json(&call, &vars, true)?;
+        match selected {
+            None => Ok(None),
             Some(v) => {
-                let v = self.with_children(v.clone())?;
+                let v = self.with_children(v)?;
                 Ok(Some(self.record(v, format!("id {id}"))))
             }
         }

@@ -67,6 +67,7 @@ pub mod rest;
 #[cfg(test)]
 mod testclient;
 
+use crate::lost::LossyRoutes;
 use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{Map, Value};
@@ -387,10 +388,7 @@ fn router(state: Arc<Mutex<State>>, systems: &Systems, busy: Arc<control::Busy>)
         )
         .route("/api/v4/events", get(rest::events))
         .merge(kommo_leads::api())
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            lost::after_write::<State>,
-        ))
+        .lossy(&state)
         .route("/oauth2/token", post(rest::token))
         .route("/graphql", post(graphql::handle))
         .with_state(state.clone());

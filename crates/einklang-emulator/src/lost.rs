@@ -95,6 +95,23 @@ pub async fn after_write<S: Lossy>(
     response
 }
 
+/// The routes of a system's API whose write answers can be lost: a
+/// router so far gets [`after_write`] as its route layer, with the count
+/// kept in `state`. Routes added after it (a token route) are outside.
+pub trait LossyRoutes {
+    /// These routes, lossy through `state`.
+    fn lossy<S: Lossy>(self, state: &Arc<Mutex<S>>) -> Self;
+}
+
+impl<R: Clone + Send + Sync + 'static> LossyRoutes for Router<R> {
+    fn lossy<S: Lossy>(self, state: &Arc<Mutex<S>>) -> Self {
+        self.route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            after_write::<S>,
+        ))
+    }
+}
+
 /// An answer that is never sent: its body fails before the first byte, so
 /// the server closes the connection with the status line still unwritten.
 pub fn severed() -> Response {

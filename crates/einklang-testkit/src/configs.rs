@@ -21,6 +21,31 @@ update = {{ method = "PUT", path = "/Beteiligte/{{id}}", record = "/0" }}
     )
 }
 
+/// `[connectors.NAME]` on the contacts of `mailbox` in the Microsoft Graph
+/// emulator at `base_url` (its `/graph/v1.0`), with a token from
+/// `token_url` for the emulator's client: versions `changeKey`, a listing
+/// of 5 a page by `@odata.nextLink`, the contacts delta feed (its
+/// `@odata.deltaLink` the cursor, `@removed` entries deletes), and writes
+/// with `If-Match`.
+pub fn graph_connector(name: &str, base_url: &str, token_url: &str, mailbox: &str) -> String {
+    let contacts = format!("/users/{mailbox}/contacts");
+    format!(
+        r#"[connectors.{name}]
+kind = "http"
+base_url = "{base_url}"
+auth = {{ oauth2 = {{ token_url = "{token_url}", client_id = "einklang-graph-app", client_secret = "graph-s3cret", scope = "https://graph.microsoft.com/.default" }} }}
+version = "changeKey"
+list = {{ path = "{contacts}", records = "/value", paginate = "next_link", next = "/@odata.nextLink", params = {{ "$top" = 5 }} }}
+changes = {{ path = "/users/{mailbox}/contactFolders/contacts/contacts/delta", delta = "/@odata.deltaLink", next = "/@odata.nextLink", removed = "/@removed" }}
+get = {{ path = "{contacts}/{{id}}" }}
+create = {{ path = "{contacts}" }}
+update = {{ path = "{contacts}/{{id}}" }}
+delete = {{ path = "{contacts}/{{id}}" }}
+conditional = "If-Match"
+"#
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -33,5 +58,23 @@ mod tests {
         assert!(text.contains("auth = { bearer = \"t0k\" }\n"));
         assert!(text.contains("get = { path = \"/Beteiligte/{id}\", record = \"/0\" }\n"));
         assert!(text.ends_with("record = \"/0\" }\n"));
+    }
+
+    #[test]
+    fn the_graph_connector_is_one_table_on_the_mailbox() {
+        let text = graph_connector(
+            "graph",
+            "http://127.0.0.1:9/graph/v1.0",
+            "http://127.0.0.1:9/login/t/oauth2/v2.0/token",
+            "info@bau.de",
+        );
+        assert!(text.starts_with("[connectors.graph]\nkind = \"http\"\n"));
+        assert!(text.contains("base_url = \"http://127.0.0.1:9/graph/v1.0\"\n"));
+        assert!(text.contains("token_url = \"http://127.0.0.1:9/login/t/oauth2/v2.0/token\""));
+        assert!(text.contains("get = { path = \"/users/info@bau.de/contacts/{id}\" }\n"));
+        assert!(
+            text.contains("path = \"/users/info@bau.de/contactFolders/contacts/contacts/delta\"")
+        );
+        assert!(text.ends_with("conditional = \"If-Match\"\n"));
     }
 }

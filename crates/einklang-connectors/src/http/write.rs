@@ -20,21 +20,23 @@ impl Http {
         })
     }
 
-    /// The `If-Match`-style header for an expected version, if configured.
-    pub(super) fn conditional(&self, expected: Option<&String>) -> Option<(String, String)> {
-        Some((self.spec.conditional.clone()?, expected?.clone()))
-    }
-
     /// Send one write and read its JSON answer; status mapped to a kind.
+    /// With an `expected` version and a configured `conditional` header
+    /// (`If-Match` or the like), the request carries it.
     pub(super) fn send_write(
         &mut self,
         op: &WriteOp,
         call: &Call,
         vars: &Vars<'_>,
-        headers: &[(&str, &str)],
+        expected: Option<&String>,
     ) -> Result<(Reply, Value), crate::WriteError> {
         let idempotent = !matches!(op, WriteOp::Create { .. }) || self.client_ids();
-        self.send_with(op, call, vars, headers, idempotent)
+        let header = self.spec.conditional.clone().zip(expected.cloned());
+        let headers: Vec<(&str, &str)> = header
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        self.send_with(op, call, vars, &headers, idempotent)
     }
 
     /// [`Self::send_write`], saying whether a lost answer may be sent again.
@@ -141,7 +143,7 @@ impl Http {
             marker: Some(marker),
             ..Vars::default()
         };
-        let (_, value) = self.send_write(op, &call, &vars, &[])?;
+        let (_, value) = self.send_write(op, &call, &vars, None)?;
         let answer = self.answer_record(&call, &value);
         let id = answer
             .as_ref()
@@ -212,12 +214,7 @@ impl Http {
             id: Some(id),
             ..Vars::default()
         };
-        let header = self.conditional(expected);
-        let headers: Vec<(&str, &str)> = header
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let (reply, value) = self.send_write(op, &call, &vars, &headers)?;
+        let (reply, value) = self.send_write(op, &call, &vars, expected)?;
         let answer = self.answer_record(&call, &value);
         if self.spec.graphql && answer.is_none() {
             return Err(crate::ops::not_found(&self.name, op, &self.spec.id));
@@ -247,12 +244,7 @@ impl Http {
             id: Some(id),
             ..Vars::default()
         };
-        let header = self.conditional(expected);
-        let headers: Vec<(&str, &str)> = header
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let (_, value) = self.send_write(op, &call, &vars, &headers)?;
+        let (_, value) = self.send_write(op, &call, &vars, expected)?;
         if self.spec.graphql && template::at(&value, &call.select).is_none_or(Value::is_null) {
             return Err(crate::ops::not_found(&self.name, op, &self.spec.id));
         }

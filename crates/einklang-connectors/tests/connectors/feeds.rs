@@ -9,6 +9,7 @@
 use crate::settings;
 use einklang_connectors::{open, validate_settings, Connector, ReadItem};
 use einklang_emulator::{Emulator, Options};
+use einklang_testkit::{graph_connector, graph_with_contacts, GRAPH_MAILBOX};
 use serde_json::{json, Value};
 use std::path::Path;
 
@@ -120,39 +121,22 @@ fn a_change_written_while_a_read_pages_is_seen_by_the_next_read() {
     assert!(changed_ids(c.as_mut(), &read.cursor).contains(&ids[3]));
 }
 
-/// Microsoft Graph contacts of one mailbox with the delta feed.
+/// Microsoft Graph contacts of one mailbox with the delta feed: the
+/// settings of the testkit's [`graph_connector`] table.
 pub fn graph(emu: &Emulator, mailbox: &str) -> Value {
     let g = emu.graph();
-    json!({
-        "base_url": g.base_url(),
-        "auth": {"oauth2": {"token_url": g.token_url(), "client_id": "einklang-graph-app",
-                 "client_secret": "graph-s3cret", "scope": "https://graph.microsoft.com/.default"}},
-        "version": "changeKey",
-        "list": {"path": format!("/users/{mailbox}/contacts"), "records": "/value",
-                 "paginate": "next_link", "next": "/@odata.nextLink", "params": {"$top": 5}},
-        "changes": {"path": format!("/users/{mailbox}/contactFolders/contacts/contacts/delta"),
-                    "delta": "/@odata.deltaLink", "next": "/@odata.nextLink", "removed": "/@removed"},
-        "get": {"path": format!("/users/{mailbox}/contacts/{{id}}")},
-        "create": {"path": format!("/users/{mailbox}/contacts")},
-        "update": {"path": format!("/users/{mailbox}/contacts/{{id}}")},
-        "delete": {"path": format!("/users/{mailbox}/contacts/{{id}}")},
-        "conditional": "If-Match",
-    })
+    let table = graph_connector("crm", &g.base_url(), &g.token_url(), mailbox);
+    let mut config: Value = toml::from_str(&table).expect("the testkit's table is TOML");
+    let mut s = config["connectors"]["crm"].take();
+    s.as_object_mut().expect("a table").remove("kind");
+    s
 }
 
 #[test]
 fn graph_delta_links_are_the_cursor_removals_are_deletes_and_410_reads_in_full() {
-    let emu = Emulator::start(Options::default());
+    let (emu, ids) = graph_with_contacts(12);
     let g = emu.graph();
-    let ids: Vec<String> = (0..12)
-        .map(|i| {
-            g.insert(
-                "info@bau.de",
-                json!({"givenName": format!("K{i}"), "surname": "B"}),
-            )
-        })
-        .collect();
-    let mut c = connect(graph(&emu, "info@bau.de"));
+    let mut c = connect(graph(&emu, GRAPH_MAILBOX));
     // the first round (two pages of 10) is the cursor and the full read
     let cursor = c.cursor().unwrap();
     assert!(cursor.contains("deltatoken"), "{cursor}");
@@ -171,8 +155,8 @@ fn graph_delta_links_are_the_cursor_removals_are_deletes_and_410_reads_in_full()
     );
     assert_eq!(g.count("GET") - gets, 1);
 
-    g.update("info@bau.de", &ids[0], json!({"surname": "Neu"}));
-    g.delete("info@bau.de", &ids[1]);
+    g.update(GRAPH_MAILBOX, &ids[0], json!({"surname": "Neu"}));
+    g.delete(GRAPH_MAILBOX, &ids[1]);
     let feed = c.changes(&quiet.cursor).unwrap().unwrap();
     let changed: Vec<&str> = feed.changed.iter().map(|l| l.id.as_str()).collect();
     assert_eq!(
@@ -190,14 +174,14 @@ fn graph_delta_links_are_the_cursor_removals_are_deletes_and_410_reads_in_full()
     );
     assert_eq!(
         r.version,
-        g.get("info@bau.de", &ids[0]).unwrap()["changeKey"]
+        g.get(GRAPH_MAILBOX, &ids[0]).unwrap()["changeKey"]
             .as_str()
             .map(String::from)
     );
 
     // more changes than a page: the round follows nextLink to its deltaLink
     for id in &ids[2..] {
-        g.update("info@bau.de", id, json!({"jobTitle": "Bauleiter"}));
+        g.update(GRAPH_MAILBOX, id, json!({"jobTitle": "Bauleiter"}));
     }
     let big = c.changes(&feed.cursor).unwrap().unwrap();
     assert_eq!(big.changed.len(), 10);

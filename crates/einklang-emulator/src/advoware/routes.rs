@@ -2,8 +2,9 @@
 //! Kommunikationen under `/advoware/api/v1/advonet/`, and the control
 //! routes under `/_emulator/advoware/` (see the module doc).
 
-use super::{auth, AdvowareState, FIELDS};
+use super::{auth, AdvowareState, Refusal, FIELDS};
 use crate::common::{header, json, param};
+use crate::lost::LossyRoutes;
 use crate::rest::Answer;
 use axum::extract::{Path, Query, State as Ext};
 use axum::http::HeaderMap;
@@ -25,26 +26,9 @@ pub(crate) fn api(state: Arc<Mutex<AdvowareState>>) -> Router {
             &format!("{BET}/{{bet_nr}}"),
             get(read).put(update).delete(forbidden),
         )
-        .route(
-            &format!("{BET}/{{bet_nr}}/Kommunikationen"),
-            get(komm_list).post(komm_create),
-        )
-        .route(
-            &format!("{BET}/{{bet_nr}}/Kommunikationen/{{id}}"),
-            put(komm_update).delete(forbidden),
-        )
-        .route(
-            &format!("{BET}/{{bet_nr}}/Adressen"),
-            get(adr_list).post(adr_create),
-        )
-        .route(
-            &format!("{BET}/{{bet_nr}}/Adressen/{{index}}"),
-            put(adr_update).delete(forbidden),
-        )
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::lost::after_write::<AdvowareState>,
-        ))
+        .merge(sub::<Kommunikationen>())
+        .merge(sub::<Adressen>())
+        .lossy(&state)
         .route("/advoware/api/v1/Token", post(token))
         .with_state(state)
 }
@@ -183,7 +167,7 @@ async fn update(
     }
 }
 
-/// `DELETE` of a Beteiligter or a Kommunikation: always `403`.
+/// `DELETE` of a Beteiligter, a Kommunikation or an Adresse: always `403`.
 async fn forbidden(Ext(state): Shared, headers: HeaderMap) -> Answer {
     let mut s = state.lock().unwrap();
     if let Err(a) = admit(&mut s, "DELETE", &headers) {
@@ -192,20 +176,85 @@ async fn forbidden(Ext(state): Shared, headers: HeaderMap) -> Answer {
     refused(403, "Löschen ist über die API nicht erlaubt")
 }
 
-/// `GET …/Beteiligte/{betNr}/Kommunikationen`.
-async fn komm_list(Ext(state): Shared, headers: HeaderMap, Path(bet_nr): Path<String>) -> Answer {
+/// `GET` of a sub-resource: the list.
+type List = fn(&AdvowareState, u64) -> Result<Value, Refusal>;
+/// `POST` of a sub-resource: the new record.
+type Create = fn(&mut AdvowareState, u64, &Map<String, Value>) -> Result<Value, Refusal>;
+/// `PUT` of a sub-resource by its key: the record with its new `rowId`.
+type Update = fn(&mut AdvowareState, u64, u64, &Map<String, Value>) -> Result<Value, Refusal>;
+
+/// A Beteiligter's list of sub-records — its Kommunikationen or its
+/// Adressen — as `GET|POST …/Beteiligte/{betNr}/{NAME}` and
+/// `PUT|DELETE …/{NAME}/{KEY}` serve it.
+trait Sub: 'static {
+    /// The path segment under the Beteiligter.
+    const NAME: &'static str;
+    /// The route's name of the key a PUT addresses a record by.
+    const KEY: &'static str;
+    /// Its `POST`, `PUT` and `GET`.
+    const CREATE: Create;
+    const UPDATE: Update;
+    const LIST: List;
+}
+
+/// `…/Kommunikationen`, a PUT by `id`; the list as the Beteiligter's GET
+/// reads it (`kommKz` 0 under the bug).
+struct Kommunikationen;
+
+impl Sub for Kommunikationen {
+    const NAME: &'static str = "Kommunikationen";
+    const KEY: &'static str = "id";
+    const CREATE: Create = AdvowareState::add_komm;
+    const UPDATE: Update = AdvowareState::put_komm;
+    const LIST: List = |s, bet_nr| match s.read(bet_nr) {
+        Some(rec) => Ok(rec["kommunikation"].clone()),
+        None => Err((404, "Beteiligter nicht gefunden".into())),
+    };
+}
+
+/// `…/Adressen`, in order, a PUT by `reihenfolgeIndex` ([`super::adressen`]).
+struct Adressen;
+
+impl Sub for Adressen {
+    const NAME: &'static str = "Adressen";
+    const KEY: &'static str = "index";
+    const CREATE: Create = AdvowareState::add_adresse;
+    const UPDATE: Update = AdvowareState::put_adresse;
+    const LIST: List = |s, bet_nr| s.adressen(bet_nr).map(Value::Array);
+}
+
+/// The routes of a sub-resource; its `DELETE` is `403`, as a Beteiligter's.
+fn sub<K: Sub>() -> Router<Arc<Mutex<AdvowareState>>> {
+    let list = format!("{BET}/{{bet_nr}}/{}", K::NAME);
+    let one = format!("{list}/{{{}}}", K::KEY);
+    Router::new()
+        .route(&list, get(sub_list::<K>).post(sub_create::<K>))
+        .route(&one, put(sub_update::<K>).delete(forbidden))
+}
+
+/// A sub-resource's answer: `200` with the JSON, or the refusal.
+fn answer(result: Result<Value, Refusal>) -> Answer {
+    match result {
+        Ok(v) => json(200, v),
+        Err((status, m)) => refused(status, &m),
+    }
+}
+
+/// `GET …/{NAME}`: the list.
+async fn sub_list<K: Sub>(
+    Ext(state): Shared,
+    headers: HeaderMap,
+    Path(bet_nr): Path<String>,
+) -> Answer {
     let mut s = state.lock().unwrap();
     if let Err(a) = admit(&mut s, "GET", &headers) {
         return a;
     }
-    match s.read(number(&bet_nr)) {
-        Some(rec) => json(200, rec["kommunikation"].clone()),
-        None => refused(404, "Beteiligter nicht gefunden"),
-    }
+    answer((K::LIST)(&s, number(&bet_nr)))
 }
 
-/// `POST …/Kommunikationen`: the new entry (with its `id` and `rowId`).
-async fn komm_create(
+/// `POST …/{NAME}`: the new record (with its `id` and `rowId`).
+async fn sub_create<K: Sub>(
     Ext(state): Shared,
     headers: HeaderMap,
     Path(bet_nr): Path<String>,
@@ -215,73 +264,26 @@ async fn komm_create(
     if let Err(a) = admit(&mut s, "POST", &headers) {
         return a;
     }
-    match s.add_komm(number(&bet_nr), &object(&body)) {
-        Ok(entry) => json(200, entry),
-        Err((status, m)) => refused(status, &m),
-    }
+    answer((K::CREATE)(&mut s, number(&bet_nr), &object(&body)))
 }
 
-/// `PUT …/Kommunikationen/{id}`: the entry with its new `rowId`.
-async fn komm_update(
+/// `PUT …/{NAME}/{KEY}`: the record with its new `rowId`.
+async fn sub_update<K: Sub>(
     Ext(state): Shared,
     headers: HeaderMap,
-    Path((bet_nr, id)): Path<(String, String)>,
+    Path((bet_nr, key)): Path<(String, String)>,
     body: String,
 ) -> Answer {
     let mut s = state.lock().unwrap();
     if let Err(a) = admit(&mut s, "PUT", &headers) {
         return a;
     }
-    match s.put_komm(number(&bet_nr), number(&id), &object(&body)) {
-        Ok(entry) => json(200, entry),
-        Err((status, m)) => refused(status, &m),
-    }
-}
-
-/// `GET …/Adressen`: the addresses in order.
-async fn adr_list(Ext(state): Shared, headers: HeaderMap, Path(bet_nr): Path<String>) -> Answer {
-    let mut s = state.lock().unwrap();
-    if let Err(a) = admit(&mut s, "GET", &headers) {
-        return a;
-    }
-    match s.adressen(number(&bet_nr)) {
-        Ok(list) => json(200, Value::Array(list)),
-        Err((status, m)) => refused(status, &m),
-    }
-}
-
-/// `POST …/Adressen`: the new address.
-async fn adr_create(
-    Ext(state): Shared,
-    headers: HeaderMap,
-    Path(bet_nr): Path<String>,
-    body: String,
-) -> Answer {
-    let mut s = state.lock().unwrap();
-    if let Err(a) = admit(&mut s, "POST", &headers) {
-        return a;
-    }
-    match s.add_adresse(number(&bet_nr), &object(&body)) {
-        Ok(a) => json(200, a),
-        Err((status, m)) => refused(status, &m),
-    }
-}
-
-/// `PUT …/Adressen/{reihenfolgeIndex}`: the address with its new `rowId`.
-async fn adr_update(
-    Ext(state): Shared,
-    headers: HeaderMap,
-    Path((bet_nr, index)): Path<(String, String)>,
-    body: String,
-) -> Answer {
-    let mut s = state.lock().unwrap();
-    if let Err(a) = admit(&mut s, "PUT", &headers) {
-        return a;
-    }
-    match s.put_adresse(number(&bet_nr), number(&index), &object(&body)) {
-        Ok(a) => json(200, a),
-        Err((status, m)) => refused(status, &m),
-    }
+    answer((K::UPDATE)(
+        &mut s,
+        number(&bet_nr),
+        number(&key),
+        &object(&body),
+    ))
 }
 
 /// The `n`-th made-up Beteiligter: a person with a phone and an email.
@@ -309,10 +311,7 @@ async fn seed(Ext(state): Shared, Query(q): Params, body: String) -> Json<Value>
 async fn add_komm(Ext(state): Shared, Query(q): Params, body: String) -> Answer {
     let mut s = state.lock().unwrap();
     let bet_nr = number(param(&q, "betNr").unwrap_or_default());
-    match s.add_komm(bet_nr, &object(&body)) {
-        Ok(entry) => json(200, entry),
-        Err((status, m)) => refused(status, &m),
-    }
+    answer(s.add_komm(bet_nr, &object(&body)))
 }
 
 async fn dump(Ext(state): Shared) -> Json<Value> {

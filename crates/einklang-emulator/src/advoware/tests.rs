@@ -1,5 +1,5 @@
 //! Advoware over HTTP: the HMAC token, rowId churn, POST without rowId,
-//! DELETE 403, PUT's partial writes, Kommunikationen and their quirks.
+//! DELETE 403, PUT's partial writes, Kommunikationen and Adressen and their quirks.
 
 use super::auth::{sign, Credentials};
 use super::AdvowareOptions;
@@ -29,6 +29,13 @@ fn read(emu: &Emulator, auth: &str, bet_nr: u64) -> Value {
     let r = get(&bet(emu, bet_nr), &[("Authorization", auth)]);
     assert_eq!(r.status, 200, "{}", r.body);
     r.json()[0].clone()
+}
+
+/// How many records a list route answers.
+fn listed(url: &str, auth: &str) -> usize {
+    let r = get(url, &[("Authorization", auth)]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json().as_array().unwrap().len()
 }
 
 #[test]
@@ -242,14 +249,7 @@ fn kommunikationen_have_their_own_row_ids_and_a_read_only_komm_kz() {
         .status,
         400
     );
-    assert_eq!(
-        get(&url, &[("Authorization", &auth)])
-            .json()
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(listed(&url, &auth), 1);
     assert_eq!(
         (
             super::komm_kind(3),
@@ -278,5 +278,81 @@ fn with_the_bug_a_get_reads_komm_kz_as_zero() {
         emu.advoware().get(b).unwrap()["kommunikation"][0]["kommKz"],
         json!(2),
         "stored as written"
+    );
+}
+
+#[test]
+fn adressen_over_http_move_their_index_and_cannot_be_deleted() {
+    let emu = Emulator::start(Options::default());
+    let auth = token(&emu);
+    let b = emu.advoware().insert(json!({"name": "Muster"}));
+    let url = format!("{}/Adressen", bet(&emu, b));
+    let row = read(&emu, &auth, b)["rowId"].clone();
+    let first = send(
+        "POST",
+        &url,
+        &[("Authorization", &auth)],
+        &json!({"strasse": "Alter Weg 1", "ort": "Köln"}),
+    );
+    assert_eq!(
+        (first.status, first.json()["reihenfolgeIndex"].clone()),
+        (200, json!(1))
+    );
+    let std = send(
+        "POST",
+        &url,
+        &[("Authorization", &auth)],
+        &json!({"strasse": "Neuer Weg 2", "standardAnschrift": true}),
+    );
+    assert_eq!(
+        std.json()["reihenfolgeIndex"],
+        json!(1),
+        "a standard address goes first"
+    );
+    let list = get(&url, &[("Authorization", &auth)]).json();
+    assert_eq!(
+        list[1]["strasse"],
+        json!("Alter Weg 1"),
+        "the other moved down"
+    );
+    let put = send(
+        "PUT",
+        &format!("{url}/2"),
+        &[("Authorization", &auth)],
+        &json!({"ort": "Bonn", "land": "AT"}),
+    );
+    assert_eq!(
+        (
+            put.status,
+            put.json()["ort"].clone(),
+            put.json()["land"].clone()
+        ),
+        (200, json!("Bonn"), Value::Null)
+    );
+    assert_ne!(put.json()["rowId"], first.json()["rowId"]);
+    assert_eq!(
+        read(&emu, &auth, b)["rowId"],
+        row,
+        "the Beteiligter's rowId stays"
+    );
+    let r = call(
+        "DELETE",
+        &format!("{url}/1"),
+        &[("Authorization", &auth)],
+        None,
+    );
+    assert_eq!(r.status, 403);
+    assert_eq!(listed(&url, &auth), 2);
+    let none = format!("{}/Adressen", bet(&emu, b + 1000));
+    assert_eq!(get(&none, &[("Authorization", &auth)]).status, 404);
+    assert_eq!(
+        send(
+            "PUT",
+            &format!("{url}/9"),
+            &[("Authorization", &auth)],
+            &json!({})
+        )
+        .status,
+        404
     );
 }

@@ -5,6 +5,7 @@
 use super::hooks::{self, Webhook};
 use super::{search, EspoState, Refusal};
 use crate::common::{empty, header, json, json_with, param};
+use crate::lost::LossyRoutes;
 use crate::rest::Answer;
 use axum::extract::{Path, Query, State as Ext};
 use axum::http::HeaderMap;
@@ -26,10 +27,7 @@ pub(crate) fn api(state: Arc<Mutex<EspoState>>) -> Router {
             "/espo/api/v1/{entity}/{id}",
             get(read).put(update).patch(update).delete(remove),
         )
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::lost::after_write::<EspoState>,
-        ))
+        .lossy(&state)
         .with_state(state)
 }
 

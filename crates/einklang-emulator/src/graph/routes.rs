@@ -4,6 +4,7 @@
 
 use super::{error, not_found, query, render, GraphOptions, GraphState};
 use crate::common::{empty, header, json, json_with, origin, param};
+use crate::lost::LossyRoutes;
 use crate::rest::Answer;
 use axum::extract::{Path, Query, State as Ext};
 use axum::http::HeaderMap;
@@ -29,10 +30,7 @@ pub(crate) fn api(state: Arc<Mutex<GraphState>>) -> Router {
             "/graph/v1.0/users/{user}/contacts/{id}",
             get(one).patch(update).delete(remove),
         )
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::lost::after_write::<GraphState>,
-        ))
+        .lossy(&state)
         .route("/login/{tenant}/oauth2/v2.0/token", post(token))
         .with_state(state)
 }

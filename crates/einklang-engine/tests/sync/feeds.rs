@@ -8,6 +8,7 @@
 use crate::harness::*;
 use einklang_connectors::memory::MemoryOptions;
 use einklang_emulator::{Emulator, Options};
+use einklang_testkit::{graph_connector, graph_with_contacts, GRAPH_MAILBOX};
 use serde_json::json;
 
 fn espo_config(url: &str) -> String {
@@ -81,6 +82,10 @@ fn graph_config(emu: &Emulator) -> String {
 
 fn graph_config_with(emu: &Emulator, version: &str) -> String {
     let g = emu.graph();
+    let graph = graph_connector("graph", &g.base_url(), &g.token_url(), GRAPH_MAILBOX).replace(
+        "version = \"changeKey\"",
+        &format!("version = \"{version}\""),
+    );
     format!(
         r#"
 [entities.contact]
@@ -91,18 +96,8 @@ last_name = "text"
 kind = "jsonl"
 path = "memory-office.jsonl"
 
-[connectors.graph]
-kind = "http"
-base_url = "{base}"
-auth = {{ oauth2 = {{ token_url = "{token}", client_id = "einklang-graph-app", client_secret = "graph-s3cret", scope = "https://graph.microsoft.com/.default" }} }}
-version = "{version}"
-list = {{ path = "/users/info@bau.de/contacts", records = "/value", paginate = "next_link", next = "/@odata.nextLink", params = {{ "$top" = 5 }} }}
-changes = {{ path = "/users/info@bau.de/contactFolders/contacts/contacts/delta", delta = "/@odata.deltaLink", next = "/@odata.nextLink", removed = "/@removed" }}
-get = {{ path = "/users/info@bau.de/contacts/{{id}}" }}
-create = {{ path = "/users/info@bau.de/contacts" }}
-update = {{ path = "/users/info@bau.de/contacts/{{id}}" }}
-delete = {{ path = "/users/info@bau.de/contacts/{{id}}" }}
-conditional = "If-Match"
+{graph}
+# still [connectors.graph]
 writable = ["givenName", "surname"]
 
 [map.office.contact]
@@ -118,24 +113,14 @@ sync = ["graph", "office"]
 
 [conflicts.contact]
 default = {{ authority = "graph" }}
-"#,
-        base = g.base_url(),
-        token = g.token_url(),
+"#
     )
 }
 
 #[test]
 fn graph_delta_reads_edits_and_removals_and_a_410_restarts_the_round_in_the_same_run() {
-    let emu = Emulator::start(Options::default());
+    let (emu, ids) = graph_with_contacts(12);
     let g = emu.graph();
-    let ids: Vec<String> = (0..12)
-        .map(|i| {
-            g.insert(
-                "info@bau.de",
-                json!({"givenName": format!("K{i}"), "surname": "Bau"}),
-            )
-        })
-        .collect();
     let mut hub = Hub::new(&graph_config(&emu), &[("office", MemoryOptions::default())]);
     let links = |hub: &mut Hub| {
         hub.store
@@ -162,8 +147,8 @@ fn graph_delta_reads_edits_and_removals_and_a_410_restarts_the_round_in_the_same
     );
 
     // an edit and a removal, seen through the delta link
-    g.update("info@bau.de", &ids[3], json!({"surname": "Neubau"}));
-    g.delete("info@bau.de", &ids[4]);
+    g.update(GRAPH_MAILBOX, &ids[3], json!({"surname": "Neubau"}));
+    g.delete(GRAPH_MAILBOX, &ids[4]);
     let r = hub.sync("sync");
     assert_eq!(count(&r, "changes"), 2, "{:#?}", r.counters);
     assert_eq!(count(&r, "deleted"), 1, "{:#?}", r.counters);
@@ -179,7 +164,7 @@ fn graph_delta_reads_edits_and_removals_and_a_410_restarts_the_round_in_the_same
     // the link expires: the same run reads a full round, nothing doubled,
     // and the edit made meanwhile arrives
     let (records, linked) = (hub.records().len(), links(&mut hub));
-    g.update("info@bau.de", &ids[5], json!({"surname": "Altbau"}));
+    g.update(GRAPH_MAILBOX, &ids[5], json!({"surname": "Altbau"}));
     g.expire_delta_tokens();
     let gets = g.count("GET");
     let r = hub.sync("sync");

@@ -45,24 +45,17 @@ impl Http {
             parent: Some(parent),
             ..Vars::default()
         };
-        let (url, reply) = self.ask(&call, &vars)?;
-        if !(200..300).contains(&reply.status) {
-            return Err(self.refused(&call, &url, &reply));
-        }
-        let value = self
-            .client
-            .parse(&call.method, &url, &reply)
-            .map_err(|f| self.client.error(f))?;
-        match template::at(&value, &call.select) {
-            Some(Value::Array(a)) => Ok(a.clone()),
-            None | Some(Value::Null) => Ok(Vec::new()),
+        let (url, selected) = self.ask_json(&call, &vars, false)?;
+        match selected {
+            Some(Value::Array(a)) => Ok(a),
+            None => Ok(Vec::new()),
             Some(other) => Err(ConnectorError::Other {
                 connector: self.name.clone(),
                 message: format!(
                     "GET {url}: expected a list of `{}` at `{}`, found {}",
                     self.spec.children[i].field,
                     call.select,
-                    crate::http::pages::kind_of(other)
+                    crate::http::pages::kind_of(&other)
                 ),
             }),
         }

@@ -58,12 +58,7 @@ impl Http {
                 id: Some(id),
                 ..Vars::default()
             };
-            let header = self.conditional(expected);
-            let headers: Vec<(&str, &str)> = header
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            let (reply, value) = self.send_write(op, call, &vars, &headers)?;
+            let (reply, value) = self.send_write(op, call, &vars, expected)?;
             answer = self.answer_record(call, &value);
             etag = reply.etag.filter(|_| self.spec.conditional.is_some());
         }
