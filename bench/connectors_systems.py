@@ -26,11 +26,10 @@ by the emulator (`POST /_emulator/espo/deliver`, signed as EspoCRM signs),
 and the time until Advoware has received the PUT (its request counter,
 polled every POLL_MS). Target: p99 < 100 ms plus the emulator's own time.
 
-To add a row (Advoware's Kommunikationen once the http connector writes
-them): one more `System(...)` in SYSTEMS with its config, job, seeding and
-a `Change` whose function edits the sub-resource (e.g. through
-`/_emulator/advoware/kommunikation` or the Kommunikationen endpoints);
-everything else — counting, the table, the checks — is shared.
+To add a row: one more `System(...)` in `systems()` with its config, job,
+seeding and a `Change` per side (as the EspoCRM ↔ Advoware row has for
+Advoware's Kommunikationen, a sub-resource changed through its own
+endpoint); everything else — counting, the table, the checks — is shared.
 """
 
 import base64
@@ -226,6 +225,41 @@ def change_advo(emu, k, rnd, work):
     return min(k, len(rows))
 
 
+# Advoware's Kommunikationen, both ways through the same example: after the
+# first sync each contact holds both seeded landlines (Espo's
+# +49 30 3xxxxxx, Advoware's +49 30 4xxxxxx: the first sync brings each
+# side the one it lacked), so these change one existing number in place.
+def change_espo_phone(emu, k, rnd, work):
+    contacts = emu.http.call("GET", "/_emulator/espo/list?entity=Contact")
+    for i, c in enumerate(spread(contacts, k)):
+        # the whole list goes back (a write of phoneNumberData replaces it),
+        # the primary entry with a new number, the others as they are
+        data = [dict(p) for p in c["phoneNumberData"]]
+        if not data:
+            die(f"Espo contact {c['id']} has no phone to change")
+        data[0]["phoneNumber"] = f"+49 30 {6_000_000 + rnd * 10_000 + i:07}"
+        emu.http.call("PATCH", f"/espo/api/v1/Contact/{c['id']}", {"phoneNumberData": data},
+                      {"X-Api-Key": ESPO_KEY})
+    return min(k, len(contacts))
+
+
+def change_advo_komm(emu, k, rnd, work):
+    token = advoware_token(emu)
+    rows = emu.http.call("GET", "/_emulator/advoware/list")
+    for i, b in enumerate(spread(rows, k)):
+        # the first non-empty landline (kommKz 1, TelGesch): its tlf changed
+        # through the Kommunikationen endpoint; kommKz is read-only on PUT,
+        # so it is not sent
+        komm = next((x for x in b["kommunikation"] if x["kommKz"] == 1 and x["tlf"]), None)
+        if komm is None:
+            die(f"Beteiligter {b['betNr']} has no landline to change")
+        body = {"tlf": f"+49 30 {7_000_000 + rnd * 10_000 + i:07}", "bemerkung": komm.get("bemerkung", ""),
+                "online": komm.get("online", False)}
+        emu.http.call("PUT", f"/advoware/api/v1/advonet/Beteiligte/{b['betNr']}/Kommunikationen/{komm['id']}",
+                      body, {"Authorization": f"Bearer {token}"})
+    return min(k, len(rows))
+
+
 # Kommo leads: examples/kommo-leads as it is (a pull)
 def seed_leads(emu, n, work):
     emu.http.call("POST", f"/_emulator/leads/seed?count={n}", [])
@@ -303,11 +337,10 @@ def systems():
         System("EspoCRM ↔ Advoware (Beteiligte)", example("espo-advoware"), "beteiligte",
                {"EspoCRM": "/_emulator/espo/count", "Advoware": "/_emulator/advoware/count"}, seed_espo_advo,
                [Change("EspoCRM", "title (PATCH /Contact)", change_espo),
-                Change("Advoware", "titel (PUT /Beteiligte)", change_advo)]),
-        # To come: Advoware's Kommunikationen (a sub-resource) once the http
-        # connector writes them — the same example, a Change on a
-        # Kommunikation (through /_emulator/advoware/kommunikation or its
-        # endpoints) and one on an Espo phone/e-mail.
+                Change("Advoware", "titel (PUT /Beteiligte)", change_advo),
+                # Advoware's Kommunikationen, a sub-resource written at its own endpoints
+                Change("EspoCRM", "a phone (PATCH /Contact, phoneNumberData)", change_espo_phone),
+                Change("Advoware", "a Kommunikation's tlf (PUT /Kommunikationen/{id})", change_advo_komm)]),
         System("Kommo leads → hub (pull)", example("kommo-leads"), "kommo-bookings",
                {"Kommo": "/_emulator/leads/count"}, seed_leads,
                [Change("Kommo", "price (PATCH /leads/{id})", change_leads)], local=("hub", "kommo")),
