@@ -56,9 +56,12 @@ pub struct Plan {
 }
 
 /// An identifier value carried by more records than this is not one
-/// person's own (one person appears once per source, rarely more than
-/// three or four times).
-const COMMON: usize = 4;
+/// person's own (one person appears once per source, rarely more than ten
+/// times). Fewer people sharing one (a family, a small office) are told
+/// apart by their first names ([`Model::different_people`]), so this
+/// stays high enough that a person with many records keeps their
+/// address as evidence.
+pub const COMMON: usize = 10;
 
 /// Make `model` ready for `records`: their normalised forms (returned,
 /// one per record), the identifier values too common to be evidence, and

@@ -2,7 +2,8 @@
 //! person reading them would say "that is probably the same name":
 //!
 //! - **initials**: `G.` and `Glen`, `H. P.` and `Hans Peter` (word by word,
-//!   each word equal or one the initial of the other);
+//!   each word equal or one the initial of the other or of one of its
+//!   variants: `J.` and `Hans`, for Johannes);
 //! - **one edit** in a short name: a letter dropped, added, changed or two
 //!   swapped (`Dean`/`Dwan`, `Mia`/`Maia`) — Jaro-Winkler rates short
 //!   names too low for that (`dean`/`dwan` 0.83), so words of three to six
@@ -339,7 +340,7 @@ pub fn initials(x: &str, y: &str) -> bool {
     }
     let mut any = false;
     for (p, q) in a.iter().zip(&b) {
-        let initial = |i: &str, w: &str| i.chars().count() == 1 && w.len() > 1 && w.starts_with(i);
+        let initial = |i: &str, w: &str| i.chars().count() == 1 && w.len() > 1 && initial_of(i, w);
         if initial(p, q) || initial(q, p) {
             any = true;
         } else if p != q {
@@ -352,6 +353,21 @@ pub fn initials(x: &str, y: &str) -> bool {
 /// Longest word for which one edit counts on its own: in longer words
 /// one edit already keeps Jaro-Winkler at 0.92 or more.
 pub const SHORT: usize = 6;
+
+/// Is `i` the initial of `name` or of one of its variants (`J.` for
+/// `Hans`, whose formal name is Johannes)?
+fn initial_of(i: &str, name: &str) -> bool {
+    if name.starts_with(i) {
+        return true;
+    }
+    let Some(groups) = index().get(name) else {
+        return false;
+    };
+    groups
+        .iter()
+        .flat_map(|&g| VARIANTS[g as usize].iter())
+        .any(|v| super::normalise::fold(v).starts_with(i))
+}
 
 /// One edit apart (a letter dropped, added or changed, or two neighbours
 /// swapped), both three to [`SHORT`] letters long.
@@ -392,6 +408,7 @@ mod tests {
     fn initials_fit_their_names_word_by_word() {
         assert!(initials("g", "glen"));
         assert!(initials("glen", "g"));
+        assert!(initials("j", "hans"), "J. for Johannes, called Hans");
         assert!(initials("h p", "hans peter"));
         assert!(initials("hans p", "hans peter"));
         assert!(!initials("k", "glen"));

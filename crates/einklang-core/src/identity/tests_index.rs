@@ -114,7 +114,7 @@ fn a_block_over_max_block_is_skipped() {
 #[test]
 fn index_prepare_finds_the_common_values_batch_prepare_finds() {
     let mut records = hub();
-    for i in 0..6 {
+    for i in 0..11 {
         records.push(rec(
             json!({"first_name": format!("P{i}"), "emails": ["info@firma.de"]}),
         ));

@@ -232,6 +232,31 @@ fn a_chain_through_a_record_without_first_name_is_cut() {
     );
 }
 
+#[test]
+fn a_person_with_eight_records_keeps_their_address_as_evidence() {
+    // the same person eight times, with initials, a typo and a nickname
+    let firsts = [
+        "Johannes", "J.", "Johannes", "Hans", "Johanes", "Johannes", "J.", "Hans",
+    ];
+    let records: Vec<_> = firsts
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let last = if i == 5 { "Wesel" } else { "Wessel" };
+            rec(json!({"first_name": f, "last_name": last, "emails": ["j.wessel@web.de"]}))
+        })
+        .collect();
+    let rules = rules();
+    let mut m = model();
+    let plan = batch::run(&mut m, &settings(&rules), &records);
+    assert_eq!(
+        plan.clusters,
+        vec![(0..8).collect::<Vec<_>>()],
+        "{:?}",
+        plan.pairs
+    );
+}
+
 proptest! {
     /// A pair scores the same whichever record comes first.
     #[test]

@@ -5,8 +5,11 @@
 //! never the whole hub. The keys are brought up to date from the history
 //! since their cursor when a run first needs them, and rebuilt when the
 //! entity's blocking settings change. `u` is estimated from an evenly
-//! spread sample of the hub; an e-mail or phone carried by more than four
-//! records is weak evidence, counted by its key (as the batch pass does).
+//! spread sample of the hub; an e-mail or phone carried by more than ten
+//! records is weak evidence, counted by its key (as the batch pass does) —
+//! records merged away included, which keep their identifier keys (so a
+//! chain of merges cannot hide how many records share one address; a
+//! rebuild of the keys counts live records only).
 
 use super::{merge_pair, pair_key};
 use crate::EngineError;
@@ -20,8 +23,9 @@ use einklang_store::{HubStore, NewReview, RecordId, RunId, StoreError};
 use std::collections::{HashMap, HashSet};
 use xxhash_rust::xxh3::xxh3_64;
 
-/// More records than this carrying one e-mail or phone: weak evidence.
-const COMMON: u64 = 4;
+/// More records than this carrying one e-mail or phone: weak evidence
+/// (the batch pass's limit).
+const COMMON: u64 = batch::COMMON as u64;
 /// Records sampled for estimating `u`.
 const SAMPLE: usize = 2_000;
 /// History rows and records handled per store call.
@@ -57,6 +61,16 @@ struct Keys {
 
 fn hash(text: &str) -> i64 {
     xxh3_64(text.as_bytes()) as i64
+}
+
+/// The identifier keys alone: what a merged-away record keeps in the
+/// match keys, so the e-mails and phones it carried count towards how
+/// common they are (the store never offers such a record as a candidate).
+fn carried(keys: &Keys) -> Keys {
+    Keys {
+        ids: keys.ids.clone(),
+        all: keys.ids.iter().map(|i| i.2).collect(),
+    }
 }
 
 fn keys_of(m: &Matching, record: &Fields) -> Keys {
@@ -188,6 +202,10 @@ impl<'m> Matcher<'m> {
                     Some(r) if r.merged_into.is_none() && r.deleted_at.is_none() => {
                         keys.push((id, keys_of(m, &r.values).all))
                     }
+                    Some(r) if r.deleted_at.is_none() => {
+                        // merged away: its identifiers still count as carried
+                        keys.push((id, carried(&keys_of(m, &r.values)).all))
+                    }
                     Some(_) => keys.push((id, Vec::new())),
                     None => {} // another entity's record
                 }
@@ -242,7 +260,9 @@ impl<'m> Matcher<'m> {
                                 merged,
                                 &before.unwrap_or_default(),
                             );
-                            batch.add(id, Keys::default(), Fields::new(), &[]);
+                            // the merged-away record still carries its
+                            // e-mails and phones: counted, never a candidate
+                            batch.add(id, carried(&keys), Fields::new(), &[]);
                             out.merged += 1;
                             continue;
                         }

@@ -104,3 +104,122 @@ fn a_duplicate_within_one_system_reaches_the_other_once() {
     assert_eq!(espo(&second)["city"], json!("Ljubljana"));
     assert_quiet(&hub.sync("sync"));
 }
+
+/// Matching on ingest with first and last name apart (the shared-address
+/// rule reads the first name).
+fn by_first_and_last() -> Hub {
+    let config = r#"
+[entities.contact]
+first = "text"
+last = "text"
+email = "email"
+
+[connectors.espo]
+kind = "jsonl"
+path = "memory-espo.jsonl"
+
+[connectors.advo]
+kind = "jsonl"
+path = "memory-advo.jsonl"
+
+[map.espo.contact]
+id = "id"
+fields = { first = "first", last = "last", email = "email" }
+
+[map.advo.contact]
+id = "id"
+fields = { first = "vorname", last = "name", email = "mail" }
+
+[jobs.sync]
+sync = ["espo", "advo"]
+
+[matching.contact]
+compare = [
+  { field = "first", kind = "name" },
+  { field = "last", kind = "name" },
+  { field = "email", kind = "email" },
+]
+estimate = false
+"#;
+    Hub::new(
+        config,
+        &[
+            ("espo", MemoryOptions::default()),
+            ("advo", MemoryOptions::default()),
+        ],
+    )
+}
+
+/// Forty people of one club on one address, arriving over several runs
+/// from both systems, some of them twice: on ingest nobody is merged with
+/// another person, and those written twice are still one record.
+#[test]
+fn forty_people_sharing_one_address_never_end_in_one_record_on_ingest() {
+    const FIRST: &[&str] = &[
+        "Anna",
+        "Peter",
+        "Lukas",
+        "Sophie",
+        "Karl",
+        "Greta",
+        "Ole",
+        "Mira",
+        "Felix",
+        "Ida",
+        "Oskar",
+        "Frieda",
+        "Emil",
+        "Hedwig",
+        "Bruno",
+        "Clara",
+        "Valentin",
+        "Ronja",
+        "Quirin",
+        "Thekla",
+        "Ansgar",
+        "Luise",
+        "Gustav",
+        "Wiebke",
+        "Horst",
+        "Ottilie",
+        "Ferdinand",
+        "Zita",
+        "Leopold",
+        "Amalie",
+        "Xaver",
+        "Henrike",
+        "Eberhard",
+        "Rosemarie",
+        "Ulf",
+        "Brunhilde",
+        "Kilian",
+        "Gesine",
+        "Detlef",
+        "Walburga",
+    ];
+    let mut hub = by_first_and_last();
+    for (round, names) in FIRST.chunks(10).enumerate() {
+        for (i, first) in names.iter().enumerate() {
+            let last = ["Smith", "Jansen"][i % 2];
+            hub.remote("espo").insert(raw(
+                json!({"first": first, "last": last, "email": "smith@outlook.com"}),
+            ));
+            if i % 3 == round % 3 {
+                // the same person in the other system
+                hub.remote("advo").insert(raw(
+                    json!({"vorname": first, "name": last, "mail": "SMITH@outlook.com"}),
+                ));
+            }
+        }
+        hub.sync("sync");
+    }
+    let records = hub.records();
+    assert_eq!(records.len(), FIRST.len(), "one record per person");
+    let mut firsts: Vec<String> = records
+        .iter()
+        .map(|r| r.values["first"].as_str().unwrap_or("").to_string())
+        .collect();
+    firsts.sort();
+    firsts.dedup();
+    assert_eq!(firsts.len(), FIRST.len(), "and each person's own");
+}
