@@ -4,8 +4,8 @@
 //! Every [`Check`] is one invariant that holds whatever the config says:
 //! links point at live hub records, a tombstone's clean links got their
 //! delete planned, outbox entries belong to an existing link of the same
-//! record, merges and `merged_into` agree, match keys belong to live
-//! records, leases and `running` runs belong to live processes, open
+//! record, merges and `merged_into` agree, match keys belong to records
+//! not deleted (one merged away keeps its identifier keys), leases and `running` runs belong to live processes, open
 //! conflicts to an existing link of their record. A check reads only and
 //! gives a [`Finding`]: how many rows break it, a few example ids and a
 //! plain-language message. Its repair ([`Integrity::repair_integrity`])

@@ -24,7 +24,9 @@ pub enum Check {
     MergesNotInPlace,
     /// Every merged-away record has its active merge.
     MergedWithoutMerge,
-    /// Match keys belong to live records only.
+    /// Match keys belong to records that exist and are not deleted (a
+    /// record merged away keeps its e-mail and phone keys: they count how
+    /// common a value is, and the store never offers it as a candidate).
     MatchKeysOfGone,
     /// `match_keyed` rows belong to existing records.
     MatchKeyedOfMissing,
@@ -184,8 +186,8 @@ impl Check {
             ),
             Check::MatchKeysOfGone => (
                 "match keys",
-                "match keys belong to live records",
-                "record(s) no longer live (deleted, merged or gone) still carry match keys the matcher considers current",
+                "match keys belong to records not deleted",
+                "record(s) deleted or gone still carry match keys the matcher considers current",
                 Some("deletes those keys (the matcher re-keys a record when it changes)"),
                 false,
             ),
@@ -277,7 +279,7 @@ impl Check {
                  JOIN match_state s ON s.tenant = k.tenant AND s.entity = k.entity
                  LEFT JOIN records r ON r.id = k.record_id AND r.tenant = k.tenant
                  WHERE k.tenant = $1
-                   AND (r.id IS NULL OR r.deleted_at IS NOT NULL OR r.merged_into IS NOT NULL)
+                   AND (r.id IS NULL OR r.deleted_at IS NOT NULL)
                    AND NOT EXISTS (SELECT 1 FROM history h WHERE h.record_id = k.record_id AND h.id > s.cursor)"
             }
             Check::MatchKeyedOfMissing => {
