@@ -7,6 +7,7 @@
 
 mod ingest;
 pub mod ops;
+pub mod recorded;
 
 pub(crate) use ingest::Matcher;
 

@@ -1185,9 +1185,20 @@ estimate = false
         merges.contains("ingest") && merges.contains("active"),
         "{merges}"
     );
+    // explained after the merge: the merged record as it was, the
+    // decision on record (2 brought 1 no new value: nothing to score
+    // "before"; `recorded::before_merges` has its own tests)
     let out = einklang(&path, &["explain", "contact", "1", "2"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(text.contains("record 2 was merged into 1"), "{text}");
     assert!(
-        stderr(&out).contains("no live contact record 2"),
+        text.contains("on record: merge 1: 2 into 1 at probability") && text.contains("ingest"),
+        "{text}"
+    );
+    let out = einklang(&path, &["explain", "contact", "1", "99"]);
+    assert!(
+        stderr(&out).contains("no contact record 99"),
         "{}",
         stderr(&out)
     );
@@ -1204,6 +1215,10 @@ estimate = false
     assert!(
         text.contains("emails") && text.contains("exact") && text.contains("— merge"),
         "{text}"
+    );
+    assert!(
+        text.contains("— undone"),
+        "the merge on record, undone: {text}"
     );
     let out = einklang(&path, &["dedupe", "contact", "--dry-run", "--json"]);
     let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();

@@ -11,7 +11,7 @@ use einklang_config::{Config, Matching};
 use einklang_core::identity::batch;
 use einklang_core::identity::model::{Decision, Model};
 use einklang_core::Fields;
-use einklang_engine::identity::{live_records, ops};
+use einklang_engine::identity::{live_records, ops, recorded};
 use einklang_store::RecordId;
 use std::path::Path;
 use std::process::ExitCode;
@@ -162,7 +162,9 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Run `explain`.
+/// Run `explain`: the pair as it is now, and — when either record has
+/// absorbed others since — as it was before those merges, with the
+/// decisions on record (merges, reviews) and what became of each record.
 pub fn explain(path: &Path, args: &ExplainArgs) -> anyhow::Result<ExitCode> {
     let config = super::load_hub_config(path)?;
     let mut store = super::open_store(&config)?;
@@ -170,15 +172,54 @@ pub fn explain(path: &Path, args: &ExplainArgs) -> anyhow::Result<ExitCode> {
     let records = live_records(store.as_mut(), &config.tenant, &args.entity)?;
     // the model as the pass prepares it, without pairing every record
     let model = prepared_model(&records, m);
-    let find = |id: RecordId| {
-        records
-            .iter()
-            .find(|(i, _)| *i == id)
-            .map(|(_, f)| f)
-            .ok_or_else(|| anyhow!("no live {} record {id}", args.entity))
+    let tenant = config.tenant.as_str();
+    let mut load = |id: RecordId| -> anyhow::Result<(Fields, Option<Fields>, Option<String>)> {
+        let r = store
+            .record(tenant, &args.entity, id)?
+            .ok_or_else(|| anyhow!("no {} record {id}", args.entity))?;
+        let note = match (r.merged_into, r.deleted_at) {
+            (Some(s), _) => Some(format!(
+                "record {id} was merged into {s}: scored with its values as they were then"
+            )),
+            (None, Some(at)) => Some(format!(
+                "record {id} was deleted {}",
+                at.format("%Y-%m-%d %H:%M")
+            )),
+            _ => None,
+        };
+        let history = store.history_of(tenant, id)?;
+        let before = recorded::before_merges(id, &r.values, &history);
+        Ok((r.values, before, note))
     };
-    let (a, b) = (find(args.a)?, find(args.b)?);
-    print_explanation(&model, m, a, b);
+    let (a, a_before, a_note) = load(args.a)?;
+    let (b, b_before, b_note) = load(args.b)?;
+    for note in a_note.iter().chain(&b_note) {
+        println!("{note}");
+    }
+    print_explanation(&model, m, &a, &b);
+    if a_before.is_some() || b_before.is_some() {
+        let absorbed: Vec<String> = [(args.a, &a_before), (args.b, &b_before)]
+            .iter()
+            .filter(|(_, b)| b.is_some())
+            .map(|(id, _)| id.to_string())
+            .collect();
+        let (a0, b0) = (a_before.unwrap_or(a), b_before.unwrap_or(b));
+        let then = model.score(&a0, &b0);
+        println!(
+            "record {} absorbed other records since: before those merges the pair scored {:.4}",
+            absorbed.join(" and "),
+            then.probability
+        );
+    }
+    let merges = store.merges(tenant, Some(args.a), 1000)?;
+    let reviews = store.reviews(tenant, false, 100_000)?;
+    let on_record = recorded::decisions(args.a, args.b, &merges, &reviews);
+    if on_record.is_empty() {
+        println!("no merge or review of this pair on record");
+    }
+    for line in on_record {
+        println!("on record: {line}");
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -202,6 +243,9 @@ pub(crate) fn print_explanation(model: &Model, m: &Matching, a: &Fields, b: &Fie
         ]);
     }
     print!("{t}");
+    if model.different_people(&model.forms(a), &model.forms(b)) {
+        println!("first names or birthdays disagree: two people, whatever they share — an e-mail or phone both carry counts as close, and a pass never puts them into one record");
+    }
     let decision =
         einklang_core::identity::model::decide(score.probability, m.auto_merge, m.review);
     println!(
