@@ -170,6 +170,8 @@ fn entity_matching(
             prior: 0.01,
             region: region.to_string(),
             common: Vec::new(),
+            frequencies: Vec::new(),
+            population: 0,
         },
         block,
         auto_merge,

@@ -26,3 +26,5 @@ mod tests_index;
 mod tests_model;
 #[cfg(test)]
 mod tests_shared;
+#[cfg(test)]
+mod tests_tf;

@@ -76,6 +76,8 @@ pub fn prepare(model: &mut Model, estimate: bool, records: &[Fields]) -> Vec<For
 /// The part of [`prepare`] that needs only the forms.
 fn fit(model: &mut Model, estimate: bool, forms: &[impl Side + Sync]) {
     model.common = common_values(model, forms.iter());
+    model.frequencies = frequencies(model, forms.iter());
+    model.population = forms.len() as u64;
     if estimate && forms.len() >= 10 {
         let samples = (forms.len() * 20).clamp(1_000, 200_000);
         u_from_random(model, forms, samples, 42);
@@ -105,6 +107,46 @@ pub fn common_values<'a, S: Side + 'a>(
                 .into_iter()
                 .filter(|(_, n)| *n > COMMON)
                 .map(|(f, _)| f.to_string())
+                .collect()
+        })
+        .collect()
+}
+
+/// Per comparison, how many different people among these records carry
+/// each value that three or more carry (what [`Model::frequencies`]
+/// holds). People are told apart by the other name comparisons' values
+/// (a surname's carriers by their first names, an e-mail's by first and
+/// last name): one person's six records with one address count as one
+/// carrier, not six. A value two carry is as rare as a value can be for a
+/// pair, and leaving such values out keeps the table small.
+pub fn frequencies<'a, S: Side + 'a>(
+    model: &Model,
+    forms: impl Iterator<Item = &'a S> + Clone,
+) -> Vec<HashMap<String, u32>> {
+    let names: Vec<usize> = (0..model.comparisons.len())
+        .filter(|&k| model.comparisons[k].kind == Kind::Name)
+        .collect();
+    (0..model.comparisons.len())
+        .map(|k| {
+            let mut people: HashMap<&str, Vec<u64>> = HashMap::new();
+            for r in forms.clone() {
+                let mut who = String::new();
+                for &n in names.iter().filter(|&&n| n != k) {
+                    who.push_str(r.values(n).next().unwrap_or(""));
+                    who.push('|');
+                }
+                let person = xxh3_64(who.as_bytes());
+                for f in r.values(k) {
+                    people.entry(f).or_default().push(person);
+                }
+            }
+            people
+                .into_iter()
+                .filter_map(|(f, mut p)| {
+                    p.sort_unstable();
+                    p.dedup();
+                    (p.len() >= 3).then(|| (f.to_string(), p.len() as u32))
+                })
                 .collect()
         })
         .collect()
@@ -286,7 +328,7 @@ pub fn run_prepared(model: &mut Model, settings: &Settings<'_>, prepared: Prepar
             .iter()
             .map(|&(a, b)| {
                 let (a, b) = (a as usize, b as usize);
-                let probability = model.probability(&model.levels_in(&forms[a], &forms[b]));
+                let probability = model.probability_in(&forms[a], &forms[b]);
                 let decision = decide(probability, settings.auto_merge, settings.review);
                 Pair {
                     a,

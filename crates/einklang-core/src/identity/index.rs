@@ -16,7 +16,7 @@
 //! Block keys are kept as 64-bit hashes: a collision could only add a
 //! candidate (every candidate is scored in full), never lose one.
 
-use super::batch::{common_values, Prepared};
+use super::batch::{common_values, frequencies, Prepared};
 use super::block::{self, Rule};
 use super::model::Model;
 use super::packed::Packed;
@@ -136,7 +136,7 @@ impl Index {
             .into_iter()
             .filter_map(|id| {
                 let other = &self.records[&id].forms;
-                let p = model.probability(&model.levels_in(&forms, other));
+                let p = model.probability_in(&forms, other);
                 (p >= min).then_some((id, p))
             })
             .collect();
@@ -159,10 +159,12 @@ impl Index {
         out
     }
 
-    /// Set `model.common` from the indexed records, as `batch::prepare`
-    /// would from the same records.
+    /// Set `model.common` and the term frequencies from the indexed
+    /// records, as `batch::prepare` would from the same records.
     pub fn prepare(&self, model: &mut Model) {
         model.common = common_values(model, self.records.values().map(|e| &e.forms));
+        model.frequencies = frequencies(model, self.records.values().map(|e| &e.forms));
+        model.population = self.records.len() as u64;
     }
 
     fn keys(&self, model: &Model, record: &Fields) -> Vec<u64> {

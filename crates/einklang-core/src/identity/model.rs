@@ -14,7 +14,7 @@ use super::compare::{self, Kind, Level};
 use super::packed::Side;
 use crate::record::Fields;
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// A record's normalised forms, one list per comparison.
 pub type Forms = Vec<Vec<String>>;
@@ -87,7 +87,22 @@ pub struct Model {
     /// by `batch::prepare`).
     #[serde(default)]
     pub common: Vec<HashSet<String>>,
+    /// Per comparison, how many records carry each value that three or
+    /// more carry (the term frequencies; filled with [`Self::population`]
+    /// by `batch::prepare` and the index's `prepare`): agreeing on a
+    /// common value is weaker evidence than agreeing on a rare one
+    /// ([`Self::adjustment`]).
+    #[serde(default)]
+    pub frequencies: Vec<HashMap<String, u32>>,
+    /// How many records the frequencies were counted over (0: none).
+    #[serde(default)]
+    pub population: u64,
 }
+
+/// Fewer records than this: no term-frequency adjustment (in a few
+/// hundred records, one person's duplicates make their own values look
+/// common).
+pub const TF_POPULATION: u64 = 1_000;
 
 /// One field's part of a score.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -96,8 +111,12 @@ pub struct Part {
     pub field: String,
     /// Agreement level.
     pub level: Level,
-    /// Its weight (log2 of the likelihood ratio).
+    /// Its weight (log2 of the likelihood ratio), the term-frequency
+    /// adjustment included.
     pub weight: f64,
+    /// The term-frequency adjustment in it (≤ 0: the shared value is
+    /// common among the records).
+    pub tf: f64,
     /// Whether it counted (a weaker agreement in its group does not).
     pub counted: bool,
 }
@@ -227,12 +246,13 @@ impl Model {
 
     /// Each comparison's weight for its level and whether it counts (in a
     /// group only the strongest agreement does).
-    fn weights(&self, levels: &[Level]) -> Vec<(f64, bool)> {
+    fn weights(&self, levels: &[Level], tf: &[f64]) -> Vec<(f64, bool)> {
         let w: Vec<f64> = self
             .comparisons
             .iter()
             .zip(levels)
-            .map(|(c, &level)| c.weight(level))
+            .enumerate()
+            .map(|(k, (c, &level))| c.weight(level) + tf.get(k).copied().unwrap_or(0.0))
             .collect();
         self.comparisons
             .iter()
@@ -264,25 +284,41 @@ impl Model {
         (log2_odds, odds / (1.0 + odds))
     }
 
-    /// The match probability of a pair from its levels: that of
-    /// [`Self::score_levels`], without the explanation.
+    /// The match probability of a pair from its levels alone (no
+    /// term-frequency adjustment: what estimation works with).
     pub fn probability(&self, levels: &[Level]) -> f64 {
-        self.odds(&self.weights(levels)).1
+        self.odds(&self.weights(levels, &[])).1
     }
 
-    /// Score a pair from its levels.
+    /// The match probability of two records' forms, each exact agreement
+    /// adjusted for how common the shared value is: what a pass, the
+    /// index and matching on ingest decide by ([`Self::score_in`]
+    /// explains it).
+    pub fn probability_in(&self, a: &(impl Side + ?Sized), b: &(impl Side + ?Sized)) -> f64 {
+        let levels = self.levels_in(a, b);
+        let tf = self.adjustments(a, b, &levels);
+        self.odds(&self.weights(&levels, &tf)).1
+    }
+
+    /// Score a pair from its levels (no term-frequency adjustment).
     pub fn score_levels(&self, levels: &[Level]) -> Score {
-        let weights = self.weights(levels);
+        self.explained(levels, &[])
+    }
+
+    fn explained(&self, levels: &[Level], tf: &[f64]) -> Score {
+        let weights = self.weights(levels, tf);
         let (log2_odds, probability) = self.odds(&weights);
         let parts = self
             .comparisons
             .iter()
             .zip(levels)
             .zip(&weights)
-            .map(|((c, &level), &(weight, counted))| Part {
+            .enumerate()
+            .map(|(k, ((c, &level), &(weight, counted)))| Part {
                 field: c.field.clone(),
                 level,
                 weight,
+                tf: tf.get(k).copied().unwrap_or(0.0),
                 counted,
             })
             .collect();
@@ -293,9 +329,68 @@ impl Model {
         }
     }
 
+    /// Score two records' forms as [`Self::probability_in`] does, field
+    /// by field.
+    pub fn score_in(&self, a: &(impl Side + ?Sized), b: &(impl Side + ?Sized)) -> Score {
+        let levels = self.levels_in(a, b);
+        let tf = self.adjustments(a, b, &levels);
+        self.explained(&levels, &tf)
+    }
+
     /// Score a pair of records.
     pub fn score(&self, a: &Fields, b: &Fields) -> Score {
-        self.score_levels(&self.levels(a, b))
+        self.score_in(&self.forms(a), &self.forms(b))
+    }
+
+    /// Per comparison, the term-frequency adjustment of an exact
+    /// agreement (0 for other levels): by the rarest value the two share.
+    pub fn adjustments(
+        &self,
+        a: &(impl Side + ?Sized),
+        b: &(impl Side + ?Sized),
+        levels: &[Level],
+    ) -> Vec<f64> {
+        if self.population < TF_POPULATION {
+            return Vec::new();
+        }
+        (0..self.comparisons.len())
+            .map(|k| {
+                if levels[k] != Level::Exact {
+                    return 0.0;
+                }
+                let counts = self.frequencies.get(k);
+                let rarest = a
+                    .values(k)
+                    .filter(|x| b.values(k).any(|y| y == *x))
+                    .map(|x| counts.and_then(|c| c.get(x)).copied().unwrap_or(0))
+                    .min()
+                    .unwrap_or(0);
+                self.adjustment(k, rarest)
+            })
+            .collect()
+    }
+
+    /// The term-frequency adjustment of agreeing exactly, at comparison
+    /// `k`, on a value `carriers` people carry (the pair's among them):
+    /// `log2(u / u_v)` where `u_v`, the chance that two records agree on
+    /// that value by chance, is the share of the *other* people carrying
+    /// it, `(carriers − 2) / population`. Never positive (a value rarer
+    /// than the comparison's `u` keeps its weight) and never stronger for
+    /// a commoner value. Below [`TF_POPULATION`] records a share says too
+    /// little and nothing is adjusted.
+    pub fn adjustment(&self, k: usize, carriers: u32) -> f64 {
+        let Some(c) = self.comparisons.get(k) else {
+            return 0.0;
+        };
+        if self.population < TF_POPULATION {
+            return 0.0;
+        }
+        let u_value = f64::from(carriers.saturating_sub(2)) / self.population as f64;
+        let u = clamp(c.u[0]);
+        match u_value > u {
+            true => (u / u_value).log2(),
+            false => 0.0,
+        }
     }
 
     /// Estimate `m` and the prior by expectation maximisation over the

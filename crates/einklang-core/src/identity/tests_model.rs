@@ -32,6 +32,8 @@ pub(super) fn model() -> Model {
         prior: 0.01,
         region: "DE".into(),
         common: Vec::new(),
+        frequencies: Vec::new(),
+        population: 0,
     }
 }
 
@@ -149,6 +151,8 @@ fn em_recovers_m_from_labelled_shapes() {
         prior: 0.5,
         region: "DE".into(),
         common: Vec::new(),
+        frequencies: Vec::new(),
+        population: 0,
     };
     let mut pairs = Vec::new();
     for i in 0..100 {
@@ -191,6 +195,8 @@ fn u_from_random_pairs_is_small_for_identifiers() {
         prior: 0.01,
         region: "DE".into(),
         common: Vec::new(),
+        frequencies: Vec::new(),
+        population: 0,
     };
     let forms: Vec<_> = records.iter().map(|r| m.forms(r)).collect();
     u_from_random(&mut m, &forms, 2000, 7);

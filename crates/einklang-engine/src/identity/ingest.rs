@@ -4,8 +4,8 @@
 //! so a run touches only the records that share a key with a new one —
 //! never the whole hub. The keys are brought up to date from the history
 //! since their cursor when a run first needs them, and rebuilt when the
-//! entity's blocking settings change. `u` is estimated from an evenly
-//! spread sample of the hub; an e-mail or phone carried by more than ten
+//! entity's blocking settings change. `u` (with `estimate`) and the
+//! term frequencies come from an evenly spread sample of the hub; an e-mail or phone carried by more than ten
 //! records is weak evidence, counted by its key (as the batch pass does) —
 //! records merged away included, which keep their identifier keys (so a
 //! chain of merges cannot hide how many records share one address; a
@@ -135,16 +135,16 @@ impl<'m> Matcher<'m> {
             }
             _ => self.rebuild(store, tenant, &signature, fresh)?,
         }
+        // an evenly spread sample of the hub: `u` (with `estimate`) and the
+        // term frequencies come from it, as a pass takes them from all
         let mut model = m.model.clone();
-        if m.estimate {
-            let every = (store.max_record_id(tenant, entity)? / SAMPLE as i64).max(1);
-            let sample: Vec<Fields> = store
-                .sample_records(tenant, entity, every, SAMPLE)?
-                .into_iter()
-                .map(|r| r.1)
-                .collect();
-            batch::prepare(&mut model, true, &sample);
-        }
+        let every = (store.max_record_id(tenant, entity)? / SAMPLE as i64).max(1);
+        let sample: Vec<Fields> = store
+            .sample_records(tenant, entity, every, SAMPLE)?
+            .into_iter()
+            .map(|r| r.1)
+            .collect();
+        batch::prepare(&mut model, m.estimate, &sample);
         let rejected = store.rejected_pairs(tenant, entity)?.into_iter().collect();
         self.ready = Some((model, rejected));
         Ok(())
@@ -319,7 +319,7 @@ impl<'m> Matcher<'m> {
                 .forms
                 .entry(*other)
                 .or_insert_with(|| model.forms(fields));
-            let p = model.probability(&model.levels_of(&mine, theirs));
+            let p = model.probability_in(&mine, theirs);
             let better = best.is_none_or(|(b, bp)| p > bp || (p == bp && *other < b));
             if p >= m.review && better {
                 best = Some((*other, p));

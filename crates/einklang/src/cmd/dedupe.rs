@@ -226,7 +226,7 @@ pub fn explain(path: &Path, args: &ExplainArgs) -> anyhow::Result<ExitCode> {
 /// Print how `a` and `b` score, field by field, with the decision.
 pub(crate) fn print_explanation(model: &Model, m: &Matching, a: &Fields, b: &Fields) {
     let score = model.score(a, b);
-    let mut t = Table::new(&["field", "a", "b", "agreement", "weight", "counted"]);
+    let mut t = Table::new(&["field", "a", "b", "agreement", "weight", "tf", "counted"]);
     let show = |v: Option<&serde_json::Value>| v.map(|v| v.to_string()).unwrap_or_default();
     for (part, c) in score.parts.iter().zip(&model.comparisons) {
         t.row(vec![
@@ -235,6 +235,10 @@ pub(crate) fn print_explanation(model: &Model, m: &Matching, a: &Fields, b: &Fie
             show(b.get(&c.field)),
             format!("{:?}", part.level).to_lowercase(),
             format!("{:+.2}", part.weight),
+            match part.tf {
+                0.0 => String::new(),
+                tf => format!("{tf:+.2}"),
+            },
             if part.counted {
                 "yes".into()
             } else {
