@@ -319,6 +319,10 @@ fn rule(ctx: &mut Ctx<'_>, schema: &EntitySchema, v: &Val<'_>, what: &str) -> Op
         }
         return Some(Rule::All(parts));
     }
+    if let Some(e) = t.get("email_local") {
+        let f = field(ctx, schema, e, &format!("{what}.block"))?;
+        return Some(Rule::EmailLocal { field: f });
+    }
     if let Some(p) = t.get("phonetic") {
         let names = ctx.texts(p, &format!("`phonetic` in {what}.block"))?;
         if names.len() != 2 {
@@ -344,11 +348,11 @@ fn rule(ctx: &mut Ctx<'_>, schema: &EntitySchema, v: &Val<'_>, what: &str) -> Op
     }
     ctx.unknown_keys(
         t,
-        &["field", "kind", "phonetic"],
+        &["field", "kind", "phonetic", "email_local", "all"],
         &format!("an entry of {what}.block"),
     );
     let (Some(f_v), Some(k_v)) = (t.get("field"), t.get("kind")) else {
-        ctx.error(v.span(), format!("an entry of {what}.block is {{ field = …, kind = … }} or {{ phonetic = [first, last] }}"));
+        ctx.error(v.span(), format!("an entry of {what}.block is {{ field = …, kind = … }}, {{ phonetic = [first, last] }}, {{ email_local = FIELD }} or {{ all = [...] }}"));
         return None;
     };
     let f = field(ctx, schema, f_v, &format!("{what}.block"));
@@ -359,8 +363,9 @@ fn rule(ctx: &mut Ctx<'_>, schema: &EntitySchema, v: &Val<'_>, what: &str) -> Op
     })
 }
 
-/// Without `block`: every compared e-mail and phone field, and the
-/// phonetic key of the first two name fields.
+/// Without `block`: every compared e-mail and phone field, the local
+/// part of each e-mail field, and the phonetic key of the first two name
+/// fields.
 fn default_block(comparisons: &[Comparison]) -> Vec<Rule> {
     let mut rules: Vec<Rule> = comparisons
         .iter()
@@ -370,6 +375,14 @@ fn default_block(comparisons: &[Comparison]) -> Vec<Rule> {
             kind: c.kind,
         })
         .collect();
+    rules.extend(
+        comparisons
+            .iter()
+            .filter(|c| c.kind == Kind::Email)
+            .map(|c| Rule::EmailLocal {
+                field: c.field.clone(),
+            }),
+    );
     let names: Vec<&Comparison> = comparisons
         .iter()
         .filter(|c| c.kind == Kind::Name)

@@ -381,6 +381,9 @@ auto_merge = 0.9
                 field: "phones".into(),
                 kind: Kind::Phone
             },
+            Rule::EmailLocal {
+                field: "emails".into()
+            },
             Rule::Phonetic {
                 first: "first_name".into(),
                 last: "last_name".into()

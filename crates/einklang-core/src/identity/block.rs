@@ -30,10 +30,73 @@ pub enum Rule {
         /// Last-name field.
         last: String,
     },
+    /// The part before the `@` of every e-mail address of a field
+    /// (`j.weissmueller` of `j.weissmueller@gmx.de` and of
+    /// `j.weissmueller@kanzlei.de`): the same person at two providers, and
+    /// a record without a name still paired. Local parts that name a
+    /// function, not a person (`info`, `office`, `kontakt`, …), and those
+    /// shorter than four letters make no key.
+    EmailLocal {
+        /// Hub field.
+        field: String,
+    },
     /// Records agree on every one of these rules at once (a phonetic name
     /// key *and* the postcode): smaller blocks for common names.
     All(Vec<Rule>),
 }
+
+/// Local parts of shared mailboxes: never a person's key.
+const FUNCTION_MAILBOXES: &[&str] = &[
+    "info",
+    "office",
+    "kontakt",
+    "contact",
+    "mail",
+    "email",
+    "post",
+    "hello",
+    "hallo",
+    "service",
+    "support",
+    "sales",
+    "vertrieb",
+    "buero",
+    "admin",
+    "team",
+    "webmaster",
+    "noreply",
+    "no-reply",
+    "empfang",
+    "anfrage",
+    "anfragen",
+    "bestellung",
+    "rechnung",
+    "rechnungen",
+    "buchhaltung",
+    "verwaltung",
+    "praxis",
+    "kanzlei",
+    "zentrale",
+    "mailbox",
+    "inbox",
+    "billing",
+    "accounts",
+    "finance",
+    "hr",
+    "jobs",
+    "karriere",
+    "bewerbung",
+    "marketing",
+    "presse",
+    "press",
+    "news",
+    "newsletter",
+    "order",
+    "orders",
+    "shop",
+    "welcome",
+    "reception",
+];
 
 /// The blocking keys of a record (prefixed by the rule's number).
 pub fn keys(rules: &[Rule], record: &Fields, region: &str) -> Vec<String> {
@@ -79,6 +142,11 @@ fn rule_keys(rule: &Rule, forms_of: &mut impl FnMut(&str, Kind) -> Vec<String>) 
             }
             out
         }
+        Rule::EmailLocal { field } => forms_of(field, Kind::Email)
+            .iter()
+            .filter_map(|e| e.split_once('@').map(|(local, _)| local.to_string()))
+            .filter(|l| l.len() >= 4 && !FUNCTION_MAILBOXES.contains(&l.as_str()))
+            .collect(),
         Rule::All(parts) => {
             // every combination of the parts' keys (a part without a key:
             // no key at all); at most 16, or the rule says nothing

@@ -353,3 +353,19 @@ fn dates_one_digit_off_or_day_and_month_swapped_are_close() {
     assert_eq!(l("1980-12-24", "1975-06-01"), Level::Different);
     assert_eq!(l("1980-12-24", ""), Level::Missing);
 }
+
+#[test]
+fn an_email_local_part_pairs_a_person_at_two_providers_and_records_without_names() {
+    let rules = vec![Rule::EmailLocal {
+        field: "emails".into(),
+    }];
+    let keys = |v: serde_json::Value| block::keys(&rules, &rec(v), "DE");
+    let gmx = keys(json!({"emails": ["J.Weissmueller@gmx.de"]}));
+    let work = keys(json!({"first_name": "Jürgen", "emails": ["j.weissmueller@kanzlei.de"]}));
+    assert_eq!(gmx, work);
+    assert!(!gmx.is_empty());
+    assert!(
+        keys(json!({"emails": ["info@kanzlei.de", "jo@x.de"]})).is_empty(),
+        "functions and short parts make no key"
+    );
+}
