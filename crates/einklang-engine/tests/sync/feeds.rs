@@ -187,6 +187,25 @@ fn graph_delta_reads_edits_and_removals_and_a_410_restarts_the_round_in_the_same
     assert_eq!(g.count("GET") - gets, 1);
 }
 
+/// Kurt in a Graph mailbox, synced once with the office file, then
+/// renamed in the office: the hub with the write to Graph still to do.
+fn kurt_renamed_in_the_office(version: &str) -> (Emulator, String, Hub) {
+    let emu = Emulator::start(Options::default());
+    let id = emu.graph().insert(
+        "info@bau.de",
+        json!({"givenName": "Kurt", "surname": "Bau"}),
+    );
+    let mut hub = Hub::new(
+        &graph_config_with(&emu, version),
+        &[("office", MemoryOptions::default())],
+    );
+    hub.sync("sync");
+    let (office_id, _) = hub.find("office", "first", "Kurt");
+    hub.remote("office")
+        .update(&office_id, raw(json!({"last": "Neubau"})));
+    (emu, id, hub)
+}
+
 /// Graph compares `If-Match` with the `@odata.etag`, not the `changeKey`:
 /// a config that sends the `changeKey` is refused every time. The second
 /// refusal of the same version (after reading the record again) fails
@@ -194,20 +213,8 @@ fn graph_delta_reads_edits_and_removals_and_a_410_restarts_the_round_in_the_same
 /// on every run; with the etag the same edit lands.
 #[test]
 fn graph_refusing_the_version_it_hands_out_fails_the_link_with_a_hint_instead_of_looping() {
-    let emu = Emulator::start(Options::default());
+    let (emu, id, mut hub) = kurt_renamed_in_the_office("changeKey");
     let g = emu.graph();
-    let id = g.insert(
-        "info@bau.de",
-        json!({"givenName": "Kurt", "surname": "Bau"}),
-    );
-    let mut hub = Hub::new(
-        &graph_config_with(&emu, "changeKey"),
-        &[("office", MemoryOptions::default())],
-    );
-    hub.sync("sync");
-    let (office_id, _) = hub.find("office", "first", "Kurt");
-    hub.remote("office")
-        .update(&office_id, raw(json!({"last": "Neubau"})));
     let r = hub.sync("sync");
     assert_eq!(count(&r, "write_conflicts"), 1, "{:#?}", r.counters);
     assert_eq!(r.status, einklang_store::RunStatus::Partial);
@@ -242,20 +249,7 @@ fn graph_refusing_the_version_it_hands_out_fails_the_link_with_a_hint_instead_of
     assert_eq!(count(&r, "not_due"), 1, "{:#?}", r.counters);
 
     // the same edit with the etag as the version lands at once
-    let emu = Emulator::start(Options::default());
-    let g = emu.graph();
-    g.insert(
-        "info@bau.de",
-        json!({"givenName": "Kurt", "surname": "Bau"}),
-    );
-    let mut hub = Hub::new(
-        &graph_config_with(&emu, "@odata.etag"),
-        &[("office", MemoryOptions::default())],
-    );
-    hub.sync("sync");
-    let (office_id, _) = hub.find("office", "first", "Kurt");
-    hub.remote("office")
-        .update(&office_id, raw(json!({"last": "Neubau"})));
+    let (_emu, _, mut hub) = kurt_renamed_in_the_office("@odata.etag");
     let r = hub.sync("sync");
     assert_eq!(count(&r, "pushed_update"), 1, "{:#?}", r.counters);
     assert_eq!(
