@@ -3,6 +3,9 @@
 //!
 //! - `einklang-gen contacts --count 1000000 --seed 42 --out contacts.jsonl`
 //!   streams N contacts as JSONL (~300 bytes a line, constant memory);
+//! - `einklang-gen dupes --count 100000 --seed 42 --preset real --out d.csv`
+//!   writes contacts with known duplicates for bench/dedup (presets `real`
+//!   and `classic`, knobs: see `dupes.rs`);
 //! - `einklang-gen examples --out examples/quickstart/data` writes the
 //!   quickstart's CRM export, newsletter dump and phone book.
 
@@ -50,6 +53,15 @@ enum Command {
         /// Output file.
         #[arg(long)]
         out: PathBuf,
+        /// `real`: shared e-mails and landlines, people with 5–10 records,
+        /// phones as typed, nicknames, initials, missing first names;
+        /// `classic`: the generator before them, byte for byte.
+        #[arg(long, default_value = "real")]
+        preset: dupes::Preset,
+        /// Change one knob of the preset, e.g. `--knob households=8`
+        /// (repeatable; the knobs and both presets' values are in bench/README.md).
+        #[arg(long = "knob", value_name = "NAME=VALUE")]
+        knobs: Vec<String>,
     },
     /// Write the quickstart example data into a folder.
     Examples {
@@ -72,11 +84,21 @@ fn main() -> anyhow::Result<()> {
             w.flush()?;
         }
         Command::Examples { out, seed } => examples::write(&out, seed)?,
-        Command::Dupes { count, seed, out } => {
+        Command::Dupes {
+            count,
+            seed,
+            out,
+            preset,
+            knobs,
+        } => {
+            let mut k = preset.knobs();
+            for knob in &knobs {
+                k.set(knob).map_err(anyhow::Error::msg)?;
+            }
             let file = std::fs::File::create(&out)
                 .with_context(|| format!("creating {}", out.display()))?;
             let mut w = BufWriter::with_capacity(1 << 20, file);
-            dupes::write(&mut w, count, seed)?;
+            dupes::write(&mut w, count, seed, &k)?;
             w.flush()?;
         }
     }

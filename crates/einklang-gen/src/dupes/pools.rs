@@ -8,7 +8,7 @@
 use crate::rng::Rng;
 
 /// Where a person lives: names, streets, postcodes, phone formats.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Country {
     /// Germany.
     De,
@@ -530,6 +530,30 @@ impl Country {
                 format!("{base} {kind} {n}")
             }
         }
+    }
+
+    /// The country a city of the pools is in.
+    #[cfg(test)]
+    pub fn of_city(city: &str) -> Option<Country> {
+        [
+            (Country::De, DE_CITIES),
+            (Country::Gb, GB_CITIES),
+            (Country::Si, SI_CITIES),
+        ]
+        .into_iter()
+        .find(|(_, cities)| cities.iter().any(|c| c.0 == city))
+        .map(|(country, _)| country)
+    }
+
+    /// The area codes of the pools' cities.
+    #[cfg(test)]
+    pub fn areas(self) -> Vec<&'static str> {
+        let cities = match self {
+            Country::De => DE_CITIES,
+            Country::Gb => GB_CITIES,
+            Country::Si => SI_CITIES,
+        };
+        cities.iter().map(|c| c.2).collect()
     }
 
     /// City, postcode and the landline area code.
