@@ -17,7 +17,9 @@ use einklang_core::identity::batch::Plan;
 use einklang_core::identity::model::Decision;
 use einklang_core::identity::survive::Member;
 use einklang_core::Fields;
-use einklang_store::{HubStore, MergeWrite, NewReview, RecordId, RunId, StoreError};
+use einklang_store::{
+    HubStore, MergeMember, MergeStep, MergeWrite, NewReview, RecordId, RunId, StoreError,
+};
 use std::collections::{HashMap, HashSet};
 
 /// The records of a pair, lower id first (how the review queue keys them).
@@ -81,18 +83,39 @@ pub struct Applied {
     pub failed: Vec<String>,
 }
 
+/// How many merges of a batch plan go into one store transaction.
+const MERGES_PER_TRANSACTION: usize = 1000;
+
+/// Survivorship of `m` over a merge's two records as the store hands
+/// them (what [`merge_pair`] computes from the records it loads).
+pub fn survive_with(m: &Matching) -> impl Fn(&[MergeMember; 2]) -> Fields + '_ {
+    move |members| {
+        let view: Vec<Member<'_>> = members
+            .iter()
+            .map(|x| Member {
+                fields: &x.values,
+                sources: &x.sources,
+                changed: x.changed,
+            })
+            .collect();
+        m.survive.apply(&view)
+    }
+}
+
 /// Commit a batch plan over `records` (the ids of the plan's indices):
-/// each cluster merges into its oldest record, one merge at a time;
-/// review pairs are queued. Pairs in `rejected` are never merged, not
-/// even through a third record.
+/// each cluster merges into its oldest record, one merge at a time, many
+/// merges to a store transaction ([`HubStore::merge_many`]); review pairs
+/// are queued. Pairs in `rejected` are never merged, not even through a
+/// third record. A merge the store refuses is counted as failed and its
+/// cluster goes on without it, as if each merge were committed alone.
 pub fn apply_plan(
     store: &mut dyn HubStore,
     (tenant, run): (&str, RunId),
     (entity, m): (&str, &Matching),
-    (records, plan): (&[(RecordId, Fields)], &Plan),
+    (records, plan): (&[RecordId], &Plan),
     rejected: &HashSet<(RecordId, RecordId)>,
 ) -> Result<Applied, EngineError> {
-    let id = |i: usize| records[i].0;
+    let id = |i: usize| records[i];
     let score: HashMap<(RecordId, RecordId), f64> = plan
         .pairs
         .iter()
@@ -101,38 +124,54 @@ pub fn apply_plan(
         .collect();
     let mut out = Applied::default();
     let mut gone = HashSet::new();
-    for cluster in &plan.clusters {
-        let mut ids: Vec<RecordId> = cluster.iter().map(|&i| id(i)).collect();
-        ids.sort_unstable();
-        let survivor = ids[0];
-        let mut joined = vec![survivor];
-        for &other in &ids[1..] {
-            if joined
-                .iter()
-                .any(|&j| rejected.contains(&pair_key(j, other)))
-            {
-                out.kept_apart += 1;
-                continue;
+    let survive = survive_with(m);
+    let mut clusters: Vec<Cluster> = plan
+        .clusters
+        .iter()
+        .map(|c| Cluster::new(c.iter().map(|&i| id(i)).collect()))
+        .collect();
+    let how = Steps {
+        rejected,
+        score: &score,
+        auto_merge: m.auto_merge,
+    };
+    let mut next = 0;
+    while next < clusters.len() {
+        // whole clusters' merges, each planned as if the ones before it
+        // were done; a refusal rewinds its cluster to just after it
+        let (mut steps, mut marks) = (Vec::new(), Vec::new());
+        let mut end = next;
+        while end < clusters.len() && steps.len() < MERGES_PER_TRANSACTION {
+            while let Some((other, p, mark)) = clusters[end].step(&how) {
+                marks.push((end, mark));
+                steps.push(MergeStep {
+                    survivor: clusters[end].ids[0],
+                    merged: other,
+                    probability: p,
+                    reason: "auto".to_string(),
+                });
             }
-            let p = joined
-                .iter()
-                .filter_map(|&j| score.get(&pair_key(j, other)))
-                .fold(0.0_f64, |a, &b| a.max(b));
-            let p = if p > 0.0 { p } else { m.auto_merge };
-            let pair = (survivor, other);
-            match merge_pair(store, (tenant, run), (entity, m), pair, (p, "auto")) {
-                Ok(_) => {
-                    out.merged += 1;
-                    joined.push(other);
-                    gone.insert(other);
+            end += 1;
+        }
+        let done = store.merge_many(tenant, run, entity, &steps, &survive)?;
+        for step in &steps[..done.ids.len()] {
+            out.merged += 1;
+            gone.insert(step.merged);
+        }
+        match done.stopped {
+            None => next = end,
+            Some(e) => {
+                let (failed, mark) = marks[done.ids.len()];
+                out.failed.push(e.to_string());
+                clusters[failed].rewind(mark);
+                for c in &mut clusters[failed + 1..end] {
+                    c.rewind(Mark::START);
                 }
-                Err(EngineError::Store(
-                    e @ (StoreError::Changed { .. } | StoreError::Refused(_)),
-                )) => out.failed.push(e.to_string()),
-                Err(e) => return Err(e),
+                next = failed;
             }
         }
     }
+    out.kept_apart = clusters.iter().map(|c| c.kept_apart).sum();
     let reviews: Vec<NewReview> = plan
         .pairs
         .iter()
@@ -149,6 +188,89 @@ pub fn apply_plan(
         .collect();
     out.queued = store.queue_reviews(tenant, run, &reviews)?;
     Ok(out)
+}
+
+/// What decides a cluster's merges.
+struct Steps<'a> {
+    rejected: &'a HashSet<(RecordId, RecordId)>,
+    score: &'a HashMap<(RecordId, RecordId), f64>,
+    auto_merge: f64,
+}
+
+/// A cluster being merged into its oldest record, member by member.
+struct Cluster {
+    /// Its records, oldest (the survivor) first.
+    ids: Vec<RecordId>,
+    /// The next member to merge.
+    next: usize,
+    /// The survivor and the members merged into it.
+    joined: Vec<RecordId>,
+    /// Members left alone: a person rejected them with a joined one.
+    kept_apart: u64,
+}
+
+/// Where a cluster was: what [`Cluster::rewind`] goes back to.
+#[derive(Clone, Copy)]
+struct Mark {
+    next: usize,
+    joined: usize,
+    kept_apart: u64,
+}
+
+impl Mark {
+    /// Nothing merged yet.
+    const START: Mark = Mark {
+        next: 1,
+        joined: 1,
+        kept_apart: 0,
+    };
+}
+
+impl Cluster {
+    fn new(mut ids: Vec<RecordId>) -> Cluster {
+        ids.sort_unstable();
+        Cluster {
+            joined: vec![ids[0]],
+            ids,
+            next: 1,
+            kept_apart: 0,
+        }
+    }
+
+    /// The next member to merge with its probability, taken as merged;
+    /// with the mark of the cluster as it is when that merge is refused.
+    fn step(&mut self, how: &Steps<'_>) -> Option<(RecordId, f64, Mark)> {
+        while let Some(&other) = self.ids.get(self.next) {
+            self.next += 1;
+            let joined = &self.joined;
+            if joined
+                .iter()
+                .any(|&j| how.rejected.contains(&pair_key(j, other)))
+            {
+                self.kept_apart += 1;
+                continue;
+            }
+            let p = joined
+                .iter()
+                .filter_map(|&j| how.score.get(&pair_key(j, other)))
+                .fold(0.0_f64, |a, &b| a.max(b));
+            let p = if p > 0.0 { p } else { how.auto_merge };
+            let mark = Mark {
+                next: self.next,
+                joined: self.joined.len(),
+                kept_apart: self.kept_apart,
+            };
+            self.joined.push(other);
+            return Some((other, p, mark));
+        }
+        None
+    }
+
+    fn rewind(&mut self, mark: Mark) {
+        self.next = mark.next;
+        self.joined.truncate(mark.joined);
+        self.kept_apart = mark.kept_apart;
+    }
 }
 
 /// Every live record of an entity, by id (in pages).

@@ -287,3 +287,61 @@ fn identity_on_ingest_review_and_unmerge_sqlite() {
 fn identity_on_ingest_review_and_unmerge_postgres() {
     common::on_postgres("engine_identity", setup, scenario);
 }
+
+/// A plan is committed many merges to a store transaction, yet as if one
+/// merge were committed at a time: a merge the store refuses fails alone,
+/// its cluster goes on without that record (a pair rejected with it does
+/// not keep the next one apart), and the clusters after it merge.
+#[test]
+fn a_refused_merge_fails_alone_and_its_cluster_goes_on_without_it() {
+    use einklang_core::identity::batch::{Pair, Plan};
+    use einklang_core::identity::model::Decision;
+    use einklang_engine::identity::{apply_plan, merge_pair, pair_key};
+
+    let (_dir, config) = setup(None);
+    let mut store = einklang_store::open(&config.store.as_open_str()).unwrap();
+    let store = store.as_mut();
+    sync(&config, store, "crm");
+    sync(&config, store, "shop");
+    let m = &config.matching["contact"];
+    let [r1, r2, r3] = ["1", "2", "3"].map(|id| record_of(store, "crm", id));
+    let [r12, r13] = ["12", "13"].map(|id| record_of(store, "shop", id));
+    let ids = [r1, r2, r3, r12, r13];
+    let merge = |a, b, probability| Pair {
+        a,
+        b,
+        probability,
+        decision: Decision::Merge,
+    };
+    let plan = Plan {
+        pairs: vec![merge(0, 1, 0.99), merge(0, 2, 0.98), merge(3, 4, 0.97)],
+        clusters: vec![vec![0, 1, 2], vec![3, 4]],
+    };
+    // meanwhile r2 went into r3: its merge into r1 is refused
+    let t = config.tenant.as_str();
+    let run = store
+        .start_run(
+            t,
+            &einklang_store::NewRun {
+                job: "test".into(),
+                source: einklang_store::RunSource::Manual,
+                triggered_by: "test".into(),
+            },
+        )
+        .unwrap();
+    merge_pair(store, (t, run), ("contact", m), (r3, r2), (1.0, "review")).unwrap();
+    let rejected = [pair_key(r2, r3)].into_iter().collect();
+    let applied = apply_plan(store, (t, run), ("contact", m), (&ids, &plan), &rejected).unwrap();
+    assert_eq!((applied.merged, applied.kept_apart), (2, 0), "{applied:?}");
+    assert_eq!(applied.failed.len(), 1, "{applied:?}");
+    assert!(
+        applied.failed[0].contains(&format!("record {r2} was merged into {r3}")),
+        "{applied:?}"
+    );
+    let into =
+        |store: &mut dyn HubStore, id| store.record(t, "contact", id).unwrap().unwrap().merged_into;
+    assert_eq!(into(store, r3), Some(r1));
+    assert_eq!(into(store, r13), Some(r12));
+    let merges = store.merges(t, Some(r3), 10).unwrap();
+    assert_eq!((merges[0].merged, merges[0].probability), (r3, 0.98));
+}

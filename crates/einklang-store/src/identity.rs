@@ -27,6 +27,50 @@ pub struct MergeWrite {
     pub reason: String,
 }
 
+/// One merge of [`crate::HubStore::merge_many`]: `merged` goes into
+/// `survivor`, whose values are computed in the transaction from both
+/// records as they are then (so a survivor that took part in an earlier
+/// merge of the same batch brings that merge's values).
+#[derive(Clone, Debug, PartialEq)]
+pub struct MergeStep {
+    /// The record that stays.
+    pub survivor: RecordId,
+    /// The record merged away.
+    pub merged: RecordId,
+    /// The pair's match probability.
+    pub probability: f64,
+    /// Why: `auto`, `review`, `ingest`.
+    pub reason: String,
+}
+
+/// One record of a merge as [`crate::HubStore::merge_many`] hands it to
+/// survivorship: its values, the connectors of its links (by link id) and
+/// when it last changed (microseconds since the epoch).
+#[derive(Clone, Debug, PartialEq)]
+pub struct MergeMember {
+    /// Its values.
+    pub values: Fields,
+    /// The connector of each of its links.
+    pub sources: Vec<String>,
+    /// Its `updated_at`, in microseconds since the epoch.
+    pub changed: i64,
+}
+
+/// What [`crate::HubStore::merge_many`] did: the merge ids of the steps
+/// committed, in order, and — when a step was refused or found a record
+/// changed — its error; the steps after it were not tried.
+#[derive(Debug, Default)]
+pub struct MergesDone {
+    /// Merge ids of the committed steps (the first `ids.len()` steps).
+    pub ids: Vec<i64>,
+    /// Why step `ids.len()` was not merged ([`crate::StoreError::Refused`]
+    /// or [`crate::StoreError::Changed`]).
+    pub stopped: Option<crate::StoreError>,
+}
+
+/// The survivor's values of a merge from its two members (survivor first).
+pub type Survive<'a> = dyn Fn(&[MergeMember; 2]) -> Fields + 'a;
+
 /// A merge as stored.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct MergeRow {

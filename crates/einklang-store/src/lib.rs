@@ -25,7 +25,10 @@ pub mod postgres;
 pub mod sqlite;
 mod sync;
 
-pub use identity::{MergeRow, MergeWrite, NewReview, ReviewRow, ReviewStatus};
+pub use identity::{
+    MergeMember, MergeRow, MergeStep, MergeWrite, MergesDone, NewReview, ReviewRow, ReviewStatus,
+    Survive,
+};
 pub use ignored::{IgnoredField, IgnoredFields};
 pub use integrity::{Check, Finding, Integrity, IntegrityOptions};
 pub use lease::{Fence, LeaseRequest, LeaseRow, Leases};
@@ -266,6 +269,21 @@ pub trait HubStore: Leases + Integrity + IgnoredFields + Send {
     /// `merged_into`; both get a history entry, and a merge row keeps a
     /// snapshot for [`HubStore::unmerge`]. Returns the merge id.
     fn merge(&mut self, tenant: &str, run: RunId, merge: &MergeWrite) -> Result<i64>;
+    /// Many merges of `entity` in one transaction, in order, each doing
+    /// exactly what [`HubStore::merge`] does; the survivor's values of
+    /// each are `survive` of both records as they are at that step (read
+    /// in the transaction, so no step finds a record changed). A step
+    /// that is refused (a record gone, merged or deleted meanwhile) stops
+    /// the batch there: the steps before it are committed, its error is
+    /// returned in [`MergesDone::stopped`], and the rest are not tried.
+    fn merge_many(
+        &mut self,
+        tenant: &str,
+        run: RunId,
+        entity: &str,
+        steps: &[MergeStep],
+        survive: &Survive<'_>,
+    ) -> Result<MergesDone>;
     /// Undo a merge: both records, their links, conflicts and outbox rows
     /// as they were before it (a link a sync has written since is left
     /// `dirty` so the restored values are pushed). Refused when the

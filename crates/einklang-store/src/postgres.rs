@@ -20,7 +20,8 @@ use crate::migrate::{self, json};
 use crate::model::*;
 use crate::sync::*;
 use crate::{
-    HubStore, MergeRow, MergeWrite, NewReview, Result, ReviewRow, ReviewStatus, StoreError,
+    HubStore, MergeRow, MergeStep, MergeWrite, MergesDone, NewReview, Result, ReviewRow,
+    ReviewStatus, StoreError, Survive,
 };
 use ::postgres::{Client, NoTls};
 use einklang_core::Fields;
@@ -454,6 +455,19 @@ impl HubStore for PgStore {
 
     fn merge(&mut self, tenant: &str, run: RunId, merge: &MergeWrite) -> Result<i64> {
         self.in_tx("merge", |c| identity::merge(c, tenant, run, merge))
+    }
+
+    fn merge_many(
+        &mut self,
+        tenant: &str,
+        run: RunId,
+        entity: &str,
+        steps: &[MergeStep],
+        survive: &Survive<'_>,
+    ) -> Result<MergesDone> {
+        self.in_tx("merge_many", |c| {
+            identity::merge_many(c, (tenant, run, entity), steps, survive)
+        })
     }
 
     fn unmerge(&mut self, tenant: &str, run: RunId, merge_id: i64) -> Result<MergeRow> {

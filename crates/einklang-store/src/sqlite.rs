@@ -18,7 +18,8 @@ use crate::migrate::{self, json, MIGRATIONS};
 use crate::model::*;
 use crate::sync::*;
 use crate::{
-    HubStore, MergeRow, MergeWrite, NewReview, Result, ReviewRow, ReviewStatus, StoreError,
+    HubStore, MergeRow, MergeStep, MergeWrite, MergesDone, NewReview, Result, ReviewRow,
+    ReviewStatus, StoreError, Survive,
 };
 use chrono::{SecondsFormat, Utc};
 use einklang_core::Fields;
@@ -645,6 +646,19 @@ impl HubStore for SqliteStore {
 
     fn merge(&mut self, tenant: &str, run: RunId, merge: &MergeWrite) -> Result<i64> {
         self.write("merge", |c| identity::merge(c, tenant, run, merge, &now()))
+    }
+
+    fn merge_many(
+        &mut self,
+        tenant: &str,
+        run: RunId,
+        entity: &str,
+        steps: &[MergeStep],
+        survive: &Survive<'_>,
+    ) -> Result<MergesDone> {
+        self.write("merge_many", |c| {
+            identity::merge_many(c, (tenant, run, entity), steps, survive, now)
+        })
     }
 
     fn unmerge(&mut self, tenant: &str, run: RunId, merge_id: i64) -> Result<MergeRow> {

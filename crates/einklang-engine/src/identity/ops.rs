@@ -3,7 +3,7 @@
 //! (`dedupe contact`, `review 7`, `unmerge 12`), so it shows in
 //! `einklang runs` and its merges in the records' history.
 
-use super::{apply_plan, live_records, merge_pair, pair_key, Applied};
+use super::{apply_plan, merge_pair, pair_key, Applied};
 use crate::lease::{Holding, LeaseOptions};
 use crate::EngineError;
 use einklang_config::Matching;
@@ -29,19 +29,57 @@ pub fn settings(m: &Matching) -> Settings<'_> {
     }
 }
 
+/// How many live records one store read brings.
+const PAGE: usize = 10_000;
+
 /// A batch pass over the live records of `entity`, with the pairs a
-/// person rejected kept apart. Reads only.
+/// person rejected kept apart. Reads only. The records are streamed from
+/// the store into the pass a page at a time and kept only as their
+/// normalised forms (`batch::Prepared`), not as values; returned are
+/// their ids, the plan's indices (load the values of the few records a
+/// caller shows with [`HubStore::load_records`]).
 pub fn plan(
     store: &mut dyn HubStore,
     tenant: &str,
     (entity, m): (&str, &Matching),
-) -> Result<(Vec<(RecordId, Fields)>, Plan), EngineError> {
-    let records = live_records(store, tenant, entity)?;
-    let values: Vec<Fields> = records.iter().map(|r| r.1.clone()).collect();
-    let mut plan = batch::run(&mut m.model.clone(), &settings(m), &values);
+) -> Result<(Vec<RecordId>, Plan), EngineError> {
+    let mut model = m.model.clone();
+    let settings = settings(m);
+    let mut ids: Vec<RecordId> = Vec::new();
+    let mut failed = None;
+    let mut prepared = batch::Prepared::new();
+    let started = std::time::Instant::now();
+    let mut page = Vec::new().into_iter();
+    let records = std::iter::from_fn(|| loop {
+        if let Some((id, values)) = page.next() {
+            ids.push(id);
+            return Some(values);
+        }
+        let after = ids.last().copied().unwrap_or(0);
+        match store.live_records(tenant, entity, after, PAGE) {
+            Ok(next) if !next.is_empty() => page = next.into_iter(),
+            Ok(_) => return None,
+            Err(e) => {
+                failed = Some(e);
+                return None;
+            }
+        }
+    });
+    let reading = prepared.extend_from(&model, settings.block, records);
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    tracing::debug!(
+        records = ids.len(),
+        seconds = started.elapsed().as_secs_f64(),
+        reading_seconds = reading.as_secs_f64(),
+        "dedupe: records read and normalised"
+    );
+    let started = std::time::Instant::now();
+    let mut plan = batch::run_prepared(&mut model, &settings, prepared);
     let rejected: HashSet<_> = store.rejected_pairs(tenant, entity)?.into_iter().collect();
     for p in &mut plan.pairs {
-        if rejected.contains(&pair_key(records[p.a].0, records[p.b].0)) {
+        if rejected.contains(&pair_key(ids[p.a], ids[p.b])) {
             p.decision = Decision::Apart;
         }
     }
@@ -51,8 +89,14 @@ pub fn plan(
         .filter(|p| p.decision == Decision::Merge)
         .map(|p| (p.a, p.b))
         .collect();
-    plan.clusters = block::clusters(records.len(), &merges);
-    Ok((records, plan))
+    plan.clusters = block::clusters(ids.len(), &merges);
+    tracing::debug!(
+        pairs = plan.pairs.len(),
+        clusters = plan.clusters.len(),
+        seconds = started.elapsed().as_secs_f64(),
+        "dedupe: pairs scored and clustered"
+    );
+    Ok((ids, plan))
 }
 
 /// Run `f` as a run of its own named `job`, holding the lease of
@@ -131,6 +175,7 @@ pub fn dedupe(
     in_run(store, (tenant, &job, by), entity, |store, run| {
         let (records, plan) = plan(store, tenant, (entity, m))?;
         let rejected: HashSet<_> = store.rejected_pairs(tenant, entity)?.into_iter().collect();
+        let started = std::time::Instant::now();
         let applied = apply_plan(
             store,
             (tenant, run),
@@ -138,6 +183,12 @@ pub fn dedupe(
             (&records, &plan),
             &rejected,
         )?;
+        tracing::debug!(
+            merged = applied.merged,
+            queued = applied.queued,
+            seconds = started.elapsed().as_secs_f64(),
+            "dedupe: plan committed"
+        );
         let c = counters(&[
             ("read", records.len() as u64),
             ("merged", applied.merged),

@@ -6,7 +6,10 @@ use super::read::{opt_time, time};
 use crate::identity::{self as id, LinkRow, RecordRow, Snapshot};
 use crate::migrate::{json, parse};
 use crate::model::*;
-use crate::{MergeRow, MergeWrite, NewReview, Result, ReviewRow, ReviewStatus, StoreError};
+use crate::{
+    MergeMember, MergeRow, MergeStep, MergeWrite, MergesDone, NewReview, Result, ReviewRow,
+    ReviewStatus, StoreError, Survive,
+};
 use einklang_core::Fields;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
@@ -183,6 +186,93 @@ pub(super) fn merge(
     now: &str,
 ) -> Out<i64> {
     let rows = mergeable(c, tenant, m)?;
+    merge_rows(c, tenant, run, m, rows, now)
+}
+
+/// See [`crate::HubStore::merge_many`]; `now` gives each step its time,
+/// as separate transactions would have.
+pub(super) fn merge_many(
+    c: &Connection,
+    (tenant, run, entity): (&str, RunId, &str),
+    steps: &[MergeStep],
+    survive: &Survive<'_>,
+    now: impl Fn() -> String,
+) -> Out<MergesDone> {
+    let mut done = MergesDone::default();
+    for step in steps {
+        match merge_step(c, (tenant, run, entity), step, survive, &now()) {
+            Ok(id) => done.ids.push(id),
+            Err(Fail::Store(e @ (StoreError::Refused(_) | StoreError::Changed { .. }))) => {
+                done.stopped = Some(e);
+                break;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}
+
+/// One step of [`merge_many`]: both records read, checked (nothing is
+/// written before a refusal), their values survived, then [`merge_rows`].
+fn merge_step(
+    c: &Connection,
+    (tenant, run, entity): (&str, RunId, &str),
+    step: &MergeStep,
+    survive: &Survive<'_>,
+    now: &str,
+) -> Out<i64> {
+    let mut found = Vec::with_capacity(2);
+    for rid in [step.survivor, step.merged] {
+        match record_row(c, tenant, rid)? {
+            Some(row) => found.push(row),
+            None => return Err(StoreError::Refused(format!("record {rid} does not exist")).into()),
+        }
+    }
+    let mut m = MergeWrite {
+        entity: entity.to_string(),
+        survivor: step.survivor,
+        merged: step.merged,
+        expect_versions: (found[0].1.version, found[1].1.version),
+        values: Fields::new(),
+        probability: step.probability,
+        reason: step.reason.clone(),
+    };
+    for (e, row) in &found {
+        if let Some(reason) = id::merge_refusal(&m, row.id, e, row) {
+            return Err(StoreError::Refused(reason).into());
+        }
+    }
+    let merged = found.pop().expect("two rows").1;
+    let survivor = found.pop().expect("two rows").1;
+    let members = [member(c, tenant, &survivor)?, member(c, tenant, &merged)?];
+    m.values = survive(&members);
+    merge_rows(c, tenant, run, &m, [survivor, merged], now)
+}
+
+/// A record as survivorship sees it.
+fn member(c: &Connection, tenant: &str, row: &RecordRow) -> Out<MergeMember> {
+    let mut stmt = c.prepare_cached(
+        "SELECT connector FROM links WHERE tenant = ?1 AND record_id = ?2 ORDER BY id",
+    )?;
+    let sources = stmt
+        .query_map(params![tenant, row.id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(MergeMember {
+        values: parse("record values", &row.vals)?,
+        sources,
+        changed: time("record updated_at", &row.updated_at)?.timestamp_micros(),
+    })
+}
+
+/// The writes of a merge whose rows were read and checked.
+fn merge_rows(
+    c: &Connection,
+    tenant: &str,
+    run: RunId,
+    m: &MergeWrite,
+    rows: [RecordRow; 2],
+    now: &str,
+) -> Out<i64> {
     let old: Fields = parse("record values", &rows[0].vals)?;
     let snap = snapshot(c, tenant, rows)?;
     c.prepare_cached(

@@ -389,3 +389,154 @@ fn match_keys_find_live_candidates_count_carriers_and_keep_their_state() {
         );
     });
 }
+
+/// `two` and a third contact.
+fn three(s: &mut dyn HubStore) -> (RunId, RecordId, RecordId, RecordId) {
+    let (run, a, b) = two(s);
+    let values = fields(json!({"name": "A. Muster", "city": "Berlin"}));
+    let c = s.apply("t1", run, &[create("c", values)]).unwrap()[0];
+    (run, a, b, c)
+}
+
+/// A survivorship that keeps every field (the survivor's first) and
+/// remembers what it was handed.
+fn union(
+    seen: &std::cell::RefCell<Vec<[MergeMember; 2]>>,
+) -> impl Fn(&[MergeMember; 2]) -> Fields + '_ {
+    move |members| {
+        seen.borrow_mut().push(members.clone());
+        let mut out = members[1].values.clone();
+        out.extend(members[0].values.clone());
+        out
+    }
+}
+
+fn step(survivor: RecordId, merged: RecordId) -> MergeStep {
+    MergeStep {
+        survivor,
+        merged,
+        probability: 0.97,
+        reason: "auto".into(),
+    }
+}
+
+#[test]
+fn merge_many_merges_as_merge_does_one_step_after_the_other_and_unmerge_restores_it() {
+    both(|s| {
+        let (_, a, b, c) = three(s);
+        let before = picture(s, &[a, b, c]);
+        let run = new_run(s);
+        let seen = std::cell::RefCell::new(Vec::new());
+        let survive = union(&seen);
+        let steps = [step(a, b), step(a, c)];
+        let done = s
+            .merge_many("t1", run, "contact", &steps, &survive)
+            .unwrap();
+        assert!(done.stopped.is_none(), "{:?}", done.stopped);
+        assert_eq!(done.ids.len(), 2);
+        let seen = seen.borrow().clone();
+        // the second step sees the survivor as the first left it
+        let first = survive(&seen[0]);
+        assert_eq!(seen[1][0].values, first);
+        assert_eq!(seen[0][0].sources, vec!["crm".to_string()]);
+        assert_eq!(
+            seen[1][0].sources,
+            vec!["crm".to_string(), "crm".to_string()]
+        );
+        assert!(seen[1][0].changed >= seen[0][0].changed);
+        let survivor = s.record("t1", "contact", a).unwrap().unwrap();
+        assert_eq!(survivor.values, survive(&seen[1]));
+        assert_eq!(survivor.values["city"], json!("Berlin"));
+        assert_eq!(survivor.values["phone"], json!("+4930123"));
+        for x in [b, c] {
+            let gone = s.record("t1", "contact", x).unwrap().unwrap();
+            assert_eq!(gone.merged_into, Some(a));
+            assert!(s.links_of("t1", x).unwrap().is_empty());
+            let hist = s.history_of("t1", x).unwrap();
+            assert_eq!(hist.last().unwrap().changes["merged_into"].new, json!(a));
+        }
+        let links = s.links_of("t1", a).unwrap();
+        assert_eq!(links.len(), 3, "both merged records' links moved");
+        assert!(links.iter().all(|l| l.status == LinkStatus::Dirty));
+        assert_eq!(s.conflicts("t1", true, 10).unwrap()[0].record_id, a);
+        let merges = s.merges("t1", Some(a), 10).unwrap();
+        let ids: Vec<i64> = merges.iter().map(|m| m.id).rev().collect();
+        assert_eq!(ids, done.ids);
+        assert!(merges
+            .iter()
+            .all(|m| m.status == "active" && m.run_id == run && m.reason == "auto"));
+        let hist = s.history_of("t1", a).unwrap();
+        assert_eq!(hist.last().unwrap().changes["city"].new, json!("Berlin"));
+
+        // undone last first: everything as it was
+        let undo = new_run(s);
+        s.unmerge("t1", undo, done.ids[1]).unwrap();
+        s.unmerge("t1", undo, done.ids[0]).unwrap();
+        assert_eq!(picture(s, &[a, b, c]), before);
+    });
+}
+
+#[test]
+fn merge_many_stops_at_a_refused_step_and_keeps_the_steps_before() {
+    both(|s| {
+        let (run, a, b, c) = three(s);
+        let seen = std::cell::RefCell::new(Vec::new());
+        let survive = union(&seen);
+        let steps = [step(a, b), step(a, b), step(a, c)];
+        let done = s
+            .merge_many("t1", run, "contact", &steps, &survive)
+            .unwrap();
+        assert_eq!(done.ids.len(), 1);
+        let err = done.stopped.expect("the second step is refused");
+        assert!(matches!(err, StoreError::Refused(_)), "{err}");
+        assert!(
+            err.to_string()
+                .contains(&format!("record {b} was merged into {a}")),
+            "{err}"
+        );
+        assert_eq!(seen.borrow().len(), 1, "a refused step survives nothing");
+        let record = |s: &mut dyn HubStore, id| s.record("t1", "contact", id).unwrap().unwrap();
+        assert_eq!(record(s, b).merged_into, Some(a), "the first step stays");
+        assert_eq!(record(s, c).merged_into, None, "the third is not tried");
+        assert_eq!(s.merges("t1", None, 10).unwrap().len(), 1);
+
+        let done = s
+            .merge_many("t1", run, "contact", &[step(a, 999)], &survive)
+            .unwrap();
+        assert!(done.ids.is_empty());
+        let err = done.stopped.unwrap().to_string();
+        assert!(err.contains("record 999 does not exist"), "{err}");
+        let done = s
+            .merge_many("t1", run, "person", &[step(a, c)], &survive)
+            .unwrap();
+        let err = done.stopped.unwrap().to_string();
+        assert!(err.contains("is a contact, not a person"), "{err}");
+        assert_eq!(record(s, c).merged_into, None);
+        let done = s.merge_many("t1", run, "contact", &[], &survive).unwrap();
+        assert!(done.ids.is_empty() && done.stopped.is_none());
+    });
+}
+
+#[test]
+fn merge_many_then_unmerge_gives_back_the_sqlite_rows_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hub.db");
+    let mut store = open(path.to_str().unwrap()).unwrap();
+    let s = store.as_mut();
+    let (run, a, b, c) = three(s);
+    let before = raw_rows(&path);
+    let seen = std::cell::RefCell::new(Vec::new());
+    let done = s
+        .merge_many(
+            "t1",
+            run,
+            "contact",
+            &[step(a, b), step(a, c)],
+            &union(&seen),
+        )
+        .unwrap();
+    assert_ne!(raw_rows(&path), before, "the merges changed rows");
+    s.unmerge("t1", run, done.ids[1]).unwrap();
+    s.unmerge("t1", run, done.ids[0]).unwrap();
+    assert_eq!(raw_rows(&path), before);
+}

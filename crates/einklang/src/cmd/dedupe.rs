@@ -12,7 +12,8 @@ use einklang_core::identity::batch;
 use einklang_core::identity::model::{Decision, Model};
 use einklang_core::Fields;
 use einklang_engine::identity::{live_records, ops, recorded};
-use einklang_store::RecordId;
+use einklang_store::{HubStore, RecordId};
+use std::collections::HashMap;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -73,6 +74,25 @@ fn label(f: &Fields) -> String {
     texts.join(", ")
 }
 
+/// The labels of the records at these indices of `records`, their values
+/// read from the store.
+fn labels(
+    store: &mut dyn HubStore,
+    tenant: &str,
+    records: &[RecordId],
+    mut indices: Vec<usize>,
+) -> anyhow::Result<HashMap<usize, String>> {
+    indices.sort_unstable();
+    indices.dedup();
+    let ids: Vec<RecordId> = indices.iter().map(|&i| records[i]).collect();
+    let states = store.load_records(tenant, &ids)?;
+    Ok(indices
+        .into_iter()
+        .zip(states)
+        .map(|(i, s)| (i, s.map(|s| label(&s.values)).unwrap_or_default()))
+        .collect())
+}
+
 /// Run `dedupe`.
 pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     let config = super::load_hub_config(path)?;
@@ -95,7 +115,7 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let (records, plan) = ops::plan(store.as_mut(), tenant, (&args.entity, m))?;
-    let id = |i: usize| records[i].0;
+    let id = |i: usize| records[i];
     let reviews: Vec<_> = plan
         .pairs
         .iter()
@@ -118,6 +138,17 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
         )?;
         return Ok(ExitCode::SUCCESS);
     }
+    // the values of only the records shown
+    let shown: Vec<usize> = plan
+        .clusters
+        .iter()
+        .take(args.limit)
+        .flatten()
+        .copied()
+        .chain(reviews.iter().take(args.limit).flat_map(|p| [p.a, p.b]))
+        .collect();
+    let labels = labels(store.as_mut(), tenant, &records, shown)?;
+    let label = |i: usize| labels.get(&i).map_or("", String::as_str);
     let mut t = Table::new(&["cluster", "records", "lowest pair probability"]);
     for (n, c) in plan.clusters.iter().take(args.limit).enumerate() {
         let lowest = plan
@@ -128,7 +159,7 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
             .fold(1.0, f64::min);
         let members: Vec<String> = c
             .iter()
-            .map(|&i| format!("{} ({})", id(i), label(&records[i].1)))
+            .map(|&i| format!("{} ({})", id(i), label(i)))
             .collect();
         t.row(vec![
             (n + 1).to_string(),
@@ -143,8 +174,8 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     for (n, p) in reviews.iter().take(args.limit).enumerate() {
         r.row(vec![
             (n + 1).to_string(),
-            format!("{} ({})", id(p.a), label(&records[p.a].1)),
-            format!("{} ({})", id(p.b), label(&records[p.b].1)),
+            format!("{} ({})", id(p.a), label(p.a)),
+            format!("{} ({})", id(p.b), label(p.b)),
             format!("{:.3}", p.probability),
         ]);
     }
