@@ -83,8 +83,12 @@ pub struct Applied {
     pub failed: Vec<String>,
 }
 
-/// How many merges of a batch plan go into one store transaction.
-const MERGES_PER_TRANSACTION: usize = 1000;
+/// How many merges of a batch plan go into one store transaction, about:
+/// whole clusters are. Large, since a merge dirties pages all over the
+/// store (both records, their links, indexes) and a transaction writes
+/// each page once however many of its merges touched it; a second or two
+/// of writing at a time.
+const MERGES_PER_TRANSACTION: usize = 20_000;
 
 /// Survivorship of `m` over a merge's two records as the store hands
 /// them (what [`merge_pair`] computes from the records it loads).
@@ -108,12 +112,14 @@ pub fn survive_with(m: &Matching) -> impl Fn(&[MergeMember; 2]) -> Fields + '_ {
 /// are queued. Pairs in `rejected` are never merged, not even through a
 /// third record. A merge the store refuses is counted as failed and its
 /// cluster goes on without it, as if each merge were committed alone.
+/// `between` runs between two transactions (the run renews its leases).
 pub fn apply_plan(
     store: &mut dyn HubStore,
     (tenant, run): (&str, RunId),
     (entity, m): (&str, &Matching),
     (records, plan): (&[RecordId], &Plan),
     rejected: &HashSet<(RecordId, RecordId)>,
+    between: &dyn Fn(&mut dyn HubStore),
 ) -> Result<Applied, EngineError> {
     let id = |i: usize| records[i];
     let score: HashMap<(RecordId, RecordId), f64> = plan
@@ -152,6 +158,9 @@ pub fn apply_plan(
                 });
             }
             end += 1;
+        }
+        if next > 0 {
+            between(store);
         }
         let done = store.merge_many(tenant, run, entity, &steps, &survive)?;
         for step in &steps[..done.ids.len()] {

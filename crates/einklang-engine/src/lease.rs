@@ -49,6 +49,8 @@ impl Default for LeaseOptions {
 pub struct Holding {
     tenant: String,
     holder: String,
+    /// How long the leases live without renewal (`None`: not taken).
+    ttl: Option<Duration>,
     stop: Option<Sender<()>>,
     lost: Arc<AtomicBool>,
     keeper: Option<JoinHandle<()>>,
@@ -76,6 +78,7 @@ impl Holding {
         let mut holding = Holding {
             tenant: tenant.to_string(),
             holder: request.holder.clone(),
+            ttl: None,
             stop: None,
             lost: Arc::new(AtomicBool::new(false)),
             keeper: None,
@@ -83,6 +86,7 @@ impl Holding {
         if options.disabled {
             return Ok(holding);
         }
+        holding.ttl = Some(options.ttl);
         take(store, tenant, &request, options.wait)?;
         tracing::debug!(holder = %request.holder, leases = ?request.names, "leases taken");
         store.set_fence(Some(Fence {
@@ -103,6 +107,17 @@ impl Holding {
     /// Record the run the leases protect.
     pub fn attach(&self, store: &mut dyn HubStore, run: RunId) -> Result<(), EngineError> {
         Ok(store.attach_run(&self.tenant, &self.holder, run)?)
+    }
+
+    /// Renew the leases through `store` itself: for a run that commits
+    /// long transactions back to back, between which the keeper's own
+    /// connection may not get the store. A failed renewal is left to the
+    /// keeper and the fence (the next write finds leases lost).
+    pub fn renew(&self, store: &mut dyn HubStore) {
+        let Some(ttl) = self.ttl else { return };
+        if let Err(e) = store.renew_leases(&self.tenant, &self.holder, ttl) {
+            tracing::debug!(holder = %self.holder, error = %e, "renewing the run's leases failed");
+        }
     }
 
     /// Whether the keeper found the leases taken over.

@@ -331,7 +331,15 @@ fn a_refused_merge_fails_alone_and_its_cluster_goes_on_without_it() {
         .unwrap();
     merge_pair(store, (t, run), ("contact", m), (r3, r2), (1.0, "review")).unwrap();
     let rejected = [pair_key(r2, r3)].into_iter().collect();
-    let applied = apply_plan(store, (t, run), ("contact", m), (&ids, &plan), &rejected).unwrap();
+    let applied = apply_plan(
+        store,
+        (t, run),
+        ("contact", m),
+        (&ids, &plan),
+        &rejected,
+        &|_| {},
+    )
+    .unwrap();
     assert_eq!((applied.merged, applied.kept_apart), (2, 0), "{applied:?}");
     assert_eq!(applied.failed.len(), 1, "{applied:?}");
     assert!(

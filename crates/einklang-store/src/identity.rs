@@ -254,8 +254,13 @@ pub(crate) fn changes(old: &Fields, new: &Fields) -> crate::FieldChanges {
 
 /// The history origin of a merge and of its undoing.
 pub(crate) fn origin(undo: bool, merge: &MergeRow) -> String {
+    origin_of(undo, merge.merged, merge.survivor)
+}
+
+/// [`origin`] of the records of a merge.
+pub(crate) fn origin_of(undo: bool, merged: RecordId, survivor: RecordId) -> String {
     let verb = if undo { "unmerge" } else { "merge" };
-    format!("{verb} {} → {}", merge.merged, merge.survivor)
+    format!("{verb} {merged} → {survivor}")
 }
 
 /// The one-field history of the merged record: `merged_into` set or cleared.

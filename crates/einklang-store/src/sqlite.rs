@@ -33,6 +33,11 @@ pub struct SqliteStore {
     fence: Option<crate::lease::Fence>,
 }
 
+/// The page cache in KiB, as `open` sets it (`cache_size = -65536`).
+const CACHE_KIB: i64 = 65_536;
+/// The page cache in KiB while [`HubStore::merge_many`] writes.
+const MERGE_CACHE_KIB: i64 = 262_144;
+
 fn now() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
 }
@@ -656,9 +661,20 @@ impl HubStore for SqliteStore {
         steps: &[MergeStep],
         survive: &Survive<'_>,
     ) -> Result<MergesDone> {
-        self.write("merge_many", |c| {
+        // the merges of a batch plan touch pages all over the store: a
+        // larger cache for them keeps each dirty page in memory until the
+        // commit writes it once
+        let cache = |kib: i64| format!("PRAGMA cache_size = -{kib}");
+        self.conn
+            .execute_batch(&cache(MERGE_CACHE_KIB))
+            .map_err(self.err())?;
+        let out = self.write("merge_many", |c| {
             identity::merge_many(c, (tenant, run, entity), steps, survive, now)
-        })
+        });
+        self.conn
+            .execute_batch(&cache(CACHE_KIB))
+            .map_err(self.err())?;
+        out
     }
 
     fn unmerge(&mut self, tenant: &str, run: RunId, merge_id: i64) -> Result<MergeRow> {

@@ -108,6 +108,19 @@ pub fn in_run<T>(
     entity: &str,
     f: impl FnOnce(&mut dyn HubStore, RunId) -> Result<(T, Counters), EngineError>,
 ) -> Result<(RunId, T), EngineError> {
+    in_held_run(store, (tenant, job, by), entity, |store, run, _| {
+        f(store, run)
+    })
+}
+
+/// [`in_run`], with `f` given the leases it runs under (to renew them
+/// between long transactions, [`Holding::renew`]).
+pub fn in_held_run<T>(
+    store: &mut dyn HubStore,
+    (tenant, job, by): (&str, &str, &str),
+    entity: &str,
+    f: impl FnOnce(&mut dyn HubStore, RunId, &Holding) -> Result<(T, Counters), EngineError>,
+) -> Result<(RunId, T), EngineError> {
     let names = vec![format!("entity:{entity}")];
     let holding = Holding::acquire(store, tenant, names, (job, by), &op_lease())?;
     let out = leased_run(store, (tenant, job, by), &holding, f);
@@ -130,7 +143,7 @@ fn leased_run<T>(
     store: &mut dyn HubStore,
     (tenant, job, by): (&str, &str, &str),
     holding: &Holding,
-    f: impl FnOnce(&mut dyn HubStore, RunId) -> Result<(T, Counters), EngineError>,
+    f: impl FnOnce(&mut dyn HubStore, RunId, &Holding) -> Result<(T, Counters), EngineError>,
 ) -> Result<(RunId, T), EngineError> {
     let new = NewRun {
         job: job.to_string(),
@@ -139,7 +152,7 @@ fn leased_run<T>(
     };
     let run = store.start_run(tenant, &new)?;
     holding.attach(store, run)?;
-    match f(store, run) {
+    match f(store, run, holding) {
         Ok((value, counters)) => {
             let outcome = RunOutcome {
                 status: RunStatus::Succeeded,
@@ -172,7 +185,7 @@ pub fn dedupe(
     (entity, m): (&str, &Matching),
 ) -> Result<(RunId, Applied), EngineError> {
     let job = format!("dedupe {entity}");
-    in_run(store, (tenant, &job, by), entity, |store, run| {
+    in_held_run(store, (tenant, &job, by), entity, |store, run, holding| {
         let (records, plan) = plan(store, tenant, (entity, m))?;
         let rejected: HashSet<_> = store.rejected_pairs(tenant, entity)?.into_iter().collect();
         let started = std::time::Instant::now();
@@ -182,6 +195,7 @@ pub fn dedupe(
             (entity, m),
             (&records, &plan),
             &rejected,
+            &|store| holding.renew(store),
         )?;
         tracing::debug!(
             merged = applied.merged,

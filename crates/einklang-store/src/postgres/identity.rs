@@ -249,8 +249,7 @@ fn merge_rows(
             ],
         )?
         .get(0);
-    let row = merge_row(c, tenant, merge_id)?.expect("just inserted").0;
-    let origin = id::origin(false, &row);
+    let origin = id::origin_of(false, m.merged, m.survivor);
     history(
         c,
         tenant,

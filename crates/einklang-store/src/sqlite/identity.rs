@@ -300,8 +300,7 @@ fn merge_rows(
         m.expect_versions.0 + 1, json(&snap), now
     ])?;
     let merge_id = c.last_insert_rowid();
-    let row = merge_row(c, tenant, merge_id)?.expect("just inserted").0;
-    let origin = id::origin(false, &row);
+    let origin = id::origin_of(false, m.merged, m.survivor);
     history(
         c,
         tenant,
