@@ -20,7 +20,7 @@ use einklang_store::lease::hostname;
 use einklang_store::{Fence, HubStore, LeaseRequest, LeaseRow, Leases, RunId};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -53,6 +53,8 @@ pub struct Holding {
     ttl: Option<Duration>,
     stop: Option<Sender<()>>,
     lost: Arc<AtomicBool>,
+    /// When the leases were last renewed (by the keeper or [`Holding::renew`]).
+    renewed: Arc<Mutex<Instant>>,
     keeper: Option<JoinHandle<()>>,
 }
 
@@ -81,6 +83,7 @@ impl Holding {
             ttl: None,
             stop: None,
             lost: Arc::new(AtomicBool::new(false)),
+            renewed: Arc::new(Mutex::new(Instant::now())),
             keeper: None,
         };
         if options.disabled {
@@ -115,8 +118,12 @@ impl Holding {
     /// keeper and the fence (the next write finds leases lost).
     pub fn renew(&self, store: &mut dyn HubStore) {
         let Some(ttl) = self.ttl else { return };
-        if let Err(e) = store.renew_leases(&self.tenant, &self.holder, ttl) {
-            tracing::debug!(holder = %self.holder, error = %e, "renewing the run's leases failed");
+        match store.renew_leases(&self.tenant, &self.holder, ttl) {
+            Ok(true) => *self.renewed.lock().expect("renewal time") = Instant::now(),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::debug!(holder = %self.holder, error = %e, "renewing the run's leases failed")
+            }
         }
     }
 
@@ -137,23 +144,24 @@ impl Holding {
     fn start_keeper(&mut self, mut other: Box<dyn Leases>, ttl: Duration) {
         let (tx, rx) = channel::<()>();
         let (tenant, holder, lost) = (self.tenant.clone(), self.holder.clone(), self.lost.clone());
+        let renewed = self.renewed.clone();
         let every = ttl / 6;
         self.keeper = Some(std::thread::spawn(move || {
-            let mut renewed = Instant::now();
+            let since = || renewed.lock().expect("renewal time").elapsed();
             loop {
                 match rx.recv_timeout(every) {
                     Err(RecvTimeoutError::Timeout) => {}
                     _ => return, // released (or the holding was dropped)
                 }
                 match other.renew_leases(&tenant, &holder, ttl) {
-                    Ok(true) => renewed = Instant::now(),
+                    Ok(true) => *renewed.lock().expect("renewal time") = Instant::now(),
                     Ok(false) => {
                         tracing::error!(%holder, "the run's leases were taken over; it stops at its next commit");
                         lost.store(true, Ordering::Relaxed);
                         return;
                     }
                     // a busy store (a long transaction) is normal for a while
-                    Err(e) if renewed.elapsed() < ttl / 2 => {
+                    Err(e) if since() < ttl / 2 => {
                         tracing::debug!(%holder, error = %e, "renewing the run's leases failed; trying again")
                     }
                     Err(e) => {

@@ -223,14 +223,22 @@ fn merge_rows(
         "UPDATE records SET merged_into = $1, version = version + 1, updated_at = now() WHERE id = $2",
         &[&m.survivor, &m.merged],
     )?;
-    for table in ["links", "conflicts", "outbox"] {
+    // a move or update the snapshot shows would change no row is not made
+    let moving = [
+        ("links", snap.links.iter().any(|l| l.record_id == m.merged)),
+        ("conflicts", !snap.conflicts.is_empty()),
+        ("outbox", !snap.outbox.is_empty()),
+    ];
+    for (table, _) in moving.into_iter().filter(|t| t.1) {
         let sql = format!("UPDATE {table} SET record_id = $1 WHERE tenant = $2 AND record_id = $3");
         c.execute(&sql, &[&m.survivor, &tenant, &m.merged])?;
     }
-    c.execute(
-        "UPDATE links SET status = 'dirty', updated_at = now() WHERE tenant = $1 AND record_id = $2 AND status = 'clean'",
-        &[&tenant, &m.survivor],
-    )?;
+    if snap.links.iter().any(|l| l.status == "clean") {
+        c.execute(
+            "UPDATE links SET status = 'dirty', updated_at = now() WHERE tenant = $1 AND record_id = $2 AND status = 'clean'",
+            &[&tenant, &m.survivor],
+        )?;
+    }
     let merge_id: i64 = c
         .query_one(
             "INSERT INTO merges (tenant, entity, survivor_id, merged_id, probability, reason, status, run_id,

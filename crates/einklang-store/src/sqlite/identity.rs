@@ -119,25 +119,46 @@ fn ids(c: &Connection, sql: &str, tenant: &str, rid: RecordId) -> Out<Vec<i64>> 
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-fn snapshot(c: &Connection, tenant: &str, records: [RecordRow; 2]) -> Out<Snapshot> {
-    // one record at a time: with `IN (a, b)` SQLite picks the tenant index and scans every link
+/// The links of `rid` with their connectors, by id.
+fn links_with_connector(
+    c: &Connection,
+    tenant: &str,
+    rid: RecordId,
+) -> Out<Vec<(LinkRow, String)>> {
     let mut stmt = c.prepare_cached(
-        "SELECT id, record_id, status, updated_at, content_hash FROM links
-         WHERE tenant = ?1 AND record_id = ?2",
+        "SELECT id, record_id, status, updated_at, content_hash, connector FROM links
+         WHERE tenant = ?1 AND record_id = ?2 ORDER BY id",
     )?;
-    let mut links = Vec::new();
-    for r in &records {
-        let rows = stmt.query_map(params![tenant, r.id], |r| {
-            Ok(LinkRow {
+    let rows = stmt.query_map(params![tenant, rid], |r| {
+        Ok((
+            LinkRow {
                 id: r.get(0)?,
                 record_id: r.get(1)?,
                 status: r.get(2)?,
                 updated_at: r.get(3)?,
                 content_hash: r.get(4)?,
-            })
-        })?;
-        links.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
-    }
+            },
+            r.get(5)?,
+        ))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn snapshot(
+    c: &Connection,
+    tenant: &str,
+    records: [RecordRow; 2],
+    links: Option<Vec<LinkRow>>,
+) -> Out<Snapshot> {
+    let mut links = match links {
+        Some(links) => links,
+        None => {
+            // one record at a time: with `IN (a, b)` SQLite picks the tenant index and scans every link
+            let mut links = links_with_connector(c, tenant, records[0].id)?;
+            links.extend(links_with_connector(c, tenant, records[1].id)?);
+            links.into_iter().map(|l| l.0).collect()
+        }
+    };
     links.sort_by_key(|l: &LinkRow| l.id);
     let merged = records[1].id;
     Ok(Snapshot {
@@ -186,7 +207,7 @@ pub(super) fn merge(
     now: &str,
 ) -> Out<i64> {
     let rows = mergeable(c, tenant, m)?;
-    merge_rows(c, tenant, run, m, rows, now)
+    merge_rows(c, (tenant, run), m, (rows, None, None), now)
 }
 
 /// See [`crate::HubStore::merge_many`]; `now` gives each step its time,
@@ -244,37 +265,45 @@ fn merge_step(
     }
     let merged = found.pop().expect("two rows").1;
     let survivor = found.pop().expect("two rows").1;
-    let members = [member(c, tenant, &survivor)?, member(c, tenant, &merged)?];
+    let mut links = Vec::new();
+    let mut member = |row: &RecordRow| -> Out<MergeMember> {
+        let (rows, sources): (Vec<LinkRow>, Vec<String>) =
+            links_with_connector(c, tenant, row.id)?.into_iter().unzip();
+        links.extend(rows);
+        Ok(MergeMember {
+            values: parse("record values", &row.vals)?,
+            sources,
+            changed: time("record updated_at", &row.updated_at)?.timestamp_micros(),
+        })
+    };
+    let members = [member(&survivor)?, member(&merged)?];
     m.values = survive(&members);
-    merge_rows(c, tenant, run, &m, [survivor, merged], now)
+    let [old, _] = members;
+    let rows = [survivor, merged];
+    merge_rows(
+        c,
+        (tenant, run),
+        &m,
+        (rows, Some(links), Some(old.values)),
+        now,
+    )
 }
 
-/// A record as survivorship sees it.
-fn member(c: &Connection, tenant: &str, row: &RecordRow) -> Out<MergeMember> {
-    let mut stmt = c.prepare_cached(
-        "SELECT connector FROM links WHERE tenant = ?1 AND record_id = ?2 ORDER BY id",
-    )?;
-    let sources = stmt
-        .query_map(params![tenant, row.id], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(MergeMember {
-        values: parse("record values", &row.vals)?,
-        sources,
-        changed: time("record updated_at", &row.updated_at)?.timestamp_micros(),
-    })
-}
-
-/// The writes of a merge whose rows were read and checked.
+/// The writes of a merge whose rows were read and checked (with their
+/// links and the survivor's values when already read). A move or update
+/// the snapshot shows would change no row is not made.
 fn merge_rows(
     c: &Connection,
-    tenant: &str,
-    run: RunId,
+    (tenant, run): (&str, RunId),
     m: &MergeWrite,
-    rows: [RecordRow; 2],
+    (rows, links, old): ([RecordRow; 2], Option<Vec<LinkRow>>, Option<Fields>),
     now: &str,
 ) -> Out<i64> {
-    let old: Fields = parse("record values", &rows[0].vals)?;
-    let snap = snapshot(c, tenant, rows)?;
+    let old: Fields = match old {
+        Some(old) => old,
+        None => parse("record values", &rows[0].vals)?,
+    };
+    let snap = snapshot(c, tenant, rows, links)?;
     c.prepare_cached(
         "UPDATE records SET vals = ?1, version = version + 1, updated_at = ?2 WHERE id = ?3",
     )?
@@ -283,14 +312,21 @@ fn merge_rows(
         "UPDATE records SET merged_into = ?1, version = version + 1, updated_at = ?2 WHERE id = ?3",
     )?
     .execute(params![m.survivor, now, m.merged])?;
-    for table in ["links", "conflicts", "outbox"] {
+    let moving = [
+        ("links", snap.links.iter().any(|l| l.record_id == m.merged)),
+        ("conflicts", !snap.conflicts.is_empty()),
+        ("outbox", !snap.outbox.is_empty()),
+    ];
+    for (table, _) in moving.into_iter().filter(|t| t.1) {
         let sql = format!("UPDATE {table} SET record_id = ?1 WHERE tenant = ?2 AND record_id = ?3");
         c.prepare_cached(&sql)?
             .execute(params![m.survivor, tenant, m.merged])?;
     }
     // every remote of the survivor must receive the merged values
-    c.prepare_cached("UPDATE links SET status = 'dirty', updated_at = ?1 WHERE tenant = ?2 AND record_id = ?3 AND status = 'clean'")?
-        .execute(params![now, tenant, m.survivor])?;
+    if snap.links.iter().any(|l| l.status == "clean") {
+        c.prepare_cached("UPDATE links SET status = 'dirty', updated_at = ?1 WHERE tenant = ?2 AND record_id = ?3 AND status = 'clean'")?
+            .execute(params![now, tenant, m.survivor])?;
+    }
     c.prepare_cached(
         "INSERT INTO merges (tenant, entity, survivor_id, merged_id, probability, reason, status, run_id,
            survivor_version, snapshot, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active', ?7, ?8, ?9, ?10)",
