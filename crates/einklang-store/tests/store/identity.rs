@@ -468,11 +468,17 @@ fn merge_many_merges_as_merge_does_one_step_after_the_other_and_unmerge_restores
         let hist = s.history_of("t1", a).unwrap();
         assert_eq!(hist.last().unwrap().changes["city"].new, json!("Berlin"));
 
-        // undone last first: everything as it was
+        // the last merge undone: c as it was, a as the first step left it
         let undo = new_run(s);
         s.unmerge("t1", undo, done.ids[1]).unwrap();
-        s.unmerge("t1", undo, done.ids[0]).unwrap();
-        assert_eq!(picture(s, &[a, b, c]), before);
+        let now = picture(s, &[a, b, c]);
+        assert_eq!(now[2], before[2], "c as it was");
+        let survivor = s.record("t1", "contact", a).unwrap().unwrap();
+        assert_eq!(survivor.values, first);
+        assert_eq!(s.links_of("t1", a).unwrap().len(), 2);
+        // as after `merge`: the survivor moved on, so the first stays
+        let err = s.unmerge("t1", undo, done.ids[0]).unwrap_err().to_string();
+        assert!(err.contains("changed after merge"), "{err}");
     });
 }
 
@@ -526,17 +532,23 @@ fn merge_many_then_unmerge_gives_back_the_sqlite_rows_byte_for_byte() {
     let (run, a, b, c) = three(s);
     let before = raw_rows(&path);
     let seen = std::cell::RefCell::new(Vec::new());
+    let survive = union(&seen);
     let done = s
-        .merge_many(
-            "t1",
-            run,
-            "contact",
-            &[step(a, b), step(a, c)],
-            &union(&seen),
-        )
+        .merge_many("t1", run, "contact", &[step(a, b)], &survive)
         .unwrap();
-    assert_ne!(raw_rows(&path), before, "the merges changed rows");
-    s.unmerge("t1", run, done.ids[1]).unwrap();
+    assert_ne!(raw_rows(&path), before, "the merge changed rows");
     s.unmerge("t1", run, done.ids[0]).unwrap();
     assert_eq!(raw_rows(&path), before);
+    // the second of a batch's merges, likewise: the rows after the first
+    let done = s
+        .merge_many("t1", run, "contact", &[step(b, c), step(b, a)], &survive)
+        .unwrap();
+    assert_eq!(done.ids.len(), 2);
+    s.unmerge("t1", run, done.ids[1]).unwrap();
+    let between = raw_rows(&path);
+    let again = s
+        .merge_many("t1", run, "contact", &[step(b, a)], &survive)
+        .unwrap();
+    s.unmerge("t1", run, again.ids[0]).unwrap();
+    assert_eq!(raw_rows(&path), between);
 }
