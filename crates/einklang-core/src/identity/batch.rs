@@ -2,7 +2,8 @@
 //! compare the candidate pairs, estimate the model from the data when
 //! asked, score, decide, and cluster the pairs to merge, strongest first,
 //! never joining two records that are clearly different people
-//! ([`Model::different_people`]: such a pair goes to review instead).
+//! ([`Model::different_people`]) and do not score as a merge themselves:
+//! the pair that would join them goes to review instead.
 //! Pure: the records come in, the plan goes out.
 //!
 //! A million records fit: each record is normalised once into packed
@@ -360,8 +361,12 @@ pub fn run_prepared(model: &mut Model, settings: &Settings<'_>, prepared: Prepar
         .filter(|&i| pairs[i].decision == Decision::Merge)
         .collect();
     let merges: Vec<(usize, usize)> = merging.iter().map(|&i| (pairs[i].a, pairs[i].b)).collect();
+    // two records are kept apart when they are clearly different people
+    // and do not score as a merge themselves (a replaced first name with
+    // everything else agreeing still merges)
     let (clusters, refused) = block::coherent_clusters(forms.len(), &merges, |x, y| {
         model.different_people(&forms[x], &forms[y])
+            && model.probability_in(&forms[x], &forms[y]) < settings.auto_merge
     });
     for r in refused {
         // it would join two different people: a person decides
