@@ -12,6 +12,11 @@
 //! them — reading overlaps normalising, so its time is included; the
 //! reading alone is `reading_seconds` — then blocking, estimating,
 //! scoring, clustering).
+//!
+//! With `DEDUP_CLUSTERS=FILE` in the environment it also writes `a,b` for
+//! every two records the pass puts into one cluster: the merges at the
+//! config's `auto_merge` as a whole, after clustering (what `einklang
+//! dedupe` would merge), where PAIRS holds the scored pairs alone.
 
 /// The allocator the `einklang` binary ships with.
 #[global_allocator]
@@ -84,9 +89,23 @@ fn main() -> anyhow::Result<()> {
         predicted += 1;
     }
     w.flush()?;
+    let mut clustered = 0;
+    if let Some(path) = std::env::var_os("DEDUP_CLUSTERS") {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+        writeln!(w, "a,b")?;
+        for c in &plan.clusters {
+            for (i, &a) in c.iter().enumerate() {
+                for &b in &c[i + 1..] {
+                    writeln!(w, "{},{}", ids[a], ids[b])?;
+                    clustered += 1;
+                }
+            }
+        }
+        w.flush()?;
+    }
     println!(
         "{}",
-        json!({"records": records, "candidate_pairs": plan.pairs.len(), "predicted_pairs": predicted, "seconds": seconds, "normalise_seconds": busy.as_secs_f64(), "reading_seconds": reading.as_secs_f64()})
+        json!({"records": records, "candidate_pairs": plan.pairs.len(), "predicted_pairs": predicted, "clusters": plan.clusters.len(), "clustered_pairs": clustered, "seconds": seconds, "normalise_seconds": busy.as_secs_f64(), "reading_seconds": reading.as_secs_f64()})
     );
     Ok(())
 }

@@ -2,7 +2,8 @@
 //! compare the candidate pairs, estimate the model from the data when
 //! asked, score, decide, and cluster the pairs to merge, strongest first,
 //! never joining two records that are clearly different people
-//! ([`Model::different_people`]: such a pair goes to review instead).
+//! ([`Model::different_people`]) and do not score as a merge themselves:
+//! the pair that would join them goes to review instead.
 //! Pure: the records come in, the plan goes out.
 //!
 //! A million records fit: each record is normalised once into packed
@@ -128,7 +129,9 @@ pub fn frequencies<'a, S: Side + 'a>(
         .collect();
     (0..model.comparisons.len())
         .map(|k| {
-            let mut people: HashMap<&str, Vec<u64>> = HashMap::new();
+            // (value, person) hashed, sorted and made unique: no map of a
+            // million values with a list each
+            let mut seen: Vec<(u64, u64)> = Vec::new();
             for r in forms.clone() {
                 let mut who = String::new();
                 for &n in names.iter().filter(|&&n| n != k) {
@@ -136,18 +139,28 @@ pub fn frequencies<'a, S: Side + 'a>(
                     who.push('|');
                 }
                 let person = xxh3_64(who.as_bytes());
+                seen.extend(r.values(k).map(|f| (xxh3_64(f.as_bytes()), person)));
+            }
+            seen.sort_unstable();
+            seen.dedup();
+            let common: HashMap<u64, u32> = seen
+                .chunk_by(|x, y| x.0 == y.0)
+                .filter(|people| people.len() >= 3)
+                .map(|people| (people[0].0, people.len() as u32))
+                .collect();
+            drop(seen);
+            let mut out = HashMap::new();
+            if common.is_empty() {
+                return out;
+            }
+            for r in forms.clone() {
                 for f in r.values(k) {
-                    people.entry(f).or_default().push(person);
+                    if let Some(&n) = common.get(&xxh3_64(f.as_bytes())) {
+                        out.entry(f.to_string()).or_insert(n);
+                    }
                 }
             }
-            people
-                .into_iter()
-                .filter_map(|(f, mut p)| {
-                    p.sort_unstable();
-                    p.dedup();
-                    (p.len() >= 3).then(|| (f.to_string(), p.len() as u32))
-                })
-                .collect()
+            out
         })
         .collect()
 }
@@ -348,8 +361,12 @@ pub fn run_prepared(model: &mut Model, settings: &Settings<'_>, prepared: Prepar
         .filter(|&i| pairs[i].decision == Decision::Merge)
         .collect();
     let merges: Vec<(usize, usize)> = merging.iter().map(|&i| (pairs[i].a, pairs[i].b)).collect();
+    // two records are kept apart when they are clearly different people
+    // and do not score as a merge themselves (a replaced first name with
+    // everything else agreeing still merges)
     let (clusters, refused) = block::coherent_clusters(forms.len(), &merges, |x, y| {
         model.different_people(&forms[x], &forms[y])
+            && model.probability_in(&forms[x], &forms[y]) < settings.auto_merge
     });
     for r in refused {
         // it would join two different people: a person decides

@@ -160,10 +160,12 @@ impl Model {
     pub fn levels_in(&self, a: &(impl Side + ?Sized), b: &(impl Side + ?Sized)) -> Vec<Level> {
         let (mut levels, swapped) = self.read(a, b);
         if self.clearly_different(&levels, swapped) {
-            // a family's address, an office's landline: shared, not identity
+            // a family's address, an office's landline: shared, so no
+            // evidence either way (as close it would count against a
+            // person's own address on two records with mistyped names)
             for (level, c) in levels.iter_mut().zip(&self.comparisons) {
                 if *level == Level::Exact && matches!(c.kind, Kind::Email | Kind::Phone) {
-                    *level = Level::Close;
+                    *level = Level::Missing;
                 }
             }
         }
@@ -176,8 +178,9 @@ impl Model {
     /// name swapped — agrees better that way and never counts) or their
     /// birthdays do. Then an e-mail address or phone number both carry is
     /// one they share (a household's, an office's), not evidence that they
-    /// are one person: [`Self::levels_in`] counts it as close, and a pass
-    /// never puts the two into one cluster ([`super::batch`]).
+    /// are one person: [`Self::levels_in`] counts it as no evidence
+    /// (missing), and a pass never puts the two into one cluster unless
+    /// the pair itself scores as a merge ([`super::batch`]).
     pub fn different_people(&self, a: &(impl Side + ?Sized), b: &(impl Side + ?Sized)) -> bool {
         let (levels, swapped) = self.read(a, b);
         self.clearly_different(&levels, swapped)

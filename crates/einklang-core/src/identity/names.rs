@@ -57,6 +57,9 @@ pub const VARIANTS: &[&[&str]] = &[
         "kathrin",
         "katrin",
         "kathi",
+        "käthe",
+        "kathe",
+        "katinka",
         "kati",
         "catherine",
         "katherine",
@@ -149,7 +152,8 @@ pub const VARIANTS: &[&[&str]] = &[
     ],
     &["thomas", "tom", "tommy", "tomas", "tomaz", "thommy", "foma"],
     &[
-        "andreas", "andrew", "andy", "andrej", "andrei", "andrey", "andre", "andraz", "dries",
+        "andreas", "andi", "andrew", "andy", "andrej", "andrei", "andrey", "andre", "andraz",
+        "dries",
     ],
     &[
         "peter", "pete", "piet", "pieter", "petr", "pjotr", "pyotr", "peer",
@@ -169,8 +173,8 @@ pub const VARIANTS: &[&[&str]] = &[
         "jure", "jurij", "georgij", "gyorgy",
     ],
     &[
-        "matthias", "mathias", "matthew", "matt", "matija", "matej", "matteo", "mats", "thijs",
-        "matvey", "matvei",
+        "matthias", "mathias", "matze", "matz", "hias", "matthew", "matt", "matija", "matej",
+        "matteo", "mats", "thijs", "matvey", "matvei",
     ],
     &["maximilian", "max", "maxim", "maksim", "maks", "maxi"],
     &["daniel", "dan", "danny", "danijel", "dani", "daan"],
@@ -297,6 +301,44 @@ pub const VARIANTS: &[&[&str]] = &[
     &["ignatius", "ignaz", "naz"],
     &["rosalia", "rosa", "rosi", "rosie", "rose"],
     &["veronika", "veronica", "vroni", "nika"],
+    &[
+        "stefanie",
+        "stephanie",
+        "steffi",
+        "steffie",
+        "stefi",
+        "stevie",
+    ],
+    &[
+        "charlotte",
+        "lotte",
+        "lotti",
+        "lottie",
+        "charly",
+        "carlota",
+        "sarlota",
+    ],
+    &["monika", "monica", "moni"],
+    &["ursula", "uschi", "ulla", "urszula", "uršula"],
+    &["theresa", "therese", "teresa", "resi", "tessa", "terezija"],
+    &[
+        "magdalena",
+        "magdalene",
+        "leni",
+        "madlen",
+        "madeleine",
+        "magda",
+    ],
+    &["friederike", "frederike", "rike", "fritzi"],
+    &["ulrike", "ulli", "uli", "rike"],
+    &["florian", "flo", "florijan"],
+    &["dominik", "dominic", "domi"],
+    &["manfred", "manni", "fred"],
+    &["siegfried", "siggi", "sigi"],
+    &["angelika", "angelica", "angela", "geli", "angie"],
+    &["sabine", "bine", "sabina"],
+    &["christiane", "christa", "christel"],
+    &["regina", "gina"],
 ];
 
 /// For each name (folded, so `jürgen` in the table is `juergen`), the
@@ -441,6 +483,9 @@ mod tests {
             ("peggy", "margaret"),
             ("lisa", "elisabeth"),
             ("katja", "katharina"),
+            ("steffi", "stefanie"),
+            ("matze", "matthias"),
+            ("kaethe", "katrin"),
         ] {
             assert!(variants(x, y), "{x} ~ {y}");
             assert!(variants(y, x), "{y} ~ {x}");

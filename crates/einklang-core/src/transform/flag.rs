@@ -28,9 +28,11 @@
 //!   ([`super::push`]): a source gets back exactly what it holds, so the
 //!   projection of a flagged value reads back as the same flag and is no
 //!   change to write;
-//! - **matching** compares a flagged phone by its digits
-//!   (`identity::normalise::phone_digits`), other flagged values by their
-//!   raw text; survivorship prefers a valid value to a flagged one;
+//! - **matching** compares a flagged phone by its country code and
+//!   national digits as the numbering plan would read it in the model's
+//!   region (`identity::normalise::phone`; by its digits alone when even
+//!   that fails), other flagged values by their raw text; survivorship
+//!   prefers a valid value to a flagged one;
 //! - **content hashes** cover the flag like any value.
 //!
 //! A `_flags` entry beside an emptied field would drop the value from the
