@@ -263,6 +263,16 @@ pub trait HubStore: Leases + Integrity + IgnoredFields + Send {
         after: RecordId,
         limit: usize,
     ) -> Result<Vec<(RecordId, Fields)>>;
+    /// Up to `limit` records of `entity` merged into another (not
+    /// deleted) with an id after `after`, by id, with their values as they
+    /// were merged: matching counts the e-mails and phones they carried.
+    fn merged_away(
+        &mut self,
+        tenant: &str,
+        entity: &str,
+        after: RecordId,
+        limit: usize,
+    ) -> Result<Vec<(RecordId, Fields)>>;
     /// Merge one record into another in one transaction: the survivor
     /// takes the new values, every link, open conflict and outbox entry of
     /// the merged record moves to it, the merged record is deactivated with

@@ -453,6 +453,16 @@ impl HubStore for PgStore {
         identity::live_records(&mut self.client, tenant, entity, after, limit)
     }
 
+    fn merged_away(
+        &mut self,
+        tenant: &str,
+        entity: &str,
+        after: RecordId,
+        limit: usize,
+    ) -> Result<Vec<(RecordId, Fields)>> {
+        identity::merged_away(&mut self.client, tenant, entity, after, limit)
+    }
+
     fn merge(&mut self, tenant: &str, run: RunId, merge: &MergeWrite) -> Result<i64> {
         self.in_tx("merge", |c| identity::merge(c, tenant, run, merge))
     }

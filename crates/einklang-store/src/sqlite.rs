@@ -649,6 +649,17 @@ impl HubStore for SqliteStore {
         self.fail(out)
     }
 
+    fn merged_away(
+        &mut self,
+        tenant: &str,
+        entity: &str,
+        after: RecordId,
+        limit: usize,
+    ) -> Result<Vec<(RecordId, Fields)>> {
+        let out = identity::merged_away(&self.conn, tenant, entity, after, limit);
+        self.fail(out)
+    }
+
     fn merge(&mut self, tenant: &str, run: RunId, merge: &MergeWrite) -> Result<i64> {
         self.write("merge", |c| identity::merge(c, tenant, run, merge, &now()))
     }

@@ -8,8 +8,8 @@
 //! term frequencies come from an evenly spread sample of the hub; an e-mail or phone carried by more than ten
 //! records is weak evidence, counted by its key (as the batch pass does) —
 //! records merged away included, which keep their identifier keys (so a
-//! chain of merges cannot hide how many records share one address; a
-//! rebuild of the keys counts live records only).
+//! chain of merges cannot hide how many records share one address, also
+//! after a rebuild of the keys).
 
 use super::{merge_pair, pair_key};
 use crate::EngineError;
@@ -168,6 +168,20 @@ impl<'m> Matcher<'m> {
                 .iter()
                 .filter(|(id, _)| !fresh.contains(id))
                 .map(|(id, values)| (*id, keys_of(m, values).all))
+                .collect();
+            store.set_match_keys(tenant, entity, &keys, first, None)?;
+            first = false;
+        }
+        // records merged away keep the e-mails and phones they carried
+        let mut after = 0;
+        loop {
+            let page = store.merged_away(tenant, entity, after, PAGE)?;
+            let Some(last) = page.last() else { break };
+            after = last.0;
+            let keys: Vec<(RecordId, Vec<i64>)> = page
+                .iter()
+                .map(|(id, values)| (*id, carried(&keys_of(m, values)).all))
+                .filter(|(_, k)| !k.is_empty())
                 .collect();
             store.set_match_keys(tenant, entity, &keys, first, None)?;
             first = false;

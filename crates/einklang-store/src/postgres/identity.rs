@@ -33,6 +33,24 @@ pub(super) fn live_records(
     .collect()
 }
 
+/// See [`crate::HubStore::merged_away`].
+pub(super) fn merged_away(
+    c: &mut Client,
+    tenant: &str,
+    entity: &str,
+    after: RecordId,
+    limit: usize,
+) -> Result<Vec<(RecordId, Fields)>> {
+    c.query(
+        "SELECT id, vals FROM records WHERE tenant = $1 AND entity = $2 AND id > $3
+           AND deleted_at IS NULL AND merged_into IS NOT NULL ORDER BY id LIMIT $4",
+        &[&tenant, &entity, &after, &(limit as i64)],
+    )?
+    .iter()
+    .map(|r| Ok((r.get(0), fields("record values", r.get(1))?)))
+    .collect()
+}
+
 fn record_row(c: &mut Client, tenant: &str, rid: RecordId) -> Result<Option<(String, RecordRow)>> {
     let row = c.query_opt(
         "SELECT entity, vals::text, version, merged_into, deleted_at::text, updated_at::text

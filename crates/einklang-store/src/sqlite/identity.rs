@@ -48,6 +48,21 @@ pub(super) fn live_records(
     id_values(&mut stmt, params![tenant, entity, after, limit as i64])
 }
 
+/// See [`crate::HubStore::merged_away`].
+pub(super) fn merged_away(
+    c: &Connection,
+    tenant: &str,
+    entity: &str,
+    after: RecordId,
+    limit: usize,
+) -> Out<Vec<(RecordId, Fields)>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT id, vals FROM records WHERE tenant = ?1 AND entity = ?2 AND id > ?3
+           AND deleted_at IS NULL AND merged_into IS NOT NULL ORDER BY id LIMIT ?4",
+    )?;
+    id_values(&mut stmt, params![tenant, entity, after, limit as i64])
+}
+
 /// The `(id, vals)` rows of a statement, values parsed.
 pub(super) fn id_values(
     stmt: &mut rusqlite::CachedStatement<'_>,

@@ -106,6 +106,11 @@ fn merge_moves_everything_to_the_survivor_and_unmerge_restores_it_exactly() {
             .map(|r| r.0)
             .collect();
         assert_eq!(live, vec![a]);
+        let away = s.merged_away("t1", "contact", 0, 10).unwrap();
+        assert_eq!(away.len(), 1);
+        assert_eq!(away[0].0, b, "the merged record, with its values");
+        assert_eq!(away[0].1, gone.values);
+        assert!(s.merged_away("t1", "contact", b, 10).unwrap().is_empty());
         let hist = s.history_of("t1", b).unwrap();
         assert_eq!(hist.last().unwrap().changes["merged_into"].new, json!(a));
         let hist = s.history_of("t1", a).unwrap();
@@ -122,6 +127,7 @@ fn merge_moves_everything_to_the_survivor_and_unmerge_restores_it_exactly() {
             (row.status.as_str(), row.undone_run),
             ("undone", Some(undo))
         );
+        assert!(s.merged_away("t1", "contact", 0, 10).unwrap().is_empty());
         assert_eq!(
             picture(s, &[a, b]),
             before,
