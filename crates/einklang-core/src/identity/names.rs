@@ -341,17 +341,34 @@ pub const VARIANTS: &[&[&str]] = &[
     &["regina", "gina"],
 ];
 
-/// For each name (folded, so `jürgen` in the table is `juergen`), the
-/// indexes of its groups in [`VARIANTS`].
-fn index() -> &'static HashMap<String, Vec<u16>> {
-    static INDEX: OnceLock<HashMap<String, Vec<u16>>> = OnceLock::new();
+/// A name of the table: its groups in [`VARIANTS`], and the first
+/// letters of every variant in them (for [`initial_of`]).
+struct Entry {
+    groups: Vec<u16>,
+    initials: String,
+}
+
+/// For each name (folded, so `jürgen` in the table is `juergen`), its
+/// groups in [`VARIANTS`] and their initials, folded once.
+fn index() -> &'static HashMap<String, Entry> {
+    static INDEX: OnceLock<HashMap<String, Entry>> = OnceLock::new();
     INDEX.get_or_init(|| {
-        let mut map: HashMap<String, Vec<u16>> = HashMap::new();
-        for (i, group) in VARIANTS.iter().enumerate() {
-            for name in group.iter() {
-                let groups = map.entry(super::normalise::fold(name)).or_default();
-                if !groups.contains(&(i as u16)) {
-                    groups.push(i as u16);
+        let folded: Vec<Vec<String>> = VARIANTS
+            .iter()
+            .map(|g| g.iter().map(|n| super::normalise::fold(n)).collect())
+            .collect();
+        let mut map: HashMap<String, Entry> = HashMap::new();
+        for (i, group) in folded.iter().enumerate() {
+            for name in group {
+                let entry = map.entry(name.clone()).or_insert_with(|| Entry {
+                    groups: Vec::new(),
+                    initials: String::new(),
+                });
+                if !entry.groups.contains(&(i as u16)) {
+                    entry.groups.push(i as u16);
+                    entry
+                        .initials
+                        .extend(group.iter().filter_map(|v| v.chars().next()));
                 }
             }
         }
@@ -367,7 +384,7 @@ pub fn variants(x: &str, y: &str) -> bool {
     }
     let idx = index();
     match (idx.get(x), idx.get(y)) {
-        (Some(gx), Some(gy)) => gy.iter().any(|g| gx.contains(g)),
+        (Some(ex), Some(ey)) => ey.groups.iter().any(|g| ex.groups.contains(g)),
         _ => false,
     }
 }
@@ -402,13 +419,7 @@ fn initial_of(i: &str, name: &str) -> bool {
     if name.starts_with(i) {
         return true;
     }
-    let Some(groups) = index().get(name) else {
-        return false;
-    };
-    groups
-        .iter()
-        .flat_map(|&g| VARIANTS[g as usize].iter())
-        .any(|v| super::normalise::fold(v).starts_with(i))
+    index().get(name).is_some_and(|e| e.initials.contains(i))
 }
 
 /// One edit apart (a letter dropped, added or changed, or two neighbours

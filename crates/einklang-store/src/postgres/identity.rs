@@ -23,14 +23,7 @@ pub(super) fn live_records(
     after: RecordId,
     limit: usize,
 ) -> Result<Vec<(RecordId, Fields)>> {
-    c.query(
-        "SELECT id, vals FROM records WHERE tenant = $1 AND entity = $2 AND id > $3
-           AND deleted_at IS NULL AND merged_into IS NULL ORDER BY id LIMIT $4",
-        &[&tenant, &entity, &after, &(limit as i64)],
-    )?
-    .iter()
-    .map(|r| Ok((r.get(0), fields("record values", r.get(1))?)))
-    .collect()
+    records_page(c, (tenant, entity), false, after, limit)
 }
 
 /// See [`crate::HubStore::merged_away`].
@@ -41,9 +34,24 @@ pub(super) fn merged_away(
     after: RecordId,
     limit: usize,
 ) -> Result<Vec<(RecordId, Fields)>> {
+    records_page(c, (tenant, entity), true, after, limit)
+}
+
+/// A page of records not deleted: live ones, or (`merged`) those merged
+/// into another.
+fn records_page(
+    c: &mut Client,
+    (tenant, entity): (&str, &str),
+    merged: bool,
+    after: RecordId,
+    limit: usize,
+) -> Result<Vec<(RecordId, Fields)>> {
+    let which = if merged { "IS NOT NULL" } else { "IS NULL" };
     c.query(
-        "SELECT id, vals FROM records WHERE tenant = $1 AND entity = $2 AND id > $3
-           AND deleted_at IS NULL AND merged_into IS NOT NULL ORDER BY id LIMIT $4",
+        &format!(
+            "SELECT id, vals FROM records WHERE tenant = $1 AND entity = $2 AND id > $3
+               AND deleted_at IS NULL AND merged_into {which} ORDER BY id LIMIT $4"
+        ),
         &[&tenant, &entity, &after, &(limit as i64)],
     )?
     .iter()

@@ -41,11 +41,7 @@ pub(super) fn live_records(
     after: RecordId,
     limit: usize,
 ) -> Out<Vec<(RecordId, Fields)>> {
-    let mut stmt = c.prepare_cached(
-        "SELECT id, vals FROM records WHERE tenant = ?1 AND entity = ?2 AND id > ?3
-           AND deleted_at IS NULL AND merged_into IS NULL ORDER BY id LIMIT ?4",
-    )?;
-    id_values(&mut stmt, params![tenant, entity, after, limit as i64])
+    records_page(c, (tenant, entity), false, after, limit)
 }
 
 /// See [`crate::HubStore::merged_away`].
@@ -56,10 +52,23 @@ pub(super) fn merged_away(
     after: RecordId,
     limit: usize,
 ) -> Out<Vec<(RecordId, Fields)>> {
-    let mut stmt = c.prepare_cached(
+    records_page(c, (tenant, entity), true, after, limit)
+}
+
+/// A page of records not deleted: live ones, or (`merged`) those merged
+/// into another.
+fn records_page(
+    c: &Connection,
+    (tenant, entity): (&str, &str),
+    merged: bool,
+    after: RecordId,
+    limit: usize,
+) -> Out<Vec<(RecordId, Fields)>> {
+    let which = if merged { "IS NOT NULL" } else { "IS NULL" };
+    let mut stmt = c.prepare_cached(&format!(
         "SELECT id, vals FROM records WHERE tenant = ?1 AND entity = ?2 AND id > ?3
-           AND deleted_at IS NULL AND merged_into IS NOT NULL ORDER BY id LIMIT ?4",
-    )?;
+           AND deleted_at IS NULL AND merged_into {which} ORDER BY id LIMIT ?4"
+    ))?;
     id_values(&mut stmt, params![tenant, entity, after, limit as i64])
 }
 
