@@ -28,7 +28,7 @@ FIELDS="first_name last_name email phone company street postcode city date_of_bi
 cfg=$OUT/hub.toml
 {
   echo "store = \"$OUT/hub.db\""
-  sed 's/^review = 0.5$/review = 0.5\ningest = false/' bench/dedup/contacts.toml
+  sed 's/^\[matching.person\]$/[matching.person]\ningest = false/' bench/dedup/contacts.toml
   printf '\n[connectors.hub_csv]\nkind = "csv"\npath = "hub.csv"\n'
   printf '\n[map.hub_csv.person]\nid = "id"\nfields = { %s }\n' \
     "$(for f in $FIELDS; do printf '%s = "%s", ' "$f" "$f"; done | sed 's/, $//')"

@@ -30,7 +30,7 @@ FIELDS = ["first_name", "last_name", "email", "phone", "company", "street", "pos
 def config(out: Path, ingest: bool) -> Path:
     base = (Path(__file__).parent / "contacts.toml").read_text()
     if not ingest:
-        base = base.replace("review = 0.5", "review = 0.5\ningest = false")
+        base = base.replace("[matching.person]\n", "[matching.person]\ningest = false\n")
     fields = ", ".join(f'{f} = "{f}"' for f in FIELDS)
     text = f'store = "{out}/hub-{"on" if ingest else "off"}.db"\n' + base
     for name, path in [("hub_csv", "hub.csv"), ("new_csv", "new.csv")]:

@@ -6,7 +6,8 @@
 //!
 //! CSV: a header row; column `id` names a record, the other columns are
 //! its fields (as the config's `[entities.person]` names them). PAIRS gets
-//! `a,b` per predicted pair (match probability ≥ THRESHOLD, default 0.9).
+//! `a,b` per predicted pair (match probability ≥ THRESHOLD, default the
+//! config's `auto_merge`).
 //! Prints one JSON line: records, candidate pairs, predicted pairs,
 //! seconds (the pass: normalising the records as the CSV connector reads
 //! them — reading overlaps normalising, so its time is included; the
@@ -17,6 +18,11 @@
 //! every two records the pass puts into one cluster: the merges at the
 //! config's `auto_merge` as a whole, after clustering (what `einklang
 //! dedupe` would merge), where PAIRS holds the scored pairs alone.
+//!
+//! With `DEDUP_EXPLAIN=a:b,c:d` (pairs of ids) it prints, after the pass,
+//! each pair's score field by field on the fitted model (one JSON line a
+//! pair, on stderr): what `einklang explain` shows over a hub, for
+//! reading the errors of a bench file.
 
 /// The allocator the `einklang` binary ships with.
 #[global_allocator]
@@ -35,7 +41,6 @@ fn main() -> anyhow::Result<()> {
     let [config, csv, out, ..] = &args[..] else {
         anyhow::bail!("usage: dedup CONFIG CSV PAIRS [THRESHOLD]");
     };
-    let threshold: f64 = args.get(3).map(|t| t.parse()).transpose()?.unwrap_or(0.9);
     let config = einklang_config::load(Path::new(config)).map_err(|e| anyhow::anyhow!("{e}"))?;
     let matching = config
         .matching
@@ -48,6 +53,11 @@ fn main() -> anyhow::Result<()> {
         .into_iter()
         .collect();
     let mut reader = einklang_connectors::open("input", "csv", &settings, Path::new("."))?;
+    let threshold: f64 = args
+        .get(3)
+        .map(|t| t.parse())
+        .transpose()?
+        .unwrap_or(matching.auto_merge);
     let mut model = matching.model.clone();
     let s = batch::Settings {
         block: &matching.block,
@@ -60,19 +70,34 @@ fn main() -> anyhow::Result<()> {
     // need not be held as fields at once
     let mut prepared = batch::Prepared::new();
     let mut ids: Vec<String> = Vec::new();
+    let explain: Vec<(String, String)> = std::env::var("DEDUP_EXPLAIN")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|p| p.split_once(':'))
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    let mut kept: std::collections::HashMap<String, Fields> = Default::default();
     let items = reader.read()?;
     let rows = items.filter_map(|item| match item {
         ReadItem::Record(r) => Some(r.fields),
         _ => None,
     });
     let rows = rows.map(|fields| {
-        let id = fields.get("id").and_then(Value::as_str).unwrap_or_default();
-        ids.push(id.to_string());
+        let id = fields
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        ids.push(id.clone());
         // `cluster` is the ground truth: never shown to the matcher
-        fields
+        let fields: Fields = fields
             .into_iter()
             .filter(|(k, _)| k != "id" && k != "cluster")
-            .collect::<Fields>()
+            .collect();
+        if explain.iter().any(|(a, b)| *a == id || *b == id) {
+            kept.insert(id.clone(), fields.clone());
+        }
+        fields
     });
     let started = Instant::now();
     let reading = prepared.extend_from(&model, s.block, rows);
@@ -81,6 +106,27 @@ fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let plan = batch::run_prepared(&mut model, &s, prepared);
     let seconds = (busy + started.elapsed()).as_secs_f64();
+    for (a, b) in &explain {
+        if let (Some(x), Some(y)) = (kept.get(a), kept.get(b)) {
+            let score = model.score(x, y);
+            let parts: Vec<Value> = score
+                .parts
+                .iter()
+                .map(|p| {
+                    json!([
+                        p.field,
+                        format!("{:?}", p.level),
+                        (p.weight * 100.0).round() / 100.0,
+                        p.counted
+                    ])
+                })
+                .collect();
+            eprintln!(
+                "{}",
+                json!({"a": a, "b": b, "probability": score.probability, "different_people": model.different_people(&model.forms(x), &model.forms(y)), "parts": parts})
+            );
+        }
+    }
     let mut w = std::io::BufWriter::new(std::fs::File::create(out)?);
     writeln!(w, "a,b")?;
     let mut predicted = 0;

@@ -166,6 +166,24 @@ fn alike(kind: Kind, x: &str, y: &str) -> bool {
     }
 }
 
+/// Names that compare different and are not even near: no two of their
+/// forms reach Jaro–Winkler [`NEAR_NAMES`]. Two slips in one name
+/// (`frank`/`rfsnk`), or a nickname outside the table (`stefanie`/`steffi`),
+/// compare different but are still near.
+pub fn unlike_names<'a, 'b>(
+    a: impl Iterator<Item = &'a str> + Clone,
+    b: impl Iterator<Item = &'b str>,
+) -> bool {
+    b.into_iter()
+        .all(|y| a.clone().all(|x| !jaro_winkler_at_least(x, y, NEAR_NAMES)))
+}
+
+/// See [`unlike_names`]: the lowest band of the usual name comparisons
+/// (Splink's `jaro_winkler_at_thresholds(…, [0.9, 0.7])`, Winkler's own
+/// 0.7 boost threshold). Names below it share little more than chance
+/// letters (`dirk`/`daniel`, `uwe`/`heike`).
+pub const NEAR_NAMES: f64 = 0.7;
+
 /// `jaro_winkler(x, y) >= t`, answered without computing it when a
 /// bound says no: Jaro's matching characters are at most the letters the
 /// two share, so `(m/|x| + m/|y| + 1) / 3` bounds it from above (for
@@ -251,6 +269,23 @@ pub fn jaccard(x: &str, y: &str) -> f64 {
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
+
+    #[test]
+    fn names_below_the_lowest_band_are_unlike() {
+        let unlike = |x: &str, y: &str| super::unlike_names([x].into_iter(), [y].into_iter());
+        assert!(unlike("dirk", "daniel"));
+        assert!(unlike("uwe", "heike"));
+        assert!(!unlike("frank", "rfsnk"), "two slips");
+        assert!(
+            !unlike("stefanie", "steffi"),
+            "a nickname outside the table"
+        );
+        // any two forms near each other are enough
+        assert!(!super::unlike_names(
+            ["uwe", "frank"].into_iter(),
+            ["franz"].into_iter()
+        ));
+    }
 
     proptest! {
         /// The bound only ever skips what Jaro-Winkler would reject.

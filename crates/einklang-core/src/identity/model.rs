@@ -159,7 +159,7 @@ impl Model {
     /// [`Self::levels_of`] from forms however they are stored.
     pub fn levels_in(&self, a: &(impl Side + ?Sized), b: &(impl Side + ?Sized)) -> Vec<Level> {
         let (mut levels, swapped) = self.read(a, b);
-        if self.clearly_different(&levels, swapped) {
+        if self.clearly_different::<Forms, Forms>(&levels, swapped, None) {
             // a family's address, an office's landline: shared, so no
             // evidence either way (as close it would count against a
             // person's own address on two records with mistyped names)
@@ -173,17 +173,22 @@ impl Model {
     }
 
     /// Are the two records clearly two different people, whatever they
-    /// share: their first names disagree (initials, nicknames and typos
-    /// are close, not different; a pair read crosswise — first and last
-    /// name swapped — agrees better that way and never counts) or their
-    /// birthdays do. Then an e-mail address or phone number both carry is
-    /// one they share (a household's, an office's), not evidence that they
-    /// are one person: [`Self::levels_in`] counts it as no evidence
-    /// (missing), and a pass never puts the two into one cluster unless
-    /// the pair itself scores as a merge ([`super::batch`]).
+    /// share: their first names are not even near each other (initials,
+    /// nicknames and one slip are close; two slips, `frank`/`rfsnk`, are
+    /// near: [`compare::unlike_names`]; a pair read crosswise — first and
+    /// last name swapped — agrees better that way and never counts) or
+    /// their birthdays disagree. A pass never puts two such records into
+    /// one cluster unless the pair itself scores as a merge
+    /// ([`super::batch`]).
+    ///
+    /// Stricter, for scoring: first names that compare different (even if
+    /// near) make an e-mail address or phone number both carry one they
+    /// share (a household's, an office's), not evidence that they are one
+    /// person — [`Self::levels_in`] counts it as no evidence (missing), so
+    /// `Bruno` and `Brunhilde` on a family's address are not merged on it.
     pub fn different_people(&self, a: &(impl Side + ?Sized), b: &(impl Side + ?Sized)) -> bool {
         let (levels, swapped) = self.read(a, b);
-        self.clearly_different(&levels, swapped)
+        self.clearly_different(&levels, swapped, Some((a, b)))
     }
 
     /// The levels as compared, and whether the first two name comparisons
@@ -226,12 +231,20 @@ impl Model {
         Some((names.next()?, names.next()?))
     }
 
-    /// See [`Self::different_people`].
-    fn clearly_different(&self, levels: &[Level], swapped: bool) -> bool {
+    /// See [`Self::different_people`]: with the two records (`unlike`),
+    /// first names must also not be near; without, comparing different
+    /// is enough.
+    fn clearly_different<A: Side + ?Sized, B: Side + ?Sized>(
+        &self,
+        levels: &[Level],
+        swapped: bool,
+        unlike: Option<(&A, &B)>,
+    ) -> bool {
         let first_names = !swapped
-            && self
-                .name_pair()
-                .is_some_and(|(i, _)| levels[i] == Level::Different);
+            && self.name_pair().is_some_and(|(i, _)| {
+                levels[i] == Level::Different
+                    && unlike.is_none_or(|(a, b)| compare::unlike_names(a.values(i), b.values(i)))
+            });
         first_names
             || (self.comparisons.iter().zip(levels))
                 .any(|(c, l)| c.kind == Kind::Date && *l == Level::Different)

@@ -114,6 +114,37 @@ fn a_shared_address_with_other_first_names_is_no_identity() {
 }
 
 #[test]
+fn two_slips_in_a_first_name_are_not_another_person() {
+    let m = model();
+    let person = |first: &str| {
+        rec(
+            json!({"first_name": first, "last_name": "Haasegger", "emails": ["haasegger47932@web.de"]}),
+        )
+    };
+    // compared as different (two slips, a nickname outside the table) but
+    // near: the address both carry is still evidence
+    for (x, y) in [
+        ("Frank", "rFsnk"),
+        ("Stefanie", "Steffi"),
+        ("Jessica", "Jesscia"),
+    ] {
+        let (a, b) = (m.forms(&person(x)), m.forms(&person(y)));
+        assert!(!m.different_people(&a, &b), "{x} / {y}");
+    }
+    // but near is not the same: the shared address is no evidence when
+    // the first names compare different, so a family's Bruno and
+    // Brunhilde are not one person on it
+    let (bruno, brunhilde) = (person("Bruno"), person("Brunhilde"));
+    assert!(m.score(&bruno, &brunhilde).probability < 0.5);
+    assert!(m.score(&person("Frank"), &person("rFsnk")).probability < 0.5);
+    // far apart: two people sharing the address
+    for (x, y) in [("Dirk", "Daniel"), ("Uwe", "Heike"), ("Hannah", "Ruby")] {
+        let (a, b) = (m.forms(&person(x)), m.forms(&person(y)));
+        assert!(m.different_people(&a, &b), "{x} / {y}");
+    }
+}
+
+#[test]
 fn forty_people_sharing_one_address_never_end_in_one_record() {
     let rules = rules();
     // forty family and club members on one address, some written twice,
