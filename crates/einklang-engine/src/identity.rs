@@ -281,20 +281,3 @@ impl Cluster {
         self.kept_apart = mark.kept_apart;
     }
 }
-
-/// Every live record of an entity, by id (in pages).
-pub fn live_records(
-    store: &mut dyn HubStore,
-    tenant: &str,
-    entity: &str,
-) -> Result<Vec<(RecordId, Fields)>, EngineError> {
-    let mut out: Vec<(RecordId, Fields)> = Vec::new();
-    loop {
-        let after = out.last().map_or(0, |r| r.0);
-        let page = store.live_records(tenant, entity, after, 10_000)?;
-        if page.is_empty() {
-            return Ok(out);
-        }
-        out.extend(page);
-    }
-}

@@ -251,6 +251,13 @@ impl Prepared {
         }
     }
 
+    /// Fit `model` to these records as [`run_prepared`] does (common
+    /// values, term frequencies, `u` when `estimate`), without pairing
+    /// them: the model `explain` and `review` score with.
+    pub fn fit(&self, model: &mut Model, estimate: bool) {
+        fit(model, estimate, &self.forms);
+    }
+
     /// How many records.
     pub fn len(&self) -> usize {
         self.forms.len()

@@ -45,30 +45,8 @@ pub fn plan(
 ) -> Result<(Vec<RecordId>, Plan), EngineError> {
     let mut model = m.model.clone();
     let settings = settings(m);
-    let mut ids: Vec<RecordId> = Vec::new();
-    let mut failed = None;
-    let mut prepared = batch::Prepared::new();
     let started = std::time::Instant::now();
-    let mut page = Vec::new().into_iter();
-    let records = std::iter::from_fn(|| loop {
-        if let Some((id, values)) = page.next() {
-            ids.push(id);
-            return Some(values);
-        }
-        let after = ids.last().copied().unwrap_or(0);
-        match store.live_records(tenant, entity, after, PAGE) {
-            Ok(next) if !next.is_empty() => page = next.into_iter(),
-            Ok(_) => return None,
-            Err(e) => {
-                failed = Some(e);
-                return None;
-            }
-        }
-    });
-    let reading = prepared.extend_from(&model, settings.block, records);
-    if let Some(e) = failed {
-        return Err(e.into());
-    }
+    let (ids, prepared, reading) = streamed(store, (tenant, entity), &model, settings.block)?;
     tracing::debug!(
         records = ids.len(),
         seconds = started.elapsed().as_secs_f64(),
@@ -97,6 +75,55 @@ pub fn plan(
         "dedupe: pairs scored and clustered"
     );
     Ok((ids, plan))
+}
+
+/// The live records of `entity` streamed from the store a page at a time
+/// into their normalised forms: their ids, the forms, and the time spent
+/// reading.
+fn streamed(
+    store: &mut dyn HubStore,
+    (tenant, entity): (&str, &str),
+    model: &einklang_core::identity::model::Model,
+    block: &[block::Rule],
+) -> Result<(Vec<RecordId>, batch::Prepared, Duration), EngineError> {
+    let mut ids: Vec<RecordId> = Vec::new();
+    let mut failed = None;
+    let mut prepared = batch::Prepared::new();
+    let mut page = Vec::new().into_iter();
+    let records = std::iter::from_fn(|| loop {
+        if let Some((id, values)) = page.next() {
+            ids.push(id);
+            return Some(values);
+        }
+        let after = ids.last().copied().unwrap_or(0);
+        match store.live_records(tenant, entity, after, PAGE) {
+            Ok(next) if !next.is_empty() => page = next.into_iter(),
+            Ok(_) => return None,
+            Err(e) => {
+                failed = Some(e);
+                return None;
+            }
+        }
+    });
+    let reading = prepared.extend_from(model, block, records);
+    match failed {
+        Some(e) => Err(e.into()),
+        None => Ok((ids, prepared, reading)),
+    }
+}
+
+/// The entity's model fitted as a pass fits it (over the live records,
+/// streamed: only their normalised forms are held), for scoring single
+/// pairs in `explain` and `review`.
+pub fn fitted_model(
+    store: &mut dyn HubStore,
+    tenant: &str,
+    (entity, m): (&str, &Matching),
+) -> Result<einklang_core::identity::model::Model, EngineError> {
+    let mut model = m.model.clone();
+    let (_, prepared, _) = streamed(store, (tenant, entity), &model, &m.block)?;
+    prepared.fit(&mut model, m.estimate);
+    Ok(model)
 }
 
 /// Run `f` as a run of its own named `job`, holding the lease of

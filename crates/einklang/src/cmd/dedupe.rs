@@ -8,10 +8,9 @@
 use crate::table::Table;
 use anyhow::anyhow;
 use einklang_config::{Config, Matching};
-use einklang_core::identity::batch;
 use einklang_core::identity::model::{Decision, Model};
 use einklang_core::Fields;
-use einklang_engine::identity::{live_records, ops, recorded};
+use einklang_engine::identity::{ops, recorded};
 use einklang_store::{HubStore, RecordId};
 use std::collections::HashMap;
 use std::path::Path;
@@ -51,13 +50,6 @@ pub(crate) fn matching<'c>(config: &'c Config, entity: &str) -> anyhow::Result<&
             config.path.display()
         )
     })
-}
-
-/// Live records with their ids.
-type Records = Vec<(RecordId, Fields)>;
-
-fn values(records: &Records) -> Vec<Fields> {
-    records.iter().map(|(_, f)| f.clone()).collect()
 }
 
 /// A short label of a record: its first text values.
@@ -200,9 +192,8 @@ pub fn explain(path: &Path, args: &ExplainArgs) -> anyhow::Result<ExitCode> {
     let config = super::load_hub_config(path)?;
     let mut store = super::open_store(&config)?;
     let m = matching(&config, &args.entity)?;
-    let records = live_records(store.as_mut(), &config.tenant, &args.entity)?;
     // the model as the pass prepares it, without pairing every record
-    let model = prepared_model(&records, m);
+    let model = ops::fitted_model(store.as_mut(), &config.tenant, (&args.entity, m))?;
     let tenant = config.tenant.as_str();
     let mut load = |id: RecordId| -> anyhow::Result<(Fields, Option<Fields>, Option<String>)> {
         let r = store
@@ -279,7 +270,7 @@ pub(crate) fn print_explanation(model: &Model, m: &Matching, a: &Fields, b: &Fie
     }
     print!("{t}");
     if model.different_people(&model.forms(a), &model.forms(b)) {
-        println!("first names or birthdays disagree: two people, whatever they share — an e-mail or phone both carry counts as close, and a pass never puts them into one record");
+        println!("first names or birthdays disagree: two people, whatever they share — an e-mail or phone both carry is no evidence, and a pass never puts them into one record unless the pair itself scores a merge");
     }
     let decision =
         einklang_core::identity::model::decide(score.probability, m.auto_merge, m.review);
@@ -296,11 +287,4 @@ pub(crate) fn print_explanation(model: &Model, m: &Matching, a: &Fields, b: &Fie
         m.auto_merge,
         m.review
     );
-}
-
-/// The entity's model as the batch pass prepares it over the live records.
-pub(crate) fn prepared_model(records: &Records, m: &Matching) -> Model {
-    let mut model = m.model.clone();
-    batch::prepare(&mut model, m.estimate, &values(records));
-    model
 }

@@ -6,9 +6,9 @@
 //! proposed or merged again; unmerge restores both records and their
 //! links (`einklang_engine::identity::ops`).
 
-use super::dedupe::{matching, prepared_model, print_explanation};
+use super::dedupe::{matching, print_explanation};
 use crate::table::Table;
-use einklang_engine::identity::{live_records, ops};
+use einklang_engine::identity::ops;
 use einklang_store::RecordId;
 use std::path::Path;
 use std::process::ExitCode;
@@ -102,8 +102,8 @@ fn list(
     for (r, a, b) in &open {
         if !models.contains_key(&r.entity) {
             let m = matching(config, &r.entity)?;
-            let records = live_records(store, tenant, &r.entity)?;
-            models.insert(r.entity.clone(), (prepared_model(&records, m), m));
+            let model = ops::fitted_model(store, tenant, (&r.entity, m))?;
+            models.insert(r.entity.clone(), (model, m));
         }
         let (model, m) = &models[&r.entity];
         println!(
