@@ -8,16 +8,17 @@ are a true pair when their cluster is the same). PAIRS_CSV has a header
 and self-pairs are ignored. Prints one JSON line with the keys tool, file,
 records, true_pairs, predicted_pairs, tp, precision, recall, f1, seconds.
 
-With --sweep, PAIRS_CSV needs a third column `p` (the pair's match
-probability, as the Splink scripts write it with --pairs) and a second
-line is printed: the threshold with the best F1, chosen on the labels
-(`sweep`: every cut between two distinct probabilities is tried, so the
-threshold is the lowest probability kept), tool NAME-best, with the keys
-threshold and grid (P, R, F1 at fixed thresholds) added. The first line
-then scores the pairs with p >= 0.9.
+With --sweep, PAIRS_CSV needs a column `p` (the pair's match
+probability) and may have `w` (its match weight), as the Splink scripts
+write them with --pairs, and a second line is printed: the threshold with
+the best F1, chosen on the labels (`sweep`: every cut between two
+distinct weights, or probabilities without w, is tried, so the threshold
+is the lowest one kept), tool NAME-best, with the keys threshold (and
+threshold_match_weight) and grid (P, R, F1 at fixed probabilities)
+added. The first line then scores the pairs with p >= 0.9.
 
 The Splink scripts import `truth`, `labels`, `score`, `sweep`,
-`cluster_score` and `cluster_sweep` from here.
+`cluster_score`, `components` and `cluster_sweep` from here.
 """
 
 import argparse
@@ -73,19 +74,31 @@ def unique_scored(scored):
             continue
         k = pair(a, b)
         p = float(p)
-        if best.get(k, -1.0) < p:
+        if k not in best or best[k] < p:
             best[k] = p
     return sorted(((p, k) for k, p in best.items()), key=lambda t: -t[0])
 
 
-def sweep(true_pairs, scored):
-    """The best-F1 threshold of scored pairs ((a, b, p) triples).
+def sweep(true_pairs, scored, best=True, grid=True):
+    """The best-F1 threshold of scored pairs ((a, b, p) triples; p a
+    probability or anything ranked like one, e.g. a match weight).
 
     Pairs are taken highest p first; each cut between two distinct p is
     scored, so pairs of equal p stay together. Returns a dict with
     threshold (the lowest p kept), predicted_pairs, tp, precision, recall,
-    f1, and grid: [threshold, precision, recall, f1] at GRID.
+    f1 (if best), and grid: [threshold, precision, recall, f1] at GRID
+    (if grid; p must be a probability then).
     """
+    found = _sweep(true_pairs, scored)
+    out = {}
+    if best:
+        out.update(found[0])
+    if grid:
+        out["grid"] = found[1]
+    return out
+
+
+def _sweep(true_pairs, scored):
     ranked = unique_scored(scored)
     best = {"threshold": None, "predicted_pairs": 0, "tp": 0, "f1": -1.0}
     grid = {}
@@ -110,8 +123,7 @@ def sweep(true_pairs, scored):
             grid[t] = [t, 0.0, 0.0, 0.0]
     for key in ("precision", "recall", "f1"):
         best[key] = round(max(best.get(key, 0.0), 0.0), 4)
-    best["grid"] = [grid[t] for t in GRID if t in grid]
-    return best
+    return best, [grid[t] for t in GRID if t in grid]
 
 
 def _label_pairs(counts):
@@ -140,6 +152,27 @@ def _counts(values):
     for v in values:
         c[v] += 1
     return c
+
+
+def components(scored, threshold):
+    """{id: root} of the connected components of the scored pairs ((a, b,
+    p) triples) with p >= threshold; records in no such pair are left
+    out (singletons, as cluster_score takes them)."""
+    parent = {}
+
+    def find(x):
+        while parent.get(x, x) != x:
+            parent[x] = parent.get(parent[x], parent[x])
+            x = parent[x]
+        return x
+
+    for a, b, p in scored:
+        if p >= threshold and a != b:
+            ra, rb = find(a), find(b)
+            if ra != rb:
+                parent[ra] = rb
+            parent.setdefault(rb, rb)
+    return {x: find(x) for x in list(parent)}
 
 
 def cluster_sweep(truth_labels, scored):
@@ -215,13 +248,18 @@ def main():
         if not args.sweep:
             predicted = [(r["a"], r["b"]) for r in csv.DictReader(f)]
         else:
-            scored = [(r["a"], r["b"], float(r["p"])) for r in csv.DictReader(f)]
-            predicted = [(a, b) for a, b, p in scored if p >= 0.9]
+            rows = [(r["a"], r["b"], float(r["p"]), float(r.get("w") or r["p"]))
+                    for r in csv.DictReader(f)]
+            predicted = [(a, b) for a, b, p, _ in rows if p >= 0.9]
     print(json.dumps(score(args.tool, args.truth_csv, records, true_pairs, predicted, args.seconds)))
     if args.sweep:
-        best = sweep(true_pairs, scored)
+        by_weight = "w" in open(args.pairs_csv, encoding="utf-8").readline().strip().split(",")
         row = score(args.tool + "-best", args.truth_csv, records, true_pairs, [], args.seconds)
-        row.update(best)
+        row.update(sweep(true_pairs, [(a, b, w) for a, b, _, w in rows], grid=False))
+        if by_weight and row["threshold"] is not None:
+            row["threshold_match_weight"] = row["threshold"]
+            row["threshold"] = min(p for _, _, p, w in rows if w >= row["threshold"])
+        row.update(sweep(true_pairs, [(a, b, p) for a, b, p, _ in rows], best=False))
         print(json.dumps(row))
 
 
