@@ -1,6 +1,7 @@
 """Deduplicate an `einklang-gen dupes` CSV with Splink 5 (DuckDB) and score it.
 
-Usage: splink_contacts.py CSV   (run_splink.sh adds the peak RSS)
+Usage: splink_contacts.py CSV [--pairs FILE] [--clusters FILE] [--low P]
+(run_splink.sh adds the peak RSS)
 
 Splink's documented dedupe recipe (the FEBRL and "fake_1000" examples of
 the Splink repository) applied to the generated contacts' columns, with
@@ -10,26 +11,25 @@ turned into the country code). Comparisons: NameComparison on first and
 last name, EmailComparison, DateOfBirthComparison, exact phone with term
 frequencies, Jaro-Winkler on company and street, exact postcode with term
 frequencies. Prior from deterministic rules (e-mail; name and birthday),
-u by random sampling, EM blocked on e-mail, then on postcode. Prediction
-threshold 0.9, as for einklang.
+u by random sampling, EM blocked on e-mail, then on postcode. Splink
+predicts at P (default 0.01); splink_report.py scores the pairs at
+match probability 0.9, as for einklang, and at the best threshold chosen
+on the labels.
 
-Prints one JSON line (metrics.py's keys, tool "splink"); `seconds` covers
-cleaning, building the linker, training and prediction, not imports,
-reading the CSV or scoring.
+Prints two JSON lines (metrics.py's keys, tools "splink" and
+"splink-best"; splink_report.py says what else they hold); `seconds`
+covers cleaning, building the linker, training and prediction, not
+imports, reading the CSV or scoring.
 """
 
-import json
 import logging
-import sys
 import time
 
 import duckdb
 import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
-from metrics import score, truth
-
-THRESHOLD = 0.9
+from splink_report import args, predict_and_report
 
 CLEAN = """
 select id, first_name, last_name, lower(trim(email)) as email,
@@ -44,8 +44,8 @@ from (select *, nullif(regexp_replace(coalesce(phone, ''), '[^0-9]', '', 'g'), '
 
 
 def main():
-    path = sys.argv[1]
-    records, true_pairs = truth(path)
+    opts = args(__doc__)
+    path = opts.csv
     con = duckdb.connect()
     con.read_csv(path, all_varchar=True).create_view("raw")
 
@@ -81,11 +81,7 @@ def main():
     linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=2)
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("email"))
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("postcode"))
-    predictions = linker.inference.predict(threshold_match_probability=THRESHOLD)
-    predicted = predictions.as_duckdbpyrelation().select("id_l, id_r").fetchall()
-    seconds = time.monotonic() - started
-
-    print(json.dumps(score("splink", path, records, true_pairs, predicted, seconds)))
+    predict_and_report(linker, opts, started)
 
 
 if __name__ == "__main__":

@@ -1,37 +1,36 @@
 """Deduplicate a febrl_export.py CSV with Splink 5 (DuckDB) and score it.
 
-Usage: splink_dedupe.py CSV   (run_splink.sh adds the peak RSS)
+Usage: splink_dedupe.py CSV [--pairs FILE] [--clusters FILE] [--low P]
+(run_splink.sh adds the peak RSS)
 
 The model is Splink's own FEBRL3 dedupe example (docs/demos/examples/
 duckdb/febrl3 in the Splink repository), with FEBRL's given_name/surname
 called first_name/last_name here: the same prediction blocking rules,
 comparisons, deterministic rules for the prior, u by random sampling and
 two EM sessions (blocked on date_of_birth, then postcode). Only the
-prediction threshold differs: match probability 0.9 instead of the demo's
-0.2, and the pairs above it are the predicted duplicates.
+thresholds differ from the demo's 0.2: Splink predicts at P (default
+0.01), and splink_report.py scores the pairs at match probability 0.9 and
+at the best threshold chosen on the labels.
 
-Prints one JSON line (metrics.py's keys, tool "splink"); `seconds` covers
-building the linker, training and prediction, not imports, reading the CSV
-or scoring. Splink's own log goes to stderr.
+Prints two JSON lines (metrics.py's keys, tools "splink" and
+"splink-best"; splink_report.py says what else they hold); `seconds`
+covers building the linker, training and prediction, not imports, reading
+the CSV or scoring. Splink's own log goes to stderr.
 """
 
-import json
 import logging
-import sys
 import time
 
 import duckdb
 import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
-from metrics import score, truth
-
-THRESHOLD = 0.9
+from splink_report import args, predict_and_report
 
 
 def main():
-    path = sys.argv[1]
-    records, true_pairs = truth(path)
+    opts = args(__doc__)
+    path = opts.csv
 
     # every column as text; DuckDB reads empty fields as NULL, which Splink
     # treats as "no information" (the null level of each comparison)
@@ -75,11 +74,7 @@ def main():
     linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=2)
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("date_of_birth"))
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("postcode"))
-    predictions = linker.inference.predict(threshold_match_probability=THRESHOLD)
-    predicted = predictions.as_duckdbpyrelation().select("id_l, id_r").fetchall()
-    seconds = time.monotonic() - started
-
-    print(json.dumps(score("splink", path, records, true_pairs, predicted, seconds)))
+    predict_and_report(linker, opts, started)
 
 
 if __name__ == "__main__":
