@@ -365,7 +365,10 @@ fn rule(ctx: &mut Ctx<'_>, schema: &EntitySchema, v: &Val<'_>, what: &str) -> Op
 
 /// Without `block`: every compared e-mail and phone field, the local
 /// part of each e-mail field, and the phonetic key of the first two name
-/// fields.
+/// fields — together with each compared postcode, street or date field
+/// where there are such (a common name alone makes blocks of thousands:
+/// 172 million candidate pairs for a million contacts), alone where there
+/// are none.
 fn default_block(comparisons: &[Comparison]) -> Vec<Rule> {
     let mut rules: Vec<Rule> = comparisons
         .iter()
@@ -388,10 +391,26 @@ fn default_block(comparisons: &[Comparison]) -> Vec<Rule> {
         .filter(|c| c.kind == Kind::Name)
         .collect();
     if let [first, last, ..] = names[..] {
-        rules.push(Rule::Phonetic {
+        let phonetic = Rule::Phonetic {
             first: first.field.clone(),
             last: last.field.clone(),
-        });
+        };
+        let narrowing: Vec<Rule> = comparisons
+            .iter()
+            .filter(|c| matches!(c.kind, Kind::Postcode | Kind::Street | Kind::Date))
+            .map(|c| Rule::Field {
+                field: c.field.clone(),
+                kind: c.kind,
+            })
+            .collect();
+        match narrowing.is_empty() {
+            true => rules.push(phonetic),
+            false => rules.extend(
+                narrowing
+                    .into_iter()
+                    .map(|by| Rule::All(vec![phonetic.clone(), by])),
+            ),
+        }
     }
     rules
 }

@@ -393,6 +393,52 @@ auto_merge = 0.9
 }
 
 #[test]
+fn default_blocking_narrows_names_by_postcode_street_and_birthday() {
+    let text = r#"
+[entities.contact]
+first_name = "text"
+last_name = "text"
+street = "text"
+postcode = "text"
+born = "text"
+
+[matching.contact]
+compare = [
+  { field = "first_name", kind = "name" },
+  { field = "last_name", kind = "name" },
+  { field = "street", kind = "street", group = "place" },
+  { field = "postcode", kind = "postcode", group = "place" },
+  { field = "born", kind = "date" },
+]
+"#;
+    let config = einklang_config::load_str(text, Path::new("einklang.toml"), &env).unwrap();
+    use einklang_core::identity::block::Rule;
+    use einklang_core::identity::compare::Kind;
+    let phonetic = Rule::Phonetic {
+        first: "first_name".into(),
+        last: "last_name".into(),
+    };
+    let with = |field: &str, kind: Kind| {
+        Rule::All(vec![
+            phonetic.clone(),
+            Rule::Field {
+                field: field.into(),
+                kind,
+            },
+        ])
+    };
+    // a name alone is no default key when something narrows it
+    assert_eq!(
+        config.matching["contact"].block,
+        vec![
+            with("street", Kind::Street),
+            with("postcode", Kind::Postcode),
+            with("born", Kind::Date),
+        ]
+    );
+}
+
+#[test]
 fn matching_blocks_by_combined_rules() {
     let text = r#"
 [entities.contact]
