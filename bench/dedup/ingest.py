@@ -60,7 +60,10 @@ def new_rows(out: Path):
 def run(binary: Path, cfg: Path, job: str, out: Path):
     timing = out / "time.txt"
     cmd = ["/usr/bin/time", "-f", "%e %M", "-o", str(timing), str(binary), "--config", str(cfg), "sync", job, "--json"]
-    report = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"einklang sync {job} ({cfg}) exited {done.returncode}:\n{done.stderr[-4000:]}\n{done.stdout[-2000:]}")
+    report = json.loads(done.stdout)
     seconds, rss = timing.read_text().split()[-2:]
     counters = report.get("counters", {})
     return float(seconds), int(rss) // 1024, counters
