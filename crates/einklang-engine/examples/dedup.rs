@@ -4,8 +4,13 @@
 //!
 //! `cargo run --release -p einklang-engine --example dedup -- CONFIG CSV PAIRS [THRESHOLD]`
 //!
-//! CSV: a header row; column `id` names a record, the other columns are
-//! its fields (as the config's `[entities.person]` names them). PAIRS gets
+//! The entity is the config's only `[matching.E]`, or `DEDUP_ENTITY=E`.
+//! CSV: a header row. When the config maps a `csv` connector to the
+//! entity (`[map.C.E]`), each row is read through that mapping as `sync`
+//! reads it (its `id`, renamed fields, transforms, the entity's field
+//! types); otherwise column `id` names a record and the other columns
+//! are its fields as the entity names them. A column `cluster` (the
+//! bench's ground truth) is never shown to the matcher. PAIRS gets
 //! `a,b` per predicted pair (match probability ≥ THRESHOLD, default the
 //! config's `auto_merge`).
 //! Prints one JSON line: records, candidate pairs, predicted pairs,
@@ -42,10 +47,16 @@ fn main() -> anyhow::Result<()> {
         anyhow::bail!("usage: dedup CONFIG CSV PAIRS [THRESHOLD]");
     };
     let config = einklang_config::load(Path::new(config)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let entity = match std::env::var("DEDUP_ENTITY") {
+        Ok(e) => e,
+        Err(_) if config.matching.len() == 1 => config.matching.keys().next().unwrap().clone(),
+        Err(_) => anyhow::bail!("the config needs one [matching.ENTITY], or DEDUP_ENTITY=ENTITY"),
+    };
     let matching = config
         .matching
-        .get("person")
-        .ok_or_else(|| anyhow::anyhow!("the config needs [matching.person]"))?;
+        .get(&entity)
+        .ok_or_else(|| anyhow::anyhow!("the config has no [matching.{entity}]"))?;
+    let input = Input::of(&config, &entity);
     let settings = json!({"path": csv})
         .as_object()
         .unwrap()
@@ -79,21 +90,11 @@ fn main() -> anyhow::Result<()> {
     let mut kept: std::collections::HashMap<String, Fields> = Default::default();
     let items = reader.read()?;
     let rows = items.filter_map(|item| match item {
-        ReadItem::Record(r) => Some(r.fields),
+        ReadItem::Record(r) => input.record(r.fields),
         _ => None,
     });
-    let rows = rows.map(|fields| {
-        let id = fields
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
+    let rows = rows.map(|(id, fields)| {
         ids.push(id.clone());
-        // `cluster` is the ground truth: never shown to the matcher
-        let fields: Fields = fields
-            .into_iter()
-            .filter(|(k, _)| k != "id" && k != "cluster")
-            .collect();
         if explain.iter().any(|(a, b)| *a == id || *b == id) {
             kept.insert(id.clone(), fields.clone());
         }
@@ -154,4 +155,61 @@ fn main() -> anyhow::Result<()> {
         json!({"records": records, "candidate_pairs": plan.pairs.len(), "predicted_pairs": predicted, "clusters": plan.clusters.len(), "clustered_pairs": clustered, "seconds": seconds, "normalise_seconds": busy.as_secs_f64(), "reading_seconds": reading.as_secs_f64()})
     );
     Ok(())
+}
+
+/// How a CSV row becomes a record: through the config's mapping of a
+/// `csv` connector to the entity, or column for column.
+struct Input<'c> {
+    mapped: Option<(
+        &'c einklang_core::Mapping,
+        &'c einklang_core::EntitySchema,
+        einklang_core::NormaliseContext,
+    )>,
+}
+
+impl<'c> Input<'c> {
+    fn of(config: &'c einklang_config::Config, entity: &str) -> Input<'c> {
+        let csv = |m: &&einklang_core::Mapping| {
+            m.entity == entity
+                && config
+                    .connectors
+                    .get(&m.connector)
+                    .is_some_and(|c| c.kind == "csv")
+        };
+        let mapped = config.mappings.iter().find(csv).and_then(|m| {
+            let schema = config.entities.get(entity)?;
+            let ctx = einklang_core::NormaliseContext {
+                region: config.region.clone(),
+                max_field_bytes: config.max_field_bytes,
+            };
+            Some((m, schema, ctx))
+        });
+        Input { mapped }
+    }
+
+    /// The record's id and fields (`None`: the mapping's filter or a
+    /// missing id skips it, as a sync would).
+    fn record(&self, raw: serde_json::Map<String, Value>) -> Option<(String, Fields)> {
+        match &self.mapped {
+            Some((m, schema, ctx)) => match m.pull_checked(schema, ctx, &raw) {
+                Ok(einklang_core::mapping::Pulled::Record {
+                    external_id,
+                    mut fields,
+                }) => {
+                    fields.remove("cluster");
+                    Some((external_id, fields))
+                }
+                _ => None,
+            },
+            None => {
+                let id = raw.get("id").and_then(Value::as_str)?.to_string();
+                // `cluster` is the ground truth: never shown to the matcher
+                let fields = raw
+                    .into_iter()
+                    .filter(|(k, _)| k != "id" && k != "cluster")
+                    .collect();
+                Some((id, fields))
+            }
+        }
+    }
 }
