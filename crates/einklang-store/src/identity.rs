@@ -2,6 +2,8 @@
 //! snapshot that lets `unmerge` restore both records and their links
 //! exactly) and the review queue of uncertain pairs.
 
+pub(crate) mod batch;
+
 use crate::model::{RecordId, RunId};
 use chrono::{DateTime, Utc};
 use einklang_core::Fields;

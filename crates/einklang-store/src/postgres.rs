@@ -13,6 +13,7 @@ mod ignored;
 mod integrity;
 mod keys;
 mod lease;
+mod merge_batch;
 mod read;
 mod sync;
 
@@ -476,7 +477,7 @@ impl HubStore for PgStore {
         survive: &Survive<'_>,
     ) -> Result<MergesDone> {
         self.in_tx("merge_many", |c| {
-            identity::merge_many(c, (tenant, run, entity), steps, survive)
+            merge_batch::merge_many(c, (tenant, run, entity), steps, survive)
         })
     }
 

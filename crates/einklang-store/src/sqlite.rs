@@ -11,6 +11,7 @@ mod ignored;
 mod integrity;
 mod keys;
 mod lease;
+mod merge_batch;
 mod read;
 mod sync;
 
@@ -31,6 +32,9 @@ pub struct SqliteStore {
     path: String,
     /// Checked by every write transaction (see [`crate::lease`]).
     fence: Option<crate::lease::Fence>,
+    /// [`HubStore::merge_many`] turned automatic checkpoints off; the next
+    /// other write transaction turns them on again (and so checkpoints).
+    checkpoints_off: bool,
 }
 
 /// The page cache in KiB, as `open` sets it (`cache_size = -65536`).
@@ -68,7 +72,22 @@ impl SqliteStore {
             conn,
             path: path.to_string(),
             fence: None,
+            checkpoints_off: false,
         })
+    }
+
+    /// Automatic checkpoints on (every 20,000 WAL pages, as `open` sets
+    /// them) or off. Off while a batch plan's merges are written, so the
+    /// WAL takes all of them and the database file gets each page once:
+    /// at the next other write transaction's commit, or on close.
+    fn checkpoints(&mut self, on: bool) -> Result<()> {
+        let pages = if on { 20_000 } else { 0 };
+        self.conn
+            .execute_batch(&format!("PRAGMA wal_autocheckpoint = {pages}"))
+            .map_err(self.err())?;
+        self.checkpoints_off = !on;
+        tracing::debug!(store = "sqlite", on, "automatic checkpoints");
+        Ok(())
     }
 
     /// The store error of an identity call.
@@ -93,6 +112,9 @@ impl SqliteStore {
         op: &'static str,
         f: impl FnOnce(&Connection) -> std::result::Result<T, identity::Fail>,
     ) -> Result<T> {
+        if self.checkpoints_off && op != "merge_many" {
+            self.checkpoints(true)?;
+        }
         let started = std::time::Instant::now();
         let (begin, commit, undo) = match self.conn.is_autocommit() {
             true => ("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"),
@@ -679,8 +701,13 @@ impl HubStore for SqliteStore {
         self.conn
             .execute_batch(&cache(MERGE_CACHE_KIB))
             .map_err(self.err())?;
+        // and no checkpoint after each batch: most pages it would copy
+        // into the database file the next batch dirties again
+        if !self.checkpoints_off {
+            self.checkpoints(false)?;
+        }
         let out = self.write("merge_many", |c| {
-            identity::merge_many(c, (tenant, run, entity), steps, survive, now)
+            merge_batch::merge_many(c, (tenant, run, entity), steps, survive, now)
         });
         self.conn
             .execute_batch(&cache(CACHE_KIB))

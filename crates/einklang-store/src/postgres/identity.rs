@@ -8,10 +8,7 @@ use super::read::{decode, fields};
 use crate::identity::{self as id, LinkRow, RecordRow, Snapshot};
 use crate::migrate::json;
 use crate::model::*;
-use crate::{
-    MergeMember, MergeRow, MergeStep, MergeWrite, MergesDone, NewReview, Result, ReviewRow,
-    ReviewStatus, StoreError, Survive,
-};
+use crate::{MergeRow, MergeWrite, NewReview, Result, ReviewRow, ReviewStatus, StoreError};
 use ::postgres::{Client, Row};
 use einklang_core::Fields;
 
@@ -157,78 +154,6 @@ fn history(
 pub(super) fn merge(c: &mut Client, tenant: &str, run: RunId, m: &MergeWrite) -> Result<i64> {
     let rows = mergeable(c, tenant, m)?;
     merge_rows(c, tenant, run, m, rows)
-}
-
-/// See [`crate::HubStore::merge_many`].
-pub(super) fn merge_many(
-    c: &mut Client,
-    (tenant, run, entity): (&str, RunId, &str),
-    steps: &[MergeStep],
-    survive: &Survive<'_>,
-) -> Result<MergesDone> {
-    let mut done = MergesDone::default();
-    for step in steps {
-        match merge_step(c, (tenant, run, entity), step, survive) {
-            Ok(id) => done.ids.push(id),
-            Err(e @ (StoreError::Refused(_) | StoreError::Changed { .. })) => {
-                done.stopped = Some(e);
-                break;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(done)
-}
-
-/// One step of [`merge_many`]: both records read, checked (nothing is
-/// written before a refusal), their values survived, then [`merge_rows`].
-fn merge_step(
-    c: &mut Client,
-    (tenant, run, entity): (&str, RunId, &str),
-    step: &MergeStep,
-    survive: &Survive<'_>,
-) -> Result<i64> {
-    let mut found = Vec::with_capacity(2);
-    for rid in [step.survivor, step.merged] {
-        match record_row(c, tenant, rid)? {
-            Some(row) => found.push(row),
-            None => return Err(StoreError::Refused(format!("record {rid} does not exist"))),
-        }
-    }
-    let mut m = MergeWrite {
-        entity: entity.to_string(),
-        survivor: step.survivor,
-        merged: step.merged,
-        expect_versions: (found[0].1.version, found[1].1.version),
-        values: Fields::new(),
-        probability: step.probability,
-        reason: step.reason.clone(),
-    };
-    for (e, row) in &found {
-        if let Some(reason) = id::merge_refusal(&m, row.id, e, row) {
-            return Err(StoreError::Refused(reason));
-        }
-    }
-    let merged = found.pop().expect("two rows").1;
-    let survivor = found.pop().expect("two rows").1;
-    let members = [member(c, tenant, &survivor)?, member(c, tenant, &merged)?];
-    m.values = survive(&members);
-    merge_rows(c, tenant, run, &m, [survivor, merged])
-}
-
-/// A record as survivorship sees it.
-fn member(c: &mut Client, tenant: &str, row: &RecordRow) -> Result<MergeMember> {
-    let r = c.query_one(
-        "SELECT updated_at, ARRAY(SELECT connector FROM links WHERE tenant = $1 AND record_id = $2 ORDER BY id)
-         FROM records WHERE tenant = $1 AND id = $2",
-        &[&tenant, &row.id],
-    )?;
-    let changed: chrono::DateTime<chrono::Utc> = r.get(0);
-    Ok(MergeMember {
-        values: crate::migrate::parse("record values", &row.vals)?,
-        sources: r.get(1),
-        changed: changed.timestamp_micros(),
-    })
 }
 
 /// The writes of a merge whose rows were read and checked.

@@ -6,10 +6,7 @@ use super::read::{opt_time, time};
 use crate::identity::{self as id, LinkRow, RecordRow, Snapshot};
 use crate::migrate::{json, parse};
 use crate::model::*;
-use crate::{
-    MergeMember, MergeRow, MergeStep, MergeWrite, MergesDone, NewReview, Result, ReviewRow,
-    ReviewStatus, StoreError, Survive,
-};
+use crate::{MergeRow, MergeWrite, NewReview, Result, ReviewRow, ReviewStatus, StoreError};
 use einklang_core::Fields;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
@@ -31,7 +28,7 @@ impl From<StoreError> for Fail {
     }
 }
 
-type Out<T> = std::result::Result<T, Fail>;
+pub(super) type Out<T> = std::result::Result<T, Fail>;
 
 /// See [`crate::HubStore::live_records`].
 pub(super) fn live_records(
@@ -168,22 +165,12 @@ fn links_with_connector(
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-fn snapshot(
-    c: &Connection,
-    tenant: &str,
-    records: [RecordRow; 2],
-    links: Option<Vec<LinkRow>>,
-) -> Out<Snapshot> {
-    let mut links = match links {
-        Some(links) => links,
-        None => {
-            // one record at a time: with `IN (a, b)` SQLite picks the tenant index and scans every link
-            let mut links = links_with_connector(c, tenant, records[0].id)?;
-            links.extend(links_with_connector(c, tenant, records[1].id)?);
-            links.into_iter().map(|l| l.0).collect()
-        }
-    };
-    links.sort_by_key(|l: &LinkRow| l.id);
+fn snapshot(c: &Connection, tenant: &str, records: [RecordRow; 2]) -> Out<Snapshot> {
+    // one record at a time: with `IN (a, b)` SQLite picks the tenant index and scans every link
+    let mut links = links_with_connector(c, tenant, records[0].id)?;
+    links.extend(links_with_connector(c, tenant, records[1].id)?);
+    let mut links: Vec<LinkRow> = links.into_iter().map(|l| l.0).collect();
+    links.sort_by_key(|l| l.id);
     let merged = records[1].id;
     Ok(Snapshot {
         conflicts: ids(
@@ -231,103 +218,20 @@ pub(super) fn merge(
     now: &str,
 ) -> Out<i64> {
     let rows = mergeable(c, tenant, m)?;
-    merge_rows(c, (tenant, run), m, (rows, None, None), now)
+    merge_rows(c, (tenant, run), m, rows, now)
 }
 
-/// See [`crate::HubStore::merge_many`]; `now` gives each step its time,
-/// as separate transactions would have.
-pub(super) fn merge_many(
-    c: &Connection,
-    (tenant, run, entity): (&str, RunId, &str),
-    steps: &[MergeStep],
-    survive: &Survive<'_>,
-    now: impl Fn() -> String,
-) -> Out<MergesDone> {
-    let mut done = MergesDone::default();
-    for step in steps {
-        match merge_step(c, (tenant, run, entity), step, survive, &now()) {
-            Ok(id) => done.ids.push(id),
-            Err(Fail::Store(e @ (StoreError::Refused(_) | StoreError::Changed { .. }))) => {
-                done.stopped = Some(e);
-                break;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(done)
-}
-
-/// One step of [`merge_many`]: both records read, checked (nothing is
-/// written before a refusal), their values survived, then [`merge_rows`].
-fn merge_step(
-    c: &Connection,
-    (tenant, run, entity): (&str, RunId, &str),
-    step: &MergeStep,
-    survive: &Survive<'_>,
-    now: &str,
-) -> Out<i64> {
-    let mut found = Vec::with_capacity(2);
-    for rid in [step.survivor, step.merged] {
-        match record_row(c, tenant, rid)? {
-            Some(row) => found.push(row),
-            None => return Err(StoreError::Refused(format!("record {rid} does not exist")).into()),
-        }
-    }
-    let mut m = MergeWrite {
-        entity: entity.to_string(),
-        survivor: step.survivor,
-        merged: step.merged,
-        expect_versions: (found[0].1.version, found[1].1.version),
-        values: Fields::new(),
-        probability: step.probability,
-        reason: step.reason.clone(),
-    };
-    for (e, row) in &found {
-        if let Some(reason) = id::merge_refusal(&m, row.id, e, row) {
-            return Err(StoreError::Refused(reason).into());
-        }
-    }
-    let merged = found.pop().expect("two rows").1;
-    let survivor = found.pop().expect("two rows").1;
-    let mut links = Vec::new();
-    let mut member = |row: &RecordRow| -> Out<MergeMember> {
-        let (rows, sources): (Vec<LinkRow>, Vec<String>) =
-            links_with_connector(c, tenant, row.id)?.into_iter().unzip();
-        links.extend(rows);
-        Ok(MergeMember {
-            values: parse("record values", &row.vals)?,
-            sources,
-            changed: time("record updated_at", &row.updated_at)?.timestamp_micros(),
-        })
-    };
-    let members = [member(&survivor)?, member(&merged)?];
-    m.values = survive(&members);
-    let [old, _] = members;
-    let rows = [survivor, merged];
-    merge_rows(
-        c,
-        (tenant, run),
-        &m,
-        (rows, Some(links), Some(old.values)),
-        now,
-    )
-}
-
-/// The writes of a merge whose rows were read and checked (with their
-/// links and the survivor's values when already read). A move or update
-/// the snapshot shows would change no row is not made.
+/// The writes of a merge whose rows were read and checked. A move or
+/// update the snapshot shows would change no row is not made.
 fn merge_rows(
     c: &Connection,
     (tenant, run): (&str, RunId),
     m: &MergeWrite,
-    (rows, links, old): ([RecordRow; 2], Option<Vec<LinkRow>>, Option<Fields>),
+    rows: [RecordRow; 2],
     now: &str,
 ) -> Out<i64> {
-    let old: Fields = match old {
-        Some(old) => old,
-        None => parse("record values", &rows[0].vals)?,
-    };
-    let snap = snapshot(c, tenant, rows, links)?;
+    let old: Fields = parse("record values", &rows[0].vals)?;
+    let snap = snapshot(c, tenant, rows)?;
     c.prepare_cached(
         "UPDATE records SET vals = ?1, version = version + 1, updated_at = ?2 WHERE id = ?3",
     )?

@@ -558,3 +558,207 @@ fn merge_many_then_unmerge_gives_back_the_sqlite_rows_byte_for_byte() {
     s.unmerge("t1", run, again.ids[0]).unwrap();
     assert_eq!(raw_rows(&path), between);
 }
+
+/// `case` on two fresh stores of each kind (SQLite, and PostgreSQL when
+/// there is one), with the SQLite files' paths.
+fn two_stores(case: fn([&mut dyn HubStore; 2], Option<[&std::path::Path; 2]>)) {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = [dir.path().join("one.db"), dir.path().join("two.db")];
+    let mut one = open(paths[0].to_str().unwrap()).unwrap();
+    let mut two = open(paths[1].to_str().unwrap()).unwrap();
+    case([one.as_mut(), two.as_mut()], Some([&paths[0], &paths[1]]));
+    if let (Some(a), Some(b)) = (
+        einklang_testkit::PgDb::new("einklang_store"),
+        einklang_testkit::PgDb::new("einklang_store"),
+    ) {
+        let (mut one, mut two) = (open(&a.url).unwrap(), open(&b.url).unwrap());
+        case([one.as_mut(), two.as_mut()], None);
+    }
+}
+
+/// `three` and two more contacts (d, e): the records of [`chain_steps`].
+fn five(s: &mut dyn HubStore) -> (RunId, [RecordId; 5]) {
+    let (run, a, b, c) = three(s);
+    let d = fields(json!({"name": "Anna Muster", "city": "Hamburg"}));
+    let e = fields(json!({"name": "A. Muster", "phone": "+4940555"}));
+    let ids = s
+        .apply("t1", run, &[create("d", d), create("e", e)])
+        .unwrap();
+    (run, [a, b, c, ids[0], ids[1]])
+}
+
+/// Two merges into one survivor, one into another, that survivor merged
+/// away with what it took, then a refused step and one not tried.
+fn chain_steps([a, b, c, d, e]: [RecordId; 5]) -> Vec<MergeStep> {
+    vec![
+        step(a, b),
+        step(a, c),
+        step(d, e),
+        step(d, a),
+        step(a, e),
+        step(c, d),
+    ]
+}
+
+/// `steps` one `merge` at a time, each survivor's values computed from
+/// the records as the store then shows them; stops at the first refusal.
+fn merge_one_by_one(
+    s: &mut dyn HubStore,
+    run: RunId,
+    steps: &[MergeStep],
+    survive: &dyn Fn(&[MergeMember; 2]) -> Fields,
+) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for st in steps {
+        let mut member = |id| {
+            let r = s.record("t1", "contact", id).unwrap().unwrap();
+            let sources = s.links_of("t1", id).unwrap();
+            MergeMember {
+                values: r.values,
+                sources: sources.into_iter().map(|l| l.connector).collect(),
+                changed: r.updated_at.timestamp_micros(),
+            }
+        };
+        let members = [member(st.survivor), member(st.merged)];
+        let m = MergeWrite {
+            entity: "contact".into(),
+            survivor: st.survivor,
+            merged: st.merged,
+            expect_versions: (version(s, st.survivor), version(s, st.merged)),
+            values: survive(&members),
+            probability: st.probability,
+            reason: st.reason.clone(),
+        };
+        match s.merge("t1", run, &m) {
+            Ok(id) => ids.push(id),
+            Err(StoreError::Refused(_)) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    ids
+}
+
+/// What a merge changes, times left out: records with versions, links,
+/// conflicts, history and merges.
+fn merge_picture(s: &mut dyn HubStore, ids: &[RecordId]) -> serde_json::Value {
+    let mut out = Vec::new();
+    for &id in ids {
+        let r = s.record("t1", "contact", id).unwrap().unwrap();
+        let links: Vec<_> = (s.links_of("t1", id).unwrap().into_iter())
+            .map(|l| json!([l.id, l.record_id, l.connector, l.status]))
+            .collect();
+        let history: Vec<_> = (s.history_of("t1", id).unwrap().into_iter())
+            .map(|h| json!([h.origin, h.changes]))
+            .collect();
+        let conflicts: Vec<_> = (s.conflicts("t1", true, 100).unwrap().into_iter())
+            .filter(|c| c.record_id == id)
+            .map(|c| c.id)
+            .collect();
+        let v = version(s, id);
+        out.push(json!([
+            r.values,
+            r.merged_into,
+            v,
+            links,
+            history,
+            conflicts
+        ]));
+    }
+    let merges: Vec<_> = (s.merges("t1", None, 100).unwrap().into_iter())
+        .map(|m| json!([m.id, m.survivor, m.merged, m.status, m.probability]))
+        .collect();
+    json!([out, merges])
+}
+
+/// The SQLite rows a merge writes, every time (RFC 3339 text) masked.
+fn rows_without_times(path: &std::path::Path) -> Vec<String> {
+    let c = rusqlite::Connection::open(path).unwrap();
+    let mut out = Vec::new();
+    for sql in [
+        "SELECT id, vals, version, merged_into, deleted_at FROM records ORDER BY id",
+        "SELECT id, record_id, status, content_hash FROM links ORDER BY id",
+        "SELECT id, record_id FROM conflicts ORDER BY id",
+        "SELECT id, survivor_id, merged_id, probability, reason, status, survivor_version, snapshot FROM merges ORDER BY id",
+        "SELECT id, record_id, origin, changes FROM history ORDER BY id",
+    ] {
+        let mut stmt = c.prepare(sql).unwrap();
+        let n = stmt.column_count();
+        let rows = stmt
+            .query_map([], |r| {
+                let cells: Vec<String> = (0..n)
+                    .map(|i| match r.get_ref(i).unwrap() {
+                        rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into(),
+                        v => format!("{v:?}"),
+                    })
+                    .collect();
+                Ok(cells.join(" | "))
+            })
+            .unwrap();
+        out.extend(rows.map(|r| mask_times(&r.unwrap())));
+    }
+    out
+}
+
+/// `text` with each time (`20..-..-..T..:..:..Z`, 27 characters as the
+/// SQLite store writes them) replaced by `T`.
+fn mask_times(text: &str) -> String {
+    let is_time =
+        |s: &str| s.len() == 27 && s.starts_with("20") && &s[10..11] == "T" && s.ends_with('Z');
+    let mut out = String::new();
+    let mut i = 0;
+    while i < text.len() {
+        match text.get(i..i + 27).filter(|s| is_time(s)) {
+            Some(_) => {
+                out.push('T');
+                i += 27;
+            }
+            None => {
+                let c = text[i..].chars().next().unwrap();
+                out.push(c);
+                i += c.len_utf8();
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn merge_many_leaves_the_rows_merging_one_at_a_time_leaves_and_unmerge_undoes_each() {
+    two_stores(|[batch, single], paths| {
+        let seen = std::cell::RefCell::new(Vec::new());
+        let survive = union(&seen);
+        let (run, ids) = five(batch);
+        assert_eq!(five(single).1, ids);
+        let steps = chain_steps(ids);
+        let done = batch
+            .merge_many("t1", run, "contact", &steps, &survive)
+            .unwrap();
+        let one_by_one = merge_one_by_one(single, run, &steps, &survive);
+        assert_eq!(done.ids, one_by_one, "four merges, same ids");
+        assert_eq!(done.ids.len(), 4);
+        let err = done.stopped.expect("the fifth step is refused").to_string();
+        assert!(
+            err.contains(&format!("record {} was merged into", ids[0])),
+            "{err}"
+        );
+        assert_eq!(merge_picture(batch, &ids), merge_picture(single, &ids));
+        if let Some([one, two]) = paths {
+            assert_eq!(rows_without_times(one), rows_without_times(two));
+        }
+        // each snapshot gives back the rows as that step found them (an
+        // unmerge moves its survivor on, so an earlier merge into it stays)
+        for &merge in done.ids.iter().rev() {
+            let undo = new_run(batch);
+            assert_eq!(undo, new_run(single));
+            let unmerge = |s: &mut dyn HubStore| match s.unmerge("t1", undo, merge) {
+                Ok(m) => Ok((m.id, m.status)),
+                Err(e) => Err(e.to_string()),
+            };
+            assert_eq!(unmerge(batch), unmerge(single));
+            assert_eq!(merge_picture(batch, &ids), merge_picture(single, &ids));
+            if let Some([one, two]) = paths {
+                assert_eq!(rows_without_times(one), rows_without_times(two));
+            }
+        }
+    });
+}
