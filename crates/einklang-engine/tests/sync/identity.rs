@@ -223,3 +223,38 @@ fn forty_people_sharing_one_address_never_end_in_one_record_on_ingest() {
     firsts.dedup();
     assert_eq!(firsts.len(), FIRST.len(), "and each person's own");
 }
+
+/// An address on eleven records of one person — ten of them merged away
+/// on ingest — is common (more than ten carriers), also after the match
+/// keys are rebuilt: a record without a first name that shares only it
+/// and the family name waits for review instead of being merged on it.
+#[test]
+fn records_merged_away_still_count_as_carriers_after_a_rebuild_of_the_keys() {
+    let mut hub = by_first_and_last();
+    for _ in 0..11 {
+        hub.remote("espo").insert(raw(
+            json!({"first": "Anna", "last": "Smith", "email": "smith@outlook.com"}),
+        ));
+    }
+    let r = hub.sync("sync");
+    assert_eq!(count(&r, "merged"), 10, "{:#?}", r.counters);
+    assert_eq!(hub.records().len(), 1);
+    // other blocking settings: the match keys are rebuilt on the next ingest
+    hub.config.matching.get_mut("contact").unwrap().block.push(
+        einklang_core::identity::block::Rule::Field {
+            field: "last".into(),
+            kind: einklang_core::identity::compare::Kind::Name,
+        },
+    );
+    hub.remote("espo").insert(raw(
+        json!({"first": "", "last": "Smith", "email": "SMITH@outlook.com"}),
+    ));
+    let r = hub.sync("sync");
+    assert_eq!(
+        (count(&r, "merged"), count(&r, "review")),
+        (0, 1),
+        "the shared address alone merges nobody: {:#?}",
+        r.counters
+    );
+    assert_eq!(hub.records().len(), 2);
+}
