@@ -46,8 +46,9 @@ pub struct Matching {
     pub ingest: bool,
 }
 
-const KEYS: [&str; 8] = [
+const KEYS: [&str; 9] = [
     "ingest",
+    "region_from",
     "survive",
     "compare",
     "block",
@@ -161,6 +162,9 @@ fn entity_matching(
         .and_then(|e| ctx.boolean(e, &format!("`{what}.ingest`")))
         .unwrap_or(true);
     let survive = crate::survive::parse(ctx, t.get("survive"), schema, connectors, &what);
+    let region_from = t
+        .get("region_from")
+        .and_then(|f| field(ctx, schema, f, &format!("`{what}.region_from`")));
     if comparisons.is_empty() {
         return None;
     }
@@ -169,6 +173,7 @@ fn entity_matching(
             comparisons,
             prior: 0.01,
             region: region.to_string(),
+            region_from,
             common: Vec::new(),
             frequencies: Vec::new(),
             population: 0,

@@ -734,3 +734,25 @@ pull = "mailbox"
     assert_eq!(pulls.len(), 3);
     assert!(matches!(pulls[2], Step::Pull { connector, .. } if connector == "mailbox.ben"));
 }
+
+#[test]
+fn matching_reads_phones_in_the_country_a_field_names() {
+    let text = r#"
+region = "DE"
+
+[entities.contact]
+phones = "phones"
+country = "text"
+
+[matching.contact]
+compare = [{ field = "phones", kind = "phone" }]
+region_from = "country"
+"#;
+    let config = einklang_config::load_str(text, Path::new("einklang.toml"), &env).unwrap();
+    let m = &config.matching["contact"].model;
+    assert_eq!(m.region_from.as_deref(), Some("country"));
+    let at: einklang_core::Fields = [("country".to_string(), serde_json::json!("AT"))]
+        .into_iter()
+        .collect();
+    assert_eq!(m.region_of(&at), "AT");
+}

@@ -20,7 +20,7 @@ mod normalise;
 pub(crate) mod phone;
 pub mod push;
 pub mod rebase;
-mod region;
+pub(crate) mod region;
 mod values;
 
 use crate::filter::eval::lookup;

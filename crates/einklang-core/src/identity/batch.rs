@@ -305,7 +305,7 @@ type Normalised = (Packed, Vec<u64>);
 /// One record's packed forms and hashed keys, each field normalised once
 /// for both.
 fn normalise(model: &Model, rules: &[Rule], record: &Fields, memo: &mut Memo) -> Normalised {
-    let region = &model.region;
+    let region = &*model.region_of(record);
     let forms: Forms = model
         .comparisons
         .iter()

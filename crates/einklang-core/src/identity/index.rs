@@ -168,7 +168,7 @@ impl Index {
     }
 
     fn keys(&self, model: &Model, record: &Fields) -> Vec<u64> {
-        let mut keys: Vec<u64> = block::keys(&self.rules, record, &model.region)
+        let mut keys: Vec<u64> = block::keys(&self.rules, record, &model.region_of(record))
             .iter()
             .map(|k| xxh3_64(k.as_bytes()))
             .collect();

@@ -80,6 +80,11 @@ pub struct Model {
     pub prior: f64,
     /// Default region for phone numbers.
     pub region: String,
+    /// A field naming each record's country (`region_from = "country"`):
+    /// its phone numbers are read in that country's numbering plan
+    /// ([`Self::region_of`]), the default `region` where it names none.
+    #[serde(default)]
+    pub region_from: Option<String>,
     /// Per comparison, identifier values so many records carry (`info@`,
     /// a family address, a switchboard) that they are not one person's:
     /// agreeing only on such a value counts as close, not exact (the
@@ -144,11 +149,25 @@ impl Model {
     /// A record's normalised forms, one list per comparison: computed
     /// once per record, compared for every pair it is in.
     pub fn forms(&self, r: &Fields) -> Forms {
-        let region = &self.region;
+        let region = self.region_of(r);
         self.comparisons
             .iter()
-            .map(|c| compare::forms(c.kind, r.get(&c.field), region))
+            .map(|c| compare::forms(c.kind, r.get(&c.field), &region))
             .collect()
+    }
+
+    /// The region a record's phone numbers are read in: the country its
+    /// `region_from` field names (an ISO code, a car code or a country's
+    /// name, as [`crate::transform::region`] reads them), else `region`.
+    pub fn region_of(&self, r: &Fields) -> std::borrow::Cow<'_, str> {
+        self.region_from
+            .as_ref()
+            .and_then(|f| r.get(f))
+            .and_then(crate::transform::region::region_of)
+            .map_or(
+                std::borrow::Cow::Borrowed(self.region.as_str()),
+                std::borrow::Cow::Owned,
+            )
     }
 
     /// [`Self::levels`] from prepared forms.

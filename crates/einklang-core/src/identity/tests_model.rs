@@ -31,6 +31,7 @@ pub(super) fn model() -> Model {
         ],
         prior: 0.01,
         region: "DE".into(),
+        region_from: None,
         common: Vec::new(),
         frequencies: Vec::new(),
         population: 0,
@@ -150,6 +151,7 @@ fn em_recovers_m_from_labelled_shapes() {
         ],
         prior: 0.5,
         region: "DE".into(),
+        region_from: None,
         common: Vec::new(),
         frequencies: Vec::new(),
         population: 0,
@@ -194,6 +196,7 @@ fn u_from_random_pairs_is_small_for_identifiers() {
         ],
         prior: 0.01,
         region: "DE".into(),
+        region_from: None,
         common: Vec::new(),
         frequencies: Vec::new(),
         population: 0,
@@ -368,4 +371,41 @@ fn an_email_local_part_pairs_a_person_at_two_providers_and_records_without_names
         keys(json!({"emails": ["info@kanzlei.de", "jo@x.de"]})).is_empty(),
         "functions and short parts make no key"
     );
+}
+
+/// A record's country field decides the plan its phones are read in:
+/// `0664 1234567` of an Austrian contact is `+43 664 1234567`, in a hub
+/// whose default region is DE — compared, blocked and paired as such.
+#[test]
+fn phones_are_read_in_the_country_a_record_names() {
+    let mut m = model();
+    let phones = m
+        .comparisons
+        .iter()
+        .position(|c| c.field == "phones")
+        .unwrap();
+    let wien = rec(json!({"phones": ["0664 1234567"], "country": "Österreich"}));
+    let intl = rec(json!({"phones": ["+43 664 1234567"]}));
+    // without region_from both are read in DE: two numbers
+    assert_eq!(m.levels(&wien, &intl)[phones], Level::Different);
+    m.region_from = Some("country".into());
+    assert_eq!(m.levels(&wien, &intl)[phones], Level::Exact);
+    assert_eq!(m.region_of(&wien), "AT");
+    assert_eq!(m.region_of(&intl), "DE", "no country: the default");
+    let narnia = rec(json!({"phones": ["0664 1234567"], "country": "Narnia"}));
+    assert_eq!(m.region_of(&narnia), "DE", "unknown: the default");
+    // the batch pass blocks and pairs them by the same number
+    let rules = vec![Rule::Field {
+        field: "phones".into(),
+        kind: Kind::Phone,
+    }];
+    let settings = super::batch::Settings {
+        block: &rules,
+        max_block: 100,
+        estimate: false,
+        auto_merge: 0.9,
+        review: 0.5,
+    };
+    let plan = super::batch::run(&mut m, &settings, &[wien, intl]);
+    assert_eq!(plan.pairs.len(), 1, "one candidate pair by the phone key");
 }

@@ -74,7 +74,7 @@ fn carried(keys: &Keys) -> Keys {
 }
 
 fn keys_of(m: &Matching, record: &Fields) -> Keys {
-    let region = &m.model.region;
+    let region = &*m.model.region_of(record);
     let mut all: Vec<i64> = block::keys(&m.block, record, region)
         .iter()
         .map(|k| hash(&format!("b:{k}")))
@@ -102,7 +102,10 @@ fn signature(m: &Matching) -> String {
         .iter()
         .map(|c| (c.field.as_str(), c.kind))
         .collect();
-    let text = format!("{:?}|{}|{fields:?}|v1", m.block, m.model.region);
+    let mut text = format!("{:?}|{}|{fields:?}|v1", m.block, m.model.region);
+    if let Some(f) = &m.model.region_from {
+        text.push_str(&format!("|region_from={f}"));
+    }
     format!("{:016x}", xxh3_64(text.as_bytes()))
 }
 
