@@ -1,12 +1,15 @@
 //! `einklang check`: validate the config and every connector's settings;
 //! report all problems at once. A valid config gets, per connector a job
 //! writes, which guarantee keeps a create whose answer was lost from being
-//! made twice, with a warning for the weakest (`creates`); warnings do not
+//! made twice, with a warning for the weakest (`creates`), and warnings for
+//! change feeds without deletions (`feeds`) and name-only blocking
+//! (`blocking`); warnings do not
 //! fail the check. With `--connect`, then reach every
 //! connector with its credentials (one cheap request or query each) and
 //! say what answered or what failed: the URL, method, status and excerpt
 //! from the connector's error, never a secret.
 
+mod blocking;
 mod creates;
 mod feeds;
 mod lists;
@@ -39,6 +42,7 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     let (lines, mut warnings) = creates::report(&config);
     warnings.extend(lists::warnings(&config));
     warnings.extend(feeds::warnings(&config));
+    warnings.extend(blocking::warnings(&config));
     if !lines.is_empty() {
         println!("creates whose answer was lost are never made twice, per written connector (1 strongest, 4 weakest):");
     }
