@@ -83,7 +83,12 @@ pub(super) fn id_values(
     Ok(out)
 }
 
-fn record_row(c: &Connection, tenant: &str, rid: RecordId) -> Out<Option<(String, RecordRow)>> {
+/// Record `rid` of `tenant` with its entity, if there is one.
+pub(super) fn record_row(
+    c: &Connection,
+    tenant: &str,
+    rid: RecordId,
+) -> Out<Option<(String, RecordRow)>> {
     let row = c
         .prepare_cached(
             "SELECT entity, vals, version, merged_into, deleted_at, updated_at FROM records

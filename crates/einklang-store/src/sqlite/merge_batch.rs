@@ -9,11 +9,10 @@ use super::identity::Out;
 use super::read::time;
 use crate::identity::batch::{self, Loaded, Writes};
 use crate::identity::LinkRow;
-use crate::identity::RecordRow;
 use crate::migrate::json;
 use crate::model::*;
 use crate::{MergeStep, MergesDone, Survive};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 
 /// See [`crate::HubStore::merge_many`]; `now` gives each step its time,
 /// as separate transactions would have.
@@ -51,31 +50,13 @@ pub(super) fn merge_many(
 /// The rows of records `ids` (ascending) of `tenant`.
 fn load(c: &Connection, tenant: &str, ids: &[RecordId]) -> Out<Loaded> {
     let mut out = Loaded::default();
-    let mut record = c.prepare_cached(
-        "SELECT entity, vals, version, merged_into, deleted_at, updated_at FROM records
-         WHERE tenant = ?1 AND id = ?2",
-    )?;
     // one record at a time: with `IN (..)` SQLite picks the tenant index and scans every link
     let mut links = c.prepare_cached(
         "SELECT id, record_id, status, updated_at, content_hash, connector FROM links
          WHERE tenant = ?1 AND record_id = ?2 ORDER BY id",
     )?;
     for &rid in ids {
-        let row = record
-            .query_row(params![tenant, rid], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    RecordRow {
-                        id: rid,
-                        vals: r.get(1)?,
-                        version: r.get(2)?,
-                        merged_into: r.get(3)?,
-                        deleted_at: r.get(4)?,
-                        updated_at: r.get(5)?,
-                    },
-                ))
-            })
-            .optional()?;
+        let row = super::identity::record_row(c, tenant, rid)?;
         let Some(row) = row else { continue };
         out.records.insert(rid, row);
         let rows = links.query_map(params![tenant, rid], link_of)?;
