@@ -162,32 +162,30 @@ impl<'m> Matcher<'m> {
     ) -> Result<(), EngineError> {
         let (m, entity) = (self.matching, self.entity.as_str());
         let cursor = store.last_history_id(tenant)?;
-        let (mut after, mut first) = (0, true);
-        loop {
-            let page = store.live_records(tenant, entity, after, PAGE)?;
-            let Some(last) = page.last() else { break };
-            after = last.0;
-            let keys: Vec<(RecordId, Vec<i64>)> = page
-                .iter()
-                .filter(|(id, _)| !fresh.contains(id))
-                .map(|(id, values)| (*id, keys_of(m, values).all))
-                .collect();
-            store.set_match_keys(tenant, entity, &keys, first, None)?;
-            first = false;
-        }
-        // records merged away keep the e-mails and phones they carried
-        let mut after = 0;
-        loop {
-            let page = store.merged_away(tenant, entity, after, PAGE)?;
-            let Some(last) = page.last() else { break };
-            after = last.0;
-            let keys: Vec<(RecordId, Vec<i64>)> = page
-                .iter()
-                .map(|(id, values)| (*id, carried(&keys_of(m, values)).all))
-                .filter(|(_, k)| !k.is_empty())
-                .collect();
-            store.set_match_keys(tenant, entity, &keys, first, None)?;
-            first = false;
+        let mut first = true;
+        // live records, then those merged away: they keep the e-mails and
+        // phones they carried
+        for merged in [false, true] {
+            let mut after = 0;
+            loop {
+                let page = match merged {
+                    false => store.live_records(tenant, entity, after, PAGE)?,
+                    true => store.merged_away(tenant, entity, after, PAGE)?,
+                };
+                let Some(last) = page.last() else { break };
+                after = last.0;
+                let keys: Vec<(RecordId, Vec<i64>)> = page
+                    .iter()
+                    .filter(|(id, _)| merged || !fresh.contains(id))
+                    .map(|(id, values)| match merged {
+                        false => (*id, keys_of(m, values).all),
+                        true => (*id, carried(&keys_of(m, values)).all),
+                    })
+                    .filter(|(_, k)| !merged || !k.is_empty())
+                    .collect();
+                store.set_match_keys(tenant, entity, &keys, first, None)?;
+                first = false;
+            }
         }
         store.set_match_keys(tenant, entity, &[], first, Some((signature, cursor)))?;
         Ok(())

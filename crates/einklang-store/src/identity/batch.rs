@@ -343,3 +343,25 @@ impl<'a> Batch<'a> {
         self.out
     }
 }
+
+/// The debug event both stores send when a batch is written: its steps,
+/// merges, rows, and the seconds spent reading, working it out and
+/// writing (`read` and `planned` are seconds since `started`).
+pub(crate) fn traced(
+    store: &str,
+    (steps, merged): (usize, usize),
+    writes: &Writes,
+    (started, read, planned): (std::time::Instant, f64, f64),
+) {
+    tracing::debug!(
+        store,
+        steps,
+        merged,
+        records = writes.records.len(),
+        links = writes.links.len(),
+        read_seconds = read,
+        plan_seconds = planned - read,
+        write_seconds = started.elapsed().as_secs_f64() - planned,
+        "merge_many: batch worked out and written"
+    );
+}

@@ -38,16 +38,11 @@ pub(super) fn merge_many(
     as_jsonb(c, &mut writes)?;
     write_rows(c, &writes, &now)?;
     let ids = insert(c, (tenant, run, entity), &writes)?;
-    tracing::debug!(
-        store = "postgres",
-        steps = steps.len(),
-        merged = ids.len(),
-        records = writes.records.len(),
-        links = writes.links.len(),
-        read_seconds = read,
-        plan_seconds = planned - read,
-        write_seconds = started.elapsed().as_secs_f64() - planned,
-        "merge_many: batch worked out and written"
+    batch::traced(
+        "postgres",
+        (steps.len(), ids.len()),
+        &writes,
+        (started, read, planned),
     );
     Ok(MergesDone {
         ids,

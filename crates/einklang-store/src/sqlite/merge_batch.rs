@@ -30,16 +30,11 @@ pub(super) fn merge_many(
     let writes = batch::plan(loaded, entity, steps, survive, now, &micros)?;
     let planned = started.elapsed().as_secs_f64();
     let ids = write(c, (tenant, run, entity), &writes)?;
-    tracing::debug!(
-        store = "sqlite",
-        steps = steps.len(),
-        merged = ids.len(),
-        records = writes.records.len(),
-        links = writes.links.len(),
-        read_seconds = read,
-        plan_seconds = planned - read,
-        write_seconds = started.elapsed().as_secs_f64() - planned,
-        "merge_many: batch worked out and written"
+    batch::traced(
+        "sqlite",
+        (steps.len(), ids.len()),
+        &writes,
+        (started, read, planned),
     );
     Ok(MergesDone {
         ids,
