@@ -7,7 +7,15 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use toml::de::{DeTable, DeValue};
 
-const JOB_KEYS: [&str; 6] = ["pull", "sync", "push", "steps", "schedule", "max_deletes"];
+const JOB_KEYS: [&str; 7] = [
+    "pull",
+    "sync",
+    "push",
+    "steps",
+    "schedule",
+    "tz",
+    "max_deletes",
+];
 const STEP_KEYS: [&str; 4] = ["pull", "push", "sync", "entity"];
 
 /// Parse every job.
@@ -82,11 +90,27 @@ fn job(
     }
     let schedule = t.get("schedule").and_then(|s| {
         let text = ctx.text(s, &format!("{what}: `schedule`"))?;
-        if text.split_whitespace().count() != 5 {
-            ctx.error(s.span(), format!("{what}: schedule \"{text}\" must have 5 cron fields (minute hour day month weekday)"));
+        match einklang_core::schedule::Schedule::parse(&text, "UTC") {
+            Ok(_) => Some(text),
+            Err(e) => {
+                ctx.error(s.span(), format!("{what}: {e}"));
+                None
+            }
         }
-        Some(text)
     });
+    let tz = match t.get("tz") {
+        None => "UTC".to_string(),
+        Some(v) => {
+            let text = ctx.text(v, &format!("{what}: `tz`")).unwrap_or_default();
+            if let Err(e) = einklang_core::schedule::Schedule::parse("0 0 * * *", &text) {
+                ctx.error(v.span(), format!("{what}: `tz`: {e}"));
+            }
+            if t.get("schedule").is_none() {
+                ctx.error(v.span(), format!("{what}: `tz` without a `schedule`"));
+            }
+            text
+        }
+    };
     let max_deletes = t
         .get("max_deletes")
         .map_or(DEFAULT_MAX_DELETES, |m| max_deletes(ctx, &what, m));
@@ -94,6 +118,7 @@ fn job(
         name: name.to_string(),
         steps,
         schedule,
+        tz,
         max_deletes,
         location: ctx.loc(name_span.start),
     })

@@ -17,6 +17,8 @@ mod jobs;
 mod mappings;
 mod on_delete;
 mod retry;
+mod serve;
+pub use serve::ServeConfig;
 mod top;
 
 use einklang_core::{EntitySchema, Mapping};
@@ -177,8 +179,10 @@ pub struct JobConfig {
     pub name: String,
     /// Steps in order.
     pub steps: Vec<Step>,
-    /// Cron expression (5 fields), if scheduled.
+    /// Cron expression (5 fields), if scheduled ([`einklang_core::schedule::Schedule`]).
     pub schedule: Option<String>,
+    /// The IANA time zone the schedule is read in (default `UTC`).
+    pub tz: String,
     /// Guard: the largest share (0..=1) of a connector's linked records one
     /// run may delete; more stops the deletes and the run needs review.
     pub max_deletes: f64,
@@ -219,6 +223,8 @@ pub struct Config {
     pub retry: RetryPolicy,
     /// Identity matching by entity (`[matching.ENTITY]`).
     pub matching: BTreeMap<String, Matching>,
+    /// How `einklang serve` runs (`[serve]`).
+    pub serve: ServeConfig,
 }
 
 impl Config {

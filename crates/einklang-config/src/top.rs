@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use toml::de::DeTable;
 
-const TOP_KEYS: [&str; 11] = [
+const TOP_KEYS: [&str; 12] = [
     "store",
     "tenant",
     "region",
@@ -25,6 +25,7 @@ const TOP_KEYS: [&str; 11] = [
     "conflicts",
     "retry",
     "matching",
+    "serve",
 ];
 
 /// Check a parsed file and build the config (problems land in `ctx`), each
@@ -117,6 +118,10 @@ pub fn build(ctx: &mut Ctx<'_>, root: &DeTable<'_>, path: &Path, check: &Setting
         let rules = m.survive.fields.values_mut();
         rules.for_each(|r| crate::instances::survive_rule(r, &instances));
     }
+    let serve = root
+        .get("serve")
+        .map(|v| crate::serve::parse(ctx, v))
+        .unwrap_or_default();
     let mut config = Config {
         path: path.to_path_buf(),
         base_dir,
@@ -132,6 +137,7 @@ pub fn build(ctx: &mut Ctx<'_>, root: &DeTable<'_>, path: &Path, check: &Setting
         policies,
         retry,
         matching,
+        serve,
     };
     if let Some(v) = root.get("jobs") {
         config.jobs = jobs::parse(ctx, v, &config);

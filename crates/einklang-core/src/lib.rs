@@ -21,6 +21,7 @@ pub mod mirror;
 pub mod path;
 pub mod policy;
 pub mod record;
+pub mod schedule;
 pub mod schema;
 pub mod transform;
 

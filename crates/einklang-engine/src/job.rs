@@ -40,6 +40,10 @@ pub struct RunOptions {
     /// record the remote no longer has is left to the next ordinary read.
     /// Writes go out as usual. `None`: every side is read.
     pub targets: Option<std::collections::BTreeMap<String, Vec<String>>>,
+    /// A run already recorded by the queue of `einklang serve`
+    /// ([`einklang_store::RunQueue`]): the run goes on under this id
+    /// instead of recording a new one.
+    pub queued: Option<einklang_store::RunId>,
 }
 
 impl Default for RunOptions {
@@ -53,6 +57,7 @@ impl Default for RunOptions {
             crash: None,
             lease: LeaseOptions::default(),
             targets: None,
+            queued: None,
         }
     }
 }
@@ -285,7 +290,13 @@ fn run_steps(
         source: options.source,
         triggered_by: options.triggered_by.clone(),
     };
-    let run = store.start_run(&tenant, &new_run)?;
+    let run = match options.queued {
+        Some(run) => {
+            store.begin_queued(&tenant, run)?;
+            run
+        }
+        None => store.start_run(&tenant, &new_run)?,
+    };
     holding.attach(store, run)?;
     let _span =
         tracing::info_span!("run", job = %name, run, source = options.source.as_str()).entered();

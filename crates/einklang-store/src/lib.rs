@@ -22,8 +22,10 @@ pub mod lease;
 pub mod migrate;
 mod model;
 pub mod postgres;
+pub mod queue;
 pub mod sqlite;
 mod sync;
+pub mod tokens;
 
 pub use identity::{
     MergeMember, MergeRow, MergeStep, MergeWrite, MergesDone, NewReview, ReviewRow, ReviewStatus,
@@ -33,7 +35,9 @@ pub use ignored::{IgnoredField, IgnoredFields};
 pub use integrity::{Check, Finding, Integrity, IntegrityOptions};
 pub use lease::{Fence, LeaseRequest, LeaseRow, Leases};
 pub use model::*;
+pub use queue::{Claimed, QueuedRun, RunQueue};
 pub use sync::*;
+pub use tokens::{ApiTokens, Role, TokenRow};
 
 use einklang_core::{ContentHash, Fields};
 
@@ -107,7 +111,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// The hub store. Every call is scoped to one tenant; nothing crosses
 /// tenants. Leases (exclusive runs) are a trait of their own, [`Leases`],
 /// and so are the checks of the store's invariants, [`Integrity`].
-pub trait HubStore: Leases + Integrity + IgnoredFields + Send {
+pub trait HubStore: Leases + Integrity + IgnoredFields + RunQueue + ApiTokens + Send {
     /// Apply pending migrations (idempotent). Refuses a modified or newer history.
     fn migrate(&mut self) -> Result<()>;
 

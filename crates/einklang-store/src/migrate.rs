@@ -267,6 +267,37 @@ CREATE TABLE ignored_fields (
     PRIMARY KEY (tenant, connector, entity, field));
 ",
     },
+    Migration {
+        version: 7,
+        name: "the run queue of einklang serve, and API tokens",
+        sqlite: "
+CREATE TABLE run_queue (
+    run_id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, job TEXT NOT NULL, targets TEXT,
+    dedupe_key TEXT UNIQUE, scheduled_for TEXT, state TEXT NOT NULL,
+    not_before TEXT NOT NULL, claimed_by TEXT, claim_expires_at TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL);
+CREATE INDEX run_queue_waiting ON run_queue (tenant, state, run_id);
+CREATE INDEX run_queue_ticks ON run_queue (tenant, job, scheduled_for);
+CREATE TABLE api_tokens (
+    id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, name TEXT NOT NULL, role TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, last_used_at TEXT, revoked_at TEXT);
+CREATE UNIQUE INDEX api_tokens_name ON api_tokens (tenant, name) WHERE revoked_at IS NULL;
+",
+        postgres: "
+CREATE TABLE run_queue (
+    run_id BIGINT PRIMARY KEY, tenant TEXT NOT NULL, job TEXT NOT NULL, targets JSONB,
+    dedupe_key TEXT UNIQUE, scheduled_for TIMESTAMPTZ, state TEXT NOT NULL,
+    not_before TIMESTAMPTZ NOT NULL DEFAULT now(), claimed_by TEXT, claim_expires_at TIMESTAMPTZ,
+    attempts INTEGER NOT NULL DEFAULT 0, created_at TIMESTAMPTZ NOT NULL DEFAULT now());
+CREATE INDEX run_queue_waiting ON run_queue (tenant, state, run_id);
+CREATE INDEX run_queue_ticks ON run_queue (tenant, job, scheduled_for);
+CREATE TABLE api_tokens (
+    id BIGSERIAL PRIMARY KEY, tenant TEXT NOT NULL, name TEXT NOT NULL, role TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE, created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    last_used_at TIMESTAMPTZ, revoked_at TIMESTAMPTZ);
+CREATE UNIQUE INDEX api_tokens_name ON api_tokens (tenant, name) WHERE revoked_at IS NULL;
+",
+    },
 ];
 
 /// Check an applied migration against this build; `Err` when it was edited.

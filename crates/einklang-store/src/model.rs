@@ -32,6 +32,8 @@ pub enum RunSource {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
+    /// Waiting in the queue of `einklang serve` for a worker.
+    Queued,
     /// Still going (or crashed without finishing).
     Running,
     /// Everything went through.
@@ -51,6 +53,7 @@ impl RunStatus {
     /// Name as stored and printed.
     pub fn as_str(self) -> &'static str {
         match self {
+            RunStatus::Queued => "queued",
             RunStatus::Running => "running",
             RunStatus::Succeeded => "succeeded",
             RunStatus::Partial => "partial",
@@ -62,6 +65,7 @@ impl RunStatus {
     /// Parse the stored name.
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
+            "queued" => RunStatus::Queued,
             "running" => RunStatus::Running,
             "succeeded" => RunStatus::Succeeded,
             "partial" => RunStatus::Partial,

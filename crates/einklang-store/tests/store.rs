@@ -335,5 +335,7 @@ mod ignored;
 mod integrity;
 #[path = "store/lease.rs"]
 mod lease;
+#[path = "store/queue.rs"]
+mod queue;
 #[path = "store/sync.rs"]
 mod sync;

@@ -30,7 +30,9 @@ pub fn of_status(status: RunStatus) -> ExitCode {
         RunStatus::Succeeded => ExitCode::SUCCESS,
         RunStatus::Partial => ExitCode::from(PARTIAL),
         RunStatus::NeedsReview => ExitCode::from(NEEDS_REVIEW),
-        RunStatus::Failed | RunStatus::Running | RunStatus::Abandoned => ExitCode::from(FAILED),
+        RunStatus::Failed | RunStatus::Queued | RunStatus::Running | RunStatus::Abandoned => {
+            ExitCode::from(FAILED)
+        }
     }
 }
 

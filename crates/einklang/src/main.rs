@@ -65,6 +65,14 @@ enum Command {
     /// Check every invariant of the hub store and the links it keeps
     /// (`--repair`: fix what is safe to fix, as a run of its own).
     Doctor(cmd::doctor::Args),
+    /// Run as a service: HTTP API, run queue and workers, schedules
+    /// (`[serve]` in the config; stops on SIGTERM or Ctrl-C).
+    Serve(cmd::serve::Args),
+    /// Make, list and revoke the API tokens of `serve`.
+    Token {
+        #[command(subcommand)]
+        action: cmd::serve::Action,
+    },
     /// List the connector kinds and what they can do.
     Connectors,
     /// Set up a configured connector on its remote (`install NAME`).
@@ -93,6 +101,8 @@ fn main() -> ExitCode {
         Command::Unmerge(args) => cmd::review::unmerge(&cli.config, args),
         Command::Merges(args) => cmd::review::merges(&cli.config, args),
         Command::Doctor(args) => cmd::doctor::run(&cli.config, args),
+        Command::Serve(args) => cmd::serve::run(&cli.config, args),
+        Command::Token { action } => cmd::serve::token(&cli.config, action),
         Command::Connectors => cmd::connectors::run(),
         Command::Connector { action } => cmd::connector::run(&cli.config, action),
     };

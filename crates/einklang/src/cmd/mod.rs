@@ -12,6 +12,7 @@ pub mod quarantine;
 pub mod resolve;
 pub mod review;
 pub mod runs;
+pub mod serve;
 pub mod show;
 pub mod sync;
 pub mod watch;

@@ -1,0 +1,81 @@
+//! `[serve]`: how `einklang serve` runs — the address it listens on, how
+//! many runs it works on at once, how often the scheduler looks at the
+//! clock and how long a shutdown waits for runs in flight.
+
+use crate::ctx::{Ctx, Val};
+
+const KEYS: [&str; 4] = ["listen", "workers", "poll_seconds", "shutdown_seconds"];
+
+/// The service's settings (every key optional).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServeConfig {
+    /// `host:port` of the HTTP API (default `127.0.0.1:8484`: only this
+    /// machine; put a reverse proxy with TLS in front for others).
+    pub listen: String,
+    /// Runs worked on at once by this process (default 2).
+    pub workers: usize,
+    /// Seconds between two looks of the scheduler and of idle workers at
+    /// the queue (default 1).
+    pub poll_seconds: u64,
+    /// Seconds a SIGTERM waits for runs in flight before it abandons them
+    /// (default 30).
+    pub shutdown_seconds: u64,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            listen: "127.0.0.1:8484".into(),
+            workers: 2,
+            poll_seconds: 1,
+            shutdown_seconds: 30,
+        }
+    }
+}
+
+/// Parse `[serve]`.
+pub fn parse(ctx: &mut Ctx<'_>, v: &Val<'_>) -> ServeConfig {
+    let mut out = ServeConfig::default();
+    let Some(t) = ctx.table(v, "`serve`") else {
+        return out;
+    };
+    ctx.unknown_keys(t, &KEYS, "`serve`");
+    if let Some(v) = t.get("listen") {
+        if let Some(text) = ctx.text(v, "`serve.listen`") {
+            match text.parse::<std::net::SocketAddr>() {
+                Ok(_) => out.listen = text,
+                Err(_) => ctx.error(
+                    v.span(),
+                    format!("`serve.listen` must be an address and port such as \"127.0.0.1:8484\", found \"{text}\""),
+                ),
+            }
+        }
+    }
+    let mut positive = |key: &str, max: u64| -> Option<u64> {
+        let v = t.get(key)?;
+        let n = v
+            .get_ref()
+            .as_integer()
+            .and_then(|i| i.as_str().replace('_', "").parse::<u64>().ok());
+        match n {
+            Some(n) if (1..=max).contains(&n) => Some(n),
+            _ => {
+                ctx.error(
+                    v.span(),
+                    format!("`serve.{key}` must be a whole number from 1 to {max}"),
+                );
+                None
+            }
+        }
+    };
+    if let Some(n) = positive("workers", 64) {
+        out.workers = n as usize;
+    }
+    if let Some(n) = positive("poll_seconds", 3600) {
+        out.poll_seconds = n;
+    }
+    if let Some(n) = positive("shutdown_seconds", 3600) {
+        out.shutdown_seconds = n;
+    }
+    out
+}

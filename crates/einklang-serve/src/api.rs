@@ -1,0 +1,203 @@
+//! The routes of the HTTP API (JSON). Every `/api` route needs a token
+//! ([`crate::auth`]); `/healthz` and `/readyz` do not.
+//!
+//! | route | role | what |
+//! | --- | --- | --- |
+//! | `GET /healthz` | – | the process answers |
+//! | `GET /readyz` | – | the store answers (503 otherwise) |
+//! | `GET /api/jobs` | viewer | each job: schedule, zone, next tick, last run |
+//! | `POST /api/jobs/{job}/runs` | operator | queue a run: 202, `{"run_id", "status": "queued"}`, `Location: /api/runs/{id}` |
+//! | `GET /api/runs?job=&status=&limit=` | viewer | recent runs, newest first |
+//! | `GET /api/runs/{id}` | viewer | one run: status, counters, errors |
+
+use crate::auth::Caller;
+use crate::{ApiError, Shared};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use einklang_core::schedule::Schedule;
+use einklang_store::{NewRun, QueuedRun, Role, Run, RunSource, RunStatus};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// The service's router over `state`.
+pub fn app(state: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/api/jobs", get(jobs))
+        .route("/api/jobs/{job}/runs", post(trigger))
+        .route("/api/runs", get(runs))
+        .route("/api/runs/{id}", get(run))
+        .with_state(state)
+}
+
+async fn healthz(State(s): State<Arc<Shared>>) -> Json<Value> {
+    Json(json!({ "status": "ok", "uptime_seconds": s.started.elapsed().as_secs() }))
+}
+
+async fn readyz(State(s): State<Arc<Shared>>) -> Response {
+    let tenant = s.config.tenant.clone();
+    match s.with_store(move |st| st.queue_depth(&tenant)).await {
+        Ok(depth) => Json(json!({ "status": "ready", "queued_runs": depth })).into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "not ready", "error": e.to_string() })),
+        )
+            .into_response(),
+    }
+}
+
+/// The config's jobs belong to the config's tenant: to a token of another
+/// tenant they do not exist.
+fn own_jobs(s: &Shared, caller: &Caller) -> Result<(), ApiError> {
+    match caller.tenant() == s.config.tenant {
+        true => Ok(()),
+        false => Err(ApiError::NotFound("no jobs for this token's tenant".into())),
+    }
+}
+
+async fn jobs(State(s): State<Arc<Shared>>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    caller.needs(Role::Viewer)?;
+    own_jobs(&s, &caller)?;
+    let tenant = caller.tenant().to_string();
+    let recent = s.with_store(move |st| st.runs(&tenant, 500)).await?;
+    let now = Utc::now();
+    let list: Vec<Value> = s
+        .config
+        .jobs
+        .values()
+        .map(|j| {
+            let next = j
+                .schedule
+                .as_deref()
+                .and_then(|p| Schedule::parse(p, &j.tz).ok())
+                .and_then(|sch| sch.next_after(now));
+            let last = recent.iter().find(|r| r.job == j.name);
+            json!({
+                "name": j.name,
+                "schedule": j.schedule,
+                "tz": j.tz,
+                "next_run_at": next,
+                "last_run": last.map(run_json),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "jobs": list })))
+}
+
+#[derive(Deserialize, Default)]
+struct Trigger {
+    /// The person behind the call (an e-mail), recorded with the token.
+    user: Option<String>,
+}
+
+async fn trigger(
+    State(s): State<Arc<Shared>>,
+    caller: Caller,
+    Path(job): Path<String>,
+    body: Option<Json<Trigger>>,
+) -> Result<Response, ApiError> {
+    caller.needs(Role::Operator)?;
+    own_jobs(&s, &caller)?;
+    if !s.config.jobs.contains_key(&job) {
+        return Err(ApiError::NotFound(format!(
+            "no job `{}`",
+            crate::clip(&job, 100)
+        )));
+    }
+    let user = body.and_then(|Json(b)| b.user);
+    let queued = QueuedRun {
+        run: NewRun {
+            job: job.clone(),
+            source: RunSource::Api,
+            triggered_by: caller.triggered_by(user.as_deref()),
+        },
+        targets: None,
+        dedupe_key: None,
+        scheduled_for: None,
+    };
+    let tenant = caller.tenant().to_string();
+    let id = s
+        .with_store(move |st| st.enqueue(&tenant, &queued))
+        .await?
+        .ok_or_else(|| ApiError::Internal("the queue refused a run without a key".into()))?;
+    s.kick.kick();
+    tracing::info!(job = %job, run = id, by = %caller.0.name, "run queued through the API");
+    let location = format!("/api/runs/{id}");
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, location.clone())],
+        Json(json!({ "run_id": id, "status": "queued", "location": location })),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct RunFilter {
+    job: Option<String>,
+    status: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn runs(
+    State(s): State<Arc<Shared>>,
+    caller: Caller,
+    Query(f): Query<RunFilter>,
+) -> Result<Json<Value>, ApiError> {
+    caller.needs(Role::Viewer)?;
+    let status = match f.status.as_deref() {
+        None => None,
+        Some(t) => Some(RunStatus::parse(t).ok_or_else(|| {
+            ApiError::BadRequest(format!("unknown status `{}`", crate::clip(t, 40)))
+        })?),
+    };
+    let limit = f.limit.unwrap_or(50).clamp(1, 1000);
+    let tenant = caller.tenant().to_string();
+    // filtered here: a filter that matches little reads up to 5,000 runs
+    let scan = if f.job.is_some() || status.is_some() {
+        5000
+    } else {
+        limit
+    };
+    let all = s.with_store(move |st| st.runs(&tenant, scan)).await?;
+    let list: Vec<Value> = all
+        .iter()
+        .filter(|r| f.job.as_ref().is_none_or(|j| &r.job == j))
+        .filter(|r| status.is_none_or(|st| r.status == st))
+        .take(limit)
+        .map(run_json)
+        .collect();
+    Ok(Json(json!({ "runs": list })))
+}
+
+async fn run(
+    State(s): State<Arc<Shared>>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    caller.needs(Role::Viewer)?;
+    let tenant = caller.tenant().to_string();
+    match s.with_store(move |st| st.run(&tenant, id)).await? {
+        Some(r) => Ok(Json(run_json(&r))),
+        None => Err(ApiError::NotFound(format!("no run {id}"))),
+    }
+}
+
+fn run_json(r: &Run) -> Value {
+    json!({
+        "id": r.id,
+        "job": r.job,
+        "status": r.status,
+        "source": r.source,
+        "triggered_by": r.triggered_by,
+        "counters": r.counters,
+        "errors": r.errors,
+        "started_at": r.started_at,
+        "finished_at": r.finished_at,
+    })
+}

@@ -1,0 +1,163 @@
+//! `einklang serve`: the always-on service. One process runs
+//! - the **HTTP API** ([`app`], axum; the binary and the tests use the
+//!   same router): health, jobs, triggering runs (202 with the run id),
+//!   runs and their progress, behind API tokens ([`auth`]);
+//! - the **run queue's workers** ([`worker`]): threads, each with a store
+//!   handle of its own, that claim queued runs and run them through the
+//!   engine, under the engine's leases (never two runs of one job at once);
+//! - the **scheduler** ([`scheduler`]): `schedule`/`tz` of each job, one
+//!   run for the latest tick not yet queued.
+//!
+//! Everything that must survive the process is in the store: a queued run
+//! is a run row of status `queued` plus a queue row
+//! ([`einklang_store::RunQueue`]), so any process on the same PostgreSQL
+//! can work it off and a restart forgets nothing.
+
+pub mod api;
+pub mod auth;
+pub mod scheduler;
+pub mod service;
+pub mod worker;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use einklang_config::Config;
+use einklang_store::{HubStore, StoreError};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Instant;
+
+pub use api::app;
+
+/// What the API's handlers share.
+pub struct Shared {
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// The API's store handle (runs of the workers have their own).
+    store: Mutex<Box<dyn HubStore>>,
+    /// Wakes idle workers when a run is queued.
+    pub kick: Arc<Kick>,
+    /// When the service started.
+    pub started: Instant,
+}
+
+impl Shared {
+    /// State over `store` for `config`.
+    pub fn new(config: Arc<Config>, store: Box<dyn HubStore>, kick: Arc<Kick>) -> Arc<Shared> {
+        Arc::new(Shared {
+            config,
+            store: Mutex::new(store),
+            kick,
+            started: Instant::now(),
+        })
+    }
+
+    /// Run `f` on the API's store handle, off the async threads.
+    pub async fn with_store<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&mut dyn HubStore) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let me = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let mut store = me.store.lock().unwrap_or_else(|p| p.into_inner());
+            f(store.as_mut())
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("a store call panicked: {e}")))?
+        .map_err(ApiError::from)
+    }
+}
+
+/// Wakes workers waiting for work (a queued run), or tells them to stop.
+#[derive(Default)]
+pub struct Kick {
+    state: Mutex<(u64, bool)>,
+    cond: Condvar,
+}
+
+impl Kick {
+    /// Something was queued.
+    pub fn kick(&self) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.0 += 1;
+        self.cond.notify_all();
+    }
+
+    /// Stop: workers finish their run and take no new one.
+    pub fn stop(&self) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.1 = true;
+        self.cond.notify_all();
+    }
+
+    /// Whether [`Self::stop`] was called.
+    pub fn stopping(&self) -> bool {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).1
+    }
+
+    /// Wait up to `timeout` for a kick or a stop; true when stopping.
+    pub fn wait(&self, seen: &mut u64, timeout: std::time::Duration) -> bool {
+        let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let (s, _) = self
+            .cond
+            .wait_timeout_while(s, timeout, |s| s.0 == *seen && !s.1)
+            .unwrap_or_else(|p| p.into_inner());
+        *seen = s.0;
+        s.1
+    }
+}
+
+/// An API error: its status and a message for the caller.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 401.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404.
+    #[error("{0}")]
+    NotFound(String),
+    /// 400.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 500: the store failed.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// 500.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Store(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        if status.is_server_error() {
+            tracing::error!(error = %self, "API request failed");
+        }
+        let mut response = (
+            status,
+            Json(serde_json::json!({ "error": self.to_string() })),
+        )
+            .into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
+    }
+}
+
+/// `s` cut to at most `max` characters.
+pub(crate) fn clip(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}

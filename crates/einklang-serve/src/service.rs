@@ -1,0 +1,162 @@
+//! The service as a whole: workers, scheduler and API in one process,
+//! and its shutdown. SIGTERM (or Ctrl-C) stops the intake — the listener
+//! closes, requests in flight are answered — and tells the workers and
+//! the scheduler to stop; runs in flight get `[serve] shutdown_seconds`
+//! to finish. A run still going then is left to the store's guarantees:
+//! each batch it committed is whole, its leases and its queue claim
+//! expire, and the next service takes the run again.
+//!
+//! On SQLite one service per hub file: the service holds the lease
+//! `serve` while it runs, and a second `einklang serve` on the same file
+//! refuses to start. On PostgreSQL any number share the work.
+
+use crate::{Kick, Shared};
+use einklang_config::{Config, StoreLocation};
+use einklang_engine::{EngineError, Holding, LeaseOptions};
+use einklang_store::HubStore;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Why the service could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The store could not be opened.
+    #[error("opening the hub store: {0}")]
+    Store(#[from] einklang_store::StoreError),
+    /// Another service holds this SQLite hub.
+    #[error("another `einklang serve` runs on this SQLite hub ({0}); on SQLite one service at a time — stop it, or move the hub to PostgreSQL to run several")]
+    SecondOnSqlite(String),
+    /// The lease could not be taken.
+    #[error("taking the service lease: {0}")]
+    Lease(EngineError),
+    /// The address could not be bound.
+    #[error("listening on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The HTTP server failed.
+    #[error("serving HTTP: {0}")]
+    Http(std::io::Error),
+}
+
+/// Run the service until SIGTERM or Ctrl-C; `listen` overrides
+/// `[serve] listen`.
+pub fn serve(config: Config, listen: Option<String>) -> Result<(), ServeError> {
+    let config = Arc::new(config);
+    let settings = config.serve.clone();
+    let addr = listen.unwrap_or(settings.listen.clone());
+    let alone = sqlite_alone(&config)?;
+    let kick = Arc::new(Kick::default());
+    let poll = Duration::from_secs(settings.poll_seconds);
+    let prefix = format!(
+        "{}:{}",
+        einklang_store::lease::hostname(),
+        std::process::id()
+    );
+    let workers = crate::worker::spawn(
+        Arc::clone(&config),
+        &prefix,
+        settings.workers,
+        Arc::clone(&kick),
+        poll,
+    )?;
+    let scheduler = {
+        let mut store = einklang_store::open(&config.store.as_open_str())?;
+        let (config, kick) = (Arc::clone(&config), Arc::clone(&kick));
+        std::thread::spawn(move || crate::scheduler::run(&config, store.as_mut(), &kick, poll))
+    };
+    let api_store = einklang_store::open(&config.store.as_open_str())?;
+    let shared = Shared::new(Arc::clone(&config), api_store, Arc::clone(&kick));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(ServeError::Http)?;
+    let served = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&addr)
+            .await
+            .map_err(|source| ServeError::Listen {
+                addr: addr.clone(),
+                source,
+            })?;
+        tracing::info!(addr = %addr, workers = settings.workers, "einklang serve listening");
+        eprintln!(
+            "einklang: serving on http://{addr} ({} worker(s))",
+            settings.workers
+        );
+        axum::serve(listener, crate::app(shared))
+            .with_graceful_shutdown(stop_signal())
+            .await
+            .map_err(ServeError::Http)
+    });
+    kick.stop();
+    let deadline = Instant::now() + Duration::from_secs(settings.shutdown_seconds);
+    let mut left = 0;
+    for h in workers.into_iter().chain([scheduler]) {
+        while !h.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        match h.is_finished() {
+            true => {
+                let _ = h.join();
+            }
+            false => left += 1,
+        }
+    }
+    if left > 0 {
+        tracing::warn!(threads = left, "shutdown deadline passed with runs in flight: they are taken again by the next service");
+        eprintln!("einklang: {left} run(s) still going at the shutdown deadline; they are taken again by the next service");
+    }
+    if let Some((holding, mut store)) = alone {
+        let _ = holding.release(store.as_mut());
+    }
+    served
+}
+
+/// On SQLite: hold the lease `serve` (a second service refuses).
+/// The lease `serve` on SQLite, with the handle it was taken on.
+type Alone = Option<(Holding, Box<dyn HubStore>)>;
+
+fn sqlite_alone(config: &Config) -> Result<Alone, ServeError> {
+    if !matches!(config.store, StoreLocation::Sqlite(_)) {
+        return Ok(None);
+    }
+    let mut store = einklang_store::open(&config.store.as_open_str())?;
+    let names = vec!["serve".to_string()];
+    match Holding::acquire(
+        store.as_mut(),
+        &config.tenant,
+        names,
+        ("serve", "einklang serve"),
+        &LeaseOptions::default(),
+    ) {
+        Ok(h) => Ok(Some((h, store))),
+        Err(e @ EngineError::Busy { .. }) => Err(ServeError::SecondOnSqlite(e.to_string())),
+        Err(e) => Err(ServeError::Lease(e)),
+    }
+}
+
+async fn stop_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("stop signal: no new requests, finishing runs in flight");
+    eprintln!("einklang: stopping");
+}

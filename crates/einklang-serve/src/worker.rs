@@ -1,0 +1,145 @@
+//! A worker: a thread with a store handle of its own that claims queued
+//! runs ([`einklang_store::RunQueue::claim`]) and runs them through the
+//! engine under the run's id. While a run goes on, a heartbeat thread
+//! (another store handle) renews the claim; a worker that dies stops
+//! renewing and another one takes the run again once the claim expires.
+//!
+//! A run whose job (or an entity or connector of it) is held by another
+//! run — the engine's leases — is put back for [`BUSY_DELAY`]: two runs
+//! of one job never overlap, and nothing is lost.
+
+use crate::Kick;
+use einklang_config::Config;
+use einklang_engine::{run_job, EngineError, LeaseOptions, NoProgress, RunOptions};
+use einklang_store::{Claimed, HubStore, RunOutcome, RunStatus};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a claim lives without a heartbeat.
+pub const CLAIM_TTL: Duration = Duration::from_secs(30);
+
+/// How long a run whose job is busy waits before it is claimed again.
+pub const BUSY_DELAY: Duration = Duration::from_secs(5);
+
+/// Work off the queue until `kick` says stop: claim, run, complete.
+pub fn work(config: &Config, store: &mut dyn HubStore, name: &str, kick: &Kick, poll: Duration) {
+    let tenant = config.tenant.clone();
+    let mut seen = 0;
+    while !kick.stopping() {
+        match store.claim(&tenant, name, CLAIM_TTL) {
+            Ok(Some(claimed)) => run_claimed(config, store, name, &claimed),
+            Ok(None) => {
+                kick.wait(&mut seen, poll);
+            }
+            Err(e) => {
+                tracing::warn!(worker = name, error = %e, "claiming a queued run failed");
+                kick.wait(&mut seen, poll);
+            }
+        }
+    }
+    tracing::info!(worker = name, "worker stopped");
+}
+
+/// Run one claimed run, its claim renewed meanwhile.
+fn run_claimed(config: &Config, store: &mut dyn HubStore, worker: &str, c: &Claimed) {
+    let tenant = config.tenant.as_str();
+    let _span = tracing::info_span!("queued run", run = c.run_id, job = %c.job, worker, attempt = c.attempts).entered();
+    let options = RunOptions {
+        source: c.run.source,
+        triggered_by: c.run.triggered_by.clone(),
+        targets: c.targets.clone(),
+        queued: Some(c.run_id),
+        lease: LeaseOptions::default(),
+        ..RunOptions::default()
+    };
+    let done = AtomicBool::new(false);
+    let result = std::thread::scope(|scope| {
+        scope.spawn(|| heartbeat(config, worker, &done));
+        let r = run_job(config, store, &c.job, &options, &NoProgress);
+        done.store(true, Ordering::Release);
+        r
+    });
+    let finished = match result {
+        Ok(report) => {
+            tracing::info!(
+                status = report.status.as_str(),
+                seconds = report.seconds,
+                "queued run finished"
+            );
+            true
+        }
+        Err(EngineError::Busy { .. }) => {
+            tracing::info!("the job is busy: the run waits");
+            if let Err(e) = store.postpone(tenant, c.run_id, worker, BUSY_DELAY) {
+                tracing::warn!(error = %e, "putting a busy run back failed; its claim expires");
+            }
+            false
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "queued run failed");
+            // a run that failed before it started is still `queued`
+            let failed = RunOutcome {
+                status: RunStatus::Failed,
+                counters: Default::default(),
+                errors: vec![e.to_string()],
+            };
+            if let Ok(Some(run)) = store.run(tenant, c.run_id) {
+                if run.status == RunStatus::Queued {
+                    let _ = store.finish_run(tenant, c.run_id, &failed);
+                }
+            }
+            true
+        }
+    };
+    if finished {
+        if let Err(e) = store.complete(tenant, c.run_id, worker) {
+            tracing::warn!(error = %e, "taking a finished run out of the queue failed");
+        }
+    }
+}
+
+/// Renew `worker`'s claims every third of [`CLAIM_TTL`] until `done`.
+fn heartbeat(config: &Config, worker: &str, done: &AtomicBool) {
+    let mut store = match einklang_store::open(&config.store.as_open_str()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "the heartbeat has no store; the claim may expire");
+            return;
+        }
+    };
+    let step = Duration::from_millis(100);
+    let every = CLAIM_TTL / 3;
+    let mut waited = Duration::ZERO;
+    while !done.load(Ordering::Acquire) {
+        std::thread::sleep(step);
+        waited += step;
+        if waited >= every {
+            waited = Duration::ZERO;
+            if let Err(e) = store.heartbeat(&config.tenant, worker, CLAIM_TTL) {
+                tracing::warn!(worker, error = %e, "renewing a claim failed");
+            }
+        }
+    }
+}
+
+/// The workers of this process: `n` threads named `<prefix>-<i>`, each
+/// with its own store handle. Joined by the caller.
+pub fn spawn(
+    config: Arc<Config>,
+    prefix: &str,
+    n: usize,
+    kick: Arc<Kick>,
+    poll: Duration,
+) -> Result<Vec<std::thread::JoinHandle<()>>, einklang_store::StoreError> {
+    let mut handles = Vec::new();
+    for i in 0..n {
+        let mut store = einklang_store::open(&config.store.as_open_str())?;
+        let (config, kick) = (Arc::clone(&config), Arc::clone(&kick));
+        let name = format!("{prefix}-{i}");
+        handles.push(std::thread::spawn(move || {
+            work(&config, store.as_mut(), &name, &kick, poll)
+        }));
+    }
+    Ok(handles)
+}

@@ -1,0 +1,127 @@
+//! A hub for the service's tests: a CSV source, two jobs, tokens of every
+//! role for the config's tenant and one of another tenant.
+
+#![allow(dead_code)]
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use einklang_config::Config;
+use einklang_serve::{Kick, Shared};
+use einklang_store::{HubStore, Role};
+use http_body_util::BodyExt;
+use std::path::Path;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+pub struct Hub {
+    pub dir: tempfile::TempDir,
+    pub config: Arc<Config>,
+    pub shared: Arc<Shared>,
+}
+
+pub const CONFIG: &str = r#"
+store = "hub.db"
+tenant = "acme"
+
+[entities.contact]
+name = "text"
+email = "text"
+
+[connectors.people]
+kind = "csv"
+path = "people.csv"
+
+[map.people.contact]
+id = "id"
+fields = { name = "name", email = "email" }
+
+[jobs.import]
+pull = ["people"]
+
+[jobs.nightly]
+pull = ["people"]
+schedule = "0 3 * * *"
+tz = "Europe/Berlin"
+"#;
+
+pub fn hub() -> Hub {
+    hub_with(CONFIG, None)
+}
+
+/// A hub over `config` (its `store` replaced by `store` when given).
+pub fn hub_with(config: &str, store: Option<&str>) -> Hub {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("people.csv"),
+        "id,name,email\n1,Anna Berg,anna@example.org\n2,Bo Lind,bo@example.org\n",
+    )
+    .unwrap();
+    let text = match store {
+        Some(url) => config.replace("store = \"hub.db\"", &format!("store = \"{url}\"")),
+        None => config.to_string(),
+    };
+    let path = dir.path().join("einklang.toml");
+    std::fs::write(&path, &text).unwrap();
+    let config = Arc::new(load(&path));
+    let mut s = open(&config);
+    for (tenant, name, role) in [
+        ("acme", "view", Role::Viewer),
+        ("acme", "ops", Role::Operator),
+        ("acme", "root", Role::Admin),
+        ("other", "ops", Role::Operator),
+    ] {
+        let token = token_of(tenant, name);
+        assert!(s
+            .add_token(tenant, name, role, &einklang_serve::auth::hash(&token))
+            .unwrap());
+    }
+    let shared = Shared::new(Arc::clone(&config), s, Arc::new(Kick::default()));
+    Hub {
+        dir,
+        config,
+        shared,
+    }
+}
+
+pub fn load(path: &Path) -> Config {
+    let text = std::fs::read_to_string(path).unwrap();
+    einklang_config::load_str(&text, path, &|v| std::env::var(v).ok()).unwrap()
+}
+
+pub fn open(config: &Config) -> Box<dyn HubStore> {
+    einklang_store::open(&config.store.as_open_str()).unwrap()
+}
+
+/// The test's token text for (tenant, name): fixed, so cases can name it.
+pub fn token_of(tenant: &str, name: &str) -> String {
+    format!("ek_test_{tenant}_{name}")
+}
+
+/// Send a request through the router (no port); status and JSON body.
+pub async fn call(
+    hub: &Hub,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> (StatusCode, serde_json::Value, axum::http::HeaderMap) {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let req = match body {
+        Some(b) => req
+            .header("content-type", "application/json")
+            .body(Body::from(b.to_string()))
+            .unwrap(),
+        None => req.body(Body::empty()).unwrap(),
+    };
+    let response = einklang_serve::app(Arc::clone(&hub.shared))
+        .oneshot(req)
+        .await
+        .unwrap();
+    let (status, headers) = (response.status(), response.headers().clone());
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    (status, json, headers)
+}

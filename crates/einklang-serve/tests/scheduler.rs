@@ -1,0 +1,96 @@
+//! The scheduler driven by a clock of the test's own, against real
+//! stores: a tick queues one run, missed ticks one run, two processes
+//! one run between them.
+
+mod common;
+
+use chrono::{DateTime, Utc};
+use einklang_serve::scheduler::tick;
+use einklang_store::{RunSource, RunStatus};
+
+fn at(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+fn ticks_on(store_url: Option<&str>) {
+    let hub = common::hub_with(common::CONFIG, store_url);
+    let (mut a, mut b) = (common::open(&hub.config), common::open(&hub.config));
+    let since = at("2026-12-05T12:00:00Z");
+    // nightly is 03:00 in Berlin: 02:00 UTC in winter
+    assert!(
+        tick(&hub.config, a.as_mut(), since, at("2026-12-06T01:59:59Z"))
+            .unwrap()
+            .is_empty()
+    );
+    let first = tick(&hub.config, a.as_mut(), since, at("2026-12-06T02:00:01Z")).unwrap();
+    assert_eq!(first.len(), 1);
+    let run = a.run("acme", first[0]).unwrap().unwrap();
+    assert_eq!(
+        (run.job.as_str(), run.source, run.status),
+        ("nightly", RunSource::Schedule, RunStatus::Queued)
+    );
+    assert_eq!(run.triggered_by, "schedule:0 3 * * * Europe/Berlin");
+    // a second process looking at the same moment: nothing more
+    assert!(
+        tick(&hub.config, b.as_mut(), since, at("2026-12-06T02:00:02Z"))
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        tick(&hub.config, a.as_mut(), since, at("2026-12-06T12:00:00Z"))
+            .unwrap()
+            .is_empty()
+    );
+    // down for three nights: one run at start, for the latest tick
+    let back = tick(
+        &hub.config,
+        b.as_mut(),
+        at("2026-12-09T10:00:00Z"),
+        at("2026-12-09T10:00:00Z"),
+    )
+    .unwrap();
+    assert_eq!(back.len(), 1, "three missed ticks make one run");
+    assert_eq!(
+        a.last_tick("acme", "nightly").unwrap(),
+        Some(at("2026-12-09T02:00:00Z"))
+    );
+    let nightly: Vec<_> = a
+        .runs("acme", 50)
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.job == "nightly")
+        .collect();
+    assert_eq!(nightly.len(), 2);
+    // two processes at the same tick, racing: one run between them
+    let now = at("2026-12-10T02:00:00Z");
+    let config = std::sync::Arc::clone(&hub.config);
+    let racers: Vec<_> = (0..2)
+        .map(|_| {
+            let config = std::sync::Arc::clone(&config);
+            std::thread::spawn(move || {
+                let mut s = common::open(&config);
+                tick(&config, s.as_mut(), since, now).unwrap().len()
+            })
+        })
+        .collect();
+    let queued: usize = racers.into_iter().map(|h| h.join().unwrap()).sum();
+    assert_eq!(queued, 1, "one of the two queued the tick");
+    // the job without a schedule is never queued by the scheduler
+    assert!(a
+        .runs("acme", 50)
+        .unwrap()
+        .iter()
+        .all(|r| r.job == "nightly"));
+}
+
+#[test]
+fn ticks_missed_ticks_and_two_processes_on_sqlite() {
+    ticks_on(None);
+}
+
+#[test]
+fn ticks_missed_ticks_and_two_processes_on_postgresql() {
+    if let Some(db) = einklang_testkit::PgDb::new("einklang_sched") {
+        ticks_on(Some(&db.url));
+    }
+}
