@@ -1,10 +1,17 @@
 //! `[serve]`: how `einklang serve` runs — the address it listens on, how
 //! many runs it works on at once, how often the scheduler looks at the
-//! clock and how long a shutdown waits for runs in flight.
+//! clock, how long a shutdown waits for runs in flight and how webhook
+//! calls are coalesced.
 
 use crate::ctx::{Ctx, Val};
 
-const KEYS: [&str; 4] = ["listen", "workers", "poll_seconds", "shutdown_seconds"];
+const KEYS: [&str; 5] = [
+    "listen",
+    "workers",
+    "poll_seconds",
+    "shutdown_seconds",
+    "webhook_window_ms",
+];
 
 /// The service's settings (every key optional).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,6 +27,9 @@ pub struct ServeConfig {
     /// Seconds a SIGTERM waits for runs in flight before it abandons them
     /// (default 30).
     pub shutdown_seconds: u64,
+    /// Webhook calls for a job within this many milliseconds of the run
+    /// one started make one more run, not one each (default 2000).
+    pub webhook_window_ms: u64,
 }
 
 impl Default for ServeConfig {
@@ -29,6 +39,7 @@ impl Default for ServeConfig {
             workers: 2,
             poll_seconds: 1,
             shutdown_seconds: 30,
+            webhook_window_ms: 2000,
         }
     }
 }
@@ -76,6 +87,9 @@ pub fn parse(ctx: &mut Ctx<'_>, v: &Val<'_>) -> ServeConfig {
     }
     if let Some(n) = positive("shutdown_seconds", 3600) {
         out.shutdown_seconds = n;
+    }
+    if let Some(n) = positive("webhook_window_ms", 3_600_000) {
+        out.webhook_window_ms = n;
     }
     out
 }

@@ -9,6 +9,7 @@
 //! | `POST /api/jobs/{job}/runs` | operator | queue a run: 202, `{"run_id", "status": "queued"}`, `Location: /api/runs/{id}` |
 //! | `GET /api/runs?job=&status=&limit=` | viewer | recent runs, newest first |
 //! | `GET /api/runs/{id}` | viewer | one run: status, counters, errors |
+//! | `POST /webhooks/{connector}` | the connector's `webhook` scheme | queue a targeted run ([`crate::webhooks`]) |
 
 use crate::auth::Caller;
 use crate::{ApiError, Shared};
@@ -33,6 +34,7 @@ pub fn app(state: Arc<Shared>) -> Router {
         .route("/api/jobs/{job}/runs", post(trigger))
         .route("/api/runs", get(runs))
         .route("/api/runs/{id}", get(run))
+        .route("/webhooks/{connector}", post(crate::webhooks::receive))
         .with_state(state)
 }
 

@@ -17,6 +17,7 @@ pub mod api;
 pub mod auth;
 pub mod scheduler;
 pub mod service;
+pub mod webhooks;
 pub mod worker;
 
 use axum::http::StatusCode;
@@ -37,19 +38,28 @@ pub struct Shared {
     store: Mutex<Box<dyn HubStore>>,
     /// Wakes idle workers when a run is queued.
     pub kick: Arc<Kick>,
+    /// The connectors that take webhooks.
+    receivers: Mutex<webhooks::Receivers>,
     /// When the service started.
     pub started: Instant,
 }
 
 impl Shared {
-    /// State over `store` for `config`.
-    pub fn new(config: Arc<Config>, store: Box<dyn HubStore>, kick: Arc<Kick>) -> Arc<Shared> {
-        Arc::new(Shared {
+    /// State over `store` for `config`, with the connectors that take
+    /// webhooks opened.
+    pub fn new(
+        config: Arc<Config>,
+        store: Box<dyn HubStore>,
+        kick: Arc<Kick>,
+    ) -> Result<Arc<Shared>, einklang_connectors::ConnectorError> {
+        let receivers = webhooks::receivers(&config)?;
+        Ok(Arc::new(Shared {
             config,
             store: Mutex::new(store),
             kick,
+            receivers: Mutex::new(receivers),
             started: Instant::now(),
-        })
+        }))
     }
 
     /// Run `f` on the API's store handle, off the async threads.

@@ -37,6 +37,9 @@ pub enum ServeError {
         /// Why.
         source: std::io::Error,
     },
+    /// A connector that takes webhooks could not be opened.
+    #[error("opening a connector for webhooks: {0}")]
+    Connector(einklang_connectors::ConnectorError),
     /// The HTTP server failed.
     #[error("serving HTTP: {0}")]
     Http(std::io::Error),
@@ -69,7 +72,8 @@ pub fn serve(config: Config, listen: Option<String>) -> Result<(), ServeError> {
         std::thread::spawn(move || crate::scheduler::run(&config, store.as_mut(), &kick, poll))
     };
     let api_store = einklang_store::open(&config.store.as_open_str())?;
-    let shared = Shared::new(Arc::clone(&config), api_store, Arc::clone(&kick));
+    let shared = Shared::new(Arc::clone(&config), api_store, Arc::clone(&kick))
+        .map_err(ServeError::Connector)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

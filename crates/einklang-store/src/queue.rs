@@ -67,6 +67,21 @@ pub trait RunQueue {
     /// queued before (nothing recorded).
     fn enqueue(&mut self, tenant: &str, run: &QueuedRun) -> Result<Option<RunId>>;
 
+    /// Queue a webhook's records of `connector` for a targeted run of
+    /// `run.job`, coalesced: a webhook run of the job still waiting out
+    /// its window takes the ids (the run becomes an ordinary one past
+    /// [`MAX_TARGETS`] ids, or for a call that named none); otherwise a
+    /// new run waits `window` for more. Committed before it returns, so an
+    /// accepted call is never lost. Returns the run's id.
+    fn enqueue_webhook(
+        &mut self,
+        tenant: &str,
+        run: &NewRun,
+        connector: &str,
+        ids: &[String],
+        window: Duration,
+    ) -> Result<RunId>;
+
     /// Claim the oldest waiting run (queued and due, or claimed by a
     /// worker whose claim expired) for `worker`, for `ttl`.
     fn claim(&mut self, tenant: &str, worker: &str, ttl: Duration) -> Result<Option<Claimed>>;
@@ -90,6 +105,31 @@ pub trait RunQueue {
 
     /// The latest schedule tick ever enqueued for `job`.
     fn last_tick(&mut self, tenant: &str, job: &str) -> Result<Option<DateTime<Utc>>>;
+}
+
+/// Record ids a webhook run reads at most; more make an ordinary run
+/// (one listing is then cheaper than a request per record).
+pub const MAX_TARGETS: usize = 500;
+
+/// Targets: what a coalesced webhook run reads.
+pub type Targets = BTreeMap<String, Vec<String>>;
+
+/// `targets` with `ids` of `connector` added: `None` (read everything)
+/// stays `None`, as does a call naming no id, or more than
+/// [`MAX_TARGETS`] ids in all.
+pub fn add_targets(targets: Option<Targets>, connector: &str, ids: &[String]) -> Option<Targets> {
+    let mut targets = targets?;
+    if ids.is_empty() {
+        return None;
+    }
+    let list = targets.entry(connector.to_string()).or_default();
+    for id in ids {
+        if !list.contains(id) {
+            list.push(id.clone());
+        }
+    }
+    let n: usize = targets.values().map(Vec::len).sum();
+    (n <= MAX_TARGETS).then_some(targets)
 }
 
 /// A queued run's targets as stored (JSON).

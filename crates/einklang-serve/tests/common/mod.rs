@@ -75,7 +75,7 @@ pub fn hub_with(config: &str, store: Option<&str>) -> Hub {
             .add_token(tenant, name, role, &einklang_serve::auth::hash(&token))
             .unwrap());
     }
-    let shared = Shared::new(Arc::clone(&config), s, Arc::new(Kick::default()));
+    let shared = Shared::new(Arc::clone(&config), s, Arc::new(Kick::default())).unwrap();
     Hub {
         dir,
         config,

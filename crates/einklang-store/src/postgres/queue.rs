@@ -4,9 +4,9 @@
 //! take the same run; times are the server's `now()`, so machines agree.
 
 use super::PgStore;
-use crate::queue::{claimed, targets_json, Claimed, QueuedRun, RunQueue};
+use crate::queue::{add_targets, claimed, targets_json, Claimed, QueuedRun, RunQueue, Targets};
 use crate::tokens::{role, stale_use, ApiTokens, TokenRow};
-use crate::{Result, RunId};
+use crate::{NewRun, Result, RunId};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
@@ -45,6 +45,63 @@ impl RunQueue for PgStore {
                 return Ok(None);
             }
             Ok(Some(id))
+        })
+    }
+
+    fn enqueue_webhook(
+        &mut self,
+        tenant: &str,
+        run: &NewRun,
+        connector: &str,
+        ids: &[String],
+        window: Duration,
+    ) -> Result<RunId> {
+        self.in_tx("enqueue_webhook", |c| {
+            // one webhook run per job takes calls at a time: the job's
+            // waiting run is locked while the ids are added
+            let waiting = c.query(
+                "SELECT q.run_id, q.targets::text FROM run_queue q JOIN runs r ON r.id = q.run_id
+                 WHERE q.tenant = $1 AND q.job = $2 AND q.state = 'queued'
+                   AND r.source = 'webhook'
+                 ORDER BY q.run_id DESC LIMIT 1 FOR UPDATE OF q",
+                &[&tenant, &run.job],
+            )?;
+            let json = |t: &Option<Targets>| -> Option<serde_json::Value> {
+                targets_json(t).map(|t| serde_json::from_str(&t).expect("JSON just written"))
+            };
+            if let Some(row) = waiting.first() {
+                let id: i64 = row.get(0);
+                let stored: Option<String> = row.get(1);
+                let held: Option<Targets> = stored
+                    .map(|t| crate::migrate::parse("run_queue targets", &t))
+                    .transpose()?;
+                let merged = add_targets(held, connector, ids);
+                c.execute(
+                    "UPDATE run_queue SET targets = $1 WHERE run_id = $2",
+                    &[&json(&merged), &id],
+                )?;
+                return Ok(id);
+            }
+            let id: i64 = c
+                .query_one(
+                    "INSERT INTO runs (tenant, job, source, triggered_by, status)
+                     VALUES ($1, $2, $3, $4, 'queued') RETURNING id",
+                    &[&tenant, &run.job, &run.source.as_str(), &run.triggered_by],
+                )?
+                .get(0);
+            let targets = add_targets(Some(Targets::new()), connector, ids);
+            c.execute(
+                // the first call of a burst runs at once, the rest of the
+                // window's calls make one more run when the window closes
+                "INSERT INTO run_queue (run_id, tenant, job, targets, state, not_before)
+                 SELECT $1, $2, $3, $4, 'queued', coalesce(
+                     (SELECT max(q.created_at) FROM run_queue q JOIN runs r ON r.id = q.run_id
+                      WHERE q.tenant = $2 AND q.job = $3 AND r.source = 'webhook'
+                        AND q.created_at > now() - make_interval(secs => $5))
+                     + make_interval(secs => $5), now())",
+                &[&id, &tenant, &run.job, &json(&targets), &secs(window)],
+            )?;
+            Ok(id)
         })
     }
 

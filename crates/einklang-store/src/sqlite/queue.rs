@@ -4,9 +4,9 @@
 
 use super::read::time;
 use super::SqliteStore;
-use crate::queue::{claimed, targets_json, Claimed, QueuedRun, RunQueue};
+use crate::queue::{add_targets, claimed, targets_json, Claimed, QueuedRun, RunQueue, Targets};
 use crate::tokens::{role, stale_use, ApiTokens, Role, TokenRow};
-use crate::{Result, RunId};
+use crate::{migrate, NewRun, Result, RunId};
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{params, OptionalExtension};
 use std::time::Duration;
@@ -62,6 +62,73 @@ impl RunQueue for SqliteStore {
                 ],
             )?;
             Ok(Some(id))
+        })
+    }
+
+    fn enqueue_webhook(
+        &mut self,
+        tenant: &str,
+        run: &NewRun,
+        connector: &str,
+        ids: &[String],
+        window: Duration,
+    ) -> Result<RunId> {
+        self.write("enqueue_webhook", |c| {
+            let now = text(Utc::now());
+            let waiting: Option<(i64, Option<String>)> = c
+                .query_row(
+                    "SELECT q.run_id, q.targets FROM run_queue q JOIN runs r ON r.id = q.run_id
+                     WHERE q.tenant = ?1 AND q.job = ?2 AND q.state = 'queued'
+                       AND r.source = 'webhook'
+                     ORDER BY q.run_id DESC LIMIT 1",
+                    params![tenant, run.job],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            if let Some((id, stored)) = waiting {
+                let held: Option<Targets> = match &stored {
+                    Some(t) => Some(
+                        migrate::parse("run_queue targets", t)
+                            .map_err(super::identity::Fail::Store)?,
+                    ),
+                    None => None,
+                };
+                let merged = add_targets(held, connector, ids);
+                c.execute(
+                    "UPDATE run_queue SET targets = ?1 WHERE run_id = ?2",
+                    params![targets_json(&merged), id],
+                )?;
+                return Ok(id);
+            }
+            // the first call of a burst runs at once, the rest of the
+            // window's calls make one more run when the window closes
+            let since = text(Utc::now() - chrono::Duration::from_std(window).unwrap_or_default());
+            let recent: Option<String> = c.query_row(
+                "SELECT max(q.created_at) FROM run_queue q JOIN runs r ON r.id = q.run_id
+                 WHERE q.tenant = ?1 AND q.job = ?2 AND r.source = 'webhook' AND q.created_at > ?3",
+                params![tenant, run.job, since],
+                |r| r.get(0),
+            )?;
+            let not_before = match recent {
+                Some(t) => text(
+                    time("run_queue created_at", &t).map_err(super::identity::Fail::Store)?
+                        + chrono::Duration::from_std(window).unwrap_or_default(),
+                ),
+                None => now.clone(),
+            };
+            c.execute(
+                "INSERT INTO runs (tenant, job, source, triggered_by, status, started_at)
+                 VALUES (?1, ?2, ?3, ?4, 'queued', ?5)",
+                params![tenant, run.job, run.source.as_str(), run.triggered_by, now],
+            )?;
+            let id = c.last_insert_rowid();
+            let targets = add_targets(Some(Targets::new()), connector, ids);
+            c.execute(
+                "INSERT INTO run_queue (run_id, tenant, job, targets, state, not_before, created_at)
+                 VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6)",
+                params![id, tenant, run.job, targets_json(&targets), not_before, now],
+            )?;
+            Ok(id)
         })
     }
 

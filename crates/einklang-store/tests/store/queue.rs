@@ -175,3 +175,73 @@ fn workers_on_two_postgresql_connections_never_claim_the_same_run() {
     claimed.sort();
     assert_eq!(claimed, ids, "every run claimed exactly once");
 }
+
+#[test]
+fn webhook_calls_run_at_once_and_a_bursts_rest_coalesces_into_one_run_after_the_window() {
+    both(|s| {
+        let hook = NewRun {
+            job: "crm".into(),
+            source: RunSource::Webhook,
+            triggered_by: "webhook:espo".into(),
+        };
+        let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let window = Duration::from_millis(400);
+        let first = s
+            .enqueue_webhook("t", &hook, "espo", &ids(&["1"]), window)
+            .unwrap();
+        let same = s
+            .enqueue_webhook("t", &hook, "espo", &ids(&["2", "1"]), window)
+            .unwrap();
+        assert_eq!(first, same, "a call while the run waits joins it");
+        let claimed = s.claim("t", "w", TTL).unwrap().unwrap();
+        assert_eq!(
+            claimed.run_id, first,
+            "the burst's first run is due at once"
+        );
+        let targets = claimed.targets.unwrap();
+        assert_eq!(targets["espo"], ids(&["1", "2"]));
+        // calls while it runs: one more run, due when the window closes
+        let next = s
+            .enqueue_webhook("t", &hook, "espo", &ids(&["3"]), window)
+            .unwrap();
+        assert_ne!(next, first);
+        let joined = s
+            .enqueue_webhook("t", &hook, "advo", &ids(&["9"]), window)
+            .unwrap();
+        assert_eq!(joined, next);
+        assert_eq!(s.claim("t", "w", TTL).unwrap(), None, "within the window");
+        std::thread::sleep(Duration::from_millis(450));
+        let trailing = s.claim("t", "w", TTL).unwrap().unwrap();
+        assert_eq!(trailing.run_id, next);
+        let t = trailing.targets.unwrap();
+        assert_eq!(
+            (t["espo"].clone(), t["advo"].clone()),
+            (ids(&["3"]), ids(&["9"]))
+        );
+        // a call naming no record, or too many, makes an ordinary run
+        std::thread::sleep(Duration::from_millis(450));
+        let all = s.enqueue_webhook("t", &hook, "espo", &[], window).unwrap();
+        let many: Vec<String> = (0..600).map(|i| i.to_string()).collect();
+        assert_eq!(
+            s.enqueue_webhook("t", &hook, "espo", &many, window)
+                .unwrap(),
+            all
+        );
+        let ordinary = s.claim("t", "w", TTL).unwrap().unwrap();
+        assert_eq!((ordinary.run_id, ordinary.targets), (all, None));
+        let over = s
+            .enqueue_webhook("t", &hook, "espo", &many, window)
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(450));
+        let c = s.claim("t", "w", TTL).unwrap().unwrap();
+        assert_eq!(
+            (c.run_id, c.targets),
+            (over, None),
+            "over 500 ids: read everything"
+        );
+        assert_eq!(
+            s.run("t", over).unwrap().unwrap().source,
+            RunSource::Webhook
+        );
+    });
+}

@@ -1,0 +1,146 @@
+//! `POST /webhooks/{connector}`: a call checked against the connector's
+//! `webhook` settings (signature scheme, signed timestamp, shared secret,
+//! Microsoft Graph's handshake — the connector decides,
+//! `Connector::webhook`), then queued as a targeted run of every job that
+//! reads the connector ([`einklang_store::RunQueue::enqueue_webhook`]):
+//! committed before the 202, so an accepted call is never lost; the first
+//! call of a burst runs at once, the rest of `[serve] webhook_window_ms`
+//! makes one more run.
+//!
+//! No API token: the sender proves itself by the connector's scheme.
+//! Answers: 202 `{"accepted": ids, "runs": [...]}`; 200 with the token for
+//! Graph's `validationToken`; 401 when the scheme refuses the call; 404
+//! for a connector that takes no webhooks or that no job reads.
+
+use crate::{ApiError, Shared};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use einklang_config::{Config, Step};
+use einklang_connectors::Connector;
+use einklang_store::{NewRun, RunSource};
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The connectors that take webhooks, opened once.
+pub type Receivers = HashMap<String, Box<dyn Connector>>;
+
+/// Open every connector a job reads that has `webhook` settings.
+pub fn receivers(config: &Config) -> Result<Receivers, einklang_connectors::ConnectorError> {
+    let mut out = Receivers::new();
+    for name in config
+        .jobs
+        .values()
+        .flat_map(|j| j.steps.iter().flat_map(connectors))
+    {
+        if out.contains_key(&name) {
+            continue;
+        }
+        let Some(cc) = config.connectors.get(&name) else {
+            continue;
+        };
+        if cc.settings.get("webhook").is_none() {
+            continue;
+        }
+        let c = einklang_connectors::open(&cc.name, &cc.kind, &cc.settings, &config.base_dir)?;
+        out.insert(name, c);
+    }
+    Ok(out)
+}
+
+fn connectors(step: &Step) -> Vec<String> {
+    match step {
+        Step::Pull { connector, .. } | Step::Push { connector, .. } => vec![connector.clone()],
+        Step::Sync { connectors, .. } => connectors.clone(),
+    }
+}
+
+/// The jobs whose steps name `connector`.
+fn jobs_of(config: &Config, connector: &str) -> Vec<String> {
+    config
+        .jobs
+        .values()
+        .filter(|j| {
+            j.steps
+                .iter()
+                .any(|s| connectors(s).iter().any(|c| c == connector))
+        })
+        .map(|j| j.name.clone())
+        .collect()
+}
+
+/// The route.
+pub async fn receive(
+    State(s): State<Arc<Shared>>,
+    Path(connector): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let not_here = || {
+        ApiError::NotFound(format!(
+            "connector `{}` takes no webhooks here",
+            crate::clip(&connector, 100)
+        ))
+    };
+    let headers: Vec<(String, String)> = headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .collect();
+    let verdict = {
+        let receivers = s.receivers.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(c) = receivers.get(&connector) else {
+            return Err(not_here());
+        };
+        c.webhook(uri.query().unwrap_or(""), &headers, &body)
+    };
+    let delivery = match verdict {
+        None => return Err(not_here()),
+        Some(Err(reason)) => {
+            tracing::warn!(connector = %connector, %reason, "webhook refused");
+            return Err(ApiError::Unauthorized(reason));
+        }
+        Some(Ok(d)) => d,
+    };
+    if let Some(token) = delivery.handshake {
+        let text = [(header::CONTENT_TYPE, "text/plain; charset=utf-8")];
+        return Ok((StatusCode::OK, text, token).into_response());
+    }
+    let jobs = jobs_of(&s.config, &connector);
+    if jobs.is_empty() {
+        return Err(not_here());
+    }
+    let by = match &delivery.id {
+        Some(id) => format!("webhook:{connector}#{}", crate::clip(id, 64)),
+        None => format!("webhook:{connector}"),
+    };
+    let window = Duration::from_millis(s.config.serve.webhook_window_ms);
+    let tenant = s.config.tenant.clone();
+    let ids = delivery.ids.clone();
+    let name = connector.clone();
+    let runs = s
+        .with_store(move |st| {
+            jobs.iter()
+                .map(|job| {
+                    let run = NewRun {
+                        job: job.clone(),
+                        source: RunSource::Webhook,
+                        triggered_by: by.clone(),
+                    };
+                    st.enqueue_webhook(&tenant, &run, &name, &ids, window)
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await?;
+    s.kick.kick();
+    tracing::debug!(connector = %connector, ids = delivery.ids.len(), ?runs, "webhook queued");
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "accepted": delivery.ids.len(), "runs": runs })),
+    )
+        .into_response())
+}

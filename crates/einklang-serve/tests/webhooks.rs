@@ -1,0 +1,180 @@
+//! Webhooks into `einklang serve`: a signed call becomes a targeted run
+//! that reads only the record it names; a burst for a few records makes
+//! few runs, each record synced; a bad signature queues nothing.
+
+mod common;
+
+use axum::http::StatusCode;
+use einklang_serve::Kick;
+use einklang_store::{RunSource, RunStatus};
+use hmac::{KeyInit, Mac};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn config(url: &str) -> String {
+    format!(
+        r#"
+store = "hub.db"
+tenant = "acme"
+
+[entities.contact]
+name = "text"
+
+[connectors.crm]
+kind = "http"
+base_url = "{url}"
+list = {{ path = "/api/v4/contacts", records = "/_embedded/contacts", paginate = "next_link", next = "/_links/next/href" }}
+get = {{ path = "/api/v4/contacts/{{id}}", missing = [204, 404] }}
+webhook = {{ signature_header = "X-Signature", secret = "hook-secret-9", ids = ["/contacts/update/*/id"] }}
+
+[map.crm.contact]
+id = "id"
+fields = {{ name = "name" }}
+
+[jobs.j]
+pull = ["crm"]
+
+[serve]
+webhook_window_ms = 300
+"#
+    )
+}
+
+fn sign(body: &str) -> String {
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"hook-secret-9").unwrap();
+    mac.update(body.as_bytes());
+    let bytes = mac.finalize().into_bytes();
+    format!(
+        "sha256={}",
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    )
+}
+
+async fn hook(
+    hub: &common::Hub,
+    ids: &[u64],
+    signature: Option<String>,
+) -> (StatusCode, serde_json::Value) {
+    let list: Vec<_> = ids.iter().map(|i| json!({ "id": i.to_string() })).collect();
+    let body = json!({ "contacts": { "update": list } }).to_string();
+    let sig = signature.unwrap_or_else(|| sign(&body));
+    let req = axum::http::Request::builder()
+        .method("POST")
+        .uri("/webhooks/crm")
+        .header("X-Signature", sig)
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let answer = einklang_serve::app(Arc::clone(&hub.shared))
+        .oneshot(req)
+        .await
+        .unwrap();
+    let status = answer.status();
+    let bytes = answer.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or_default())
+}
+
+fn worker(hub: &common::Hub) -> (Arc<Kick>, std::thread::JoinHandle<()>) {
+    let config = Arc::clone(&hub.config);
+    let kick = Arc::new(Kick::default());
+    let k = Arc::clone(&kick);
+    let handle = std::thread::spawn(move || {
+        let mut store = common::open(&config);
+        einklang_serve::worker::work(&config, store.as_mut(), "w", &k, Duration::from_millis(20))
+    });
+    (kick, handle)
+}
+
+fn wait_idle(hub: &common::Hub) {
+    let mut s = common::open(&hub.config);
+    for _ in 0..400 {
+        if s.queue_depth("acme").unwrap() == 0 {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    panic!("the queue did not drain");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_signed_call_syncs_the_named_record_and_a_burst_makes_few_runs() {
+    let emu = einklang_emulator::Emulator::start(Default::default());
+    let ids: Vec<u64> = (0..30)
+        .map(|i| emu.insert(json!({ "name": format!("Kontakt {i}") })))
+        .collect();
+    let hub = common::hub_with(&config(&emu.url), None);
+    let (kick, handle) = worker(&hub);
+    // the first load: an ordinary run through the API
+    let (status, _, _) = common::call(
+        &hub,
+        "POST",
+        "/api/jobs/j/runs",
+        Some(&common::token_of("acme", "ops")),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    wait_idle(&hub);
+    let mut store = common::open(&hub.config);
+    let first = store.runs("acme", 1).unwrap().remove(0);
+    assert_eq!(
+        (first.status, first.counters["created"]),
+        (RunStatus::Succeeded, 30)
+    );
+
+    // a bad signature queues nothing
+    let (status, body) = hook(&hub, &[ids[3]], Some("sha256=00".into())).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(store.runs("acme", 10).unwrap().len(), 1);
+
+    // one changed record, one call: a run that reads only it
+    emu.update(ids[3], json!({ "name": "Kontakt drei" }));
+    emu.clear_request_log();
+    let (status, body) = hook(&hub, &[ids[3]], None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    wait_idle(&hub);
+    let run = store.runs("acme", 1).unwrap().remove(0);
+    assert_eq!(
+        (run.source, run.status),
+        (RunSource::Webhook, RunStatus::Succeeded)
+    );
+    assert_eq!(run.counters["updated"], 1, "{:?}", run.counters);
+    let log = emu.request_log();
+    assert!(
+        log.iter().all(|r| !r.ends_with("/api/v4/contacts")),
+        "no listing: {log:?}"
+    );
+
+    // a burst: 200 calls for 5 records, all changed
+    for i in 0..5 {
+        emu.update(ids[10 + i], json!({ "name": format!("Neu {i}") }));
+    }
+    let before = store.runs("acme", 100).unwrap().len();
+    for n in 0..200 {
+        let (status, _) = hook(&hub, &[ids[10 + n % 5]], None).await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+    }
+    wait_idle(&hub);
+    let runs = store.runs("acme", 100).unwrap();
+    let burst = runs.len() - before;
+    assert!((1..=10).contains(&burst), "200 calls made {burst} runs");
+    for i in 0..5 {
+        let record = store
+            .find_links("acme", "crm", "contact", &[&ids[10 + i].to_string()])
+            .unwrap();
+        let hub_record = store
+            .record("acme", "contact", record[0].as_ref().unwrap().record_id)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            hub_record.values["name"],
+            json!(format!("Neu {i}")),
+            "record {i} synced"
+        );
+    }
+    kick.stop();
+    handle.join().unwrap();
+}

@@ -1,0 +1,185 @@
+//! `einklang serve` as an operator runs it: a token made with
+//! `einklang token create`, the service on a real port, a run triggered
+//! and polled over HTTP, a second service on the same SQLite hub refused,
+//! and SIGTERM ending it cleanly.
+
+mod support;
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use support::agent;
+
+const CONFIG: &str = r#"
+store = "hub.db"
+
+[entities.contact]
+name = "text"
+email = "text"
+
+[connectors.people]
+kind = "csv"
+path = "people.csv"
+
+[map.people.contact]
+id = "id"
+fields = { name = "name", email = "email" }
+
+[jobs.import]
+pull = ["people"]
+
+[serve]
+workers = 1
+shutdown_seconds = 10
+"#;
+
+fn einklang(dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_einklang"));
+    c.current_dir(dir)
+        .arg("--config")
+        .arg(dir.join("einklang.toml"));
+    c
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn request(method: &str, url: &str, token: Option<&str>) -> (u16, Value, Option<String>) {
+    let mut req = ureq::http::Request::builder().method(method).uri(url);
+    if let Some(t) = token {
+        req = req.header("Authorization", format!("Bearer {t}"));
+    }
+    let mut answer = agent().run(req.body(String::new()).unwrap()).unwrap();
+    let location = answer
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_string());
+    let text = answer.body_mut().read_to_string().unwrap();
+    (
+        answer.status().as_u16(),
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+        location,
+    )
+}
+
+fn serve(dir: &Path, port: u16) -> Child {
+    einklang(dir)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn wait_ready(base: &str) {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(20) {
+        if std::net::TcpStream::connect(base.trim_start_matches("http://")).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("einklang serve did not listen on {base}");
+}
+
+#[test]
+fn a_token_a_triggered_run_polled_to_its_end_one_service_per_sqlite_hub_and_a_clean_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("einklang.toml"), CONFIG).unwrap();
+    std::fs::write(
+        dir.path().join("people.csv"),
+        "id,name,email\n1,Anna Berg,anna@example.org\n2,Bo Lind,bo@example.org\n",
+    )
+    .unwrap();
+    let made = einklang(dir.path())
+        .args(["token", "create", "ops", "--role", "operator"])
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let token = String::from_utf8(made.stdout).unwrap().trim().to_string();
+    assert!(token.starts_with("ek_") && token.len() > 60, "{token}");
+    let stored = std::fs::read(dir.path().join("hub.db")).unwrap();
+    let needle = token.as_bytes();
+    assert!(
+        !stored.windows(needle.len()).any(|w| w == needle),
+        "the token itself never reaches the store"
+    );
+
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = serve(dir.path(), port);
+    wait_ready(&base);
+    let (status, _, _) = request("POST", &format!("{base}/api/jobs/import/runs"), None);
+    assert_eq!(status, 401);
+    let (status, body, location) = request(
+        "POST",
+        &format!("{base}/api/jobs/import/runs"),
+        Some(&token),
+    );
+    assert_eq!(status, 202, "{body}");
+    let location = location.expect("a Location to poll");
+    assert_eq!(location, format!("/api/runs/{}", body["run_id"]));
+    let started = Instant::now();
+    let mut run = Value::Null;
+    while started.elapsed() < Duration::from_secs(30) {
+        run = request("GET", &format!("{base}{location}"), Some(&token)).1;
+        if run["status"] == "succeeded" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["counters"]["created"], 2);
+    assert_eq!(run["triggered_by"], "token:ops");
+
+    // a second service on the same SQLite file refuses, naming why
+    let second = einklang(dir.path())
+        .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port())])
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        said.contains("another `einklang serve` runs on this SQLite hub"),
+        "{said}"
+    );
+
+    // the token revoked: refused at once
+    let revoked = einklang(dir.path())
+        .args(["token", "revoke", "ops"])
+        .output()
+        .unwrap();
+    assert!(revoked.status.success());
+    let (status, _, _) = request("GET", &format!("{base}/api/runs"), Some(&token));
+    assert_eq!(status, 401, "a revoked token");
+
+    #[cfg(unix)]
+    {
+        let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+        let started = Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "still running after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(status.success(), "{status:?}");
+    }
+    #[cfg(not(unix))]
+    child.kill().unwrap();
+}
