@@ -43,7 +43,7 @@ pub fn receivers(config: &Config) -> Result<Receivers, einklang_connectors::Conn
         let Some(cc) = config.connectors.get(&name) else {
             continue;
         };
-        if cc.settings.get("webhook").is_none() {
+        if !cc.settings.contains_key("webhook") {
             continue;
         }
         let c = einklang_connectors::open(&cc.name, &cc.kind, &cc.settings, &config.base_dir)?;
