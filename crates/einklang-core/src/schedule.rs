@@ -29,7 +29,7 @@ pub struct Schedule {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ScheduleError {
     /// Not five fields, or a field cron does not read.
-    #[error("schedule \"{pattern}\" is no cron expression of 5 fields (minute hour day month weekday): {reason}")]
+    #[error("schedule \"{pattern}\": {reason}")]
     Pattern {
         /// The expression.
         pattern: String,
@@ -54,7 +54,7 @@ impl Schedule {
         };
         if pattern.split_whitespace().count() != 5 {
             return Err(refuse(format!(
-                "found {} fields",
+                "found {} fields, a cron expression has 5 (minute hour day month weekday)",
                 pattern.split_whitespace().count()
             )));
         }
