@@ -5,7 +5,8 @@
 
 use crate::ctx::{Ctx, Val};
 
-const KEYS: [&str; 5] = [
+const KEYS: [&str; 6] = [
+    "sweep_minutes",
     "listen",
     "workers",
     "poll_seconds",
@@ -30,6 +31,10 @@ pub struct ServeConfig {
     /// Webhook calls for a job within this many milliseconds of the run
     /// one started make one more run, not one each (default 2000).
     pub webhook_window_ms: u64,
+    /// Every this many minutes, an ordinary run of each job that reads a
+    /// connector taking webhooks, so a lost webhook only delays a change
+    /// (default 15; 0: no sweep).
+    pub sweep_minutes: u64,
 }
 
 impl Default for ServeConfig {
@@ -40,6 +45,7 @@ impl Default for ServeConfig {
             poll_seconds: 1,
             shutdown_seconds: 30,
             webhook_window_ms: 2000,
+            sweep_minutes: 15,
         }
     }
 }
@@ -90,6 +96,19 @@ pub fn parse(ctx: &mut Ctx<'_>, v: &Val<'_>) -> ServeConfig {
     }
     if let Some(n) = positive("webhook_window_ms", 3_600_000) {
         out.webhook_window_ms = n;
+    }
+    if let Some(v) = t.get("sweep_minutes") {
+        let n = v
+            .get_ref()
+            .as_integer()
+            .and_then(|i| i.as_str().replace('_', "").parse::<u64>().ok());
+        match n {
+            Some(n) if n <= 1440 => out.sweep_minutes = n,
+            _ => ctx.error(
+                v.span(),
+                "`serve.sweep_minutes` must be a whole number from 0 (no sweep) to 1440",
+            ),
+        }
     }
     out
 }

@@ -6,6 +6,13 @@
 //! one run at the next look, not one per tick; a job that never ran waits
 //! for its first tick after the service started.
 //!
+//! The **sweep** is the safety net behind webhooks: every
+//! `[serve] sweep_minutes` (15) an ordinary run — source `sweep` — of each
+//! job that reads a connector taking webhooks, so a lost call only delays
+//! a change. It reads what changed and writes every pending, dirty or
+//! failed link that is due, like any run. One per job and period, keyed
+//! `sweep:<tenant>:<job>:<period start>` (several processes queue it once).
+//!
 //! [`tick`] takes the time as an argument: tests drive it with their own
 //! clock.
 
@@ -54,7 +61,54 @@ pub fn tick(
             queued.push(id);
         }
     }
+    queued.extend(sweep(config, store, now)?);
     Ok(queued)
+}
+
+/// Queue the sweep's runs of the period `now` falls in.
+fn sweep(
+    config: &Config,
+    store: &mut dyn HubStore,
+    now: DateTime<Utc>,
+) -> Result<Vec<RunId>, StoreError> {
+    let minutes = config.serve.sweep_minutes as i64;
+    if minutes == 0 {
+        return Ok(Vec::new());
+    }
+    let period = minutes * 60;
+    let start =
+        DateTime::from_timestamp(now.timestamp().div_euclid(period) * period, 0).unwrap_or(now);
+    let at = start.to_rfc3339_opts(SecondsFormat::Secs, true);
+    let mut queued = Vec::new();
+    for job in config.jobs.values().filter(|j| takes_webhooks(config, j)) {
+        let run = QueuedRun {
+            run: NewRun {
+                job: job.name.clone(),
+                source: RunSource::Sweep,
+                triggered_by: format!("sweep:{minutes}m"),
+            },
+            targets: None,
+            dedupe_key: Some(format!("sweep:{}:{}:{at}", config.tenant, job.name)),
+            scheduled_for: None,
+        };
+        if let Some(id) = store.enqueue(&config.tenant, &run)? {
+            tracing::info!(job = %job.name, period = %at, run = id, "sweep run queued");
+            queued.push(id);
+        }
+    }
+    Ok(queued)
+}
+
+/// Whether a step of `job` names a connector with `webhook` settings.
+fn takes_webhooks(config: &Config, job: &einklang_config::JobConfig) -> bool {
+    job.steps.iter().any(|s| {
+        crate::webhooks::step_connectors(s).iter().any(|c| {
+            config
+                .connectors
+                .get(c)
+                .is_some_and(|cc| cc.settings.contains_key("webhook"))
+        })
+    })
 }
 
 /// Look at the clock every `poll` until `kick` says stop.

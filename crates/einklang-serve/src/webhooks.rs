@@ -35,7 +35,7 @@ pub fn receivers(config: &Config) -> Result<Receivers, einklang_connectors::Conn
     for name in config
         .jobs
         .values()
-        .flat_map(|j| j.steps.iter().flat_map(connectors))
+        .flat_map(|j| j.steps.iter().flat_map(step_connectors))
     {
         if out.contains_key(&name) {
             continue;
@@ -52,7 +52,8 @@ pub fn receivers(config: &Config) -> Result<Receivers, einklang_connectors::Conn
     Ok(out)
 }
 
-fn connectors(step: &Step) -> Vec<String> {
+/// The connectors a step names.
+pub(crate) fn step_connectors(step: &Step) -> Vec<String> {
     match step {
         Step::Pull { connector, .. } | Step::Push { connector, .. } => vec![connector.clone()],
         Step::Sync { connectors, .. } => connectors.clone(),
@@ -67,7 +68,7 @@ fn jobs_of(config: &Config, connector: &str) -> Vec<String> {
         .filter(|j| {
             j.steps
                 .iter()
-                .any(|s| connectors(s).iter().any(|c| c == connector))
+                .any(|s| step_connectors(s).iter().any(|c| c == connector))
         })
         .map(|j| j.name.clone())
         .collect()

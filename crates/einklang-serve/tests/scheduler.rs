@@ -94,3 +94,75 @@ fn ticks_missed_ticks_and_two_processes_on_postgresql() {
         ticks_on(Some(&db.url));
     }
 }
+
+#[test]
+fn the_sweep_queues_one_ordinary_run_per_period_of_each_job_taking_webhooks() {
+    let config = r#"
+store = "hub.db"
+tenant = "acme"
+
+[entities.contact]
+name = "text"
+
+[connectors.crm]
+kind = "http"
+base_url = "http://127.0.0.1:9"
+list = { path = "/contacts", records = "/list" }
+webhook = { signature_header = "X-Signature", secret = "s", ids = ["/id"] }
+
+[connectors.people]
+kind = "csv"
+path = "people.csv"
+
+[map.crm.contact]
+id = "id"
+fields = { name = "name" }
+
+[map.people.contact]
+id = "id"
+fields = { name = "name" }
+
+[jobs.crm]
+pull = ["crm"]
+
+[jobs.files]
+pull = ["people"]
+
+[serve]
+sweep_minutes = 15
+"#;
+    let hub = common::hub_with(config, None);
+    let (mut a, mut b) = (common::open(&hub.config), common::open(&hub.config));
+    let since = at("2026-12-06T10:00:00Z");
+    let first = tick(&hub.config, a.as_mut(), since, at("2026-12-06T10:07:00Z")).unwrap();
+    assert_eq!(
+        first.len(),
+        1,
+        "one sweep, of the job reading a webhook connector"
+    );
+    let run = a.run("acme", first[0]).unwrap().unwrap();
+    assert_eq!((run.job.as_str(), run.source), ("crm", RunSource::Sweep));
+    assert_eq!(run.triggered_by, "sweep:15m");
+    assert!(
+        tick(&hub.config, b.as_mut(), since, at("2026-12-06T10:14:59Z"))
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        tick(&hub.config, b.as_mut(), since, at("2026-12-06T10:15:00Z"))
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        tick(&hub.config, a.as_mut(), since, at("2026-12-06T10:16:00Z"))
+            .unwrap()
+            .is_empty(),
+        "another process, same period"
+    );
+    assert_eq!(
+        a.last_tick("acme", "crm").unwrap(),
+        None,
+        "a sweep is no schedule tick"
+    );
+}

@@ -26,6 +26,8 @@ pub enum RunSource {
     Interval,
     /// By `sync --watch` when a PostgreSQL `NOTIFY` woke it.
     Notify,
+    /// By the sweep of `einklang serve`: the safety net behind webhooks.
+    Sweep,
 }
 
 /// Status of a run.
@@ -87,6 +89,7 @@ impl RunSource {
             RunSource::Api => "api",
             RunSource::Interval => "interval",
             RunSource::Notify => "notify",
+            RunSource::Sweep => "sweep",
         }
     }
     /// Parse the stored name.
@@ -98,6 +101,7 @@ impl RunSource {
             "api" => RunSource::Api,
             "interval" => RunSource::Interval,
             "notify" => RunSource::Notify,
+            "sweep" => RunSource::Sweep,
             _ => return None,
         })
     }
