@@ -4,6 +4,12 @@
 //! call that got no answer — and one `debug` span per connector operation
 //! (read, list, fetch, changes, write, …). Callers pass paths and errors
 //! already free of secrets: no credentials, no API keys, no passwords.
+//!
+//! Each call is also counted through the `metrics` facade —
+//! `einklang_remote_calls_total{connector, method, status}` and
+//! `einklang_remote_call_seconds{connector}` — which records nothing
+//! unless a process installs a recorder (`einklang serve` does, for
+//! `/metrics`). The path is no label: it holds record ids.
 
 use std::fmt::Display;
 use std::time::Instant;
@@ -17,7 +23,16 @@ pub(crate) fn remote_call(
     status: Result<&dyn Display, &str>,
     started: Instant,
 ) {
-    let ms = started.elapsed().as_millis() as u64;
+    let elapsed = started.elapsed();
+    let ms = elapsed.as_millis() as u64;
+    let code = match &status {
+        // "200 OK" → "200"
+        Ok(s) => s.to_string().split(' ').next().unwrap_or("").to_string(),
+        Err(_) => "error".to_string(),
+    };
+    metrics::counter!("einklang_remote_calls_total", "connector" => connector.to_string(), "method" => method.to_string(), "status" => code).increment(1);
+    metrics::histogram!("einklang_remote_call_seconds", "connector" => connector.to_string())
+        .record(elapsed.as_secs_f64());
     match status {
         Ok(status) => tracing::debug!(connector, method, path, %status, ms, "remote call"),
         Err(error) => tracing::debug!(connector, method, path, error, ms, "remote call failed"),

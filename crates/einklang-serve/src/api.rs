@@ -5,6 +5,7 @@
 //! | --- | --- | --- |
 //! | `GET /healthz` | – | the process answers |
 //! | `GET /readyz` | – | the store answers (503 otherwise) |
+//! | `GET /metrics` | viewer | Prometheus text ([`crate::metrics`]) |
 //! | `GET /api/jobs` | viewer | each job: schedule, zone, next tick, last run |
 //! | `POST /api/jobs/{job}/runs` | operator | queue a run: 202, `{"run_id", "status": "queued"}`, `Location: /api/runs/{id}` |
 //! | `GET /api/runs?job=&status=&limit=` | viewer | recent runs, newest first |
@@ -30,6 +31,7 @@ pub fn app(state: Arc<Shared>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(crate::metrics::metrics))
         .route("/api/jobs", get(jobs))
         .route("/api/jobs/{job}/runs", post(trigger))
         .route("/api/runs", get(runs))

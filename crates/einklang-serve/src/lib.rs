@@ -15,6 +15,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod metrics;
 pub mod scheduler;
 pub mod service;
 pub mod webhooks;

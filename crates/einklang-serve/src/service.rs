@@ -52,6 +52,7 @@ pub fn serve(config: Config, listen: Option<String>) -> Result<(), ServeError> {
     let settings = config.serve.clone();
     let addr = listen.unwrap_or(settings.listen.clone());
     let alone = sqlite_alone(&config)?;
+    crate::metrics::recorder();
     let kick = Arc::new(Kick::default());
     let poll = Duration::from_secs(settings.poll_seconds);
     let prefix = format!(

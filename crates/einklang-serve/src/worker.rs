@@ -67,6 +67,7 @@ fn run_claimed(config: &Config, store: &mut dyn HubStore, worker: &str, c: &Clai
                 seconds = report.seconds,
                 "queued run finished"
             );
+            crate::metrics::run_finished(&c.job, report.status.as_str());
             true
         }
         Err(EngineError::Busy { .. }) => {
@@ -88,6 +89,7 @@ fn run_claimed(config: &Config, store: &mut dyn HubStore, worker: &str, c: &Clai
                 if run.status == RunStatus::Queued {
                     let _ = store.finish_run(tenant, c.run_id, &failed);
                 }
+                crate::metrics::run_finished(&c.job, "failed");
             }
             true
         }

@@ -101,6 +101,7 @@ fn wait_idle(hub: &common::Hub) {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_signed_call_syncs_the_named_record_and_a_burst_makes_few_runs() {
+    einklang_serve::metrics::recorder();
     let emu = einklang_emulator::Emulator::start(Default::default());
     let ids: Vec<u64> = (0..30)
         .map(|i| emu.insert(json!({ "name": format!("Kontakt {i}") })))
@@ -177,4 +178,64 @@ async fn a_signed_call_syncs_the_named_record_and_a_burst_makes_few_runs() {
     }
     kick.stop();
     handle.join().unwrap();
+
+    // what /metrics tells of all this
+    let text = metrics_text(&hub, &common::token_of("acme", "view")).await;
+    assert!(
+        text.contains("einklang_records{entity=\"contact\"} 30"),
+        "{text}"
+    );
+    assert!(
+        text.contains("einklang_links{connector=\"crm\",status=\"clean\"} 30"),
+        "{text}"
+    );
+    assert!(text.contains("einklang_queue_depth 0"), "{text}");
+    let runs = store.runs("acme", 100).unwrap().len();
+    assert!(
+        text.contains(&format!(
+            "einklang_runs{{job=\"j\",status=\"succeeded\"}} {runs}"
+        )),
+        "{text}"
+    );
+    let calls = text
+        .lines()
+        .find(|l| {
+            l.starts_with("einklang_remote_calls_total{")
+                && l.contains("connector=\"crm\"")
+                && l.contains("status=\"200\"")
+        })
+        .unwrap_or_else(|| panic!("remote calls counted: {text}"));
+    let n: f64 = calls.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(n >= 7.0, "{calls}");
+    assert!(text.contains("einklang_runs_finished_total{"), "{text}");
+    let other = metrics_text(&hub, &common::token_of("other", "ops")).await;
+    assert!(
+        !other.contains("job=\"j\""),
+        "another tenant's counts: {other}"
+    );
+}
+
+async fn metrics_text(hub: &common::Hub, token: &str) -> String {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let req = axum::http::Request::builder()
+        .uri("/metrics")
+        .header("authorization", format!("Bearer {token}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let answer = einklang_serve::app(Arc::clone(&hub.shared))
+        .oneshot(req)
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    String::from_utf8(
+        answer
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap()
 }

@@ -21,6 +21,7 @@ pub mod integrity;
 pub mod lease;
 pub mod migrate;
 mod model;
+mod overview;
 pub mod postgres;
 pub mod queue;
 pub mod sqlite;
@@ -35,6 +36,7 @@ pub use ignored::{IgnoredField, IgnoredFields};
 pub use integrity::{Check, Finding, Integrity, IntegrityOptions};
 pub use lease::{Fence, LeaseRequest, LeaseRow, Leases};
 pub use model::*;
+pub use overview::{Overview, Overviews};
 pub use queue::{Claimed, QueuedRun, RunQueue};
 pub use sync::*;
 pub use tokens::{ApiTokens, Role, TokenRow};
@@ -111,7 +113,9 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// The hub store. Every call is scoped to one tenant; nothing crosses
 /// tenants. Leases (exclusive runs) are a trait of their own, [`Leases`],
 /// and so are the checks of the store's invariants, [`Integrity`].
-pub trait HubStore: Leases + Integrity + IgnoredFields + RunQueue + ApiTokens + Send {
+pub trait HubStore:
+    Leases + Integrity + IgnoredFields + RunQueue + ApiTokens + Overviews + Send
+{
     /// Apply pending migrations (idempotent). Refuses a modified or newer history.
     fn migrate(&mut self) -> Result<()>;
 

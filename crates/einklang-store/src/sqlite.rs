@@ -12,6 +12,7 @@ mod integrity;
 mod keys;
 mod lease;
 mod merge_batch;
+mod overview;
 mod queue;
 mod read;
 mod sync;

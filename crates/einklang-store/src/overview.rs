@@ -1,0 +1,43 @@
+//! Counts over a tenant's hub for monitoring (`/metrics` of
+//! `einklang serve`): live records per entity, links per connector and
+//! status, open conflicts and review pairs, runs per job and status, and
+//! the run queue. One grouped query each, the same SQL on both stores.
+
+use crate::Result;
+
+/// The counts (see the module docs). Rows are `(labels…, count)`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Overview {
+    /// Live records (not merged away, not deleted) by entity.
+    pub records: Vec<(String, u64)>,
+    /// Links by connector and status.
+    pub links: Vec<(String, String, u64)>,
+    /// Open conflicts.
+    pub open_conflicts: u64,
+    /// Review pairs waiting for a person.
+    pub open_reviews: u64,
+    /// Runs by job and status.
+    pub runs: Vec<(String, String, u64)>,
+    /// Runs waiting or claimed in the queue.
+    pub queued: u64,
+}
+
+/// The SQL of each count; `$1` is the tenant (SQLite takes `?1`).
+pub(crate) const RECORDS: &str = "SELECT entity, count(*) FROM records
+    WHERE tenant = $1 AND merged_into IS NULL AND deleted_at IS NULL GROUP BY entity ORDER BY entity";
+pub(crate) const LINKS: &str = "SELECT connector, status, count(*) FROM links
+    WHERE tenant = $1 GROUP BY connector, status ORDER BY connector, status";
+pub(crate) const CONFLICTS: &str =
+    "SELECT count(*) FROM conflicts WHERE tenant = $1 AND status = 'open'";
+pub(crate) const REVIEWS: &str =
+    "SELECT count(*) FROM reviews WHERE tenant = $1 AND status = 'open'";
+pub(crate) const RUNS: &str = "SELECT job, status, count(*) FROM runs
+    WHERE tenant = $1 GROUP BY job, status ORDER BY job, status";
+pub(crate) const QUEUED: &str =
+    "SELECT count(*) FROM run_queue WHERE tenant = $1 AND state <> 'done'";
+
+/// Counts for monitoring.
+pub trait Overviews {
+    /// The tenant's counts.
+    fn overview(&mut self, tenant: &str) -> Result<Overview>;
+}

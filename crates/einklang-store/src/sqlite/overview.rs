@@ -1,0 +1,40 @@
+//! [`Overviews`](crate::Overviews) on SQLite: the grouped counts of `overview.rs`.
+
+use super::SqliteStore;
+use crate::Result;
+
+impl crate::overview::Overviews for SqliteStore {
+    fn overview(&mut self, tenant: &str) -> Result<crate::overview::Overview> {
+        use crate::overview::*;
+        let err = self.err();
+        let c = &self.conn;
+        let sql = |q: &str| q.replace("$1", "?1");
+        let count = |q: &str| -> rusqlite::Result<u64> {
+            c.query_row(&sql(q), [tenant], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+        };
+        let pairs = |q: &str| -> rusqlite::Result<Vec<(String, u64)>> {
+            let mut st = c.prepare(&sql(q))?;
+            let rows = st.query_map([tenant], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?;
+            rows.collect()
+        };
+        let triples = |q: &str| -> rusqlite::Result<Vec<(String, String, u64)>> {
+            let mut st = c.prepare(&sql(q))?;
+            let rows = st.query_map([tenant], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
+            })?;
+            rows.collect()
+        };
+        let all = || -> rusqlite::Result<Overview> {
+            Ok(Overview {
+                records: pairs(RECORDS)?,
+                links: triples(LINKS)?,
+                open_conflicts: count(CONFLICTS)?,
+                open_reviews: count(REVIEWS)?,
+                runs: triples(RUNS)?,
+                queued: count(QUEUED)?,
+            })
+        };
+        all().map_err(err)
+    }
+}
