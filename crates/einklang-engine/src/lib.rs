@@ -66,7 +66,7 @@ pub use job::{
 pub use lease::{Holding, LeaseOptions};
 pub use progress::{NoProgress, Progress};
 pub use report::{FieldDiff, Plan, PlanItem};
-pub use resolve::{resolve, Choice, ResolveError, Resolved};
+pub use resolve::{resolve, typed_value, Choice, ResolveError, Resolved};
 
 /// Errors that stop a run.
 #[derive(Debug, thiserror::Error)]

@@ -8,7 +8,7 @@
 use crate::inbound::history;
 use crate::lease::Holding;
 use einklang_core::merge::{diff, put};
-use einklang_core::Value;
+use einklang_core::{EntitySchema, Fields, NormaliseContext, Value};
 use einklang_store::{
     ConflictResolution, ConflictRow, HubStore, LinkChange, LinkStatus, NewRun, RunOutcome,
     RunSource, RunStatus, StoreError, SyncBatch,
@@ -199,4 +199,45 @@ fn record_run(
     };
     store.finish_run(tenant, run, &outcome)?;
     Ok(run)
+}
+
+/// A value typed by a person for `entity.field` (the command line's
+/// `resolve --value`, the API's `{"value": …}`) as the field's canonical
+/// value: JSON when it parses, else text, normalised by the field's type;
+/// `Null` when it normalises to empty (the field is cleared). The error
+/// says why it does not fit.
+pub fn typed_value(
+    config: &einklang_config::Config,
+    entity: &str,
+    field: &str,
+    text: &str,
+) -> Result<Value, String> {
+    let schema = config
+        .entities
+        .get(entity)
+        .ok_or_else(|| format!("entity `{entity}` is no longer in the config"))?;
+    let spec = schema
+        .field(field)
+        .ok_or_else(|| format!("entity `{entity}` has no field `{field}` in the config"))?;
+    // only this field: the record's other required fields are not checked
+    let single = EntitySchema {
+        name: schema.name.clone(),
+        fields: vec![spec.clone()],
+    };
+    let raw = serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()));
+    let ctx = NormaliseContext {
+        region: config.region.clone(),
+        max_field_bytes: config.max_field_bytes,
+    };
+    let mut out = single
+        .normalise(Fields::from([(field.to_string(), raw)]), &ctx)
+        .map_err(|errors| {
+            let reasons: Vec<String> = errors.into_iter().map(|e| e.message).collect();
+            format!(
+                "the value {text:?} does not fit field `{field}` of {entity} ({}): {}",
+                spec.ty.name(),
+                reasons.join("; ")
+            )
+        })?;
+    Ok(out.remove(field).unwrap_or(Value::Null))
 }

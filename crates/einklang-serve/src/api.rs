@@ -10,6 +10,8 @@
 //! | `POST /api/jobs/{job}/runs` | operator | queue a run: 202, `{"run_id", "status": "queued"}`, `Location: /api/runs/{id}` |
 //! | `GET /api/runs?job=&status=&limit=` | viewer | recent runs, newest first |
 //! | `GET /api/runs/{id}` | viewer | one run: status, counters, errors |
+//! | `/api/records…`, `/api/mappings…`, `/api/quarantine` | viewer / operator | [`crate::records`] |
+//! | `/api/conflicts…`, `/api/reviews…` | viewer / operator | [`crate::decisions`] |
 //! | `POST /webhooks/{connector}` | the connector's `webhook` scheme | queue a targeted run ([`crate::webhooks`]) |
 
 use crate::auth::Caller;
@@ -36,6 +38,23 @@ pub fn app(state: Arc<Shared>) -> Router {
         .route("/api/jobs/{job}/runs", post(trigger))
         .route("/api/runs", get(runs))
         .route("/api/runs/{id}", get(run))
+        .route("/api/records/{entity}/{id}", get(crate::records::record))
+        .route("/api/records/{entity}/sync", post(crate::records::sync))
+        .route(
+            "/api/mappings/{connector}/{entity}/{external_id}",
+            get(crate::records::mapping),
+        )
+        .route("/api/quarantine", get(crate::records::quarantine))
+        .route("/api/conflicts", get(crate::decisions::conflicts))
+        .route(
+            "/api/conflicts/{id}/resolve",
+            post(crate::decisions::resolve),
+        )
+        .route("/api/reviews", get(crate::decisions::reviews))
+        .route(
+            "/api/reviews/{id}/{verdict}",
+            post(crate::decisions::decide),
+        )
         .route("/webhooks/{connector}", post(crate::webhooks::receive))
         .with_state(state)
 }

@@ -15,7 +15,9 @@
 
 pub mod api;
 pub mod auth;
+pub mod decisions;
 pub mod metrics;
+pub mod records;
 pub mod scheduler;
 pub mod service;
 pub mod webhooks;
@@ -67,6 +69,24 @@ impl Shared {
     pub async fn with_store<T: Send + 'static>(
         self: &Arc<Self>,
         f: impl FnOnce(&mut dyn HubStore) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let me = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let mut store = me.store.lock().unwrap_or_else(|p| p.into_inner());
+            f(store.as_mut())
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("a store call panicked: {e}")))?
+        .map_err(ApiError::from)
+    }
+}
+
+impl Shared {
+    /// Run a decision `f` on the API's store handle: like
+    /// [`Self::with_store`], with the decision's own refusals.
+    pub(crate) async fn with_decision<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&mut dyn HubStore) -> Result<T, decisions::Refusal> + Send + 'static,
     ) -> Result<T, ApiError> {
         let me = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
@@ -133,6 +153,9 @@ pub enum ApiError {
     /// 400.
     #[error("{0}")]
     BadRequest(String),
+    /// 409: decided already, or a run holds what it needs.
+    #[error("{0}")]
+    Conflict(String),
     /// 500: the store failed.
     #[error("store: {0}")]
     Store(#[from] StoreError),
@@ -148,6 +171,7 @@ impl IntoResponse for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Store(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         if status.is_server_error() {

@@ -10,15 +10,97 @@ use einklang_store::RunStatus;
 use serde_json::json;
 use std::time::Duration;
 
-/// Every route, the role it needs, and whether it belongs to a tenant
-/// (a token of another tenant must get 404 where it would get 2xx).
-const ROUTES: [(&str, &str, &str); 6] = [
-    ("GET", "/metrics", "viewer"),
-    ("GET", "/api/jobs", "viewer"),
-    ("POST", "/api/jobs/import/runs", "operator"),
-    ("GET", "/api/runs", "viewer"),
-    ("GET", "/api/runs/RUN", "viewer"),
-    ("GET", "/api/runs?job=import&status=queued", "viewer"),
+/// What another tenant's token gets where the caller's own succeeds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Other {
+    /// The object is not its tenant's: 404.
+    NotFound,
+    /// A list or count of its own tenant: 200, with none of the caller's.
+    OwnEmpty,
+}
+
+/// Every route (`RUN`, `REC`: a run and a record of tenant acme), the
+/// role it needs, a body, and what another tenant gets. For a decision
+/// on an object that does not exist (conflict 1, review 1) the own
+/// tenant's allowed roles get 404 too: the role check comes first.
+const ROUTES: [(&str, &str, &str, Option<&str>, Other); 17] = [
+    ("GET", "/metrics", "viewer", None, Other::OwnEmpty),
+    ("GET", "/api/jobs", "viewer", None, Other::NotFound),
+    (
+        "POST",
+        "/api/jobs/import/runs",
+        "operator",
+        None,
+        Other::NotFound,
+    ),
+    ("GET", "/api/runs", "viewer", None, Other::OwnEmpty),
+    ("GET", "/api/runs/RUN", "viewer", None, Other::NotFound),
+    (
+        "GET",
+        "/api/runs?job=import&status=queued",
+        "viewer",
+        None,
+        Other::OwnEmpty,
+    ),
+    (
+        "GET",
+        "/api/records/contact/REC",
+        "viewer",
+        None,
+        Other::NotFound,
+    ),
+    (
+        "POST",
+        "/api/records/contact/sync",
+        "operator",
+        Some(r#"{"ids": [REC]}"#),
+        Other::NotFound,
+    ),
+    (
+        "GET",
+        "/api/mappings/people/contact/1",
+        "viewer",
+        None,
+        Other::NotFound,
+    ),
+    ("GET", "/api/quarantine", "viewer", None, Other::OwnEmpty),
+    ("GET", "/api/conflicts", "viewer", None, Other::OwnEmpty),
+    (
+        "GET",
+        "/api/conflicts?all=true",
+        "viewer",
+        None,
+        Other::OwnEmpty,
+    ),
+    (
+        "POST",
+        "/api/conflicts/1/resolve",
+        "operator",
+        Some(r#"{"take": "hub"}"#),
+        Other::NotFound,
+    ),
+    ("GET", "/api/reviews", "viewer", None, Other::OwnEmpty),
+    (
+        "POST",
+        "/api/reviews/1/accept",
+        "operator",
+        None,
+        Other::NotFound,
+    ),
+    (
+        "POST",
+        "/api/reviews/1/reject",
+        "operator",
+        None,
+        Other::NotFound,
+    ),
+    (
+        "GET",
+        "/api/reviews?all=true",
+        "viewer",
+        None,
+        Other::OwnEmpty,
+    ),
 ];
 
 fn rank(role: &str) -> u8 {
@@ -33,65 +115,105 @@ fn rank(role: &str) -> u8 {
 #[tokio::test]
 async fn every_route_answers_401_without_a_token_403_below_its_role_and_404_for_another_tenant() {
     let hub = hub();
-    // a run of tenant acme, for the route that shows one
-    let (status, body, _) = call(
-        &hub,
-        "POST",
-        "/api/jobs/import/runs",
-        Some(&token_of("acme", "ops")),
-        None,
+    // a record and a run of tenant acme, for the routes that show one
+    let mut store = common::open(&hub.config);
+    let options = einklang_engine::RunOptions::default();
+    let report = einklang_engine::run_job(
+        &hub.config,
+        store.as_mut(),
+        "import",
+        &options,
+        &einklang_engine::NoProgress,
     )
-    .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    let run = body["run_id"].as_i64().unwrap().to_string();
-    for (method, route, needs) in ROUTES {
-        let uri = route.replace("RUN", &run);
-        let (status, body, headers) = call(&hub, method, &uri, None, None).await;
+    .unwrap();
+    let run = report.run_id.to_string();
+    let rec = store.live_records("acme", "contact", 0, 1).unwrap()[0]
+        .0
+        .to_string();
+    let fill = |t: &str| t.replace("RUN", &run).replace("REC", &rec);
+    for (method, route, needs, body, other) in ROUTES {
+        let uri = fill(route);
+        let body = body.map(|b| serde_json::from_str::<serde_json::Value>(&fill(b)).unwrap());
+        let (status, answer, headers) = call(&hub, method, &uri, None, body.clone()).await;
         assert_eq!(
             status,
             StatusCode::UNAUTHORIZED,
-            "{method} {uri} without a token: {body}"
+            "{method} {uri} without a token: {answer}"
         );
         assert_eq!(headers["www-authenticate"], "Bearer");
-        let (status, _, _) = call(&hub, method, &uri, Some("ek_not_a_token"), None).await;
+        let (status, _, _) = call(&hub, method, &uri, Some("ek_not_a_token"), body.clone()).await;
         assert_eq!(
             status,
             StatusCode::UNAUTHORIZED,
             "{method} {uri} with an unknown token"
         );
+        let missing = uri.contains("/conflicts/1/") || uri.contains("/reviews/1/");
         for (name, role) in [("view", "viewer"), ("ops", "operator"), ("root", "admin")] {
-            let (status, body, _) =
-                call(&hub, method, &uri, Some(&token_of("acme", name)), None).await;
+            let (status, answer, _) = call(
+                &hub,
+                method,
+                &uri,
+                Some(&token_of("acme", name)),
+                body.clone(),
+            )
+            .await;
             if rank(role) < rank(needs) {
                 assert_eq!(
                     status,
                     StatusCode::FORBIDDEN,
-                    "{method} {uri} as {role}: {body}"
+                    "{method} {uri} as {role}: {answer}"
                 );
-                assert!(body["error"].as_str().unwrap().contains(needs), "{body}");
+                assert!(
+                    answer["error"].as_str().unwrap().contains(needs),
+                    "{answer}"
+                );
+            } else if missing {
+                assert_eq!(
+                    status,
+                    StatusCode::NOT_FOUND,
+                    "{method} {uri} as {role}: {answer}"
+                );
             } else {
                 assert!(
                     status.is_success(),
-                    "{method} {uri} as {role}: {status} {body}"
+                    "{method} {uri} as {role}: {status} {answer}"
                 );
             }
         }
         // the other tenant's operator: the route is its role's, the object is not its tenant's
-        let (status, body, _) =
-            call(&hub, method, &uri, Some(&token_of("other", "ops")), None).await;
-        if uri == "/metrics" {
-            // its own tenant's counts (the content: tests/webhooks.rs)
-            assert_eq!(status, StatusCode::OK, "{uri} as another tenant");
-        } else if uri.starts_with("/api/runs") && !uri.contains(&format!("/{run}")) {
-            // its own (empty) list of runs
-            assert_eq!(status, StatusCode::OK, "{method} {uri}: {body}");
-            assert_eq!(body["runs"], json!([]), "another tenant's runs never show");
-        } else {
-            assert_eq!(
+        let (status, answer, _) = call(
+            &hub,
+            method,
+            &uri,
+            Some(&token_of("other", "ops")),
+            body.clone(),
+        )
+        .await;
+        if rank("operator") < rank(needs) {
+            continue;
+        }
+        match other {
+            Other::NotFound => assert_eq!(
                 status,
                 StatusCode::NOT_FOUND,
-                "{method} {uri} as another tenant: {body}"
-            );
+                "{method} {uri} as another tenant: {answer}"
+            ),
+            Other::OwnEmpty => {
+                assert_eq!(
+                    status,
+                    StatusCode::OK,
+                    "{method} {uri} as another tenant: {answer}"
+                );
+                for list in ["runs", "conflicts", "reviews", "quarantine"] {
+                    if let Some(items) = answer.get(list) {
+                        assert_eq!(
+                            items,
+                            &json!([]),
+                            "{uri}: another tenant's {list} never show"
+                        );
+                    }
+                }
+            }
         }
     }
 }

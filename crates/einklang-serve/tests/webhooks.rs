@@ -239,3 +239,149 @@ async fn metrics_text(hub: &common::Hub, token: &str) -> String {
     )
     .unwrap()
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn records_are_shown_mapped_and_synced_now_by_id() {
+    let emu = einklang_emulator::Emulator::start(Default::default());
+    let ids: Vec<u64> = (0..10)
+        .map(|i| emu.insert(json!({ "name": format!("Kontakt {i}") })))
+        .collect();
+    let hub = common::hub_with(&config(&emu.url), None);
+    let (kick, handle) = worker(&hub);
+    let (ops, view) = (
+        common::token_of("acme", "ops"),
+        common::token_of("acme", "view"),
+    );
+    common::call(&hub, "POST", "/api/jobs/j/runs", Some(&ops), None).await;
+    wait_idle(&hub);
+    // the mapping table: a connector's id → the hub's
+    let (status, m, _) = common::call(
+        &hub,
+        "GET",
+        &format!("/api/mappings/crm/contact/{}", ids[2]),
+        Some(&view),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{m}");
+    let hub_id = m["record_id"].as_i64().unwrap();
+    assert_eq!(m["status"], "clean");
+    let (status, _, _) = common::call(
+        &hub,
+        "GET",
+        "/api/mappings/crm/contact/nope",
+        Some(&view),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, shown, _) = common::call(
+        &hub,
+        "GET",
+        &format!("/api/records/contact/{hub_id}"),
+        Some(&view),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(shown["record"]["values"]["name"], "Kontakt 2", "{shown}");
+    assert_eq!(shown["links"][0]["external_id"], ids[2].to_string());
+    assert!(!shown["history"].as_array().unwrap().is_empty());
+    let (status, _, _) = common::call(
+        &hub,
+        "GET",
+        &format!("/api/records/contact/{hub_id}"),
+        Some(&common::token_of("other", "ops")),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another tenant's record");
+
+    // three records changed at the CRM, synced now by their hub ids
+    let mut hub_ids = Vec::new();
+    for i in [2, 5, 7] {
+        emu.update(ids[i], json!({ "name": format!("Geändert {i}") }));
+        let (_, m, _) = common::call(
+            &hub,
+            "GET",
+            &format!("/api/mappings/crm/contact/{}", ids[i]),
+            Some(&view),
+            None,
+        )
+        .await;
+        hub_ids.push(m["record_id"].as_i64().unwrap());
+    }
+    hub_ids.push(999_999);
+    emu.clear_request_log();
+    let body = json!({ "ids": hub_ids, "user": "maria@acme.example" });
+    let (status, _, _) = common::call(
+        &hub,
+        "POST",
+        "/api/records/contact/sync",
+        Some(&view),
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, answer, _) = common::call(
+        &hub,
+        "POST",
+        "/api/records/contact/sync",
+        Some(&ops),
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    let records = answer["records"].as_array().unwrap();
+    assert_eq!(
+        records.iter().filter(|r| r["status"] == "queued").count(),
+        3,
+        "{answer}"
+    );
+    assert_eq!(records[3]["status"], "not_found");
+    assert_eq!(
+        answer["runs"].as_array().unwrap().len(),
+        1,
+        "one run for the one job"
+    );
+    wait_idle(&hub);
+    let log = emu.request_log();
+    assert!(
+        log.iter().all(|r| !r.ends_with("/api/v4/contacts")),
+        "no listing: {log:?}"
+    );
+    assert_eq!(
+        log.iter().filter(|r| r.starts_with("GET")).count(),
+        3,
+        "{log:?}"
+    );
+    for (n, i) in [2, 5, 7].into_iter().enumerate() {
+        let (_, shown, _) = common::call(
+            &hub,
+            "GET",
+            &format!("/api/records/contact/{}", hub_ids[n]),
+            Some(&view),
+            None,
+        )
+        .await;
+        assert_eq!(shown["record"]["values"]["name"], format!("Geändert {i}"));
+    }
+    let run_id = answer["runs"][0]["run_id"].as_i64().unwrap();
+    let (_, run, _) = common::call(
+        &hub,
+        "GET",
+        &format!("/api/runs/{run_id}"),
+        Some(&view),
+        None,
+    )
+    .await;
+    assert_eq!(run["triggered_by"], "maria@acme.example (token:ops)");
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let (status, q, _) = common::call(&hub, "GET", "/api/quarantine", Some(&view), None).await;
+    assert_eq!(
+        (status, q["quarantine"].as_array().map(Vec::len)),
+        (StatusCode::OK, Some(0))
+    );
+    kick.stop();
+    handle.join().unwrap();
+}

@@ -3,9 +3,8 @@
 //! takes the value now; the next sync writes it to the connectors.
 
 use crate::exit::Usage;
-use anyhow::{anyhow, Context};
 use einklang_config::Config;
-use einklang_core::{EntitySchema, Fields, NormaliseContext, Value};
+use einklang_core::Value;
 use einklang_engine::{Choice, ResolveError, Resolved};
 use einklang_store::HubStore;
 use std::path::Path;
@@ -61,47 +60,13 @@ fn choice(config: &Config, store: &mut dyn HubStore, args: &Args) -> anyhow::Res
             let conflict = store
                 .conflict(&config.tenant, args.id)?
                 .ok_or(ResolveError::Unknown(args.id))?;
-            let value = normalise(config, &conflict.entity, &conflict.field, text)
-                .map_err(|e| Usage(format!("{e:#}")))?;
+            let value =
+                einklang_engine::typed_value(config, &conflict.entity, &conflict.field, text)
+                    .map_err(Usage)?;
             Ok(Choice::Value(value))
         }
         _ => Err(Usage("give exactly one of --take and --value".into()).into()),
     }
-}
-
-/// `text` as the canonical value of `entity.field`: JSON when it parses,
-/// else a string; `Null` when it normalises to empty (the field is cleared).
-fn normalise(config: &Config, entity: &str, field: &str, text: &str) -> anyhow::Result<Value> {
-    let schema = config
-        .entities
-        .get(entity)
-        .ok_or_else(|| anyhow!("entity `{entity}` is no longer in the config"))?;
-    let spec = schema
-        .field(field)
-        .ok_or_else(|| anyhow!("entity `{entity}` has no field `{field}` in the config"))?;
-    // Only this field: the record's other required fields are not checked.
-    let single = EntitySchema {
-        name: schema.name.clone(),
-        fields: vec![spec.clone()],
-    };
-    let raw = serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()));
-    let ctx = NormaliseContext {
-        region: config.region.clone(),
-        max_field_bytes: config.max_field_bytes,
-    };
-    let mut out = single
-        .normalise(Fields::from([(field.to_string(), raw)]), &ctx)
-        .map_err(|errors| {
-            let reasons: Vec<String> = errors.into_iter().map(|e| e.message).collect();
-            anyhow!(reasons.join("; "))
-        })
-        .with_context(|| {
-            format!(
-                "the value {text:?} does not fit field `{field}` of {entity} ({})",
-                spec.ty.name()
-            )
-        })?;
-    Ok(out.remove(field).unwrap_or(Value::Null))
 }
 
 fn report(r: &Resolved, connectors: &[String]) {

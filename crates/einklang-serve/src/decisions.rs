@@ -1,0 +1,205 @@
+//! What a person decides, over HTTP, with the command line's semantics:
+//! conflicts (`einklang conflicts`, `resolve`) and the review queue of
+//! possible duplicates (`einklang review`, `review accept|reject`).
+//!
+//! | route | role |
+//! | --- | --- |
+//! | `GET /api/conflicts?all=&limit=` | viewer |
+//! | `POST /api/conflicts/{id}/resolve` `{"take": "hub" \| CONNECTOR}` or `{"value": …}` | operator |
+//! | `GET /api/reviews?all=&limit=` | viewer |
+//! | `POST /api/reviews/{id}/accept`, `…/reject` | operator |
+//!
+//! A decision is recorded as by `<user> (token:<name>)` or `token:<name>`.
+//! An unknown id (or another tenant's) is 404, one decided already 409.
+
+use crate::auth::Caller;
+use crate::{ApiError, Shared};
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use einklang_engine::identity::ops;
+use einklang_engine::{Choice, EngineError, ResolveError};
+use einklang_store::{ReviewStatus, Role};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+#[derive(Deserialize)]
+pub(crate) struct Listing {
+    all: Option<bool>,
+    limit: Option<usize>,
+}
+
+impl Listing {
+    fn open_only(&self) -> bool {
+        !self.all.unwrap_or(false)
+    }
+    fn limit(&self) -> usize {
+        self.limit.unwrap_or(100).clamp(1, 1000)
+    }
+}
+
+/// `GET /api/conflicts`.
+pub(crate) async fn conflicts(
+    State(s): State<Arc<Shared>>,
+    caller: Caller,
+    Query(q): Query<Listing>,
+) -> Result<Json<Value>, ApiError> {
+    caller.needs(Role::Viewer)?;
+    let tenant = caller.tenant().to_string();
+    let rows = s
+        .with_store(move |st| st.conflicts(&tenant, q.open_only(), q.limit()))
+        .await?;
+    Ok(Json(json!({ "conflicts": rows })))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Resolution {
+    take: Option<String>,
+    value: Option<Value>,
+    user: Option<String>,
+}
+
+/// `POST /api/conflicts/{id}/resolve`.
+pub(crate) async fn resolve(
+    State(s): State<Arc<Shared>>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(r): Json<Resolution>,
+) -> Result<Json<Value>, ApiError> {
+    caller.needs(Role::Operator)?;
+    let by = caller.triggered_by(r.user.as_deref());
+    let tenant = caller.tenant().to_string();
+    let config = Arc::clone(&s.config);
+    let resolved = s
+        .with_decision(move |st| {
+            let choice = match (r.take, r.value) {
+                (Some(side), None) if side == "hub" => Choice::Hub,
+                (Some(side), None) => Choice::Connector(side),
+                (None, Some(v)) => {
+                    let conflict = st
+                        .conflict(&tenant, id)?
+                        .ok_or(Refusal::NotFound(format!("no conflict {id}")))?;
+                    let text = match v {
+                        Value::String(t) => t,
+                        other => other.to_string(),
+                    };
+                    let value = einklang_engine::typed_value(
+                        &config,
+                        &conflict.entity,
+                        &conflict.field,
+                        &text,
+                    )
+                    .map_err(Refusal::Bad)?;
+                    Choice::Value(value)
+                }
+                _ => {
+                    return Err(Refusal::Bad(
+                        "give exactly one of `take` and `value`".into(),
+                    ))
+                }
+            };
+            einklang_engine::resolve(st, &tenant, id, choice, &by).map_err(|e| match e {
+                ResolveError::Unknown(_) => Refusal::NotFound(e.to_string()),
+                ResolveError::NotOpen(..) => Refusal::Conflict(e.to_string()),
+                ResolveError::NoSuchSide { .. } => Refusal::Bad(e.to_string()),
+                other => Refusal::Failed(other.to_string()),
+            })
+        })
+        .await?;
+    Ok(Json(json!({
+        "conflict_id": resolved.conflict_id,
+        "record_id": resolved.record_id,
+        "field": resolved.field,
+        "value": resolved.value,
+        "run_id": resolved.run_id,
+    })))
+}
+
+/// `GET /api/reviews`.
+pub(crate) async fn reviews(
+    State(s): State<Arc<Shared>>,
+    caller: Caller,
+    Query(q): Query<Listing>,
+) -> Result<Json<Value>, ApiError> {
+    caller.needs(Role::Viewer)?;
+    let tenant = caller.tenant().to_string();
+    let rows = s
+        .with_store(move |st| st.reviews(&tenant, q.open_only(), q.limit()))
+        .await?;
+    Ok(Json(json!({ "reviews": rows })))
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct Who {
+    user: Option<String>,
+}
+
+/// `POST /api/reviews/{id}/{accept|reject}`.
+pub(crate) async fn decide(
+    State(s): State<Arc<Shared>>,
+    caller: Caller,
+    Path((id, verdict)): Path<(i64, String)>,
+    body: Option<Json<Who>>,
+) -> Result<Json<Value>, ApiError> {
+    caller.needs(Role::Operator)?;
+    if verdict != "accept" && verdict != "reject" {
+        return Err(ApiError::NotFound(format!(
+            "no action `{}` (accept or reject)",
+            crate::clip(&verdict, 20)
+        )));
+    }
+    let by = caller.triggered_by(body.and_then(|Json(w)| w.user).as_deref());
+    let tenant = caller.tenant().to_string();
+    let config = Arc::clone(&s.config);
+    let answer = s
+        .with_decision(move |st| {
+            match st.review(&tenant, id)? {
+                None => return Err(Refusal::NotFound(format!("no review pair {id}"))),
+                Some(r) if r.status != ReviewStatus::Open => {
+                    return Err(Refusal::Conflict(format!("review pair {id} was already decided: {}", r.status.as_str())))
+                }
+                Some(_) => {}
+            }
+            let engine = |e: EngineError| match e {
+                EngineError::Busy { .. } => Refusal::Conflict(e.to_string()),
+                other => Refusal::Failed(other.to_string()),
+            };
+            match verdict.as_str() {
+                "accept" => {
+                    let (run, merge) = ops::accept(st, (&tenant, &by), &config.matching, id).map_err(engine)?;
+                    Ok(json!({ "review_id": id, "status": "accepted", "merge_id": merge, "run_id": run }))
+                }
+                _ => {
+                    ops::reject(st, (&tenant, &by), id).map_err(engine)?;
+                    Ok(json!({ "review_id": id, "status": "rejected" }))
+                }
+            }
+        })
+        .await?;
+    Ok(Json(answer))
+}
+
+/// Why a decision was not taken.
+pub(crate) enum Refusal {
+    NotFound(String),
+    Conflict(String),
+    Bad(String),
+    Failed(String),
+}
+
+impl From<einklang_store::StoreError> for Refusal {
+    fn from(e: einklang_store::StoreError) -> Self {
+        Refusal::Failed(e.to_string())
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::NotFound(m) => ApiError::NotFound(m),
+            Refusal::Conflict(m) => ApiError::Conflict(m),
+            Refusal::Bad(m) => ApiError::BadRequest(m),
+            Refusal::Failed(m) => ApiError::Internal(m),
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! Hub records over HTTP: one record with its links and field history
+//! (`einklang show`), the mapping between a connector's ids and the hub's
+//! (seed 001's mapping table), syncing records now (seed 001's single and
+//! bulk sync) and the quarantine (`einklang quarantine`).
+//!
+//! | route | role |
+//! | --- | --- |
+//! | `GET /api/records/{entity}/{id}` | viewer |
+//! | `GET /api/mappings/{connector}/{entity}/{external_id}` | viewer |
+//! | `POST /api/records/{entity}/sync` `{"ids": [hub ids]}` | operator |
+//! | `GET /api/quarantine?run=&limit=` | viewer |
+//!
+//! Syncing records now queues, for every job whose steps name a
+//! connector the records are linked to, one targeted run reading those
+//! records by their ids there (the run's other sides are not read; its
+//! writes go out as usual). The answer says per record what was queued:
+//! `queued` with the runs, `not_found`, or `not_linked` (a record no
+//! connector holds yet; an ordinary run of its jobs creates it).
+
+use crate::auth::Caller;
+use crate::{ApiError, Shared};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use einklang_store::{NewRun, QueuedRun, Role, RunSource};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The most records one call syncs.
+pub const MAX_SYNC: usize = 500;
+
+/// `GET /api/records/{entity}/{id}`.
+pub(crate) async fn record(
+    State(s): State<Arc<Shared>>,
+    caller: Caller,
+    Path((entity, id)): Path<(String, i64)>,
+) -> Result<Json<Value>, ApiError> {
+    caller.needs(Role::Viewer)?;
+    let tenant = caller.tenant().to_string();
+    let shown = s
+        .with_store(move |st| {
+            let Some(record) = st.record(&tenant, &entity, id)? else {
+                return Ok(None);
+            };
+            let links = st.links_of(&tenant, id)?;
+            let history = st.history_of(&tenant, id)?;
+            Ok(Some(
+                json!({ "record": record, "links": links, "history": history }),
+            ))
+        })
+        .await?;
+    shown
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("no record {id} of that entity")))
+}
+
+/// `GET /api/mappings/{connector}/{entity}/{external_id}`.
+pub(crate) async fn mapping(
+    State(s): State<Arc<Shared>>,
+    caller: Caller,
+    Path((connector, entity, external)): Path<(String, String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    caller.needs(Role::Viewer)?;
+    let tenant = caller.tenant().to_string();
+    let (c, e, x) = (connector.clone(), entity.clone(), external.clone());
+    let found = s
+        .with_store(move |st| st.find_links(&tenant, &c, &e, &[x.as_str()]))
+        .await?;
+    match found.into_iter().next().flatten() {
+        Some(link) => Ok(Json(json!({
+            "connector": connector,
+            "entity": entity,
+            "external_id": external,
+            "record_id": link.record_id,
+            "status": link.status,
+        }))),
+        None => Err(ApiError::NotFound(format!(
+            "connector `{}` has no {} `{}` linked",
+            crate::clip(&connector, 100),
+            crate::clip(&entity, 100),
+            crate::clip(&external, 200)
+        ))),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SyncNow {
+    ids: Vec<i64>,
+    user: Option<String>,
+}
+
+/// `POST /api/records/{entity}/sync`.
+pub(crate) async fn sync(
+    State(s): State<Arc<Shared>>,
+    caller: Caller,
+    Path(entity): Path<String>,
+    Json(body): Json<SyncNow>,
+) -> Result<Response, ApiError> {
+    caller.needs(Role::Operator)?;
+    if body.ids.is_empty() || body.ids.len() > MAX_SYNC {
+        return Err(ApiError::BadRequest(format!(
+            "give 1 to {MAX_SYNC} record ids"
+        )));
+    }
+    if caller.tenant() != s.config.tenant {
+        return Err(ApiError::NotFound("no jobs for this token's tenant".into()));
+    }
+    let by = caller.triggered_by(body.user.as_deref());
+    let tenant = caller.tenant().to_string();
+    let config = Arc::clone(&s.config);
+    let results = s
+        .with_store(move |st| {
+            let mut per_record = Vec::new();
+            let mut targets: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for &id in &body.ids {
+                if st.record(&tenant, &entity, id)?.is_none() {
+                    per_record.push((id, "not_found", Vec::new()));
+                    continue;
+                }
+                let links: Vec<_> = st
+                    .links_of(&tenant, id)?
+                    .into_iter()
+                    .filter(|l| l.entity == entity)
+                    .collect();
+                for l in &links {
+                    targets
+                        .entry(l.connector.clone())
+                        .or_default()
+                        .push(l.external_id.clone());
+                }
+                let connectors = links.into_iter().map(|l| l.connector).collect::<Vec<_>>();
+                let status = if connectors.is_empty() {
+                    "not_linked"
+                } else {
+                    "queued"
+                };
+                per_record.push((id, status, connectors));
+            }
+            // one targeted run per job reading any of these connectors
+            let mut runs: BTreeMap<String, i64> = BTreeMap::new();
+            for job in config.jobs.values() {
+                let names: Vec<String> = job
+                    .steps
+                    .iter()
+                    .flat_map(crate::webhooks::step_connectors)
+                    .collect();
+                let mine: BTreeMap<String, Vec<String>> = targets
+                    .iter()
+                    .filter(|(c, _)| names.contains(c))
+                    .map(|(c, ids)| (c.clone(), ids.clone()))
+                    .collect();
+                if mine.is_empty() {
+                    continue;
+                }
+                let run = QueuedRun {
+                    run: NewRun {
+                        job: job.name.clone(),
+                        source: RunSource::Api,
+                        triggered_by: by.clone(),
+                    },
+                    targets: Some(mine),
+                    dedupe_key: None,
+                    scheduled_for: None,
+                };
+                if let Some(id) = st.enqueue(&tenant, &run)? {
+                    runs.insert(job.name.clone(), id);
+                }
+            }
+            Ok((per_record, runs, config))
+        })
+        .await?;
+    let (per_record, runs, config) = results;
+    s.kick.kick();
+    let records: Vec<Value> = per_record
+        .into_iter()
+        .map(|(id, status, connectors)| {
+            let of: Vec<i64> = runs
+                .iter()
+                .filter(|(job, _)| {
+                    config.jobs[*job]
+                        .steps
+                        .iter()
+                        .flat_map(crate::webhooks::step_connectors)
+                        .any(|c| connectors.contains(&c))
+                })
+                .map(|(_, run)| *run)
+                .collect();
+            json!({ "id": id, "status": status, "runs": of })
+        })
+        .collect();
+    let runs: Vec<Value> = runs
+        .iter()
+        .map(|(job, id)| json!({ "job": job, "run_id": id }))
+        .collect();
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "records": records, "runs": runs })),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct QuarantineQuery {
+    run: Option<i64>,
+    limit: Option<usize>,
+}
+
+/// `GET /api/quarantine`.
+pub(crate) async fn quarantine(
+    State(s): State<Arc<Shared>>,
+    caller: Caller,
+    Query(q): Query<QuarantineQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.needs(Role::Viewer)?;
+    let tenant = caller.tenant().to_string();
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let items = s
+        .with_store(move |st| st.quarantined(&tenant, q.run, limit))
+        .await?;
+    Ok(Json(json!({ "quarantine": items })))
+}

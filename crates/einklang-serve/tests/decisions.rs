@@ -1,0 +1,222 @@
+//! Conflicts and review pairs decided over HTTP, as `einklang resolve` and
+//! `einklang review` decide them.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{call, token_of};
+use einklang_engine::{run_job, NoProgress, RunOptions};
+use einklang_store::NewReview;
+use serde_json::json;
+
+const CONFIG: &str = r#"
+store = "hub.db"
+tenant = "acme"
+
+[entities.contact]
+name = "text"
+email = "text"
+
+[connectors.people]
+kind = "csv"
+path = "people.csv"
+
+[connectors.crm]
+kind = "csv"
+path = "crm.csv"
+
+[map.people.contact]
+id = "id"
+fields = { name = "name", email = "email" }
+
+[map.crm.contact]
+id = "id"
+fields = { name = "name", email = "email" }
+
+[jobs.both]
+sync = ["people", "crm"]
+
+[matching.contact]
+ingest = false
+compare = [
+  { field = "name", kind = "name" },
+  { field = "email", kind = "email" },
+]
+"#;
+
+fn sync(hub: &common::Hub) -> einklang_engine::RunReport {
+    let mut store = common::open(&hub.config);
+    run_job(
+        &hub.config,
+        store.as_mut(),
+        "both",
+        &RunOptions::default(),
+        &NoProgress,
+    )
+    .unwrap()
+}
+
+fn edit(hub: &common::Hub, file: &str, from: &str, to: &str) {
+    let path = hub.dir.path().join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{file}: {text}");
+    std::fs::write(&path, text.replace(from, to)).unwrap();
+}
+
+#[tokio::test]
+async fn a_conflict_is_listed_and_resolved_over_http_and_the_next_sync_writes_it() {
+    let hub = common::hub_with(CONFIG, None);
+    std::fs::write(hub.dir.path().join("crm.csv"), "id,name,email\n").unwrap();
+    sync(&hub);
+    edit(&hub, "people.csv", "Anna Berg", "Anna Berg-Lind");
+    edit(&hub, "crm.csv", "Anna Berg", "Anna Lind");
+    sync(&hub);
+    let (ops, view) = (token_of("acme", "ops"), token_of("acme", "view"));
+    let (status, body, _) = call(&hub, "GET", "/api/conflicts", Some(&view), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let list = body["conflicts"].as_array().unwrap().clone();
+    assert_eq!(list.len(), 1, "{body}");
+    let id = list[0]["id"].as_i64().unwrap();
+    let uri = format!("/api/conflicts/{id}/resolve");
+    let take = json!({ "take": "crm", "user": "maria@acme.example" });
+    let (status, _, _) = call(&hub, "POST", &uri, Some(&view), Some(take.clone())).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a viewer decides nothing");
+    let (status, _, _) = call(
+        &hub,
+        "POST",
+        &uri,
+        Some(&ops),
+        Some(json!({ "take": "crm", "value": "x" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "one of take and value");
+    let (status, _, _) = call(
+        &hub,
+        "POST",
+        &uri,
+        Some(&ops),
+        Some(json!({ "take": "nowhere" })),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "a connector without a link"
+    );
+    let (status, _, _) = call(
+        &hub,
+        "POST",
+        &uri,
+        Some(&token_of("other", "ops")),
+        Some(take.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another tenant's conflict");
+    let (status, body, _) = call(&hub, "POST", &uri, Some(&ops), Some(take.clone())).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["value"], "Anna Lind");
+    let (status, _, _) = call(&hub, "POST", &uri, Some(&ops), Some(take)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "decided already");
+    sync(&hub);
+    let people = std::fs::read_to_string(hub.dir.path().join("people.csv")).unwrap();
+    assert!(
+        people.contains("Anna Lind") && !people.contains("Berg-Lind"),
+        "{people}"
+    );
+    let (_, body, _) = call(&hub, "GET", "/api/conflicts?all=true", Some(&view), None).await;
+    assert_eq!(
+        body["conflicts"][0]["resolved_by"], "maria@acme.example (token:ops)",
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_typed_value_is_normalised_by_the_schema_or_refused() {
+    let hub = common::hub_with(CONFIG, None);
+    std::fs::write(hub.dir.path().join("crm.csv"), "id,name,email\n").unwrap();
+    sync(&hub);
+    edit(&hub, "people.csv", "bo@example.org", "bo@people.example");
+    edit(&hub, "crm.csv", "bo@example.org", "bo@crm.example");
+    sync(&hub);
+    let ops = token_of("acme", "ops");
+    let (_, body, _) = call(&hub, "GET", "/api/conflicts", Some(&ops), None).await;
+    let id = body["conflicts"][0]["id"].as_i64().unwrap();
+    let uri = format!("/api/conflicts/{id}/resolve");
+    let (status, body, _) = call(
+        &hub,
+        "POST",
+        &uri,
+        Some(&ops),
+        Some(json!({ "value": "  Bo@Lind.Example " })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["field"], "email");
+    assert!(body["value"].is_string(), "{body}");
+}
+
+#[tokio::test]
+async fn a_review_pair_is_accepted_or_rejected_over_http() {
+    let hub = common::hub_with(CONFIG, None);
+    std::fs::write(hub.dir.path().join("crm.csv"), "id,name,email\n").unwrap();
+    let report = sync(&hub);
+    let mut store = common::open(&hub.config);
+    let ids: Vec<i64> = store
+        .live_records("acme", "contact", 0, 10)
+        .unwrap()
+        .iter()
+        .map(|r| r.0)
+        .collect();
+    assert_eq!(ids.len(), 2);
+    let pair = NewReview {
+        entity: "contact".into(),
+        a: ids[0],
+        b: ids[1],
+        probability: 0.8,
+    };
+    store.queue_reviews("acme", report.run_id, &[pair]).unwrap();
+    let (ops, view) = (token_of("acme", "ops"), token_of("acme", "view"));
+    let (_, body, _) = call(&hub, "GET", "/api/reviews", Some(&view), None).await;
+    let id = body["reviews"][0]["id"].as_i64().unwrap();
+    let (status, _, _) = call(
+        &hub,
+        "POST",
+        &format!("/api/reviews/{id}/accept"),
+        Some(&view),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) = call(
+        &hub,
+        "POST",
+        &format!("/api/reviews/{id}/maybe"),
+        Some(&ops),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = call(&hub, "POST", "/api/reviews/999/accept", Some(&ops), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body, _) = call(
+        &hub,
+        "POST",
+        &format!("/api/reviews/{id}/accept"),
+        Some(&ops),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "accepted");
+    assert!(body["merge_id"].is_i64(), "{body}");
+    assert_eq!(store.count_records("acme", "contact").unwrap(), 1, "merged");
+    let (status, _, _) = call(
+        &hub,
+        "POST",
+        &format!("/api/reviews/{id}/reject"),
+        Some(&ops),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "decided already");
+}
