@@ -3,6 +3,7 @@
 //!
 //! | route | role | what |
 //! | --- | --- | --- |
+//! | `GET /openapi.json` | – | the OpenAPI 3.1 document, generated from the handlers' annotations |
 //! | `GET /healthz` | – | the process answers |
 //! | `GET /readyz` | – | the store answers (503 otherwise) |
 //! | `GET /metrics` | viewer | Prometheus text ([`crate::metrics`]) |
@@ -19,7 +20,7 @@ use crate::{ApiError, Shared};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use chrono::Utc;
 use einklang_core::schedule::Schedule;
@@ -28,41 +29,81 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
+/// The OpenAPI document's frame: title, the token scheme, the tags.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "einklang", description = "The HTTP API of `einklang serve`: jobs and runs, records, decisions, webhooks. Every `/api` route needs `Authorization: Bearer <token>` (`einklang token create`)."),
+    modifiers(&BearerToken),
+    tags(
+        (name = "service", description = "health, readiness, metrics"),
+        (name = "jobs", description = "jobs and starting runs"),
+        (name = "runs", description = "runs and their outcome"),
+        (name = "records", description = "hub records, mappings, syncing records now, quarantine"),
+        (name = "decisions", description = "conflicts and review pairs"),
+        (name = "webhooks", description = "calls from the connected systems"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerToken;
+
+impl utoipa::Modify for BearerToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let scheme = HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build();
+        components.add_security_scheme("token", SecurityScheme::Http(scheme));
+    }
+}
+
+/// The routes and the OpenAPI document generated from their annotations
+/// (one list: a route is in the document because it is in the router).
+fn routes() -> (Router<Arc<Shared>>, utoipa::openapi::OpenApi) {
+    use utoipa::OpenApi;
+    use utoipa_axum::routes;
+    utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(crate::metrics::metrics))
+        .routes(routes!(jobs))
+        .routes(routes!(trigger))
+        .routes(routes!(runs))
+        .routes(routes!(run))
+        .routes(routes!(crate::records::record))
+        .routes(routes!(crate::records::sync))
+        .routes(routes!(crate::records::mapping))
+        .routes(routes!(crate::records::quarantine))
+        .routes(routes!(crate::decisions::conflicts))
+        .routes(routes!(crate::decisions::resolve))
+        .routes(routes!(crate::decisions::reviews))
+        .routes(routes!(crate::decisions::decide))
+        .routes(routes!(crate::webhooks::receive))
+        .split_for_parts()
+}
+
+/// The OpenAPI 3.1 document of the API (served at `/openapi.json`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().1
+}
+
 /// The service's router over `state`.
 pub fn app(state: Arc<Shared>) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(crate::metrics::metrics))
-        .route("/api/jobs", get(jobs))
-        .route("/api/jobs/{job}/runs", post(trigger))
-        .route("/api/runs", get(runs))
-        .route("/api/runs/{id}", get(run))
-        .route("/api/records/{entity}/{id}", get(crate::records::record))
-        .route("/api/records/{entity}/sync", post(crate::records::sync))
+    let (router, doc) = routes();
+    let doc = Arc::new(doc);
+    router
         .route(
-            "/api/mappings/{connector}/{entity}/{external_id}",
-            get(crate::records::mapping),
+            "/openapi.json",
+            get(move || async move { Json(doc.as_ref().clone()) }),
         )
-        .route("/api/quarantine", get(crate::records::quarantine))
-        .route("/api/conflicts", get(crate::decisions::conflicts))
-        .route(
-            "/api/conflicts/{id}/resolve",
-            post(crate::decisions::resolve),
-        )
-        .route("/api/reviews", get(crate::decisions::reviews))
-        .route(
-            "/api/reviews/{id}/{verdict}",
-            post(crate::decisions::decide),
-        )
-        .route("/webhooks/{connector}", post(crate::webhooks::receive))
         .with_state(state)
 }
 
+#[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, description = "the process answers")))]
 async fn healthz(State(s): State<Arc<Shared>>) -> Json<Value> {
     Json(json!({ "status": "ok", "uptime_seconds": s.started.elapsed().as_secs() }))
 }
 
+#[utoipa::path(get, path = "/readyz", tag = "service", responses((status = 200, description = "the store answers; `queued_runs`"), (status = 503, description = "the store does not answer")))]
 async fn readyz(State(s): State<Arc<Shared>>) -> Response {
     let tenant = s.config.tenant.clone();
     match s.with_store(move |st| st.queue_depth(&tenant)).await {
@@ -84,6 +125,7 @@ fn own_jobs(s: &Shared, caller: &Caller) -> Result<(), ApiError> {
     }
 }
 
+#[utoipa::path(get, path = "/api/jobs", tag = "jobs", security(("token" = [])), responses((status = 200, description = "each job: schedule, tz, next_run_at, last_run"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low"), (status = 404, description = "another tenant's token")))]
 async fn jobs(State(s): State<Arc<Shared>>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.needs(Role::Viewer)?;
     own_jobs(&s, &caller)?;
@@ -113,12 +155,13 @@ async fn jobs(State(s): State<Arc<Shared>>, caller: Caller) -> Result<Json<Value
     Ok(Json(json!({ "jobs": list })))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 struct Trigger {
     /// The person behind the call (an e-mail), recorded with the token.
     user: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/jobs/{job}/runs", tag = "jobs", security(("token" = [])), params(("job" = String, Path, description = "job name")), request_body(content = Option<Trigger>, description = "optional: the person behind the call"), responses((status = 202, description = "queued: `run_id`, `status`, `location`; `Location` header to poll"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low"), (status = 404, description = "no such job")))]
 async fn trigger(
     State(s): State<Arc<Shared>>,
     caller: Caller,
@@ -167,6 +210,7 @@ struct RunFilter {
     limit: Option<usize>,
 }
 
+#[utoipa::path(get, path = "/api/runs", tag = "runs", security(("token" = [])), params(("job" = Option<String>, Query, description = "only this job"), ("status" = Option<String>, Query, description = "queued, running, succeeded, partial, failed, needs_review, abandoned"), ("limit" = Option<usize>, Query, description = "1–1000, default 50")), responses((status = 200, description = "runs, newest first"), (status = 400, description = "unknown status"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low")))]
 async fn runs(
     State(s): State<Arc<Shared>>,
     caller: Caller,
@@ -198,6 +242,7 @@ async fn runs(
     Ok(Json(json!({ "runs": list })))
 }
 
+#[utoipa::path(get, path = "/api/runs/{id}", tag = "runs", security(("token" = [])), params(("id" = i64, Path, description = "run id")), responses((status = 200, description = "the run: status, counters, errors, times"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low"), (status = 404, description = "no such run of the token's tenant")))]
 async fn run(
     State(s): State<Arc<Shared>>,
     caller: Caller,

@@ -39,6 +39,7 @@ impl Listing {
 }
 
 /// `GET /api/conflicts`.
+#[utoipa::path(get, path = "/api/conflicts", tag = "decisions", security(("token" = [])), params(("all" = Option<bool>, Query, description = "decided ones too"), ("limit" = Option<usize>, Query, description = "1–1000, default 100")), responses((status = 200, description = "conflicts"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low")))]
 pub(crate) async fn conflicts(
     State(s): State<Arc<Shared>>,
     caller: Caller,
@@ -52,7 +53,7 @@ pub(crate) async fn conflicts(
     Ok(Json(json!({ "conflicts": rows })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct Resolution {
     take: Option<String>,
     value: Option<Value>,
@@ -60,6 +61,7 @@ pub(crate) struct Resolution {
 }
 
 /// `POST /api/conflicts/{id}/resolve`.
+#[utoipa::path(post, path = "/api/conflicts/{id}/resolve", tag = "decisions", security(("token" = [])), params(("id" = i64, Path, description = "conflict id")), request_body = Resolution, responses((status = 200, description = "what the hub now holds, and the run that recorded it"), (status = 400, description = "neither or both of take and value; a connector without a link; a value the field does not take"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low"), (status = 404, description = "no such conflict"), (status = 409, description = "decided already, or a run holds the entity")))]
 pub(crate) async fn resolve(
     State(s): State<Arc<Shared>>,
     caller: Caller,
@@ -116,6 +118,7 @@ pub(crate) async fn resolve(
 }
 
 /// `GET /api/reviews`.
+#[utoipa::path(get, path = "/api/reviews", tag = "decisions", security(("token" = [])), params(("all" = Option<bool>, Query, description = "decided ones too"), ("limit" = Option<usize>, Query, description = "1–1000, default 100")), responses((status = 200, description = "review pairs"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low")))]
 pub(crate) async fn reviews(
     State(s): State<Arc<Shared>>,
     caller: Caller,
@@ -129,12 +132,13 @@ pub(crate) async fn reviews(
     Ok(Json(json!({ "reviews": rows })))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 pub(crate) struct Who {
     user: Option<String>,
 }
 
 /// `POST /api/reviews/{id}/{accept|reject}`.
+#[utoipa::path(post, path = "/api/reviews/{id}/{verdict}", tag = "decisions", security(("token" = [])), params(("id" = i64, Path, description = "review pair id"), ("verdict" = String, Path, description = "accept or reject")), request_body(content = Option<Who>, description = "optional: the person deciding"), responses((status = 200, description = "accepted (with the merge) or rejected"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low"), (status = 404, description = "no such pair or verdict"), (status = 409, description = "decided already, or a run holds the entity")))]
 pub(crate) async fn decide(
     State(s): State<Arc<Shared>>,
     caller: Caller,

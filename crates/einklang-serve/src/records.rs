@@ -33,6 +33,7 @@ use std::sync::Arc;
 pub const MAX_SYNC: usize = 500;
 
 /// `GET /api/records/{entity}/{id}`.
+#[utoipa::path(get, path = "/api/records/{entity}/{id}", tag = "records", security(("token" = [])), params(("entity" = String, Path, description = "entity name"), ("id" = i64, Path, description = "hub record id")), responses((status = 200, description = "record, links, history"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low"), (status = 404, description = "no such record of the token's tenant")))]
 pub(crate) async fn record(
     State(s): State<Arc<Shared>>,
     caller: Caller,
@@ -58,6 +59,7 @@ pub(crate) async fn record(
 }
 
 /// `GET /api/mappings/{connector}/{entity}/{external_id}`.
+#[utoipa::path(get, path = "/api/mappings/{connector}/{entity}/{external_id}", tag = "records", security(("token" = [])), params(("connector" = String, Path), ("entity" = String, Path), ("external_id" = String, Path, description = "the connector's id")), responses((status = 200, description = "record_id and the link's status"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low"), (status = 404, description = "not linked")))]
 pub(crate) async fn mapping(
     State(s): State<Arc<Shared>>,
     caller: Caller,
@@ -86,13 +88,14 @@ pub(crate) async fn mapping(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct SyncNow {
     ids: Vec<i64>,
     user: Option<String>,
 }
 
 /// `POST /api/records/{entity}/sync`.
+#[utoipa::path(post, path = "/api/records/{entity}/sync", tag = "records", security(("token" = [])), params(("entity" = String, Path)), request_body = SyncNow, responses((status = 202, description = "per record: queued (with runs), not_found or not_linked"), (status = 400, description = "no ids, or more than 500"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low"), (status = 404, description = "another tenant's token")))]
 pub(crate) async fn sync(
     State(s): State<Arc<Shared>>,
     caller: Caller,
@@ -209,6 +212,7 @@ pub(crate) struct QuarantineQuery {
 }
 
 /// `GET /api/quarantine`.
+#[utoipa::path(get, path = "/api/quarantine", tag = "records", security(("token" = [])), params(("run" = Option<i64>, Query, description = "only this run"), ("limit" = Option<usize>, Query, description = "1–1000, default 100")), responses((status = 200, description = "quarantined records with position and reason"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low")))]
 pub(crate) async fn quarantine(
     State(s): State<Arc<Shared>>,
     caller: Caller,

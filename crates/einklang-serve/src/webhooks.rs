@@ -75,6 +75,7 @@ fn jobs_of(config: &Config, connector: &str) -> Vec<String> {
 }
 
 /// The route.
+#[utoipa::path(post, path = "/webhooks/{connector}", tag = "webhooks", params(("connector" = String, Path, description = "a connector with `webhook` settings")), request_body(content = String, description = "as the sender posts it; checked by the connector's scheme"), responses((status = 202, description = "queued: `accepted` ids, `runs`"), (status = 200, description = "Microsoft Graph handshake: the validation token", content_type = "text/plain"), (status = 401, description = "the scheme refused the call"), (status = 404, description = "the connector takes no webhooks here")))]
 pub async fn receive(
     State(s): State<Arc<Shared>>,
     Path(connector): Path<String>,
