@@ -2,7 +2,9 @@
 //! runs ([`einklang_store::RunQueue::claim`]) and runs them through the
 //! engine under the run's id. While a run goes on, a heartbeat thread
 //! (another store handle) renews the claim; a worker that dies stops
-//! renewing and another one takes the run again once the claim expires.
+//! renewing and another one takes the run again once the claim expires —
+//! at once when the dead worker was on this host (its process id is gone,
+//! [`einklang_store::release_dead_claims`]).
 //!
 //! A run whose job (or an entity or connector of it) is held by another
 //! run — the engine's leases — is put back for [`BUSY_DELAY`]: two runs
@@ -27,6 +29,10 @@ pub fn work(config: &Config, store: &mut dyn HubStore, name: &str, kick: &Kick, 
     let tenant = config.tenant.clone();
     let mut seen = 0;
     while !kick.stopping() {
+        // a killed process's runs are taken again at once, not after the claim's expiry
+        if let Err(e) = einklang_store::release_dead_claims(store, &tenant) {
+            tracing::warn!(worker = name, error = %e, "looking for claims of dead workers failed");
+        }
         match store.claim(&tenant, name, CLAIM_TTL) {
             Ok(Some(claimed)) => run_claimed(config, store, name, &claimed),
             Ok(None) => {

@@ -37,7 +37,7 @@ pub use integrity::{Check, Finding, Integrity, IntegrityOptions};
 pub use lease::{Fence, LeaseRequest, LeaseRow, Leases};
 pub use model::*;
 pub use overview::{Overview, Overviews};
-pub use queue::{Claimed, QueuedRun, RunQueue};
+pub use queue::{release_dead_claims, Claimed, QueuedRun, RunQueue};
 pub use sync::*;
 pub use tokens::{ApiTokens, Role, TokenRow};
 

@@ -86,6 +86,13 @@ pub trait RunQueue {
     /// worker whose claim expired) for `worker`, for `ttl`.
     fn claim(&mut self, tenant: &str, worker: &str, ttl: Duration) -> Result<Option<Claimed>>;
 
+    /// The workers holding claims now (`host:pid-N` names).
+    fn claimers(&mut self, tenant: &str) -> Result<Vec<String>>;
+
+    /// Give `worker`'s claims back to the queue at once (a worker whose
+    /// process is gone: [`release_dead_claims`]).
+    fn release_claims(&mut self, tenant: &str, worker: &str) -> Result<u64>;
+
     /// The engine starts claimed run `run`: `running` from now (again,
     /// when an earlier attempt died).
     fn begin_queued(&mut self, tenant: &str, run: RunId) -> Result<()>;
@@ -105,6 +112,25 @@ pub trait RunQueue {
 
     /// The latest schedule tick ever enqueued for `job`.
     fn last_tick(&mut self, tenant: &str, job: &str) -> Result<Option<DateTime<Utc>>>;
+}
+
+/// Give back the claims of workers of this host whose process is gone
+/// (killed, crashed), as leases are freed: their runs are claimed again
+/// at once instead of after the claim's expiry. Worker names are
+/// `<host>:<pid>-<n>`. Returns how many claims were given back.
+pub fn release_dead_claims(store: &mut (impl RunQueue + ?Sized), tenant: &str) -> Result<u64> {
+    let host = crate::lease::hostname();
+    let mut released = 0;
+    for worker in store.claimers(tenant)? {
+        let Some((h, rest)) = worker.rsplit_once(':') else {
+            continue;
+        };
+        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+        if h == host && pid.is_some_and(crate::lease::process_gone) {
+            released += store.release_claims(tenant, &worker)?;
+        }
+    }
+    Ok(released)
 }
 
 /// Record ids a webhook run reads at most; more make an ordinary run

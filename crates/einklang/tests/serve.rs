@@ -183,3 +183,141 @@ fn a_token_a_triggered_run_polled_to_its_end_one_service_per_sqlite_hub_and_a_cl
     #[cfg(not(unix))]
     child.kill().unwrap();
 }
+
+/// Two services on one PostgreSQL: a run creating 10,000 contacts at a
+/// CRM, the service running it killed with SIGKILL part-way, the other
+/// one finishing — every contact created exactly once.
+#[test]
+fn two_services_on_postgresql_and_a_kill_minus_9_create_every_record_once() {
+    let Some(db) = einklang_testkit::PgDb::new("serve_two") else {
+        return;
+    };
+    let emu = einklang_emulator::Emulator::start(Default::default());
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        r#"
+store = "{url}"
+
+[entities.contact]
+name = "text"
+email = "email"
+
+[connectors.office]
+kind = "csv"
+path = "office.csv"
+
+[connectors.crm]
+kind = "http"
+base_url = "{emu}"
+list = {{ path = "/api/v4/contacts", paginate = "next_link", next = "/_links/next/href", params = {{ limit = 250 }}, records = "/_embedded/contacts" }}
+get = {{ path = "/api/v4/contacts/{{id}}", missing = [204, 404] }}
+create = {{ path = "/api/v4/contacts", body = ["{{record}}"], record = "/_embedded/contacts/0" }}
+update = {{ path = "/api/v4/contacts/{{id}}" }}
+
+[map.office.contact]
+id = "Nr"
+fields = {{ name = "Name", email = "E-Mail" }}
+
+[map.crm.contact]
+id = "id"
+fields = {{ name = "name", email = "email" }}
+
+[jobs.clients]
+sync = ["office", "crm"]
+
+[serve]
+workers = 1
+"#,
+        url = db.url,
+        emu = emu.url
+    );
+    std::fs::write(dir.path().join("einklang.toml"), config).unwrap();
+    let mut csv = String::from("Nr,Name,E-Mail\n");
+    for i in 0..10_000 {
+        csv.push_str(&format!("{i},Kontakt {i},k{i}@example.org\n"));
+    }
+    std::fs::write(dir.path().join("office.csv"), csv).unwrap();
+    let made = einklang(dir.path())
+        .args(["token", "create", "ops", "--role", "operator"])
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let token = String::from_utf8(made.stdout).unwrap().trim().to_string();
+
+    let (port_a, port_b) = (free_port(), free_port());
+    let mut a = serve(dir.path(), port_a);
+    let base_a = format!("http://127.0.0.1:{port_a}");
+    wait_ready(&base_a);
+    // two runs asked for: A takes the first, the second waits for the job
+    for _ in 0..2 {
+        let (status, body, _) = request(
+            "POST",
+            &format!("{base_a}/api/jobs/clients/runs"),
+            Some(&token),
+        );
+        assert_eq!(status, 202, "{body}");
+    }
+    let started = Instant::now();
+    while emu.all().len() < 3_000 {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "A wrote {} in 2 min",
+            emu.all().len()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut b = serve(dir.path(), port_b);
+    wait_ready(&format!("http://127.0.0.1:{port_b}"));
+    a.kill().unwrap(); // SIGKILL: no shutdown, claims and leases left behind
+    a.wait().unwrap();
+    let at_kill = emu.all().len();
+    assert!(
+        at_kill < 10_000,
+        "A finished before it was killed ({at_kill})"
+    );
+
+    // B takes both runs at once: A's claim and A's leases belong to a
+    // process gone from this host; the run A was running runs again
+    // under its id
+    let base_b = format!("http://127.0.0.1:{port_b}");
+    let started = Instant::now();
+    loop {
+        let (_, runs, _) = request("GET", &format!("{base_b}/api/runs"), Some(&token));
+        let runs = runs["runs"].as_array().cloned().unwrap_or_default();
+        let succeeded = runs.iter().filter(|r| r["status"] == "succeeded").count();
+        let (_, ready, _) = request("GET", &format!("{base_b}/readyz"), None);
+        if succeeded == 2 && ready["queued_runs"] == 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(150),
+            "not done: {runs:?}, {} written",
+            emu.all().len()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let contacts = emu.all();
+    assert_eq!(contacts.len(), 10_000, "every contact created once");
+    let mut emails: Vec<String> = contacts
+        .iter()
+        .map(|c| c["email"].as_str().unwrap_or("").to_string())
+        .collect();
+    emails.sort();
+    emails.dedup();
+    assert_eq!(emails.len(), 10_000, "no contact twice");
+    assert_eq!(emu.count("POST"), 10_000, "one create request per contact");
+    let (_, runs, _) = request("GET", &format!("{base_b}/api/runs"), Some(&token));
+    let statuses: Vec<&str> = runs["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert!(statuses.iter().all(|s| *s == "succeeded"), "{runs}");
+    b.kill().unwrap();
+    let _ = b.wait();
+}

@@ -135,6 +135,26 @@ impl RunQueue for PgStore {
         .map(Some)
     }
 
+    fn claimers(&mut self, tenant: &str) -> Result<Vec<String>> {
+        Ok(self
+            .client
+            .query(
+                "SELECT DISTINCT claimed_by FROM run_queue WHERE tenant = $1 AND state = 'claimed'",
+                &[&tenant],
+            )?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
+    }
+
+    fn release_claims(&mut self, tenant: &str, worker: &str) -> Result<u64> {
+        Ok(self.client.execute(
+            "UPDATE run_queue SET state = 'queued', claimed_by = NULL, claim_expires_at = NULL
+             WHERE tenant = $1 AND claimed_by = $2 AND state = 'claimed'",
+            &[&tenant, &worker],
+        )?)
+    }
+
     fn begin_queued(&mut self, tenant: &str, run: RunId) -> Result<()> {
         self.in_tx("begin_queued", |c| {
             c.execute(

@@ -170,6 +170,31 @@ impl RunQueue for SqliteStore {
         .transpose()
     }
 
+    fn claimers(&mut self, tenant: &str) -> Result<Vec<String>> {
+        let rows = self
+            .conn
+            .prepare_cached(
+                "SELECT DISTINCT claimed_by FROM run_queue WHERE tenant = ?1 AND state = 'claimed'",
+            )
+            .and_then(|mut st| {
+                st.query_map([tenant], |r| r.get(0))?
+                    .collect::<rusqlite::Result<Vec<String>>>()
+            })
+            .map_err(self.err())?;
+        Ok(rows)
+    }
+
+    fn release_claims(&mut self, tenant: &str, worker: &str) -> Result<u64> {
+        self.write("release_claims", |c| {
+            let n = c.execute(
+                "UPDATE run_queue SET state = 'queued', claimed_by = NULL, claim_expires_at = NULL
+                 WHERE tenant = ?1 AND claimed_by = ?2 AND state = 'claimed'",
+                params![tenant, worker],
+            )?;
+            Ok(n as u64)
+        })
+    }
+
     fn begin_queued(&mut self, tenant: &str, run: RunId) -> Result<()> {
         self.write("begin_queued", |c| {
             c.execute(

@@ -245,3 +245,29 @@ fn webhook_calls_run_at_once_and_a_bursts_rest_coalesces_into_one_run_after_the_
         );
     });
 }
+
+#[test]
+fn the_claims_of_a_worker_whose_process_is_gone_are_given_back_at_once() {
+    both(|s| {
+        let a = s.enqueue("t", &queued("crm", None, None)).unwrap().unwrap();
+        let host = einklang_store::lease::hostname();
+        let dead = format!("{host}:{}-0", u32::MAX - 7);
+        let alive = format!("{host}:{}-0", std::process::id());
+        s.claim("t", &dead, TTL).unwrap().unwrap();
+        let b = s.enqueue("t", &queued("erp", None, None)).unwrap().unwrap();
+        s.claim("t", &alive, TTL).unwrap().unwrap();
+        assert_eq!(s.claim("t", "w", TTL).unwrap(), None, "both held");
+        assert_eq!(
+            release_dead_claims(s, "t").unwrap(),
+            1,
+            "only the dead worker's"
+        );
+        let again = s.claim("t", "w", TTL).unwrap().unwrap();
+        assert_eq!((again.run_id, again.attempts), (a, 2));
+        assert_eq!(
+            s.claim("t", "w2", TTL).unwrap(),
+            None,
+            "{b} stays with its live worker"
+        );
+    });
+}
