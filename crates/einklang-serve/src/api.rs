@@ -10,7 +10,8 @@
 //! | `GET /api/jobs` | viewer | each job: schedule, zone, next tick, last run |
 //! | `POST /api/jobs/{job}/runs` | operator | queue a run: 202, `{"run_id", "status": "queued"}`, `Location: /api/runs/{id}` |
 //! | `GET /api/runs?job=&status=&limit=` | viewer | recent runs, newest first |
-//! | `GET /api/runs/{id}` | viewer | one run: status, counters, errors |
+//! | `GET /api/runs/{id}` | viewer | one run: status, counters, errors, live `progress` |
+//! | `GET /api/runs/{id}/events` | viewer | the same as Server-Sent Events until it ends ([`crate::events`]) |
 //! | `/api/records…`, `/api/mappings…`, `/api/quarantine` | viewer / operator | [`crate::records`] |
 //! | `/api/conflicts…`, `/api/reviews…` | viewer / operator | [`crate::decisions`] |
 //! | `POST /webhooks/{connector}` | the connector's `webhook` scheme | queue a targeted run ([`crate::webhooks`]) |
@@ -69,6 +70,7 @@ fn routes() -> (Router<Arc<Shared>>, utoipa::openapi::OpenApi) {
         .routes(routes!(trigger))
         .routes(routes!(runs))
         .routes(routes!(run))
+        .routes(routes!(crate::events::events))
         .routes(routes!(crate::records::record))
         .routes(routes!(crate::records::sync))
         .routes(routes!(crate::records::mapping))
@@ -251,12 +253,21 @@ async fn run(
     caller.needs(Role::Viewer)?;
     let tenant = caller.tenant().to_string();
     match s.with_store(move |st| st.run(&tenant, id)).await? {
-        Some(r) => Ok(Json(run_json(&r))),
+        Some(r) => Ok(Json(with_progress(&s, &r))),
         None => Err(ApiError::NotFound(format!("no run {id}"))),
     }
 }
 
-fn run_json(r: &Run) -> Value {
+/// A run, with its steps' progress while this process works on it.
+pub(crate) fn with_progress(s: &Shared, r: &Run) -> Value {
+    let mut v = run_json(r);
+    if let Some(steps) = s.live.of(r.id) {
+        v["progress"] = json!(steps);
+    }
+    v
+}
+
+pub(crate) fn run_json(r: &Run) -> Value {
     json!({
         "id": r.id,
         "job": r.job,

@@ -16,6 +16,8 @@
 pub mod api;
 pub mod auth;
 pub mod decisions;
+pub mod events;
+pub mod live;
 pub mod metrics;
 pub mod records;
 pub mod scheduler;
@@ -43,6 +45,8 @@ pub struct Shared {
     pub kick: Arc<Kick>,
     /// The connectors that take webhooks.
     receivers: Mutex<webhooks::Receivers>,
+    /// Progress of the runs this process works on.
+    pub live: Arc<live::LiveRuns>,
     /// When the service started.
     pub started: Instant,
 }
@@ -54,6 +58,7 @@ impl Shared {
         config: Arc<Config>,
         store: Box<dyn HubStore>,
         kick: Arc<Kick>,
+        live: Arc<live::LiveRuns>,
     ) -> Result<Arc<Shared>, einklang_connectors::ConnectorError> {
         let receivers = webhooks::receivers(&config)?;
         Ok(Arc::new(Shared {
@@ -61,6 +66,7 @@ impl Shared {
             store: Mutex::new(store),
             kick,
             receivers: Mutex::new(receivers),
+            live,
             started: Instant::now(),
         }))
     }

@@ -60,11 +60,12 @@ pub fn serve(config: Config, listen: Option<String>) -> Result<(), ServeError> {
         einklang_store::lease::hostname(),
         std::process::id()
     );
+    let live = Arc::new(crate::live::LiveRuns::default());
     let workers = crate::worker::spawn(
         Arc::clone(&config),
         &prefix,
         settings.workers,
-        Arc::clone(&kick),
+        (Arc::clone(&kick), Arc::clone(&live)),
         poll,
     )?;
     let scheduler = {
@@ -73,7 +74,7 @@ pub fn serve(config: Config, listen: Option<String>) -> Result<(), ServeError> {
         std::thread::spawn(move || crate::scheduler::run(&config, store.as_mut(), &kick, poll))
     };
     let api_store = einklang_store::open(&config.store.as_open_str())?;
-    let shared = Shared::new(Arc::clone(&config), api_store, Arc::clone(&kick))
+    let shared = Shared::new(Arc::clone(&config), api_store, Arc::clone(&kick), live)
         .map_err(ServeError::Connector)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -10,9 +10,10 @@
 //! run — the engine's leases — is put back for [`BUSY_DELAY`]: two runs
 //! of one job never overlap, and nothing is lost.
 
+use crate::live::{LiveRuns, RunProgress};
 use crate::Kick;
 use einklang_config::Config;
-use einklang_engine::{run_job, EngineError, LeaseOptions, NoProgress, RunOptions};
+use einklang_engine::{run_job, EngineError, LeaseOptions, RunOptions};
 use einklang_store::{Claimed, HubStore, RunOutcome, RunStatus};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -25,7 +26,13 @@ pub const CLAIM_TTL: Duration = Duration::from_secs(30);
 pub const BUSY_DELAY: Duration = Duration::from_secs(5);
 
 /// Work off the queue until `kick` says stop: claim, run, complete.
-pub fn work(config: &Config, store: &mut dyn HubStore, name: &str, kick: &Kick, poll: Duration) {
+pub fn work(
+    config: &Config,
+    store: &mut dyn HubStore,
+    (name, live): (&str, &Arc<LiveRuns>),
+    kick: &Kick,
+    poll: Duration,
+) {
     let tenant = config.tenant.clone();
     let mut seen = 0;
     while !kick.stopping() {
@@ -34,7 +41,11 @@ pub fn work(config: &Config, store: &mut dyn HubStore, name: &str, kick: &Kick, 
             tracing::warn!(worker = name, error = %e, "looking for claims of dead workers failed");
         }
         match store.claim(&tenant, name, CLAIM_TTL) {
-            Ok(Some(claimed)) => run_claimed(config, store, name, &claimed),
+            Ok(Some(claimed)) => {
+                let progress = live.start(claimed.run_id);
+                run_claimed(config, store, (name, &progress), &claimed);
+                live.end(claimed.run_id);
+            }
             Ok(None) => {
                 kick.wait(&mut seen, poll);
             }
@@ -48,7 +59,12 @@ pub fn work(config: &Config, store: &mut dyn HubStore, name: &str, kick: &Kick, 
 }
 
 /// Run one claimed run, its claim renewed meanwhile.
-fn run_claimed(config: &Config, store: &mut dyn HubStore, worker: &str, c: &Claimed) {
+fn run_claimed(
+    config: &Config,
+    store: &mut dyn HubStore,
+    (worker, progress): (&str, &RunProgress),
+    c: &Claimed,
+) {
     let tenant = config.tenant.as_str();
     let _span = tracing::info_span!("queued run", run = c.run_id, job = %c.job, worker, attempt = c.attempts).entered();
     let options = RunOptions {
@@ -62,7 +78,7 @@ fn run_claimed(config: &Config, store: &mut dyn HubStore, worker: &str, c: &Clai
     let done = AtomicBool::new(false);
     let result = std::thread::scope(|scope| {
         scope.spawn(|| heartbeat(config, worker, &done));
-        let r = run_job(config, store, &c.job, &options, &NoProgress);
+        let r = run_job(config, store, &c.job, &options, progress);
         done.store(true, Ordering::Release);
         r
     });
@@ -137,16 +153,16 @@ pub fn spawn(
     config: Arc<Config>,
     prefix: &str,
     n: usize,
-    kick: Arc<Kick>,
+    (kick, live): (Arc<Kick>, Arc<LiveRuns>),
     poll: Duration,
 ) -> Result<Vec<std::thread::JoinHandle<()>>, einklang_store::StoreError> {
     let mut handles = Vec::new();
     for i in 0..n {
         let mut store = einklang_store::open(&config.store.as_open_str())?;
-        let (config, kick) = (Arc::clone(&config), Arc::clone(&kick));
+        let (config, kick, live) = (Arc::clone(&config), Arc::clone(&kick), Arc::clone(&live));
         let name = format!("{prefix}-{i}");
         handles.push(std::thread::spawn(move || {
-            work(&config, store.as_mut(), &name, &kick, poll)
+            work(&config, store.as_mut(), (&name, &live), &kick, poll)
         }));
     }
     Ok(handles)

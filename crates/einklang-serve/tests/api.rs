@@ -5,7 +5,6 @@ mod common;
 
 use axum::http::StatusCode;
 use common::{call, hub, token_of};
-use einklang_serve::Kick;
 use einklang_store::RunStatus;
 use serde_json::json;
 use std::time::Duration;
@@ -23,7 +22,7 @@ enum Other {
 /// role it needs, a body, and what another tenant gets. For a decision
 /// on an object that does not exist (conflict 1, review 1) the own
 /// tenant's allowed roles get 404 too: the role check comes first.
-const ROUTES: [(&str, &str, &str, Option<&str>, Other); 17] = [
+const ROUTES: [(&str, &str, &str, Option<&str>, Other); 18] = [
     ("GET", "/metrics", "viewer", None, Other::OwnEmpty),
     ("GET", "/api/jobs", "viewer", None, Other::NotFound),
     (
@@ -35,6 +34,13 @@ const ROUTES: [(&str, &str, &str, Option<&str>, Other); 17] = [
     ),
     ("GET", "/api/runs", "viewer", None, Other::OwnEmpty),
     ("GET", "/api/runs/RUN", "viewer", None, Other::NotFound),
+    (
+        "GET",
+        "/api/runs/RUN/events",
+        "viewer",
+        None,
+        Other::NotFound,
+    ),
     (
         "GET",
         "/api/runs?job=import&status=queued",
@@ -258,21 +264,7 @@ async fn a_triggered_run_is_queued_with_its_id_and_a_worker_runs_it_under_that_i
     assert_eq!(status, StatusCode::NOT_FOUND, "an unknown job");
 
     // one worker works the queue off, then stops
-    let config = std::sync::Arc::clone(&hub.config);
-    let kick = std::sync::Arc::new(Kick::default());
-    let worker = {
-        let kick = std::sync::Arc::clone(&kick);
-        std::thread::spawn(move || {
-            let mut store = common::open(&config);
-            einklang_serve::worker::work(
-                &config,
-                store.as_mut(),
-                "w",
-                &kick,
-                Duration::from_millis(50),
-            )
-        })
-    };
+    let (kick, worker) = common::worker(&hub);
     let mut last = serde_json::Value::Null;
     for _ in 0..200 {
         let (_, run, _) = call(&hub, "GET", &format!("/api/runs/{id}"), Some(&ops), None).await;
@@ -331,21 +323,7 @@ async fn a_run_whose_job_is_busy_waits_and_runs_after_the_other() {
     other.acquire_leases("acme", &lease).unwrap().unwrap();
     let (_, answer, _) = call(&hub, "POST", "/api/jobs/import/runs", Some(&ops), None).await;
     let id = answer["run_id"].as_i64().unwrap();
-    let config = std::sync::Arc::clone(&hub.config);
-    let kick = std::sync::Arc::new(Kick::default());
-    let worker = {
-        let kick = std::sync::Arc::clone(&kick);
-        std::thread::spawn(move || {
-            let mut store = common::open(&config);
-            einklang_serve::worker::work(
-                &config,
-                store.as_mut(),
-                "w",
-                &kick,
-                Duration::from_millis(50),
-            )
-        })
-    };
+    let (kick, worker) = common::worker(&hub);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut store = common::open(&hub.config);
     assert_eq!(
@@ -367,4 +345,53 @@ async fn a_run_whose_job_is_busy_waits_and_runs_after_the_other() {
     worker.join().unwrap();
     assert_eq!(status, RunStatus::Succeeded, "ran once the job was free");
     assert_eq!(store.runs("acme", 10).unwrap().len(), 1, "one run, not two");
+}
+
+#[tokio::test]
+async fn a_run_followed_as_server_sent_events_ends_with_its_outcome() {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let hub = hub();
+    let ops = token_of("acme", "ops");
+    let (_, answer, _) = call(&hub, "POST", "/api/jobs/import/runs", Some(&ops), None).await;
+    let id = answer["run_id"].as_i64().unwrap();
+    let req = axum::http::Request::builder()
+        .uri(format!("/api/runs/{id}/events"))
+        .header("authorization", format!("Bearer {ops}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = einklang_serve::app(std::sync::Arc::clone(&hub.shared))
+        .oneshot(req)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let (kick, worker) = common::worker(&hub);
+    // the stream ends by itself when the run does
+    let body = tokio::time::timeout(Duration::from_secs(30), response.into_body().collect())
+        .await
+        .expect("the stream ends with the run")
+        .unwrap()
+        .to_bytes();
+    kick.stop();
+    worker.join().unwrap();
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    let events: Vec<(&str, serde_json::Value)> = text
+        .split("\n\n")
+        .filter_map(|block| {
+            let name = block.lines().find_map(|l| l.strip_prefix("event: "))?;
+            let data = block.lines().find_map(|l| l.strip_prefix("data: "))?;
+            Some((name, serde_json::from_str(data).unwrap()))
+        })
+        .collect();
+    assert_eq!(events.first().map(|e| e.0), Some("progress"), "{text}");
+    assert_eq!(events[0].1["status"], "queued");
+    let (last, run) = events.last().unwrap();
+    assert_eq!(
+        (*last, run["status"].as_str()),
+        ("finished", Some("succeeded")),
+        "{text}"
+    );
+    assert_eq!(run["counters"]["created"], 2);
+    assert_eq!(events.iter().filter(|e| e.0 == "finished").count(), 1);
 }

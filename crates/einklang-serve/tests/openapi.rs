@@ -6,7 +6,7 @@ mod common;
 
 use axum::http::StatusCode;
 
-const ROUTES: [(&str, &str); 16] = [
+const ROUTES: [(&str, &str); 17] = [
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),
@@ -14,6 +14,7 @@ const ROUTES: [(&str, &str); 16] = [
     ("post", "/api/jobs/{job}/runs"),
     ("get", "/api/runs"),
     ("get", "/api/runs/{id}"),
+    ("get", "/api/runs/{id}/events"),
     ("get", "/api/records/{entity}/{id}"),
     ("post", "/api/records/{entity}/sync"),
     ("get", "/api/mappings/{connector}/{entity}/{external_id}"),

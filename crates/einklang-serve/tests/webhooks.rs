@@ -5,7 +5,6 @@
 mod common;
 
 use axum::http::StatusCode;
-use einklang_serve::Kick;
 use einklang_store::{RunSource, RunStatus};
 use hmac::{KeyInit, Mac};
 use serde_json::json;
@@ -77,17 +76,6 @@ async fn hook(
     (status, serde_json::from_slice(&bytes).unwrap_or_default())
 }
 
-fn worker(hub: &common::Hub) -> (Arc<Kick>, std::thread::JoinHandle<()>) {
-    let config = Arc::clone(&hub.config);
-    let kick = Arc::new(Kick::default());
-    let k = Arc::clone(&kick);
-    let handle = std::thread::spawn(move || {
-        let mut store = common::open(&config);
-        einklang_serve::worker::work(&config, store.as_mut(), "w", &k, Duration::from_millis(20))
-    });
-    (kick, handle)
-}
-
 fn wait_idle(hub: &common::Hub) {
     let mut s = common::open(&hub.config);
     for _ in 0..400 {
@@ -107,7 +95,7 @@ async fn a_signed_call_syncs_the_named_record_and_a_burst_makes_few_runs() {
         .map(|i| emu.insert(json!({ "name": format!("Kontakt {i}") })))
         .collect();
     let hub = common::hub_with(&config(&emu.url), None);
-    let (kick, handle) = worker(&hub);
+    let (kick, handle) = common::worker(&hub);
     // the first load: an ordinary run through the API
     let (status, _, _) = common::call(
         &hub,
@@ -247,7 +235,7 @@ async fn records_are_shown_mapped_and_synced_now_by_id() {
         .map(|i| emu.insert(json!({ "name": format!("Kontakt {i}") })))
         .collect();
     let hub = common::hub_with(&config(&emu.url), None);
-    let (kick, handle) = worker(&hub);
+    let (kick, handle) = common::worker(&hub);
     let (ops, view) = (
         common::token_of("acme", "ops"),
         common::token_of("acme", "view"),

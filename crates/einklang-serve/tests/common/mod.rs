@@ -75,7 +75,13 @@ pub fn hub_with(config: &str, store: Option<&str>) -> Hub {
             .add_token(tenant, name, role, &einklang_serve::auth::hash(&token))
             .unwrap());
     }
-    let shared = Shared::new(Arc::clone(&config), s, Arc::new(Kick::default())).unwrap();
+    let shared = Shared::new(
+        Arc::clone(&config),
+        s,
+        Arc::new(Kick::default()),
+        Default::default(),
+    )
+    .unwrap();
     Hub {
         dir,
         config,
@@ -124,4 +130,19 @@ pub async fn call(
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
     let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
     (status, json, headers)
+}
+
+/// One worker of the hub's queue, on a thread of its own, sharing the
+/// hub's live progress; stop it with the returned kick's `stop`.
+pub fn worker(hub: &Hub) -> (Arc<Kick>, std::thread::JoinHandle<()>) {
+    let config = Arc::clone(&hub.config);
+    let live = Arc::clone(&hub.shared.live);
+    let kick = Arc::new(Kick::default());
+    let k = Arc::clone(&kick);
+    let handle = std::thread::spawn(move || {
+        let mut store = open(&config);
+        let poll = std::time::Duration::from_millis(20);
+        einklang_serve::worker::work(&config, store.as_mut(), ("w", &live), &k, poll)
+    });
+    (kick, handle)
 }
