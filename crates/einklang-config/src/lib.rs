@@ -18,7 +18,7 @@ mod mappings;
 mod on_delete;
 mod retry;
 mod serve;
-pub use serve::ServeConfig;
+pub use serve::{Notify, NotifyFormat, ServeConfig, NOTIFY_EVENTS};
 mod top;
 
 use einklang_core::{EntitySchema, Mapping};

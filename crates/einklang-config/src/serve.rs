@@ -5,7 +5,8 @@
 
 use crate::ctx::{Ctx, Val};
 
-const KEYS: [&str; 6] = [
+const KEYS: [&str; 7] = [
+    "notify",
     "sweep_minutes",
     "listen",
     "workers",
@@ -35,7 +36,34 @@ pub struct ServeConfig {
     /// connector taking webhooks, so a lost webhook only delays a change
     /// (default 15; 0: no sweep).
     pub sweep_minutes: u64,
+    /// Where to tell of runs that failed or need review and of new
+    /// conflicts and review pairs (`[[serve.notify]]`).
+    pub notify: Vec<Notify>,
 }
+
+/// One notification target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notify {
+    /// The URL posted to (a Slack incoming webhook, or any endpoint
+    /// taking JSON); may hold a `${SECRET}`, never printed.
+    pub url: String,
+    /// `json` (einklang's event) or `slack` (`{"text": …}`).
+    pub format: NotifyFormat,
+    /// The events: `failed`, `needs_review`, `conflicts`, `reviews`.
+    pub on: Vec<String>,
+}
+
+/// How a notification is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotifyFormat {
+    /// einklang's own JSON event.
+    Json,
+    /// A Slack-compatible `{"text": …}`.
+    Slack,
+}
+
+/// The events a notification target can take.
+pub const NOTIFY_EVENTS: [&str; 4] = ["failed", "needs_review", "conflicts", "reviews"];
 
 impl Default for ServeConfig {
     fn default() -> Self {
@@ -46,8 +74,71 @@ impl Default for ServeConfig {
             shutdown_seconds: 30,
             webhook_window_ms: 2000,
             sweep_minutes: 15,
+            notify: Vec::new(),
         }
     }
+}
+
+/// `[[serve.notify]]`: a list of targets.
+fn notify(ctx: &mut Ctx<'_>, v: &Val<'_>) -> Vec<Notify> {
+    let Some(list) = v.get_ref().as_array() else {
+        ctx.error(
+            v.span(),
+            "`serve.notify` must be a list of tables ([[serve.notify]])",
+        );
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for item in list.iter() {
+        let Some(t) = ctx.table(item, "a `[[serve.notify]]` entry") else {
+            continue;
+        };
+        ctx.unknown_keys(t, &["url", "format", "on"], "`[[serve.notify]]`");
+        let Some(url_v) = t.get("url") else {
+            ctx.error(item.span(), "a `[[serve.notify]]` entry needs a `url`");
+            continue;
+        };
+        let Some((url, _)) = ctx.text_secret(url_v, "`serve.notify.url`") else {
+            continue;
+        };
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            ctx.error(
+                url_v.span(),
+                "`serve.notify.url` must start with http:// or https://",
+            );
+        }
+        let format = match t.get("format") {
+            None => NotifyFormat::Json,
+            Some(f) => match ctx.text(f, "`serve.notify.format`").as_deref() {
+                Some("json") => NotifyFormat::Json,
+                Some("slack") => NotifyFormat::Slack,
+                other => {
+                    ctx.error(
+                        f.span(),
+                        format!(
+                            "`serve.notify.format` is `json` or `slack`, found {:?}",
+                            other.unwrap_or("")
+                        ),
+                    );
+                    NotifyFormat::Json
+                }
+            },
+        };
+        let on = match t.get("on") {
+            None => NOTIFY_EVENTS.iter().map(|e| e.to_string()).collect(),
+            Some(o) => {
+                let list = ctx.texts(o, "`serve.notify.on`").unwrap_or_default();
+                for (e, span) in &list {
+                    if !NOTIFY_EVENTS.contains(&e.as_str()) {
+                        ctx.error(span.clone(), format!("`serve.notify.on`: unknown event `{e}` (failed, needs_review, conflicts, reviews)"));
+                    }
+                }
+                list.into_iter().map(|(e, _)| e).collect()
+            }
+        };
+        out.push(Notify { url, format, on });
+    }
+    out
 }
 
 /// Parse `[serve]`.
@@ -96,6 +187,9 @@ pub fn parse(ctx: &mut Ctx<'_>, v: &Val<'_>) -> ServeConfig {
     }
     if let Some(n) = positive("webhook_window_ms", 3_600_000) {
         out.webhook_window_ms = n;
+    }
+    if let Some(v) = t.get("notify") {
+        out.notify = notify(ctx, v);
     }
     if let Some(v) = t.get("sweep_minutes") {
         let n = v

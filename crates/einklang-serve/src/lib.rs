@@ -19,6 +19,7 @@ pub mod decisions;
 pub mod events;
 pub mod live;
 pub mod metrics;
+pub mod notify;
 pub mod records;
 pub mod scheduler;
 pub mod service;

@@ -73,6 +73,11 @@ pub fn serve(config: Config, listen: Option<String>) -> Result<(), ServeError> {
         let (config, kick) = (Arc::clone(&config), Arc::clone(&kick));
         std::thread::spawn(move || crate::scheduler::run(&config, store.as_mut(), &kick, poll))
     };
+    let notifier = {
+        let mut store = einklang_store::open(&config.store.as_open_str())?;
+        let (config, kick) = (Arc::clone(&config), Arc::clone(&kick));
+        std::thread::spawn(move || crate::notify::run(&config, store.as_mut(), &kick, poll))
+    };
     let api_store = einklang_store::open(&config.store.as_open_str())?;
     let shared = Shared::new(Arc::clone(&config), api_store, Arc::clone(&kick), live)
         .map_err(ServeError::Connector)?;
@@ -100,7 +105,7 @@ pub fn serve(config: Config, listen: Option<String>) -> Result<(), ServeError> {
     kick.stop();
     let deadline = Instant::now() + Duration::from_secs(settings.shutdown_seconds);
     let mut left = 0;
-    for h in workers.into_iter().chain([scheduler]) {
+    for h in workers.into_iter().chain([scheduler, notifier]) {
         while !h.is_finished() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(50));
         }
