@@ -12,7 +12,10 @@ use std::time::Duration;
 
 /// A receiver on a port of its own: refuses the first `refuse` calls with
 /// 500, then answers 200; keeps each call's path and body.
-fn receiver(refuse: usize) -> (String, Arc<Mutex<Vec<(String, String)>>>) {
+/// The calls a receiver took: path and body.
+type Calls = Arc<Mutex<Vec<(String, String)>>>;
+
+fn receiver(refuse: usize) -> (String, Calls) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let got = Arc::new(Mutex::new(Vec::new()));
