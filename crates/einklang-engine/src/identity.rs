@@ -6,6 +6,7 @@
 //! loads, commits and counts.
 
 mod ingest;
+pub mod lookup;
 pub mod ops;
 pub mod recorded;
 

@@ -12,7 +12,7 @@
 //! | `GET /api/runs?job=&status=&limit=` | viewer | recent runs, newest first |
 //! | `GET /api/runs/{id}` | viewer | one run: status, counters, errors, live `progress` |
 //! | `GET /api/runs/{id}/events` | viewer | the same as Server-Sent Events until it ends ([`crate::events`]) |
-//! | `/api/records…`, `/api/mappings…`, `/api/quarantine` | viewer / operator | [`crate::records`] |
+//! | `/api/records…`, `/api/mappings…`, `/api/quarantine`, `/lookup/phone` | viewer / operator | [`crate::records`] |
 //! | `/api/conflicts…`, `/api/reviews…` | viewer / operator | [`crate::decisions`] |
 //! | `POST /webhooks/{connector}` | the connector's `webhook` scheme | queue a targeted run ([`crate::webhooks`]) |
 
@@ -75,6 +75,7 @@ fn routes() -> (Router<Arc<Shared>>, utoipa::openapi::OpenApi) {
         .routes(routes!(crate::records::sync))
         .routes(routes!(crate::records::mapping))
         .routes(routes!(crate::records::quarantine))
+        .routes(routes!(crate::records::lookup_phone))
         .routes(routes!(crate::decisions::conflicts))
         .routes(routes!(crate::decisions::resolve))
         .routes(routes!(crate::decisions::reviews))

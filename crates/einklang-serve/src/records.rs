@@ -9,6 +9,7 @@
 //! | `GET /api/mappings/{connector}/{entity}/{external_id}` | viewer |
 //! | `POST /api/records/{entity}/sync` `{"ids": [hub ids]}` | operator |
 //! | `GET /api/quarantine?run=&limit=` | viewer |
+//! | `GET /lookup/phone?number=…` | viewer |
 //!
 //! Syncing records now queues, for every job whose steps name a
 //! connector the records are linked to, one targeted run reading those
@@ -225,4 +226,35 @@ pub(crate) async fn quarantine(
         .with_store(move |st| st.quarantined(&tenant, q.run, limit))
         .await?;
     Ok(Json(json!({ "quarantine": items })))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Number {
+    number: String,
+}
+
+/// `GET /lookup/phone?number=…`: who is calling ([`einklang_engine::identity::lookup`]).
+#[utoipa::path(get, path = "/lookup/phone", tag = "records", security(("token" = [])), params(("number" = String, Query, description = "a phone number in any format")), responses((status = 200, description = "`records`: entity, id and values of each record carrying it"), (status = 400, description = "no digits in `number`"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low"), (status = 404, description = "another tenant's token")))]
+pub(crate) async fn lookup_phone(
+    State(s): State<Arc<Shared>>,
+    caller: Caller,
+    Query(q): Query<Number>,
+) -> Result<Json<Value>, ApiError> {
+    caller.needs(Role::Viewer)?;
+    if caller.tenant() != s.config.tenant {
+        return Err(ApiError::NotFound(
+            "no records for this token's tenant".into(),
+        ));
+    }
+    if !q.number.chars().any(|c| c.is_ascii_digit()) || q.number.len() > 64 {
+        return Err(ApiError::BadRequest(
+            "`number` needs digits (at most 64 characters)".into(),
+        ));
+    }
+    let config = Arc::clone(&s.config);
+    let number = q.number.clone();
+    let found = s
+        .with_store(move |st| einklang_engine::identity::lookup::by_phone(&config, st, &number))
+        .await?;
+    Ok(Json(json!({ "number": q.number, "records": found })))
 }

@@ -22,7 +22,7 @@ enum Other {
 /// role it needs, a body, and what another tenant gets. For a decision
 /// on an object that does not exist (conflict 1, review 1) the own
 /// tenant's allowed roles get 404 too: the role check comes first.
-const ROUTES: [(&str, &str, &str, Option<&str>, Other); 18] = [
+const ROUTES: [(&str, &str, &str, Option<&str>, Other); 19] = [
     ("GET", "/metrics", "viewer", None, Other::OwnEmpty),
     ("GET", "/api/jobs", "viewer", None, Other::NotFound),
     (
@@ -70,6 +70,13 @@ const ROUTES: [(&str, &str, &str, Option<&str>, Other); 18] = [
         Other::NotFound,
     ),
     ("GET", "/api/quarantine", "viewer", None, Other::OwnEmpty),
+    (
+        "GET",
+        "/lookup/phone?number=0301234567",
+        "viewer",
+        None,
+        Other::NotFound,
+    ),
     ("GET", "/api/conflicts", "viewer", None, Other::OwnEmpty),
     (
         "GET",

@@ -6,7 +6,7 @@ mod common;
 
 use axum::http::StatusCode;
 
-const ROUTES: [(&str, &str); 17] = [
+const ROUTES: [(&str, &str); 18] = [
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),
@@ -19,6 +19,7 @@ const ROUTES: [(&str, &str); 17] = [
     ("post", "/api/records/{entity}/sync"),
     ("get", "/api/mappings/{connector}/{entity}/{external_id}"),
     ("get", "/api/quarantine"),
+    ("get", "/lookup/phone"),
     ("get", "/api/conflicts"),
     ("post", "/api/conflicts/{id}/resolve"),
     ("get", "/api/reviews"),
@@ -46,7 +47,7 @@ async fn the_document_parses_as_openapi_3_1_and_names_every_route() {
             let secured = op.security.iter().any(|s| s.0.contains_key("token"));
             assert_eq!(
                 secured,
-                path.starts_with("/api") || path == "/metrics",
+                path.starts_with("/api") || path == "/metrics" || path == "/lookup/phone",
                 "{method} {path}: the token scheme on exactly the token routes"
             );
             assert!(
@@ -76,7 +77,7 @@ async fn the_document_parses_as_openapi_3_1_and_names_every_route() {
             .replace("{verdict}", "accept");
         let (status, _, _) = common::call(&hub, &method.to_uppercase(), &uri, None, None).await;
         assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}");
-        if path.starts_with("/api") || path == "/metrics" {
+        if path.starts_with("/api") || path == "/metrics" || path == "/lookup/phone" {
             assert_eq!(
                 status,
                 StatusCode::UNAUTHORIZED,

@@ -63,6 +63,12 @@ fn hash(text: &str) -> i64 {
     xxh3_64(text.as_bytes()) as i64
 }
 
+/// The match key of one identifier form (an e-mail, a phone in E.164) of
+/// field `field`: what the store finds records by.
+pub(crate) fn identifier_key(field: &str, form: &str) -> i64 {
+    hash(&format!("i:{field}:{form}"))
+}
+
 /// The identifier keys alone: what a merged-away record keeps in the
 /// match keys, so the e-mails and phones it carried count towards how
 /// common they are (the store never offers such a record as a candidate).
@@ -83,7 +89,7 @@ fn keys_of(m: &Matching, record: &Fields) -> Keys {
     for (k, c) in m.model.comparisons.iter().enumerate() {
         if matches!(c.kind, Kind::Email | Kind::Phone) {
             for form in compare::forms(c.kind, record.get(&c.field), region) {
-                let key = hash(&format!("i:{}:{form}", c.field));
+                let key = identifier_key(&c.field, &form);
                 ids.push((k, form, key));
             }
         }
