@@ -10,6 +10,9 @@
 //! | `POST /api/records/{entity}/sync` `{"ids": [hub ids]}` | operator |
 //! | `GET /api/quarantine?run=&limit=` | viewer |
 //! | `GET /lookup/phone?number=…` | viewer |
+//! | `GET /api/links?status=&connector=&after=&limit=` | viewer |
+//! | `GET /api/merges?record=&limit=` | viewer |
+//! | `POST /api/records/{entity}/{id}/unmerge` | operator |
 //!
 //! Syncing records now queues, for every job whose steps name a
 //! connector the records are linked to, one targeted run reading those
@@ -257,4 +260,89 @@ pub(crate) async fn lookup_phone(
         .with_store(move |st| einklang_engine::identity::lookup::by_phone(&config, st, &number))
         .await?;
     Ok(Json(json!({ "number": q.number, "records": found })))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct LinkQuery {
+    status: String,
+    connector: Option<String>,
+    after: Option<i64>,
+    limit: Option<usize>,
+}
+
+/// `GET /api/links?status=failed&connector=&after=&limit=`: links needing
+/// attention ("not yet synced"), keyset-paged by link id.
+#[utoipa::path(get, path = "/api/links", tag = "records", security(("token" = [])), params(("status" = String, Query, description = "pending, dirty, failed, conflict, …"), ("connector" = Option<String>, Query), ("after" = Option<i64>, Query, description = "the last link id of the previous page"), ("limit" = Option<usize>, Query, description = "1–1000, default 100")), responses((status = 200, description = "`links`, and `next` (the `after` of the next page) when there may be more"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low")))]
+pub(crate) async fn links(
+    State(s): State<Arc<Shared>>,
+    caller: Caller,
+    Query(q): Query<LinkQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.needs(Role::Viewer)?;
+    let tenant = caller.tenant().to_string();
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let (status, connector, after) = (q.status.clone(), q.connector.clone(), q.after.unwrap_or(0));
+    let links = s
+        .with_store(move |st| {
+            st.links_with_status(&tenant, &status, connector.as_deref(), after, limit)
+        })
+        .await?;
+    let next = (links.len() == limit)
+        .then(|| links.last().map(|l| l.id))
+        .flatten();
+    Ok(Json(json!({ "links": links, "next": next })))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct MergeQuery {
+    record: Option<i64>,
+    limit: Option<usize>,
+}
+
+/// `GET /api/merges?record=&limit=` (`einklang merges`).
+#[utoipa::path(get, path = "/api/merges", tag = "decisions", security(("token" = [])), params(("record" = Option<i64>, Query, description = "merges of this record"), ("limit" = Option<usize>, Query, description = "1–1000, default 100")), responses((status = 200, description = "`merges`, newest first"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low")))]
+pub(crate) async fn merges(
+    State(s): State<Arc<Shared>>,
+    caller: Caller,
+    Query(q): Query<MergeQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.needs(Role::Viewer)?;
+    let tenant = caller.tenant().to_string();
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let rows = s
+        .with_store(move |st| st.merges(&tenant, q.record, limit))
+        .await?;
+    Ok(Json(json!({ "merges": rows })))
+}
+
+/// `POST /api/records/{entity}/{id}/unmerge` (`einklang unmerge`): give
+/// back record `id` as it was before it was merged away.
+#[utoipa::path(post, path = "/api/records/{entity}/{id}/unmerge", tag = "decisions", security(("token" = [])), params(("entity" = String, Path), ("id" = i64, Path, description = "the record merged away")), responses((status = 200, description = "the merge undone, and the run that recorded it"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low"), (status = 404, description = "no such record"), (status = 409, description = "not merged into another record, or a run holds the entity")))]
+pub(crate) async fn unmerge(
+    State(s): State<Arc<Shared>>,
+    caller: Caller,
+    Path((entity, id)): Path<(String, i64)>,
+) -> Result<Json<Value>, ApiError> {
+    use crate::decisions::Refusal;
+    caller.needs(Role::Operator)?;
+    let by = caller.triggered_by(None);
+    let tenant = caller.tenant().to_string();
+    let undone = s
+        .with_decision(move |st| {
+            if st.record(&tenant, &entity, id)?.is_none() {
+                return Err(Refusal::NotFound(format!("no record {id} of that entity")));
+            }
+            einklang_engine::identity::ops::unmerge(st, (&tenant, &by), id).map_err(|e| match e {
+                einklang_engine::EngineError::Busy { .. }
+                | einklang_engine::EngineError::Store(einklang_store::StoreError::Refused(_)) => {
+                    Refusal::Conflict(e.to_string())
+                }
+                other => Refusal::Failed(other.to_string()),
+            })
+        })
+        .await?;
+    let (run, merge) = undone;
+    Ok(Json(
+        json!({ "record_id": id, "merge_id": merge.id, "survivor": merge.survivor, "run_id": run }),
+    ))
 }

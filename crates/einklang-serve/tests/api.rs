@@ -22,7 +22,7 @@ enum Other {
 /// role it needs, a body, and what another tenant gets. For a decision
 /// on an object that does not exist (conflict 1, review 1) the own
 /// tenant's allowed roles get 404 too: the role check comes first.
-const ROUTES: [(&str, &str, &str, Option<&str>, Other); 19] = [
+const ROUTES: [(&str, &str, &str, Option<&str>, Other); 22] = [
     ("GET", "/metrics", "viewer", None, Other::OwnEmpty),
     ("GET", "/api/jobs", "viewer", None, Other::NotFound),
     (
@@ -70,6 +70,21 @@ const ROUTES: [(&str, &str, &str, Option<&str>, Other); 19] = [
         Other::NotFound,
     ),
     ("GET", "/api/quarantine", "viewer", None, Other::OwnEmpty),
+    (
+        "GET",
+        "/api/links?status=failed",
+        "viewer",
+        None,
+        Other::OwnEmpty,
+    ),
+    ("GET", "/api/merges", "viewer", None, Other::OwnEmpty),
+    (
+        "POST",
+        "/api/records/contact/REC/unmerge",
+        "operator",
+        None,
+        Other::NotFound,
+    ),
     (
         "GET",
         "/lookup/phone?number=0301234567",
@@ -160,7 +175,9 @@ async fn every_route_answers_401_without_a_token_403_below_its_role_and_404_for_
             StatusCode::UNAUTHORIZED,
             "{method} {uri} with an unknown token"
         );
+        // decisions on objects that do not exist (or a record not merged)
         let missing = uri.contains("/conflicts/1/") || uri.contains("/reviews/1/");
+        let refused = uri.ends_with("/unmerge");
         for (name, role) in [("view", "viewer"), ("ops", "operator"), ("root", "admin")] {
             let (status, answer, _) = call(
                 &hub,
@@ -179,6 +196,12 @@ async fn every_route_answers_401_without_a_token_403_below_its_role_and_404_for_
                 assert!(
                     answer["error"].as_str().unwrap().contains(needs),
                     "{answer}"
+                );
+            } else if refused {
+                assert_eq!(
+                    status,
+                    StatusCode::CONFLICT,
+                    "{method} {uri} as {role}: {answer}"
                 );
             } else if missing {
                 assert_eq!(
@@ -217,7 +240,14 @@ async fn every_route_answers_401_without_a_token_403_below_its_role_and_404_for_
                     StatusCode::OK,
                     "{method} {uri} as another tenant: {answer}"
                 );
-                for list in ["runs", "conflicts", "reviews", "quarantine"] {
+                for list in [
+                    "runs",
+                    "conflicts",
+                    "reviews",
+                    "quarantine",
+                    "links",
+                    "merges",
+                ] {
                     if let Some(items) = answer.get(list) {
                         assert_eq!(
                             items,

@@ -44,16 +44,18 @@ compare = [
 ]
 "#;
 
+/// `f` on a thread of its own: the blocking PostgreSQL client may not
+/// run on a thread that drives the test's async runtime.
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| s.spawn(f).join().unwrap())
+}
+
 fn sync(hub: &common::Hub) -> einklang_engine::RunReport {
-    let mut store = common::open(&hub.config);
-    run_job(
-        &hub.config,
-        store.as_mut(),
-        "both",
-        &RunOptions::default(),
-        &NoProgress,
-    )
-    .unwrap()
+    off_runtime(|| {
+        let mut store = common::open(&hub.config);
+        let options = RunOptions::default();
+        run_job(&hub.config, store.as_mut(), "both", &options, &NoProgress).unwrap()
+    })
 }
 
 fn edit(hub: &common::Hub, file: &str, from: &str, to: &str) {
@@ -65,7 +67,28 @@ fn edit(hub: &common::Hub, file: &str, from: &str, to: &str) {
 
 #[tokio::test]
 async fn a_conflict_is_listed_and_resolved_over_http_and_the_next_sync_writes_it() {
-    let hub = common::hub_with(CONFIG, None);
+    drop(conflict_resolved(None).await);
+}
+
+/// The blocking PostgreSQL client may neither connect nor close on a
+/// thread driving an async runtime: the database and the hub are made and
+/// dropped outside it.
+#[test]
+fn the_same_on_postgresql() {
+    let Some(db) = einklang_testkit::PgDb::new("serve_conflict") else {
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let hub = rt.block_on(conflict_resolved(Some(&db.url)));
+    drop(rt);
+    drop(hub);
+}
+
+async fn conflict_resolved(store: Option<&str>) -> common::Hub {
+    let hub = off_runtime(|| common::hub_with(CONFIG, store));
     std::fs::write(hub.dir.path().join("crm.csv"), "id,name,email\n").unwrap();
     sync(&hub);
     edit(&hub, "people.csv", "Anna Berg", "Anna Berg-Lind");
@@ -77,6 +100,25 @@ async fn a_conflict_is_listed_and_resolved_over_http_and_the_next_sync_writes_it
     let list = body["conflicts"].as_array().unwrap().clone();
     assert_eq!(list.len(), 1, "{body}");
     let id = list[0]["id"].as_i64().unwrap();
+    // the link held by the conflict is "not yet synced"
+    let (status, held, _) =
+        call(&hub, "GET", "/api/links?status=conflict", Some(&view), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(held["links"].as_array().unwrap().len(), 1, "{held}");
+    assert_eq!(held["next"], serde_json::Value::Null);
+    let (_, none, _) = call(
+        &hub,
+        "GET",
+        "/api/links?status=conflict&connector=people",
+        Some(&view),
+        None,
+    )
+    .await;
+    assert_eq!(
+        none["links"].as_array().unwrap().len(),
+        0,
+        "of the other connector: {none}"
+    );
     let uri = format!("/api/conflicts/{id}/resolve");
     let take = json!({ "take": "crm", "user": "maria@acme.example" });
     let (status, _, _) = call(&hub, "POST", &uri, Some(&view), Some(take.clone())).await;
@@ -128,6 +170,7 @@ async fn a_conflict_is_listed_and_resolved_over_http_and_the_next_sync_writes_it
         body["conflicts"][0]["resolved_by"], "maria@acme.example (token:ops)",
         "{body}"
     );
+    hub
 }
 
 #[tokio::test]

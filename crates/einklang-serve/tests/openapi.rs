@@ -6,7 +6,7 @@ mod common;
 
 use axum::http::StatusCode;
 
-const ROUTES: [(&str, &str); 18] = [
+const ROUTES: [(&str, &str); 21] = [
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),
@@ -20,6 +20,9 @@ const ROUTES: [(&str, &str); 18] = [
     ("get", "/api/mappings/{connector}/{entity}/{external_id}"),
     ("get", "/api/quarantine"),
     ("get", "/lookup/phone"),
+    ("get", "/api/links"),
+    ("get", "/api/merges"),
+    ("post", "/api/records/{entity}/{id}/unmerge"),
     ("get", "/api/conflicts"),
     ("post", "/api/conflicts/{id}/resolve"),
     ("get", "/api/reviews"),

@@ -269,7 +269,7 @@ CREATE TABLE ignored_fields (
     },
     Migration {
         version: 7,
-        name: "the run queue of einklang serve, and API tokens",
+        name: "the run queue of einklang serve, API tokens, links needing attention",
         sqlite: "
 CREATE TABLE run_queue (
     run_id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, job TEXT NOT NULL, targets TEXT,
@@ -282,6 +282,7 @@ CREATE TABLE api_tokens (
     id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, name TEXT NOT NULL, role TEXT NOT NULL,
     hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, last_used_at TEXT, revoked_at TEXT);
 CREATE UNIQUE INDEX api_tokens_name ON api_tokens (tenant, name) WHERE revoked_at IS NULL;
+CREATE INDEX links_attention ON links (tenant, status, id) WHERE status <> 'clean';
 ",
         postgres: "
 CREATE TABLE run_queue (
@@ -296,6 +297,7 @@ CREATE TABLE api_tokens (
     hash TEXT NOT NULL UNIQUE, created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     last_used_at TIMESTAMPTZ, revoked_at TIMESTAMPTZ);
 CREATE UNIQUE INDEX api_tokens_name ON api_tokens (tenant, name) WHERE revoked_at IS NULL;
+CREATE INDEX links_attention ON links (tenant, status, id) WHERE status <> 'clean';
 ",
     },
 ];

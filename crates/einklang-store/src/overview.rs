@@ -36,8 +36,20 @@ pub(crate) const RUNS: &str = "SELECT job, status, count(*) FROM runs
 pub(crate) const QUEUED: &str =
     "SELECT count(*) FROM run_queue WHERE tenant = $1 AND state <> 'done'";
 
-/// Counts for monitoring.
+/// Counts for monitoring, and the links that need attention.
 pub trait Overviews {
     /// The tenant's counts.
     fn overview(&mut self, tenant: &str) -> Result<Overview>;
+
+    /// Links of one status (`pending`, `dirty`, `failed`, `conflict`, …:
+    /// "not yet synced"), optionally of one connector, oldest first, after
+    /// link id `after` (keyset paging): at most `limit`.
+    fn links_with_status(
+        &mut self,
+        tenant: &str,
+        status: &str,
+        connector: Option<&str>,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<crate::Link>>;
 }

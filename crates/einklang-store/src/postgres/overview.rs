@@ -31,4 +31,25 @@ impl crate::overview::Overviews for PgStore {
             queued: count(c, QUEUED)?,
         })
     }
+
+    fn links_with_status(
+        &mut self,
+        tenant: &str,
+        status: &str,
+        connector: Option<&str>,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<crate::Link>> {
+        self.client
+            .query(
+                "SELECT id, record_id, connector, entity, external_id, base, version,
+                        content_hash, status, attempts, last_error, updated_at, next_attempt_at
+                 FROM links WHERE tenant = $1 AND status = $2 AND ($3::text IS NULL OR connector = $3) AND id > $4
+                 ORDER BY id LIMIT $5",
+                &[&tenant, &status, &connector, &after, &(limit as i64)],
+            )?
+            .iter()
+            .map(super::read::link)
+            .collect()
+    }
 }

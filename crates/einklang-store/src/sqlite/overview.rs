@@ -37,4 +37,28 @@ impl crate::overview::Overviews for SqliteStore {
         };
         all().map_err(err)
     }
+
+    fn links_with_status(
+        &mut self,
+        tenant: &str,
+        status: &str,
+        connector: Option<&str>,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<crate::Link>> {
+        let rows = self
+            .conn
+            .prepare_cached(
+                "SELECT id, record_id, connector, entity, external_id, base, version, content_hash, status, attempts, last_error,
+                        updated_at, next_attempt_at
+                 FROM links WHERE tenant = ?1 AND status = ?2 AND (?3 IS NULL OR connector = ?3) AND id > ?4
+                 ORDER BY id LIMIT ?5",
+            )
+            .and_then(|mut st| {
+                st.query_map(rusqlite::params![tenant, status, connector, after, limit as i64], super::read::link)?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map_err(self.err())?;
+        rows.into_iter().collect()
+    }
 }

@@ -58,7 +58,7 @@ pub(super) fn record(
     .optional()
 }
 
-fn link(r: &Row<'_>) -> rusqlite::Result<Result<Link>> {
+pub(super) fn link(r: &Row<'_>) -> rusqlite::Result<Result<Link>> {
     let (base, status, updated, hash_bytes): (String, String, String, Vec<u8>) =
         (r.get(5)?, r.get(8)?, r.get(11)?, r.get(7)?);
     let next: Option<String> = r.get(12)?;
