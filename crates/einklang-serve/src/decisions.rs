@@ -73,7 +73,7 @@ pub(crate) async fn resolve(
     let tenant = caller.tenant().to_string();
     let config = Arc::clone(&s.config);
     let resolved = s
-        .with_decision(move |st| {
+        .with_store(move |st| {
             let choice = match (r.take, r.value) {
                 (Some(side), None) if side == "hub" => Choice::Hub,
                 (Some(side), None) => Choice::Connector(side),
@@ -156,7 +156,7 @@ pub(crate) async fn decide(
     let tenant = caller.tenant().to_string();
     let config = Arc::clone(&s.config);
     let answer = s
-        .with_decision(move |st| {
+        .with_store(move |st| {
             match st.review(&tenant, id)? {
                 None => return Err(Refusal::NotFound(format!("no review pair {id}"))),
                 Some(r) if r.status != ReviewStatus::Open => {

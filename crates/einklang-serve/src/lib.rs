@@ -72,10 +72,11 @@ impl Shared {
         }))
     }
 
-    /// Run `f` on the API's store handle, off the async threads.
-    pub async fn with_store<T: Send + 'static>(
+    /// Run `f` on the API's store handle, off the async threads; its
+    /// error (a store error, a decision's refusal) becomes the answer.
+    pub async fn with_store<T: Send + 'static, E: Into<ApiError> + Send + 'static>(
         self: &Arc<Self>,
-        f: impl FnOnce(&mut dyn HubStore) -> Result<T, StoreError> + Send + 'static,
+        f: impl FnOnce(&mut dyn HubStore) -> Result<T, E> + Send + 'static,
     ) -> Result<T, ApiError> {
         let me = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
@@ -84,25 +85,7 @@ impl Shared {
         })
         .await
         .map_err(|e| ApiError::Internal(format!("a store call panicked: {e}")))?
-        .map_err(ApiError::from)
-    }
-}
-
-impl Shared {
-    /// Run a decision `f` on the API's store handle: like
-    /// [`Self::with_store`], with the decision's own refusals.
-    pub(crate) async fn with_decision<T: Send + 'static>(
-        self: &Arc<Self>,
-        f: impl FnOnce(&mut dyn HubStore) -> Result<T, decisions::Refusal> + Send + 'static,
-    ) -> Result<T, ApiError> {
-        let me = Arc::clone(self);
-        tokio::task::spawn_blocking(move || {
-            let mut store = me.store.lock().unwrap_or_else(|p| p.into_inner());
-            f(store.as_mut())
-        })
-        .await
-        .map_err(|e| ApiError::Internal(format!("a store call panicked: {e}")))?
-        .map_err(ApiError::from)
+        .map_err(Into::into)
     }
 }
 

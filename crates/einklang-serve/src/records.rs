@@ -27,7 +27,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use einklang_store::{NewRun, QueuedRun, Role, RunSource};
+use einklang_store::{NewRun, QueuedRun, Role, RunSource, StoreError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -48,7 +48,7 @@ pub(crate) async fn record(
     let shown = s
         .with_store(move |st| {
             let Some(record) = st.record(&tenant, &entity, id)? else {
-                return Ok(None);
+                return Ok::<_, StoreError>(None);
             };
             let links = st.links_of(&tenant, id)?;
             let history = st.history_of(&tenant, id)?;
@@ -176,7 +176,7 @@ pub(crate) async fn sync(
                     runs.insert(job.name.clone(), id);
                 }
             }
-            Ok((per_record, runs, config))
+            Ok::<_, StoreError>((per_record, runs, config))
         })
         .await?;
     let (per_record, runs, config) = results;
@@ -328,7 +328,7 @@ pub(crate) async fn unmerge(
     let by = caller.triggered_by(None);
     let tenant = caller.tenant().to_string();
     let undone = s
-        .with_decision(move |st| {
+        .with_store(move |st| {
             if st.record(&tenant, &entity, id)?.is_none() {
                 return Err(Refusal::NotFound(format!("no record {id} of that entity")));
             }
