@@ -308,7 +308,9 @@ pull = ["one"]
     with open(cfg, "w") as f:
         f.write(text)
     t0 = time.time()
-    subprocess.run([f"{bin_dir}/einklang", "--config", cfg, "sync", "one"], check=True, capture_output=True)
+    done = subprocess.run([f"{bin_dir}/einklang", "--config", cfg, "sync", "one"], capture_output=True, text=True)
+    if done.returncode not in (0, 3, 4):  # succeeded, partial, needs_review
+        raise SystemExit(f"sync one: {done.returncode}: {done.stderr}")
     keyed = time.time() - t0
     import csv as csvmod
     with open(csv) as f:
