@@ -42,6 +42,7 @@
 //! [`RunReport::plan`] is what `einklang plan` prints.
 #![deny(missing_docs)]
 
+pub mod compare;
 mod deletes;
 pub mod doctor;
 pub mod identity;

@@ -79,6 +79,7 @@ fn routes() -> (Router<Arc<Shared>>, utoipa::openapi::OpenApi) {
         .routes(routes!(crate::records::links))
         .routes(routes!(crate::records::merges))
         .routes(routes!(crate::records::unmerge))
+        .routes(routes!(crate::records::compare))
         .routes(routes!(crate::decisions::conflicts))
         .routes(routes!(crate::decisions::resolve))
         .routes(routes!(crate::decisions::reviews))

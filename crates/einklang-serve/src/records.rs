@@ -13,6 +13,7 @@
 //! | `GET /api/links?status=&connector=&after=&limit=` | viewer |
 //! | `GET /api/merges?record=&limit=` | viewer |
 //! | `POST /api/records/{entity}/{id}/unmerge` | operator |
+//! | `GET /api/records/{entity}/{id}/compare` | viewer |
 //!
 //! Syncing records now queues, for every job whose steps name a
 //! connector the records are linked to, one targeted run reading those
@@ -345,4 +346,39 @@ pub(crate) async fn unmerge(
     Ok(Json(
         json!({ "record_id": id, "merge_id": merge.id, "survivor": merge.survivor, "run_id": run }),
     ))
+}
+
+/// `GET /api/records/{entity}/{id}/compare`: the hub's values next to each
+/// linked system's, fetched live ([`einklang_engine::compare`]); the store
+/// is not held while the systems answer.
+#[utoipa::path(get, path = "/api/records/{entity}/{id}/compare", tag = "records", security(("token" = [])), params(("entity" = String, Path), ("id" = i64, Path, description = "hub record id")), responses((status = 200, description = "`sides`: per linked system its state (read, missing, cannot_fetch, error) and field by field hub, remote, base and same"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low"), (status = 404, description = "no such record of the token's tenant")))]
+pub(crate) async fn compare(
+    State(s): State<Arc<Shared>>,
+    caller: Caller,
+    Path((entity, id)): Path<(String, i64)>,
+) -> Result<Json<Value>, ApiError> {
+    caller.needs(Role::Viewer)?;
+    if caller.tenant() != s.config.tenant {
+        return Err(ApiError::NotFound(format!("no record {id} of that entity")));
+    }
+    let tenant = caller.tenant().to_string();
+    let e = entity.clone();
+    let read = s
+        .with_store(move |st| {
+            let Some(record) = st.record(&tenant, &e, id)? else {
+                return Ok::<_, StoreError>(None);
+            };
+            Ok(Some((record, st.links_of(&tenant, id)?)))
+        })
+        .await?;
+    let Some((record, links)) = read else {
+        return Err(ApiError::NotFound(format!("no record {id} of that entity")));
+    };
+    let config = Arc::clone(&s.config);
+    let sides = tokio::task::spawn_blocking(move || {
+        einklang_engine::compare::compare_with(&config, &entity, &record, &links)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("comparing panicked: {e}")))?;
+    Ok(Json(json!({ "record_id": id, "sides": sides })))
 }

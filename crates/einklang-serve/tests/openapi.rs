@@ -6,7 +6,7 @@ mod common;
 
 use axum::http::StatusCode;
 
-const ROUTES: [(&str, &str); 21] = [
+const ROUTES: [(&str, &str); 22] = [
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),
@@ -23,6 +23,7 @@ const ROUTES: [(&str, &str); 21] = [
     ("get", "/api/links"),
     ("get", "/api/merges"),
     ("post", "/api/records/{entity}/{id}/unmerge"),
+    ("get", "/api/records/{entity}/{id}/compare"),
     ("get", "/api/conflicts"),
     ("post", "/api/conflicts/{id}/resolve"),
     ("get", "/api/reviews"),

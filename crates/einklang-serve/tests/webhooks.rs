@@ -285,6 +285,75 @@ async fn records_are_shown_mapped_and_synced_now_by_id() {
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "another tenant's record");
 
+    // compare: the hub next to what the CRM holds now
+    emu.update(ids[1], json!({ "name": "Anders" }));
+    emu.delete(ids[4]);
+    let hub_of = |m: serde_json::Value| m["record_id"].as_i64().unwrap();
+    let (_, m1, _) = common::call(
+        &hub,
+        "GET",
+        &format!("/api/mappings/crm/contact/{}", ids[1]),
+        Some(&view),
+        None,
+    )
+    .await;
+    let (_, m4, _) = common::call(
+        &hub,
+        "GET",
+        &format!("/api/mappings/crm/contact/{}", ids[4]),
+        Some(&view),
+        None,
+    )
+    .await;
+    let (status, c1, _) = common::call(
+        &hub,
+        "GET",
+        &format!("/api/records/contact/{}/compare", hub_of(m1)),
+        Some(&view),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{c1}");
+    let side = &c1["sides"][0];
+    assert_eq!(
+        (side["connector"].as_str(), side["state"].as_str()),
+        (Some("crm"), Some("read")),
+        "{c1}"
+    );
+    let name = side["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["field"] == "name")
+        .unwrap();
+    assert_eq!(
+        (
+            name["hub"].as_str(),
+            name["remote"].as_str(),
+            name["same"].as_bool()
+        ),
+        (Some("Kontakt 1"), Some("Anders"), Some(false))
+    );
+    assert_eq!(name["base"], "Kontakt 1");
+    let (_, c4, _) = common::call(
+        &hub,
+        "GET",
+        &format!("/api/records/contact/{}/compare", hub_of(m4)),
+        Some(&view),
+        None,
+    )
+    .await;
+    assert_eq!(c4["sides"][0]["state"], "missing", "{c4}");
+    let (status, _, _) = common::call(
+        &hub,
+        "GET",
+        "/api/records/contact/999999/compare",
+        Some(&view),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
     // three records changed at the CRM, synced now by their hub ids
     let mut hub_ids = Vec::new();
     for i in [2, 5, 7] {
