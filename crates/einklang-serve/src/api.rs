@@ -42,6 +42,7 @@ use std::sync::Arc;
         (name = "records", description = "hub records, mappings, syncing records now, quarantine"),
         (name = "decisions", description = "conflicts and review pairs"),
         (name = "webhooks", description = "calls from the connected systems"),
+        (name = "tokens", description = "API tokens of the caller's tenant (admin)"),
     )
 )]
 struct ApiDoc;
@@ -80,6 +81,8 @@ fn routes() -> (Router<Arc<Shared>>, utoipa::openapi::OpenApi) {
         .routes(routes!(crate::records::merges))
         .routes(routes!(crate::records::unmerge))
         .routes(routes!(crate::records::compare))
+        .routes(routes!(crate::tokens::list, crate::tokens::create))
+        .routes(routes!(crate::tokens::revoke))
         .routes(routes!(crate::decisions::conflicts))
         .routes(routes!(crate::decisions::resolve))
         .routes(routes!(crate::decisions::reviews))

@@ -22,7 +22,7 @@ enum Other {
 /// role it needs, a body, and what another tenant gets. For a decision
 /// on an object that does not exist (conflict 1, review 1) the own
 /// tenant's allowed roles get 404 too: the role check comes first.
-const ROUTES: [(&str, &str, &str, Option<&str>, Other); 23] = [
+const ROUTES: [(&str, &str, &str, Option<&str>, Other); 26] = [
     ("GET", "/metrics", "viewer", None, Other::OwnEmpty),
     ("GET", "/api/jobs", "viewer", None, Other::NotFound),
     (
@@ -78,6 +78,21 @@ const ROUTES: [(&str, &str, &str, Option<&str>, Other); 23] = [
         Other::OwnEmpty,
     ),
     ("GET", "/api/merges", "viewer", None, Other::OwnEmpty),
+    ("GET", "/api/tokens", "admin", None, Other::OwnEmpty),
+    (
+        "POST",
+        "/api/tokens",
+        "admin",
+        Some(r#"{"name": "made", "role": "viewer"}"#),
+        Other::OwnEmpty,
+    ),
+    (
+        "DELETE",
+        "/api/tokens/nobody",
+        "admin",
+        None,
+        Other::NotFound,
+    ),
     (
         "GET",
         "/api/records/contact/REC/compare",
@@ -183,7 +198,9 @@ async fn every_route_answers_401_without_a_token_403_below_its_role_and_404_for_
             "{method} {uri} with an unknown token"
         );
         // decisions on objects that do not exist (or a record not merged)
-        let missing = uri.contains("/conflicts/1/") || uri.contains("/reviews/1/");
+        let missing = uri.contains("/conflicts/1/")
+            || uri.contains("/reviews/1/")
+            || uri.ends_with("/nobody");
         let refused = uri.ends_with("/unmerge");
         for (name, role) in [("view", "viewer"), ("ops", "operator"), ("root", "admin")] {
             let (status, answer, _) = call(
@@ -438,4 +455,76 @@ async fn a_run_followed_as_server_sent_events_ends_with_its_outcome() {
     );
     assert_eq!(run["counters"]["created"], 2);
     assert_eq!(events.iter().filter(|e| e.0 == "finished").count(), 1);
+}
+
+#[tokio::test]
+async fn an_admin_makes_lists_and_revokes_tokens_of_its_own_tenant() {
+    let hub = hub();
+    let root = token_of("acme", "root");
+    let (status, made, _) = call(
+        &hub,
+        "POST",
+        "/api/tokens",
+        Some(&root),
+        Some(json!({ "name": "crm-button", "role": "operator" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let token = made["token"].as_str().unwrap().to_string();
+    assert!(token.starts_with("ek_") && token.len() == 67, "{token}");
+    let (status, _, _) = call(
+        &hub,
+        "POST",
+        "/api/tokens",
+        Some(&root),
+        Some(json!({ "name": "crm-button", "role": "viewer" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "the name is taken");
+    let (status, _, _) = call(
+        &hub,
+        "POST",
+        "/api/tokens",
+        Some(&root),
+        Some(json!({ "name": "x", "role": "god" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // the new token works, as an operator
+    let (status, _, _) = call(&hub, "POST", "/api/jobs/import/runs", Some(&token), None).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (status, _, _) = call(&hub, "GET", "/api/tokens", Some(&token), None).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "an operator manages no tokens"
+    );
+    let (_, listed, _) = call(&hub, "GET", "/api/tokens", Some(&root), None).await;
+    let names: Vec<&str> = listed["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"crm-button") && !names.contains(&"other"),
+        "{listed}"
+    );
+    assert!(
+        !listed.to_string().contains(&token),
+        "the token is never listed"
+    );
+    let (status, _, _) = call(&hub, "DELETE", "/api/tokens/crm-button", Some(&root), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _, _) = call(&hub, "GET", "/api/runs", Some(&token), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "revoked at once");
+    let (status, _, _) = call(
+        &hub,
+        "DELETE",
+        "/api/tokens/ops",
+        Some(&token_of("other", "ops")),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }

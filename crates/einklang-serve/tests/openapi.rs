@@ -6,7 +6,7 @@ mod common;
 
 use axum::http::StatusCode;
 
-const ROUTES: [(&str, &str); 22] = [
+const ROUTES: [(&str, &str); 25] = [
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),
@@ -24,6 +24,9 @@ const ROUTES: [(&str, &str); 22] = [
     ("get", "/api/merges"),
     ("post", "/api/records/{entity}/{id}/unmerge"),
     ("get", "/api/records/{entity}/{id}/compare"),
+    ("get", "/api/tokens"),
+    ("post", "/api/tokens"),
+    ("delete", "/api/tokens/{name}"),
     ("get", "/api/conflicts"),
     ("post", "/api/conflicts/{id}/resolve"),
     ("get", "/api/reviews"),
@@ -78,7 +81,8 @@ async fn the_document_parses_as_openapi_3_1_and_names_every_route() {
             .replace("{entity}", "contact")
             .replace("{connector}", "people")
             .replace("{external_id}", "1")
-            .replace("{verdict}", "accept");
+            .replace("{verdict}", "accept")
+            .replace("{name}", "ops");
         let (status, _, _) = common::call(&hub, &method.to_uppercase(), &uri, None, None).await;
         assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}");
         if path.starts_with("/api") || path == "/metrics" || path == "/lookup/phone" {
