@@ -192,62 +192,7 @@ fn two_services_on_postgresql_and_a_kill_minus_9_create_every_record_once() {
     let Some(db) = einklang_testkit::PgDb::new("serve_two") else {
         return;
     };
-    let emu = einklang_emulator::Emulator::start(Default::default());
-    let dir = tempfile::tempdir().unwrap();
-    let config = format!(
-        r#"
-store = "{url}"
-
-[entities.contact]
-name = "text"
-email = "email"
-
-[connectors.office]
-kind = "csv"
-path = "office.csv"
-
-[connectors.crm]
-kind = "http"
-base_url = "{emu}"
-list = {{ path = "/api/v4/contacts", paginate = "next_link", next = "/_links/next/href", params = {{ limit = 250 }}, records = "/_embedded/contacts" }}
-get = {{ path = "/api/v4/contacts/{{id}}", missing = [204, 404] }}
-create = {{ path = "/api/v4/contacts", body = ["{{record}}"], record = "/_embedded/contacts/0" }}
-update = {{ path = "/api/v4/contacts/{{id}}" }}
-
-[map.office.contact]
-id = "Nr"
-fields = {{ name = "Name", email = "E-Mail" }}
-
-[map.crm.contact]
-id = "id"
-fields = {{ name = "name", email = "email" }}
-
-[jobs.clients]
-sync = ["office", "crm"]
-
-[serve]
-workers = 1
-"#,
-        url = db.url,
-        emu = emu.url
-    );
-    std::fs::write(dir.path().join("einklang.toml"), config).unwrap();
-    let mut csv = String::from("Nr,Name,E-Mail\n");
-    for i in 0..10_000 {
-        csv.push_str(&format!("{i},Kontakt {i},k{i}@example.org\n"));
-    }
-    std::fs::write(dir.path().join("office.csv"), csv).unwrap();
-    let made = einklang(dir.path())
-        .args(["token", "create", "ops", "--role", "operator"])
-        .output()
-        .unwrap();
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
-    let token = String::from_utf8(made.stdout).unwrap().trim().to_string();
-
+    let (emu, dir, token) = crm_push(&db.url, "");
     let (port_a, port_b) = (free_port(), free_port());
     let mut a = serve(dir.path(), port_a);
     let base_a = format!("http://127.0.0.1:{port_a}");
@@ -318,6 +263,149 @@ workers = 1
         .map(|r| r["status"].as_str().unwrap())
         .collect();
     assert!(statuses.iter().all(|s| *s == "succeeded"), "{runs}");
+    b.kill().unwrap();
+    let _ = b.wait();
+}
+
+/// A hub (`store`) whose job `clients` syncs 10,000 office contacts with a
+/// CRM on a fresh emulator — 10,000 creates for its first run — with
+/// `[serve] workers = 1` and `serve_extra` lines; an operator token.
+fn crm_push(
+    store: &str,
+    serve_extra: &str,
+) -> (einklang_emulator::Emulator, tempfile::TempDir, String) {
+    let emu = einklang_emulator::Emulator::start(Default::default());
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        r#"
+store = "{store}"
+
+[entities.contact]
+name = "text"
+email = "email"
+
+[connectors.office]
+kind = "csv"
+path = "office.csv"
+
+[connectors.crm]
+kind = "http"
+base_url = "{emu}"
+list = {{ path = "/api/v4/contacts", paginate = "next_link", next = "/_links/next/href", params = {{ limit = 250 }}, records = "/_embedded/contacts" }}
+get = {{ path = "/api/v4/contacts/{{id}}", missing = [204, 404] }}
+create = {{ path = "/api/v4/contacts", body = ["{{record}}"], record = "/_embedded/contacts/0" }}
+update = {{ path = "/api/v4/contacts/{{id}}" }}
+
+[map.office.contact]
+id = "Nr"
+fields = {{ name = "Name", email = "E-Mail" }}
+
+[map.crm.contact]
+id = "id"
+fields = {{ name = "name", email = "email" }}
+
+[jobs.clients]
+sync = ["office", "crm"]
+
+[serve]
+workers = 1
+{serve_extra}
+"#,
+        store = store,
+        emu = emu.url
+    );
+    std::fs::write(dir.path().join("einklang.toml"), config).unwrap();
+    let mut csv = String::from("Nr,Name,E-Mail\n");
+    for i in 0..10_000 {
+        csv.push_str(&format!("{i},Kontakt {i},k{i}@example.org\n"));
+    }
+    std::fs::write(dir.path().join("office.csv"), csv).unwrap();
+    let made = einklang(dir.path())
+        .args(["token", "create", "ops", "--role", "operator"])
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let token = String::from_utf8(made.stdout).unwrap().trim().to_string();
+
+    (emu, dir, token)
+}
+
+/// SIGTERM while a run creates 10,000 contacts, with a 1 s shutdown
+/// deadline: the service stops within it, leaving the run to the next
+/// start, which finishes it — every contact created exactly once.
+#[cfg(unix)]
+#[test]
+fn sigterm_mid_run_stops_at_the_deadline_and_the_next_start_finishes_the_run_once() {
+    let dir_store = tempfile::tempdir().unwrap();
+    let store = dir_store.path().join("hub.db");
+    let (emu, dir, token) = crm_push(store.to_str().unwrap(), "shutdown_seconds = 1");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut a = serve(dir.path(), port);
+    wait_ready(&base);
+    let (status, body, _) = request(
+        "POST",
+        &format!("{base}/api/jobs/clients/runs"),
+        Some(&token),
+    );
+    assert_eq!(status, 202, "{body}");
+    let run = body["run_id"].as_i64().unwrap();
+    let started = Instant::now();
+    while emu.all().len() < 2_000 {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "{} written",
+            emu.all().len()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = rustix::process::Pid::from_raw(a.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    let stopping = Instant::now();
+    let exit = loop {
+        if let Some(s) = a.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            stopping.elapsed() < Duration::from_secs(15),
+            "still running after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(exit.success(), "{exit:?}");
+    let mut said = String::new();
+    std::io::Read::read_to_string(a.stderr.as_mut().unwrap(), &mut said).unwrap();
+    let at_stop = emu.all().len();
+    assert!(
+        at_stop < 10_000,
+        "the run finished before the deadline ({at_stop}); nothing was cut off"
+    );
+    assert!(
+        said.contains("still going at the shutdown deadline"),
+        "{said}"
+    );
+
+    // the next start takes the run again under its id and finishes it
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut b = serve(dir.path(), port);
+    wait_ready(&base);
+    let started = Instant::now();
+    loop {
+        let (_, r, _) = request("GET", &format!("{base}/api/runs/{run}"), Some(&token));
+        let (_, ready, _) = request("GET", &format!("{base}/readyz"), None);
+        if r["status"] == "succeeded" && ready["queued_runs"] == 0 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "{r}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(emu.all().len(), 10_000, "every contact once");
+    assert_eq!(emu.count("POST"), 10_000, "one create request each");
     b.kill().unwrap();
     let _ = b.wait();
 }
