@@ -72,6 +72,7 @@ pub(crate) fn parse(
             }
         }
         let vars = Vars {
+            word: "instance",
             name: &name,
             values: &values,
             secret: &secret,
@@ -82,11 +83,13 @@ pub(crate) fn parse(
 }
 
 /// What `{instance…}` can name.
-struct Vars<'a> {
-    name: &'a str,
-    values: &'a BTreeMap<String, Value>,
+pub(crate) struct Vars<'a> {
+    /// `instance` or `tenant`: the placeholders are `{WORD}` and `{WORD.KEY}`.
+    pub(crate) word: &'a str,
+    pub(crate) name: &'a str,
+    pub(crate) values: &'a BTreeMap<String, Value>,
     /// Keys whose value came from `${VAR}`.
-    secret: &'a [String],
+    pub(crate) secret: &'a [String],
 }
 
 fn instance(ctx: &mut Ctx<'_>, base: &ConnectorConfig, vars: &Vars<'_>) -> ConnectorConfig {
@@ -124,11 +127,13 @@ fn known(vars: &Vars<'_>, key: &str) -> bool {
 /// `value` with `{instance}` and `{instance.KEY}` filled; the keys used
 /// are added to `used`. A text that is only `{instance.KEY}` takes the
 /// value as it is (a number, a table); inside other text it is its text.
-fn fill(value: &Value, vars: &Vars<'_>, used: &mut Vec<String>) -> Value {
+pub(crate) fn fill(value: &Value, vars: &Vars<'_>, used: &mut Vec<String>) -> Value {
     match value {
         Value::String(s) => {
             if let Some(key) = s
-                .strip_prefix("{instance.")
+                .strip_prefix('{')
+                .and_then(|r| r.strip_prefix(vars.word))
+                .and_then(|r| r.strip_prefix('.'))
                 .and_then(|r| r.strip_suffix('}'))
             {
                 if !key.contains('{') {
@@ -151,9 +156,10 @@ fn fill(value: &Value, vars: &Vars<'_>, used: &mut Vec<String>) -> Value {
 fn fill_text(s: &str, vars: &Vars<'_>, used: &mut Vec<String>) -> String {
     let mut out = String::new();
     let mut rest = s;
-    while let Some(at) = rest.find("{instance") {
+    let open = format!("{{{}", vars.word);
+    while let Some(at) = rest.find(&open) {
         out.push_str(&rest[..at]);
-        let after = &rest[at + "{instance".len()..];
+        let after = &rest[at + open.len()..];
         let Some(close) = after.find('}') else {
             out.push_str(&rest[at..]);
             return out;
@@ -170,7 +176,7 @@ fn fill_text(s: &str, vars: &Vars<'_>, used: &mut Vec<String>) -> String {
                 }
             }
             // `{instances}` or the like: not ours
-            _ => out.push_str(&rest[at..at + "{instance".len() + close + 1]),
+            _ => out.push_str(&rest[at..at + open.len() + close + 1]),
         }
         rest = &after[close + 1..];
     }
@@ -249,6 +255,7 @@ mod tests {
 
     fn vars<'a>(values: &'a BTreeMap<String, Value>) -> Vars<'a> {
         Vars {
+            word: "instance",
             name: "anna",
             values,
             secret: &[],

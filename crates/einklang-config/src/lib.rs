@@ -18,7 +18,9 @@ mod mappings;
 mod on_delete;
 mod retry;
 mod serve;
+mod tenants;
 pub use serve::{Notify, NotifyFormat, ServeConfig, NOTIFY_EVENTS};
+pub use tenants::{Tenant, Tenants};
 mod top;
 
 use einklang_core::{EntitySchema, Mapping};
@@ -225,9 +227,38 @@ pub struct Config {
     pub matching: BTreeMap<String, Matching>,
     /// How `einklang serve` runs (`[serve]`).
     pub serve: ServeConfig,
+    /// The tenants one config serves (`[tenants.NAME]`; empty: only
+    /// `tenant`).
+    pub tenants: Tenants,
 }
 
 impl Config {
+    /// The tenants this config serves: those of `[tenants]`, else `tenant`.
+    pub fn tenant_names(&self) -> Vec<String> {
+        match self.tenants.is_empty() {
+            true => vec![self.tenant.clone()],
+            false => self.tenants.keys().cloned().collect(),
+        }
+    }
+
+    /// The config as tenant `name` runs it: `tenant` set to it, its
+    /// values in every connector setting (`{tenant}`, `{tenant.KEY}`).
+    /// `None` when the config does not serve `name`.
+    pub fn for_tenant(&self, name: &str) -> Option<Config> {
+        if self.tenants.is_empty() {
+            return (name == self.tenant).then(|| self.clone());
+        }
+        let t = self.tenants.get(name)?;
+        let mut out = self.clone();
+        out.tenant = name.to_string();
+        // it serves this tenant only: its settings hold this tenant's values
+        out.tenants = Tenants::from([(name.to_string(), t.clone())]);
+        for c in out.connectors.values_mut() {
+            *c = tenants::connector_for(c, name, t);
+        }
+        Some(out)
+    }
+
     /// The conflict policies of `entity`.
     pub fn policies_of(&self, entity: &str) -> std::borrow::Cow<'_, einklang_core::Policies> {
         match self.policies.get(entity) {

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use toml::de::DeTable;
 
-const TOP_KEYS: [&str; 12] = [
+const TOP_KEYS: [&str; 13] = [
     "store",
     "tenant",
     "region",
@@ -26,6 +26,7 @@ const TOP_KEYS: [&str; 12] = [
     "retry",
     "matching",
     "serve",
+    "tenants",
 ];
 
 /// Check a parsed file and build the config (problems land in `ctx`), each
@@ -122,6 +123,11 @@ pub fn build(ctx: &mut Ctx<'_>, root: &DeTable<'_>, path: &Path, check: &Setting
         .get("serve")
         .map(|v| crate::serve::parse(ctx, v))
         .unwrap_or_default();
+    let tenants = root
+        .get("tenants")
+        .map(|v| crate::tenants::parse(ctx, v))
+        .unwrap_or_default();
+    crate::tenants::check(ctx, &tenants, &connectors);
     let mut config = Config {
         path: path.to_path_buf(),
         base_dir,
@@ -138,6 +144,7 @@ pub fn build(ctx: &mut Ctx<'_>, root: &DeTable<'_>, path: &Path, check: &Setting
         retry,
         matching,
         serve,
+        tenants,
     };
     if let Some(v) = root.get("jobs") {
         config.jobs = jobs::parse(ctx, v, &config);

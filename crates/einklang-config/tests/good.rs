@@ -756,3 +756,86 @@ region_from = "country"
         .collect();
     assert_eq!(m.region_of(&at), "AT");
 }
+
+#[test]
+fn tenants_fill_their_values_into_connector_settings_and_only_theirs() {
+    let text = r#"
+tenant = "acme"
+
+[tenants.acme]
+token = "${ACME_TOKEN}"
+folder = "acme"
+
+[tenants.globex]
+token = "plain-globex"
+folder = "globex"
+
+[entities.contact]
+name = "text"
+
+[connectors.crm]
+kind = "http"
+base_url = "https://crm.example/{tenant}"
+auth = { header = "X-Api-Key", value = "{tenant.token}" }
+list = { path = "/contacts", records = "/data" }
+
+[connectors.files]
+kind = "csv"
+path = "{tenant.folder}/people.csv"
+
+[map.crm.contact]
+id = "id"
+fields = { name = "name" }
+
+[map.files.contact]
+id = "id"
+fields = { name = "name" }
+
+[jobs.j]
+pull = ["crm", "files"]
+"#;
+    let env = |v: &str| (v == "ACME_TOKEN").then(|| "s3cret-acme".to_string());
+    let c = load_str(text, Path::new("einklang.toml"), &env).unwrap();
+    assert_eq!(c.tenant_names(), ["acme", "globex"]);
+    let acme = c.for_tenant("acme").unwrap();
+    assert_eq!(acme.tenant, "acme");
+    assert_eq!(
+        acme.connectors["crm"].settings["base_url"],
+        json!("https://crm.example/acme")
+    );
+    assert_eq!(
+        acme.connectors["crm"].settings["auth"]["value"],
+        json!("s3cret-acme")
+    );
+    assert!(
+        acme.connectors["crm"]
+            .secret_keys
+            .contains(&"auth".to_string()),
+        "a secret stays secret"
+    );
+    assert_eq!(
+        acme.connectors["files"].settings["path"],
+        json!("acme/people.csv")
+    );
+    let globex = c.for_tenant("globex").unwrap();
+    assert_eq!(
+        globex.connectors["crm"].settings["auth"]["value"],
+        json!("plain-globex")
+    );
+    assert_eq!(
+        globex.connectors["files"].settings["path"],
+        json!("globex/people.csv")
+    );
+    assert!(c.for_tenant("initech").is_none());
+    // a tenant's config serves that tenant only: never refilled for another
+    assert_eq!(acme.tenant_names(), ["acme"]);
+    assert!(acme.for_tenant("globex").is_none());
+    assert_eq!(
+        acme.for_tenant("acme").unwrap().connectors["files"].settings["path"],
+        json!("acme/people.csv")
+    );
+    // without [tenants] the one tenant is `tenant`
+    let single = load_str("tenant = \"solo\"\n", Path::new("einklang.toml"), &env).unwrap();
+    assert_eq!(single.tenant_names(), ["solo"]);
+    assert!(single.for_tenant("solo").is_some() && single.for_tenant("acme").is_none());
+}

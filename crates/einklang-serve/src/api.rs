@@ -88,6 +88,7 @@ fn routes() -> (Router<Arc<Shared>>, utoipa::openapi::OpenApi) {
         .routes(routes!(crate::decisions::reviews))
         .routes(routes!(crate::decisions::decide))
         .routes(routes!(crate::webhooks::receive))
+        .routes(routes!(crate::webhooks::receive_for))
         .split_for_parts()
 }
 
@@ -115,8 +116,15 @@ async fn healthz(State(s): State<Arc<Shared>>) -> Json<Value> {
 
 #[utoipa::path(get, path = "/readyz", tag = "service", responses((status = 200, description = "the store answers; `queued_runs`"), (status = 503, description = "the store does not answer")))]
 async fn readyz(State(s): State<Arc<Shared>>) -> Response {
-    let tenant = s.config.tenant.clone();
-    match s.with_store(move |st| st.queue_depth(&tenant)).await {
+    let tenants: Vec<String> = s.configs.keys().cloned().collect();
+    let depth = move |st: &mut dyn einklang_store::HubStore| {
+        let mut n = 0;
+        for t in &tenants {
+            n += st.queue_depth(t)?;
+        }
+        Ok::<_, einklang_store::StoreError>(n)
+    };
+    match s.with_store(depth).await {
         Ok(depth) => Json(json!({ "status": "ready", "queued_runs": depth })).into_response(),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -126,24 +134,14 @@ async fn readyz(State(s): State<Arc<Shared>>) -> Response {
     }
 }
 
-/// The config's jobs belong to the config's tenant: to a token of another
-/// tenant they do not exist.
-fn own_jobs(s: &Shared, caller: &Caller) -> Result<(), ApiError> {
-    match caller.tenant() == s.config.tenant {
-        true => Ok(()),
-        false => Err(ApiError::NotFound("no jobs for this token's tenant".into())),
-    }
-}
-
 #[utoipa::path(get, path = "/api/jobs", tag = "jobs", security(("token" = [])), responses((status = 200, description = "each job: schedule, tz, next_run_at, last_run"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low"), (status = 404, description = "another tenant's token")))]
 async fn jobs(State(s): State<Arc<Shared>>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.needs(Role::Viewer)?;
-    own_jobs(&s, &caller)?;
+    let config = s.config_of(caller.tenant())?;
     let tenant = caller.tenant().to_string();
     let recent = s.with_store(move |st| st.runs(&tenant, 500)).await?;
     let now = Utc::now();
-    let list: Vec<Value> = s
-        .config
+    let list: Vec<Value> = config
         .jobs
         .values()
         .map(|j| {
@@ -179,8 +177,8 @@ async fn trigger(
     body: Option<Json<Trigger>>,
 ) -> Result<Response, ApiError> {
     caller.needs(Role::Operator)?;
-    own_jobs(&s, &caller)?;
-    if !s.config.jobs.contains_key(&job) {
+    let config = s.config_of(caller.tenant())?;
+    if !config.jobs.contains_key(&job) {
         return Err(ApiError::NotFound(format!(
             "no job `{}`",
             crate::clip(&job, 100)

@@ -71,7 +71,7 @@ pub(crate) async fn resolve(
     caller.needs(Role::Operator)?;
     let by = caller.triggered_by(r.user.as_deref());
     let tenant = caller.tenant().to_string();
-    let config = Arc::clone(&s.config);
+    let config = s.config_of(caller.tenant())?;
     let resolved = s
         .with_store(move |st| {
             let choice = match (r.take, r.value) {
@@ -154,7 +154,7 @@ pub(crate) async fn decide(
     }
     let by = caller.triggered_by(body.and_then(|Json(w)| w.user).as_deref());
     let tenant = caller.tenant().to_string();
-    let config = Arc::clone(&s.config);
+    let config = s.config_of(caller.tenant())?;
     let answer = s
         .with_store(move |st| {
             match st.review(&tenant, id)? {

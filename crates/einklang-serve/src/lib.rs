@@ -39,14 +39,15 @@ pub use api::app;
 
 /// What the API's handlers share.
 pub struct Shared {
-    /// The configuration.
-    pub config: Arc<Config>,
+    /// The configuration as each tenant it serves runs it
+    /// ([`Config::for_tenant`]).
+    pub configs: std::collections::BTreeMap<String, Arc<Config>>,
     /// The API's store handle (runs of the workers have their own).
     store: Mutex<Box<dyn HubStore>>,
     /// Wakes idle workers when a run is queued.
     pub kick: Arc<Kick>,
-    /// The connectors that take webhooks.
-    receivers: Mutex<webhooks::Receivers>,
+    /// The connectors that take webhooks, by tenant.
+    pub(crate) receivers: Mutex<std::collections::BTreeMap<String, webhooks::Receivers>>,
     /// Progress of the runs this process works on.
     pub live: Arc<live::LiveRuns>,
     /// When the service started.
@@ -54,7 +55,8 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// State over `store` for `config`, with the connectors that take
+    /// State over `store` for every tenant of `config` (one: its
+    /// `tenant`, without `[tenants]`), with the connectors that take
     /// webhooks opened.
     pub fn new(
         config: Arc<Config>,
@@ -62,15 +64,27 @@ impl Shared {
         kick: Arc<Kick>,
         live: Arc<live::LiveRuns>,
     ) -> Result<Arc<Shared>, einklang_connectors::ConnectorError> {
-        let receivers = webhooks::receivers(&config)?;
+        let configs = tenant_configs(&config);
+        let mut receivers = std::collections::BTreeMap::new();
+        for (tenant, c) in &configs {
+            receivers.insert(tenant.clone(), webhooks::receivers(c)?);
+        }
         Ok(Arc::new(Shared {
-            config,
+            configs,
             store: Mutex::new(store),
             kick,
             receivers: Mutex::new(receivers),
             live,
             started: Instant::now(),
         }))
+    }
+
+    /// The config of the caller's tenant; a tenant this service does not
+    /// serve has nothing here (404).
+    pub fn config_of(&self, tenant: &str) -> Result<Arc<Config>, ApiError> {
+        self.configs.get(tenant).cloned().ok_or_else(|| {
+            ApiError::NotFound("nothing of this token's tenant is served here".into())
+        })
     }
 
     /// Run `f` on the API's store handle, off the async threads; its
@@ -181,6 +195,15 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// `config` as each tenant it serves runs it.
+pub fn tenant_configs(config: &Config) -> std::collections::BTreeMap<String, Arc<Config>> {
+    config
+        .tenant_names()
+        .into_iter()
+        .filter_map(|t| config.for_tenant(&t).map(|c| (t, Arc::new(c))))
+        .collect()
 }
 
 /// `s` cut to at most `max` characters.

@@ -9,8 +9,9 @@
 //!   its Prometheus exporter: `einklang_runs_finished_total{job, status}`
 //!   (the workers), `einklang_remote_calls_total{connector, method, status}`
 //!   and `einklang_remote_call_seconds{connector}` (every connector's
-//!   remote calls, `einklang_connectors::calls`) — shown to tokens of the
-//!   config's tenant only, whose jobs this process runs.
+//!   remote calls, `einklang_connectors::calls`) — shown when the process
+//!   serves one tenant, to that tenant's tokens (with several, a counter
+//!   would mix them).
 
 use crate::auth::Caller;
 use crate::{ApiError, Shared};
@@ -43,8 +44,9 @@ pub async fn metrics(State(s): State<Arc<Shared>>, caller: Caller) -> Result<Res
     let tenant = caller.tenant().to_string();
     let overview = s.with_store(move |st| st.overview(&tenant)).await?;
     let mut text = store_gauges(&overview);
-    // the process works for the config's tenant: its counters are that tenant's
-    if let Some(h) = recorder().filter(|_| caller.tenant() == s.config.tenant) {
+    // the process's counters are its tenant's only when it serves one
+    let alone = s.configs.len() == 1 && s.configs.contains_key(caller.tenant());
+    if let Some(h) = recorder().filter(|_| alone) {
         text.push_str(&h.render());
     }
     Ok((

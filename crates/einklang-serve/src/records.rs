@@ -113,12 +113,9 @@ pub(crate) async fn sync(
             "give 1 to {MAX_SYNC} record ids"
         )));
     }
-    if caller.tenant() != s.config.tenant {
-        return Err(ApiError::NotFound("no jobs for this token's tenant".into()));
-    }
+    let config = s.config_of(caller.tenant())?;
     let by = caller.triggered_by(body.user.as_deref());
     let tenant = caller.tenant().to_string();
-    let config = Arc::clone(&s.config);
     let results = s
         .with_store(move |st| {
             let mut per_record = Vec::new();
@@ -245,17 +242,12 @@ pub(crate) async fn lookup_phone(
     Query(q): Query<Number>,
 ) -> Result<Json<Value>, ApiError> {
     caller.needs(Role::Viewer)?;
-    if caller.tenant() != s.config.tenant {
-        return Err(ApiError::NotFound(
-            "no records for this token's tenant".into(),
-        ));
-    }
+    let config = s.config_of(caller.tenant())?;
     if !q.number.chars().any(|c| c.is_ascii_digit()) || q.number.len() > 64 {
         return Err(ApiError::BadRequest(
             "`number` needs digits (at most 64 characters)".into(),
         ));
     }
-    let config = Arc::clone(&s.config);
     let number = q.number.clone();
     let found = s
         .with_store(move |st| einklang_engine::identity::lookup::by_phone(&config, st, &number))
@@ -358,9 +350,7 @@ pub(crate) async fn compare(
     Path((entity, id)): Path<(String, i64)>,
 ) -> Result<Json<Value>, ApiError> {
     caller.needs(Role::Viewer)?;
-    if caller.tenant() != s.config.tenant {
-        return Err(ApiError::NotFound(format!("no record {id} of that entity")));
-    }
+    let config = s.config_of(caller.tenant())?;
     let tenant = caller.tenant().to_string();
     let e = entity.clone();
     let read = s
@@ -374,7 +364,6 @@ pub(crate) async fn compare(
     let Some((record, links)) = read else {
         return Err(ApiError::NotFound(format!("no record {id} of that entity")));
     };
-    let config = Arc::clone(&s.config);
     let sides = tokio::task::spawn_blocking(move || {
         einklang_engine::compare::compare_with(&config, &entity, &record, &links)
     })

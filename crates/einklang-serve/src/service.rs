@@ -51,33 +51,46 @@ pub fn serve(config: Config, listen: Option<String>) -> Result<(), ServeError> {
     let config = Arc::new(config);
     let settings = config.serve.clone();
     let addr = listen.unwrap_or(settings.listen.clone());
-    let alone = sqlite_alone(&config)?;
+    let tenants = crate::tenant_configs(&config);
+    let mut alone = Vec::new();
+    for c in tenants.values() {
+        alone.extend(sqlite_alone(c)?);
+    }
     crate::metrics::recorder();
     let kick = Arc::new(Kick::default());
     let poll = Duration::from_secs(settings.poll_seconds);
-    let prefix = format!(
-        "{}:{}",
-        einklang_store::lease::hostname(),
-        std::process::id()
-    );
     let live = Arc::new(crate::live::LiveRuns::default());
-    let workers = crate::worker::spawn(
-        Arc::clone(&config),
-        &prefix,
-        settings.workers,
-        (Arc::clone(&kick), Arc::clone(&live)),
-        poll,
-    )?;
-    let scheduler = {
-        let mut store = einklang_store::open(&config.store.as_open_str())?;
-        let (config, kick) = (Arc::clone(&config), Arc::clone(&kick));
-        std::thread::spawn(move || crate::scheduler::run(&config, store.as_mut(), &kick, poll))
-    };
-    let notifier = {
-        let mut store = einklang_store::open(&config.store.as_open_str())?;
-        let (config, kick) = (Arc::clone(&config), Arc::clone(&kick));
-        std::thread::spawn(move || crate::notify::run(&config, store.as_mut(), &kick, poll))
-    };
+    // per tenant: its workers, its scheduler, its notifier
+    let mut threads = Vec::new();
+    for (name, c) in &tenants {
+        let prefix = format!(
+            "{}:{}",
+            einklang_store::lease::hostname(),
+            std::process::id()
+        );
+        let prefix = match tenants.len() {
+            1 => prefix,
+            _ => format!("{prefix}-{name}"),
+        };
+        let pair = (Arc::clone(&kick), Arc::clone(&live));
+        threads.extend(crate::worker::spawn(
+            Arc::clone(c),
+            &prefix,
+            settings.workers,
+            pair,
+            poll,
+        )?);
+        let mut store = einklang_store::open(&c.store.as_open_str())?;
+        let (sc, k) = (Arc::clone(c), Arc::clone(&kick));
+        threads.push(std::thread::spawn(move || {
+            crate::scheduler::run(&sc, store.as_mut(), &k, poll)
+        }));
+        let mut store = einklang_store::open(&c.store.as_open_str())?;
+        let (nc, k) = (Arc::clone(c), Arc::clone(&kick));
+        threads.push(std::thread::spawn(move || {
+            crate::notify::run(&nc, store.as_mut(), &k, poll)
+        }));
+    }
     let api_store = einklang_store::open(&config.store.as_open_str())?;
     let shared = Shared::new(Arc::clone(&config), api_store, Arc::clone(&kick), live)
         .map_err(ServeError::Connector)?;
@@ -92,10 +105,12 @@ pub fn serve(config: Config, listen: Option<String>) -> Result<(), ServeError> {
                 addr: addr.clone(),
                 source,
             })?;
-        tracing::info!(addr = %addr, workers = settings.workers, "einklang serve listening");
+        let names: Vec<&String> = tenants.keys().collect();
+        tracing::info!(addr = %addr, workers = settings.workers, tenants = ?names, "einklang serve listening");
         eprintln!(
-            "einklang: serving on http://{addr} ({} worker(s))",
-            settings.workers
+            "einklang: serving on http://{addr} ({} worker(s) per tenant; tenants: {})",
+            settings.workers,
+            tenants.keys().cloned().collect::<Vec<_>>().join(", ")
         );
         axum::serve(listener, crate::app(shared))
             .with_graceful_shutdown(stop_signal())
@@ -105,7 +120,7 @@ pub fn serve(config: Config, listen: Option<String>) -> Result<(), ServeError> {
     kick.stop();
     let deadline = Instant::now() + Duration::from_secs(settings.shutdown_seconds);
     let mut left = 0;
-    for h in workers.into_iter().chain([scheduler, notifier]) {
+    for h in threads {
         while !h.is_finished() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -120,7 +135,7 @@ pub fn serve(config: Config, listen: Option<String>) -> Result<(), ServeError> {
         tracing::warn!(threads = left, "shutdown deadline passed with runs in flight: they are taken again by the next service");
         eprintln!("einklang: {left} run(s) still going at the shutdown deadline; they are taken again by the next service");
     }
-    if let Some((holding, mut store)) = alone {
+    for (holding, mut store) in alone {
         let _ = holding.release(store.as_mut());
     }
     served

@@ -74,8 +74,8 @@ fn jobs_of(config: &Config, connector: &str) -> Vec<String> {
         .collect()
 }
 
-/// The route.
-#[utoipa::path(post, path = "/webhooks/{connector}", tag = "webhooks", params(("connector" = String, Path, description = "a connector with `webhook` settings")), request_body(content = String, description = "as the sender posts it; checked by the connector's scheme"), responses((status = 202, description = "queued: `accepted` ids, `runs`"), (status = 200, description = "Microsoft Graph handshake: the validation token", content_type = "text/plain"), (status = 401, description = "the scheme refused the call"), (status = 404, description = "the connector takes no webhooks here")))]
+/// The route of a service serving one tenant.
+#[utoipa::path(post, path = "/webhooks/{connector}", tag = "webhooks", params(("connector" = String, Path, description = "a connector with `webhook` settings")), request_body(content = String, description = "as the sender posts it; checked by the connector's scheme"), responses((status = 202, description = "queued: `accepted` ids, `runs`"), (status = 200, description = "Microsoft Graph handshake: the validation token", content_type = "text/plain"), (status = 401, description = "the scheme refused the call"), (status = 404, description = "the connector takes no webhooks here, or the service serves several tenants (use /webhooks/{tenant}/{connector})")))]
 pub async fn receive(
     State(s): State<Arc<Shared>>,
     Path(connector): Path<String>,
@@ -83,6 +83,41 @@ pub async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let tenant = match s.configs.keys().collect::<Vec<_>>()[..] {
+        [one] => one.clone(),
+        _ => {
+            return Err(ApiError::NotFound(
+                "this service serves several tenants: post to /webhooks/{tenant}/{connector}"
+                    .into(),
+            ))
+        }
+    };
+    take(s, (tenant, connector), uri, headers, body).await
+}
+
+/// The route naming the tenant.
+#[utoipa::path(post, path = "/webhooks/{tenant}/{connector}", tag = "webhooks", params(("tenant" = String, Path, description = "a tenant this service serves"), ("connector" = String, Path, description = "a connector with `webhook` settings")), request_body(content = String, description = "as the sender posts it; checked by the tenant's connector's scheme"), responses((status = 202, description = "queued: `accepted` ids, `runs`"), (status = 200, description = "Microsoft Graph handshake: the validation token", content_type = "text/plain"), (status = 401, description = "the scheme refused the call"), (status = 404, description = "no such tenant here, or its connector takes no webhooks")))]
+pub async fn receive_for(
+    State(s): State<Arc<Shared>>,
+    Path((tenant, connector)): Path<(String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    take(s, (tenant, connector), uri, headers, body).await
+}
+
+/// A call for `connector` of `tenant`, checked and queued.
+async fn take(
+    s: Arc<Shared>,
+    (tenant, connector): (String, String),
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let config = s.config_of(&tenant).map_err(|_| {
+        ApiError::NotFound(format!("no tenant `{}` here", crate::clip(&tenant, 100)))
+    })?;
     let not_here = || {
         ApiError::NotFound(format!(
             "connector `{}` takes no webhooks here",
@@ -95,7 +130,7 @@ pub async fn receive(
         .collect();
     let verdict = {
         let receivers = s.receivers.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(c) = receivers.get(&connector) else {
+        let Some(c) = receivers.get(&tenant).and_then(|r| r.get(&connector)) else {
             return Err(not_here());
         };
         c.webhook(uri.query().unwrap_or(""), &headers, &body)
@@ -112,7 +147,7 @@ pub async fn receive(
         let text = [(header::CONTENT_TYPE, "text/plain; charset=utf-8")];
         return Ok((StatusCode::OK, text, token).into_response());
     }
-    let jobs = jobs_of(&s.config, &connector);
+    let jobs = jobs_of(&config, &connector);
     if jobs.is_empty() {
         return Err(not_here());
     }
@@ -120,8 +155,7 @@ pub async fn receive(
         Some(id) => format!("webhook:{connector}#{}", crate::clip(id, 64)),
         None => format!("webhook:{connector}"),
     };
-    let window = Duration::from_millis(s.config.serve.webhook_window_ms);
-    let tenant = s.config.tenant.clone();
+    let window = Duration::from_millis(config.serve.webhook_window_ms);
     let ids = delivery.ids.clone();
     let name = connector.clone();
     let runs = s

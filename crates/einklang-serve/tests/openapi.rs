@@ -6,7 +6,7 @@ mod common;
 
 use axum::http::StatusCode;
 
-const ROUTES: [(&str, &str); 25] = [
+const ROUTES: [(&str, &str); 26] = [
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),
@@ -32,6 +32,7 @@ const ROUTES: [(&str, &str); 25] = [
     ("get", "/api/reviews"),
     ("post", "/api/reviews/{id}/{verdict}"),
     ("post", "/webhooks/{connector}"),
+    ("post", "/webhooks/{tenant}/{connector}"),
 ];
 
 #[tokio::test]
@@ -82,7 +83,8 @@ async fn the_document_parses_as_openapi_3_1_and_names_every_route() {
             .replace("{connector}", "people")
             .replace("{external_id}", "1")
             .replace("{verdict}", "accept")
-            .replace("{name}", "ops");
+            .replace("{name}", "ops")
+            .replace("{tenant}", "acme");
         let (status, _, _) = common::call(&hub, &method.to_uppercase(), &uri, None, None).await;
         assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}");
         if path.starts_with("/api") || path == "/metrics" || path == "/lookup/phone" {

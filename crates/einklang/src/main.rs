@@ -28,6 +28,10 @@ struct Cli {
         default_value = "einklang.toml"
     )]
     config: PathBuf,
+    /// The tenant to work as, when the config serves several
+    /// (`[tenants]`); default: the config's `tenant`.
+    #[arg(long, global = true, env = "EINKLANG_TENANT")]
+    tenant: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -86,6 +90,10 @@ fn main() -> ExitCode {
     quiet_broken_pipe();
     let cli = Cli::parse();
     init_logging();
+    if let Some(t) = &cli.tenant {
+        // read by every command's config loading (`cmd::tenant_of`)
+        std::env::set_var("EINKLANG_TENANT", t);
+    }
     let result = match &cli.command {
         Command::Check(args) => cmd::check::run(&cli.config, args),
         Command::Sync(args) => cmd::sync::run(&cli.config, args),

@@ -36,6 +36,12 @@ pub fn settings_check(
 /// Load and validate the config, connector settings too; on problems print
 /// every one and fail.
 pub fn load_config(path: &Path) -> anyhow::Result<Config> {
+    tenant_of(load_all_tenants(path)?)
+}
+
+/// Load and check the config with every tenant it serves (`einklang
+/// serve` without `--tenant`).
+pub fn load_all_tenants(path: &Path) -> anyhow::Result<Config> {
     match einklang_config::load_with(path, &settings_check) {
         Ok(config) => Ok(config),
         Err(errors) => {
@@ -45,6 +51,21 @@ pub fn load_config(path: &Path) -> anyhow::Result<Config> {
             let message = format!("{} problem(s) in {}", errors.0.len(), path.display());
             Err(crate::exit::ConfigProblems(message).into())
         }
+    }
+}
+
+/// The config as the chosen tenant runs it (`--tenant`, `EINKLANG_TENANT`,
+/// else the config's `tenant`): a tenant the config does not serve is a
+/// usage error naming those it does.
+pub fn tenant_of(config: Config) -> anyhow::Result<Config> {
+    let name = std::env::var("EINKLANG_TENANT").unwrap_or_else(|_| config.tenant.clone());
+    match config.for_tenant(&name) {
+        Some(c) => Ok(c),
+        None => Err(crate::exit::Usage(format!(
+            "the config serves no tenant `{name}`; pick one with --tenant: {}",
+            config.tenant_names().join(", ")
+        ))
+        .into()),
     }
 }
 
@@ -72,6 +93,7 @@ pub fn load_hub_config(path: &Path) -> anyhow::Result<Config> {
             return Err(crate::exit::ConfigProblems(message).into());
         }
     };
+    let config = tenant_of(config)?;
     let store = config.store.as_open_str();
     if let Some(var) = missing
         .borrow()

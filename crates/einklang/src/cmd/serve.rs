@@ -16,7 +16,11 @@ pub struct Args {
 
 /// Run the service until SIGTERM or Ctrl-C.
 pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
-    let config = super::load_config(path)?;
+    // every tenant of the config, or the one `--tenant` names
+    let config = match std::env::var_os("EINKLANG_TENANT") {
+        Some(_) => super::load_config(path)?,
+        None => super::load_all_tenants(path)?,
+    };
     einklang_serve::service::serve(config, args.listen.clone())?;
     Ok(ExitCode::SUCCESS)
 }
@@ -31,23 +35,13 @@ pub enum Action {
         /// viewer (read), operator (also run, resolve, review) or admin.
         #[arg(long, default_value = "viewer")]
         role: String,
-        /// The tenant it is scoped to (default: the config's `tenant`).
-        #[arg(long)]
-        tenant: Option<String>,
     },
     /// The tenant's tokens, live and revoked.
-    List {
-        /// The tenant (default: the config's).
-        #[arg(long)]
-        tenant: Option<String>,
-    },
+    List,
     /// Revoke a token for good.
     Revoke {
         /// Its name.
         name: String,
-        /// The tenant (default: the config's).
-        #[arg(long)]
-        tenant: Option<String>,
     },
 }
 
@@ -55,13 +49,13 @@ pub enum Action {
 pub fn token(path: &Path, action: &Action) -> anyhow::Result<ExitCode> {
     let config = super::load_hub_config(path)?;
     let mut store = super::open_store(&config)?;
-    let tenant_of = |t: &Option<String>| t.clone().unwrap_or_else(|| config.tenant.clone());
+    // scoped to the tenant chosen with --tenant (else the config's)
+    let tenant = config.tenant.clone();
     match action {
-        Action::Create { name, role, tenant } => {
+        Action::Create { name, role } => {
             let role = Role::parse(role).ok_or_else(|| {
                 crate::exit::Usage(format!("unknown role `{role}`: viewer, operator or admin"))
             })?;
-            let tenant = tenant_of(tenant);
             let token = einklang_serve::auth::new_token();
             let hash = einklang_serve::auth::hash(&token);
             if !store.add_token(&tenant, name, role, &hash)? {
@@ -76,12 +70,12 @@ pub fn token(path: &Path, action: &Action) -> anyhow::Result<ExitCode> {
             );
             println!("{token}");
         }
-        Action::List { tenant } => {
+        Action::List => {
             let mut table = Table::new(&["name", "role", "created", "last used", "revoked"]);
             let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
                 t.map_or("-".to_string(), |t| t.format("%Y-%m-%d %H:%M").to_string())
             };
-            for t in store.tokens(&tenant_of(tenant))? {
+            for t in store.tokens(&tenant)? {
                 table.row(vec![
                     t.name.clone(),
                     t.role.as_str().to_string(),
@@ -92,8 +86,7 @@ pub fn token(path: &Path, action: &Action) -> anyhow::Result<ExitCode> {
             }
             print!("{table}");
         }
-        Action::Revoke { name, tenant } => {
-            let tenant = tenant_of(tenant);
+        Action::Revoke { name } => {
             if !store.revoke_token(&tenant, name)? {
                 return Err(crate::exit::Usage(format!(
                     "tenant `{tenant}` has no live token named `{name}`"
