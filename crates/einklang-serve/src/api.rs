@@ -73,6 +73,7 @@ fn routes() -> (Router<Arc<Shared>>, utoipa::openapi::OpenApi) {
         .routes(routes!(run))
         .routes(routes!(crate::events::events))
         .routes(routes!(crate::records::record))
+        .routes(routes!(crate::records::search))
         .routes(routes!(crate::records::sync))
         .routes(routes!(crate::records::mapping))
         .routes(routes!(crate::records::quarantine))

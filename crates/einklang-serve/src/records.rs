@@ -5,6 +5,7 @@
 //!
 //! | route | role |
 //! | --- | --- |
+//! | `GET /api/records/{entity}?field=&value=&after=&limit=` | viewer |
 //! | `GET /api/records/{entity}/{id}` | viewer |
 //! | `GET /api/mappings/{connector}/{entity}/{external_id}` | viewer |
 //! | `POST /api/records/{entity}/sync` `{"ids": [hub ids]}` | operator |
@@ -370,4 +371,44 @@ pub(crate) async fn compare(
     .await
     .map_err(|e| ApiError::Internal(format!("comparing panicked: {e}")))?;
     Ok(Json(json!({ "record_id": id, "sides": sides })))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SearchQuery {
+    field: String,
+    value: String,
+    after: Option<i64>,
+    limit: Option<usize>,
+}
+
+/// `GET /api/records/{entity}?field=email&value=anna@example.org`.
+#[utoipa::path(get, path = "/api/records/{entity}", tag = "records", security(("token" = [])), params(("entity" = String, Path), ("field" = String, Query, description = "a field of the entity"), ("value" = String, Query, description = "its value, any case; for a list field, one element"), ("after" = Option<i64>, Query, description = "the last id of the previous page"), ("limit" = Option<usize>, Query, description = "1–1000, default 50")), responses((status = 200, description = "`records` (live ones), and `next` when there may be more"), (status = 400, description = "no such field"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low"), (status = 404, description = "no such entity, or another tenant's token")))]
+pub(crate) async fn search(
+    State(s): State<Arc<Shared>>,
+    caller: Caller,
+    Path(entity): Path<String>,
+    Query(q): Query<SearchQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.needs(Role::Viewer)?;
+    let config = s.config_of(caller.tenant())?;
+    let schema = config
+        .entities
+        .get(&entity)
+        .ok_or_else(|| ApiError::NotFound(format!("no entity `{}`", crate::clip(&entity, 100))))?;
+    if schema.field(&q.field).is_none() {
+        return Err(ApiError::BadRequest(format!(
+            "{entity} has no field `{}`",
+            crate::clip(&q.field, 100)
+        )));
+    }
+    let limit = q.limit.unwrap_or(50).clamp(1, 1000);
+    let tenant = caller.tenant().to_string();
+    let (field, value, after) = (q.field.clone(), q.value.clone(), q.after.unwrap_or(0));
+    let found = s
+        .with_store(move |st| st.search_records(&tenant, &entity, (&field, &value), after, limit))
+        .await?;
+    let next = (found.len() == limit)
+        .then(|| found.last().map(|r| r.id))
+        .flatten();
+    Ok(Json(json!({ "records": found, "next": next })))
 }

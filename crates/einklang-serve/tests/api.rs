@@ -22,7 +22,7 @@ enum Other {
 /// role it needs, a body, and what another tenant gets. For a decision
 /// on an object that does not exist (conflict 1, review 1) the own
 /// tenant's allowed roles get 404 too: the role check comes first.
-const ROUTES: [(&str, &str, &str, Option<&str>, Other); 26] = [
+const ROUTES: [(&str, &str, &str, Option<&str>, Other); 27] = [
     ("GET", "/metrics", "viewer", None, Other::OwnEmpty),
     ("GET", "/api/jobs", "viewer", None, Other::NotFound),
     (
@@ -78,6 +78,13 @@ const ROUTES: [(&str, &str, &str, Option<&str>, Other); 26] = [
         Other::OwnEmpty,
     ),
     ("GET", "/api/merges", "viewer", None, Other::OwnEmpty),
+    (
+        "GET",
+        "/api/records/contact?field=name&value=anna",
+        "viewer",
+        None,
+        Other::NotFound,
+    ),
     ("GET", "/api/tokens", "admin", None, Other::OwnEmpty),
     (
         "POST",

@@ -100,6 +100,46 @@ async fn conflict_resolved(store: Option<&str>) -> common::Hub {
     let list = body["conflicts"].as_array().unwrap().clone();
     assert_eq!(list.len(), 1, "{body}");
     let id = list[0]["id"].as_i64().unwrap();
+    // found by a field's value, any case
+    let (status, found, _) = call(
+        &hub,
+        "GET",
+        "/api/records/contact?field=email&value=BO@example.org",
+        Some(&view),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    let records = found["records"].as_array().unwrap();
+    assert_eq!(records.len(), 1, "{found}");
+    assert_eq!(records[0]["values"]["name"], "Bo Lind");
+    let (_, none, _) = call(
+        &hub,
+        "GET",
+        "/api/records/contact?field=email&value=nobody@example.org",
+        Some(&view),
+        None,
+    )
+    .await;
+    assert_eq!(none["records"], json!([]));
+    let (status, _, _) = call(
+        &hub,
+        "GET",
+        "/api/records/contact?field=shoe_size&value=42",
+        Some(&view),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _, _) = call(
+        &hub,
+        "GET",
+        "/api/records/contact?field=email&value=BO@example.org",
+        Some(&token_of("other", "ops")),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another tenant");
     // the link held by the conflict is "not yet synced"
     let (status, held, _) =
         call(&hub, "GET", "/api/links?status=conflict", Some(&view), None).await;

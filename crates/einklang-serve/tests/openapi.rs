@@ -6,7 +6,7 @@ mod common;
 
 use axum::http::StatusCode;
 
-const ROUTES: [(&str, &str); 26] = [
+const ROUTES: [(&str, &str); 27] = [
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),
@@ -16,6 +16,7 @@ const ROUTES: [(&str, &str); 26] = [
     ("get", "/api/runs/{id}"),
     ("get", "/api/runs/{id}/events"),
     ("get", "/api/records/{entity}/{id}"),
+    ("get", "/api/records/{entity}"),
     ("post", "/api/records/{entity}/sync"),
     ("get", "/api/mappings/{connector}/{entity}/{external_id}"),
     ("get", "/api/quarantine"),

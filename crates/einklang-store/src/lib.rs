@@ -36,7 +36,7 @@ pub use ignored::{IgnoredField, IgnoredFields};
 pub use integrity::{Check, Finding, Integrity, IntegrityOptions};
 pub use lease::{Fence, LeaseRequest, LeaseRow, Leases};
 pub use model::*;
-pub use overview::{Overview, Overviews};
+pub use overview::{Overview, Overviews, RecordSearch};
 pub use queue::{release_dead_claims, Claimed, QueuedRun, RunQueue};
 pub use sync::*;
 pub use tokens::{ApiTokens, Role, TokenRow};
@@ -114,7 +114,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// tenants. Leases (exclusive runs) are a trait of their own, [`Leases`],
 /// and so are the checks of the store's invariants, [`Integrity`].
 pub trait HubStore:
-    Leases + Integrity + IgnoredFields + RunQueue + ApiTokens + Overviews + Send
+    Leases + Integrity + IgnoredFields + RunQueue + ApiTokens + Overviews + RecordSearch + Send
 {
     /// Apply pending migrations (idempotent). Refuses a modified or newer history.
     fn migrate(&mut self) -> Result<()>;

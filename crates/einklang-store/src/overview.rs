@@ -53,3 +53,20 @@ pub trait Overviews {
         limit: usize,
     ) -> Result<Vec<crate::Link>>;
 }
+
+/// Finding records by a field's value (`GET /api/records/{entity}?field=&value=`).
+pub trait RecordSearch {
+    /// Live records of `entity` whose `field` equals `value`, ignoring
+    /// case — a text field, or an element of a list field — by id after
+    /// `after`, at most `limit`. `field` must be a field of the entity
+    /// (the caller checks it against the schema). A scan of the entity's
+    /// records: fine for an office's hub, not an index.
+    fn search_records(
+        &mut self,
+        tenant: &str,
+        entity: &str,
+        field_value: (&str, &str),
+        after: crate::RecordId,
+        limit: usize,
+    ) -> Result<Vec<crate::HubRecord>>;
+}

@@ -53,3 +53,36 @@ impl crate::overview::Overviews for PgStore {
             .collect()
     }
 }
+
+impl crate::overview::RecordSearch for PgStore {
+    fn search_records(
+        &mut self,
+        tenant: &str,
+        entity: &str,
+        (field, value): (&str, &str),
+        after: crate::RecordId,
+        limit: usize,
+    ) -> Result<Vec<crate::HubRecord>> {
+        let ids: Vec<i64> = self
+            .client
+            .query(
+                "SELECT id FROM records
+                 WHERE tenant = $1 AND entity = $2 AND merged_into IS NULL AND deleted_at IS NULL AND id > $5
+                   AND (lower(vals->>$3) = lower($4)
+                        OR (jsonb_typeof(vals->$3) = 'array' AND EXISTS (
+                            SELECT 1 FROM jsonb_array_elements_text(vals->$3) e WHERE lower(e) = lower($4))))
+                 ORDER BY id LIMIT $6",
+                &[&tenant, &entity, &field, &value, &after, &(limit as i64)],
+            )?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(r) = super::read::record(&mut self.client, tenant, entity, id)? {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+}

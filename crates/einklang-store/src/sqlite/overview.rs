@@ -62,3 +62,40 @@ impl crate::overview::Overviews for SqliteStore {
         rows.into_iter().collect()
     }
 }
+
+impl crate::overview::RecordSearch for SqliteStore {
+    fn search_records(
+        &mut self,
+        tenant: &str,
+        entity: &str,
+        (field, value): (&str, &str),
+        after: crate::RecordId,
+        limit: usize,
+    ) -> Result<Vec<crate::HubRecord>> {
+        // json_each of a text is that text, of a list its elements
+        let path = format!("$.\"{}\"", field.replace('"', ""));
+        let ids: Vec<i64> = self
+            .conn
+            .prepare_cached(
+                "SELECT id FROM records r
+                 WHERE tenant = ?1 AND entity = ?2 AND merged_into IS NULL AND deleted_at IS NULL AND id > ?5
+                   AND EXISTS (SELECT 1 FROM json_each(r.vals, ?3) e WHERE lower(e.value) = lower(?4))
+                 ORDER BY id LIMIT ?6",
+            )
+            .and_then(|mut st| {
+                st.query_map(rusqlite::params![tenant, entity, path, value, after, limit as i64], |r| r.get(0))?
+                    .collect::<rusqlite::Result<Vec<i64>>>()
+            })
+            .map_err(self.err())?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(r) = super::read::record(&self.conn, tenant, entity, id)
+                .map_err(self.err())?
+                .transpose()?
+            {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+}
