@@ -88,6 +88,7 @@ fn routes() -> (Router<Arc<Shared>>, utoipa::openapi::OpenApi) {
         .routes(routes!(crate::decisions::resolve))
         .routes(routes!(crate::decisions::reviews))
         .routes(routes!(crate::decisions::decide))
+        .routes(routes!(crate::decisions::dedupe))
         .routes(routes!(crate::webhooks::receive))
         .routes(routes!(crate::webhooks::receive_for))
         .split_for_parts()

@@ -1,6 +1,7 @@
 //! What a person decides, over HTTP, with the command line's semantics:
-//! conflicts (`einklang conflicts`, `resolve`) and the review queue of
-//! possible duplicates (`einklang review`, `review accept|reject`).
+//! conflicts (`einklang conflicts`, `resolve`), the review queue of
+//! possible duplicates (`einklang review`, `review accept|reject`) and
+//! the batch pass (`einklang dedupe`).
 //!
 //! | route | role |
 //! | --- | --- |
@@ -8,6 +9,7 @@
 //! | `POST /api/conflicts/{id}/resolve` `{"take": "hub" \| CONNECTOR}` or `{"value": …}` | operator |
 //! | `GET /api/reviews?all=&limit=` | viewer |
 //! | `POST /api/reviews/{id}/accept`, `…/reject` | operator |
+//! | `POST /api/dedupe/{entity}` | operator |
 //!
 //! A decision is recorded as by `<user> (token:<name>)` or `token:<name>`.
 //! An unknown id (or another tenant's) is 404, one decided already 409.
@@ -206,4 +208,43 @@ impl From<Refusal> for ApiError {
             Refusal::Failed(m) => ApiError::Internal(m),
         }
     }
+}
+
+/// `POST /api/dedupe/{entity}`: `einklang dedupe ENTITY` — merge the sure
+/// duplicates, queue the uncertain pairs — on a store handle of its own
+/// (the API's stays free), answered when the pass is done.
+#[utoipa::path(post, path = "/api/dedupe/{entity}", tag = "decisions", security(("token" = [])), params(("entity" = String, Path, description = "an entity with [matching]")), responses((status = 200, description = "the run: `run_id`, `merged`, `queued` for review, `kept_apart`, `failed`"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low"), (status = 404, description = "no [matching] for the entity, or another tenant's token"), (status = 409, description = "a run holds the entity")))]
+pub(crate) async fn dedupe(
+    State(s): State<Arc<Shared>>,
+    caller: Caller,
+    Path(entity): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.needs(Role::Operator)?;
+    let config = s.config_of(caller.tenant())?;
+    if !config.matching.contains_key(&entity) {
+        return Err(ApiError::NotFound(format!(
+            "no [matching.{}] in the config",
+            crate::clip(&entity, 100)
+        )));
+    }
+    let by = caller.triggered_by(None);
+    let done = tokio::task::spawn_blocking(move || {
+        let m = &config.matching[&entity];
+        let mut store = einklang_store::open(&config.store.as_open_str())
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        ops::dedupe(store.as_mut(), (&config.tenant, &by), (&entity, m)).map_err(|e| match e {
+            EngineError::Busy { .. } => ApiError::Conflict(e.to_string()),
+            other => ApiError::Internal(other.to_string()),
+        })
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("dedupe panicked: {e}")))??;
+    let (run, applied) = done;
+    Ok(Json(json!({
+        "run_id": run,
+        "merged": applied.merged,
+        "queued": applied.queued,
+        "kept_apart": applied.kept_apart,
+        "failed": applied.failed,
+    })))
 }

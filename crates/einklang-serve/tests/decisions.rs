@@ -303,3 +303,56 @@ async fn a_review_pair_is_accepted_or_rejected_over_http() {
     .await;
     assert_eq!(status, StatusCode::CONFLICT, "decided already");
 }
+
+#[tokio::test]
+async fn dedupe_over_http_merges_the_sure_duplicates() {
+    let hub = common::hub_with(CONFIG, None);
+    std::fs::write(
+        hub.dir.path().join("people.csv"),
+        "id,name,email\n1,Anna Berg,anna@example.org\n2,Bo Lind,bo@example.org\n3,Anna Berg,anna@example.org\n",
+    )
+    .unwrap();
+    std::fs::write(hub.dir.path().join("crm.csv"), "id,name,email\n").unwrap();
+    sync(&hub);
+    let mut store = common::open(&hub.config);
+    assert_eq!(store.count_records("acme", "contact").unwrap(), 3);
+    let (status, _, _) = call(
+        &hub,
+        "POST",
+        "/api/dedupe/contact",
+        Some(&token_of("acme", "view")),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) = call(
+        &hub,
+        "POST",
+        "/api/dedupe/company",
+        Some(&token_of("acme", "ops")),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "no [matching.company]");
+    let (status, body, _) = call(
+        &hub,
+        "POST",
+        "/api/dedupe/contact",
+        Some(&token_of("acme", "ops")),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["merged"], 1, "{body}");
+    assert_eq!(store.count_records("acme", "contact").unwrap(), 2);
+    let (_, run, _) = call(
+        &hub,
+        "GET",
+        &format!("/api/runs/{}", body["run_id"]),
+        Some(&token_of("acme", "ops")),
+        None,
+    )
+    .await;
+    assert_eq!(run["job"], "dedupe contact", "{run}");
+    assert_eq!(run["triggered_by"], "token:ops");
+}

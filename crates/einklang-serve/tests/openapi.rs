@@ -6,7 +6,7 @@ mod common;
 
 use axum::http::StatusCode;
 
-const ROUTES: [(&str, &str); 27] = [
+const ROUTES: [(&str, &str); 28] = [
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),
@@ -32,6 +32,7 @@ const ROUTES: [(&str, &str); 27] = [
     ("post", "/api/conflicts/{id}/resolve"),
     ("get", "/api/reviews"),
     ("post", "/api/reviews/{id}/{verdict}"),
+    ("post", "/api/dedupe/{entity}"),
     ("post", "/webhooks/{connector}"),
     ("post", "/webhooks/{tenant}/{connector}"),
 ];
