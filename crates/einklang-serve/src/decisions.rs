@@ -211,14 +211,15 @@ impl From<Refusal> for ApiError {
 }
 
 /// `POST /api/dedupe/{entity}`: `einklang dedupe ENTITY` — merge the sure
-/// duplicates, queue the uncertain pairs — on a store handle of its own
-/// (the API's stays free), answered when the pass is done.
-#[utoipa::path(post, path = "/api/dedupe/{entity}", tag = "decisions", security(("token" = [])), params(("entity" = String, Path, description = "an entity with [matching]")), responses((status = 200, description = "the run: `run_id`, `merged`, `queued` for review, `kept_apart`, `failed`"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low"), (status = 404, description = "no [matching] for the entity, or another tenant's token"), (status = 409, description = "a run holds the entity")))]
+/// duplicates, queue the uncertain pairs — queued as run `dedupe ENTITY`
+/// for a worker: 202 with the run id, as a job's run.
+#[utoipa::path(post, path = "/api/dedupe/{entity}", tag = "decisions", security(("token" = [])), params(("entity" = String, Path, description = "an entity with [matching]")), responses((status = 202, description = "queued: `run_id`, `status`, `location`; the run's counters say `merged`, `review`, `kept_apart`, `failed`"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low"), (status = 404, description = "no [matching] for the entity, or another tenant's token")))]
 pub(crate) async fn dedupe(
     State(s): State<Arc<Shared>>,
     caller: Caller,
     Path(entity): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
     caller.needs(Role::Operator)?;
     let config = s.config_of(caller.tenant())?;
     if !config.matching.contains_key(&entity) {
@@ -227,24 +228,27 @@ pub(crate) async fn dedupe(
             crate::clip(&entity, 100)
         )));
     }
-    let by = caller.triggered_by(None);
-    let done = tokio::task::spawn_blocking(move || {
-        let m = &config.matching[&entity];
-        let mut store = einklang_store::open(&config.store.as_open_str())
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
-        ops::dedupe(store.as_mut(), (&config.tenant, &by), (&entity, m)).map_err(|e| match e {
-            EngineError::Busy { .. } => ApiError::Conflict(e.to_string()),
-            other => ApiError::Internal(other.to_string()),
-        })
-    })
-    .await
-    .map_err(|e| ApiError::Internal(format!("dedupe panicked: {e}")))??;
-    let (run, applied) = done;
-    Ok(Json(json!({
-        "run_id": run,
-        "merged": applied.merged,
-        "queued": applied.queued,
-        "kept_apart": applied.kept_apart,
-        "failed": applied.failed,
-    })))
+    let run = einklang_store::QueuedRun {
+        run: einklang_store::NewRun {
+            job: format!("dedupe {entity}"),
+            source: einklang_store::RunSource::Api,
+            triggered_by: caller.triggered_by(None),
+        },
+        targets: None,
+        dedupe_key: None,
+        scheduled_for: None,
+    };
+    let tenant = caller.tenant().to_string();
+    let id = s
+        .with_store(move |st| st.enqueue(&tenant, &run))
+        .await?
+        .ok_or_else(|| ApiError::Internal("the queue refused a run without a key".into()))?;
+    s.kick.kick();
+    let location = format!("/api/runs/{id}");
+    Ok((
+        axum::http::StatusCode::ACCEPTED,
+        [(axum::http::header::LOCATION, location.clone())],
+        Json(json!({ "run_id": id, "status": "queued", "location": location })),
+    )
+        .into_response())
 }

@@ -78,18 +78,26 @@ fn run_claimed(
     let done = AtomicBool::new(false);
     let result = std::thread::scope(|scope| {
         scope.spawn(|| heartbeat(config, worker, &done));
-        let r = run_job(config, store, &c.job, &options, progress);
+        let r = match dedupe_of(config, &c.job) {
+            Some((entity, m)) => {
+                let who = (tenant, c.run.triggered_by.as_str());
+                let r = einklang_engine::identity::ops::dedupe_as(
+                    store,
+                    who,
+                    (entity, m),
+                    Some(c.run_id),
+                );
+                r.map(|_| RunStatus::Succeeded)
+            }
+            None => run_job(config, store, &c.job, &options, progress).map(|r| r.status),
+        };
         done.store(true, Ordering::Release);
         r
     });
     let finished = match result {
-        Ok(report) => {
-            tracing::info!(
-                status = report.status.as_str(),
-                seconds = report.seconds,
-                "queued run finished"
-            );
-            crate::metrics::run_finished(&c.job, report.status.as_str());
+        Ok(status) => {
+            tracing::info!(status = status.as_str(), "queued run finished");
+            crate::metrics::run_finished(&c.job, status.as_str());
             true
         }
         Err(EngineError::Busy { .. }) => {
@@ -121,6 +129,19 @@ fn run_claimed(
             tracing::warn!(error = %e, "taking a finished run out of the queue failed");
         }
     }
+}
+
+/// A queued `dedupe ENTITY` (`POST /api/dedupe/{entity}`): the entity and
+/// its matching — unless the config has a job of that name.
+fn dedupe_of<'c>(
+    config: &'c Config,
+    job: &'c str,
+) -> Option<(&'c str, &'c einklang_config::Matching)> {
+    if config.jobs.contains_key(job) {
+        return None;
+    }
+    let entity = job.strip_prefix("dedupe ")?;
+    config.matching.get(entity).map(|m| (entity, m))
 }
 
 /// Renew `worker`'s claims every third of [`CLAIM_TTL`] until `done`.

@@ -334,25 +334,38 @@ async fn dedupe_over_http_merges_the_sure_duplicates() {
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "no [matching.company]");
-    let (status, body, _) = call(
-        &hub,
-        "POST",
-        "/api/dedupe/contact",
-        Some(&token_of("acme", "ops")),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["merged"], 1, "{body}");
-    assert_eq!(store.count_records("acme", "contact").unwrap(), 2);
-    let (_, run, _) = call(
-        &hub,
-        "GET",
-        &format!("/api/runs/{}", body["run_id"]),
-        Some(&token_of("acme", "ops")),
-        None,
-    )
-    .await;
-    assert_eq!(run["job"], "dedupe contact", "{run}");
+    let ops = token_of("acme", "ops");
+    let (status, body, headers) = call(&hub, "POST", "/api/dedupe/contact", Some(&ops), None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let id = body["run_id"].as_i64().unwrap();
+    assert_eq!(headers["location"], format!("/api/runs/{id}"));
+    let (kick, worker) = common::worker(&hub);
+    let mut run = serde_json::Value::Null;
+    for _ in 0..300 {
+        run = call(&hub, "GET", &format!("/api/runs/{id}"), Some(&ops), None)
+            .await
+            .1;
+        if run["status"] == "succeeded" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    kick.stop();
+    worker.join().unwrap();
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(
+        (run["job"].as_str(), run["source"].as_str()),
+        (Some("dedupe contact"), Some("api")),
+        "{run}"
+    );
+    assert_eq!(run["counters"]["merged"], 1, "{run}");
     assert_eq!(run["triggered_by"], "token:ops");
+    assert_eq!(store.count_records("acme", "contact").unwrap(), 2);
+    let dedupes = store
+        .runs("acme", 10)
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.job == "dedupe contact")
+        .count();
+    assert_eq!(dedupes, 1, "one run, under the queued id");
 }

@@ -150,7 +150,7 @@ pub fn in_held_run<T>(
 ) -> Result<(RunId, T), EngineError> {
     let names = vec![format!("entity:{entity}")];
     let holding = Holding::acquire(store, tenant, names, (job, by), &op_lease())?;
-    let out = leased_run(store, (tenant, job, by), &holding, f);
+    let out = leased_run(store, (tenant, job, by), (&holding, None), f);
     holding.release(store)?;
     out
 }
@@ -169,15 +169,23 @@ pub fn op_lease() -> LeaseOptions {
 fn leased_run<T>(
     store: &mut dyn HubStore,
     (tenant, job, by): (&str, &str, &str),
-    holding: &Holding,
+    (holding, queued): (&Holding, Option<RunId>),
     f: impl FnOnce(&mut dyn HubStore, RunId, &Holding) -> Result<(T, Counters), EngineError>,
 ) -> Result<(RunId, T), EngineError> {
-    let new = NewRun {
-        job: job.to_string(),
-        source: RunSource::Manual,
-        triggered_by: by.to_string(),
+    let run = match queued {
+        Some(run) => {
+            store.begin_queued(tenant, run)?;
+            run
+        }
+        None => {
+            let new = NewRun {
+                job: job.to_string(),
+                source: RunSource::Manual,
+                triggered_by: by.to_string(),
+            };
+            store.start_run(tenant, &new)?
+        }
     };
-    let run = store.start_run(tenant, &new)?;
     holding.attach(store, run)?;
     match f(store, run, holding) {
         Ok((value, counters)) => {
@@ -208,37 +216,57 @@ fn counters(pairs: &[(&str, u64)]) -> Counters {
 /// `einklang dedupe ENTITY`: plan and commit, as run `dedupe ENTITY`.
 pub fn dedupe(
     store: &mut dyn HubStore,
+    who: (&str, &str),
+    what: (&str, &Matching),
+) -> Result<(RunId, Applied), EngineError> {
+    dedupe_as(store, who, what, None)
+}
+
+/// [`dedupe`] as a run recorded already: `queued`, a run of the queue of
+/// `einklang serve` (job `dedupe ENTITY`), goes on under its id.
+pub fn dedupe_as(
+    store: &mut dyn HubStore,
     (tenant, by): (&str, &str),
     (entity, m): (&str, &Matching),
+    queued: Option<RunId>,
 ) -> Result<(RunId, Applied), EngineError> {
     let job = format!("dedupe {entity}");
-    in_held_run(store, (tenant, &job, by), entity, |store, run, holding| {
-        let (records, plan) = plan(store, tenant, (entity, m))?;
-        let rejected: HashSet<_> = store.rejected_pairs(tenant, entity)?.into_iter().collect();
-        let started = std::time::Instant::now();
-        let applied = apply_plan(
-            store,
-            (tenant, run),
-            (entity, m),
-            (&records, &plan),
-            &rejected,
-            &|store| holding.renew(store),
-        )?;
-        tracing::debug!(
-            merged = applied.merged,
-            queued = applied.queued,
-            seconds = started.elapsed().as_secs_f64(),
-            "dedupe: plan committed"
-        );
-        let c = counters(&[
-            ("read", records.len() as u64),
-            ("merged", applied.merged),
-            ("review", applied.queued),
-            ("kept_apart", applied.kept_apart),
-            ("failed", applied.failed.len() as u64),
-        ]);
-        Ok((applied, c))
-    })
+    let names = vec![format!("entity:{entity}")];
+    let holding = Holding::acquire(store, tenant, names, (&job, by), &op_lease())?;
+    let out = leased_run(
+        store,
+        (tenant, &job, by),
+        (&holding, queued),
+        |store, run, holding| {
+            let (records, plan) = plan(store, tenant, (entity, m))?;
+            let rejected: HashSet<_> = store.rejected_pairs(tenant, entity)?.into_iter().collect();
+            let started = std::time::Instant::now();
+            let applied = apply_plan(
+                store,
+                (tenant, run),
+                (entity, m),
+                (&records, &plan),
+                &rejected,
+                &|store| holding.renew(store),
+            )?;
+            tracing::debug!(
+                merged = applied.merged,
+                queued = applied.queued,
+                seconds = started.elapsed().as_secs_f64(),
+                "dedupe: plan committed"
+            );
+            let c = counters(&[
+                ("read", records.len() as u64),
+                ("merged", applied.merged),
+                ("review", applied.queued),
+                ("kept_apart", applied.kept_apart),
+                ("failed", applied.failed.len() as u64),
+            ]);
+            Ok((applied, c))
+        },
+    );
+    holding.release(store)?;
+    out
 }
 
 /// An open review pair, or why it cannot be decided.
