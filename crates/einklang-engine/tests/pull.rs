@@ -297,3 +297,67 @@ pull = ["dump"]
         .unwrap();
     assert_eq!(rec.values["email"], json!("good+tag@example.org"));
 }
+
+/// What a progress receiver hears: each step, its records, its counters.
+#[derive(Default)]
+struct Heard(std::sync::Mutex<Vec<String>>);
+
+impl einklang_engine::Progress for Heard {
+    fn step(&self, label: &str) {
+        self.0.lock().unwrap().push(format!("step {label}"));
+    }
+    fn records(&self, n: u64) {
+        self.0.lock().unwrap().push(format!("records {n}"));
+    }
+    fn step_done(&self) {
+        self.0.lock().unwrap().push("done".into());
+    }
+    fn counters(&self, c: &einklang_store::Counters) {
+        let read = c.get("read").copied().unwrap_or(0);
+        let created = c.get("created").copied().unwrap_or(0);
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("counters read={read} created={created}"));
+    }
+}
+
+#[test]
+fn progress_hears_each_batch_with_the_reads_counters_so_far() {
+    let (_dir, config) = setup(None);
+    let mut store = einklang_store::open(&config.store.as_open_str()).unwrap();
+    let heard = Heard::default();
+    let job = config.jobs.keys().next().unwrap().clone();
+    let report = run_job(
+        &config,
+        store.as_mut(),
+        &job,
+        &RunOptions::default(),
+        &heard,
+    )
+    .unwrap();
+    let heard = heard.0.lock().unwrap().clone();
+    assert!(
+        heard.first().is_some_and(|h| h.starts_with("step ")),
+        "{heard:?}"
+    );
+    let counters: Vec<&String> = heard
+        .iter()
+        .filter(|h| h.starts_with("counters "))
+        .collect();
+    assert!(!counters.is_empty(), "{heard:?}");
+    // the first step's counters after its last batch are its read's totals
+    let first_done = heard.iter().position(|h| h == "done").unwrap();
+    let last = heard[..first_done]
+        .iter()
+        .rev()
+        .find(|h| h.starts_with("counters "))
+        .unwrap();
+    let step = &report.steps[0];
+    let expected = format!(
+        "counters read={} created={}",
+        step.counters.get("read").copied().unwrap_or(0),
+        step.counters.get("created").copied().unwrap_or(0)
+    );
+    assert_eq!(last, &expected, "{heard:?}");
+}

@@ -1,5 +1,6 @@
 //! Live progress of the runs this process is working on: each step's
-//! label, the records it has processed so far, and whether it is done —
+//! label, the records it has processed so far, its read counters after
+//! each batch, and whether it is done —
 //! fed by the engine's [`Progress`] calls, read by `GET /api/runs/{id}`
 //! (`"progress"`) and streamed by `GET /api/runs/{id}/events` as
 //! Server-Sent Events until the run ends. A run another process works on
@@ -20,6 +21,9 @@ pub struct StepProgress {
     pub records: u64,
     /// Whether the step ended.
     pub done: bool,
+    /// The step's read counters so far (`read`, `created`, `updated`,
+    /// `unchanged`, `quarantined`, `writes`, …), after each batch.
+    pub counters: einklang_store::Counters,
 }
 
 /// The runs in progress here, by id.
@@ -80,6 +84,7 @@ impl Progress for RunProgress {
             step: label.to_string(),
             records: 0,
             done: false,
+            counters: Default::default(),
         };
         self.live.update(self.run, |s| s.push(step));
     }
@@ -99,6 +104,14 @@ impl Progress for RunProgress {
             }
         });
     }
+
+    fn counters(&self, counters: &einklang_store::Counters) {
+        self.live.update(self.run, |s| {
+            if let Some(last) = s.last_mut() {
+                last.counters = counters.clone();
+            }
+        });
+    }
 }
 
 #[cfg(test)]
@@ -112,13 +125,20 @@ mod tests {
         let p = live.start(7);
         p.step("pull crm → contact");
         p.records(2000);
+        p.counters(&[("read".to_string(), 2000), ("created".to_string(), 1990)].into());
         p.records(500);
+        p.counters(&[("read".to_string(), 2500), ("created".to_string(), 2490)].into());
         p.step_done();
         p.step("push crm ← contact");
         p.records(3);
         let steps = live.of(7).unwrap();
         assert_eq!(steps.len(), 2);
         assert_eq!((steps[0].records, steps[0].done), (2500, true));
+        assert_eq!(
+            steps[0].counters["created"], 2490,
+            "the latest counters of the read"
+        );
+        assert!(steps[1].counters.is_empty());
         assert_eq!(
             (steps[1].step.as_str(), steps[1].records, steps[1].done),
             ("push crm ← contact", 3, false)

@@ -38,6 +38,8 @@ pub(crate) struct Applier<'s> {
     /// A claimed record showed more than was written: the next read must
     /// look at it (no mark may let it skip the source).
     pub look_again: bool,
+    /// Records taken so far (for progress).
+    processed: u64,
 }
 
 impl<'s> Applier<'s> {
@@ -47,6 +49,7 @@ impl<'s> Applier<'s> {
             seen: Seen::new(),
             unidentified: 0,
             counters: Counters::new(),
+            processed: 0,
             sending: HashMap::new(),
             unknown: Vec::new(),
             new_records: 0,
@@ -109,6 +112,12 @@ impl<'s> Applier<'s> {
             ctx.store.quarantine(&ctx.tenant, ctx.run, &rejects)?;
         }
         ctx.progress.records(n);
+        self.processed += n;
+        // what the step will report as `read` is counted by the reader:
+        // here the records taken so far stand for it
+        let mut so_far = self.counters.clone();
+        so_far.insert("read".into(), self.processed);
+        ctx.progress.counters(&so_far);
         Ok(())
     }
 
