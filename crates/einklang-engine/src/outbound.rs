@@ -50,6 +50,8 @@ pub(crate) struct PushEnv<'a> {
     pub now: DateTime<Utc>,
     pub dry_run: bool,
     pub crash: &'a mut CrashGuard,
+    /// Told the push's counters after each batch of writes.
+    pub progress: &'a dyn crate::Progress,
 }
 
 /// One op to send, with what settles it.
@@ -461,6 +463,7 @@ fn send(
         };
         let listing_now = listing.map(|h| h ^ listing_delta(chunk, &results));
         bump(counters, "remote_writes", ops.len() as u64);
+        env.progress.counters(counters);
         env.crash.check(CrashPoint::AfterRemoteWrite)?;
         let sent: Vec<Sent<'_>> = chunk
             .iter()

@@ -9,9 +9,10 @@ pub trait Progress {
     fn records(&self, n: u64);
     /// The current step ended.
     fn step_done(&self);
-    /// The current read's counters so far (`read`, `created`, `updated`,
-    /// `unchanged`, `quarantined`, `writes`, …), after each batch it
-    /// committed. Nothing by default.
+    /// Counters of the current step so far: a read's (`read`, `created`,
+    /// `updated`, `unchanged`, `quarantined`, `writes`, …) after each batch
+    /// it committed, a push's (`remote_writes`, …) after each batch of
+    /// writes. Nothing by default.
     fn counters(&self, _counters: &einklang_store::Counters) {}
 }
 

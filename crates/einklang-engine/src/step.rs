@@ -139,6 +139,7 @@ pub(crate) fn run_entity(
                 now: env.now,
                 dry_run: env.options.dry_run,
                 crash: &mut env.crash,
+                progress: env.progress,
             };
             answers += push_one(&mut ctx, &mut push_env, o, (action, entity))?;
         }

@@ -106,9 +106,11 @@ impl Progress for RunProgress {
     }
 
     fn counters(&self, counters: &einklang_store::Counters) {
+        // a read's counters and a push's have keys of their own: merged
         self.live.update(self.run, |s| {
             if let Some(last) = s.last_mut() {
-                last.counters = counters.clone();
+                last.counters
+                    .extend(counters.iter().map(|(k, v)| (k.clone(), *v)));
             }
         });
     }

@@ -369,3 +369,37 @@ async fn dedupe_over_http_merges_the_sure_duplicates() {
         .count();
     assert_eq!(dedupes, 1, "one run, under the queued id");
 }
+
+#[test]
+fn live_progress_holds_a_steps_read_and_write_counters() {
+    let hub = common::hub_with(CONFIG, None);
+    std::fs::write(hub.dir.path().join("crm.csv"), "id,name,email\n").unwrap();
+    let live = std::sync::Arc::new(einklang_serve::live::LiveRuns::default());
+    let progress = live.start(7);
+    let mut store = common::open(&hub.config);
+    run_job(
+        &hub.config,
+        store.as_mut(),
+        "both",
+        &RunOptions::default(),
+        &progress,
+    )
+    .unwrap();
+    let steps = live.of(7).unwrap();
+    let counters: Vec<_> = steps.iter().map(|s| s.counters.clone()).collect();
+    let got = |k: &str| {
+        counters
+            .iter()
+            .filter_map(|c| c.get(k))
+            .copied()
+            .max()
+            .unwrap_or(0)
+    };
+    assert_eq!(got("created"), 2, "{steps:?}");
+    assert_eq!(got("read"), 2, "{steps:?}");
+    assert_eq!(
+        got("remote_writes"),
+        2,
+        "the two people written to the CRM: {steps:?}"
+    );
+}
