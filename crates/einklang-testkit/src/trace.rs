@@ -31,7 +31,12 @@ pub fn capture<T>(f: impl FnOnce() -> T) -> (T, String) {
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
-    let result = tracing::subscriber::with_default(subscriber, f);
+    let result = tracing::subscriber::with_default(subscriber, || {
+        // a callsite another test thread met first, with no subscriber,
+        // may have cached "never"; ask every callsite again
+        tracing::callsite::rebuild_interest_cache();
+        f()
+    });
     let bytes = buffer.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
     (result, String::from_utf8_lossy(&bytes).into_owned())
 }
