@@ -66,7 +66,7 @@ fn run_claimed(
     c: &Claimed,
 ) {
     let tenant = config.tenant.as_str();
-    let _span = tracing::info_span!("queued run", run = c.run_id, job = %c.job, worker, attempt = c.attempts).entered();
+    let _span = tracing::info_span!("queued run", run = c.run_id, job = %c.run.job, worker, attempt = c.attempts).entered();
     let options = RunOptions {
         source: c.run.source,
         triggered_by: c.run.triggered_by.clone(),
@@ -78,7 +78,7 @@ fn run_claimed(
     let done = AtomicBool::new(false);
     let result = std::thread::scope(|scope| {
         scope.spawn(|| heartbeat(config, worker, &done));
-        let r = match dedupe_of(config, &c.job) {
+        let r = match dedupe_of(config, &c.run.job) {
             Some((entity, m)) => {
                 let who = (tenant, c.run.triggered_by.as_str());
                 let r = einklang_engine::identity::ops::dedupe_as(
@@ -89,7 +89,7 @@ fn run_claimed(
                 );
                 r.map(|_| RunStatus::Succeeded)
             }
-            None => run_job(config, store, &c.job, &options, progress).map(|r| r.status),
+            None => run_job(config, store, &c.run.job, &options, progress).map(|r| r.status),
         };
         done.store(true, Ordering::Release);
         r
@@ -97,7 +97,7 @@ fn run_claimed(
     let finished = match result {
         Ok(status) => {
             tracing::info!(status = status.as_str(), "queued run finished");
-            crate::metrics::run_finished(&c.job, status.as_str());
+            crate::metrics::run_finished(&c.run.job, status.as_str());
             true
         }
         Err(EngineError::Busy { .. }) => {
@@ -119,7 +119,7 @@ fn run_claimed(
                 if run.status == RunStatus::Queued {
                     let _ = store.finish_run(tenant, c.run_id, &failed);
                 }
-                crate::metrics::run_finished(&c.job, "failed");
+                crate::metrics::run_finished(&c.run.job, "failed");
             }
             true
         }

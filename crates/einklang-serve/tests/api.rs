@@ -342,15 +342,7 @@ async fn a_triggered_run_is_queued_with_its_id_and_a_worker_runs_it_under_that_i
 
     // one worker works the queue off, then stops
     let (kick, worker) = common::worker(&hub);
-    let mut last = serde_json::Value::Null;
-    for _ in 0..200 {
-        let (_, run, _) = call(&hub, "GET", &format!("/api/runs/{id}"), Some(&ops), None).await;
-        if run["status"] == "succeeded" {
-            last = run;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let last = common::run_until_over(&hub, id, &ops).await;
     kick.stop();
     worker.join().unwrap();
     assert_eq!(last["status"], "succeeded", "{last}");

@@ -340,16 +340,7 @@ async fn dedupe_over_http_merges_the_sure_duplicates() {
     let id = body["run_id"].as_i64().unwrap();
     assert_eq!(headers["location"], format!("/api/runs/{id}"));
     let (kick, worker) = common::worker(&hub);
-    let mut run = serde_json::Value::Null;
-    for _ in 0..300 {
-        run = call(&hub, "GET", &format!("/api/runs/{id}"), Some(&ops), None)
-            .await
-            .1;
-        if run["status"] == "succeeded" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let run = common::run_until_over(&hub, id, &ops).await;
     kick.stop();
     worker.join().unwrap();
     assert_eq!(run["status"], "succeeded", "{run}");

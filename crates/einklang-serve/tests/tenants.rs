@@ -82,22 +82,7 @@ async fn each_tenant_runs_with_its_own_settings_and_sees_only_its_own() {
         runs.push((tenant, body["run_id"].as_i64().unwrap()));
     }
     for (tenant, id) in &runs {
-        let mut run = serde_json::Value::Null;
-        for _ in 0..300 {
-            run = call(
-                &hub,
-                "GET",
-                &format!("/api/runs/{id}"),
-                Some(&token_of(tenant, "ops")),
-                None,
-            )
-            .await
-            .1;
-            if run["status"] == "succeeded" {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let run = common::run_until_over(&hub, *id, &token_of(tenant, "ops")).await;
         assert_eq!(run["status"], "succeeded", "{tenant}: {run}");
     }
     kick.stop();

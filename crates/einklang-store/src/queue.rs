@@ -50,9 +50,7 @@ pub struct Claimed {
     /// The run's id (already recorded, status `queued` or, claimed again
     /// after a dead worker, whatever that attempt left).
     pub run_id: RunId,
-    /// Its job.
-    pub job: String,
-    /// Source and who asked, as enqueued.
+    /// Job, source and who asked, as enqueued.
     pub run: NewRun,
     /// Targets, as enqueued.
     pub targets: Option<BTreeMap<String, Vec<String>>>,
@@ -174,7 +172,6 @@ pub(crate) fn claimed(
 ) -> Result<Claimed> {
     Ok(Claimed {
         run_id,
-        job: job.clone(),
         run: NewRun {
             job,
             source: RunSource::parse(source).ok_or_else(|| StoreError::Corrupt {

@@ -146,3 +146,19 @@ pub fn worker(hub: &Hub) -> (Arc<Kick>, std::thread::JoinHandle<()>) {
     });
     (kick, handle)
 }
+
+/// `GET /api/runs/{id}` as `token` until the run has ended (or 10 s have
+/// passed): the run as last seen.
+pub async fn run_until_over(hub: &Hub, id: i64, token: &str) -> serde_json::Value {
+    let mut run = serde_json::Value::Null;
+    for _ in 0..500 {
+        run = call(hub, "GET", &format!("/api/runs/{id}"), Some(token), None)
+            .await
+            .1;
+        if run["status"] != "queued" && run["status"] != "running" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    run
+}

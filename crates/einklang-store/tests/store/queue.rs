@@ -40,7 +40,7 @@ fn a_queued_run_has_an_id_at_once_and_is_claimed_by_one_worker_in_order() {
         assert_eq!(s.queue_depth("other").unwrap(), 0, "scoped to the tenant");
         let first = s.claim("t", "w1", TTL).unwrap().unwrap();
         assert_eq!(
-            (first.run_id, first.job.as_str(), first.attempts),
+            (first.run_id, first.run.job.as_str(), first.attempts),
             (a, "crm", 1)
         );
         assert_eq!(first.run.source, RunSource::Api);
