@@ -5,9 +5,11 @@
 
 use crate::ctx::{Ctx, Val};
 
-const KEYS: [&str; 7] = [
+const KEYS: [&str; 9] = [
     "notify",
     "sweep_minutes",
+    "recheck_hours",
+    "cors_origins",
     "listen",
     "workers",
     "poll_seconds",
@@ -36,6 +38,14 @@ pub struct ServeConfig {
     /// connector taking webhooks, so a lost webhook only delays a change
     /// (default 15; 0: no sweep).
     pub sweep_minutes: u64,
+    /// The first sweep after this many hours since the last thorough one
+    /// compares every record (the engine's `full`): a record whose change
+    /// no webhook and no source fingerprint reported is checked at least
+    /// this often (default 24; 0: never).
+    pub recheck_hours: u64,
+    /// Browser origins allowed to call the API from their pages
+    /// (`https://crm.example.com`, or `*` for any); none by default.
+    pub cors_origins: Vec<String>,
     /// Where to tell of runs that failed or need review and of new
     /// conflicts and review pairs (`[[serve.notify]]`).
     pub notify: Vec<Notify>,
@@ -74,6 +84,8 @@ impl Default for ServeConfig {
             shutdown_seconds: 30,
             webhook_window_ms: 2000,
             sweep_minutes: 15,
+            recheck_hours: 24,
+            cors_origins: Vec::new(),
             notify: Vec::new(),
         }
     }
@@ -191,17 +203,60 @@ pub fn parse(ctx: &mut Ctx<'_>, v: &Val<'_>) -> ServeConfig {
     if let Some(v) = t.get("notify") {
         out.notify = notify(ctx, v);
     }
-    if let Some(v) = t.get("sweep_minutes") {
-        let n = v
-            .get_ref()
-            .as_integer()
-            .and_then(|i| i.as_str().replace('_', "").parse::<u64>().ok());
-        match n {
-            Some(n) if n <= 1440 => out.sweep_minutes = n,
-            _ => ctx.error(
+    if let Some(n) = whole(
+        ctx,
+        t.get("sweep_minutes"),
+        "sweep_minutes",
+        "no sweep",
+        1440,
+    ) {
+        out.sweep_minutes = n;
+    }
+    if let Some(n) = whole(ctx, t.get("recheck_hours"), "recheck_hours", "never", 8760) {
+        out.recheck_hours = n;
+    }
+    if let Some(v) = t.get("cors_origins") {
+        out.cors_origins = cors_origins(ctx, v);
+    }
+    out
+}
+
+/// A whole number from 0 (meaning `zero`) to `max`.
+fn whole(ctx: &mut Ctx<'_>, v: Option<&Val<'_>>, key: &str, zero: &str, max: u64) -> Option<u64> {
+    let v = v?;
+    let n = v
+        .get_ref()
+        .as_integer()
+        .and_then(|i| i.as_str().replace('_', "").parse::<u64>().ok());
+    match n {
+        Some(n) if n <= max => Some(n),
+        _ => {
+            ctx.error(
                 v.span(),
-                "`serve.sweep_minutes` must be a whole number from 0 (no sweep) to 1440",
-            ),
+                format!("`serve.{key}` must be a whole number from 0 ({zero}) to {max}"),
+            );
+            None
+        }
+    }
+}
+
+/// `cors_origins`: `scheme://host[:port]` each, or `*`.
+fn cors_origins(ctx: &mut Ctx<'_>, v: &Val<'_>) -> Vec<String> {
+    let list = ctx.texts(v, "`serve.cors_origins`").unwrap_or_default();
+    let mut out = Vec::new();
+    for (origin, span) in list {
+        let rest = origin
+            .strip_prefix("https://")
+            .or_else(|| origin.strip_prefix("http://"));
+        let fine = origin == "*"
+            || rest.is_some_and(|r| !r.is_empty() && !r.contains('/') && !r.contains('*'));
+        if fine {
+            out.push(origin);
+        } else {
+            ctx.error(
+                span,
+                format!("`serve.cors_origins`: an origin is `https://host[:port]` (no path) or `*`, found \"{origin}\""),
+            );
         }
     }
     out

@@ -839,3 +839,22 @@ pull = ["crm", "files"]
     assert_eq!(single.tenant_names(), ["solo"]);
     assert!(single.for_tenant("solo").is_some() && single.for_tenant("acme").is_none());
 }
+
+#[test]
+fn serve_settings_load_with_their_defaults() {
+    let minimal = "[entities.contact]\nname = \"text\"\n";
+    let c = load_str(minimal, Path::new("einklang.toml"), &|_| None).unwrap();
+    assert_eq!(c.serve, einklang_config::ServeConfig::default());
+    assert_eq!((c.serve.sweep_minutes, c.serve.recheck_hours), (15, 24));
+    assert!(c.serve.cors_origins.is_empty(), "no origin unless named");
+    let text = format!(
+        "{minimal}[serve]\nsweep_minutes = 0\nrecheck_hours = 168\n\
+         cors_origins = [\"https://crm.example.com\", \"http://localhost:3000\"]\n"
+    );
+    let c = load_str(&text, Path::new("einklang.toml"), &|_| None).unwrap();
+    assert_eq!((c.serve.sweep_minutes, c.serve.recheck_hours), (0, 168));
+    assert_eq!(
+        c.serve.cors_origins,
+        ["https://crm.example.com", "http://localhost:3000"]
+    );
+}

@@ -103,12 +103,47 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn app(state: Arc<Shared>) -> Router {
     let (router, doc) = routes();
     let doc = Arc::new(doc);
-    router
+    let origins = state
+        .configs
+        .values()
+        .next()
+        .map(|c| c.serve.cors_origins.clone())
+        .unwrap_or_default();
+    let router = router
         .route(
             "/openapi.json",
             get(move || async move { Json(doc.as_ref().clone()) }),
         )
-        .with_state(state)
+        .with_state(state);
+    match cors(&origins) {
+        Some(layer) => router.layer(layer),
+        None => router,
+    }
+}
+
+/// `[serve] cors_origins` as a CORS layer: those origins (or any, for
+/// `*`) may call the API from a browser page with a bearer token (no
+/// cookies are used, so none are allowed); the `Location` of a queued
+/// run is readable. None without origins: browsers keep their
+/// same-origin rule.
+fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::{HeaderValue, Method};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    if origins.is_empty() {
+        return None;
+    }
+    let allow = match origins.iter().any(|o| o == "*") {
+        true => AllowOrigin::any(),
+        false => AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok())),
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET, Method::POST, Method::DELETE])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+            .expose_headers([header::LOCATION])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
 }
 
 #[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, description = "the process answers")))]
@@ -169,9 +204,13 @@ async fn jobs(State(s): State<Arc<Shared>>, caller: Caller) -> Result<Json<Value
 struct Trigger {
     /// The person behind the call (an e-mail), recorded with the token.
     user: Option<String>,
+    /// Compare every record, ignoring source fingerprints (a full
+    /// reconcile, as `einklang sync --full`).
+    #[serde(default)]
+    full: bool,
 }
 
-#[utoipa::path(post, path = "/api/jobs/{job}/runs", tag = "jobs", security(("token" = [])), params(("job" = String, Path, description = "job name")), request_body(content = Option<Trigger>, description = "optional: the person behind the call"), responses((status = 202, description = "queued: `run_id`, `status`, `location`; `Location` header to poll"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low"), (status = 404, description = "no such job")))]
+#[utoipa::path(post, path = "/api/jobs/{job}/runs", tag = "jobs", security(("token" = [])), params(("job" = String, Path, description = "job name")), request_body(content = Option<Trigger>, description = "optional: the person behind the call, and `full` for a full reconcile"), responses((status = 202, description = "queued: `run_id`, `status`, `location`; `Location` header to poll"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low"), (status = 404, description = "no such job")))]
 async fn trigger(
     State(s): State<Arc<Shared>>,
     caller: Caller,
@@ -186,7 +225,10 @@ async fn trigger(
             crate::clip(&job, 100)
         )));
     }
-    let user = body.and_then(|Json(b)| b.user);
+    let (user, full) = match body {
+        Some(Json(b)) => (b.user, b.full),
+        None => (None, false),
+    };
     let queued = QueuedRun {
         run: NewRun {
             job: job.clone(),
@@ -196,6 +238,7 @@ async fn trigger(
         targets: None,
         dedupe_key: None,
         scheduled_for: None,
+        thorough: full,
     };
     let tenant = caller.tenant().to_string();
     let id = s

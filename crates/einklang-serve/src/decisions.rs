@@ -237,6 +237,7 @@ pub(crate) async fn dedupe(
         targets: None,
         dedupe_key: None,
         scheduled_for: None,
+        thorough: false,
     };
     let tenant = caller.tenant().to_string();
     let id = s

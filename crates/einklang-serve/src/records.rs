@@ -170,6 +170,7 @@ pub(crate) async fn sync(
                     targets: Some(mine),
                     dedupe_key: None,
                     scheduled_for: None,
+                    thorough: false,
                 };
                 if let Some(id) = st.enqueue(&tenant, &run)? {
                     runs.insert(job.name.clone(), id);

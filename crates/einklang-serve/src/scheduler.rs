@@ -12,6 +12,11 @@
 //! a change. It reads what changed and writes every pending, dirty or
 //! failed link that is due, like any run. One per job and period, keyed
 //! `sweep:<tenant>:<job>:<period start>` (several processes queue it once).
+//! The first sweep `[serve] recheck_hours` (24) after the job's last
+//! thorough run is thorough itself (the engine's `full`: every record
+//! compared, fingerprints ignored, clean links checked against the hub),
+//! so a change that no webhook and no source fingerprint reported is
+//! found within a day.
 //!
 //! [`tick`] takes the time as an argument: tests drive it with their own
 //! clock.
@@ -55,6 +60,7 @@ pub fn tick(
             targets: None,
             dedupe_key: Some(format!("schedule:{tenant}:{}:{at}", job.name)),
             scheduled_for: Some(due),
+            thorough: false,
         };
         if let Some(id) = store.enqueue(tenant, &run)? {
             tracing::info!(job = %job.name, tick = %at, run = id, "scheduled run queued");
@@ -81,15 +87,20 @@ fn sweep(
     let at = start.to_rfc3339_opts(SecondsFormat::Secs, true);
     let mut queued = Vec::new();
     for job in config.jobs.values().filter(|j| takes_webhooks(config, j)) {
+        let thorough = recheck_due(config, store, &job.name, now)?;
         let run = QueuedRun {
             run: NewRun {
                 job: job.name.clone(),
                 source: RunSource::Sweep,
-                triggered_by: format!("sweep:{minutes}m"),
+                triggered_by: match thorough {
+                    true => format!("sweep:{minutes}m recheck:{}h", config.serve.recheck_hours),
+                    false => format!("sweep:{minutes}m"),
+                },
             },
             targets: None,
             dedupe_key: Some(format!("sweep:{}:{}:{at}", config.tenant, job.name)),
             scheduled_for: None,
+            thorough,
         };
         if let Some(id) = store.enqueue(&config.tenant, &run)? {
             tracing::info!(job = %job.name, period = %at, run = id, "sweep run queued");
@@ -97,6 +108,24 @@ fn sweep(
         }
     }
     Ok(queued)
+}
+
+/// Whether this period's sweep of `job` is its re-check: the last
+/// thorough run was queued `recheck_hours` ago or more (or never was).
+fn recheck_due(
+    config: &Config,
+    store: &mut dyn HubStore,
+    job: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let hours = config.serve.recheck_hours as i64;
+    if hours == 0 {
+        return Ok(false);
+    }
+    Ok(match store.last_thorough(&config.tenant, job)? {
+        None => true,
+        Some(at) => now - at >= chrono::Duration::hours(hours),
+    })
 }
 
 /// Whether a step of `job` names a connector with `webhook` settings.

@@ -71,6 +71,7 @@ fn run_claimed(
         source: c.run.source,
         triggered_by: c.run.triggered_by.clone(),
         targets: c.targets.clone(),
+        full: c.thorough,
         queued: Some(c.run_id),
         lease: LeaseOptions::default(),
         ..RunOptions::default()

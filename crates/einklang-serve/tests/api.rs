@@ -3,11 +3,14 @@
 
 mod common;
 
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
 use common::{call, hub, token_of};
 use einklang_store::RunStatus;
 use serde_json::json;
+use std::sync::Arc;
 use std::time::Duration;
+use tower::ServiceExt;
 
 /// What another tenant's token gets where the caller's own succeeds.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -301,6 +304,66 @@ async fn every_route_answers_401_without_a_token_403_below_its_role_and_404_for_
     }
 }
 
+/// A browser's request from `origin` (a preflight when `method` is
+/// OPTIONS): the answer's status and headers.
+async fn from_origin(hub: &common::Hub, method: &str, origin: &str) -> (StatusCode, HeaderMap) {
+    let mut req = Request::builder()
+        .method(method)
+        .uri("/api/jobs")
+        .header("origin", origin);
+    if method == "OPTIONS" {
+        req = req
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "authorization");
+    } else {
+        req = req.header(
+            "authorization",
+            format!("Bearer {}", token_of("acme", "view")),
+        );
+    }
+    let answer = einklang_serve::app(Arc::clone(&hub.shared))
+        .oneshot(req.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    (answer.status(), answer.headers().clone())
+}
+
+#[tokio::test]
+async fn browsers_of_the_named_origins_may_call_the_api_and_no_others() {
+    let config = common::CONFIG.replace(
+        "[jobs.import]",
+        "[serve]\ncors_origins = [\"https://crm.acme.example\"]\n\n[jobs.import]",
+    );
+    let hub = common::hub_with(&config, None);
+    let (status, headers) = from_origin(&hub, "OPTIONS", "https://crm.acme.example").await;
+    assert!(status.is_success(), "{status}");
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "https://crm.acme.example"
+    );
+    let allowed = headers["access-control-allow-headers"].to_str().unwrap();
+    assert!(allowed.contains("authorization"), "{allowed}");
+    let (status, headers) = from_origin(&hub, "GET", "https://crm.acme.example").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "https://crm.acme.example"
+    );
+    assert!(headers["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .contains("location"));
+    let (_, headers) = from_origin(&hub, "GET", "https://evil.example").await;
+    assert!(
+        !headers.contains_key("access-control-allow-origin"),
+        "another origin gets no grant"
+    );
+    // without cors_origins, no grant at all
+    let plain = common::hub();
+    let (_, headers) = from_origin(&plain, "GET", "https://crm.acme.example").await;
+    assert!(!headers.contains_key("access-control-allow-origin"));
+}
+
 #[tokio::test]
 async fn health_and_readiness_need_no_token() {
     let hub = hub();
@@ -371,6 +434,39 @@ async fn a_triggered_run_is_queued_with_its_id_and_a_worker_runs_it_under_that_i
     assert_eq!(
         store.run("acme", id).unwrap().unwrap().status,
         RunStatus::Succeeded
+    );
+}
+
+#[tokio::test]
+async fn a_full_run_compares_every_record_where_a_plain_one_sees_the_source_unchanged() {
+    let hub = hub();
+    let ops = token_of("acme", "ops");
+    let (kick, worker) = common::worker(&hub);
+    let mut last = Vec::new();
+    for body in [None, None, Some(json!({ "full": true }))] {
+        let (status, answer, _) =
+            call(&hub, "POST", "/api/jobs/import/runs", Some(&ops), body).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+        let id = answer["run_id"].as_i64().unwrap();
+        last.push(common::run_until_over(&hub, id, &ops).await);
+    }
+    kick.stop();
+    worker.join().unwrap();
+    assert_eq!(last[0]["counters"]["created"], 2, "{}", last[0]);
+    assert_eq!(
+        last[1]["counters"]["sources_unchanged"], 1,
+        "a plain run trusts the fingerprint: {}",
+        last[1]
+    );
+    assert_eq!(
+        last[2]["counters"]["unchanged"], 2,
+        "the full one compared both records: {}",
+        last[2]
+    );
+    assert!(
+        last[2]["counters"]["sources_unchanged"].is_null(),
+        "{}",
+        last[2]
     );
 }
 

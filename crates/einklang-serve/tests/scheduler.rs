@@ -142,18 +142,19 @@ sweep_minutes = 15
     );
     let run = a.run("acme", first[0]).unwrap().unwrap();
     assert_eq!((run.job.as_str(), run.source), ("crm", RunSource::Sweep));
-    assert_eq!(run.triggered_by, "sweep:15m");
+    assert_eq!(
+        run.triggered_by, "sweep:15m recheck:24h",
+        "no thorough run yet: the first sweep compares every record"
+    );
     assert!(
         tick(&hub.config, b.as_mut(), since, at("2026-12-06T10:14:59Z"))
             .unwrap()
             .is_empty()
     );
-    assert_eq!(
-        tick(&hub.config, b.as_mut(), since, at("2026-12-06T10:15:00Z"))
-            .unwrap()
-            .len(),
-        1
-    );
+    let second = tick(&hub.config, b.as_mut(), since, at("2026-12-06T10:15:00Z")).unwrap();
+    assert_eq!(second.len(), 1);
+    let run = a.run("acme", second[0]).unwrap().unwrap();
+    assert_eq!(run.triggered_by, "sweep:15m", "the re-check is a day away");
     assert!(
         tick(&hub.config, a.as_mut(), since, at("2026-12-06T10:16:00Z"))
             .unwrap()
@@ -165,4 +166,56 @@ sweep_minutes = 15
         None,
         "a sweep is no schedule tick"
     );
+    // a day after the thorough run was queued, the sweep re-checks again
+    let later = Utc::now() + chrono::Duration::hours(25);
+    let third = tick(&hub.config, a.as_mut(), since, later).unwrap();
+    assert_eq!(third.len(), 1);
+    let claims: Vec<(i64, bool)> = std::iter::from_fn(|| {
+        a.claim("acme", "w", std::time::Duration::from_secs(30))
+            .unwrap()
+            .map(|c| (c.run_id, c.thorough))
+    })
+    .collect();
+    assert_eq!(
+        claims,
+        [(first[0], true), (second[0], false), (third[0], true)],
+        "workers see which sweeps are thorough (and run them as `full`)"
+    );
+}
+
+#[test]
+fn recheck_hours_zero_never_makes_a_sweep_thorough() {
+    let config = r#"
+store = "hub.db"
+tenant = "acme"
+
+[entities.contact]
+name = "text"
+
+[connectors.crm]
+kind = "http"
+base_url = "http://127.0.0.1:9"
+list = { path = "/contacts", records = "/list" }
+webhook = { signature_header = "X-Signature", secret = "s", ids = ["/id"] }
+
+[map.crm.contact]
+id = "id"
+fields = { name = "name" }
+
+[jobs.crm]
+pull = ["crm"]
+
+[serve]
+recheck_hours = 0
+"#;
+    let hub = common::hub_with(config, None);
+    let mut a = common::open(&hub.config);
+    let ids = tick(&hub.config, a.as_mut(), Utc::now(), Utc::now()).unwrap();
+    assert_eq!(ids.len(), 1);
+    let claimed = a
+        .claim("acme", "w", std::time::Duration::from_secs(30))
+        .unwrap()
+        .unwrap();
+    assert!(!claimed.thorough);
+    assert_eq!(a.last_thorough("acme", "crm").unwrap(), None);
 }

@@ -300,6 +300,18 @@ CREATE UNIQUE INDEX api_tokens_name ON api_tokens (tenant, name) WHERE revoked_a
 CREATE INDEX links_attention ON links (tenant, status, id) WHERE status <> 'clean';
 ",
     },
+    Migration {
+        version: 8,
+        name: "queued runs that compare every record (the daily re-check of the sweep)",
+        sqlite: "
+ALTER TABLE run_queue ADD COLUMN thorough INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX run_queue_thorough ON run_queue (tenant, job, created_at) WHERE thorough = 1;
+",
+        postgres: "
+ALTER TABLE run_queue ADD COLUMN thorough BOOLEAN NOT NULL DEFAULT false;
+CREATE INDEX run_queue_thorough ON run_queue (tenant, job, created_at) WHERE thorough;
+",
+    },
 ];
 
 /// Check an applied migration against this build; `Err` when it was edited.

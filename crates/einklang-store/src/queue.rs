@@ -42,6 +42,9 @@ pub struct QueuedRun {
     pub dedupe_key: Option<String>,
     /// The schedule tick it runs for.
     pub scheduled_for: Option<DateTime<Utc>>,
+    /// Compare every record, ignoring source fingerprints (the engine's
+    /// `full`): the sweep's daily re-check, or a caller's full reconcile.
+    pub thorough: bool,
 }
 
 /// A run a worker claimed.
@@ -56,6 +59,8 @@ pub struct Claimed {
     pub targets: Option<BTreeMap<String, Vec<String>>>,
     /// How many times it was claimed, this claim included.
     pub attempts: u32,
+    /// Compare every record, as enqueued.
+    pub thorough: bool,
 }
 
 /// The queue (see the module docs). Every method is scoped to a tenant.
@@ -104,6 +109,10 @@ pub trait RunQueue {
 
     /// The run is over (whatever its status): out of the queue.
     fn complete(&mut self, tenant: &str, run: RunId, worker: &str) -> Result<()>;
+
+    /// When the latest thorough run of `job` was queued (the sweep's
+    /// daily re-check looks here).
+    fn last_thorough(&mut self, tenant: &str, job: &str) -> Result<Option<DateTime<Utc>>>;
 
     /// Runs waiting or claimed.
     fn queue_depth(&mut self, tenant: &str) -> Result<u64>;
@@ -168,7 +177,7 @@ pub(crate) fn claimed(
     targets: Option<&str>,
     source: &str,
     triggered_by: String,
-    attempts: u32,
+    (attempts, thorough): (u32, bool),
 ) -> Result<Claimed> {
     Ok(Claimed {
         run_id,
@@ -184,5 +193,6 @@ pub(crate) fn claimed(
             .map(|t| migrate::parse("run_queue targets", t))
             .transpose()?,
         attempts,
+        thorough,
     })
 }

@@ -36,9 +36,10 @@ impl RunQueue for PgStore {
                 .map(|t| serde_json::from_str(&t).expect("JSON just written"));
             // a concurrent enqueue of the same key loses here, not above
             let n = c.execute(
-                "INSERT INTO run_queue (run_id, tenant, job, targets, dedupe_key, scheduled_for, state)
-                 VALUES ($1, $2, $3, $4, $5, $6, 'queued') ON CONFLICT (dedupe_key) DO NOTHING",
-                &[&id, &tenant, &q.run.job, &targets, &q.dedupe_key, &q.scheduled_for],
+                "INSERT INTO run_queue (run_id, tenant, job, targets, dedupe_key, scheduled_for, state,
+                     thorough)
+                 VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7) ON CONFLICT (dedupe_key) DO NOTHING",
+                &[&id, &tenant, &q.run.job, &targets, &q.dedupe_key, &q.scheduled_for, &q.thorough],
             )?;
             if n == 0 {
                 c.execute("DELETE FROM runs WHERE id = $1", &[&id])?;
@@ -115,7 +116,8 @@ impl RunQueue for PgStore {
                  WHERE tenant = $1 AND ((state = 'queued' AND not_before <= now())
                     OR (state = 'claimed' AND claim_expires_at < now()))
                  ORDER BY run_id LIMIT 1 FOR UPDATE SKIP LOCKED)
-             RETURNING q.run_id, q.job, q.targets::text, r.source, r.triggered_by, q.attempts",
+             RETURNING q.run_id, q.job, q.targets::text, r.source, r.triggered_by, q.attempts,
+                 q.thorough",
             &[&tenant, &worker, &secs(ttl)],
         )?;
         let Some(r) = rows.first() else {
@@ -130,7 +132,7 @@ impl RunQueue for PgStore {
             targets.as_deref(),
             &source,
             r.get(4),
-            attempts as u32,
+            (attempts as u32, r.get(6)),
         )
         .map(Some)
     }
@@ -210,6 +212,17 @@ impl RunQueue for PgStore {
             .client
             .query_one(
                 "SELECT max(scheduled_for) FROM run_queue WHERE tenant = $1 AND job = $2",
+                &[&tenant, &job],
+            )?
+            .get(0))
+    }
+
+    fn last_thorough(&mut self, tenant: &str, job: &str) -> Result<Option<DateTime<Utc>>> {
+        Ok(self
+            .client
+            .query_one(
+                "SELECT max(created_at) FROM run_queue
+                 WHERE tenant = $1 AND job = $2 AND thorough",
                 &[&tenant, &job],
             )?
             .get(0))

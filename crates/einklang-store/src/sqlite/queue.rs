@@ -49,8 +49,8 @@ impl RunQueue for SqliteStore {
             let id = c.last_insert_rowid();
             c.execute(
                 "INSERT INTO run_queue (run_id, tenant, job, targets, dedupe_key, scheduled_for,
-                     state, not_before, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?7)",
+                     state, not_before, created_at, thorough)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?7, ?8)",
                 params![
                     id,
                     tenant,
@@ -58,7 +58,8 @@ impl RunQueue for SqliteStore {
                     targets_json(&q.targets),
                     q.dedupe_key,
                     q.scheduled_for.map(text),
-                    now
+                    now,
+                    q.thorough
                 ],
             )?;
             Ok(Some(id))
@@ -137,7 +138,8 @@ impl RunQueue for SqliteStore {
             let now = text(Utc::now());
             let row = c
                 .query_row(
-                    "SELECT q.run_id, q.job, q.targets, r.source, r.triggered_by, q.attempts
+                    "SELECT q.run_id, q.job, q.targets, r.source, r.triggered_by, q.attempts,
+                         q.thorough
                      FROM run_queue q JOIN runs r ON r.id = q.run_id
                      WHERE q.tenant = ?1 AND ((q.state = 'queued' AND q.not_before <= ?2)
                         OR (q.state = 'claimed' AND q.claim_expires_at < ?2))
@@ -150,7 +152,7 @@ impl RunQueue for SqliteStore {
                             r.get::<_, Option<String>>(2)?,
                             r.get::<_, String>(3)?,
                             r.get::<_, String>(4)?,
-                            r.get::<_, u32>(5)?,
+                            (r.get::<_, u32>(5)?, r.get::<_, bool>(6)?),
                         ))
                     },
                 )
@@ -164,8 +166,15 @@ impl RunQueue for SqliteStore {
             }
             Ok(row)
         })?;
-        row.map(|(run_id, job, targets, source, by, attempts)| {
-            claimed(run_id, job, targets.as_deref(), &source, by, attempts + 1)
+        row.map(|(run_id, job, targets, source, by, (attempts, thorough))| {
+            claimed(
+                run_id,
+                job,
+                targets.as_deref(),
+                &source,
+                by,
+                (attempts + 1, thorough),
+            )
         })
         .transpose()
     }
@@ -261,6 +270,19 @@ impl RunQueue for SqliteStore {
             )
             .map_err(self.err())?;
         t.map(|t| time("run_queue scheduled_for", &t)).transpose()
+    }
+
+    fn last_thorough(&mut self, tenant: &str, job: &str) -> Result<Option<DateTime<Utc>>> {
+        let t: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT max(created_at) FROM run_queue
+                 WHERE tenant = ?1 AND job = ?2 AND thorough = 1",
+                params![tenant, job],
+                |r| r.get(0),
+            )
+            .map_err(self.err())?;
+        t.map(|t| time("run_queue created_at", &t)).transpose()
     }
 }
 

@@ -19,6 +19,7 @@ fn queued(job: &str, key: Option<&str>, tick: Option<DateTime<Utc>>) -> QueuedRu
         targets: None,
         dedupe_key: key.map(str::to_string),
         scheduled_for: tick,
+        thorough: false,
     }
 }
 
@@ -269,5 +270,30 @@ fn the_claims_of_a_worker_whose_process_is_gone_are_given_back_at_once() {
             None,
             "{b} stays with its live worker"
         );
+    });
+}
+
+#[test]
+fn a_thorough_run_is_claimed_as_thorough_and_remembered_per_job() {
+    both(|s| {
+        assert_eq!(s.last_thorough("t", "crm").unwrap(), None);
+        let plain = s.enqueue("t", &queued("crm", None, None)).unwrap().unwrap();
+        assert_eq!(
+            s.last_thorough("t", "crm").unwrap(),
+            None,
+            "a plain run is not one"
+        );
+        let mut run = queued("crm", None, None);
+        run.thorough = true;
+        let before = Utc::now() - chrono::Duration::seconds(5);
+        let deep = s.enqueue("t", &run).unwrap().unwrap();
+        let at = s.last_thorough("t", "crm").unwrap().expect("remembered");
+        assert!(at >= before && at <= Utc::now() + chrono::Duration::seconds(5));
+        assert_eq!(s.last_thorough("t", "erp").unwrap(), None, "per job");
+        assert_eq!(s.last_thorough("u", "crm").unwrap(), None, "per tenant");
+        let first = s.claim("t", "w1", TTL).unwrap().unwrap();
+        assert_eq!((first.run_id, first.thorough), (plain, false));
+        let second = s.claim("t", "w1", TTL).unwrap().unwrap();
+        assert_eq!((second.run_id, second.thorough), (deep, true));
     });
 }
