@@ -17,6 +17,7 @@ pub mod api;
 pub mod auth;
 pub mod decisions;
 pub mod events;
+pub mod intake;
 pub mod live;
 pub mod metrics;
 pub mod notify;
@@ -48,6 +49,10 @@ pub struct Shared {
     pub kick: Arc<Kick>,
     /// The connectors that take webhooks, by tenant.
     pub(crate) receivers: Mutex<std::collections::BTreeMap<String, webhooks::Receivers>>,
+    /// Webhook calls accepted lately, to recognise their copies.
+    pub(crate) replay: Mutex<intake::replay::Replay>,
+    /// The limits of the port ([`intake::Limits`]).
+    pub limits: intake::Limits,
     /// Progress of the runs this process works on.
     pub live: Arc<live::LiveRuns>,
     /// When the service started.
@@ -74,6 +79,8 @@ impl Shared {
             store: Mutex::new(store),
             kick,
             receivers: Mutex::new(receivers),
+            replay: Mutex::new(intake::replay::Replay::new(intake::replay::CAPACITY)),
+            limits: intake::Limits::default(),
             live,
             started: Instant::now(),
         }))

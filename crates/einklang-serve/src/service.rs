@@ -1,6 +1,8 @@
 //! The service as a whole: workers, scheduler and API in one process,
-//! and its shutdown. SIGTERM (or Ctrl-C) stops the intake — the listener
-//! closes, requests in flight are answered — and tells the workers and
+//! and its shutdown. The port is served by [`crate::intake::conn`]
+//! (a cap on connections, header timeouts). SIGTERM (or Ctrl-C) stops the
+//! intake — the listener closes, requests in flight get up to
+//! [`crate::intake::conn::DRAIN`] to be answered — and tells the workers and
 //! the scheduler to stop; runs in flight get `[serve] shutdown_seconds`
 //! to finish. A run still going then is left to the store's guarantees:
 //! each batch it committed is whole, its leases and its queue claim
@@ -112,10 +114,11 @@ pub fn serve(config: Config, listen: Option<String>) -> Result<(), ServeError> {
             settings.workers,
             tenants.keys().cloned().collect::<Vec<_>>().join(", ")
         );
-        axum::serve(listener, crate::app(shared))
-            .with_graceful_shutdown(stop_signal())
-            .await
-            .map_err(ServeError::Http)
+        let limits = shared.limits.clone();
+        let slots = crate::intake::conn::Slots::new(limits.max_connections.max(1));
+        let port = (slots, limits.header_timeout);
+        crate::intake::conn::run(listener, crate::app(shared), port, stop_signal()).await;
+        Ok::<(), ServeError>(())
     });
     kick.stop();
     let deadline = Instant::now() + Duration::from_secs(settings.shutdown_seconds);

@@ -9,13 +9,17 @@
 //!
 //! No API token: the sender proves itself by the connector's scheme.
 //! Answers: 202 `{"accepted": ids, "runs": [...]}`; 200 with the token for
-//! Graph's `validationToken`; 401 when the scheme refuses the call; 404
-//! for a connector that takes no webhooks or that no job reads.
+//! Graph's `validationToken`; 200 `{"duplicate": true}` for a copy of a
+//! call accepted within its window (its MAC or delivery id seen: nothing
+//! queued, 2xx so the sender stops retrying); 401 when the scheme refuses
+//! the call; 404 for a connector that takes no webhooks or that no job
+//! reads; 413 for a body over 1 MiB, 408 for one that takes over 10 s
+//! ([`crate::intake`]).
 
+use crate::intake::{self, Verdict};
 use crate::{ApiError, Shared};
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use einklang_config::{Config, Step};
@@ -75,13 +79,11 @@ fn jobs_of(config: &Config, connector: &str) -> Vec<String> {
 }
 
 /// The route of a service serving one tenant.
-#[utoipa::path(post, path = "/webhooks/{connector}", tag = "webhooks", params(("connector" = String, Path, description = "a connector with `webhook` settings")), request_body(content = String, description = "as the sender posts it; checked by the connector's scheme"), responses((status = 202, description = "queued: `accepted` ids, `runs`"), (status = 200, description = "Microsoft Graph handshake: the validation token", content_type = "text/plain"), (status = 401, description = "the scheme refused the call"), (status = 404, description = "the connector takes no webhooks here, or the service serves several tenants (use /webhooks/{tenant}/{connector})")))]
+#[utoipa::path(post, path = "/webhooks/{connector}", tag = "webhooks", params(("connector" = String, Path, description = "a connector with `webhook` settings")), request_body(content = String, description = "as the sender posts it; checked by the connector's scheme"), responses((status = 202, description = "queued: `accepted` ids, `runs`"), (status = 200, description = "Microsoft Graph handshake: the validation token (text/plain), or `{\"duplicate\": true}` for a copy of an accepted call"), (status = 413, description = "the body is over 1 MiB"), (status = 401, description = "the scheme refused the call"), (status = 404, description = "the connector takes no webhooks here, or the service serves several tenants (use /webhooks/{tenant}/{connector})")))]
 pub async fn receive(
     State(s): State<Arc<Shared>>,
     Path(connector): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> Result<Response, ApiError> {
     let tenant = match s.configs.keys().collect::<Vec<_>>()[..] {
         [one] => one.clone(),
@@ -92,28 +94,24 @@ pub async fn receive(
             ))
         }
     };
-    take(s, (tenant, connector), uri, headers, body).await
+    take(s, (tenant, connector), request).await
 }
 
 /// The route naming the tenant.
-#[utoipa::path(post, path = "/webhooks/{tenant}/{connector}", tag = "webhooks", params(("tenant" = String, Path, description = "a tenant this service serves"), ("connector" = String, Path, description = "a connector with `webhook` settings")), request_body(content = String, description = "as the sender posts it; checked by the tenant's connector's scheme"), responses((status = 202, description = "queued: `accepted` ids, `runs`"), (status = 200, description = "Microsoft Graph handshake: the validation token", content_type = "text/plain"), (status = 401, description = "the scheme refused the call"), (status = 404, description = "no such tenant here, or its connector takes no webhooks")))]
+#[utoipa::path(post, path = "/webhooks/{tenant}/{connector}", tag = "webhooks", params(("tenant" = String, Path, description = "a tenant this service serves"), ("connector" = String, Path, description = "a connector with `webhook` settings")), request_body(content = String, description = "as the sender posts it; checked by the tenant's connector's scheme"), responses((status = 202, description = "queued: `accepted` ids, `runs`"), (status = 200, description = "Microsoft Graph handshake: the validation token (text/plain), or `{\"duplicate\": true}` for a copy of an accepted call"), (status = 413, description = "the body is over 1 MiB"), (status = 401, description = "the scheme refused the call"), (status = 404, description = "no such tenant here, or its connector takes no webhooks")))]
 pub async fn receive_for(
     State(s): State<Arc<Shared>>,
     Path((tenant, connector)): Path<(String, String)>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> Result<Response, ApiError> {
-    take(s, (tenant, connector), uri, headers, body).await
+    take(s, (tenant, connector), request).await
 }
 
 /// A call for `connector` of `tenant`, checked and queued.
 async fn take(
     s: Arc<Shared>,
     (tenant, connector): (String, String),
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> Result<Response, ApiError> {
     let config = s.config_of(&tenant).map_err(|_| {
         ApiError::NotFound(format!("no tenant `{}` here", crate::clip(&tenant, 100)))
@@ -124,29 +122,35 @@ async fn take(
             crate::clip(&connector, 100)
         ))
     };
-    let headers: Vec<(String, String)> = headers
-        .iter()
-        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
-        .collect();
+    let (parts, body) = request.into_parts();
+    let body = match intake::body::read(&parts.headers, body, &s.limits.body).await {
+        Ok(body) => body,
+        Err(refused) => return Ok(refused),
+    };
     let verdict = {
         let receivers = s.receivers.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(c) = receivers.get(&tenant).and_then(|r| r.get(&connector)) else {
-            return Err(not_here());
-        };
-        c.webhook(uri.query().unwrap_or(""), &headers, &body)
+        let c = receivers.get(&tenant).and_then(|r| r.get(&connector));
+        let call = (parts.uri.query().unwrap_or(""), &parts.headers, &body[..]);
+        intake::check(
+            c.map(|c| c.as_ref()),
+            &format!("{tenant}/{connector}"),
+            call,
+            &s.replay,
+        )
     };
     let delivery = match verdict {
-        None => return Err(not_here()),
-        Some(Err(reason)) => {
+        Verdict::NotHere => return Err(not_here()),
+        Verdict::Refused(reason) => {
             tracing::warn!(connector = %connector, %reason, "webhook refused");
             return Err(ApiError::Unauthorized(reason));
         }
-        Some(Ok(d)) => d,
+        Verdict::Handshake(token) => return Ok(intake::handshake(token)),
+        Verdict::Copy => {
+            tracing::debug!(connector = %connector, "a copy of an accepted webhook call");
+            return Ok(intake::copy());
+        }
+        Verdict::Accepted(d) => d,
     };
-    if let Some(token) = delivery.handshake {
-        let text = [(header::CONTENT_TYPE, "text/plain; charset=utf-8")];
-        return Ok((StatusCode::OK, text, token).into_response());
-    }
     let jobs = jobs_of(&config, &connector);
     if jobs.is_empty() {
         return Err(not_here());

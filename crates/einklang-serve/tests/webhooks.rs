@@ -1,6 +1,7 @@
 //! Webhooks into `einklang serve`: a signed call becomes a targeted run
 //! that reads only the record it names; a burst for a few records makes
-//! few runs, each record synced; a bad signature queues nothing.
+//! few runs, each record synced; a bad signature queues nothing; a copy
+//! of an accepted call is answered and queues nothing.
 
 mod common;
 
@@ -55,8 +56,20 @@ async fn hook(
     ids: &[u64],
     signature: Option<String>,
 ) -> (StatusCode, serde_json::Value) {
+    static EVENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let event = EVENT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let list: Vec<_> = ids.iter().map(|i| json!({ "id": i.to_string() })).collect();
-    let body = json!({ "contacts": { "update": list } }).to_string();
+    // each call an event of its own, as a CRM sends them
+    let body = json!({ "contacts": { "update": list }, "event": event }).to_string();
+    send(hub, body, signature).await
+}
+
+/// Post `body` signed (or with `signature`).
+async fn send(
+    hub: &common::Hub,
+    body: String,
+    signature: Option<String>,
+) -> (StatusCode, serde_json::Value) {
     let sig = signature.unwrap_or_else(|| sign(&body));
     let req = axum::http::Request::builder()
         .method("POST")
@@ -136,6 +149,26 @@ async fn a_signed_call_syncs_the_named_record_and_a_burst_makes_few_runs() {
         log.iter().all(|r| !r.ends_with("/api/v4/contacts")),
         "no listing: {log:?}"
     );
+
+    // the sender's retry of a call accepted already: answered, not run
+    let call = json!({ "contacts": { "update": [{ "id": ids[4].to_string() }] } }).to_string();
+    let (status, body) = send(&hub, call.clone(), None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    wait_idle(&hub);
+    let runs_before = store.runs("acme", 100).unwrap().len();
+    for _ in 0..3 {
+        let (status, body) = send(&hub, call.clone(), None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["duplicate"], true, "{body}");
+    }
+    assert_eq!(
+        store.runs("acme", 100).unwrap().len(),
+        runs_before,
+        "copies queue nothing"
+    );
+    // a body over the limit is refused before it is read
+    let (status, _) = send(&hub, "x".repeat((1 << 20) + 1), None).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 
     // a burst: 200 calls for 5 records, all changed
     for i in 0..5 {
@@ -407,6 +440,7 @@ async fn records_are_shown_mapped_and_synced_now_by_id() {
         log.iter().all(|r| !r.ends_with("/api/v4/contacts")),
         "no listing: {log:?}"
     );
+
     assert_eq!(
         log.iter().filter(|r| r.starts_with("GET")).count(),
         3,

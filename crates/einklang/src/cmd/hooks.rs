@@ -15,14 +15,11 @@
 //! `--body-timeout`. `GET /healthz` answers 200 with the job, the last
 //! run and the open connections.
 //!
-//! axum on a single-threaded tokio runtime in a thread of its own, served
-//! connection by connection by [`serve`] (timeouts and the connection
-//! cap); copies are recognised by [`replay`]. The sync loop stays
-//! synchronous.
-
-mod body;
-mod replay;
-mod serve;
+//! axum on a single-threaded tokio runtime in a thread of its own. The
+//! port, the body limits, the check of a call and the recognition of
+//! copies are `einklang serve`'s ([`einklang_serve::intake`]): this
+//! receiver differs only in what a call does — it wakes the sync loop
+//! (which stays synchronous) instead of queueing a run in the store.
 
 use super::watch::Trigger;
 use axum::extract::{Path, Request, State};
@@ -33,11 +30,12 @@ use axum::{Json, Router};
 use einklang_config::Config;
 use einklang_connectors::Connector;
 use einklang_engine::RunReport;
+use einklang_serve::intake::{self, body, conn, replay, Verdict};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Limits of the webhook port (`sync --listen`).
 #[derive(clap::Args, Clone, Debug)]
@@ -83,7 +81,7 @@ struct Shared {
     wake: Sender<Wake>,
     replay: Mutex<replay::Replay>,
     last_run: Mutex<Value>,
-    slots: Arc<serve::Slots>,
+    slots: Arc<conn::Slots>,
     body: body::Limits,
 }
 
@@ -118,7 +116,7 @@ pub fn start(
     let (tx, rx) = channel();
     let max = limits
         .max_connections
-        .unwrap_or_else(serve::default_max_connections)
+        .unwrap_or_else(conn::default_max_connections)
         .max(1);
     let shared = Arc::new(Shared {
         job: job.to_string(),
@@ -126,7 +124,7 @@ pub fn start(
         wake: tx,
         replay: Mutex::new(replay::Replay::new(replay::CAPACITY)),
         last_run: Mutex::new(Value::Null),
-        slots: serve::Slots::new(max),
+        slots: conn::Slots::new(max),
         body: body::Limits {
             max: limits.max_body,
             timeout: Duration::from_secs(limits.body_timeout),
@@ -151,7 +149,10 @@ pub fn start(
     std::thread::spawn(move || {
         runtime.block_on(async move {
             match tokio::net::TcpListener::from_std(listener) {
-                Ok(l) => serve::run(l, app, slots, header_timeout).await,
+                Ok(l) => {
+                    let forever = std::future::pending::<()>();
+                    conn::run(l, app, (slots, header_timeout), forever).await
+                }
                 Err(e) => eprintln!("einklang: the webhook listener stopped: {e}"),
             }
         });
@@ -193,42 +194,22 @@ async fn receive(
         Ok(body) => body,
         Err(refused) => return refused,
     };
-    let headers: Vec<(String, String)> = parts
-        .headers
-        .iter()
-        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
-        .collect();
     let verdict = {
         let connectors = shared.connectors.lock().expect("connectors");
-        connectors
-            .get(&connector)
-            .and_then(|c| c.webhook(&query, &headers, &body))
+        let call = (query.as_str(), &parts.headers, &body[..]);
+        let c = connectors.get(&connector).map(|c| c.as_ref());
+        intake::check(c, &connector, call, &shared.replay)
     };
     let delivery = match verdict {
-        None => return not_here(),
-        Some(Err(reason)) => {
+        Verdict::NotHere => return not_here(),
+        Verdict::Refused(reason) => {
             eprintln!("einklang: webhook for `{connector}` refused: {reason}");
             return (StatusCode::UNAUTHORIZED, Json(json!({"error": reason}))).into_response();
         }
-        Some(Ok(delivery)) => delivery,
+        Verdict::Handshake(token) => return intake::handshake(token),
+        Verdict::Copy => return intake::copy(),
+        Verdict::Accepted(delivery) => delivery,
     };
-    if let Some(token) = delivery.handshake {
-        // Microsoft Graph's subscription validation: echo the token
-        let text = [(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; charset=utf-8",
-        )];
-        return (StatusCode::OK, text, token).into_response();
-    }
-    let first = shared
-        .replay
-        .lock()
-        .expect("replay")
-        .first(&connector, &delivery, Instant::now());
-    if !first {
-        let answer = json!({"duplicate": true, "ignored": true});
-        return (StatusCode::OK, Json(answer)).into_response();
-    }
     let n = delivery.ids.len();
     let _ = shared.wake.send(Wake {
         connector,

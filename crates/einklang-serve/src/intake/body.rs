@@ -1,4 +1,4 @@
-//! Reading a webhook's body within the port's limits: a `Content-Length`
+//! Reading a request's body within the port's limits: a `Content-Length`
 //! over the cap is answered 413 before a byte of the body is read; a
 //! chunked body is cut off at the cap (`http_body_util::Limited`); the
 //! whole body must arrive within the timeout, else 408. Every refusal
@@ -14,6 +14,7 @@ use serde_json::json;
 use std::time::Duration;
 
 /// The body limits.
+#[derive(Clone, Debug)]
 pub struct Limits {
     /// Bytes at most.
     pub max: u64,

@@ -1,5 +1,6 @@
-//! The webhook port's connections, served one by one with hyper so that
-//! the internet cannot starve the sync:
+//! A port's connections, served one by one with hyper so that the
+//! internet cannot starve the sync (the API and webhooks of `einklang
+//! serve`, the webhook port of `sync --watch --listen`):
 //!
 //! - **Timeouts.** hyper's `header_read_timeout` closes a connection
 //!   whose request headers are not complete in time — also an idle
@@ -51,21 +52,31 @@ fn cap_for(open_files: Option<u64>) -> usize {
     open_files.map_or(1024, |n| (n / 4).clamp(16, 1024) as usize)
 }
 
-/// Accept and serve connections until the process ends.
-pub async fn run(listener: TcpListener, app: Router, slots: Arc<Slots>, header_timeout: Duration) {
+/// Accept and serve connections until `stop` completes; then wait up
+/// to [`DRAIN`] for the requests in progress to be answered (a call
+/// cut off later was never answered, so its sender sends it again).
+pub async fn run(
+    listener: TcpListener,
+    app: Router,
+    (slots, header_timeout): (Arc<Slots>, Duration),
+    stop: impl Future<Output = ()>,
+) {
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(header_timeout)
         .max_buf_size(MAX_HEAD);
     let mut failing = false;
+    tokio::pin!(stop);
     loop {
-        let stream = match listener.accept().await {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = &mut stop => break,
+        };
+        let stream = match accepted {
             Ok((stream, _)) => stream,
             Err(e) => {
                 if !failing {
-                    eprintln!(
-                        "einklang: the webhook port cannot accept connections: {e} (retrying)"
-                    );
+                    tracing::warn!(error = %e, "the port cannot accept connections (retrying)");
                 }
                 failing = true;
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -81,7 +92,14 @@ pub async fn run(listener: TcpListener, app: Router, slots: Arc<Slots>, header_t
         let conn = http.serve_connection(TokioIo::new(stream), service);
         tokio::spawn(slot.serve(conn));
     }
+    let until = tokio::time::Instant::now() + DRAIN;
+    while slots.busy() > 0 && tokio::time::Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
+
+/// How long a stopped port waits for the requests in progress.
+pub const DRAIN: Duration = Duration::from_secs(5);
 
 /// Answer 503 without waiting (a full send buffer drops it) and close.
 fn refuse(stream: &TcpStream) {
@@ -146,6 +164,14 @@ impl Slots {
     /// Connections open now.
     pub fn open(&self) -> usize {
         self.open.lock().expect("slots").len()
+    }
+
+    /// Connections with a request in progress.
+    pub fn busy(&self) -> usize {
+        let open = self.open.lock().expect("slots");
+        open.values()
+            .filter(|c| c.requests.load(Ordering::Acquire) > 0)
+            .count()
     }
 
     /// The cap.
