@@ -15,6 +15,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod changes;
 pub mod decisions;
 pub mod events;
 pub mod intake;

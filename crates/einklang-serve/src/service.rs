@@ -62,7 +62,7 @@ pub fn serve(config: Config, listen: Option<String>) -> Result<(), ServeError> {
     let kick = Arc::new(Kick::default());
     let poll = Duration::from_secs(settings.poll_seconds);
     let live = Arc::new(crate::live::LiveRuns::default());
-    // per tenant: its workers, its scheduler, its notifier
+    // per tenant: its workers, its scheduler, its notifier, its change listeners
     let mut threads = Vec::new();
     for (name, c) in &tenants {
         let prefix = format!(
@@ -91,6 +91,11 @@ pub fn serve(config: Config, listen: Option<String>) -> Result<(), ServeError> {
         let (nc, k) = (Arc::clone(c), Arc::clone(&kick));
         threads.push(std::thread::spawn(move || {
             crate::notify::run(&nc, store.as_mut(), &k, poll)
+        }));
+        let mut store = einklang_store::open(&c.store.as_open_str())?;
+        let (cc, k) = (Arc::clone(c), Arc::clone(&kick));
+        threads.push(std::thread::spawn(move || {
+            crate::changes::run(&cc, store.as_mut(), &k)
         }));
     }
     let api_store = einklang_store::open(&config.store.as_open_str())?;

@@ -114,6 +114,9 @@ pub trait RunQueue {
     /// daily re-check looks here).
     fn last_thorough(&mut self, tenant: &str, job: &str) -> Result<Option<DateTime<Utc>>>;
 
+    /// Whether `job` has a run queued and not yet claimed.
+    fn waiting(&mut self, tenant: &str, job: &str) -> Result<bool>;
+
     /// Runs waiting or claimed.
     fn queue_depth(&mut self, tenant: &str) -> Result<u64>;
 

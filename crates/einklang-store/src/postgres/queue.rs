@@ -217,6 +217,17 @@ impl RunQueue for PgStore {
             .get(0))
     }
 
+    fn waiting(&mut self, tenant: &str, job: &str) -> Result<bool> {
+        Ok(self
+            .client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM run_queue
+                 WHERE tenant = $1 AND job = $2 AND state = 'queued')",
+                &[&tenant, &job],
+            )?
+            .get(0))
+    }
+
     fn last_thorough(&mut self, tenant: &str, job: &str) -> Result<Option<DateTime<Utc>>> {
         Ok(self
             .client

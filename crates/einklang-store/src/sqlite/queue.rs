@@ -272,6 +272,17 @@ impl RunQueue for SqliteStore {
         t.map(|t| time("run_queue scheduled_for", &t)).transpose()
     }
 
+    fn waiting(&mut self, tenant: &str, job: &str) -> Result<bool> {
+        self.conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM run_queue
+                 WHERE tenant = ?1 AND job = ?2 AND state = 'queued')",
+                params![tenant, job],
+                |r| r.get(0),
+            )
+            .map_err(self.err())
+    }
+
     fn last_thorough(&mut self, tenant: &str, job: &str) -> Result<Option<DateTime<Utc>>> {
         let t: Option<String> = self
             .conn

@@ -297,3 +297,19 @@ fn a_thorough_run_is_claimed_as_thorough_and_remembered_per_job() {
         assert_eq!((second.run_id, second.thorough), (deep, true));
     });
 }
+
+#[test]
+fn a_job_is_waiting_while_a_run_of_it_is_queued_and_not_once_claimed() {
+    both(|s| {
+        assert!(!s.waiting("t", "crm").unwrap());
+        s.enqueue("t", &queued("crm", None, None)).unwrap().unwrap();
+        assert!(s.waiting("t", "crm").unwrap());
+        assert!(!s.waiting("t", "erp").unwrap(), "per job");
+        assert!(!s.waiting("u", "crm").unwrap(), "per tenant");
+        s.claim("t", "w1", TTL).unwrap().unwrap();
+        assert!(
+            !s.waiting("t", "crm").unwrap(),
+            "claimed: it may have read already"
+        );
+    });
+}

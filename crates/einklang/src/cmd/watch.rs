@@ -11,53 +11,20 @@
 
 use super::hooks::Wake;
 use anyhow::Context;
-use einklang_config::{Config, Step};
+use einklang_config::Config;
 use einklang_connectors::excerpt;
-use einklang_connectors::ChangeListener;
 use einklang_store::RunSource;
 use std::collections::BTreeMap;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-/// The connectors a job's steps name, once each.
-pub fn job_connectors(config: &Config, job: &str) -> Vec<String> {
-    let Some(j) = config.jobs.get(job) else {
-        return Vec::new(); // the run reports the unknown job
-    };
-    let mut names: Vec<String> = Vec::new();
-    for step in &j.steps {
-        match step {
-            Step::Pull { connector, .. } | Step::Push { connector, .. } => {
-                names.push(connector.clone())
-            }
-            Step::Sync { connectors, .. } => names.extend(connectors.iter().cloned()),
-        }
-    }
-    names.sort();
-    names.dedup();
-    names
-}
+pub use einklang_serve::changes::{job_connectors, Listener};
 
-/// A named change listener.
-pub type Listener = (String, Box<dyn ChangeListener>);
-
-/// Listeners of the job's connectors that can report changes.
+/// Listeners of the job's connectors that can report changes (the same
+/// as `einklang serve` waits on: [`einklang_serve::changes`]).
 pub fn listeners(config: &Config, job: &str) -> anyhow::Result<Vec<Listener>> {
-    let mut out = Vec::new();
-    for name in job_connectors(config, job) {
-        let Some(cc) = config.connectors.get(&name) else {
-            continue;
-        };
-        let connector =
-            einklang_connectors::open(&cc.name, &cc.kind, &cc.settings, &config.base_dir)?;
-        let listener = connector
-            .listener()
-            .with_context(|| format!("watching connector `{name}`"))?;
-        if let Some(l) = listener {
-            out.push((name, l));
-        }
-    }
-    Ok(out)
+    einklang_serve::changes::listeners(config, &job_connectors(config, job))
+        .with_context(|| format!("watching the connectors of job `{job}`"))
 }
 
 /// What woke the watch, and what the run it starts is recorded as.
