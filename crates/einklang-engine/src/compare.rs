@@ -17,6 +17,7 @@ use std::collections::BTreeSet;
 
 /// One field on one side.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldCompare {
     /// The entity field.
     pub field: String,
@@ -32,6 +33,7 @@ pub struct FieldCompare {
 
 /// One linked system.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SideCompare {
     /// The connector.
     pub connector: String,

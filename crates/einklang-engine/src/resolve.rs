@@ -28,6 +28,7 @@ pub enum Choice {
 
 /// The outcome of a resolution.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Resolved {
     /// The conflict.
     pub conflict_id: i64,

@@ -16,6 +16,7 @@
 //! | `/api/conflicts…`, `/api/reviews…` | viewer / operator | [`crate::decisions`] |
 //! | `POST /webhooks/{connector}` | the connector's `webhook` scheme | queue a targeted run ([`crate::webhooks`]) |
 
+use crate::answers::{Health, JobView, Jobs, Queued, Ready, RunView, Runs};
 use crate::auth::Caller;
 use crate::{ApiError, Shared};
 use axum::extract::{Path, Query, State};
@@ -27,7 +28,6 @@ use chrono::Utc;
 use einklang_core::schedule::Schedule;
 use einklang_store::{NewRun, QueuedRun, Role, Run, RunSource, RunStatus};
 use serde::Deserialize;
-use serde_json::{json, Value};
 use std::sync::Arc;
 
 /// The OpenAPI document's frame: title, the token scheme, the tags.
@@ -146,12 +146,15 @@ fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
     )
 }
 
-#[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, description = "the process answers")))]
-async fn healthz(State(s): State<Arc<Shared>>) -> Json<Value> {
-    Json(json!({ "status": "ok", "uptime_seconds": s.started.elapsed().as_secs() }))
+#[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, body = crate::answers::Health, description = "the process answers")))]
+async fn healthz(State(s): State<Arc<Shared>>) -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        uptime_seconds: s.started.elapsed().as_secs(),
+    })
 }
 
-#[utoipa::path(get, path = "/readyz", tag = "service", responses((status = 200, description = "the store answers; `queued_runs`"), (status = 503, description = "the store does not answer")))]
+#[utoipa::path(get, path = "/readyz", tag = "service", responses((status = 200, body = crate::answers::Ready, description = "the store answers; `queued_runs`"), (status = 503, body = crate::answers::Ready, description = "the store does not answer")))]
 async fn readyz(State(s): State<Arc<Shared>>) -> Response {
     let tenants: Vec<String> = s.configs.keys().cloned().collect();
     let depth = move |st: &mut dyn einklang_store::HubStore| {
@@ -162,23 +165,32 @@ async fn readyz(State(s): State<Arc<Shared>>) -> Response {
         Ok::<_, einklang_store::StoreError>(n)
     };
     match s.with_store(depth).await {
-        Ok(depth) => Json(json!({ "status": "ready", "queued_runs": depth })).into_response(),
+        Ok(depth) => Json(Ready {
+            status: "ready",
+            queued_runs: Some(depth),
+            error: None,
+        })
+        .into_response(),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "not ready", "error": e.to_string() })),
+            Json(Ready {
+                status: "not ready",
+                queued_runs: None,
+                error: Some(e.to_string()),
+            }),
         )
             .into_response(),
     }
 }
 
-#[utoipa::path(get, path = "/api/jobs", tag = "jobs", security(("token" = [])), responses((status = 200, description = "each job: schedule, tz, next_run_at, last_run"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low"), (status = 404, description = "another tenant's token")))]
-async fn jobs(State(s): State<Arc<Shared>>, caller: Caller) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/api/jobs", tag = "jobs", security(("token" = [])), responses((status = 200, body = crate::answers::Jobs, description = "each job: schedule, tz, next_run_at, last_run"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low"), (status = 404, body = crate::answers::ErrorAnswer, description = "another tenant's token")))]
+async fn jobs(State(s): State<Arc<Shared>>, caller: Caller) -> Result<Json<Jobs>, ApiError> {
     caller.needs(Role::Viewer)?;
     let config = s.config_of(caller.tenant())?;
     let tenant = caller.tenant().to_string();
     let recent = s.with_store(move |st| st.runs(&tenant, 500)).await?;
     let now = Utc::now();
-    let list: Vec<Value> = config
+    let jobs: Vec<JobView> = config
         .jobs
         .values()
         .map(|j| {
@@ -188,16 +200,16 @@ async fn jobs(State(s): State<Arc<Shared>>, caller: Caller) -> Result<Json<Value
                 .and_then(|p| Schedule::parse(p, &j.tz).ok())
                 .and_then(|sch| sch.next_after(now));
             let last = recent.iter().find(|r| r.job == j.name);
-            json!({
-                "name": j.name,
-                "schedule": j.schedule,
-                "tz": j.tz,
-                "next_run_at": next,
-                "last_run": last.map(run_json),
-            })
+            JobView {
+                name: j.name.clone(),
+                schedule: j.schedule.clone(),
+                tz: j.tz.clone(),
+                next_run_at: next,
+                last_run: last.map(RunView::of),
+            }
         })
         .collect();
-    Ok(Json(json!({ "jobs": list })))
+    Ok(Json(Jobs { jobs }))
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
@@ -210,7 +222,7 @@ struct Trigger {
     full: bool,
 }
 
-#[utoipa::path(post, path = "/api/jobs/{job}/runs", tag = "jobs", security(("token" = [])), params(("job" = String, Path, description = "job name")), request_body(content = Option<Trigger>, description = "optional: the person behind the call, and `full` for a full reconcile"), responses((status = 202, description = "queued: `run_id`, `status`, `location`; `Location` header to poll"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low"), (status = 404, description = "no such job")))]
+#[utoipa::path(post, path = "/api/jobs/{job}/runs", tag = "jobs", security(("token" = [])), params(("job" = String, Path, description = "job name")), request_body(content = Option<Trigger>, description = "optional: the person behind the call, and `full` for a full reconcile"), responses((status = 202, body = crate::answers::Queued, description = "queued: `run_id`, `status`, `location`; `Location` header to poll"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low"), (status = 404, body = crate::answers::ErrorAnswer, description = "no such job")))]
 async fn trigger(
     State(s): State<Arc<Shared>>,
     caller: Caller,
@@ -247,11 +259,11 @@ async fn trigger(
         .ok_or_else(|| ApiError::Internal("the queue refused a run without a key".into()))?;
     s.kick.kick();
     tracing::info!(job = %job, run = id, by = %caller.0.name, "run queued through the API");
-    let location = format!("/api/runs/{id}");
+    let answer = Queued::run(id);
     Ok((
         StatusCode::ACCEPTED,
-        [(header::LOCATION, location.clone())],
-        Json(json!({ "run_id": id, "status": "queued", "location": location })),
+        [(header::LOCATION, answer.location.clone())],
+        Json(answer),
     )
         .into_response())
 }
@@ -263,12 +275,12 @@ struct RunFilter {
     limit: Option<usize>,
 }
 
-#[utoipa::path(get, path = "/api/runs", tag = "runs", security(("token" = [])), params(("job" = Option<String>, Query, description = "only this job"), ("status" = Option<String>, Query, description = "queued, running, succeeded, partial, failed, needs_review, abandoned"), ("limit" = Option<usize>, Query, description = "1–1000, default 50")), responses((status = 200, description = "runs, newest first"), (status = 400, description = "unknown status"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low")))]
+#[utoipa::path(get, path = "/api/runs", tag = "runs", security(("token" = [])), params(("job" = Option<String>, Query, description = "only this job"), ("status" = Option<String>, Query, description = "queued, running, succeeded, partial, failed, needs_review, abandoned"), ("limit" = Option<usize>, Query, description = "1–1000, default 50")), responses((status = 200, body = crate::answers::Runs, description = "runs, newest first"), (status = 400, body = crate::answers::ErrorAnswer, description = "unknown status"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low")))]
 async fn runs(
     State(s): State<Arc<Shared>>,
     caller: Caller,
     Query(f): Query<RunFilter>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Runs>, ApiError> {
     caller.needs(Role::Viewer)?;
     let status = match f.status.as_deref() {
         None => None,
@@ -285,22 +297,22 @@ async fn runs(
         limit
     };
     let all = s.with_store(move |st| st.runs(&tenant, scan)).await?;
-    let list: Vec<Value> = all
+    let runs: Vec<RunView> = all
         .iter()
         .filter(|r| f.job.as_ref().is_none_or(|j| &r.job == j))
         .filter(|r| status.is_none_or(|st| r.status == st))
         .take(limit)
-        .map(run_json)
+        .map(RunView::of)
         .collect();
-    Ok(Json(json!({ "runs": list })))
+    Ok(Json(Runs { runs }))
 }
 
-#[utoipa::path(get, path = "/api/runs/{id}", tag = "runs", security(("token" = [])), params(("id" = i64, Path, description = "run id")), responses((status = 200, description = "the run: status, counters, errors, times"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low"), (status = 404, description = "no such run of the token's tenant")))]
+#[utoipa::path(get, path = "/api/runs/{id}", tag = "runs", security(("token" = [])), params(("id" = i64, Path, description = "run id")), responses((status = 200, body = crate::answers::RunView, description = "the run: status, counters, errors, times"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low"), (status = 404, body = crate::answers::ErrorAnswer, description = "no such run of the token's tenant")))]
 async fn run(
     State(s): State<Arc<Shared>>,
     caller: Caller,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RunView>, ApiError> {
     caller.needs(Role::Viewer)?;
     let tenant = caller.tenant().to_string();
     match s.with_store(move |st| st.run(&tenant, id)).await? {
@@ -310,24 +322,8 @@ async fn run(
 }
 
 /// A run, with its steps' progress while this process works on it.
-pub(crate) fn with_progress(s: &Shared, r: &Run) -> Value {
-    let mut v = run_json(r);
-    if let Some(steps) = s.live.of(r.id) {
-        v["progress"] = json!(steps);
-    }
+pub(crate) fn with_progress(s: &Shared, r: &Run) -> RunView {
+    let mut v = RunView::of(r);
+    v.progress = s.live.of(r.id);
     v
-}
-
-pub(crate) fn run_json(r: &Run) -> Value {
-    json!({
-        "id": r.id,
-        "job": r.job,
-        "status": r.status,
-        "source": r.source,
-        "triggered_by": r.triggered_by,
-        "counters": r.counters,
-        "errors": r.errors,
-        "started_at": r.started_at,
-        "finished_at": r.finished_at,
-    })
 }

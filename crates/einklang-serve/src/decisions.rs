@@ -14,6 +14,7 @@
 //! A decision is recorded as by `<user> (token:<name>)` or `token:<name>`.
 //! An unknown id (or another tenant's) is 404, one decided already 409.
 
+use crate::answers::{Conflicts, Decided, Queued, Reviews};
 use crate::auth::Caller;
 use crate::{ApiError, Shared};
 use axum::extract::{Path, Query, State};
@@ -22,7 +23,7 @@ use einklang_engine::identity::ops;
 use einklang_engine::{Choice, EngineError, ResolveError};
 use einklang_store::{ReviewStatus, Role};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::sync::Arc;
 
 #[derive(Deserialize)]
@@ -41,18 +42,18 @@ impl Listing {
 }
 
 /// `GET /api/conflicts`.
-#[utoipa::path(get, path = "/api/conflicts", tag = "decisions", security(("token" = [])), params(("all" = Option<bool>, Query, description = "decided ones too"), ("limit" = Option<usize>, Query, description = "1–1000, default 100")), responses((status = 200, description = "conflicts"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low")))]
+#[utoipa::path(get, path = "/api/conflicts", tag = "decisions", security(("token" = [])), params(("all" = Option<bool>, Query, description = "decided ones too"), ("limit" = Option<usize>, Query, description = "1–1000, default 100")), responses((status = 200, body = crate::answers::Conflicts, description = "conflicts"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low")))]
 pub(crate) async fn conflicts(
     State(s): State<Arc<Shared>>,
     caller: Caller,
     Query(q): Query<Listing>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Conflicts>, ApiError> {
     caller.needs(Role::Viewer)?;
     let tenant = caller.tenant().to_string();
     let rows = s
         .with_store(move |st| st.conflicts(&tenant, q.open_only(), q.limit()))
         .await?;
-    Ok(Json(json!({ "conflicts": rows })))
+    Ok(Json(Conflicts { conflicts: rows }))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -63,13 +64,13 @@ pub(crate) struct Resolution {
 }
 
 /// `POST /api/conflicts/{id}/resolve`.
-#[utoipa::path(post, path = "/api/conflicts/{id}/resolve", tag = "decisions", security(("token" = [])), params(("id" = i64, Path, description = "conflict id")), request_body = Resolution, responses((status = 200, description = "what the hub now holds, and the run that recorded it"), (status = 400, description = "neither or both of take and value; a connector without a link; a value the field does not take"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low"), (status = 404, description = "no such conflict"), (status = 409, description = "decided already, or a run holds the entity")))]
+#[utoipa::path(post, path = "/api/conflicts/{id}/resolve", tag = "decisions", security(("token" = [])), params(("id" = i64, Path, description = "conflict id")), request_body = Resolution, responses((status = 200, body = einklang_engine::Resolved, description = "what the hub now holds, and the run that recorded it"), (status = 400, body = crate::answers::ErrorAnswer, description = "neither or both of take and value; a connector without a link; a value the field does not take"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low"), (status = 404, body = crate::answers::ErrorAnswer, description = "no such conflict"), (status = 409, body = crate::answers::ErrorAnswer, description = "decided already, or a run holds the entity")))]
 pub(crate) async fn resolve(
     State(s): State<Arc<Shared>>,
     caller: Caller,
     Path(id): Path<i64>,
     Json(r): Json<Resolution>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<einklang_engine::Resolved>, ApiError> {
     caller.needs(Role::Operator)?;
     let by = caller.triggered_by(r.user.as_deref());
     let tenant = caller.tenant().to_string();
@@ -110,28 +111,22 @@ pub(crate) async fn resolve(
             })
         })
         .await?;
-    Ok(Json(json!({
-        "conflict_id": resolved.conflict_id,
-        "record_id": resolved.record_id,
-        "field": resolved.field,
-        "value": resolved.value,
-        "run_id": resolved.run_id,
-    })))
+    Ok(Json(resolved))
 }
 
 /// `GET /api/reviews`.
-#[utoipa::path(get, path = "/api/reviews", tag = "decisions", security(("token" = [])), params(("all" = Option<bool>, Query, description = "decided ones too"), ("limit" = Option<usize>, Query, description = "1–1000, default 100")), responses((status = 200, description = "review pairs"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low")))]
+#[utoipa::path(get, path = "/api/reviews", tag = "decisions", security(("token" = [])), params(("all" = Option<bool>, Query, description = "decided ones too"), ("limit" = Option<usize>, Query, description = "1–1000, default 100")), responses((status = 200, body = crate::answers::Reviews, description = "review pairs"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low")))]
 pub(crate) async fn reviews(
     State(s): State<Arc<Shared>>,
     caller: Caller,
     Query(q): Query<Listing>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Reviews>, ApiError> {
     caller.needs(Role::Viewer)?;
     let tenant = caller.tenant().to_string();
     let rows = s
         .with_store(move |st| st.reviews(&tenant, q.open_only(), q.limit()))
         .await?;
-    Ok(Json(json!({ "reviews": rows })))
+    Ok(Json(Reviews { reviews: rows }))
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
@@ -140,13 +135,13 @@ pub(crate) struct Who {
 }
 
 /// `POST /api/reviews/{id}/{accept|reject}`.
-#[utoipa::path(post, path = "/api/reviews/{id}/{verdict}", tag = "decisions", security(("token" = [])), params(("id" = i64, Path, description = "review pair id"), ("verdict" = String, Path, description = "accept or reject")), request_body(content = Option<Who>, description = "optional: the person deciding"), responses((status = 200, description = "accepted (with the merge) or rejected"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low"), (status = 404, description = "no such pair or verdict"), (status = 409, description = "decided already, or a run holds the entity")))]
+#[utoipa::path(post, path = "/api/reviews/{id}/{verdict}", tag = "decisions", security(("token" = [])), params(("id" = i64, Path, description = "review pair id"), ("verdict" = String, Path, description = "accept or reject")), request_body(content = Option<Who>, description = "optional: the person deciding"), responses((status = 200, body = crate::answers::Decided, description = "accepted (with the merge) or rejected"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low"), (status = 404, body = crate::answers::ErrorAnswer, description = "no such pair or verdict"), (status = 409, body = crate::answers::ErrorAnswer, description = "decided already, or a run holds the entity")))]
 pub(crate) async fn decide(
     State(s): State<Arc<Shared>>,
     caller: Caller,
     Path((id, verdict)): Path<(i64, String)>,
     body: Option<Json<Who>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Decided>, ApiError> {
     caller.needs(Role::Operator)?;
     if verdict != "accept" && verdict != "reject" {
         return Err(ApiError::NotFound(format!(
@@ -162,7 +157,10 @@ pub(crate) async fn decide(
             match st.review(&tenant, id)? {
                 None => return Err(Refusal::NotFound(format!("no review pair {id}"))),
                 Some(r) if r.status != ReviewStatus::Open => {
-                    return Err(Refusal::Conflict(format!("review pair {id} was already decided: {}", r.status.as_str())))
+                    return Err(Refusal::Conflict(format!(
+                        "review pair {id} was already decided: {}",
+                        r.status.as_str()
+                    )))
                 }
                 Some(_) => {}
             }
@@ -172,12 +170,23 @@ pub(crate) async fn decide(
             };
             match verdict.as_str() {
                 "accept" => {
-                    let (run, merge) = ops::accept(st, (&tenant, &by), &config.matching, id).map_err(engine)?;
-                    Ok(json!({ "review_id": id, "status": "accepted", "merge_id": merge, "run_id": run }))
+                    let (run, merge) =
+                        ops::accept(st, (&tenant, &by), &config.matching, id).map_err(engine)?;
+                    Ok(Decided {
+                        review_id: id,
+                        status: "accepted",
+                        merge_id: Some(merge),
+                        run_id: Some(run),
+                    })
                 }
                 _ => {
                     ops::reject(st, (&tenant, &by), id).map_err(engine)?;
-                    Ok(json!({ "review_id": id, "status": "rejected" }))
+                    Ok(Decided {
+                        review_id: id,
+                        status: "rejected",
+                        merge_id: None,
+                        run_id: None,
+                    })
                 }
             }
         })
@@ -213,7 +222,7 @@ impl From<Refusal> for ApiError {
 /// `POST /api/dedupe/{entity}`: `einklang dedupe ENTITY` — merge the sure
 /// duplicates, queue the uncertain pairs — queued as run `dedupe ENTITY`
 /// for a worker: 202 with the run id, as a job's run.
-#[utoipa::path(post, path = "/api/dedupe/{entity}", tag = "decisions", security(("token" = [])), params(("entity" = String, Path, description = "an entity with [matching]")), responses((status = 202, description = "queued: `run_id`, `status`, `location`; the run's counters say `merged`, `review`, `kept_apart`, `failed`"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low"), (status = 404, description = "no [matching] for the entity, or another tenant's token")))]
+#[utoipa::path(post, path = "/api/dedupe/{entity}", tag = "decisions", security(("token" = [])), params(("entity" = String, Path, description = "an entity with [matching]")), responses((status = 202, body = crate::answers::Queued, description = "queued: `run_id`, `status`, `location`; the run's counters say `merged`, `review`, `kept_apart`, `failed`"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low"), (status = 404, body = crate::answers::ErrorAnswer, description = "no [matching] for the entity, or another tenant's token")))]
 pub(crate) async fn dedupe(
     State(s): State<Arc<Shared>>,
     caller: Caller,
@@ -245,11 +254,11 @@ pub(crate) async fn dedupe(
         .await?
         .ok_or_else(|| ApiError::Internal("the queue refused a run without a key".into()))?;
     s.kick.kick();
-    let location = format!("/api/runs/{id}");
+    let answer = Queued::run(id);
     Ok((
         axum::http::StatusCode::ACCEPTED,
-        [(axum::http::header::LOCATION, location.clone())],
-        Json(json!({ "run_id": id, "status": "queued", "location": location })),
+        [(axum::http::header::LOCATION, answer.location.clone())],
+        Json(answer),
     )
         .into_response())
 }

@@ -29,7 +29,7 @@ struct Follow {
 }
 
 /// The route.
-#[utoipa::path(get, path = "/api/runs/{id}/events", tag = "runs", security(("token" = [])), params(("id" = i64, Path, description = "run id")), responses((status = 200, description = "Server-Sent Events: `progress` while the run goes on, `finished` at its end", content_type = "text/event-stream"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low"), (status = 404, description = "no such run of the token's tenant")))]
+#[utoipa::path(get, path = "/api/runs/{id}/events", tag = "runs", security(("token" = [])), params(("id" = i64, Path, description = "run id")), responses((status = 200, description = "Server-Sent Events: `progress` while the run goes on, `finished` at its end", content_type = "text/event-stream"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low"), (status = 404, body = crate::answers::ErrorAnswer, description = "no such run of the token's tenant")))]
 pub(crate) async fn events(
     State(s): State<Arc<Shared>>,
     caller: Caller,
@@ -66,7 +66,8 @@ pub(crate) async fn events(
                     .data("{\"error\": \"the run is gone\"}");
                 return Some((Ok(gone), f));
             };
-            let now = crate::api::with_progress(&f.s, &run);
+            let now =
+                serde_json::to_value(crate::api::with_progress(&f.s, &run)).unwrap_or_default();
             let over = !matches!(run.status, RunStatus::Queued | RunStatus::Running);
             if over {
                 f.ended = true;

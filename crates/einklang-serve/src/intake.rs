@@ -18,7 +18,6 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use einklang_connectors::{Connector, Delivery};
-use serde_json::json;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -102,9 +101,9 @@ pub fn handshake(token: String) -> Response {
 
 /// The answer to a copy: 2xx, so that the sender does not retry it.
 pub fn copy() -> Response {
-    (
-        StatusCode::OK,
-        Json(json!({ "duplicate": true, "ignored": true })),
-    )
-        .into_response()
+    let answer = crate::answers::Duplicate {
+        duplicate: true,
+        ignored: true,
+    };
+    (StatusCode::OK, Json(answer)).into_response()
 }

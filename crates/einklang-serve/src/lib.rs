@@ -13,6 +13,7 @@
 //! ([`einklang_store::RunQueue`]), so any process on the same PostgreSQL
 //! can work it off and a restart forgets nothing.
 
+pub mod answers;
 pub mod api;
 pub mod auth;
 pub mod changes;
@@ -190,11 +191,10 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(error = %self, "API request failed");
         }
-        let mut response = (
-            status,
-            Json(serde_json::json!({ "error": self.to_string() })),
-        )
-            .into_response();
+        let answer = answers::ErrorAnswer {
+            error: self.to_string(),
+        };
+        let mut response = (status, Json(answer)).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

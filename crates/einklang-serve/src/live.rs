@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// One step as it goes.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct StepProgress {
     /// `pull crm → contact`, as the command line shows it.
     pub step: String,
@@ -23,6 +23,7 @@ pub struct StepProgress {
     pub done: bool,
     /// The step's read counters so far (`read`, `created`, `updated`,
     /// `unchanged`, `quarantined`, `writes`, …), after each batch.
+    #[schema(value_type = std::collections::BTreeMap<String, u64>)]
     pub counters: einklang_store::Counters,
 }
 

@@ -38,7 +38,7 @@ pub fn recorder() -> Option<&'static PrometheusHandle> {
 }
 
 /// The route.
-#[utoipa::path(get, path = "/metrics", tag = "service", security(("token" = [])), responses((status = 200, description = "Prometheus text format", content_type = "text/plain"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low")))]
+#[utoipa::path(get, path = "/metrics", tag = "service", security(("token" = [])), responses((status = 200, description = "Prometheus text format", content_type = "text/plain"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low")))]
 pub async fn metrics(State(s): State<Arc<Shared>>, caller: Caller) -> Result<Response, ApiError> {
     caller.needs(Role::Viewer)?;
     let tenant = caller.tenant().to_string();

@@ -23,6 +23,10 @@
 //! `queued` with the runs, `not_found`, or `not_linked` (a record no
 //! connector holds yet; an ordinary run of its jobs creates it).
 
+use crate::answers::{
+    Compared, JobRun, Links, Lookup, Mapping, Merges, Quarantine, RecordQueued, RecordShown,
+    Records, SyncQueued, Unmerged,
+};
 use crate::auth::Caller;
 use crate::{ApiError, Shared};
 use axum::extract::{Path, Query, State};
@@ -31,7 +35,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use einklang_store::{NewRun, QueuedRun, Role, RunSource, StoreError};
 use serde::Deserialize;
-use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -39,12 +42,12 @@ use std::sync::Arc;
 pub const MAX_SYNC: usize = 500;
 
 /// `GET /api/records/{entity}/{id}`.
-#[utoipa::path(get, path = "/api/records/{entity}/{id}", tag = "records", security(("token" = [])), params(("entity" = String, Path, description = "entity name"), ("id" = i64, Path, description = "hub record id")), responses((status = 200, description = "record, links, history"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low"), (status = 404, description = "no such record of the token's tenant")))]
+#[utoipa::path(get, path = "/api/records/{entity}/{id}", tag = "records", security(("token" = [])), params(("entity" = String, Path, description = "entity name"), ("id" = i64, Path, description = "hub record id")), responses((status = 200, body = crate::answers::RecordShown, description = "record, links, history"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low"), (status = 404, body = crate::answers::ErrorAnswer, description = "no such record of the token's tenant")))]
 pub(crate) async fn record(
     State(s): State<Arc<Shared>>,
     caller: Caller,
     Path((entity, id)): Path<(String, i64)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RecordShown>, ApiError> {
     caller.needs(Role::Viewer)?;
     let tenant = caller.tenant().to_string();
     let shown = s
@@ -54,9 +57,11 @@ pub(crate) async fn record(
             };
             let links = st.links_of(&tenant, id)?;
             let history = st.history_of(&tenant, id)?;
-            Ok(Some(
-                json!({ "record": record, "links": links, "history": history }),
-            ))
+            Ok(Some(RecordShown {
+                record,
+                links,
+                history,
+            }))
         })
         .await?;
     shown
@@ -65,12 +70,12 @@ pub(crate) async fn record(
 }
 
 /// `GET /api/mappings/{connector}/{entity}/{external_id}`.
-#[utoipa::path(get, path = "/api/mappings/{connector}/{entity}/{external_id}", tag = "records", security(("token" = [])), params(("connector" = String, Path), ("entity" = String, Path), ("external_id" = String, Path, description = "the connector's id")), responses((status = 200, description = "record_id and the link's status"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low"), (status = 404, description = "not linked")))]
+#[utoipa::path(get, path = "/api/mappings/{connector}/{entity}/{external_id}", tag = "records", security(("token" = [])), params(("connector" = String, Path), ("entity" = String, Path), ("external_id" = String, Path, description = "the connector's id")), responses((status = 200, body = crate::answers::Mapping, description = "record_id and the link's status"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low"), (status = 404, body = crate::answers::ErrorAnswer, description = "not linked")))]
 pub(crate) async fn mapping(
     State(s): State<Arc<Shared>>,
     caller: Caller,
     Path((connector, entity, external)): Path<(String, String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Mapping>, ApiError> {
     caller.needs(Role::Viewer)?;
     let tenant = caller.tenant().to_string();
     let (c, e, x) = (connector.clone(), entity.clone(), external.clone());
@@ -78,13 +83,13 @@ pub(crate) async fn mapping(
         .with_store(move |st| st.find_links(&tenant, &c, &e, &[x.as_str()]))
         .await?;
     match found.into_iter().next().flatten() {
-        Some(link) => Ok(Json(json!({
-            "connector": connector,
-            "entity": entity,
-            "external_id": external,
-            "record_id": link.record_id,
-            "status": link.status,
-        }))),
+        Some(link) => Ok(Json(Mapping {
+            connector,
+            entity,
+            external_id: external,
+            record_id: link.record_id,
+            status: link.status,
+        })),
         None => Err(ApiError::NotFound(format!(
             "connector `{}` has no {} `{}` linked",
             crate::clip(&connector, 100),
@@ -101,7 +106,7 @@ pub(crate) struct SyncNow {
 }
 
 /// `POST /api/records/{entity}/sync`.
-#[utoipa::path(post, path = "/api/records/{entity}/sync", tag = "records", security(("token" = [])), params(("entity" = String, Path)), request_body = SyncNow, responses((status = 202, description = "per record: queued (with runs), not_found or not_linked"), (status = 400, description = "no ids, or more than 500"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low"), (status = 404, description = "another tenant's token")))]
+#[utoipa::path(post, path = "/api/records/{entity}/sync", tag = "records", security(("token" = [])), params(("entity" = String, Path)), request_body = SyncNow, responses((status = 202, body = crate::answers::SyncQueued, description = "per record: queued (with runs), not_found or not_linked"), (status = 400, body = crate::answers::ErrorAnswer, description = "no ids, or more than 500"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low"), (status = 404, body = crate::answers::ErrorAnswer, description = "another tenant's token")))]
 pub(crate) async fn sync(
     State(s): State<Arc<Shared>>,
     caller: Caller,
@@ -181,7 +186,7 @@ pub(crate) async fn sync(
         .await?;
     let (per_record, runs, config) = results;
     s.kick.kick();
-    let records: Vec<Value> = per_record
+    let records: Vec<RecordQueued> = per_record
         .into_iter()
         .map(|(id, status, connectors)| {
             let of: Vec<i64> = runs
@@ -195,18 +200,18 @@ pub(crate) async fn sync(
                 })
                 .map(|(_, run)| *run)
                 .collect();
-            json!({ "id": id, "status": status, "runs": of })
+            RecordQueued {
+                id,
+                status,
+                runs: of,
+            }
         })
         .collect();
-    let runs: Vec<Value> = runs
-        .iter()
-        .map(|(job, id)| json!({ "job": job, "run_id": id }))
+    let runs: Vec<JobRun> = runs
+        .into_iter()
+        .map(|(job, run_id)| JobRun { job, run_id })
         .collect();
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({ "records": records, "runs": runs })),
-    )
-        .into_response())
+    Ok((StatusCode::ACCEPTED, Json(SyncQueued { records, runs })).into_response())
 }
 
 #[derive(Deserialize)]
@@ -216,19 +221,19 @@ pub(crate) struct QuarantineQuery {
 }
 
 /// `GET /api/quarantine`.
-#[utoipa::path(get, path = "/api/quarantine", tag = "records", security(("token" = [])), params(("run" = Option<i64>, Query, description = "only this run"), ("limit" = Option<usize>, Query, description = "1–1000, default 100")), responses((status = 200, description = "quarantined records with position and reason"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low")))]
+#[utoipa::path(get, path = "/api/quarantine", tag = "records", security(("token" = [])), params(("run" = Option<i64>, Query, description = "only this run"), ("limit" = Option<usize>, Query, description = "1–1000, default 100")), responses((status = 200, body = crate::answers::Quarantine, description = "quarantined records with position and reason"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low")))]
 pub(crate) async fn quarantine(
     State(s): State<Arc<Shared>>,
     caller: Caller,
     Query(q): Query<QuarantineQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Quarantine>, ApiError> {
     caller.needs(Role::Viewer)?;
     let tenant = caller.tenant().to_string();
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let items = s
         .with_store(move |st| st.quarantined(&tenant, q.run, limit))
         .await?;
-    Ok(Json(json!({ "quarantine": items })))
+    Ok(Json(Quarantine { quarantine: items }))
 }
 
 #[derive(Deserialize)]
@@ -237,12 +242,12 @@ pub(crate) struct Number {
 }
 
 /// `GET /lookup/phone?number=…`: who is calling ([`einklang_engine::identity::lookup`]).
-#[utoipa::path(get, path = "/lookup/phone", tag = "records", security(("token" = [])), params(("number" = String, Query, description = "a phone number in any format")), responses((status = 200, description = "`records`: entity, id and values of each record carrying it"), (status = 400, description = "no digits in `number`"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low"), (status = 404, description = "another tenant's token")))]
+#[utoipa::path(get, path = "/lookup/phone", tag = "records", security(("token" = [])), params(("number" = String, Query, description = "a phone number in any format")), responses((status = 200, body = crate::answers::Lookup, description = "`records`: entity, id and values of each record carrying it"), (status = 400, body = crate::answers::ErrorAnswer, description = "no digits in `number`"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low"), (status = 404, body = crate::answers::ErrorAnswer, description = "another tenant's token")))]
 pub(crate) async fn lookup_phone(
     State(s): State<Arc<Shared>>,
     caller: Caller,
     Query(q): Query<Number>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Lookup>, ApiError> {
     caller.needs(Role::Viewer)?;
     let config = s.config_of(caller.tenant())?;
     if !q.number.chars().any(|c| c.is_ascii_digit()) || q.number.len() > 64 {
@@ -254,7 +259,10 @@ pub(crate) async fn lookup_phone(
     let found = s
         .with_store(move |st| einklang_engine::identity::lookup::by_phone(&config, st, &number))
         .await?;
-    Ok(Json(json!({ "number": q.number, "records": found })))
+    Ok(Json(Lookup {
+        number: q.number,
+        records: found,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -267,12 +275,12 @@ pub(crate) struct LinkQuery {
 
 /// `GET /api/links?status=failed&connector=&after=&limit=`: links needing
 /// attention ("not yet synced"), keyset-paged by link id.
-#[utoipa::path(get, path = "/api/links", tag = "records", security(("token" = [])), params(("status" = String, Query, description = "pending, dirty, failed, conflict, …"), ("connector" = Option<String>, Query), ("after" = Option<i64>, Query, description = "the last link id of the previous page"), ("limit" = Option<usize>, Query, description = "1–1000, default 100")), responses((status = 200, description = "`links`, and `next` (the `after` of the next page) when there may be more"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low")))]
+#[utoipa::path(get, path = "/api/links", tag = "records", security(("token" = [])), params(("status" = String, Query, description = "pending, dirty, failed, conflict, …"), ("connector" = Option<String>, Query), ("after" = Option<i64>, Query, description = "the last link id of the previous page"), ("limit" = Option<usize>, Query, description = "1–1000, default 100")), responses((status = 200, body = crate::answers::Links, description = "`links`, and `next` (the `after` of the next page) when there may be more"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low")))]
 pub(crate) async fn links(
     State(s): State<Arc<Shared>>,
     caller: Caller,
     Query(q): Query<LinkQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Links>, ApiError> {
     caller.needs(Role::Viewer)?;
     let tenant = caller.tenant().to_string();
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
@@ -285,7 +293,7 @@ pub(crate) async fn links(
     let next = (links.len() == limit)
         .then(|| links.last().map(|l| l.id))
         .flatten();
-    Ok(Json(json!({ "links": links, "next": next })))
+    Ok(Json(Links { links, next }))
 }
 
 #[derive(Deserialize)]
@@ -295,29 +303,29 @@ pub(crate) struct MergeQuery {
 }
 
 /// `GET /api/merges?record=&limit=` (`einklang merges`).
-#[utoipa::path(get, path = "/api/merges", tag = "decisions", security(("token" = [])), params(("record" = Option<i64>, Query, description = "merges of this record"), ("limit" = Option<usize>, Query, description = "1–1000, default 100")), responses((status = 200, description = "`merges`, newest first"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low")))]
+#[utoipa::path(get, path = "/api/merges", tag = "decisions", security(("token" = [])), params(("record" = Option<i64>, Query, description = "merges of this record"), ("limit" = Option<usize>, Query, description = "1–1000, default 100")), responses((status = 200, body = crate::answers::Merges, description = "`merges`, newest first"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low")))]
 pub(crate) async fn merges(
     State(s): State<Arc<Shared>>,
     caller: Caller,
     Query(q): Query<MergeQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Merges>, ApiError> {
     caller.needs(Role::Viewer)?;
     let tenant = caller.tenant().to_string();
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let rows = s
         .with_store(move |st| st.merges(&tenant, q.record, limit))
         .await?;
-    Ok(Json(json!({ "merges": rows })))
+    Ok(Json(Merges { merges: rows }))
 }
 
 /// `POST /api/records/{entity}/{id}/unmerge` (`einklang unmerge`): give
 /// back record `id` as it was before it was merged away.
-#[utoipa::path(post, path = "/api/records/{entity}/{id}/unmerge", tag = "decisions", security(("token" = [])), params(("entity" = String, Path), ("id" = i64, Path, description = "the record merged away")), responses((status = 200, description = "the merge undone, and the run that recorded it"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low"), (status = 404, description = "no such record"), (status = 409, description = "not merged into another record, or a run holds the entity")))]
+#[utoipa::path(post, path = "/api/records/{entity}/{id}/unmerge", tag = "decisions", security(("token" = [])), params(("entity" = String, Path), ("id" = i64, Path, description = "the record merged away")), responses((status = 200, body = crate::answers::Unmerged, description = "the merge undone, and the run that recorded it"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low"), (status = 404, body = crate::answers::ErrorAnswer, description = "no such record"), (status = 409, body = crate::answers::ErrorAnswer, description = "not merged into another record, or a run holds the entity")))]
 pub(crate) async fn unmerge(
     State(s): State<Arc<Shared>>,
     caller: Caller,
     Path((entity, id)): Path<(String, i64)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Unmerged>, ApiError> {
     use crate::decisions::Refusal;
     caller.needs(Role::Operator)?;
     let by = caller.triggered_by(None);
@@ -337,20 +345,23 @@ pub(crate) async fn unmerge(
         })
         .await?;
     let (run, merge) = undone;
-    Ok(Json(
-        json!({ "record_id": id, "merge_id": merge.id, "survivor": merge.survivor, "run_id": run }),
-    ))
+    Ok(Json(Unmerged {
+        record_id: id,
+        merge_id: merge.id,
+        survivor: merge.survivor,
+        run_id: run,
+    }))
 }
 
 /// `GET /api/records/{entity}/{id}/compare`: the hub's values next to each
 /// linked system's, fetched live ([`einklang_engine::compare`]); the store
 /// is not held while the systems answer.
-#[utoipa::path(get, path = "/api/records/{entity}/{id}/compare", tag = "records", security(("token" = [])), params(("entity" = String, Path), ("id" = i64, Path, description = "hub record id")), responses((status = 200, description = "`sides`: per linked system its state (read, missing, cannot_fetch, error) and field by field hub, remote, base and same"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low"), (status = 404, description = "no such record of the token's tenant")))]
+#[utoipa::path(get, path = "/api/records/{entity}/{id}/compare", tag = "records", security(("token" = [])), params(("entity" = String, Path), ("id" = i64, Path, description = "hub record id")), responses((status = 200, body = crate::answers::Compared, description = "`sides`: per linked system its state (read, missing, cannot_fetch, error) and field by field hub, remote, base and same"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low"), (status = 404, body = crate::answers::ErrorAnswer, description = "no such record of the token's tenant")))]
 pub(crate) async fn compare(
     State(s): State<Arc<Shared>>,
     caller: Caller,
     Path((entity, id)): Path<(String, i64)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Compared>, ApiError> {
     caller.needs(Role::Viewer)?;
     let config = s.config_of(caller.tenant())?;
     let tenant = caller.tenant().to_string();
@@ -371,7 +382,10 @@ pub(crate) async fn compare(
     })
     .await
     .map_err(|e| ApiError::Internal(format!("comparing panicked: {e}")))?;
-    Ok(Json(json!({ "record_id": id, "sides": sides })))
+    Ok(Json(Compared {
+        record_id: id,
+        sides,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -383,13 +397,13 @@ pub(crate) struct SearchQuery {
 }
 
 /// `GET /api/records/{entity}?field=email&value=anna@example.org`.
-#[utoipa::path(get, path = "/api/records/{entity}", tag = "records", security(("token" = [])), params(("entity" = String, Path), ("field" = String, Query, description = "a field of the entity"), ("value" = String, Query, description = "its value, any case; for a list field, one element"), ("after" = Option<i64>, Query, description = "the last id of the previous page"), ("limit" = Option<usize>, Query, description = "1–1000, default 50")), responses((status = 200, description = "`records` (live ones), and `next` when there may be more"), (status = 400, description = "no such field"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low"), (status = 404, description = "no such entity, or another tenant's token")))]
+#[utoipa::path(get, path = "/api/records/{entity}", tag = "records", security(("token" = [])), params(("entity" = String, Path), ("field" = String, Query, description = "a field of the entity"), ("value" = String, Query, description = "its value, any case; for a list field, one element"), ("after" = Option<i64>, Query, description = "the last id of the previous page"), ("limit" = Option<usize>, Query, description = "1–1000, default 50")), responses((status = 200, body = crate::answers::Records, description = "`records` (live ones), and `next` when there may be more"), (status = 400, body = crate::answers::ErrorAnswer, description = "no such field"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low"), (status = 404, body = crate::answers::ErrorAnswer, description = "no such entity, or another tenant's token")))]
 pub(crate) async fn search(
     State(s): State<Arc<Shared>>,
     caller: Caller,
     Path(entity): Path<String>,
     Query(q): Query<SearchQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Records>, ApiError> {
     caller.needs(Role::Viewer)?;
     let config = s.config_of(caller.tenant())?;
     let schema = config
@@ -411,5 +425,8 @@ pub(crate) async fn search(
     let next = (found.len() == limit)
         .then(|| found.last().map(|r| r.id))
         .flatten();
-    Ok(Json(json!({ "records": found, "next": next })))
+    Ok(Json(Records {
+        records: found,
+        next,
+    }))
 }

@@ -7,6 +7,7 @@
 //! | `POST /api/tokens` `{"name", "role"}` | admin: 201 with the token, shown this once |
 //! | `DELETE /api/tokens/{name}` | admin: 204; 404 when there is no live token of that name |
 
+use crate::answers::{NewTokenAnswer, Tokens};
 use crate::auth::Caller;
 use crate::{ApiError, Shared};
 use axum::extract::{Path, State};
@@ -15,19 +16,18 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use einklang_store::Role;
 use serde::Deserialize;
-use serde_json::{json, Value};
 use std::sync::Arc;
 
 /// `GET /api/tokens`.
-#[utoipa::path(get, path = "/api/tokens", tag = "tokens", security(("token" = [])), responses((status = 200, description = "`tokens`: name, role, created, last used, revoked — never the token"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low")))]
+#[utoipa::path(get, path = "/api/tokens", tag = "tokens", security(("token" = [])), responses((status = 200, body = crate::answers::Tokens, description = "`tokens`: name, role, created, last used, revoked — never the token"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low")))]
 pub(crate) async fn list(
     State(s): State<Arc<Shared>>,
     caller: Caller,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Tokens>, ApiError> {
     caller.needs(Role::Admin)?;
     let tenant = caller.tenant().to_string();
     let rows = s.with_store(move |st| st.tokens(&tenant)).await?;
-    Ok(Json(json!({ "tokens": rows })))
+    Ok(Json(Tokens { tokens: rows }))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -39,7 +39,7 @@ pub(crate) struct NewToken {
 }
 
 /// `POST /api/tokens`.
-#[utoipa::path(post, path = "/api/tokens", tag = "tokens", security(("token" = [])), request_body = NewToken, responses((status = 201, description = "`token` (shown this once), `name`, `role`"), (status = 400, description = "an unknown role, or a name that is empty or too long"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low"), (status = 409, description = "a live token has that name")))]
+#[utoipa::path(post, path = "/api/tokens", tag = "tokens", security(("token" = [])), request_body = NewToken, responses((status = 201, body = crate::answers::NewTokenAnswer, description = "`token` (shown this once), `name`, `role`"), (status = 400, body = crate::answers::ErrorAnswer, description = "an unknown role, or a name that is empty or too long"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low"), (status = 409, body = crate::answers::ErrorAnswer, description = "a live token has that name")))]
 pub(crate) async fn create(
     State(s): State<Arc<Shared>>,
     caller: Caller,
@@ -73,13 +73,13 @@ pub(crate) async fn create(
     tracing::info!(name = %name, role = role.as_str(), by = %caller.0.name, "API token created");
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "token": token, "name": name, "role": role })),
+        Json(NewTokenAnswer { token, name, role }),
     )
         .into_response())
 }
 
 /// `DELETE /api/tokens/{name}`.
-#[utoipa::path(delete, path = "/api/tokens/{name}", tag = "tokens", security(("token" = [])), params(("name" = String, Path)), responses((status = 204, description = "revoked"), (status = 401, description = "no token, or an unknown or revoked one"), (status = 403, description = "the token's role is too low"), (status = 404, description = "no live token of that name")))]
+#[utoipa::path(delete, path = "/api/tokens/{name}", tag = "tokens", security(("token" = [])), params(("name" = String, Path)), responses((status = 204, description = "revoked"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low"), (status = 404, body = crate::answers::ErrorAnswer, description = "no live token of that name")))]
 pub(crate) async fn revoke(
     State(s): State<Arc<Shared>>,
     caller: Caller,

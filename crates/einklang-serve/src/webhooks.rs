@@ -25,7 +25,6 @@ use axum::Json;
 use einklang_config::{Config, Step};
 use einklang_connectors::Connector;
 use einklang_store::{NewRun, RunSource};
-use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -79,7 +78,7 @@ fn jobs_of(config: &Config, connector: &str) -> Vec<String> {
 }
 
 /// The route of a service serving one tenant.
-#[utoipa::path(post, path = "/webhooks/{connector}", tag = "webhooks", params(("connector" = String, Path, description = "a connector with `webhook` settings")), request_body(content = String, description = "as the sender posts it; checked by the connector's scheme"), responses((status = 202, description = "queued: `accepted` ids, `runs`"), (status = 200, description = "Microsoft Graph handshake: the validation token (text/plain), or `{\"duplicate\": true}` for a copy of an accepted call"), (status = 413, description = "the body is over 1 MiB"), (status = 401, description = "the scheme refused the call"), (status = 404, description = "the connector takes no webhooks here, or the service serves several tenants (use /webhooks/{tenant}/{connector})")))]
+#[utoipa::path(post, path = "/webhooks/{connector}", tag = "webhooks", params(("connector" = String, Path, description = "a connector with `webhook` settings")), request_body(content = String, description = "as the sender posts it; checked by the connector's scheme"), responses((status = 202, body = crate::answers::WebhookQueued, description = "queued: `accepted` ids, `runs`"), (status = 200, description = "Microsoft Graph handshake: the validation token (text/plain), or `{\"duplicate\": true}` for a copy of an accepted call"), (status = 413, description = "the body is over 1 MiB"), (status = 401, body = crate::answers::ErrorAnswer, description = "the scheme refused the call"), (status = 404, body = crate::answers::ErrorAnswer, description = "the connector takes no webhooks here, or the service serves several tenants (use /webhooks/{tenant}/{connector})")))]
 pub async fn receive(
     State(s): State<Arc<Shared>>,
     Path(connector): Path<String>,
@@ -98,7 +97,7 @@ pub async fn receive(
 }
 
 /// The route naming the tenant.
-#[utoipa::path(post, path = "/webhooks/{tenant}/{connector}", tag = "webhooks", params(("tenant" = String, Path, description = "a tenant this service serves"), ("connector" = String, Path, description = "a connector with `webhook` settings")), request_body(content = String, description = "as the sender posts it; checked by the tenant's connector's scheme"), responses((status = 202, description = "queued: `accepted` ids, `runs`"), (status = 200, description = "Microsoft Graph handshake: the validation token (text/plain), or `{\"duplicate\": true}` for a copy of an accepted call"), (status = 413, description = "the body is over 1 MiB"), (status = 401, description = "the scheme refused the call"), (status = 404, description = "no such tenant here, or its connector takes no webhooks")))]
+#[utoipa::path(post, path = "/webhooks/{tenant}/{connector}", tag = "webhooks", params(("tenant" = String, Path, description = "a tenant this service serves"), ("connector" = String, Path, description = "a connector with `webhook` settings")), request_body(content = String, description = "as the sender posts it; checked by the tenant's connector's scheme"), responses((status = 202, body = crate::answers::WebhookQueued, description = "queued: `accepted` ids, `runs`"), (status = 200, description = "Microsoft Graph handshake: the validation token (text/plain), or `{\"duplicate\": true}` for a copy of an accepted call"), (status = 413, description = "the body is over 1 MiB"), (status = 401, body = crate::answers::ErrorAnswer, description = "the scheme refused the call"), (status = 404, body = crate::answers::ErrorAnswer, description = "no such tenant here, or its connector takes no webhooks")))]
 pub async fn receive_for(
     State(s): State<Arc<Shared>>,
     Path((tenant, connector)): Path<(String, String)>,
@@ -178,9 +177,9 @@ async fn take(
         .await?;
     s.kick.kick();
     tracing::debug!(connector = %connector, ids = delivery.ids.len(), ?runs, "webhook queued");
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({ "accepted": delivery.ids.len(), "runs": runs })),
-    )
-        .into_response())
+    let answer = crate::answers::WebhookQueued {
+        accepted: delivery.ids.len(),
+        runs,
+    };
+    Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
 }

@@ -98,3 +98,64 @@ async fn the_document_parses_as_openapi_3_1_and_names_every_route() {
         }
     }
 }
+
+#[test]
+fn answers_are_checked_against_the_documented_schemas() {
+    use serde_json::json;
+    // what `common::call` does with every JSON answer of every test
+    let run = json!({
+        "id": 4, "job": "import", "status": "succeeded", "source": "api",
+        "triggered_by": "token:ops", "counters": {"read": 2}, "errors": [],
+        "started_at": "2026-12-06T10:00:00Z", "finished_at": null
+    });
+    common::conforms("GET", "/api/runs/4", StatusCode::OK, &run);
+    let misfits = [
+        (StatusCode::OK, json!({ "id": "four" })),
+        (StatusCode::OK, {
+            let mut r = run.clone();
+            r["status"] = json!("exploded");
+            r
+        }),
+        (StatusCode::OK, {
+            let mut r = run.clone();
+            r["secret"] = json!(1);
+            r
+        }),
+        (StatusCode::OK, {
+            let mut r = run.clone();
+            r.as_object_mut().unwrap().remove("job");
+            r
+        }),
+        (
+            StatusCode::IM_A_TEAPOT,
+            json!({ "error": "undocumented status" }),
+        ),
+    ];
+    for (status, body) in misfits {
+        let caught =
+            std::panic::catch_unwind(|| common::conforms("GET", "/api/runs/4", status, &body));
+        assert!(caught.is_err(), "{status} {body} should not fit");
+    }
+}
+
+#[tokio::test]
+async fn every_json_answer_names_its_schema() {
+    let hub = common::hub();
+    let (_, doc, _) = common::call(&hub, "GET", "/openapi.json", None, None).await;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for (status, answer) in op["responses"].as_object().unwrap() {
+                let json = &answer["content"]["application/json"];
+                let plain = path.ends_with("/events")
+                    || path == "/metrics"
+                    || status == "204"
+                    || (path.starts_with("/webhooks") && status == "200")
+                    || status == "413";
+                assert!(
+                    plain || json.get("schema").is_some(),
+                    "{method} {path} {status}: a JSON answer without a schema"
+                );
+            }
+        }
+    }
+}

@@ -86,7 +86,11 @@ async fn send(
         .unwrap();
     let status = answer.status();
     let bytes = answer.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap_or_default())
+    let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    if !json.is_null() {
+        common::conforms("POST", "/webhooks/crm", status, &json);
+    }
+    (status, json)
 }
 
 fn wait_idle(hub: &common::Hub) {

@@ -75,6 +75,7 @@ pub type Survive<'a> = dyn Fn(&[MergeMember; 2]) -> Fields + 'a;
 
 /// A merge as stored.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MergeRow {
     /// Id.
     pub id: i64,
@@ -100,6 +101,7 @@ pub struct MergeRow {
 
 /// Status of a review pair.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewStatus {
     /// Waiting for a person.
@@ -149,6 +151,7 @@ pub struct NewReview {
 
 /// A review pair as stored.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReviewRow {
     /// Id (for `einklang review accept|reject ID`).
     pub id: i64,
@@ -175,6 +178,7 @@ pub struct ReviewRow {
 /// What a merge changed, kept with it so `unmerge` can put it back: the
 /// rows as they were before (times and values as the store's own text).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub(crate) struct Snapshot {
     /// Survivor, then the merged record.
     pub records: Vec<RecordRow>,
@@ -188,6 +192,7 @@ pub(crate) struct Snapshot {
 
 /// A record row's mutable columns.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub(crate) struct RecordRow {
     pub id: RecordId,
     pub vals: String,
@@ -200,6 +205,7 @@ pub(crate) struct RecordRow {
 /// A link row's columns a merge changes, and its hash to tell whether a
 /// sync moved its base since.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub(crate) struct LinkRow {
     pub id: i64,
     pub record_id: RecordId,

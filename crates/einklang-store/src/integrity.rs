@@ -30,6 +30,7 @@ pub use checks::Check;
 
 /// What one check found.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Finding {
     /// The check.
     pub check: Check,

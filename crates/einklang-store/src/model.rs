@@ -12,6 +12,7 @@ pub type RunId = i64;
 
 /// How a run was started.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RunSource {
     /// From the command line or a "sync now" button.
@@ -32,6 +33,7 @@ pub enum RunSource {
 
 /// Status of a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     /// Waiting in the queue of `einklang serve` for a worker.
@@ -135,6 +137,7 @@ pub struct RunOutcome {
 
 /// A run as stored.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Run {
     /// Id.
     pub id: RunId,
@@ -186,6 +189,7 @@ pub struct LinkedRecord {
 
 /// Sync status of a link.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LinkStatus {
     /// Waiting for its first sync.
@@ -238,6 +242,7 @@ impl LinkStatus {
 
 /// A link as stored.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Link {
     /// Link row id.
     pub id: i64,
@@ -250,6 +255,7 @@ pub struct Link {
     /// Id in the connector.
     pub external_id: String,
     /// Base values.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub base: Fields,
     /// Remote version token.
     pub version: Option<String>,
@@ -276,6 +282,7 @@ impl Link {
 
 /// Old → new value of one field.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldChange {
     /// Value before (null when the field was absent).
     pub old: Value,
@@ -332,12 +339,14 @@ pub enum Change {
 
 /// One history entry: a set of field changes made by one run from one origin.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryEntry {
     /// Run that made the change.
     pub run_id: RunId,
     /// Where it came from (connector name, or `hub` / `merge` ...).
     pub origin: String,
     /// Field changes.
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::BTreeMap<String, FieldChange>))]
     pub changes: FieldChanges,
     /// When.
     pub at: DateTime<Utc>,
@@ -345,12 +354,14 @@ pub struct HistoryEntry {
 
 /// A hub (golden) record.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HubRecord {
     /// Id.
     pub id: RecordId,
     /// Entity.
     pub entity: String,
     /// Values.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub values: Fields,
     /// Survivor this record was merged into.
     pub merged_into: Option<RecordId>,
@@ -381,6 +392,7 @@ pub struct NewQuarantine {
 
 /// A quarantined record as stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QuarantineItem {
     /// Row id.
     pub id: i64,

@@ -142,6 +142,7 @@ pub struct ConflictResolution {
 
 /// A conflict as stored.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConflictRow {
     /// Id (for `einklang resolve`).
     pub id: i64,
@@ -177,6 +178,7 @@ pub struct ConflictRow {
 
 /// What an outbox entry does on the remote.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OutboxOp {
     /// Create the record.

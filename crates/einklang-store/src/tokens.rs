@@ -9,6 +9,7 @@ use serde::Serialize;
 
 /// What a token may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Read everything of its tenant.
@@ -42,6 +43,7 @@ impl Role {
 
 /// A token as stored (never the token itself).
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenRow {
     /// Its name (unique among the tenant's live tokens).
     pub name: String,

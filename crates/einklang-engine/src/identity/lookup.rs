@@ -21,12 +21,14 @@ use einklang_store::{HubStore, RecordId, StoreError};
 
 /// A record a number reached.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Found {
     /// Its entity.
     pub entity: String,
     /// Its hub id.
     pub id: RecordId,
     /// Its values.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub values: Fields,
 }
 

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 /// One invariant of the store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Check {
     /// Every link points at a hub record that exists.

@@ -1,0 +1,323 @@
+//! The shapes of the API's answers: every JSON body a route answers with
+//! is one of these types (or a store or engine row inside one), so the
+//! OpenAPI document's response schemas are derived from the very types
+//! that are serialized — they cannot drift from what is sent.
+
+use crate::live::StepProgress;
+use chrono::{DateTime, Utc};
+use einklang_engine::compare::SideCompare;
+use einklang_engine::identity::lookup::Found;
+use einklang_store::{
+    ConflictRow, Counters, HistoryEntry, HubRecord, Link, LinkStatus, MergeRow, QuarantineItem,
+    ReviewRow, Role, Run, RunSource, RunStatus, TokenRow,
+};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// An error: what went wrong, in words (never a secret).
+#[derive(Serialize, ToSchema)]
+pub struct ErrorAnswer {
+    /// The message.
+    pub error: String,
+}
+
+/// `GET /healthz`.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`.
+    pub status: &'static str,
+    /// Seconds since the service started.
+    pub uptime_seconds: u64,
+}
+
+/// `GET /readyz`.
+#[derive(Serialize, ToSchema)]
+pub struct Ready {
+    /// `ready`, or `not ready` (503).
+    pub status: &'static str,
+    /// Runs waiting or claimed, over the tenants served.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queued_runs: Option<u64>,
+    /// Why the store does not answer (503).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A run as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub struct RunView {
+    /// Run id.
+    pub id: i64,
+    /// Its job (or `dedupe ENTITY`, `doctor`, …).
+    pub job: String,
+    /// Its status.
+    pub status: RunStatus,
+    /// How it was started.
+    pub source: RunSource,
+    /// Who or what started it.
+    pub triggered_by: String,
+    /// Its counters (`read`, `created`, `updated`, …).
+    #[schema(value_type = std::collections::BTreeMap<String, u64>)]
+    pub counters: Counters,
+    /// Run-level errors.
+    pub errors: Vec<String>,
+    /// When it started (was queued, while `queued`).
+    pub started_at: DateTime<Utc>,
+    /// When it ended.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Each step as it goes, while this process works on the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress: Option<Vec<StepProgress>>,
+}
+
+impl RunView {
+    /// The run without live progress.
+    pub fn of(r: &Run) -> RunView {
+        RunView {
+            id: r.id,
+            job: r.job.clone(),
+            status: r.status,
+            source: r.source,
+            triggered_by: r.triggered_by.clone(),
+            counters: r.counters.clone(),
+            errors: r.errors.clone(),
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            progress: None,
+        }
+    }
+}
+
+/// `GET /api/runs`.
+#[derive(Serialize, ToSchema)]
+pub struct Runs {
+    /// Newest first.
+    pub runs: Vec<RunView>,
+}
+
+/// A job with its schedule and last run.
+#[derive(Serialize, ToSchema)]
+pub struct JobView {
+    /// The job's name.
+    pub name: String,
+    /// Its cron pattern, if scheduled.
+    pub schedule: Option<String>,
+    /// The zone the pattern is read in.
+    pub tz: String,
+    /// The next tick.
+    pub next_run_at: Option<DateTime<Utc>>,
+    /// Its latest run.
+    pub last_run: Option<RunView>,
+}
+
+/// `GET /api/jobs`.
+#[derive(Serialize, ToSchema)]
+pub struct Jobs {
+    /// Every job of the tenant's config.
+    pub jobs: Vec<JobView>,
+}
+
+/// A run queued: poll `location`.
+#[derive(Serialize, ToSchema)]
+pub struct Queued {
+    /// The run's id.
+    pub run_id: i64,
+    /// `queued`.
+    pub status: &'static str,
+    /// `/api/runs/{id}`.
+    pub location: String,
+}
+
+impl Queued {
+    /// The answer for run `id`.
+    pub fn run(id: i64) -> Queued {
+        Queued {
+            run_id: id,
+            status: "queued",
+            location: format!("/api/runs/{id}"),
+        }
+    }
+}
+
+/// `GET /api/records/{entity}/{id}`.
+#[derive(Serialize, ToSchema)]
+pub struct RecordShown {
+    /// The hub record.
+    pub record: HubRecord,
+    /// Its links, one per system holding it.
+    pub links: Vec<Link>,
+    /// Its field history, oldest first.
+    pub history: Vec<HistoryEntry>,
+}
+
+/// `GET /api/records/{entity}?field=&value=`.
+#[derive(Serialize, ToSchema)]
+pub struct Records {
+    /// Live records, by id.
+    pub records: Vec<HubRecord>,
+    /// The `after` of the next page, when there may be more.
+    pub next: Option<i64>,
+}
+
+/// `GET /api/mappings/{connector}/{entity}/{external_id}`.
+#[derive(Serialize, ToSchema)]
+pub struct Mapping {
+    /// The connector.
+    pub connector: String,
+    /// The entity.
+    pub entity: String,
+    /// The connector's id.
+    pub external_id: String,
+    /// The hub record it is linked to.
+    pub record_id: i64,
+    /// The link's status.
+    pub status: LinkStatus,
+}
+
+/// One record of a sync-now call.
+#[derive(Serialize, ToSchema)]
+pub struct RecordQueued {
+    /// The hub id asked for.
+    pub id: i64,
+    /// `queued`, `not_found` or `not_linked`.
+    pub status: &'static str,
+    /// The runs that read it.
+    pub runs: Vec<i64>,
+}
+
+/// A job's run queued by a sync-now call.
+#[derive(Serialize, ToSchema)]
+pub struct JobRun {
+    /// The job.
+    pub job: String,
+    /// The run.
+    pub run_id: i64,
+}
+
+/// `POST /api/records/{entity}/sync`.
+#[derive(Serialize, ToSchema)]
+pub struct SyncQueued {
+    /// Per record asked for, in order.
+    pub records: Vec<RecordQueued>,
+    /// One targeted run per job.
+    pub runs: Vec<JobRun>,
+}
+
+/// `GET /api/quarantine`.
+#[derive(Serialize, ToSchema)]
+pub struct Quarantine {
+    /// Records a run could not take, with the reason.
+    pub quarantine: Vec<QuarantineItem>,
+}
+
+/// `GET /lookup/phone`.
+#[derive(Serialize, ToSchema)]
+pub struct Lookup {
+    /// The number as asked.
+    pub number: String,
+    /// The records carrying it.
+    pub records: Vec<Found>,
+}
+
+/// `GET /api/links`.
+#[derive(Serialize, ToSchema)]
+pub struct Links {
+    /// Oldest first.
+    pub links: Vec<Link>,
+    /// The `after` of the next page, when there may be more.
+    pub next: Option<i64>,
+}
+
+/// `GET /api/merges`.
+#[derive(Serialize, ToSchema)]
+pub struct Merges {
+    /// Newest first.
+    pub merges: Vec<MergeRow>,
+}
+
+/// `POST /api/records/{entity}/{id}/unmerge`.
+#[derive(Serialize, ToSchema)]
+pub struct Unmerged {
+    /// The record given back.
+    pub record_id: i64,
+    /// The merge undone.
+    pub merge_id: i64,
+    /// The record it had been merged into.
+    pub survivor: i64,
+    /// The run that recorded the unmerge.
+    pub run_id: i64,
+}
+
+/// `GET /api/records/{entity}/{id}/compare`.
+#[derive(Serialize, ToSchema)]
+pub struct Compared {
+    /// The hub record.
+    pub record_id: i64,
+    /// Per linked system.
+    pub sides: Vec<SideCompare>,
+}
+
+/// `GET /api/conflicts`.
+#[derive(Serialize, ToSchema)]
+pub struct Conflicts {
+    /// Conflicts, open ones (and decided ones with `all`).
+    pub conflicts: Vec<ConflictRow>,
+}
+
+/// `GET /api/reviews`.
+#[derive(Serialize, ToSchema)]
+pub struct Reviews {
+    /// Review pairs.
+    pub reviews: Vec<ReviewRow>,
+}
+
+/// `POST /api/reviews/{id}/{verdict}`.
+#[derive(Serialize, ToSchema)]
+pub struct Decided {
+    /// The pair.
+    pub review_id: i64,
+    /// `accepted` or `rejected`.
+    pub status: &'static str,
+    /// The merge an accept made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merge_id: Option<i64>,
+    /// The run that recorded an accept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<i64>,
+}
+
+/// `GET /api/tokens`.
+#[derive(Serialize, ToSchema)]
+pub struct Tokens {
+    /// The tenant's tokens (never their text).
+    pub tokens: Vec<TokenRow>,
+}
+
+/// `POST /api/tokens`: the token's text, shown once.
+#[derive(Serialize, ToSchema)]
+pub struct NewTokenAnswer {
+    /// The token (`ek_…`): keep it, it is stored only as a hash.
+    pub token: String,
+    /// Its name.
+    pub name: String,
+    /// Its role.
+    pub role: Role,
+}
+
+/// `POST /webhooks/…`: the call queued.
+#[derive(Serialize, ToSchema)]
+pub struct WebhookQueued {
+    /// How many record ids the call named.
+    pub accepted: usize,
+    /// The runs that read them.
+    pub runs: Vec<i64>,
+}
+
+/// `POST /webhooks/…`: a copy of a call accepted before.
+#[derive(Serialize, ToSchema)]
+pub struct Duplicate {
+    /// `true`.
+    pub duplicate: bool,
+    /// `true`: nothing queued.
+    pub ignored: bool,
+}
