@@ -885,6 +885,58 @@ fn two_way_example_syncs_both_ways_without_echoes() {
 }
 
 #[test]
+fn check_connect_probes_each_tenant_with_its_own_credentials() {
+    let emu = einklang_emulator::Emulator::start(einklang_emulator::Options {
+        api_key: Some("acme-key-7".into()),
+        ..Default::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("einklang.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+[tenants.acme]
+crm_key = "acme-key-7"
+[tenants.globex]
+crm_key = "globex-key-expired"
+
+[entities.contact]
+name = "text"
+
+[connectors.crm]
+kind = "http"
+base_url = "{url}"
+auth = {{ header = "X-Api-Key", value = "{{tenant.crm_key}}" }}
+list = {{ path = "/api/v4/contacts", records = "/_embedded/contacts" }}
+
+[map.crm.contact]
+id = "id"
+fields = {{ name = "name" }}
+
+[jobs.j]
+pull = ["crm"]
+"#,
+            url = emu.url
+        ),
+    )
+    .unwrap();
+    let out = einklang(&path, &["check", "--connect"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("tenant `acme`: connector `crm` (http): ok — "),
+        "{text}"
+    );
+    assert!(
+        text.contains("tenant `globex`: connector `crm` (http): FAILED — ") && text.contains("401"),
+        "{text}"
+    );
+    assert!(!text.contains("globex-key-expired"), "no secret: {text}");
+    assert!(!text.contains("{tenant.crm_key}"), "filled in: {text}");
+    assert!(!out.status.success());
+}
+
+#[test]
 fn check_connect_reaches_every_connector_and_names_what_failed() {
     let emu = einklang_emulator::Emulator::start(einklang_emulator::Options {
         api_key: Some("right-key-42".into()),

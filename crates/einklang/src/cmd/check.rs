@@ -55,17 +55,28 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Probe each connector; exit code 1 when one cannot be reached.
+/// Probe each connector — per tenant when the config serves several
+/// (`[tenants]`: each with its own credentials filled in); exit code 1
+/// when one cannot be reached.
 fn connect(config: &Config) -> ExitCode {
     let mut failed = 0;
-    for c in config.connectors.values() {
-        let probe = einklang_connectors::open(&c.name, &c.kind, &c.settings, &config.base_dir)
-            .and_then(|mut connector| connector.probe());
-        match probe {
-            Ok(what) => println!("connector `{}` ({}): ok — {what}", c.name, c.kind),
-            Err(e) => {
-                failed += 1;
-                println!("connector `{}` ({}): FAILED — {e}", c.name, c.kind);
+    for tenant in config.tenant_names() {
+        let Some(own) = config.for_tenant(&tenant) else {
+            continue;
+        };
+        let who = match config.tenants.is_empty() {
+            true => String::new(),
+            false => format!("tenant `{tenant}`: "),
+        };
+        for c in own.connectors.values() {
+            let probe = einklang_connectors::open(&c.name, &c.kind, &c.settings, &own.base_dir)
+                .and_then(|mut connector| connector.probe());
+            match probe {
+                Ok(what) => println!("{who}connector `{}` ({}): ok — {what}", c.name, c.kind),
+                Err(e) => {
+                    failed += 1;
+                    println!("{who}connector `{}` ({}): FAILED — {e}", c.name, c.kind);
+                }
             }
         }
     }
