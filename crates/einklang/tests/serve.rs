@@ -409,3 +409,209 @@ fn sigterm_mid_run_stops_at_the_deadline_and_the_next_start_finishes_the_run_onc
     b.kill().unwrap();
     let _ = b.wait();
 }
+
+/// `request` with a JSON body.
+fn request_json(url: &str, token: &str, body: &Value) -> (u16, Value) {
+    let req = ureq::http::Request::builder()
+        .method("POST")
+        .uri(url)
+        .header("Authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .unwrap();
+    let mut answer = agent().run(req).unwrap();
+    let text = answer.body_mut().read_to_string().unwrap();
+    (
+        answer.status().as_u16(),
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+    )
+}
+
+/// Two services on one PostgreSQL work off 10,000 queued record syncs
+/// (`POST /api/records/contact/sync`, 500 hub ids a call): each reads
+/// its records from a database table by id and writes the change to a
+/// CRM. The service at work is killed with SIGKILL part-way; the other
+/// finishes — every contact updated, by exactly one write each.
+#[test]
+fn two_services_work_off_10_000_queued_record_syncs_and_a_kill_minus_9_writes_none_twice() {
+    let Some(db) = einklang_testkit::PgDb::new("serve_syncs") else {
+        return;
+    };
+    let mut pg = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    pg.batch_execute(
+        "CREATE TABLE kontakte (nr TEXT PRIMARY KEY, name TEXT, email TEXT);
+         INSERT INTO kontakte SELECT i::text, 'Kontakt ' || i, 'k' || i || '@example.org'
+         FROM generate_series(0, 9999) i;",
+    )
+    .unwrap();
+    let emu = einklang_emulator::Emulator::start(Default::default());
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        r#"
+store = "{url}"
+
+[entities.contact]
+name = "text"
+email = "email"
+
+[connectors.office]
+kind = "postgres_table"
+url = "{url}"
+table = "kontakte"
+key = "nr"
+
+[connectors.crm]
+kind = "http"
+base_url = "{emu}"
+list = {{ path = "/api/v4/contacts", paginate = "next_link", next = "/_links/next/href", params = {{ limit = 250 }}, records = "/_embedded/contacts" }}
+get = {{ path = "/api/v4/contacts/{{id}}", missing = [204, 404] }}
+create = {{ path = "/api/v4/contacts", body = ["{{record}}"], record = "/_embedded/contacts/0" }}
+update = {{ path = "/api/v4/contacts/{{id}}" }}
+
+[map.office.contact]
+id = "nr"
+fields = {{ name = "name", email = "email" }}
+
+[map.crm.contact]
+id = "id"
+fields = {{ name = "name", email = "email" }}
+
+[jobs.clients]
+sync = ["office", "crm"]
+
+[serve]
+workers = 1
+"#,
+        url = db.url,
+        emu = emu.url
+    );
+    std::fs::write(dir.path().join("einklang.toml"), config).unwrap();
+    let made = einklang(dir.path())
+        .args(["token", "create", "ops", "--role", "operator"])
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let token = String::from_utf8(made.stdout).unwrap().trim().to_string();
+
+    // the first run links every contact (10,000 creates at the CRM)
+    let (port_a, port_b) = (free_port(), free_port());
+    let mut a = serve(dir.path(), port_a);
+    let base_a = format!("http://127.0.0.1:{port_a}");
+    wait_ready(&base_a);
+    let (status, queued, _) = request(
+        "POST",
+        &format!("{base_a}/api/jobs/clients/runs"),
+        Some(&token),
+    );
+    assert_eq!(status, 202, "{queued}");
+    let first = queued["run_id"].as_i64().unwrap();
+    let started = Instant::now();
+    loop {
+        let (_, run, _) = request("GET", &format!("{base_a}/api/runs/{first}"), Some(&token));
+        if run["status"] == "succeeded" {
+            break;
+        }
+        assert!(
+            run["status"] == "queued" || run["status"] == "running",
+            "{run}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(180), "{run}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(emu.count("POST"), 10_000);
+
+    // every contact changes in the table; 10,000 record syncs are queued
+    pg.batch_execute("UPDATE kontakte SET name = name || ' neu'")
+        .unwrap();
+    let ids: Vec<i64> = pg
+        .query(
+            "SELECT id FROM records WHERE entity = 'contact' AND merged_into IS NULL ORDER BY id",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(ids.len(), 10_000);
+    let mut b = serve(dir.path(), port_b);
+    let base_b = format!("http://127.0.0.1:{port_b}");
+    wait_ready(&base_b);
+    for (n, chunk) in ids.chunks(500).enumerate() {
+        let base = if n % 2 == 0 { &base_a } else { &base_b };
+        let body = serde_json::json!({ "ids": chunk, "user": "maria@example.org" });
+        let (status, answer) =
+            request_json(&format!("{base}/api/records/contact/sync"), &token, &body);
+        assert_eq!(status, 202, "{answer}");
+        let queued = answer["records"].as_array().unwrap();
+        assert!(queued.iter().all(|r| r["status"] == "queued"), "{answer}");
+    }
+
+    // the service at work — the one holding the job's lease — dies
+    // part-way
+    let started = Instant::now();
+    let holder = loop {
+        let written = emu.count("PATCH") + emu.count("PUT");
+        let holder: Option<i64> = pg
+            .query_opt(
+                "SELECT pid FROM leases WHERE name = 'job:clients' AND expires_at > now()",
+                &[],
+            )
+            .unwrap()
+            .map(|r| r.get(0));
+        if let Some(pid) = holder.filter(|_| written >= 3_000) {
+            break pid as u32;
+        }
+        assert!(started.elapsed() < Duration::from_secs(180), "slow");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let (mut dead, mut b, base_b) = match holder == a.id() {
+        true => (a, b, base_b),
+        false => {
+            assert_eq!(holder, b.id(), "the lease is one of the two services'");
+            (b, a, base_a)
+        }
+    };
+    dead.kill().unwrap();
+    dead.wait().unwrap();
+    let at_kill = emu.count("PATCH") + emu.count("PUT");
+    assert!(at_kill < 10_000, "all written before the kill ({at_kill})");
+
+    // the other one works off the rest
+    let started = Instant::now();
+    loop {
+        let (_, ready, _) = request("GET", &format!("{base_b}/readyz"), None);
+        if ready["queued_runs"] == 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(240),
+            "not done: {ready}, {} written",
+            emu.count("PATCH") + emu.count("PUT")
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (_, runs, _) = request("GET", &format!("{base_b}/api/runs?limit=100"), Some(&token));
+    let runs = runs["runs"].as_array().unwrap().clone();
+    assert_eq!(runs.len(), 21, "the first run and 20 record syncs");
+    assert!(runs.iter().all(|r| r["status"] == "succeeded"), "{runs:?}");
+    let contacts = emu.all();
+    assert_eq!(contacts.len(), 10_000, "no contact created twice");
+    assert!(
+        contacts
+            .iter()
+            .all(|c| c["name"].as_str().is_some_and(|n| n.ends_with(" neu"))),
+        "every contact updated"
+    );
+    assert_eq!(emu.count("POST"), 10_000);
+    assert_eq!(
+        emu.count("PATCH") + emu.count("PUT"),
+        10_000,
+        "one write per changed contact, none twice ({at_kill} at the kill)"
+    );
+    b.kill().unwrap();
+    let _ = b.wait();
+}
