@@ -499,7 +499,7 @@ workers = 1
 
     // the first run links every contact (10,000 creates at the CRM)
     let (port_a, port_b) = (free_port(), free_port());
-    let mut a = serve(dir.path(), port_a);
+    let a = serve(dir.path(), port_a);
     let base_a = format!("http://127.0.0.1:{port_a}");
     wait_ready(&base_a);
     let (status, queued, _) = request(
@@ -537,7 +537,7 @@ workers = 1
         .map(|r| r.get(0))
         .collect();
     assert_eq!(ids.len(), 10_000);
-    let mut b = serve(dir.path(), port_b);
+    let b = serve(dir.path(), port_b);
     let base_b = format!("http://127.0.0.1:{port_b}");
     wait_ready(&base_b);
     for (n, chunk) in ids.chunks(500).enumerate() {
