@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Load on the webhook port of a watching `einklang sync --listen`.
+"""Load on the webhook port of a watching `einklang sync --listen` (or of
+`einklang serve`, with --hook /webhooks/crm).
 
 Holds IDLE idle connections (that never send a byte) and SLOW slow bodies
 (headers with `Content-Length: 1000`, then one byte a second) against the
@@ -148,7 +149,7 @@ class Phase:
             if n % 5 == 0:
                 body = json.dumps({"contacts": {"update": [{"id": str(n % 50 + 1)}]}, "n": n}).encode()
                 sig = hmac.new(self.a.secret.encode(), body, hashlib.sha256).hexdigest()
-                self.hooks.append(request(self.host, self.port, "POST", "/webhook/crm", body,
+                self.hooks.append(request(self.host, self.port, "POST", self.a.hook, body,
                                           {"X-Signature": sig}))
             self.samples.append(proc_status(self.a.pid))
             n += 1
@@ -185,6 +186,7 @@ def main():
     a.add_argument("--secret", required=True)
     a.add_argument("--einklang", required=True)
     a.add_argument("--config", required=True)
+    a.add_argument("--hook", default="/webhook/crm", help="the path of the signed calls and slow bodies")
     a.add_argument("--idle", type=int, default=5000)
     a.add_argument("--slow", type=int, default=300)
     a.add_argument("--seconds", type=int, default=60)
@@ -200,9 +202,9 @@ def main():
 
     idle = Pool(host, port, b"")
     slow_head = (
-        b"POST /webhook/crm HTTP/1.1\r\nHost: x\r\nX-Signature: sha256=00\r\n"
-        b"Content-Length: 1000\r\n\r\n"
-    )
+        f"POST {args.hook} HTTP/1.1\r\nHost: x\r\nX-Signature: sha256=00\r\n"
+        "Content-Length: 1000\r\n\r\n"
+    ).encode()
     slow = Pool(host, port, slow_head)
     started = time.monotonic()
     slow.fill(args.slow, 30)
