@@ -97,16 +97,7 @@ fn a_token_a_triggered_run_polled_to_its_end_one_service_per_sqlite_hub_and_a_cl
         "id,name,email\n1,Anna Berg,anna@example.org\n2,Bo Lind,bo@example.org\n",
     )
     .unwrap();
-    let made = einklang(dir.path())
-        .args(["token", "create", "ops", "--role", "operator"])
-        .output()
-        .unwrap();
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
-    let token = String::from_utf8(made.stdout).unwrap().trim().to_string();
+    let token = operator_token(dir.path());
     assert!(token.starts_with("ek_") && token.len() > 60, "{token}");
     let stored = std::fs::read(dir.path().join("hub.db")).unwrap();
     let needle = token.as_bytes();
@@ -288,31 +279,17 @@ email = "email"
 kind = "csv"
 path = "office.csv"
 
-[connectors.crm]
-kind = "http"
-base_url = "{emu}"
-list = {{ path = "/api/v4/contacts", paginate = "next_link", next = "/_links/next/href", params = {{ limit = 250 }}, records = "/_embedded/contacts" }}
-get = {{ path = "/api/v4/contacts/{{id}}", missing = [204, 404] }}
-create = {{ path = "/api/v4/contacts", body = ["{{record}}"], record = "/_embedded/contacts/0" }}
-update = {{ path = "/api/v4/contacts/{{id}}" }}
+{crm}
 
 [map.office.contact]
 id = "Nr"
 fields = {{ name = "Name", email = "E-Mail" }}
 
-[map.crm.contact]
-id = "id"
-fields = {{ name = "name", email = "email" }}
-
-[jobs.clients]
-sync = ["office", "crm"]
-
-[serve]
-workers = 1
-{serve_extra}
+{clients}{serve_extra}
 "#,
         store = store,
-        emu = emu.url
+        crm = crm_connector(&emu.url),
+        clients = CLIENTS,
     );
     std::fs::write(dir.path().join("einklang.toml"), config).unwrap();
     let mut csv = String::from("Nr,Name,E-Mail\n");
@@ -320,16 +297,7 @@ workers = 1
         csv.push_str(&format!("{i},Kontakt {i},k{i}@example.org\n"));
     }
     std::fs::write(dir.path().join("office.csv"), csv).unwrap();
-    let made = einklang(dir.path())
-        .args(["token", "create", "ops", "--role", "operator"])
-        .output()
-        .unwrap();
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
-    let token = String::from_utf8(made.stdout).unwrap().trim().to_string();
+    let token = operator_token(dir.path());
 
     (emu, dir, token)
 }
@@ -460,42 +428,19 @@ url = "{url}"
 table = "kontakte"
 key = "nr"
 
-[connectors.crm]
-kind = "http"
-base_url = "{emu}"
-list = {{ path = "/api/v4/contacts", paginate = "next_link", next = "/_links/next/href", params = {{ limit = 250 }}, records = "/_embedded/contacts" }}
-get = {{ path = "/api/v4/contacts/{{id}}", missing = [204, 404] }}
-create = {{ path = "/api/v4/contacts", body = ["{{record}}"], record = "/_embedded/contacts/0" }}
-update = {{ path = "/api/v4/contacts/{{id}}" }}
+{crm}
 
 [map.office.contact]
 id = "nr"
 fields = {{ name = "name", email = "email" }}
 
-[map.crm.contact]
-id = "id"
-fields = {{ name = "name", email = "email" }}
-
-[jobs.clients]
-sync = ["office", "crm"]
-
-[serve]
-workers = 1
-"#,
+{clients}"#,
         url = db.url,
-        emu = emu.url
+        crm = crm_connector(&emu.url),
+        clients = CLIENTS,
     );
     std::fs::write(dir.path().join("einklang.toml"), config).unwrap();
-    let made = einklang(dir.path())
-        .args(["token", "create", "ops", "--role", "operator"])
-        .output()
-        .unwrap();
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
-    let token = String::from_utf8(made.stdout).unwrap().trim().to_string();
+    let token = operator_token(dir.path());
 
     // the first run links every contact (10,000 creates at the CRM)
     let (port_a, port_b) = (free_port(), free_port());
@@ -614,4 +559,45 @@ workers = 1
     );
     b.kill().unwrap();
     let _ = b.wait();
+}
+
+/// The CRM on the emulator at `emu`, as the jobs `clients` write it.
+fn crm_connector(emu: &str) -> String {
+    format!(
+        r#"[connectors.crm]
+kind = "http"
+base_url = "{emu}"
+list = {{ path = "/api/v4/contacts", paginate = "next_link", next = "/_links/next/href", params = {{ limit = 250 }}, records = "/_embedded/contacts" }}
+get = {{ path = "/api/v4/contacts/{{id}}", missing = [204, 404] }}
+create = {{ path = "/api/v4/contacts", body = ["{{record}}"], record = "/_embedded/contacts/0" }}
+update = {{ path = "/api/v4/contacts/{{id}}" }}
+"#
+    )
+}
+
+/// The CRM's mapping, the job `clients` syncing `office` with it, one
+/// worker.
+const CLIENTS: &str = r#"[map.crm.contact]
+id = "id"
+fields = { name = "name", email = "email" }
+
+[jobs.clients]
+sync = ["office", "crm"]
+
+[serve]
+workers = 1
+"#;
+
+/// An operator token of the hub in `dir`, made as an operator would.
+fn operator_token(dir: &Path) -> String {
+    let made = einklang(dir)
+        .args(["token", "create", "ops", "--role", "operator"])
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    String::from_utf8(made.stdout).unwrap().trim().to_string()
 }
