@@ -121,21 +121,21 @@ async fn take(
             crate::clip(&connector, 100)
         ))
     };
+    let jobs = jobs_of(&config, &connector);
+    if jobs.is_empty() {
+        return Err(not_here());
+    }
     let (parts, body) = request.into_parts();
     let body = match intake::body::read(&parts.headers, body, &s.limits.body).await {
         Ok(body) => body,
         Err(refused) => return Ok(refused),
     };
+    let tenant_key = format!("{tenant}/{connector}");
     let verdict = {
         let receivers = s.receivers.lock().unwrap_or_else(|p| p.into_inner());
         let c = receivers.get(&tenant).and_then(|r| r.get(&connector));
         let call = (parts.uri.query().unwrap_or(""), &parts.headers, &body[..]);
-        intake::check(
-            c.map(|c| c.as_ref()),
-            &format!("{tenant}/{connector}"),
-            call,
-            &s.replay,
-        )
+        intake::check(c.map(|c| c.as_ref()), &tenant_key, call, &s.replay)
     };
     let delivery = match verdict {
         Verdict::NotHere => return Err(not_here()),
@@ -150,10 +150,6 @@ async fn take(
         }
         Verdict::Accepted(d) => d,
     };
-    let jobs = jobs_of(&config, &connector);
-    if jobs.is_empty() {
-        return Err(not_here());
-    }
     let by = match &delivery.id {
         Some(id) => format!("webhook:{connector}#{}", crate::clip(id, 64)),
         None => format!("webhook:{connector}"),
@@ -161,7 +157,7 @@ async fn take(
     let window = Duration::from_millis(config.serve.webhook_window_ms);
     let ids = delivery.ids.clone();
     let name = connector.clone();
-    let runs = s
+    let queued = s
         .with_store(move |st| {
             jobs.iter()
                 .map(|job| {
@@ -174,7 +170,16 @@ async fn take(
                 })
                 .collect::<Result<Vec<_>, _>>()
         })
-        .await?;
+        .await;
+    let runs = match queued {
+        Ok(runs) => runs,
+        Err(e) => {
+            // not queued: the sender's retry is a new call, not a copy
+            let mut replay = s.replay.lock().unwrap_or_else(|p| p.into_inner());
+            replay.forget(&tenant_key, &delivery);
+            return Err(e);
+        }
+    };
     s.kick.kick();
     tracing::debug!(connector = %connector, ids = delivery.ids.len(), ?runs, "webhook queued");
     let answer = crate::answers::WebhookQueued {

@@ -37,12 +37,8 @@ impl Replay {
     /// Whether `call` is the first of its kind for `connector` within its
     /// window; remembers it if it is.
     pub fn first(&mut self, connector: &str, call: &Delivery, now: Instant) -> bool {
-        self.forget(now);
-        let keys: Vec<u128> = call
-            .keys
-            .iter()
-            .map(|k| xxh3_128(format!("{connector}\n{k}").as_bytes()))
-            .collect();
+        self.expire(now);
+        let keys = keys(connector, call);
         if keys.iter().any(|k| self.until.contains_key(k)) {
             return false;
         }
@@ -60,7 +56,17 @@ impl Replay {
         true
     }
 
-    fn forget(&mut self, now: Instant) {
+    /// Forget `call` again: it was not acted on (its run could not be
+    /// queued), so the sender's retry must not count as its copy.
+    pub fn forget(&mut self, connector: &str, call: &Delivery) {
+        for key in keys(connector, call) {
+            if let Some(until) = self.until.remove(&key) {
+                self.by_expiry.remove(&(until, key));
+            }
+        }
+    }
+
+    fn expire(&mut self, now: Instant) {
         while let Some(&(until, key)) = self.by_expiry.first() {
             if until > now {
                 break;
@@ -69,6 +75,14 @@ impl Replay {
             self.until.remove(&key);
         }
     }
+}
+
+/// A call's keys for `connector`, hashed.
+fn keys(connector: &str, call: &Delivery) -> Vec<u128> {
+    call.keys
+        .iter()
+        .map(|k| xxh3_128(format!("{connector}\n{k}").as_bytes()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -103,6 +117,21 @@ mod tests {
         let later = t + Duration::from_secs(601);
         assert!(r.first("crm", &call(&["sig:a", "id:1"], 600), later));
         assert_eq!(r.until.len(), 2, "the expired keys are gone");
+    }
+
+    #[test]
+    fn a_call_forgotten_is_new_again_and_others_stay_remembered() {
+        let mut r = Replay::new(10);
+        let t = Instant::now();
+        assert!(r.first("crm", &call(&["sig:a", "id:1"], 600), t));
+        assert!(r.first("crm", &call(&["sig:b", "id:2"], 600), t));
+        r.forget("crm", &call(&["sig:a", "id:1"], 600));
+        assert!(
+            r.first("crm", &call(&["sig:a", "id:1"], 600), t),
+            "its retry runs"
+        );
+        assert!(!r.first("crm", &call(&["sig:b", "id:2"], 600), t));
+        assert_eq!((r.until.len(), r.by_expiry.len()), (4, 4));
     }
 
     #[test]
