@@ -253,7 +253,12 @@ fn same_numbers(x: &str, y: &str) -> bool {
     a.is_empty() || b.is_empty() || a == b
 }
 
-/// Same Kölner Phonetik code word for word (in either order).
+/// Same Kölner Phonetik code word for word (in either order), and a
+/// word that begins with a vowel begins with the same one. Kölner
+/// Phonetik drops vowels, which is right inside a name (`Meier`/`Mayer`,
+/// `Carl`/`Karl`, `Philipp`/`Filip`) but at its start makes different
+/// given names alike — `Emily`/`Amelia` and `Alfie`/`Olivia` are `065`
+/// and `053` each — as Soundex avoids by keeping the first letter.
 fn same_sounds(x: &str, y: &str) -> bool {
     let (cx, cy) = (sounds(x), sounds(y));
     !cx.is_empty() && cx == cy
@@ -274,8 +279,15 @@ fn sounds(s: &str) -> std::rc::Rc<[String]> {
         }
         let mut codes: Vec<String> = s
             .split(' ')
-            .map(koelner)
-            .filter(|c| !c.is_empty())
+            .filter_map(|w| {
+                let code = koelner(w);
+                let first = w.chars().next()?;
+                match (code.is_empty(), "aeiouy".contains(first)) {
+                    (true, _) => None,
+                    (false, true) => Some(format!("{first}{code}")),
+                    (false, false) => Some(code),
+                }
+            })
             .collect();
         codes.sort();
         let codes: Rc<[String]> = codes.into();
@@ -343,7 +355,13 @@ mod tests {
         ] {
             assert_eq!(name(x, y), Level::Different, "{x}/{y}");
         }
+        for (x, y) in [("Emily", "Amelia"), ("Alfie", "Olivia")] {
+            assert_eq!(name(x, y), Level::Different, "{x}/{y}: other vowels first");
+        }
         for (x, y) in [
+            ("Meier", "Mayer"),
+            ("Carl", "Karl"),
+            ("Philipp", "Filip"),
             ("Boštjan", "Boštjaan"),
             ("Schmidt", "Schmitt"),
             ("Katharina", "Kathraina"),
