@@ -224,6 +224,7 @@ impl Model {
                 },
             )
             .collect();
+        self.streets_in_their_postcode(&mut levels);
         let mut swapped = false;
         if let Some((i, j)) = self.name_pair() {
             let cross_i = compare::level_in(Kind::Name, a.values(i), b.values(j));
@@ -241,6 +242,25 @@ impl Model {
             }
         }
         (levels, swapped)
+    }
+
+    /// A street is an address only in its postcode: when the two records
+    /// name different postcodes, one street name and number — `57 Park
+    /// Road` in two towns — is no more than close.
+    fn streets_in_their_postcode(&self, levels: &mut [Level]) {
+        let postcode_differs = self
+            .comparisons
+            .iter()
+            .zip(levels.iter())
+            .any(|(c, l)| c.kind == Kind::Postcode && *l == Level::Different);
+        if !postcode_differs {
+            return;
+        }
+        for (c, l) in self.comparisons.iter().zip(levels.iter_mut()) {
+            if c.kind == Kind::Street && *l == Level::Exact {
+                *l = Level::Close;
+            }
+        }
     }
 
     /// The first two name comparisons (first and last name).

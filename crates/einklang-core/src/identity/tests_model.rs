@@ -409,3 +409,34 @@ fn phones_are_read_in_the_country_a_record_names() {
     let plan = super::batch::run(&mut m, &settings, &[wien, intl]);
     assert_eq!(plan.pairs.len(), 1, "one candidate pair by the phone key");
 }
+
+#[test]
+fn one_street_in_two_postcodes_is_two_addresses() {
+    let mut m = model();
+    m.comparisons.push(Comparison::new(
+        "postcode",
+        Kind::Postcode,
+        Some("workplace"),
+    ));
+    let street = 5;
+    let at = |postcode: &str| rec(json!({ "street": "57 Park Road", "postcode": postcode }));
+    let levels = m.levels(&at("EH20 3XZ"), &at("EH9 3PP"));
+    assert_eq!(levels[street], Level::Close, "57 Park Road in two towns");
+    let levels = m.levels(&at("EH20 3XZ"), &at("EH20 3XZ"));
+    assert_eq!(levels[street], Level::Exact, "one address");
+    let levels = m.levels(&at("EH20 3XZ"), &rec(json!({ "street": "57 Park Road" })));
+    assert_eq!(
+        levels[street],
+        Level::Exact,
+        "a postcode missing on one side says nothing"
+    );
+    // the pair of the 1M export: one first name, a family name one slip
+    // away, everything else different but the street — not one person
+    let a = rec(
+        json!({"first_name": "Thomas", "last_name": "Hallworth", "street": "57 Park Road", "postcode": "EH20 3XZ"}),
+    );
+    let b = rec(
+        json!({"first_name": "Thomas", "last_name": "Hillford", "street": "57 Park Road", "postcode": "EH9 3PP"}),
+    );
+    assert!(m.score(&a, &b).probability < 0.95, "{:?}", m.score(&a, &b));
+}
