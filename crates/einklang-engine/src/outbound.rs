@@ -85,7 +85,7 @@ pub(crate) fn push_side(
         .store
         .outbox(&ctx.tenant, side.name, &side.schema.name)?;
     // a create that may have landed is never sent again: a read settles it
-    let held: std::collections::HashSet<i64> = entries
+    let mut held: std::collections::HashSet<i64> = entries
         .iter()
         .filter(|e| e.state == "unknown")
         .map(|e| e.link_id)
@@ -95,6 +95,31 @@ pub(crate) fn push_side(
         let note = held_note(side, held.len(), side.pulls);
         tracing::warn!(connector = side.name, held = held.len(), "{note}");
         ctx.notes.push(note);
+    }
+    // an update whose answer was lost is settled by the read of its record
+    // (`recover`): one still `sending` here was not read by this run (a
+    // targeted run named other records) and may have landed — it waits
+    // for a run that reads it rather than going out twice
+    let unread: Vec<i64> = entries
+        .iter()
+        .filter(|e| {
+            side.pulls
+                && e.state == "sending"
+                && matches!(
+                    e.op,
+                    einklang_store::OutboxOp::Update | einklang_store::OutboxOp::SoftDelete
+                )
+        })
+        .map(|e| e.link_id)
+        .collect();
+    if !unread.is_empty() {
+        bump(&mut counters, "held_unread", unread.len() as u64);
+        ctx.notes.push(format!(
+            "{} write(s) to `{}` whose answer was lost wait for a run that reads their records (they may have landed)",
+            unread.len(),
+            side.name
+        ));
+        held.extend(unread);
     }
     let open: HashMap<i64, String> = entries
         .into_iter()

@@ -555,7 +555,8 @@ fields = {{ name = "name", email = "email" }}
     assert_eq!(
         emu.count("PATCH") + emu.count("PUT"),
         10_000,
-        "one write per changed contact, none twice ({at_kill} at the kill)"
+        "one write per changed contact, none twice ({at_kill} at the kill): {}",
+        serde_json::to_string_pretty(&runs).unwrap()
     );
     b.kill().unwrap();
     let _ = b.wait();

@@ -7,7 +7,9 @@
 //! with its usual guards. It leaves no mark (fingerprint, listing hash or
 //! change cursor) either, so the next ordinary read looks as it would
 //! have; the records this read applied cost it nothing more (their links
-//! hold the versions just read).
+//! hold the versions just read). Updates of the named records that a
+//! crashed run left `sending` are recognised in what is read back, as an
+//! ordinary read does (`Applier::sending`), so they are not sent twice.
 
 use super::{Applier, Preparer, ReadOutcome, StepContext};
 use crate::side::Side;
@@ -35,6 +37,10 @@ pub(crate) fn read(
     if side.pushes {
         // a create whose answer was lost is claimed, not made a second record
         applier.hold(crate::outbound::unknown_creates(ctx, side)?);
+        // an update of a named record whose answer was lost (a run that
+        // died sending it) is recognised in what is read back, not sent
+        // again
+        applier.sending = sending_of(ctx, side, ids)?;
     }
     let mut found = 0u64;
     for chunk in ids.chunks(CHUNK) {
@@ -59,6 +65,9 @@ pub(crate) fn read(
     });
     if absent > 0 {
         counters.insert("named_absent".into(), absent);
+    } else {
+        // every named record was read: a lost update not seen landed did not
+        super::drop_unlanded(ctx, &mut applier)?;
     }
     Ok(Ok(ReadOutcome {
         counters,
@@ -69,4 +78,28 @@ pub(crate) fn read(
         marks: Vec::new(),
         left_scope: Default::default(),
     }))
+}
+
+/// The `sending` updates of the named records' links.
+fn sending_of(
+    ctx: &mut StepContext<'_>,
+    side: &Side<'_>,
+    ids: &[String],
+) -> Result<std::collections::HashMap<i64, einklang_store::OutboxEntry>, EngineError> {
+    let sending = crate::outbound::sending_updates(ctx, side)?;
+    if sending.is_empty() {
+        return Ok(sending);
+    }
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let named: std::collections::HashSet<i64> = ctx
+        .store
+        .find_links(&ctx.tenant, side.name, &side.schema.name, &refs)?
+        .into_iter()
+        .flatten()
+        .map(|k| k.link_id)
+        .collect();
+    Ok(sending
+        .into_iter()
+        .filter(|(link, _)| named.contains(link))
+        .collect())
 }

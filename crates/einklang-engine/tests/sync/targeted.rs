@@ -111,3 +111,81 @@ fn a_targeted_run_of_a_connector_it_does_not_name_reads_nothing() {
     let r = hub.sync("sync");
     assert_eq!(count(&r, "pushed_update"), 1, "{:#?}", r.counters);
 }
+
+/// A targeted run that dies after its writes went out, before their
+/// results were stored (a worker killed mid-run); then a targeted run of
+/// another record (the next queued record sync), and the first run again
+/// (the service that takes it over): the writes that may have landed are
+/// never sent again — the other record's run leaves them for a run that
+/// reads their records, and that run reads them back as its own.
+#[test]
+fn lost_answers_of_a_crashed_targeted_run_are_not_written_twice() {
+    let mut hub = Hub::new(
+        TWO_WAY,
+        &[
+            ("espo", MemoryOptions::default()),
+            ("advo", MemoryOptions::default()),
+        ],
+    );
+    let ids: Vec<String> = (0..3)
+        .map(|i| {
+            hub.remote("espo").insert(raw(
+                json!({"name": format!("Person {i}"), "city": "Berlin"}),
+            ))
+        })
+        .collect();
+    hub.sync("sync");
+    let advo: Vec<String> = (0..3)
+        .map(|i| hub.find("advo", "name", &format!("Person {i}")).0)
+        .collect();
+    for id in &ids {
+        hub.remote("espo")
+            .update(id, raw(json!({"city": "Potsdam"})));
+    }
+    hub.remote("advo").reset_calls();
+    // sync now of records 0 and 1 — both sides named, as the API does
+    let named = |which: &[usize]| {
+        Some(BTreeMap::from([
+            (
+                "espo".to_string(),
+                which.iter().map(|&i| ids[i].clone()).collect(),
+            ),
+            (
+                "advo".to_string(),
+                which.iter().map(|&i| advo[i].clone()).collect(),
+            ),
+        ]))
+    };
+    let crashing = RunOptions {
+        targets: named(&[0, 1]),
+        crash: Some(einklang_engine::CrashAt {
+            point: einklang_engine::CrashPoint::AfterRemoteWrite,
+            nth: 1,
+        }),
+        ..hub.options()
+    };
+    assert!(matches!(
+        hub.run("sync", crashing),
+        Err(einklang_engine::EngineError::Crashed(_))
+    ));
+    assert_eq!(hub.remote("advo").calls().updates, 2, "the writes landed");
+    // record 2's run: its own write only
+    let other = RunOptions {
+        targets: named(&[2]),
+        ..hub.options()
+    };
+    let r = hub.run("sync", other).unwrap();
+    assert_eq!(hub.remote("advo").calls().updates, 3, "{:#?}", r.counters);
+    assert_eq!(count(&r, "held_unread"), 2, "{:#?}", r.counters);
+    // the crashed run again: read back as its own, nothing sent
+    let again = RunOptions {
+        targets: named(&[0, 1]),
+        ..hub.options()
+    };
+    hub.run("sync", again).unwrap();
+    assert_eq!(hub.remote("advo").calls().updates, 3, "none sent twice");
+    for id in &advo {
+        assert_eq!(hub.remote("advo").get(id).unwrap()["ort"], json!("Potsdam"));
+    }
+    assert_quiet(&hub.sync("sync"));
+}
