@@ -95,9 +95,8 @@ fn ticks_missed_ticks_and_two_processes_on_postgresql() {
     }
 }
 
-#[test]
-fn the_sweep_queues_one_ordinary_run_per_period_of_each_job_taking_webhooks() {
-    let config = r#"
+/// A job reading a connector that takes webhooks, and one that does not.
+const SWEEPING: &str = r#"
 store = "hub.db"
 tenant = "acme"
 
@@ -131,6 +130,10 @@ pull = ["people"]
 [serve]
 sweep_minutes = 15
 "#;
+
+#[test]
+fn the_sweep_queues_one_ordinary_run_per_period_of_each_job_taking_webhooks() {
+    let config = SWEEPING;
     let hub = common::hub_with(config, None);
     let (mut a, mut b) = (common::open(&hub.config), common::open(&hub.config));
     let since = at("2026-12-06T10:00:00Z");
@@ -185,30 +188,8 @@ sweep_minutes = 15
 
 #[test]
 fn recheck_hours_zero_never_makes_a_sweep_thorough() {
-    let config = r#"
-store = "hub.db"
-tenant = "acme"
-
-[entities.contact]
-name = "text"
-
-[connectors.crm]
-kind = "http"
-base_url = "http://127.0.0.1:9"
-list = { path = "/contacts", records = "/list" }
-webhook = { signature_header = "X-Signature", secret = "s", ids = ["/id"] }
-
-[map.crm.contact]
-id = "id"
-fields = { name = "name" }
-
-[jobs.crm]
-pull = ["crm"]
-
-[serve]
-recheck_hours = 0
-"#;
-    let hub = common::hub_with(config, None);
+    let config = SWEEPING.replace("sweep_minutes = 15", "recheck_hours = 0");
+    let hub = common::hub_with(&config, None);
     let mut a = common::open(&hub.config);
     let ids = tick(&hub.config, a.as_mut(), Utc::now(), Utc::now()).unwrap();
     assert_eq!(ids.len(), 1);
