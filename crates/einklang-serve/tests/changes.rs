@@ -1,6 +1,7 @@
 //! Changes a `postgres_table` reports (NOTIFY from its change log) queue
 //! a run of the jobs reading it — one while one is still waiting — and a
-//! worker runs it: the record arrives without a schedule or a webhook.
+//! worker runs it: the record arrives without a schedule or a webhook; a
+//! listener whose connection is cut listens again.
 
 mod common;
 
@@ -96,4 +97,62 @@ fn wait_for(mut done: impl FnMut() -> bool) {
         assert!(Instant::now() < until, "not within 20 s");
         std::thread::sleep(Duration::from_millis(25));
     }
+}
+
+/// The listener's connection cut (the database restarted, a proxy
+/// dropped it): it is opened again after a pause and changes wake the
+/// job again.
+#[test]
+fn a_listener_whose_connection_is_cut_listens_again() {
+    let Some(db) = einklang_testkit::PgDb::new("serve_relisten") else {
+        return;
+    };
+    let mut c = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    c.batch_execute("CREATE TABLE kontakte (id TEXT PRIMARY KEY, name TEXT)")
+        .unwrap();
+    let hub = common::hub_with(&config(&db.url), None);
+    let cc = &hub.config.connectors["db"];
+    einklang_connectors::open(&cc.name, &cc.kind, &cc.settings, &hub.config.base_dir)
+        .unwrap()
+        .install()
+        .unwrap();
+    let listening = Arc::new(Kick::default());
+    let config = Arc::clone(&hub.config);
+    let k = Arc::clone(&listening);
+    let listener = std::thread::spawn(move || {
+        let mut store = common::open(&config);
+        changes::run(&config, store.as_mut(), &k)
+    });
+    let listeners = |c: &mut postgres::Client| -> i64 {
+        c.query_one(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE query = 'LISTEN einklang_changes' AND pid <> pg_backend_pid()
+               AND datname = current_database()",
+            &[],
+        )
+        .unwrap()
+        .get(0)
+    };
+    wait_for(|| listeners(&mut c) == 1);
+    c.batch_execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE query = 'LISTEN einklang_changes' AND pid <> pg_backend_pid()
+           AND datname = current_database()",
+    )
+    .unwrap();
+    // it notices at its next wait, rests 5 s, and listens again
+    wait_for(|| listeners(&mut c) == 0);
+    let cut = Instant::now();
+    wait_for(|| listeners(&mut c) == 1);
+    assert!(cut.elapsed() >= Duration::from_secs(3), "after its rest");
+    let mut store = common::open(&hub.config);
+    assert!(store.runs("acme", 10).unwrap().is_empty());
+    c.batch_execute("INSERT INTO kontakte VALUES ('k1', 'Anna Berg')")
+        .unwrap();
+    wait_for(|| store.waiting("acme", "j").unwrap());
+    listening.stop();
+    listener.join().unwrap();
+    let runs = store.runs("acme", 10).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].triggered_by, "notify:db");
 }
