@@ -12,7 +12,7 @@
 //! --watch`, which waits on the same listeners in the foreground.
 
 use crate::Kick;
-use einklang_config::{Config, Step};
+use einklang_config::Config;
 use einklang_connectors::{ChangeListener, ConnectorError};
 use einklang_store::{HubStore, NewRun, QueuedRun, RunId, RunSource, StoreError};
 use std::time::{Duration, Instant};
@@ -22,15 +22,11 @@ pub fn job_connectors(config: &Config, job: &str) -> Vec<String> {
     let Some(j) = config.jobs.get(job) else {
         return Vec::new();
     };
-    let mut names: Vec<String> = Vec::new();
-    for step in &j.steps {
-        match step {
-            Step::Pull { connector, .. } | Step::Push { connector, .. } => {
-                names.push(connector.clone())
-            }
-            Step::Sync { connectors, .. } => names.extend(connectors.iter().cloned()),
-        }
-    }
+    let mut names: Vec<String> = j
+        .steps
+        .iter()
+        .flat_map(crate::webhooks::step_connectors)
+        .collect();
     names.sort();
     names.dedup();
     names

@@ -41,14 +41,7 @@ fn a_reported_change_queues_one_run_and_a_worker_syncs_it() {
     let Some(db) = einklang_testkit::PgDb::new("serve_changes") else {
         return;
     };
-    let mut c = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
-    c.batch_execute("CREATE TABLE kontakte (id TEXT PRIMARY KEY, name TEXT)")
-        .unwrap();
-    let hub = common::hub_with(&config(&db.url), None);
-    let cc = &hub.config.connectors["db"];
-    let mut connector =
-        einklang_connectors::open(&cc.name, &cc.kind, &cc.settings, &hub.config.base_dir).unwrap();
-    connector.install().unwrap();
+    let (mut c, hub) = table_hub(&db);
 
     // a burst of reports while a run waits: that one run, no more
     let mut store = common::open(&hub.config);
@@ -69,13 +62,7 @@ fn a_reported_change_queues_one_run_and_a_worker_syncs_it() {
     // the listener and a worker at work: an insert arrives by itself
     let (kick, worker) = common::worker(&hub);
     wait_for(|| store.queue_depth("acme").unwrap() == 0);
-    let listening = Arc::new(Kick::default());
-    let config = Arc::clone(&hub.config);
-    let k = Arc::clone(&listening);
-    let listener = std::thread::spawn(move || {
-        let mut store = common::open(&config);
-        changes::run(&config, store.as_mut(), &k)
-    });
+    let (listening, listener) = listen(&hub);
     std::thread::sleep(Duration::from_millis(300)); // LISTEN is in place
     c.batch_execute("INSERT INTO kontakte VALUES ('k1', 'Anna Berg')")
         .unwrap();
@@ -89,6 +76,34 @@ fn a_reported_change_queues_one_run_and_a_worker_syncs_it() {
     assert!(runs
         .iter()
         .all(|r| r.source == RunSource::Notify && r.status == RunStatus::Succeeded));
+}
+
+/// A table `kontakte` in `db` with its change log installed, and a hub
+/// reading it.
+fn table_hub(db: &einklang_testkit::PgDb) -> (postgres::Client, common::Hub) {
+    let mut c = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    c.batch_execute("CREATE TABLE kontakte (id TEXT PRIMARY KEY, name TEXT)")
+        .unwrap();
+    let hub = common::hub_with(&config(&db.url), None);
+    let cc = &hub.config.connectors["db"];
+    einklang_connectors::open(&cc.name, &cc.kind, &cc.settings, &hub.config.base_dir)
+        .unwrap()
+        .install()
+        .unwrap();
+    (c, hub)
+}
+
+/// The hub's change listeners at work on a thread; stop them with the
+/// kick's `stop`.
+fn listen(hub: &common::Hub) -> (Arc<Kick>, std::thread::JoinHandle<()>) {
+    let listening = Arc::new(Kick::default());
+    let config = Arc::clone(&hub.config);
+    let k = Arc::clone(&listening);
+    let listener = std::thread::spawn(move || {
+        let mut store = common::open(&config);
+        changes::run(&config, store.as_mut(), &k)
+    });
+    (listening, listener)
 }
 
 fn wait_for(mut done: impl FnMut() -> bool) {
@@ -107,22 +122,8 @@ fn a_listener_whose_connection_is_cut_listens_again() {
     let Some(db) = einklang_testkit::PgDb::new("serve_relisten") else {
         return;
     };
-    let mut c = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
-    c.batch_execute("CREATE TABLE kontakte (id TEXT PRIMARY KEY, name TEXT)")
-        .unwrap();
-    let hub = common::hub_with(&config(&db.url), None);
-    let cc = &hub.config.connectors["db"];
-    einklang_connectors::open(&cc.name, &cc.kind, &cc.settings, &hub.config.base_dir)
-        .unwrap()
-        .install()
-        .unwrap();
-    let listening = Arc::new(Kick::default());
-    let config = Arc::clone(&hub.config);
-    let k = Arc::clone(&listening);
-    let listener = std::thread::spawn(move || {
-        let mut store = common::open(&config);
-        changes::run(&config, store.as_mut(), &k)
-    });
+    let (mut c, hub) = table_hub(&db);
+    let (listening, listener) = listen(&hub);
     let listeners = |c: &mut postgres::Client| -> i64 {
         c.query_one(
             "SELECT count(*) FROM pg_stat_activity

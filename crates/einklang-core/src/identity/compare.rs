@@ -153,7 +153,7 @@ fn alike(kind: Kind, x: &str, y: &str) -> bool {
                 || super::names::alike(x, y)
         }
         Kind::Company => jaccard(x, y) >= 0.5,
-        Kind::Street => same_numbers(x, y) && jaro_winkler_at_least(x, y, 0.9),
+        Kind::Street => jaro_winkler_at_least(x, y, 0.9) && same_numbers(x, y),
         Kind::Text => jaro_winkler_at_least(x, y, 0.9),
         Kind::Date => {
             let one_off =
@@ -240,17 +240,18 @@ fn few_edits(x: &str, y: &str) -> bool {
 /// `gartenstr 218` and `gartenstr 48` are two houses — neighbours, not one
 /// address mistyped — however alike the rest reads.
 fn same_numbers(x: &str, y: &str) -> bool {
-    let numbers = |s: &str| -> Vec<String> {
-        let mut n: Vec<String> = s
-            .split(' ')
-            .filter(|t| t.starts_with(|c: char| c.is_ascii_digit()))
-            .map(str::to_string)
-            .collect();
-        n.sort();
-        n
-    };
-    let (a, b) = (numbers(x), numbers(y));
+    let (a, b) = (house_numbers(x), house_numbers(y));
     a.is_empty() || b.is_empty() || a == b
+}
+
+/// The words of a street form that begin with a digit, sorted.
+fn house_numbers(street: &str) -> Vec<&str> {
+    let mut n: Vec<&str> = street
+        .split(' ')
+        .filter(|t| t.starts_with(|c: char| c.is_ascii_digit()))
+        .collect();
+    n.sort_unstable();
+    n
 }
 
 /// Same Kölner Phonetik code word for word (in either order), and a
