@@ -36,8 +36,11 @@ pub struct Matching {
     pub auto_merge: f64,
     /// At or above (below `auto_merge`): queue for review.
     pub review: f64,
-    /// Refine `m`, `u` and the prior from the data before scoring.
+    /// Estimate `u` from random pairs of the data before scoring.
     pub estimate: bool,
+    /// Also estimate `m` by EM over a pass's candidate pairs, one session
+    /// per blocking rule (`estimate = "em"`).
+    pub em: bool,
     /// Blocks larger than this pair nothing.
     pub max_block: usize,
     /// Which values a merged record keeps.
@@ -139,10 +142,26 @@ fn entity_matching(
             format!("{what}: `review` ({review}) must not be above `auto_merge` ({auto_merge})"),
         );
     }
-    let estimate = t
-        .get("estimate")
-        .and_then(|e| ctx.boolean(e, &format!("`{what}.estimate`")))
-        .unwrap_or(true);
+    let (estimate, em) = match t.get("estimate") {
+        None => (true, false),
+        Some(e) => match e.get_ref() {
+            DeValue::Boolean(b) => (*b, false),
+            DeValue::String(s) if s == "em" => (true, true),
+            other => {
+                ctx.error(
+                    e.span(),
+                    format!(
+                        "`{what}.estimate` must be true, false or \"em\", found {}",
+                        match other {
+                            DeValue::String(s) => format!("\"{s}\""),
+                            v => v.type_str().to_string(),
+                        }
+                    ),
+                );
+                (true, false)
+            }
+        },
+    };
     let max_block = match t.get("max_block").map(|m| (m, number(m.get_ref()))) {
         None => 1000,
         Some((_, Some(n))) if n >= 2.0 && n.fract() == 0.0 => n as usize,
@@ -182,6 +201,7 @@ fn entity_matching(
         auto_merge,
         review,
         estimate,
+        em,
         max_block,
         survive,
         ingest,

@@ -363,9 +363,16 @@ auto_merge = 0.9
     let config = einklang_config::load_str(text, Path::new("einklang.toml"), &env).unwrap();
     let m = &config.matching["contact"];
     assert_eq!(
-        (m.auto_merge, m.review, m.estimate, m.max_block),
-        (0.9, 0.6, true, 1000)
+        (m.auto_merge, m.review, m.estimate, m.em, m.max_block),
+        (0.9, 0.6, true, false, 1000)
     );
+    // `estimate = "em"` also trains `m`; `false` neither
+    for (value, estimate, em) in [("\"em\"", true, true), ("false", false, false)] {
+        let text = text.replace("auto_merge = 0.9", &format!("estimate = {value}"));
+        let config = einklang_config::load_str(&text, Path::new("einklang.toml"), &env).unwrap();
+        let m = &config.matching["contact"];
+        assert_eq!((m.estimate, m.em), (estimate, em), "estimate = {value}");
+    }
     assert_eq!(m.model.comparisons.len(), 5);
     assert_eq!(m.model.comparisons[4].group.as_deref(), Some("workplace"));
     use einklang_core::identity::block::Rule;

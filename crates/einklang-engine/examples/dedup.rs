@@ -74,6 +74,7 @@ fn main() -> anyhow::Result<()> {
         block: &matching.block,
         max_block: matching.max_block,
         estimate: matching.estimate,
+        em: matching.em,
         auto_merge: matching.auto_merge,
         review: matching.review,
     };
@@ -152,7 +153,7 @@ fn main() -> anyhow::Result<()> {
     }
     println!(
         "{}",
-        json!({"records": records, "candidate_pairs": plan.pairs.len(), "predicted_pairs": predicted, "clusters": plan.clusters.len(), "clustered_pairs": clustered, "seconds": seconds, "normalise_seconds": busy.as_secs_f64(), "reading_seconds": reading.as_secs_f64()})
+        json!({"records": records, "candidate_pairs": plan.pairs.len(), "predicted_pairs": predicted, "clusters": plan.clusters.len(), "clustered_pairs": clustered, "seconds": seconds, "normalise_seconds": busy.as_secs_f64(), "reading_seconds": reading.as_secs_f64(), "trained_m": plan.trained_m})
     );
     Ok(())
 }

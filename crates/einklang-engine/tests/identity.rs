@@ -316,6 +316,7 @@ fn a_refused_merge_fails_alone_and_its_cluster_goes_on_without_it() {
     let plan = Plan {
         pairs: vec![merge(0, 1, 0.99), merge(0, 2, 0.98), merge(3, 4, 0.97)],
         clusters: vec![vec![0, 1, 2], vec![3, 4]],
+        trained_m: Vec::new(),
     };
     // meanwhile r2 went into r3: its merge into r1 is refused
     let t = config.tenant.as_str();

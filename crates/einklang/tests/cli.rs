@@ -1320,6 +1320,118 @@ estimate = false
     );
 }
 
+/// Issue 12: `estimate = "em"` — a pass learns `m` from its pairs, the
+/// dry run prints what it learnt, and `explain` scores a pair with the
+/// same model as the pass.
+#[test]
+fn dedupe_with_em_prints_the_learnt_m_and_explain_scores_as_the_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let syllables = [
+        "ber", "kan", "mol", "tis", "rup", "gal", "fen", "dor", "sil", "wak",
+    ];
+    let mut lines = Vec::new();
+    for i in 0..300usize {
+        let family: String = [i / 100, i / 10 % 10, i % 10]
+            .iter()
+            .map(|&d| syllables[d])
+            .collect();
+        let first = ["Anna", "Jonas", "Petra", "Luka", "Maja", "Tomas"][i % 6];
+        for copy in 0..3 {
+            let email = match copy {
+                1 => format!("other{i}@example.org"),
+                _ => format!("p{i}@example.org"),
+            };
+            let first = if copy == 2 {
+                &first[..first.len() - 1]
+            } else {
+                first
+            };
+            lines.push(format!(r#"{{"id":"{i}-{copy}","first":"{first}","last":"{family}","email":"{email}","street":"Weg {}"}}"#, i % 97));
+        }
+    }
+    std::fs::write(dir.path().join("people.jsonl"), lines.join("\n") + "\n").unwrap();
+    let path = dir.path().join("einklang.toml");
+    std::fs::write(
+        &path,
+        r#"
+[entities.contact]
+first_name = "text"
+last_name = "text"
+emails = "emails"
+street = "text"
+
+[connectors.people]
+kind = "jsonl"
+path = "people.jsonl"
+
+[map.people.contact]
+id = "id"
+fields = { first_name = "first", last_name = "last", emails = "email", street = "street" }
+
+[jobs.load]
+pull = ["people"]
+
+[matching.contact]
+compare = [
+  { field = "first_name", kind = "name" },
+  { field = "last_name", kind = "name" },
+  { field = "emails", kind = "email" },
+  { field = "street", kind = "street" },
+]
+block = [{ field = "emails", kind = "email" }, { phonetic = ["first_name", "last_name"] }]
+estimate = "em"
+ingest = false
+"#,
+    )
+    .unwrap();
+    let out = einklang(&path, &["sync", "load"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = einklang(&path, &["dedupe", "contact", "--dry-run", "--limit", "1"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(text.contains("m estimated by EM"), "{text}");
+    for field in ["first_name", "last_name", "emails", "street"] {
+        assert!(
+            text.contains(&format!("  {field}: m = [")),
+            "{field}: {text}"
+        );
+    }
+    assert!(
+        text.contains("300 clusters (600 records would merge"),
+        "{text}"
+    );
+    let out = einklang(&path, &["dedupe", "contact", "--dry-run", "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let learnt = report["trained_m"]["first_name"].as_array().unwrap();
+    assert_eq!(learnt.len(), 3);
+    assert_ne!(
+        learnt[0].as_f64(),
+        Some(0.8),
+        "the default seed moved: {report}"
+    );
+    // the least certain pair (where the learnt `m` show), as the pass
+    // scored it and as explain scores it
+    let pair = report["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .min_by(|x, y| {
+            x["probability"]
+                .as_f64()
+                .partial_cmp(&y["probability"].as_f64())
+                .unwrap()
+        })
+        .unwrap();
+    let (a, b) = (pair["a"].to_string(), pair["b"].to_string());
+    let p = pair["probability"].as_f64().unwrap();
+    assert!(p < 0.9999, "{pair}");
+    let text = stdout(&einklang(&path, &["explain", "contact", &a, &b]));
+    assert!(
+        text.contains(&format!("match probability {p:.4}")),
+        "pass {p:.4}: {text}"
+    );
+}
+
 /// Issue 10: a list of objects written to a connector that cannot fetch
 /// the record first is rebuilt from the hub's values — `check` says so;
 /// an `http` connector with a `get` request writes onto the remote's list.

@@ -12,7 +12,8 @@
 //! cores in fixed chunks, so the plan does not depend on their number.
 
 use super::block::{self, Rule};
-use super::compare::{self, Kind};
+use super::compare::{self, Kind, Level};
+use super::em;
 use super::model::{decide, u_from_random, Decision, Forms, Model};
 use super::packed::{Packed, Side};
 use crate::record::{Fields, Value};
@@ -26,8 +27,11 @@ pub struct Settings<'a> {
     pub block: &'a [Rule],
     /// Blocks larger than this pair nothing.
     pub max_block: usize,
-    /// Refine the model from these records first.
+    /// Refine the model from these records first: `u` from random pairs.
     pub estimate: bool,
+    /// And `m` by expectation maximisation over the candidate pairs, one
+    /// session per blocking rule ([`em`]; `estimate = "em"`).
+    pub em: bool,
     /// Merge at or above.
     pub auto_merge: f64,
     /// Review at or above.
@@ -54,6 +58,9 @@ pub struct Plan {
     pub pairs: Vec<Pair>,
     /// Groups of records joined by pairs to merge.
     pub clusters: Vec<Vec<usize>>,
+    /// With `em`: each comparison's field and the `m` the pass scored
+    /// with, as EM left it (what a config can pin with `m = [...]`).
+    pub trained_m: Vec<(String, [f64; 3])>,
 }
 
 /// An identifier value carried by more records than this is not one
@@ -88,29 +95,43 @@ fn fit(model: &mut Model, estimate: bool, forms: &[impl Side + Sync]) {
 /// Per comparison, the e-mail and phone values that more than a few of
 /// these records carry (what [`Model::common`] holds); other kinds get an
 /// empty set.
-pub fn common_values<'a, S: Side + 'a>(
+pub fn common_values<'a, S: Side + Sync + 'a>(
     model: &Model,
-    forms: impl Iterator<Item = &'a S> + Clone,
+    forms: impl Iterator<Item = &'a S> + Clone + Sync,
 ) -> Vec<HashSet<String>> {
-    model
-        .comparisons
-        .iter()
-        .enumerate()
-        .map(|(k, c)| {
-            if !matches!(c.kind, Kind::Email | Kind::Phone) {
-                return HashSet::new();
-            }
-            let mut counts: HashMap<&str, usize> = HashMap::new();
-            for f in forms.clone().flat_map(|r| r.values(k)) {
-                *counts.entry(f).or_default() += 1;
-            }
-            counts
-                .into_iter()
-                .filter(|(_, n)| *n > COMMON)
-                .map(|(f, _)| f.to_string())
-                .collect()
-        })
-        .collect()
+    per_comparison(model, |k, kind| {
+        if !matches!(kind, Kind::Email | Kind::Phone) {
+            return HashSet::new();
+        }
+        // hashed and sorted: no map of a million strings
+        let mut hashes: Vec<u64> = (forms.clone())
+            .flat_map(|r| r.values(k).map(|f| xxh3_64(f.as_bytes())))
+            .collect();
+        hashes.sort_unstable();
+        let common: HashSet<u64> = hashes
+            .chunk_by(|x, y| x == y)
+            .filter(|run| run.len() > COMMON)
+            .map(|run| run[0])
+            .collect();
+        drop(hashes);
+        match common.is_empty() {
+            true => HashSet::new(),
+            false => (forms.clone())
+                .flat_map(|r| r.values(k))
+                .filter(|f| common.contains(&xxh3_64(f.as_bytes())))
+                .map(str::to_string)
+                .collect(),
+        }
+    })
+}
+
+/// `f(k, kind)` for each comparison, the comparisons spread over the
+/// cores, results in order.
+fn per_comparison<T: Send>(model: &Model, f: impl Fn(usize, Kind) -> T + Sync) -> Vec<T> {
+    let kinds: Vec<Kind> = model.comparisons.iter().map(|c| c.kind).collect();
+    parallel(kinds.len(), 2, |range| {
+        range.map(|k| f(k, kinds[k])).collect()
+    })
 }
 
 /// Per comparison, how many different people among these records carry
@@ -120,56 +141,67 @@ pub fn common_values<'a, S: Side + 'a>(
 /// last name): one person's six records with one address count as one
 /// carrier, not six. A value two carry is as rare as a value can be for a
 /// pair, and leaving such values out keeps the table small.
-pub fn frequencies<'a, S: Side + 'a>(
+pub fn frequencies<'a, S: Side + Sync + 'a>(
     model: &Model,
-    forms: impl Iterator<Item = &'a S> + Clone,
+    forms: impl Iterator<Item = &'a S> + Clone + Sync,
 ) -> Vec<HashMap<String, u32>> {
     let names: Vec<usize> = (0..model.comparisons.len())
         .filter(|&k| model.comparisons[k].kind == Kind::Name)
         .collect();
-    (0..model.comparisons.len())
-        .map(|k| {
-            // (value, person) hashed, sorted and made unique: no map of a
-            // million values with a list each
-            let mut seen: Vec<(u64, u64)> = Vec::new();
-            for r in forms.clone() {
-                let mut who = String::new();
-                for &n in names.iter().filter(|&&n| n != k) {
-                    who.push_str(r.values(n).next().unwrap_or(""));
-                    who.push('|');
+    // who each record is, once: slot 0 hashes all its names (the person
+    // carrying an e-mail), slot 1 + i all but name comparison i (the
+    // person carrying that surname)
+    let stride = names.len() + 1;
+    let mut persons: Vec<u64> = Vec::new();
+    let mut who = String::new();
+    for r in forms.clone() {
+        for leave in 0..stride {
+            who.clear();
+            let kept = names.iter().enumerate().filter(|&(i, _)| i + 1 != leave);
+            for (_, &n) in kept {
+                who.push_str(r.values(n).next().unwrap_or(""));
+                who.push('|');
+            }
+            persons.push(xxh3_64(who.as_bytes()));
+        }
+    }
+    per_comparison(model, |k, _| {
+        let slot = names.iter().position(|&n| n == k).map_or(0, |i| i + 1);
+        // (value, person) hashed, sorted and made unique: no map of a
+        // million values with a list each
+        let mut seen: Vec<(u64, u64)> = Vec::new();
+        for (x, r) in forms.clone().enumerate() {
+            let person = persons[x * stride + slot];
+            seen.extend(r.values(k).map(|f| (xxh3_64(f.as_bytes()), person)));
+        }
+        seen.sort_unstable();
+        seen.dedup();
+        let common: HashMap<u64, u32> = seen
+            .chunk_by(|x, y| x.0 == y.0)
+            .filter(|people| people.len() >= 3)
+            .map(|people| (people[0].0, people.len() as u32))
+            .collect();
+        drop(seen);
+        let mut out = HashMap::new();
+        if common.is_empty() {
+            return out;
+        }
+        for r in forms.clone() {
+            for f in r.values(k) {
+                if let Some(&n) = common.get(&xxh3_64(f.as_bytes())) {
+                    out.entry(f.to_string()).or_insert(n);
                 }
-                let person = xxh3_64(who.as_bytes());
-                seen.extend(r.values(k).map(|f| (xxh3_64(f.as_bytes()), person)));
             }
-            seen.sort_unstable();
-            seen.dedup();
-            let common: HashMap<u64, u32> = seen
-                .chunk_by(|x, y| x.0 == y.0)
-                .filter(|people| people.len() >= 3)
-                .map(|people| (people[0].0, people.len() as u32))
-                .collect();
-            drop(seen);
-            let mut out = HashMap::new();
-            if common.is_empty() {
-                return out;
-            }
-            for r in forms.clone() {
-                for f in r.values(k) {
-                    if let Some(&n) = common.get(&xxh3_64(f.as_bytes())) {
-                        out.entry(f.to_string()).or_insert(n);
-                    }
-                }
-            }
-            out
-        })
-        .collect()
+        }
+        out
+    })
 }
 
 /// Records normalised for a pass: packed forms and hashed block keys.
 #[derive(Default)]
 pub struct Prepared {
     pub(crate) forms: Vec<Packed>,
-    pub(crate) keys: Vec<(u64, u32)>,
+    pub(crate) keys: Vec<(u64, u32, u8)>,
 }
 
 impl Prepared {
@@ -246,7 +278,8 @@ impl Prepared {
     fn push(&mut self, base: usize, done: Vec<Normalised>) {
         for (i, (forms, keys)) in done.into_iter().enumerate() {
             let id = (base + i) as u32;
-            self.keys.extend(keys.into_iter().map(|k| (k, id)));
+            self.keys
+                .extend(keys.into_iter().map(|(k, rule)| (k, id, rule)));
             self.forms.push(forms);
         }
     }
@@ -256,6 +289,17 @@ impl Prepared {
     /// them: the model `explain` and `review` score with.
     pub fn fit(&self, model: &mut Model, estimate: bool) {
         fit(model, estimate, &self.forms);
+    }
+
+    /// Fit `model` to these records exactly as [`run_prepared`] would
+    /// before scoring (with `settings.em` that needs their candidate
+    /// pairs), without scoring them: what `explain` scores with when the
+    /// pass trains `m`.
+    pub fn fit_as_pass(self, model: &mut Model, settings: &Settings<'_>) {
+        match settings.em {
+            true => drop(compared(model, settings, &self.forms, self.keys)),
+            false => fit(model, settings.estimate, &self.forms),
+        }
     }
 
     /// How many records.
@@ -299,8 +343,8 @@ impl Memo {
     }
 }
 
-/// A record's packed forms and hashed block keys.
-type Normalised = (Packed, Vec<u64>);
+/// A record's packed forms and hashed block keys, each with its rule.
+type Normalised = (Packed, Vec<(u64, u8)>);
 
 /// One record's packed forms and hashed keys, each field normalised once
 /// for both.
@@ -319,9 +363,9 @@ fn normalise(model: &Model, rules: &[Rule], record: &Fields, memo: &mut Memo) ->
         Some(k) => forms[k].clone(),
         None => memo.forms(kind, record.get(field), region),
     };
-    let mut keys: Vec<u64> = block::keys_with(rules, &mut forms_of)
+    let mut keys: Vec<(u64, u8)> = block::keys_by_rule(rules, &mut forms_of)
         .iter()
-        .map(|k| xxh3_64(k.as_bytes()))
+        .map(|(rule, k)| (xxh3_64(k.as_bytes()), (*rule).min(255) as u8))
         .collect();
     keys.sort_unstable();
     keys.dedup();
@@ -340,15 +384,15 @@ pub fn run(model: &mut Model, settings: &Settings<'_>, records: &[Fields]) -> Pl
 /// `settings.block`).
 pub fn run_prepared(model: &mut Model, settings: &Settings<'_>, prepared: Prepared) -> Plan {
     let Prepared { forms, keys } = prepared;
-    let candidates = block::hashed_pairs(keys, settings.max_block);
-    fit(model, settings.estimate, &forms);
+    let (candidates, levels) = compared(model, settings, &forms, keys);
+    let n = model.comparisons.len();
     let model = &*model;
     let mut pairs: Vec<Pair> = parallel(candidates.len(), 1024, |range| {
-        candidates[range]
-            .iter()
-            .map(|&(a, b)| {
-                let (a, b) = (a as usize, b as usize);
-                let probability = model.probability_in(&forms[a], &forms[b]);
+        range
+            .map(|p| {
+                let (a, b) = (candidates[p].0 as usize, candidates[p].1 as usize);
+                let levels = &levels[p * n..(p + 1) * n];
+                let probability = model.probability_with(&forms[a], &forms[b], levels);
                 let decision = decide(probability, settings.auto_merge, settings.review);
                 Pair {
                     a,
@@ -379,7 +423,44 @@ pub fn run_prepared(model: &mut Model, settings: &Settings<'_>, prepared: Prepar
         // it would join two different people: a person decides
         pairs[merging[r]].decision = Decision::Review;
     }
-    Plan { pairs, clusters }
+    let trained_m = match settings.em {
+        true => (model.comparisons.iter())
+            .map(|c| (c.field.clone(), c.m))
+            .collect(),
+        false => Vec::new(),
+    };
+    Plan {
+        pairs,
+        clusters,
+        trained_m,
+    }
+}
+
+/// Fit `model` as a pass does (`u`, frequencies, with `em` the `m` from
+/// the candidate pairs) and return the candidate pairs `(a, b, rules)`
+/// with their levels, one after the other.
+fn compared(
+    model: &mut Model,
+    settings: &Settings<'_>,
+    forms: &[Packed],
+    keys: Vec<(u64, u32, u8)>,
+) -> (Vec<(u32, u32, u32)>, Vec<Level>) {
+    let candidates = block::hashed_pairs(keys, settings.max_block);
+    fit(model, settings.estimate, forms);
+    let levels: Vec<Level> = {
+        let model = &*model;
+        parallel(candidates.len(), 1024, |range| {
+            candidates[range]
+                .iter()
+                .flat_map(|&(a, b, _)| model.levels_in(&forms[a as usize], &forms[b as usize]))
+                .collect()
+        })
+    };
+    if settings.em {
+        let rules_of: Vec<u32> = candidates.iter().map(|c| c.2).collect();
+        em::estimate_by_rule(model, settings.block, &levels, &rules_of);
+    }
+    (candidates, levels)
 }
 
 /// `f` over `0..n` split into one range per core (all in this thread

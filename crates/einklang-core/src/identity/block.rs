@@ -111,16 +111,29 @@ pub fn keys_with(
     rules: &[Rule],
     forms_of: &mut impl FnMut(&str, Kind) -> Vec<String>,
 ) -> Vec<String> {
+    let mut out: Vec<String> = keys_by_rule(rules, forms_of)
+        .into_iter()
+        .map(|(_, k)| k)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// [`keys_with`], each key with the index of the rule that made it (a
+/// pass trains its model per rule: [`super::em`]).
+pub fn keys_by_rule(
+    rules: &[Rule],
+    forms_of: &mut impl FnMut(&str, Kind) -> Vec<String>,
+) -> Vec<(usize, String)> {
     let mut out = Vec::new();
     for (i, rule) in rules.iter().enumerate() {
         out.extend(
             rule_keys(rule, forms_of)
                 .into_iter()
-                .map(|k| format!("{i}:{k}")),
+                .map(|k| (i, format!("{i}:{k}"))),
         );
     }
-    out.sort();
-    out.dedup();
     out
 }
 
@@ -193,22 +206,35 @@ pub fn candidate_pairs(keys: &[Vec<String>], max_block: usize) -> Vec<(usize, us
     pairs
 }
 
-/// The candidate pairs of records by hashed keys (`(key, record)`, each
-/// record's keys once): the same pairs as [`candidate_pairs`] but for a
-/// 64-bit hash collision, which can only add a pair.
-pub fn hashed_pairs(mut keys: Vec<(u64, u32)>, max_block: usize) -> Vec<(u32, u32)> {
+/// The candidate pairs of records by hashed keys (`(key, record, rule)`,
+/// each record's keys once), each with the rules that paired it (bit `r`
+/// for rule `r`, rules from the 32nd on as bit 31): the same pairs as
+/// [`candidate_pairs`] but for a 64-bit hash collision, which can only
+/// add a pair.
+pub fn hashed_pairs(mut keys: Vec<(u64, u32, u8)>, max_block: usize) -> Vec<(u32, u32, u32)> {
     keys.sort_unstable();
     let mut pairs = Vec::new();
     for block in keys.chunk_by(|x, y| x.0 == y.0) {
         if block.len() > 1 && block.len() <= max_block {
-            for (x, &(_, i)) in block.iter().enumerate() {
-                pairs.extend(block[x + 1..].iter().map(|&(_, j)| (i.min(j), i.max(j))));
+            let bit = 1u32 << block[0].2.min(31);
+            for (x, &(_, i, _)) in block.iter().enumerate() {
+                pairs.extend(
+                    block[x + 1..]
+                        .iter()
+                        .map(|&(_, j, _)| (i.min(j), i.max(j), bit)),
+                );
             }
         }
     }
     pairs.sort_unstable();
-    pairs.dedup();
-    pairs
+    let mut out: Vec<(u32, u32, u32)> = Vec::with_capacity(pairs.len());
+    for (i, j, bit) in pairs {
+        match out.last_mut() {
+            Some(last) if (last.0, last.1) == (i, j) => last.2 |= bit,
+            _ => out.push((i, j, bit)),
+        }
+    }
+    out
 }
 
 /// Clusters of records joined by pairs (union-find), each sorted, in the

@@ -78,7 +78,7 @@ impl Index {
             }),
         );
         let mut keys: Vec<Vec<u64>> = vec![Vec::new(); ids.len()];
-        for (k, i) in prepared.keys {
+        for (k, i, _) in prepared.keys {
             keys[i as usize].push(k);
         }
         for ((id, forms), keys) in ids.into_iter().zip(prepared.forms).zip(keys) {

@@ -350,9 +350,19 @@ impl Model {
     /// index and matching on ingest decide by ([`Self::score_in`]
     /// explains it).
     pub fn probability_in(&self, a: &(impl Side + ?Sized), b: &(impl Side + ?Sized)) -> f64 {
-        let levels = self.levels_in(a, b);
-        let tf = self.adjustments(a, b, &levels);
-        self.odds(&self.weights(&levels, &tf)).1
+        self.probability_with(a, b, &self.levels_in(a, b))
+    }
+
+    /// [`Self::probability_in`] with the pair's levels already compared
+    /// ([`Self::levels_in`]).
+    pub fn probability_with(
+        &self,
+        a: &(impl Side + ?Sized),
+        b: &(impl Side + ?Sized),
+        levels: &[Level],
+    ) -> f64 {
+        let tf = self.adjustments(a, b, levels);
+        self.odds(&self.weights(levels, &tf)).1
     }
 
     /// Score a pair from its levels (no term-frequency adjustment).

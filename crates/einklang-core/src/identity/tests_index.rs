@@ -186,7 +186,7 @@ proptest! {
         for (id, r) in hub.iter().enumerate() {
             ix.insert(&m, id as i64, r);
         }
-        let settings = Settings { block: &rules(), max_block, estimate: false, auto_merge: 2.0, review: 2.0 };
+        let settings = Settings { block: &rules(), max_block, estimate: false, em: false, auto_merge: 2.0, review: 2.0 };
         let mut bm = m.clone();
         let plan = batch::run(&mut bm, &settings, &records);
         let last = hub.len();
@@ -231,6 +231,7 @@ fn a_pass_fed_by_an_iterator_plans_as_one_fed_a_slice() {
         block: &rules(),
         max_block: 50,
         estimate: true,
+        em: false,
         auto_merge: 0.9,
         review: 0.5,
     };

@@ -297,6 +297,7 @@ fn a_batch_pass_clusters_duplicates_and_keeps_colleagues_apart() {
         block: &rules,
         max_block: 100,
         estimate: false,
+        em: false,
         auto_merge: 0.95,
         review: 0.5,
     };
@@ -403,6 +404,7 @@ fn phones_are_read_in_the_country_a_record_names() {
         block: &rules,
         max_block: 100,
         estimate: false,
+        em: false,
         auto_merge: 0.9,
         review: 0.5,
     };

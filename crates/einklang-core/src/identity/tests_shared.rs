@@ -73,6 +73,7 @@ fn settings(rules: &[Rule]) -> Settings<'_> {
         block: rules,
         max_block: 1000,
         estimate: false,
+        em: false,
         auto_merge: 0.9,
         review: 0.5,
     }

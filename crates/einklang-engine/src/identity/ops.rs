@@ -24,6 +24,7 @@ pub fn settings(m: &Matching) -> Settings<'_> {
         block: &m.block,
         max_block: m.max_block,
         estimate: m.estimate,
+        em: m.em,
         auto_merge: m.auto_merge,
         review: m.review,
     }
@@ -122,7 +123,7 @@ pub fn fitted_model(
 ) -> Result<einklang_core::identity::model::Model, EngineError> {
     let mut model = m.model.clone();
     let (_, prepared, _) = streamed(store, (tenant, entity), &model, &m.block)?;
-    prepared.fit(&mut model, m.estimate);
+    prepared.fit_as_pass(&mut model, &settings(m));
     Ok(model)
 }
 

@@ -126,7 +126,7 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
             .map(|p| serde_json::json!({"a": id(p.a), "b": id(p.b), "probability": p.probability, "decision": p.decision}))
             .collect();
         super::print_json(
-            &serde_json::json!({"records": records.len(), "candidate_pairs": plan.pairs.len(), "clusters": clusters, "pairs": pairs}),
+            &serde_json::json!({"records": records.len(), "candidate_pairs": plan.pairs.len(), "clusters": clusters, "pairs": pairs, "trained_m": trained_m(&plan.trained_m)}),
         )?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -174,6 +174,15 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     if !reviews.is_empty() {
         print!("{r}");
     }
+    if !plan.trained_m.is_empty() {
+        // what EM learned, as config lines: pinned in `compare`, matching
+        // on ingest (which sees no candidate pairs to learn from) scores
+        // with them too
+        println!("m estimated by EM (estimate = \"em\"):");
+        for (field, m) in &plan.trained_m {
+            println!("  {field}: m = [{:.4}, {:.4}, {:.4}]", m[0], m[1], m[2]);
+        }
+    }
     let merged: usize = plan.clusters.iter().map(|c| c.len() - 1).sum();
     println!(
         "{} records, {} candidate pairs: {} clusters ({merged} records would merge into others), {} pairs for review — dry run, nothing merged",
@@ -183,6 +192,14 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
         reviews.len()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The `m` EM left per field, as JSON (`{"first_name": [..], …}`).
+fn trained_m(m: &[(String, [f64; 3])]) -> serde_json::Value {
+    m.iter()
+        .map(|(f, m)| (f.clone(), serde_json::json!(m)))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
 }
 
 /// Run `explain`: the pair as it is now, and — when either record has
