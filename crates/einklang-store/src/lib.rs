@@ -25,6 +25,7 @@ mod overview;
 pub mod postgres;
 pub mod queue;
 pub mod sqlite;
+pub mod staging;
 mod sync;
 pub mod tokens;
 
@@ -38,6 +39,7 @@ pub use lease::{Fence, LeaseRequest, LeaseRow, Leases};
 pub use model::*;
 pub use overview::{Overview, Overviews, RecordSearch};
 pub use queue::{release_dead_claims, Claimed, QueuedRun, RunQueue};
+pub use staging::{StagedCount, StagedRecord, Staging};
 pub use sync::*;
 pub use tokens::{ApiTokens, Role, TokenRow};
 
@@ -114,7 +116,15 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// tenants. Leases (exclusive runs) are a trait of their own, [`Leases`],
 /// and so are the checks of the store's invariants, [`Integrity`].
 pub trait HubStore:
-    Leases + Integrity + IgnoredFields + RunQueue + ApiTokens + Overviews + RecordSearch + Send
+    Leases
+    + Integrity
+    + IgnoredFields
+    + RunQueue
+    + ApiTokens
+    + Overviews
+    + RecordSearch
+    + Staging
+    + Send
 {
     /// Apply pending migrations (idempotent). Refuses a modified or newer history.
     fn migrate(&mut self) -> Result<()>;

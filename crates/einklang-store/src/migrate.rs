@@ -312,6 +312,22 @@ ALTER TABLE run_queue ADD COLUMN thorough BOOLEAN NOT NULL DEFAULT false;
 CREATE INDEX run_queue_thorough ON run_queue (tenant, job, created_at) WHERE thorough;
 ",
     },
+    Migration {
+        version: 9,
+        name: "staged snapshots of refresh runs",
+        sqlite: "
+CREATE TABLE staged (
+    tenant TEXT NOT NULL, run_id INTEGER NOT NULL, entity TEXT NOT NULL, external_id TEXT NOT NULL,
+    vals TEXT NOT NULL, copies INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (tenant, run_id, entity, external_id)) WITHOUT ROWID;
+",
+        postgres: "
+CREATE TABLE staged (
+    tenant TEXT NOT NULL, run_id BIGINT NOT NULL, entity TEXT NOT NULL,
+    external_id TEXT COLLATE \"C\" NOT NULL, vals JSONB NOT NULL, copies INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (tenant, run_id, entity, external_id));
+",
+    },
 ];
 
 /// Check an applied migration against this build; `Err` when it was edited.

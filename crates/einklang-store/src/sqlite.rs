@@ -15,6 +15,7 @@ mod merge_batch;
 mod overview;
 mod queue;
 mod read;
+mod staging;
 mod sync;
 
 use crate::migrate::{self, json, MIGRATIONS};

@@ -337,5 +337,7 @@ mod integrity;
 mod lease;
 #[path = "store/queue.rs"]
 mod queue;
+#[path = "store/staging.rs"]
+mod staging;
 #[path = "store/sync.rs"]
 mod sync;

@@ -1,0 +1,59 @@
+//! A refresh run's staged snapshot: every record the connector returned
+//! for the run, mapped, kept per run and entity before anything in the
+//! hub changes. The pre-checks count it, the swap reads it a page at a
+//! time, a failed or held run keeps it for inspection (`einklang staging
+//! RUN`) and for `approve`, and the snapshots a job keeps are what
+//! `einklang changes` compares. Nothing here is hub data: staging a record
+//! changes no record, link, history row or outbox row.
+
+use crate::{Result, RunId};
+use einklang_core::Fields;
+
+/// One staged record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StagedRecord {
+    /// The hub entity it maps to.
+    pub entity: String,
+    /// Its id in the source (a Kommo lead id, an employee number).
+    pub external_id: String,
+    /// Its values, mapped and normalised.
+    pub values: Fields,
+}
+
+/// How many records a run staged for one entity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StagedCount {
+    /// The run.
+    pub run: RunId,
+    /// The entity.
+    pub entity: String,
+    /// Distinct records (by external id).
+    pub records: u64,
+    /// Records the source returned more than once (paging while records
+    /// change moves some onto a second page): each counted once above,
+    /// its last copy kept.
+    pub duplicates: u64,
+}
+
+/// Staged snapshots in the hub store.
+pub trait Staging: Send {
+    /// Stage records for `run` in one transaction. A record staged again
+    /// under the same entity and external id replaces the earlier copy.
+    fn stage(&mut self, tenant: &str, run: RunId, records: &[StagedRecord]) -> Result<()>;
+    /// What `run` staged, per entity (sorted by entity).
+    fn staged_counts(&mut self, tenant: &str, run: RunId) -> Result<Vec<StagedCount>>;
+    /// Up to `limit` staged records of `run` and `entity` whose external
+    /// ids sort after `after` (`""`: from the first), in that order.
+    fn staged_page(
+        &mut self,
+        tenant: &str,
+        run: RunId,
+        entity: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<StagedRecord>>;
+    /// Every run with staged records, newest first, per entity.
+    fn staged_runs(&mut self, tenant: &str) -> Result<Vec<StagedCount>>;
+    /// Drop what `run` staged; returns how many records.
+    fn drop_staged(&mut self, tenant: &str, run: RunId) -> Result<u64>;
+}
