@@ -14,12 +14,13 @@
 //! | monday.com | `/monday/v2` | [`monday`] | monday API docs, seed 000 |
 //! | EspoCRM | `/espo/api/v1/{Entity}`, `/espo/api/v1/Webhook` | [`espo`] | Espo docs, seed 002 |
 //! | Advoware | `/advoware/api/v1/advonet/Beteiligte…`, `/advoware/api/v1/Token` | [`advoware`] | seed 002 |
+//! | employes.nl-like payroll | `/employes/v4/{company}/employees…` | [`employes`] | seed 004 (no public reference) |
 //!
 //! In a test: `let emu = Emulator::start(Options::default())`, then a
 //! handle per system arranges and inspects its records as another client
 //! of it would — [`Emulator::insert`]/[`Emulator::get`]/… for Kommo
 //! contacts, [`Emulator::leads`], [`Emulator::graph`], [`Emulator::monday`],
-//! [`Emulator::espo`], [`Emulator::advoware`], each with `insert`, `get`,
+//! [`Emulator::espo`], [`Emulator::advoware`], [`Emulator::employes`], each with `insert`, `get`,
 //! `all`, `update`, `delete`, request counters (`requests`, `count`) and,
 //! where the system has them, queued failures (`fail_next`) and a clock
 //! (`advance`); [`Emulator::request_log`] names the latest API requests of
@@ -39,7 +40,7 @@
 //!
 //! Control routes under `/_emulator/` seed, change, list and count from
 //! outside the process, for the binary: [`control`] for Kommo contacts,
-//! `/_emulator/{leads,graph,monday,espo,advoware}/…` for the others (each
+//! `/_emulator/{leads,graph,monday,espo,advoware,employes}/…` for the others (each
 //! module's `control` routes). They are not counted, need no credentials
 //! and never fail on purpose.
 //!
@@ -54,6 +55,7 @@ pub mod common;
 pub mod control;
 #[cfg(test)]
 mod control_tests;
+pub mod employes;
 pub mod espo;
 pub mod gql;
 pub mod graph;
@@ -97,6 +99,8 @@ pub struct Options {
     pub espo: espo::EspoOptions,
     /// The Advoware Kanzlei (see [`advoware`]).
     pub advoware: advoware::AdvowareOptions,
+    /// The employes.nl-like payroll company (see [`employes`]).
+    pub employes: employes::EmployesOptions,
 }
 
 /// A failure the next requests answer with.
@@ -199,6 +203,7 @@ struct Systems {
     monday: Arc<Mutex<monday::MondayState>>,
     espo: Arc<Mutex<espo::EspoState>>,
     advoware: Arc<Mutex<advoware::AdvowareState>>,
+    employes: Arc<Mutex<employes::EmployesState>>,
 }
 
 impl Systems {
@@ -209,6 +214,9 @@ impl Systems {
             espo: Arc::new(Mutex::new(espo::EspoState::new(options.espo.clone()))),
             advoware: Arc::new(Mutex::new(advoware::AdvowareState::new(
                 options.advoware.clone(),
+            ))),
+            employes: Arc::new(Mutex::new(employes::EmployesState::new(
+                options.employes.clone(),
             ))),
         }
     }
@@ -362,6 +370,14 @@ impl Emulator {
         }
     }
 
+    /// The employes.nl-like payroll company (`/employes/v4/{company}`).
+    pub fn employes(&self) -> employes::EmployesHandle {
+        employes::EmployesHandle {
+            url: self.url.clone(),
+            state: self.systems.employes.clone(),
+        }
+    }
+
     /// The latest API requests of every system (at most 10 000), oldest
     /// first, as `METHOD /path?query`: `GET /advoware/api/v1/advonet/Beteiligte/3`.
     pub fn request_log(&self) -> Vec<String> {
@@ -406,6 +422,7 @@ fn router(state: Arc<Mutex<State>>, systems: &Systems, busy: Arc<control::Busy>)
         .merge(monday::api(systems.monday.clone()))
         .merge(espo::api(systems.espo.clone()))
         .merge(advoware::api(systems.advoware.clone()))
+        .merge(employes::api(systems.employes.clone()))
         .route_layer(axum::middleware::from_fn_with_state(
             busy.clone(),
             control::timed,
@@ -415,6 +432,7 @@ fn router(state: Arc<Mutex<State>>, systems: &Systems, busy: Arc<control::Busy>)
         .merge(monday::control(systems.monday.clone()))
         .merge(espo::control(systems.espo.clone()))
         .merge(advoware::control(systems.advoware.clone()))
+        .merge(employes::control(systems.employes.clone()))
         .layer(axum::Extension(busy))
 }
 

@@ -533,3 +533,100 @@ fn hub_commands_work_without_connector_secrets() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("NOT_SET_HERE"));
 }
+
+/// Issue 14 (seed 004): the employes.nl-like emulator read through the
+/// `http` connector as a user would configure it — 1-based pages of 25
+/// until an empty one, a bearer token, each employee's contracts read from
+/// their own endpoint (`children` with `list`), money as text — and a
+/// second snapshot after a raise and a new hire changes just those.
+#[test]
+fn employees_snapshot_from_the_employes_emulator_pages_and_reads_contracts() {
+    let emu = einklang_emulator::Emulator::start(Default::default());
+    let e = emu.employes();
+    let ids = e.seed(57);
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        r#"
+[entities.employee]
+employee_number = "number"
+first_name = "text"
+surname = "text"
+email = "email"
+function = "text"
+started = "date"
+salary = "number"
+hours_per_week = "number"
+
+[connectors.employes]
+kind = "http"
+base_url = "{base}"
+auth = {{ header = "Authorization", value = "Bearer ${{EMPLOYES_TOKEN}}" }}
+list = {{ path = "/employees", records = "/data", paginate = "page", page_param = "page", size_param = "per_page", size = 25, first_page = 1 }}
+get = {{ path = "/employees/{{id}}", missing = [404] }}
+
+[connectors.employes.children.employments]
+list = {{ path = "/employees/{{parent}}/employments", records = "/data" }}
+read_only = ["start_date", "end_date", "hours_per_week", "salary", "salary_period", "function"]
+blank = {{ function = "" }}
+
+[map.employes.employee]
+id = "id"
+
+[map.employes.employee.fields]
+employee_number = "employee_number"
+first_name = "first_name"
+surname = "surname"
+email = "email"
+function = "employments[0].function"
+started = "employments[0].start_date"
+salary = "employments[0].salary"
+hours_per_week = "employments[0].hours_per_week"
+
+[jobs.snapshot]
+pull = ["employes"]
+"#,
+        base = e.base_url()
+    );
+    let path = dir.path().join("einklang.toml");
+    std::fs::write(&path, config).unwrap();
+    let sync = || {
+        Command::new(env!("CARGO_BIN_EXE_einklang"))
+            .args(["--config", path.to_str().unwrap(), "sync", "snapshot"])
+            .env("EMPLOYES_TOKEN", e.token())
+            .env_remove("EINKLANG_CONFIG")
+            .output()
+            .unwrap()
+    };
+    let out = sync();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("57 created"), "{}", text(&out));
+    // 3 pages of employees (the third short), one contract list each
+    let log = emu.request_log();
+    let pages = log.iter().filter(|l| l.contains("/employees?")).count();
+    let contracts = log.iter().filter(|l| l.ends_with("/employments")).count();
+    assert_eq!((pages, contracts), (3, 57), "{log:?}");
+    let mut store = einklang_store::open(dir.path().join("einklang.db").to_str().unwrap()).unwrap();
+    let first = e.get(&ids[0]).unwrap();
+    let contract = &e.employments(&ids[0])[0];
+    let (_, values) = store
+        .live_records("default", "employee", 0, 1)
+        .unwrap()
+        .remove(0);
+    assert_eq!(values["first_name"], first["first_name"]);
+    assert_eq!(
+        values["salary"].as_f64(),
+        contract["salary"].as_str().unwrap().parse::<f64>().ok()
+    );
+    assert_eq!(values["hours_per_week"], contract["hours_per_week"]);
+
+    // a raise for one, a new hire: the next snapshot changes just those
+    e.amend(&ids[3], serde_json::json!({"salary": "4100.00"}));
+    e.seed(1);
+    let out = sync();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let report = text(&out);
+    assert!(
+        report.contains("1 created, 1 updated, 56 unchanged"),
+        "{report}"
+    );
+}
