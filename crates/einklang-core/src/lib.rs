@@ -5,8 +5,9 @@
 //! connector's raw records onto an entity ([`mapping`]), the value
 //! transforms they use ([`transform`]) and their inverse for writing back
 //! ([`transform::push`]), filter expressions ([`filter`]), the 3-way
-//! per-field merge of a remote record into the hub ([`merge`]) and the
-//! conflict policies it consults ([`policy`]).
+//! per-field merge of a remote record into the hub ([`merge`]), the
+//! conflict policies it consults ([`policy`]) and what a full refresh may
+//! apply and does to a record ([`refresh`]).
 //!
 //! Nothing here performs I/O: no files, no network, no clock reads except
 //! where a caller passes the time in. Everything is a plain function over
@@ -21,6 +22,7 @@ pub mod mirror;
 pub mod path;
 pub mod policy;
 pub mod record;
+pub mod refresh;
 pub mod schedule;
 pub mod schema;
 pub mod transform;
