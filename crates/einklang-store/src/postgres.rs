@@ -35,9 +35,10 @@ use std::collections::HashMap;
 /// The PostgreSQL hub store.
 pub struct PgStore {
     client: Client,
-    /// Inside a dry run: the whole session is one transaction that is
-    /// rolled back, and each write batch is a savepoint within it.
-    dry_run: bool,
+    /// Inside an outer transaction — a dry run (rolled back at its end)
+    /// or a refresh's swap (kept or undone as a whole): each write batch
+    /// is a savepoint within it.
+    outer: bool,
     /// Prepared hot statements (match keys).
     statements: keys::Statements,
     /// Where it connected (for [`crate::Leases::reopen`]; never printed).
@@ -52,7 +53,7 @@ impl PgStore {
         let client = Client::connect(url, NoTls)?;
         Ok(Self {
             client,
-            dry_run: false,
+            outer: false,
             statements: keys::Statements::default(),
             url: url.to_string(),
             fence: None,
@@ -80,7 +81,7 @@ impl PgStore {
     }
 
     fn in_tx_untimed<T>(&mut self, f: impl FnOnce(&mut Client) -> Result<T>) -> Result<T> {
-        let (begin, commit, undo) = if self.dry_run {
+        let (begin, commit, undo) = if self.outer {
             (
                 "SAVEPOINT einklang",
                 "RELEASE SAVEPOINT einklang",
@@ -602,12 +603,12 @@ impl HubStore for PgStore {
 
     fn begin_dry_run(&mut self) -> Result<()> {
         self.client.batch_execute("BEGIN")?;
-        self.dry_run = true;
+        self.outer = true;
         Ok(())
     }
 
     fn end_dry_run(&mut self) -> Result<()> {
-        self.dry_run = false;
+        self.outer = false;
         self.client.batch_execute("ROLLBACK")?;
         Ok(())
     }

@@ -56,4 +56,15 @@ pub trait Staging: Send {
     fn staged_runs(&mut self, tenant: &str) -> Result<Vec<StagedCount>>;
     /// Drop what `run` staged; returns how many records.
     fn drop_staged(&mut self, tenant: &str, run: RunId) -> Result<u64>;
+    /// Open the swap of a refresh: every store write until
+    /// [`Staging::end_swap`] joins one transaction, kept or undone as a
+    /// whole — a refresh applies its snapshot through the ordinary writes
+    /// (records, links, history, deletes) inside it, so a failure or a
+    /// crash halfway leaves the hub as it was. SQLite takes the write lock
+    /// at once (other writers wait); PostgreSQL runs each write as a
+    /// savepoint of the outer transaction.
+    fn begin_swap(&mut self) -> Result<()>;
+    /// Close the swap: keep everything written since
+    /// [`Staging::begin_swap`] (`commit`), or none of it.
+    fn end_swap(&mut self, commit: bool) -> Result<()>;
 }

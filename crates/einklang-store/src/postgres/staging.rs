@@ -81,6 +81,28 @@ impl Staging for PgStore {
         )
     }
 
+    fn begin_swap(&mut self) -> Result<()> {
+        self.client.batch_execute("BEGIN")?;
+        self.outer = true;
+        Ok(())
+    }
+
+    fn end_swap(&mut self, commit: bool) -> Result<()> {
+        self.outer = false;
+        let started = std::time::Instant::now();
+        let out = self
+            .client
+            .batch_execute(if commit { "COMMIT" } else { "ROLLBACK" });
+        tracing::debug!(
+            store = "postgres",
+            op = "swap",
+            ms = started.elapsed().as_secs_f64() * 1000.0,
+            committed = commit && out.is_ok(),
+            "store transaction"
+        );
+        Ok(out?)
+    }
+
     fn drop_staged(&mut self, tenant: &str, run: RunId) -> Result<u64> {
         self.in_tx("drop_staged", |c| {
             Ok(c.execute(

@@ -69,6 +69,26 @@ impl Staging for SqliteStore {
         )
     }
 
+    fn begin_swap(&mut self) -> Result<()> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(self.err())
+    }
+
+    fn end_swap(&mut self, commit: bool) -> Result<()> {
+        let end = if commit { "COMMIT" } else { "ROLLBACK" };
+        let started = std::time::Instant::now();
+        let out = self.conn.execute_batch(end).map_err(self.err());
+        tracing::debug!(
+            store = "sqlite",
+            op = "swap",
+            ms = started.elapsed().as_secs_f64() * 1000.0,
+            committed = commit && out.is_ok(),
+            "store transaction"
+        );
+        out
+    }
+
     fn drop_staged(&mut self, tenant: &str, run: RunId) -> Result<u64> {
         self.write("drop_staged", |c| {
             let n = c.execute(

@@ -101,3 +101,40 @@ fn a_run_stages_pages_counts_and_drops_its_snapshot() {
         );
     });
 }
+
+#[test]
+fn a_swap_keeps_or_undoes_every_write_inside_it_as_one() {
+    both(|s| {
+        let run = super::new_run(s);
+        let anna = fields(json!({"first_name": "Anna"}));
+        // undone: the records, links and history written inside are gone
+        s.begin_swap().unwrap();
+        s.apply(
+            "t1",
+            run,
+            &[
+                super::create("1", anna.clone()),
+                super::create("2", anna.clone()),
+            ],
+        )
+        .unwrap();
+        s.stage("t1", run, &[staged("contact", "1", "Anna")])
+            .unwrap();
+        assert_eq!(s.count_records("t1", "contact").unwrap(), 2, "seen inside");
+        s.end_swap(false).unwrap();
+        assert_eq!(s.count_records("t1", "contact").unwrap(), 0);
+        assert!(s.find_links("t1", "crm", "contact", &["1"]).unwrap()[0].is_none());
+        assert_eq!(s.last_history_id("t1").unwrap(), 0);
+        assert!(s.staged_counts("t1", run).unwrap().is_empty());
+        // kept: all of it, and the store writes on as before afterwards
+        s.begin_swap().unwrap();
+        s.apply("t1", run, &[super::create("1", anna.clone())])
+            .unwrap();
+        s.apply("t1", run, &[super::create("2", anna.clone())])
+            .unwrap();
+        s.end_swap(true).unwrap();
+        assert_eq!(s.count_records("t1", "contact").unwrap(), 2);
+        s.apply("t1", run, &[super::create("3", anna)]).unwrap();
+        assert_eq!(s.count_records("t1", "contact").unwrap(), 3);
+    });
+}
