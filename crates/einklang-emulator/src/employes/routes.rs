@@ -113,14 +113,9 @@ async fn one(
     Path((company, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Answer {
-    let mut s = state.lock().unwrap();
-    if let Err(a) = admit(&mut s, &company, &headers) {
-        return a;
-    }
-    match s.employees.get(&id) {
-        Some(e) => json(200, Value::Object(e.clone())),
-        None => refused(404, "Employee not found."),
-    }
+    of_employee(&state, &company, &headers, |s| {
+        s.employees.get(&id).map(|e| Value::Object(e.clone()))
+    })
 }
 
 /// `GET …/employees/{id}/employments`.
@@ -129,12 +124,24 @@ async fn employments(
     Path((company, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Answer {
+    of_employee(&state, &company, &headers, |s| {
+        s.employments.get(&id).map(|list| json!({ "data": list }))
+    })
+}
+
+/// An answer about one employee: `read` gives it, `404` when there is none.
+fn of_employee(
+    state: &Mutex<EmployesState>,
+    company: &str,
+    headers: &HeaderMap,
+    read: impl FnOnce(&EmployesState) -> Option<Value>,
+) -> Answer {
     let mut s = state.lock().unwrap();
-    if let Err(a) = admit(&mut s, &company, &headers) {
+    if let Err(a) = admit(&mut s, company, headers) {
         return a;
     }
-    match s.employments.get(&id) {
-        Some(list) => json(200, json!({ "data": list })),
+    match read(&s) {
+        Some(body) => json(200, body),
         None => refused(404, "Employee not found."),
     }
 }
