@@ -1,22 +1,26 @@
-//! `[jobs.NAME]`: pull, sync and push steps, the schedule and the delete
-//! guard, checked against the connectors, entities and mappings.
+//! `[jobs.NAME]`: pull, sync, push and refresh steps, the schedule, the
+//! delete guard and the refresh's drop guard, checked against the
+//! connectors, entities and mappings.
 
 use crate::ctx::{hint, number, shown, Ctx, Val};
-use crate::{Config, JobConfig, Step, DEFAULT_MAX_DELETES};
+use crate::{Absent, Config, JobConfig, Step, DEFAULT_MAX_DELETES, DEFAULT_MAX_DROP};
 use std::collections::BTreeMap;
 use std::ops::Range;
 use toml::de::{DeTable, DeValue};
 
-const JOB_KEYS: [&str; 7] = [
+const JOB_KEYS: [&str; 10] = [
     "pull",
     "sync",
     "push",
+    "refresh",
     "steps",
     "schedule",
     "tz",
     "max_deletes",
+    "max_drop",
+    "absent",
 ];
-const STEP_KEYS: [&str; 4] = ["pull", "push", "sync", "entity"];
+const STEP_KEYS: [&str; 5] = ["pull", "push", "sync", "refresh", "entity"];
 
 /// Parse every job.
 pub fn parse(ctx: &mut Ctx<'_>, v: &Val<'_>, config: &Config) -> BTreeMap<String, JobConfig> {
@@ -54,6 +58,14 @@ fn instance_steps(step: Step, instances: &crate::instances::Instances) -> Vec<St
             [&connector]
             .iter()
             .map(|c| Step::Push {
+                connector: c.clone(),
+                entity: entity.clone(),
+            })
+            .collect(),
+        Step::Refresh { connector, entity } if instances.contains_key(&connector) => instances
+            [&connector]
+            .iter()
+            .map(|c| Step::Refresh {
                 connector: c.clone(),
                 entity: entity.clone(),
             })
@@ -113,22 +125,31 @@ fn job(
     };
     let max_deletes = t
         .get("max_deletes")
-        .map_or(DEFAULT_MAX_DELETES, |m| max_deletes(ctx, &what, m));
+        .map_or(DEFAULT_MAX_DELETES, |m| share(ctx, &what, "max_deletes", m));
+    let max_drop = t
+        .get("max_drop")
+        .map_or(DEFAULT_MAX_DROP, |m| share(ctx, &what, "max_drop", m));
+    let absent = t
+        .get("absent")
+        .map_or(Absent::Delete, |a| absent(ctx, &what, a));
     Some(JobConfig {
         name: name.to_string(),
         steps,
         schedule,
         tz,
         max_deletes,
+        max_drop,
+        absent,
         location: ctx.loc(name_span.start),
     })
 }
 
-/// `pull = [...]`, `sync = [...]`, `push = [...]` on the job itself, in
-/// that order: one step per pulled or pushed connector, one sync step.
+/// `refresh = "a"`, `pull = [...]`, `sync = [...]`, `push = [...]` on
+/// the job itself, in that order: one step per refreshed, pulled or
+/// pushed connector, one sync step.
 fn shorthand_steps(ctx: &mut Ctx<'_>, what: &str, config: &Config, t: &DeTable<'_>) -> Vec<Step> {
     let mut steps = Vec::new();
-    for key in ["pull", "sync", "push"] {
+    for key in ["refresh", "pull", "sync", "push"] {
         let Some(v) = t.get(key) else {
             continue;
         };
@@ -136,19 +157,15 @@ fn shorthand_steps(ctx: &mut Ctx<'_>, what: &str, config: &Config, t: &DeTable<'
             steps.extend(sync_step(ctx, what, config, v, None));
             continue;
         }
-        let Some(list) = ctx.texts(v, &format!("{what}: `{key}`")) else {
-            continue;
+        let list = match v.get_ref() {
+            DeValue::String(s) if key == "refresh" => vec![(s.to_string(), v.span())],
+            _ => match ctx.texts(v, &format!("{what}: `{key}`")) {
+                Some(list) => list,
+                None => continue,
+            },
         };
         for (connector, span) in list {
-            steps.extend(single_step(
-                ctx,
-                what,
-                config,
-                key == "push",
-                connector,
-                None,
-                span,
-            ));
+            steps.extend(single_step(ctx, what, config, key, connector, None, span));
         }
     }
     steps
@@ -171,14 +188,14 @@ fn explicit_steps(ctx: &mut Ctx<'_>, what: &str, config: &Config, v: &Val<'_>) -
 fn explicit_step(ctx: &mut Ctx<'_>, what: &str, config: &Config, item: &Val<'_>) -> Option<Step> {
     let t = ctx.table(item, &format!("{what}: a step"))?;
     ctx.unknown_keys(t, &STEP_KEYS, &format!("{what}: a step"));
-    let given: Vec<(&str, &Val<'_>)> = ["pull", "push", "sync"]
+    let given: Vec<(&str, &Val<'_>)> = ["pull", "push", "sync", "refresh"]
         .into_iter()
         .filter_map(|k| t.get(k).map(|v| (k, v)))
         .collect();
     let [(kind, conn_v)] = given[..] else {
         ctx.error(
             item.span(),
-            format!("{what}: a step needs exactly one of `pull`, `push` or `sync`"),
+            format!("{what}: a step needs exactly one of `pull`, `push`, `sync` or `refresh`"),
         );
         return None;
     };
@@ -187,15 +204,7 @@ fn explicit_step(ctx: &mut Ctx<'_>, what: &str, config: &Config, item: &Val<'_>)
         return sync_step(ctx, what, config, conn_v, entity);
     }
     let connector = ctx.text(conn_v, &format!("{what}: step connector"))?;
-    single_step(
-        ctx,
-        what,
-        config,
-        kind == "push",
-        connector,
-        entity,
-        conn_v.span(),
-    )
+    single_step(ctx, what, config, kind, connector, entity, conn_v.span())
 }
 
 /// The step's `entity`: `Some(None)` without one, `None` when it is wrong.
@@ -221,11 +230,12 @@ fn step_entity(
     Some(Some(entity))
 }
 
+/// A step of one connector: `kind` is `pull`, `push` or `refresh`.
 fn single_step(
     ctx: &mut Ctx<'_>,
     what: &str,
     config: &Config,
-    push: bool,
+    kind: &str,
     connector: String,
     entity: Option<String>,
     span: Range<usize>,
@@ -233,10 +243,10 @@ fn single_step(
     if !connector_fits(ctx, what, config, &connector, entity.as_deref(), span) {
         return None;
     }
-    Some(if push {
-        Step::Push { connector, entity }
-    } else {
-        Step::Pull { connector, entity }
+    Some(match kind {
+        "push" => Step::Push { connector, entity },
+        "refresh" => Step::Refresh { connector, entity },
+        _ => Step::Pull { connector, entity },
     })
 }
 
@@ -314,8 +324,27 @@ fn connector_fits(
     false
 }
 
-/// `max_deletes`: a share from 0 to 1 (`0.3`) or a percentage (`"30%"`).
-fn max_deletes(ctx: &mut Ctx<'_>, what: &str, v: &Val<'_>) -> f64 {
+/// `absent`: `"delete"` or `"keep"`.
+fn absent(ctx: &mut Ctx<'_>, what: &str, v: &Val<'_>) -> Absent {
+    match v.get_ref() {
+        DeValue::String(s) if s == "delete" => Absent::Delete,
+        DeValue::String(s) if s == "keep" => Absent::Keep,
+        other => {
+            ctx.error(
+                v.span(),
+                format!(
+                    "{what}: `absent` is \"delete\" (records a refresh no longer finds are deleted) or \"keep\"; found {}",
+                    shown(other)
+                ),
+            );
+            Absent::Delete
+        }
+    }
+}
+
+/// `max_deletes`, `max_drop` (`key`): a share from 0 to 1 (`0.3`) or a
+/// percentage (`"30%"`).
+fn share(ctx: &mut Ctx<'_>, what: &str, key: &str, v: &Val<'_>) -> f64 {
     let share = match v.get_ref() {
         DeValue::String(s) => s
             .trim()
@@ -330,17 +359,20 @@ fn max_deletes(ctx: &mut Ctx<'_>, what: &str, v: &Val<'_>) -> f64 {
             ctx.error(
                 v.span(),
                 format!(
-                    "{what}: `max_deletes` must be a share from 0 to 1 such as 0.3, or a percentage from 0% to 100% such as \"30%\"; found {}{}",
+                    "{what}: `{key}` must be a share from 0 to 1 such as 0.3, or a percentage from 0% to 100% such as \"30%\"; found {}{}",
                     shown(v.get_ref()),
                     share_hint(v.get_ref())
                 ),
             );
-            DEFAULT_MAX_DELETES
+            match key {
+                "max_drop" => DEFAULT_MAX_DROP,
+                _ => DEFAULT_MAX_DELETES,
+            }
         }
     }
 }
 
-/// A hint for a `max_deletes` that is a number in the wrong form: `"0.3"`
+/// A hint for a share that is a number in the wrong form: `"0.3"`
 /// (quoted) or `30` (a percentage without `%`).
 fn share_hint(v: &DeValue<'_>) -> String {
     let (n, text) = match v {

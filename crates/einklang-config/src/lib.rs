@@ -146,7 +146,30 @@ pub enum Step {
         /// Entity (None: every mapped entity).
         entity: Option<String>,
     },
+    /// A full refresh from a connector (seed 003): everything it returns
+    /// is staged, pre-checked ([`JobConfig::max_drop`]) and applied in one
+    /// transaction; records it no longer has end as [`JobConfig::absent`]
+    /// says. For one entity, or every entity it has a mapping for.
+    Refresh {
+        /// Connector.
+        connector: String,
+        /// Entity (None: all mapped entities of the connector).
+        entity: Option<String>,
+    },
 }
+
+/// What a refresh does with hub records its snapshot no longer has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Absent {
+    /// They are deleted in the hub (default).
+    Delete,
+    /// They stay, unlinked from nothing: the snapshot only adds and updates.
+    Keep,
+}
+
+/// Default guard of a refresh: a snapshot with more than this share fewer
+/// records than the last applied one waits for review.
+pub const DEFAULT_MAX_DROP: f64 = 0.3;
 
 /// Default guard: a sync that would delete more than this share of a
 /// connector's linked records stops instead.
@@ -188,6 +211,11 @@ pub struct JobConfig {
     /// Guard: the largest share (0..=1) of a connector's linked records one
     /// run may delete; more stops the deletes and the run needs review.
     pub max_deletes: f64,
+    /// Guard of its refresh steps: the largest share (0..=1) of records a
+    /// snapshot may have fewer than the last applied one (default 0.3).
+    pub max_drop: f64,
+    /// What its refresh steps do with records a snapshot no longer has.
+    pub absent: Absent,
     /// Where the job is defined.
     pub location: Location,
 }

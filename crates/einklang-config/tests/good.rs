@@ -865,3 +865,51 @@ fn serve_settings_load_with_their_defaults() {
         ["https://crm.example.com", "http://localhost:3000"]
     );
 }
+
+#[test]
+fn a_refresh_job_names_its_connector_and_guards() {
+    let text = r#"
+[entities.booking]
+name = "text"
+
+[connectors.kommo]
+kind = "jsonl"
+path = "leads.jsonl"
+
+[map.kommo.booking]
+id = "id"
+
+[jobs.bookings]
+refresh = "kommo"
+
+[jobs.guarded]
+steps = [{ refresh = "kommo", entity = "booking" }]
+max_drop = "10%"
+absent = "keep"
+"#;
+    let config = einklang_config::load_str(text, Path::new("einklang.toml"), &env).unwrap();
+    let plain = &config.jobs["bookings"];
+    assert_eq!(
+        plain.steps,
+        vec![einklang_config::Step::Refresh {
+            connector: "kommo".into(),
+            entity: None
+        }]
+    );
+    assert_eq!(
+        (plain.max_drop, plain.absent),
+        (0.3, einklang_config::Absent::Delete)
+    );
+    let guarded = &config.jobs["guarded"];
+    assert_eq!(
+        guarded.steps,
+        vec![einklang_config::Step::Refresh {
+            connector: "kommo".into(),
+            entity: Some("booking".into())
+        }]
+    );
+    assert_eq!(
+        (guarded.max_drop, guarded.absent),
+        (0.1, einklang_config::Absent::Keep)
+    );
+}

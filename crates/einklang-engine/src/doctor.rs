@@ -212,7 +212,7 @@ fn written(config: &Config, connector: &str, entity: &str) -> bool {
         .values()
         .flat_map(|j| &j.steps)
         .any(|step| match step {
-            Step::Pull { .. } => false,
+            Step::Pull { .. } | Step::Refresh { .. } => false,
             Step::Push {
                 connector: c,
                 entity: e,

@@ -164,6 +164,8 @@ pub(crate) struct RunEnv<'a> {
     pub plan: Plan,
     pub crash: CrashGuard,
     pub max_deletes: f64,
+    /// The job running.
+    pub job: &'a einklang_config::JobConfig,
 }
 
 /// Run job `name` once with the registry's connectors.
@@ -249,9 +251,9 @@ pub fn lease_names(config: &Config, name: &str) -> Vec<String> {
 /// The connectors a step names, and its entity if it names one.
 fn step_connectors(step: &Step) -> (Vec<String>, &Option<String>) {
     match step {
-        Step::Pull { connector, entity } | Step::Push { connector, entity } => {
-            (vec![connector.clone()], entity)
-        }
+        Step::Pull { connector, entity }
+        | Step::Push { connector, entity }
+        | Step::Refresh { connector, entity } => (vec![connector.clone()], entity),
         Step::Sync { connectors, entity } => (connectors.clone(), entity),
     }
 }
@@ -312,6 +314,7 @@ fn run_steps(
         plan: Plan::default(),
         crash: CrashGuard::new(options.crash),
         max_deletes: job.max_deletes,
+        job,
     };
     let mut steps = Vec::new();
     for step in &job.steps {
@@ -347,6 +350,10 @@ fn run_step(env: &mut RunEnv<'_>, step: &Step) -> Result<Vec<StepReport>, Engine
         Step::Pull { .. } => ("pull", true, false),
         Step::Push { .. } => ("push", false, true),
         Step::Sync { .. } => ("sync", true, true),
+        Step::Refresh { connector, .. } => {
+            let entities = step_entities(env.config, step);
+            return crate::refresh::run_step(env, connector, &entities);
+        }
     };
     let (connectors, _) = step_connectors(step);
     let entities = step_entities(env.config, step);

@@ -54,6 +54,7 @@ mod listing;
 mod outbound;
 mod progress;
 mod pull;
+mod refresh;
 pub mod report;
 mod resolve;
 mod retry;
@@ -100,6 +101,8 @@ pub enum CrashPoint {
     BeforeRemoteWrite,
     /// After a write call returned, before its results were committed.
     AfterRemoteWrite,
+    /// Inside a refresh's swap, after a page of its writes.
+    InSwap,
 }
 
 /// Crash at the `nth` (1-based) time the run reaches `point`.

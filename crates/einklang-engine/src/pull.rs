@@ -16,7 +16,7 @@
 mod apply;
 mod feed;
 mod listed;
-mod prepare;
+pub(crate) mod prepare;
 pub(crate) mod targeted;
 
 use crate::side::Side;

@@ -32,11 +32,11 @@ pub(crate) struct SideSpec {
     pub push: bool,
 }
 
-struct Open<'c> {
-    side: Side<'c>,
-    connector: Box<dyn Connector>,
-    report: StepReport,
-    started: Instant,
+pub(crate) struct Open<'c> {
+    pub side: Side<'c>,
+    pub connector: Box<dyn Connector>,
+    pub report: StepReport,
+    pub started: Instant,
 }
 
 /// Run one step for one entity; one report per side.
@@ -242,7 +242,7 @@ fn read_one(
     Ok(Some((gone, marks, left)))
 }
 
-fn open_side<'c>(
+pub(crate) fn open_side<'c>(
     env: &mut RunEnv<'c>,
     action: &str,
     entity: &str,

@@ -58,7 +58,9 @@ pub fn receivers(config: &Config) -> Result<Receivers, einklang_connectors::Conn
 /// The connectors a step names.
 pub(crate) fn step_connectors(step: &Step) -> Vec<String> {
     match step {
-        Step::Pull { connector, .. } | Step::Push { connector, .. } => vec![connector.clone()],
+        Step::Pull { connector, .. }
+        | Step::Push { connector, .. }
+        | Step::Refresh { connector, .. } => vec![connector.clone()],
         Step::Sync { connectors, .. } => connectors.clone(),
     }
 }

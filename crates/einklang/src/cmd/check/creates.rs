@@ -117,7 +117,7 @@ pub fn written(config: &Config) -> BTreeMap<&str, Vec<&Mapping>> {
             let (connectors, entity) = match step {
                 Step::Push { connector, entity } => (std::slice::from_ref(connector), entity),
                 Step::Sync { connectors, entity } => (connectors.as_slice(), entity),
-                Step::Pull { .. } => continue,
+                Step::Pull { .. } | Step::Refresh { .. } => continue,
             };
             for c in connectors {
                 let mappings = config.mappings_of(c);

@@ -16,7 +16,8 @@ pub fn warnings(config: &Config) -> Vec<String> {
                 read.insert(connector);
             }
             Step::Sync { connectors, .. } => read.extend(connectors.iter().map(String::as_str)),
-            Step::Push { .. } => {}
+            // a refresh reads everything every time: no feed to check
+            Step::Push { .. } | Step::Refresh { .. } => {}
         }
     }
     let mut out = Vec::new();

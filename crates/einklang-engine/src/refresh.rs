@@ -1,0 +1,352 @@
+//! A refresh step (`[jobs.J] refresh = "kommo"`, seed 003): everything the
+//! connector returns is mapped and staged under the run
+//! ([`einklang_store::Staging`]), the staged snapshot is pre-checked
+//! ([`einklang_core::refresh::precheck`]: nothing staged fails the step,
+//! more than `max_drop` fewer records than the last applied refresh holds
+//! it for review) and then applied in one store transaction (the swap):
+//! new records created, changed ones updated as
+//! [`einklang_core::refresh::apply`] decides, records the snapshot no
+//! longer has deleted (`absent = "delete"`, as a deletion read from the
+//! source is) — and records whose snapshot equals their base are not
+//! written at all: no history, nothing for other connectors. A failure
+//! anywhere leaves the hub as it was; staging is kept for inspection
+//! unless the snapshot was applied.
+
+use crate::inbound::{plan_gone, tombstone, Gone};
+use crate::job::{RunEnv, StepReport};
+use crate::pull::prepare::Preparer;
+use crate::report::{FieldDiff, PlanItem};
+use crate::step::{open_side, Open, SideSpec};
+use crate::{CrashPoint, EngineError};
+use einklang_config::Absent;
+use einklang_core::refresh::{apply, precheck, Verdict};
+use einklang_core::{content_hash, Fields};
+use einklang_store::{
+    Change, FieldChange, FieldChanges, LinkChange, LinkStatus, LinkWrite, RunStatus, StagedRecord,
+    SyncBatch,
+};
+use std::collections::HashSet;
+
+/// Records staged, and written in the swap, at a time.
+const PAGE: usize = 2_000;
+
+/// Run a refresh of `connector` for each of `entities`.
+pub(crate) fn run_step(
+    env: &mut RunEnv<'_>,
+    connector: &str,
+    entities: &[String],
+) -> Result<Vec<StepReport>, EngineError> {
+    let mut reports = Vec::new();
+    for entity in entities {
+        let spec = SideSpec {
+            connector: connector.to_string(),
+            pull: true,
+            push: false,
+        };
+        let report = match open_side(env, "refresh", entity, &spec) {
+            Ok(open) => refresh(env, open)?,
+            Err(e) => {
+                let mut r = StepReport::new("refresh", connector, entity);
+                r.error = Some(e);
+                r
+            }
+        };
+        reports.push(report);
+    }
+    Ok(reports)
+}
+
+fn refresh(env: &mut RunEnv<'_>, mut open: Open<'_>) -> Result<StepReport, EngineError> {
+    let entity = open.side.schema.name.clone();
+    let staged = match stage(env, &mut open) {
+        Ok(n) => n,
+        Err(e) => {
+            open.report.error = Some(format!(
+                "{e} — nothing applied, the records staged so far are kept (einklang staging {})",
+                env.run
+            ));
+            return Ok(finish(open));
+        }
+    };
+    let last = last_applied(env, &entity)?;
+    match precheck(&entity, staged, last, env.job.max_drop) {
+        Verdict::Abort(why) => open.report.error = Some(why),
+        Verdict::Hold(why) => {
+            open.report.needs_review = true;
+            open.report.notes.push(why);
+        }
+        // a dry run is one transaction rolled back already: no swap of its own
+        Verdict::Apply if env.options.dry_run => swap(env, &mut open)?,
+        Verdict::Apply => {
+            env.store.begin_swap()?;
+            let swapped = swap(env, &mut open);
+            env.store.end_swap(swapped.is_ok())?;
+            swapped?;
+            bump(&mut open.report, &format!("snapshot_{entity}"), staged);
+            env.store.drop_staged(&env.config.tenant, env.run)?;
+        }
+    }
+    Ok(finish(open))
+}
+
+fn finish(mut open: Open<'_>) -> StepReport {
+    open.report.seconds = open.started.elapsed().as_secs_f64();
+    open.report
+}
+
+fn bump(report: &mut StepReport, counter: &str, by: u64) {
+    *report.counters.entry(counter.to_string()).or_default() += by;
+}
+
+/// Read, map and stage every record of the side; quarantine the bad
+/// ones. Returns how many distinct records were staged.
+fn stage(env: &mut RunEnv<'_>, open: &mut Open<'_>) -> Result<u64, String> {
+    let (tenant, run) = (env.config.tenant.clone(), env.run);
+    let entity = open.side.schema.name.clone();
+    let mut preparer = Preparer::new(&open.side);
+    let items = open.connector.read().map_err(|e| e.to_string())?;
+    let mut chunk = Vec::with_capacity(PAGE);
+    let mut items = items.fuse();
+    loop {
+        chunk.extend(items.by_ref().take(PAGE));
+        if chunk.is_empty() {
+            break;
+        }
+        let prepared = preparer.prepare_all(std::mem::take(&mut chunk));
+        let records: Vec<StagedRecord> = prepared
+            .incoming
+            .into_iter()
+            .map(|i| StagedRecord {
+                entity: entity.clone(),
+                external_id: i.external_id,
+                values: i.values,
+            })
+            .collect();
+        env.store
+            .stage(&tenant, run, &records)
+            .map_err(|e| e.to_string())?;
+        if !prepared.rejects.is_empty() {
+            env.store
+                .quarantine(&tenant, run, &prepared.rejects)
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    for (k, v) in preparer.take_counters() {
+        bump(&mut open.report, &k, v);
+    }
+    let counts = env
+        .store
+        .staged_counts(&tenant, run)
+        .map_err(|e| e.to_string())?;
+    let mine = counts.iter().find(|c| c.entity == entity);
+    let (records, duplicates) = mine.map_or((0, 0), |c| (c.records, c.duplicates));
+    bump(&mut open.report, "staged", records);
+    if duplicates > 0 {
+        bump(&mut open.report, "duplicates", duplicates);
+        open.report.notes.push(format!(
+            "{duplicates} {entity} record(s) came twice in the snapshot (a listing that moved while it was read): each staged once, its last copy"
+        ));
+    }
+    Ok(records)
+}
+
+/// The run and record count of this job's last applied refresh of
+/// `entity` (its `snapshot_{entity}` counter), among the latest runs.
+fn last_applied(env: &mut RunEnv<'_>, entity: &str) -> Result<Option<(i64, u64)>, EngineError> {
+    let key = format!("snapshot_{entity}");
+    let runs = env.store.runs(&env.config.tenant, 1_000)?;
+    Ok(runs
+        .iter()
+        .filter(|r| r.job == env.job.name && r.id != env.run)
+        .filter(|r| matches!(r.status, RunStatus::Succeeded | RunStatus::Partial))
+        .find_map(|r| r.counters.get(&key).map(|&n| (r.id, n))))
+}
+
+/// Apply the staged snapshot (inside the swap's transaction).
+fn swap(env: &mut RunEnv<'_>, open: &mut Open<'_>) -> Result<(), EngineError> {
+    let (tenant, run) = (env.config.tenant.clone(), env.run);
+    let (connector, entity) = (open.side.name.to_string(), open.side.schema.name.clone());
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut after = String::new();
+    loop {
+        let page = env.store.staged_page(&tenant, run, &entity, &after, PAGE)?;
+        let Some(last) = page.last() else { break };
+        after = last.external_id.clone();
+        let ids: Vec<&str> = page.iter().map(|r| r.external_id.as_str()).collect();
+        let links = env.store.find_links(&tenant, &connector, &entity, &ids)?;
+        let linked: Vec<i64> = links.iter().flatten().map(|l| l.record_id).collect();
+        let states = env.store.load_records(&tenant, &linked)?;
+        let mut states = states.into_iter().flatten();
+        let mut changes = Vec::new();
+        for (staged, link) in page.into_iter().zip(links) {
+            seen.insert(staged.external_id.clone());
+            let hash = content_hash(&staged.values);
+            let write = |values: Fields| LinkWrite {
+                connector: connector.clone(),
+                external_id: staged.external_id.clone(),
+                base: values,
+                content_hash: hash,
+                version: None,
+            };
+            let Some(link) = link else {
+                plan(
+                    env,
+                    &connector,
+                    "create",
+                    None,
+                    &staged.external_id,
+                    &Fields::new(),
+                    &staged.values,
+                );
+                bump(&mut open.report, "created", 1);
+                changes.push(Change::Create {
+                    entity: entity.clone(),
+                    link: write(staged.values.clone()),
+                    history: history(&Fields::new(), &staged.values),
+                    values: staged.values,
+                });
+                continue;
+            };
+            let Some(state) = states.next() else { continue };
+            if link.content_hash == hash {
+                bump(&mut open.report, "unchanged", 1);
+                continue;
+            }
+            let base = state
+                .link_to(&connector)
+                .map(|l| l.base.clone())
+                .unwrap_or_default();
+            let Some((values, _)) = apply(&state.values, &base, &staged.values) else {
+                bump(&mut open.report, "unchanged", 1);
+                continue;
+            };
+            plan(
+                env,
+                &connector,
+                "update",
+                Some(state.id),
+                &staged.external_id,
+                &state.values,
+                &values,
+            );
+            bump(&mut open.report, "updated", 1);
+            changes.push(Change::Update {
+                record_id: state.id,
+                link_id: link.link_id,
+                history: history(&state.values, &values),
+                values,
+                link: write(staged.values),
+            });
+        }
+        if !changes.is_empty() {
+            env.store.apply(&tenant, run, &changes)?;
+            env.crash.check(CrashPoint::InSwap)?;
+        }
+    }
+    if env.job.absent == Absent::Delete {
+        delete_absent(env, open, &seen)?;
+    }
+    Ok(())
+}
+
+/// A change the refresh makes, for `einklang plan` and the run report.
+fn plan(
+    env: &mut RunEnv<'_>,
+    connector: &str,
+    action: &'static str,
+    record: Option<i64>,
+    id: &str,
+    old: &Fields,
+    new: &Fields,
+) {
+    let fields = history(old, new)
+        .into_iter()
+        .map(|(field, c)| FieldDiff {
+            field,
+            old: c.old,
+            new: c.new,
+        })
+        .collect();
+    env.plan.add(PlanItem {
+        connector: connector.to_string(),
+        direction: "pull",
+        action,
+        record,
+        id: id.to_string(),
+        fields,
+    });
+}
+
+/// Field changes from `old` to `new`.
+fn history(old: &Fields, new: &Fields) -> FieldChanges {
+    let fields: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    fields
+        .into_iter()
+        .filter(|f| old.get(*f) != new.get(*f))
+        .map(|f| {
+            let value = |v: Option<&serde_json::Value>| v.cloned().unwrap_or_default();
+            (
+                f.clone(),
+                FieldChange {
+                    old: value(old.get(f)),
+                    new: value(new.get(f)),
+                },
+            )
+        })
+        .collect()
+}
+
+/// Delete the records whose links the snapshot no longer has, as a
+/// deletion read from the source would ([`plan_gone`]).
+fn delete_absent(
+    env: &mut RunEnv<'_>,
+    open: &mut Open<'_>,
+    seen: &HashSet<String>,
+) -> Result<(), EngineError> {
+    let (tenant, run) = (env.config.tenant.clone(), env.run);
+    let (connector, entity) = (open.side.name.to_string(), open.side.schema.name.clone());
+    let mut gone = Vec::new();
+    env.store
+        .scan_links(&tenant, &connector, &entity, &mut |l| {
+            if !matches!(l.status, LinkStatus::Pending | LinkStatus::DeletedRemote)
+                && !seen.contains(l.external_id)
+            {
+                gone.push(l.to_ref());
+            }
+        })?;
+    for chunk in gone.chunks(PAGE) {
+        let ids: Vec<_> = chunk.iter().map(|l| l.record_id).collect();
+        let states = env.store.load_records(&tenant, &ids)?;
+        let mut batch = SyncBatch::default();
+        for (lref, state) in chunk.iter().zip(states) {
+            let Some(state) = state else { continue };
+            let Some(link) = state.links.iter().find(|l| l.id == lref.link_id) else {
+                continue;
+            };
+            let decision = plan_gone(&open.side, &state, link, false);
+            batch.links.push(LinkChange::State {
+                link_id: link.id,
+                status: LinkStatus::DeletedRemote,
+                attempts: 0,
+                next_attempt_at: None,
+                last_error: None,
+            });
+            if decision == Gone::DeleteRecord {
+                plan(
+                    env,
+                    &connector,
+                    "delete",
+                    Some(state.id),
+                    &link.external_id,
+                    &state.values,
+                    &Fields::new(),
+                );
+                bump(&mut open.report, "deleted", 1);
+                batch.records.push(tombstone(&state, &connector));
+                batch.dirty.push((state.id, Some(link.id)));
+            }
+        }
+        env.store.apply_sync(&tenant, run, &batch)?;
+    }
+    Ok(())
+}

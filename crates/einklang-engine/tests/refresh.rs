@@ -1,0 +1,137 @@
+//! Refresh steps end to end (issue 14), on SQLite and PostgreSQL: a crash
+//! inside the swap leaves the hub exactly as before, a dry run plans the
+//! swap and writes nothing, a bad record is quarantined while the rest
+//! is applied.
+
+mod common;
+
+use einklang_config::Config;
+use einklang_engine::{run_job, CrashAt, CrashPoint, EngineError, NoProgress, RunOptions};
+use einklang_store::{HubStore, RunStatus};
+use std::path::Path;
+
+const CONFIG: &str = r#"
+store = "hub.db"
+
+[entities.booking]
+name = "text"
+price = "number"
+
+[connectors.leads]
+kind = "jsonl"
+path = "leads.jsonl"
+
+[map.leads.booking]
+id = "id"
+fields = { name = "name", price = "price" }
+
+[jobs.bookings]
+refresh = "leads"
+"#;
+
+fn leads(dir: &Path, n: u32, price: u32) {
+    let lines: Vec<String> = (1..=n)
+        .map(|i| format!(r#"{{"id":"{i}","name":"Lead {i}","price":{}}}"#, price + i))
+        .collect();
+    std::fs::write(dir.join("leads.jsonl"), lines.join("\n") + "\n").unwrap();
+}
+
+fn setup(store_line: Option<&str>) -> (tempfile::TempDir, Config) {
+    let dir = tempfile::tempdir().unwrap();
+    let text = match store_line {
+        Some(url) => CONFIG.replace("store = \"hub.db\"", &format!("store = \"{url}\"")),
+        None => CONFIG.to_string(),
+    };
+    std::fs::write(dir.path().join("einklang.toml"), text).unwrap();
+    leads(dir.path(), 5_000, 100);
+    let config = einklang_config::load(&dir.path().join("einklang.toml")).expect("config loads");
+    (dir, config)
+}
+
+/// Every booking's (external id, price), sorted.
+fn prices(store: &mut dyn HubStore) -> Vec<(String, serde_json::Value)> {
+    let mut out = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store
+            .live_records("default", "booking", after, 1_000)
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        after = last.0;
+        out.extend(
+            page.into_iter()
+                .map(|(_, v)| (v["name"].to_string(), v["price"].clone())),
+        );
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+fn scenario(config: &Config, store: &mut dyn HubStore, dir: &Path) {
+    let run = |store: &mut dyn HubStore, options: RunOptions| {
+        run_job(config, store, "bookings", &options, &NoProgress)
+    };
+    let first = run(store, RunOptions::default()).unwrap();
+    assert_eq!(first.status, RunStatus::Succeeded);
+    let before = prices(store);
+    assert_eq!(before.len(), 5_000);
+    let history = store.last_history_id("default").unwrap();
+
+    // every price changed, 200 leads gone: the process dies after the
+    // first page of the swap was written — none of it stays
+    leads(dir, 4_800, 500);
+    let crash = RunOptions {
+        crash: Some(CrashAt {
+            point: CrashPoint::InSwap,
+            nth: 1,
+        }),
+        ..RunOptions::default()
+    };
+    match run(store, crash) {
+        Err(EngineError::Crashed(CrashPoint::InSwap)) => {}
+        other => panic!("expected the injected crash: {other:?}"),
+    }
+    assert_eq!(prices(store), before, "the hub as before the swap");
+    assert_eq!(store.last_history_id("default").unwrap(), history);
+
+    // a dry run plans the swap and writes nothing
+    let dry = run(
+        store,
+        RunOptions {
+            dry_run: true,
+            ..RunOptions::default()
+        },
+    )
+    .unwrap();
+    let counts = &dry.plan.counts;
+    assert_eq!(counts.get("leads pull update"), Some(&4_800), "{counts:?}");
+    assert_eq!(counts.get("leads pull delete"), Some(&200), "{counts:?}");
+    assert_eq!(prices(store), before);
+
+    // a line that is no JSON is quarantined; the rest is applied whole
+    let mut text = std::fs::read_to_string(dir.join("leads.jsonl")).unwrap();
+    text.push_str("{not json\n");
+    std::fs::write(dir.join("leads.jsonl"), text).unwrap();
+    let applied = run(store, RunOptions::default()).unwrap();
+    assert_eq!(applied.status, RunStatus::Partial, "quarantined: partial");
+    let c = |k: &str| applied.counters.get(k).copied().unwrap_or(0);
+    assert_eq!(
+        (c("updated"), c("deleted"), c("quarantined")),
+        (4_800, 200, 1)
+    );
+    let after = prices(store);
+    assert_eq!(after.len(), 4_800);
+    assert!(after.iter().all(|(_, p)| p.as_i64().unwrap() > 500));
+}
+
+#[test]
+fn a_refresh_is_all_or_nothing_plans_and_quarantines_on_sqlite() {
+    let (dir, config) = setup(None);
+    let mut store = einklang_store::open(&config.store.as_open_str()).unwrap();
+    scenario(&config, store.as_mut(), dir.path());
+}
+
+#[test]
+fn a_refresh_is_all_or_nothing_plans_and_quarantines_on_postgres() {
+    common::on_postgres("einklang_refresh", setup, scenario);
+}

@@ -1,0 +1,189 @@
+//! Issue 14: a refresh job as a user runs it — a snapshot staged,
+//! pre-checked and swapped in whole; a rerun that writes nothing; a
+//! shrunken or empty snapshot that applies nothing and keeps its staging.
+
+use einklang_store::{HubStore, RunStatus};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn sync(config: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_einklang"))
+        .arg("--config")
+        .arg(config)
+        .args(["sync", "bookings"])
+        .env_remove("EINKLANG_CONFIG")
+        .output()
+        .expect("einklang runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Leads `ids` as the source holds them (lead 7 with `price` `p7`).
+fn write_leads(path: &Path, ids: impl Iterator<Item = u32>, p7: u32) {
+    let lines: Vec<String> = ids
+        .map(|i| {
+            let price = if i == 7 { p7 } else { 100 + i };
+            format!(r#"{{"id":"{i}","name":"Lead {i}","price":{price},"status":"confirmed"}}"#)
+        })
+        .collect();
+    std::fs::write(path, lines.join("\n") + "\n").unwrap();
+}
+
+struct Hub {
+    _dir: tempfile::TempDir,
+    config: PathBuf,
+    leads: PathBuf,
+    db: PathBuf,
+}
+
+fn hub() -> Hub {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("einklang.toml");
+    std::fs::write(
+        &config,
+        r#"
+[entities.booking]
+name = "text"
+price = "number"
+status = "text"
+
+[connectors.leads]
+kind = "jsonl"
+path = "leads.jsonl"
+
+[map.leads.booking]
+id = "id"
+fields = { name = "name", price = "price", status = "status" }
+
+[jobs.bookings]
+refresh = "leads"
+"#,
+    )
+    .unwrap();
+    Hub {
+        leads: dir.path().join("leads.jsonl"),
+        db: dir.path().join("einklang.db"),
+        config,
+        _dir: dir,
+    }
+}
+
+fn store(h: &Hub) -> Box<dyn HubStore> {
+    einklang_store::open(h.db.to_str().unwrap()).unwrap()
+}
+
+fn last_run(s: &mut dyn HubStore) -> einklang_store::Run {
+    s.runs("default", 1).unwrap().remove(0)
+}
+
+fn counter(r: &einklang_store::Run, k: &str) -> u64 {
+    r.counters.get(k).copied().unwrap_or(0)
+}
+
+#[test]
+fn a_refresh_applies_a_snapshot_whole_and_a_rerun_writes_nothing() {
+    let h = hub();
+    write_leads(&h.leads, 1..=100, 107);
+    let out = sync(&h.config);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let mut s = store(&h);
+    let run = last_run(s.as_mut());
+    assert_eq!(
+        (counter(&run, "created"), counter(&run, "staged")),
+        (100, 100)
+    );
+    assert_eq!(s.count_records("default", "booking").unwrap(), 100);
+    assert!(
+        s.staged_runs("default").unwrap().is_empty(),
+        "applied: staging dropped"
+    );
+    let history = s.last_history_id("default").unwrap();
+    drop(s);
+
+    // the same snapshot again: nothing written, not even history
+    let out = sync(&h.config);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let mut s = store(&h);
+    let run = last_run(s.as_mut());
+    assert_eq!(
+        (
+            counter(&run, "unchanged"),
+            counter(&run, "created"),
+            counter(&run, "updated")
+        ),
+        (100, 0, 0)
+    );
+    assert_eq!(s.last_history_id("default").unwrap(), history);
+    drop(s);
+
+    // one price changed, leads 91–100 gone (10 %, under max_drop)
+    write_leads(&h.leads, 1..=90, 999);
+    let out = sync(&h.config);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let mut s = store(&h);
+    let run = last_run(s.as_mut());
+    assert_eq!(
+        (
+            counter(&run, "updated"),
+            counter(&run, "deleted"),
+            counter(&run, "unchanged")
+        ),
+        (1, 10, 89)
+    );
+    assert_eq!(s.count_records("default", "booking").unwrap(), 90);
+    let seven = s.find_links("default", "leads", "booking", &["7"]).unwrap()[0]
+        .clone()
+        .unwrap();
+    let state = s
+        .load_records("default", &[seven.record_id])
+        .unwrap()
+        .remove(0)
+        .unwrap();
+    assert_eq!(state.values["price"], serde_json::json!(999));
+}
+
+#[test]
+fn a_shrunken_or_empty_snapshot_applies_nothing_and_keeps_its_staging() {
+    let h = hub();
+    write_leads(&h.leads, 1..=100, 107);
+    assert_eq!(sync(&h.config).status.code(), Some(0));
+    // 40 % fewer: held for review, nothing applied, the snapshot kept
+    write_leads(&h.leads, 1..=60, 5);
+    let out = sync(&h.config);
+    assert_eq!(out.status.code(), Some(4), "needs_review: {}", text(&out));
+    assert!(text(&out).contains("40 % fewer"), "{}", text(&out));
+    let mut s = store(&h);
+    let run = last_run(s.as_mut());
+    assert_eq!(run.status, RunStatus::NeedsReview);
+    assert_eq!(s.count_records("default", "booking").unwrap(), 100);
+    let seven = s.find_links("default", "leads", "booking", &["7"]).unwrap()[0]
+        .clone()
+        .unwrap();
+    let state = s
+        .load_records("default", &[seven.record_id])
+        .unwrap()
+        .remove(0)
+        .unwrap();
+    assert_eq!(
+        state.values["price"],
+        serde_json::json!(107),
+        "not even the changes applied"
+    );
+    let staged = s.staged_counts("default", run.id).unwrap();
+    assert_eq!(staged[0].records, 60, "kept for inspection");
+    drop(s);
+    // an empty snapshot: the run fails, the hub stays
+    std::fs::write(&h.leads, "").unwrap();
+    let out = sync(&h.config);
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("no booking record"), "{}", text(&out));
+    let mut s = store(&h);
+    assert_eq!(last_run(s.as_mut()).status, RunStatus::Failed);
+    assert_eq!(s.count_records("default", "booking").unwrap(), 100);
+}
