@@ -44,6 +44,10 @@ pub struct RunOptions {
     /// ([`einklang_store::RunQueue`]): the run goes on under this id
     /// instead of recording a new one.
     pub queued: Option<einklang_store::RunId>,
+    /// Apply the snapshot this held refresh run staged instead of reading
+    /// the connector again (`einklang approve RUN`); the drop guard is not
+    /// asked again, a person looked.
+    pub approve: Option<einklang_store::RunId>,
 }
 
 impl Default for RunOptions {
@@ -58,6 +62,7 @@ impl Default for RunOptions {
             lease: LeaseOptions::default(),
             targets: None,
             queued: None,
+            approve: None,
         }
     }
 }

@@ -58,6 +58,9 @@ pub(crate) fn run_step(
 
 fn refresh(env: &mut RunEnv<'_>, mut open: Open<'_>) -> Result<StepReport, EngineError> {
     let entity = open.side.schema.name.clone();
+    if let Some(held) = env.options.approve {
+        return approve(env, open, held);
+    }
     let staged = match stage(env, &mut open) {
         Ok(n) => n,
         Err(e) => {
@@ -69,21 +72,52 @@ fn refresh(env: &mut RunEnv<'_>, mut open: Open<'_>) -> Result<StepReport, Engin
         }
     };
     let last = last_applied(env, &entity)?;
-    match precheck(&entity, staged, last, env.job.max_drop) {
+    let verdict = precheck(&entity, staged, last, env.job.max_drop);
+    decided(env, open, verdict, (env.run, staged))
+}
+
+/// Apply what held run `held` staged: a person approved its drop.
+fn approve(env: &mut RunEnv<'_>, mut open: Open<'_>, held: i64) -> Result<StepReport, EngineError> {
+    let entity = open.side.schema.name.clone();
+    let counts = env.store.staged_counts(&env.config.tenant, held)?;
+    let staged = counts
+        .iter()
+        .find(|c| c.entity == entity)
+        .map_or(0, |c| c.records);
+    bump(&mut open.report, "staged", staged);
+    let verdict = match staged {
+        0 => Verdict::Abort(format!(
+            "run {held} staged no {entity} record: nothing to approve"
+        )),
+        _ => Verdict::Apply,
+    };
+    decided(env, open, verdict, (held, staged))
+}
+
+/// Act on the pre-check of the snapshot `staged` records that `run`
+/// staged.
+fn decided(
+    env: &mut RunEnv<'_>,
+    mut open: Open<'_>,
+    verdict: Verdict,
+    (run, staged): (i64, u64),
+) -> Result<StepReport, EngineError> {
+    let entity = open.side.schema.name.clone();
+    match verdict {
         Verdict::Abort(why) => open.report.error = Some(why),
         Verdict::Hold(why) => {
             open.report.needs_review = true;
             open.report.notes.push(why);
         }
         // a dry run is one transaction rolled back already: no swap of its own
-        Verdict::Apply if env.options.dry_run => swap(env, &mut open)?,
+        Verdict::Apply if env.options.dry_run => swap(env, &mut open, run)?,
         Verdict::Apply => {
             env.store.begin_swap()?;
-            let swapped = swap(env, &mut open);
+            let swapped = swap(env, &mut open, run);
             env.store.end_swap(swapped.is_ok())?;
             swapped?;
             bump(&mut open.report, &format!("snapshot_{entity}"), staged);
-            env.store.drop_staged(&env.config.tenant, env.run)?;
+            env.store.drop_staged(&env.config.tenant, run)?;
         }
     }
     Ok(finish(open))
@@ -162,14 +196,16 @@ fn last_applied(env: &mut RunEnv<'_>, entity: &str) -> Result<Option<(i64, u64)>
         .find_map(|r| r.counters.get(&key).map(|&n| (r.id, n))))
 }
 
-/// Apply the staged snapshot (inside the swap's transaction).
-fn swap(env: &mut RunEnv<'_>, open: &mut Open<'_>) -> Result<(), EngineError> {
+/// Apply the snapshot `staged_by` staged (inside the swap's transaction).
+fn swap(env: &mut RunEnv<'_>, open: &mut Open<'_>, staged_by: i64) -> Result<(), EngineError> {
     let (tenant, run) = (env.config.tenant.clone(), env.run);
     let (connector, entity) = (open.side.name.to_string(), open.side.schema.name.clone());
     let mut seen: HashSet<String> = HashSet::new();
     let mut after = String::new();
     loop {
-        let page = env.store.staged_page(&tenant, run, &entity, &after, PAGE)?;
+        let page = env
+            .store
+            .staged_page(&tenant, staged_by, &entity, &after, PAGE)?;
         let Some(last) = page.last() else { break };
         after = last.external_id.clone();
         let ids: Vec<&str> = page.iter().map(|r| r.external_id.as_str()).collect();

@@ -58,6 +58,10 @@ enum Command {
     /// Find duplicates of an entity in the hub and merge them, queueing
     /// the uncertain pairs for review (`--dry-run`: only show them).
     Dedupe(cmd::dedupe::Args),
+    /// The snapshots refresh runs staged: list, show, drop.
+    Staging(cmd::staging::Args),
+    /// Apply a held refresh (needs_review: its snapshot dropped more than max_drop).
+    Approve(cmd::staging::ApproveArgs),
     /// Explain, field by field, how two hub records score as a match.
     Explain(cmd::dedupe::ExplainArgs),
     /// List the pairs waiting for review, or `accept`/`reject` one.
@@ -104,6 +108,8 @@ fn main() -> ExitCode {
         Command::Conflicts(args) => cmd::conflicts::run(&cli.config, args),
         Command::Resolve(args) => cmd::resolve::run(&cli.config, args),
         Command::Dedupe(args) => cmd::dedupe::run(&cli.config, args),
+        Command::Staging(args) => cmd::staging::run(&cli.config, args),
+        Command::Approve(args) => cmd::staging::approve(&cli.config, args),
         Command::Explain(args) => cmd::dedupe::explain(&cli.config, args),
         Command::Review(args) => cmd::review::run(&cli.config, args),
         Command::Unmerge(args) => cmd::review::unmerge(&cli.config, args),

@@ -6,14 +6,18 @@ use einklang_store::{HubStore, RunStatus};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn sync(config: &Path) -> Output {
+fn einklang(config: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_einklang"))
         .arg("--config")
         .arg(config)
-        .args(["sync", "bookings"])
+        .args(args)
         .env_remove("EINKLANG_CONFIG")
         .output()
         .expect("einklang runs")
+}
+
+fn sync(config: &Path) -> Output {
+    einklang(config, &["sync", "bookings"])
 }
 
 fn text(o: &Output) -> String {
@@ -178,6 +182,40 @@ fn a_shrunken_or_empty_snapshot_applies_nothing_and_keeps_its_staging() {
     let staged = s.staged_counts("default", run.id).unwrap();
     assert_eq!(staged[0].records, 60, "kept for inspection");
     drop(s);
+    let held = run.id.to_string();
+    let listed = text(&einklang(&h.config, &["staging"]));
+    assert!(listed.contains(&held) && listed.contains("60"), "{listed}");
+    let shown = text(&einklang(&h.config, &["staging", &held, "--limit", "2"]));
+    assert!(
+        shown.contains("\"Lead 1\"") && !shown.contains("\"Lead 3\""),
+        "{shown}"
+    );
+
+    // a person looked: approve applies the held snapshot as it was staged
+    let out = einklang(&h.config, &["approve", &held, "--by", "eva"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let mut s = store(&h);
+    let applied = last_run(s.as_mut());
+    assert!(
+        applied.triggered_by.contains("approves run"),
+        "{}",
+        applied.triggered_by
+    );
+    assert_eq!(
+        (counter(&applied, "deleted"), counter(&applied, "updated")),
+        (40, 1)
+    );
+    assert_eq!(s.count_records("default", "booking").unwrap(), 60);
+    assert!(s.staged_runs("default").unwrap().is_empty());
+    drop(s);
+    let again = einklang(&h.config, &["approve", &held]);
+    assert_ne!(again.status.code(), Some(0));
+    assert!(
+        text(&again).contains("not needs_review") || text(&again).contains("no staged records"),
+        "{}",
+        text(&again)
+    );
+
     // an empty snapshot: the run fails, the hub stays
     std::fs::write(&h.leads, "").unwrap();
     let out = sync(&h.config);
@@ -185,5 +223,5 @@ fn a_shrunken_or_empty_snapshot_applies_nothing_and_keeps_its_staging() {
     assert!(text(&out).contains("no booking record"), "{}", text(&out));
     let mut s = store(&h);
     assert_eq!(last_run(s.as_mut()).status, RunStatus::Failed);
-    assert_eq!(s.count_records("default", "booking").unwrap(), 100);
+    assert_eq!(s.count_records("default", "booking").unwrap(), 60);
 }

@@ -14,6 +14,7 @@ pub mod review;
 pub mod runs;
 pub mod serve;
 pub mod show;
+pub mod staging;
 pub mod sync;
 pub mod watch;
 

@@ -150,7 +150,7 @@ const COLUMNS: [(&str, &str); 13] = [
     ("push_failed", "failed writes"),
 ];
 
-fn print_summary(report: &RunReport) {
+pub(crate) fn print_summary(report: &RunReport) {
     let columns: Vec<(&str, &str)> = COLUMNS
         .iter()
         .enumerate()
