@@ -171,6 +171,10 @@ pub(crate) struct RunEnv<'a> {
     pub max_deletes: f64,
     /// The job running.
     pub job: &'a einklang_config::JobConfig,
+    /// Its leases: a long transaction renews them through its own
+    /// connection (a refresh's swap on SQLite holds the write lock the
+    /// keeper would need).
+    pub holding: &'a crate::lease::Holding,
 }
 
 /// Run job `name` once with the registry's connectors.
@@ -320,6 +324,7 @@ fn run_steps(
         crash: CrashGuard::new(options.crash),
         max_deletes: job.max_deletes,
         job,
+        holding,
     };
     let mut steps = Vec::new();
     for step in &job.steps {

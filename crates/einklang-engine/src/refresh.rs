@@ -278,6 +278,8 @@ fn swap(env: &mut RunEnv<'_>, open: &mut Open<'_>, staged_by: i64) -> Result<(),
             env.store.apply(&tenant, run, &changes)?;
             env.crash.check(CrashPoint::InSwap)?;
         }
+        // inside the swap's transaction: the keeper's connection waits
+        env.holding.renew(env.store);
     }
     if env.job.absent == Absent::Delete {
         delete_absent(env, open, &seen)?;
@@ -383,6 +385,7 @@ fn delete_absent(
             }
         }
         env.store.apply_sync(&tenant, run, &batch)?;
+        env.holding.renew(env.store);
     }
     Ok(())
 }

@@ -135,3 +135,28 @@ fn a_refresh_is_all_or_nothing_plans_and_quarantines_on_sqlite() {
 fn a_refresh_is_all_or_nothing_plans_and_quarantines_on_postgres() {
     common::on_postgres("einklang_refresh", setup, scenario);
 }
+
+/// A swap longer than the leases live: on SQLite it holds the write lock
+/// the lease keeper needs, so it renews the leases itself, inside the
+/// transaction — else the run's own fence would refuse its writes.
+#[test]
+fn a_swap_longer_than_the_lease_renews_it_from_inside() {
+    let (dir, config) = setup(None);
+    leads(dir.path(), 80_000, 100);
+    let mut store = einklang_store::open(&config.store.as_open_str()).unwrap();
+    let options = RunOptions {
+        lease: einklang_engine::LeaseOptions {
+            ttl: std::time::Duration::from_millis(1_000),
+            ..Default::default()
+        },
+        ..RunOptions::default()
+    };
+    let started = std::time::Instant::now();
+    let report = run_job(&config, store.as_mut(), "bookings", &options, &NoProgress).unwrap();
+    assert!(
+        started.elapsed().as_millis() > 1_000,
+        "the run must outlast the lease"
+    );
+    assert_eq!(report.status, RunStatus::Succeeded, "{:?}", report.errors);
+    assert_eq!(prices(store.as_mut()).len(), 80_000);
+}
