@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use toml::de::{DeTable, DeValue};
 
-const JOB_KEYS: [&str; 10] = [
+const JOB_KEYS: [&str; 11] = [
     "pull",
     "sync",
     "push",
@@ -19,6 +19,7 @@ const JOB_KEYS: [&str; 10] = [
     "max_deletes",
     "max_drop",
     "absent",
+    "keep_snapshots",
 ];
 const STEP_KEYS: [&str; 5] = ["pull", "push", "sync", "refresh", "entity"];
 
@@ -132,6 +133,20 @@ fn job(
     let absent = t
         .get("absent")
         .map_or(Absent::Delete, |a| absent(ctx, &what, a));
+    let keep_snapshots = match t.get("keep_snapshots").map(|k| (k, number(k.get_ref()))) {
+        None => 2,
+        Some((_, Some(n))) if n >= 0.0 && n.fract() == 0.0 => n as usize,
+        Some((k, _)) => {
+            ctx.error(
+                k.span(),
+                format!(
+                    "{what}: `keep_snapshots` is how many applied snapshots to keep, a whole number such as 2; found {}",
+                    shown(k.get_ref())
+                ),
+            );
+            2
+        }
+    };
     Some(JobConfig {
         name: name.to_string(),
         steps,
@@ -140,6 +155,7 @@ fn job(
         max_deletes,
         max_drop,
         absent,
+        keep_snapshots,
         location: ctx.loc(name_span.start),
     })
 }

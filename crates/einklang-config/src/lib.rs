@@ -216,6 +216,9 @@ pub struct JobConfig {
     pub max_drop: f64,
     /// What its refresh steps do with records a snapshot no longer has.
     pub absent: Absent,
+    /// How many applied snapshots of each refreshed entity the hub keeps
+    /// (default 2: the last two, what `einklang changes` compares).
+    pub keep_snapshots: usize,
     /// Where the job is defined.
     pub location: Location,
 }

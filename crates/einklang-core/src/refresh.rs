@@ -89,6 +89,17 @@ pub fn apply(hub: &Fields, base: &Fields, snapshot: &Fields) -> Option<(Fields, 
     Some((out, changes))
 }
 
+/// The fields whose values differ between two snapshots of a record
+/// (`None`: absent), in field order — what `einklang changes` lists.
+pub fn compare(old: &Fields, new: &Fields) -> Vec<Change> {
+    let fields: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    fields
+        .into_iter()
+        .filter(|f| old.get(*f) != new.get(*f))
+        .map(|f| (f.clone(), old.get(f).cloned(), new.get(f).cloned()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,6 +179,25 @@ mod tests {
         let caught_up = fields(json!({"status": "confirmed", "start": "2025-06-01", "price": 95}));
         let (out, changes) = apply(&caught_up, &base, &caught_up).unwrap();
         assert_eq!((out, changes.len()), (caught_up, 0));
+    }
+
+    #[test]
+    fn two_snapshots_of_a_record_compare_field_by_field() {
+        let old = fields(json!({"salary": "2845.50", "hours": 32, "function": "Groepshulp"}));
+        let new = fields(json!({"salary": "2990.00", "hours": 32, "end": "2026-06-30"}));
+        assert_eq!(
+            compare(&old, &new),
+            vec![
+                ("end".into(), None, Some(json!("2026-06-30"))),
+                ("function".into(), Some(json!("Groepshulp")), None),
+                (
+                    "salary".into(),
+                    Some(json!("2845.50")),
+                    Some(json!("2990.00"))
+                ),
+            ]
+        );
+        assert!(compare(&old, &old).is_empty());
     }
 
     fn small() -> impl Strategy<Value = Fields> {

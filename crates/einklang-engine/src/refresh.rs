@@ -117,7 +117,7 @@ fn decided(
             env.store.end_swap(swapped.is_ok())?;
             swapped?;
             bump(&mut open.report, &format!("snapshot_{entity}"), staged);
-            env.store.drop_staged(&env.config.tenant, run)?;
+            keep_snapshot(env, &entity, run)?;
         }
     }
     Ok(finish(open))
@@ -182,6 +182,40 @@ fn stage(env: &mut RunEnv<'_>, open: &mut Open<'_>) -> Result<u64, String> {
         ));
     }
     Ok(records)
+}
+
+/// Keep the snapshot just applied (staged by `run`) as this run's, and
+/// of the job's earlier applied snapshots of `entity` only as many as
+/// `keep_snapshots` allows; held and failed runs' staging is not touched.
+fn keep_snapshot(env: &mut RunEnv<'_>, entity: &str, run: i64) -> Result<(), EngineError> {
+    let tenant = env.config.tenant.clone();
+    if env.job.keep_snapshots == 0 {
+        env.store.drop_staged(&tenant, run)?;
+        return Ok(());
+    }
+    if run != env.run {
+        env.store.move_staged(&tenant, run, env.run)?;
+    }
+    let key = format!("snapshot_{entity}");
+    let mut kept = 1;
+    let mut staged: Vec<i64> = (env.store.staged_runs(&tenant)?.into_iter())
+        .filter(|c| c.entity == entity && c.run != env.run)
+        .map(|c| c.run)
+        .collect();
+    staged.dedup();
+    for id in staged {
+        let Some(r) = env.store.run(&tenant, id)? else {
+            continue;
+        };
+        if r.job != env.job.name || !r.counters.contains_key(&key) {
+            continue;
+        }
+        kept += 1;
+        if kept > env.job.keep_snapshots {
+            env.store.drop_staged(&tenant, id)?;
+        }
+    }
+    Ok(())
 }
 
 /// The run and record count of this job's last applied refresh of

@@ -56,6 +56,10 @@ pub trait Staging: Send {
     fn staged_runs(&mut self, tenant: &str) -> Result<Vec<StagedCount>>;
     /// Drop what `run` staged; returns how many records.
     fn drop_staged(&mut self, tenant: &str, run: RunId) -> Result<u64>;
+    /// Put what `from` staged under run `to` (an approved snapshot
+    /// becomes the snapshot of the run that applied it); returns how many
+    /// records.
+    fn move_staged(&mut self, tenant: &str, from: RunId, to: RunId) -> Result<u64>;
     /// Open the swap of a refresh: every store write until
     /// [`Staging::end_swap`] joins one transaction, kept or undone as a
     /// whole — a refresh applies its snapshot through the ordinary writes

@@ -60,6 +60,8 @@ enum Command {
     Dedupe(cmd::dedupe::Args),
     /// The snapshots refresh runs staged: list, show, drop.
     Staging(cmd::staging::Args),
+    /// What changed between the last two applied snapshots of an entity.
+    Changes(cmd::changes::Args),
     /// Apply a held refresh (needs_review: its snapshot dropped more than max_drop).
     Approve(cmd::staging::ApproveArgs),
     /// Explain, field by field, how two hub records score as a match.
@@ -109,6 +111,7 @@ fn main() -> ExitCode {
         Command::Resolve(args) => cmd::resolve::run(&cli.config, args),
         Command::Dedupe(args) => cmd::dedupe::run(&cli.config, args),
         Command::Staging(args) => cmd::staging::run(&cli.config, args),
+        Command::Changes(args) => cmd::changes::run(&cli.config, args),
         Command::Approve(args) => cmd::staging::approve(&cli.config, args),
         Command::Explain(args) => cmd::dedupe::explain(&cli.config, args),
         Command::Review(args) => cmd::review::run(&cli.config, args),

@@ -103,9 +103,11 @@ fn a_refresh_applies_a_snapshot_whole_and_a_rerun_writes_nothing() {
         (100, 100)
     );
     assert_eq!(s.count_records("default", "booking").unwrap(), 100);
-    assert!(
-        s.staged_runs("default").unwrap().is_empty(),
-        "applied: staging dropped"
+    let kept = s.staged_runs("default").unwrap();
+    assert_eq!(
+        (kept.len(), kept[0].run),
+        (1, run.id),
+        "applied: kept as the run's snapshot"
     );
     let history = s.last_history_id("default").unwrap();
     drop(s);
@@ -150,6 +152,40 @@ fn a_refresh_applies_a_snapshot_whole_and_a_rerun_writes_nothing() {
         .remove(0)
         .unwrap();
     assert_eq!(state.values["price"], serde_json::json!(999));
+    let kept: Vec<i64> = s
+        .staged_runs("default")
+        .unwrap()
+        .iter()
+        .map(|c| c.run)
+        .collect();
+    assert_eq!(
+        kept,
+        [run.id, run.id - 1],
+        "the last two snapshots (keep_snapshots = 2)"
+    );
+    drop(s);
+
+    // what changed between the last two: 10 gone, one price
+    let out = einklang(&h.config, &["changes", "booking"]);
+    let table = text(&out);
+    assert!(
+        table.contains("gone") && table.contains("10") && table.contains("price"),
+        "{table}"
+    );
+    let out = einklang(&h.config, &["changes", "booking", "--csv"]);
+    let csv = String::from_utf8_lossy(&out.stdout).to_string();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "change,external_id,field,old,new");
+    assert_eq!(lines.len(), 12, "{csv}");
+    assert!(lines.contains(&"changed,7,price,107,999"), "{csv}");
+    assert_eq!(lines.iter().filter(|l| l.starts_with("gone,")).count(), 10);
+    let only = einklang(
+        &h.config,
+        &["changes", "booking", "--field", "price", "--jsonl"],
+    );
+    let only = String::from_utf8_lossy(&only.stdout).to_string();
+    assert_eq!(only.lines().count(), 1, "{only}");
+    assert!(only.contains(r#""old":107,"new":999"#), "{only}");
 }
 
 #[test]
@@ -206,7 +242,17 @@ fn a_shrunken_or_empty_snapshot_applies_nothing_and_keeps_its_staging() {
         (40, 1)
     );
     assert_eq!(s.count_records("default", "booking").unwrap(), 60);
-    assert!(s.staged_runs("default").unwrap().is_empty());
+    let kept: Vec<(i64, u64)> = s
+        .staged_runs("default")
+        .unwrap()
+        .iter()
+        .map(|c| (c.run, c.records))
+        .collect();
+    assert_eq!(
+        kept,
+        [(applied.id, 60), (applied.id - 2, 100)],
+        "the approved snapshot is now the applying run's"
+    );
     drop(s);
     let again = einklang(&h.config, &["approve", &held]);
     assert_ne!(again.status.code(), Some(0));

@@ -103,6 +103,15 @@ impl Staging for PgStore {
         Ok(out?)
     }
 
+    fn move_staged(&mut self, tenant: &str, from: RunId, to: RunId) -> Result<u64> {
+        self.in_tx("move_staged", |c| {
+            Ok(c.execute(
+                "UPDATE staged SET run_id = $3 WHERE tenant = $1 AND run_id = $2",
+                &[&tenant, &from, &to],
+            )?)
+        })
+    }
+
     fn drop_staged(&mut self, tenant: &str, run: RunId) -> Result<u64> {
         self.in_tx("drop_staged", |c| {
             Ok(c.execute(

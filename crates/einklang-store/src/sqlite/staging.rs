@@ -89,6 +89,16 @@ impl Staging for SqliteStore {
         out
     }
 
+    fn move_staged(&mut self, tenant: &str, from: RunId, to: RunId) -> Result<u64> {
+        self.write("move_staged", |c| {
+            let n = c.execute(
+                "UPDATE staged SET run_id = ?3 WHERE tenant = ?1 AND run_id = ?2",
+                params![tenant, from, to],
+            )?;
+            Ok(n as u64)
+        })
+    }
+
     fn drop_staged(&mut self, tenant: &str, run: RunId) -> Result<u64> {
         self.write("drop_staged", |c| {
             let n = c.execute(

@@ -87,6 +87,9 @@ fn a_run_stages_pages_counts_and_drops_its_snapshot() {
         assert!(s.live_records("t", "booking", 0, 10).unwrap().is_empty());
         assert_eq!(s.last_history_id("t").unwrap(), 0);
 
+        assert_eq!(s.move_staged("t", 8, 9).unwrap(), 3);
+        assert!(s.staged_counts("t", 8).unwrap().is_empty());
+        assert_eq!(s.move_staged("t", 9, 8).unwrap(), 3);
         assert_eq!(s.drop_staged("t", 7).unwrap(), 27);
         assert!(s.staged_counts("t", 7).unwrap().is_empty());
         assert_eq!(

@@ -1,5 +1,6 @@
 //! One module per subcommand, plus the helpers they share: loading the config and opening the store.
 
+pub mod changes;
 pub mod check;
 pub mod conflicts;
 pub mod connector;

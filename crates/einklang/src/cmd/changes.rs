@@ -1,0 +1,244 @@
+//! `einklang changes ENTITY`: what changed between the last two applied
+//! snapshots of an entity (refresh jobs keep them, `keep_snapshots`) —
+//! records new and gone, and field by field the values that changed, with
+//! counts per field ("3 salary changed, 1 new"), as a table or for export
+//! as CSV or JSON lines (seed 004's "Recent changes").
+
+use crate::table::Table;
+use einklang_core::refresh::compare;
+use einklang_core::Fields;
+use einklang_store::{HubStore, Run, RunStatus, StagedRecord};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Arguments of `changes`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The entity.
+    entity: String,
+    /// Only changes of this field.
+    #[arg(long)]
+    field: Option<String>,
+    /// Show at most this many changes (the table; exports list all).
+    #[arg(long, default_value_t = 50)]
+    limit: usize,
+    /// Every change as CSV (change, external_id, field, old, new).
+    #[arg(long, conflicts_with = "jsonl")]
+    csv: bool,
+    /// Every change as one JSON object a line.
+    #[arg(long)]
+    jsonl: bool,
+}
+
+/// One change between the two snapshots.
+#[derive(serde::Serialize)]
+struct Row {
+    change: &'static str,
+    external_id: String,
+    field: String,
+    old: Option<Value>,
+    new: Option<Value>,
+}
+
+const PAGE: usize = 2_000;
+
+/// Run `changes`.
+pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
+    let config = super::load_hub_config(path)?;
+    let mut store = super::open_store(&config)?;
+    let tenant = config.tenant.clone();
+    let snapshots = snapshots(store.as_mut(), &tenant, &args.entity)?;
+    let [newer, older, ..] = &snapshots[..] else {
+        match snapshots.first() {
+            None => println!(
+                "no applied snapshot of {} is kept: a refresh job keeps them (keep_snapshots)",
+                args.entity
+            ),
+            Some(r) => println!(
+                "one snapshot of {} is kept (run {}): changes need the next one",
+                args.entity, r.id
+            ),
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let rows = diff(store.as_mut(), &tenant, &args.entity, (older.id, newer.id))?;
+    let rows: Vec<Row> = rows
+        .into_iter()
+        .filter(|r| args.field.as_ref().is_none_or(|f| r.field == *f))
+        .collect();
+    if args.csv {
+        let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+        w.write_record(["change", "external_id", "field", "old", "new"])?;
+        for r in &rows {
+            let text = |v: &Option<Value>| v.as_ref().map(Value::to_string).unwrap_or_default();
+            w.write_record([
+                r.change,
+                &r.external_id,
+                &r.field,
+                &text(&r.old),
+                &text(&r.new),
+            ])?;
+        }
+        w.flush()?;
+    } else if args.jsonl {
+        for r in &rows {
+            println!("{}", serde_json::to_string(r)?);
+        }
+    } else {
+        print_table(args, (older, newer), &rows);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Applied runs with a kept snapshot of `entity`, newest first.
+fn snapshots(store: &mut dyn HubStore, tenant: &str, entity: &str) -> anyhow::Result<Vec<Run>> {
+    let key = format!("snapshot_{entity}");
+    let mut out = Vec::new();
+    for c in store
+        .staged_runs(tenant)?
+        .into_iter()
+        .filter(|c| c.entity == entity)
+    {
+        if let Some(r) = store.run(tenant, c.run)? {
+            let applied = matches!(r.status, RunStatus::Succeeded | RunStatus::Partial);
+            if applied && r.counters.contains_key(&key) {
+                out.push(r);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The changes from snapshot `older` to `newer`, by external id.
+fn diff(
+    store: &mut dyn HubStore,
+    tenant: &str,
+    entity: &str,
+    (older, newer): (i64, i64),
+) -> anyhow::Result<Vec<Row>> {
+    let mut a = Pages::new(older);
+    let mut b = Pages::new(newer);
+    let mut rows = Vec::new();
+    loop {
+        let (x, y) = (
+            a.peek(store, tenant, entity)?,
+            b.peek(store, tenant, entity)?,
+        );
+        let whole = |change, id: &str, old: Option<&Fields>, new: Option<&Fields>| Row {
+            change,
+            external_id: id.to_string(),
+            field: String::new(),
+            old: old.map(|f| serde_json::json!(f)),
+            new: new.map(|f| serde_json::json!(f)),
+        };
+        match (x, y) {
+            (None, None) => break,
+            (Some(o), Some(n)) if o.external_id == n.external_id => {
+                for (field, old, new) in compare(&o.values, &n.values) {
+                    let external_id = o.external_id.clone();
+                    rows.push(Row {
+                        change: "changed",
+                        external_id,
+                        field,
+                        old,
+                        new,
+                    });
+                }
+                a.next();
+                b.next();
+            }
+            (Some(o), n) if n.as_ref().is_none_or(|n| o.external_id < n.external_id) => {
+                rows.push(whole("gone", &o.external_id, Some(&o.values), None));
+                a.next();
+            }
+            (_, Some(n)) => {
+                rows.push(whole("new", &n.external_id, None, Some(&n.values)));
+                b.next();
+            }
+            (Some(_), None) => unreachable!("handled above"),
+        }
+    }
+    Ok(rows)
+}
+
+/// One snapshot read a page at a time, in external-id order.
+struct Pages {
+    run: i64,
+    page: std::collections::VecDeque<StagedRecord>,
+    after: String,
+    done: bool,
+}
+
+impl Pages {
+    fn new(run: i64) -> Pages {
+        Pages {
+            run,
+            page: Default::default(),
+            after: String::new(),
+            done: false,
+        }
+    }
+
+    fn peek(
+        &mut self,
+        store: &mut dyn HubStore,
+        tenant: &str,
+        entity: &str,
+    ) -> anyhow::Result<Option<StagedRecord>> {
+        if self.page.is_empty() && !self.done {
+            let page = store.staged_page(tenant, self.run, entity, &self.after, PAGE)?;
+            self.done = page.len() < PAGE;
+            if let Some(last) = page.last() {
+                self.after = last.external_id.clone();
+            }
+            self.page.extend(page);
+        }
+        Ok(self.page.front().cloned())
+    }
+
+    fn next(&mut self) {
+        self.page.pop_front();
+    }
+}
+
+fn print_table(args: &Args, (older, newer): (&Run, &Run), rows: &[Row]) {
+    let mut per: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+    for r in rows {
+        *per.entry((r.change, r.field.as_str())).or_default() += 1;
+    }
+    println!(
+        "{} between run {} ({}) and run {} ({}):",
+        args.entity,
+        older.id,
+        super::short_time(&older.started_at),
+        newer.id,
+        super::short_time(&newer.started_at)
+    );
+    let mut counts = Table::new(&["change", "field", "records"]);
+    for ((change, field), n) in &per {
+        counts.row(vec![change.to_string(), field.to_string(), n.to_string()]);
+    }
+    print!("{counts}");
+    let shown = |v: &Option<Value>| v.as_ref().map(Value::to_string).unwrap_or_default();
+    let mut t = Table::new(&["change", "external id", "field", "old", "new"]);
+    for r in rows.iter().take(args.limit) {
+        t.row(vec![
+            r.change.into(),
+            r.external_id.clone(),
+            r.field.clone(),
+            shown(&r.old),
+            shown(&r.new),
+        ]);
+    }
+    if !rows.is_empty() {
+        print!("{t}");
+    }
+    if rows.len() > args.limit {
+        println!(
+            "… {} more (--limit, or --csv / --jsonl for all)",
+            rows.len() - args.limit
+        );
+    }
+}
