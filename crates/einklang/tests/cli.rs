@@ -57,8 +57,9 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// The `${VAR}`s the examples use.
-const EXAMPLE_SECRETS: [(&str, &str); 9] = [
+const EXAMPLE_SECRETS: [(&str, &str); 10] = [
     ("GRAPH_SECRET", "example-only"),
+    ("EMPLOYES_TOKEN", "example-only"),
     ("MONDAY_TOKEN", "example-only"),
     ("DAV_PASSWORD", "example-only"),
     ("CRM_API_KEY", "example-only"),

@@ -271,3 +271,64 @@ fn a_shrunken_or_empty_snapshot_applies_nothing_and_keeps_its_staging() {
     assert_eq!(last_run(s.as_mut()).status, RunStatus::Failed);
     assert_eq!(s.count_records("default", "booking").unwrap(), 60);
 }
+
+/// Seed 004 with `examples/employes` against the employes.nl-like
+/// emulator: a snapshot of every employee with their first contract, then
+/// a raise and a new hire show in `einklang changes`; payroll answering
+/// 40 % fewer employees is held, not applied.
+#[test]
+fn the_employes_example_snapshots_and_lists_a_raise_and_a_new_hire() {
+    let emu = einklang_emulator::Emulator::start(Default::default());
+    let e = emu.employes();
+    let ids = e.seed(110);
+    let dir = tempfile::tempdir().unwrap();
+    let example =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/employes/einklang.toml");
+    let toml = std::fs::read_to_string(example).unwrap();
+    let toml = toml.replace(
+        "base_url = \"http://127.0.0.1:8099/employes/v4/7f1c-kinderopvang\"",
+        &format!("base_url = \"{}\"", e.base_url()),
+    );
+    let config = dir.path().join("einklang.toml");
+    std::fs::write(&config, toml).unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_einklang"))
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .env("EMPLOYES_TOKEN", e.token())
+            .env_remove("EINKLANG_CONFIG")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["sync", "employees"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("110"), "{}", text(&out));
+
+    e.amend(&ids[4], serde_json::json!({"salary": "4100.00"}));
+    e.insert(serde_json::json!({"first_name": "Lotte", "surname": "Mulder", "email": "lotte@kinderopvang.example"}));
+    let out = run(&["sync", "employees"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = run(&["changes", "employee", "--jsonl"]);
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let raise = lines.iter().find(|l| l["change"] == "changed").unwrap();
+    assert_eq!(
+        (raise["external_id"].as_str(), raise["field"].as_str()),
+        (Some(ids[4].as_str()), Some("salary"))
+    );
+    assert_eq!(raise["new"], serde_json::json!(4100.0));
+    let hire = lines.iter().find(|l| l["change"] == "new").unwrap();
+    assert_eq!(hire["new"]["first_name"], "Lotte");
+
+    for id in &ids[..45] {
+        e.remove(id);
+    }
+    let out = run(&["sync", "employees"]);
+    assert_eq!(out.status.code(), Some(4), "held: {}", text(&out));
+    let mut s = einklang_store::open(dir.path().join("einklang.db").to_str().unwrap()).unwrap();
+    assert_eq!(s.count_records("default", "employee").unwrap(), 111);
+}
