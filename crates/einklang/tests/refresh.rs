@@ -332,3 +332,42 @@ fn the_employes_example_snapshots_and_lists_a_raise_and_a_new_hire() {
     let mut s = einklang_store::open(dir.path().join("einklang.db").to_str().unwrap()).unwrap();
     assert_eq!(s.count_records("default", "employee").unwrap(), 111);
 }
+
+/// Issue 14 item 5: a job of ordered steps whose later step fails after
+/// an earlier one succeeded ends `partial` (exit 3), with each step's
+/// counters and error in the report — the refresh stays applied.
+#[test]
+fn a_later_step_failing_makes_the_run_partial_with_each_steps_result() {
+    let h = hub();
+    write_leads(&h.leads, 1..=3, 107);
+    let text = std::fs::read_to_string(&h.config).unwrap().replace(
+        "[jobs.bookings]\nrefresh = \"leads\"",
+        "[connectors.export]\nkind = \"csv\"\npath = \"missing-dir/export.csv\"\n\n[map.export.booking]\nid = \"id\"\nfields = { name = \"name\" }\n\n[jobs.bookings]\nsteps = [{ refresh = \"leads\" }, { push = \"export\" }]",
+    );
+    std::fs::write(&h.config, text).unwrap();
+    let out = einklang(&h.config, &["sync", "bookings", "--json"]);
+    assert_eq!(out.status.code(), Some(3), "partial: {}", self::text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["status"], "partial");
+    let steps = report["steps"].as_array().unwrap();
+    assert_eq!(
+        (
+            steps[0]["action"].as_str(),
+            steps[0]["counters"]["created"].as_u64()
+        ),
+        (Some("refresh"), Some(3))
+    );
+    assert!(steps[0]["error"].is_null());
+    assert_eq!(steps[1]["action"], "push");
+    assert!(
+        steps[1]["error"].as_str().unwrap().contains("missing-dir"),
+        "{}",
+        steps[1]
+    );
+    let mut s = store(&h);
+    assert_eq!(
+        s.count_records("default", "booking").unwrap(),
+        3,
+        "the refresh stays applied"
+    );
+}
