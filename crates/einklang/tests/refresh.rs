@@ -90,18 +90,25 @@ fn counter(r: &einklang_store::Run, k: &str) -> u64 {
     r.counters.get(k).copied().unwrap_or(0)
 }
 
+fn counts<const N: usize>(r: &einklang_store::Run, keys: [&str; N]) -> [u64; N] {
+    keys.map(|k| counter(r, k))
+}
+
+/// Sync the job, expect it to succeed; the store and the run.
+fn applied(h: &Hub) -> (Box<dyn HubStore>, einklang_store::Run) {
+    let out = sync(&h.config);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let mut s = store(h);
+    let run = last_run(s.as_mut());
+    (s, run)
+}
+
 #[test]
 fn a_refresh_applies_a_snapshot_whole_and_a_rerun_writes_nothing() {
     let h = hub();
     write_leads(&h.leads, 1..=100, 107);
-    let out = sync(&h.config);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let mut s = store(&h);
-    let run = last_run(s.as_mut());
-    assert_eq!(
-        (counter(&run, "created"), counter(&run, "staged")),
-        (100, 100)
-    );
+    let (mut s, run) = applied(&h);
+    assert_eq!(counts(&run, ["created", "staged"]), [100, 100]);
     assert_eq!(s.count_records("default", "booking").unwrap(), 100);
     let kept = s.staged_runs("default").unwrap();
     assert_eq!(
@@ -113,34 +120,20 @@ fn a_refresh_applies_a_snapshot_whole_and_a_rerun_writes_nothing() {
     drop(s);
 
     // the same snapshot again: nothing written, not even history
-    let out = sync(&h.config);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let mut s = store(&h);
-    let run = last_run(s.as_mut());
+    let (mut s, run) = applied(&h);
     assert_eq!(
-        (
-            counter(&run, "unchanged"),
-            counter(&run, "created"),
-            counter(&run, "updated")
-        ),
-        (100, 0, 0)
+        counts(&run, ["unchanged", "created", "updated"]),
+        [100, 0, 0]
     );
     assert_eq!(s.last_history_id("default").unwrap(), history);
     drop(s);
 
     // one price changed, leads 91–100 gone (10 %, under max_drop)
     write_leads(&h.leads, 1..=90, 999);
-    let out = sync(&h.config);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let mut s = store(&h);
-    let run = last_run(s.as_mut());
+    let (mut s, run) = applied(&h);
     assert_eq!(
-        (
-            counter(&run, "updated"),
-            counter(&run, "deleted"),
-            counter(&run, "unchanged")
-        ),
-        (1, 10, 89)
+        counts(&run, ["updated", "deleted", "unchanged"]),
+        [1, 10, 89]
     );
     assert_eq!(s.count_records("default", "booking").unwrap(), 90);
     let seven = s.find_links("default", "leads", "booking", &["7"]).unwrap()[0]
