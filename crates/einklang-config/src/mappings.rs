@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use toml::de::{DeTable, DeValue};
 use transforms::transforms;
 
-const RULE_KEYS: [&str; 19] = [
+const RULE_KEYS: [&str; 20] = [
     "from",
     "each",
     "value",
@@ -28,6 +28,7 @@ const RULE_KEYS: [&str; 19] = [
     "epoch",
     "split_name",
     "join",
+    "first",
     "person_or_company",
     "lowercase",
     "uppercase",

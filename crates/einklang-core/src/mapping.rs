@@ -84,6 +84,11 @@ pub enum Transform {
         /// First or last part.
         part: NamePart,
     },
+    /// The first non-empty of a list of values (from [`Source::Fields`]):
+    /// a fallback between fields (seed 003: a booking's delivery time,
+    /// else its collection time). Read only: a write could not tell which
+    /// field to set.
+    First,
     /// Join a list of values (from [`Source::Fields`]) with `sep`, skipping empties.
     Join {
         /// Separator, e.g. `" "`.

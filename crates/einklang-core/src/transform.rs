@@ -253,6 +253,10 @@ pub fn apply(t: &Transform, value: Value) -> Result<Value, String> {
         (Transform::Default(d), v) => Ok(if is_empty(&v) { d.clone() } else { v }),
         (Transform::Each(e), v) => Ok(each::values_of(e, v)),
         (Transform::Join { sep }, Value::Array(items)) => Ok(values::join(&items, sep)),
+        (Transform::First, Value::Array(items)) => Ok(items
+            .into_iter()
+            .find(|v| !is_empty(v))
+            .unwrap_or(Value::Null)),
         (Transform::PersonOrCompany, Value::Array(items)) => Ok(values::person_or_company(&items)),
         (_, v) if !v.is_array() && is_empty(&v) => Ok(v),
         (t, Value::Array(items)) => items

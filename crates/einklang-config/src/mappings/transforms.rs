@@ -61,6 +61,7 @@ pub(super) fn transforms(
             Some(Transform::SplitName { part })
         }),
         text(ctx, what, t, "join").map(|(sep, _)| Some(Transform::Join { sep: sep? })),
+        flag(ctx, "first").then_some(Some(Transform::First)),
         flag(ctx, "person_or_company").then(|| person_or_company(ctx, what, t, source)),
         flag(ctx, "lowercase").then_some(Some(Transform::Lowercase)),
         flag(ctx, "uppercase").then_some(Some(Transform::Uppercase)),

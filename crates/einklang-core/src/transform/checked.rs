@@ -114,7 +114,10 @@ fn by_element(
     let whole_list = transforms.iter().any(|t| {
         matches!(
             t,
-            Transform::Join { .. } | Transform::PersonOrCompany | Transform::Default(_)
+            Transform::Join { .. }
+                | Transform::First
+                | Transform::PersonOrCompany
+                | Transform::Default(_)
         )
     });
     if !ty.is_list() || whole_list {

@@ -274,8 +274,10 @@ fn date(v: &Value) -> Result<String, String> {
 fn datetime(v: &Value) -> Result<String, String> {
     if let Value::Number(n) = v {
         let secs = n.as_f64().unwrap_or(f64::NAN);
+        // RFC 3339 has four-digit years: an epoch outside 0000–9999 could
+        // not be read back (found by the round-trip property test)
         return DateTime::from_timestamp(secs as i64, 0)
-            .filter(|_| secs.is_finite())
+            .filter(|d| secs.is_finite() && (0..=9999).contains(&chrono::Datelike::year(d)))
             .map(rfc3339)
             .ok_or_else(|| format!("{} is not a date-time", describe(v)));
     }

@@ -36,7 +36,7 @@ use std::collections::BTreeMap;
 /// Can this rule's value be written back to its raw field(s)?
 pub fn invertible(rule: &FieldRule, mapping: &Mapping) -> bool {
     let transforms_invertible = rule.transforms.iter().all(|t| match t {
-        Transform::Join { .. } | Transform::PersonOrCompany => false,
+        Transform::Join { .. } | Transform::First | Transform::PersonOrCompany => false,
         Transform::SplitName { part } => name_partner(rule, *part, mapping).is_some(),
         _ => true,
     });

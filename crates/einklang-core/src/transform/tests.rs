@@ -198,6 +198,19 @@ fn names_join_and_person_or_company() {
         Ok(json!("Anna Novak"))
     );
     assert_eq!(apply(&join, json!([null, ""])), Ok(Value::Null));
+    // a fallback: the first field with a value (seed 003: delivery, else collection time)
+    let first = Transform::First;
+    assert_eq!(
+        apply(&first, json!([null, "", 1_750_000_000, 7])),
+        Ok(json!(1_750_000_000))
+    );
+    assert_eq!(apply(&first, json!([1, 2])), Ok(json!(1)));
+    assert_eq!(apply(&first, json!([null, ""])), Ok(Value::Null));
+    let epoch = Transform::Epoch {
+        unit: crate::mapping::EpochUnit::Seconds,
+    };
+    let both = apply(&epoch, json!([null, 1_750_000_000])).and_then(|v| apply(&first, v));
+    assert_eq!(both, Ok(json!("2025-06-15T15:06:40Z")));
     let poc = Transform::PersonOrCompany;
     assert_eq!(
         apply(&poc, json!(["ACME GmbH", "", ""])),

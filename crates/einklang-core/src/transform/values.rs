@@ -100,8 +100,9 @@ pub(super) fn scalar(t: &Transform, v: Value) -> Result<Value, String> {
         Transform::Phone { region, .. } => {
             Value::String(super::phone::e164(&need_text(&v)?, region)?)
         }
-        // Join, PersonOrCompany on a single value: nothing to combine.
+        // Join, First, PersonOrCompany on a single value: nothing to combine.
         Transform::Join { .. }
+        | Transform::First
         | Transform::PersonOrCompany
         | Transform::Default(_)
         | Transform::Each(_) => v,
