@@ -219,15 +219,28 @@ fn keep_snapshot(env: &mut RunEnv<'_>, entity: &str, run: i64) -> Result<(), Eng
 }
 
 /// The run and record count of this job's last applied refresh of
-/// `entity` (its `snapshot_{entity}` counter), among the latest runs.
+/// `entity` (its `snapshot_{entity}` counter): the newest kept snapshot's
+/// run, else the newest such run among the latest 1,000 runs.
 fn last_applied(env: &mut RunEnv<'_>, entity: &str) -> Result<Option<(i64, u64)>, EngineError> {
     let key = format!("snapshot_{entity}");
-    let runs = env.store.runs(&env.config.tenant, 1_000)?;
-    Ok(runs
-        .iter()
-        .filter(|r| r.job == env.job.name && r.id != env.run)
-        .filter(|r| matches!(r.status, RunStatus::Succeeded | RunStatus::Partial))
-        .find_map(|r| r.counters.get(&key).map(|&n| (r.id, n))))
+    let tenant = env.config.tenant.clone();
+    let applied = |r: &einklang_store::Run| {
+        (r.job == env.job.name && r.id != env.run)
+            .then_some(())
+            .filter(|_| matches!(r.status, RunStatus::Succeeded | RunStatus::Partial))
+            .and_then(|_| r.counters.get(&key).map(|&n| (r.id, n)))
+    };
+    let kept: Vec<i64> = (env.store.staged_runs(&tenant)?.into_iter())
+        .filter(|c| c.entity == entity)
+        .map(|c| c.run)
+        .collect();
+    for id in kept {
+        if let Some(found) = env.store.run(&tenant, id)?.as_ref().and_then(applied) {
+            return Ok(Some(found));
+        }
+    }
+    let runs = env.store.runs(&tenant, 1_000)?;
+    Ok(runs.iter().find_map(applied))
 }
 
 /// Apply the snapshot `staged_by` staged (inside the swap's transaction).
