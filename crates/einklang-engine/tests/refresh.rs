@@ -142,8 +142,22 @@ fn a_refresh_is_all_or_nothing_plans_and_quarantines_on_postgres() {
 #[test]
 fn a_swap_longer_than_the_lease_renews_it_from_inside() {
     let (dir, config) = setup(None);
-    leads(dir.path(), 80_000, 100);
     let mut store = einklang_store::open(&config.store.as_open_str()).unwrap();
+    outlasting_the_lease(&config, store.as_mut(), dir.path(), 80_000);
+}
+
+/// The same on PostgreSQL, where the swap's fence check holds the lease
+/// rows (the keeper's renewal waits for the commit) and `now()` inside
+/// the swap is its start: renewals must take the clock's time.
+#[test]
+fn a_swap_longer_than_the_lease_renews_it_from_inside_on_postgres() {
+    common::on_postgres("einklang_refresh_lease", setup, |c, s, d| {
+        outlasting_the_lease(c, s, d, 20_000)
+    });
+}
+
+fn outlasting_the_lease(config: &Config, store: &mut dyn HubStore, dir: &Path, n: u32) {
+    leads(dir, n, 100);
     let options = RunOptions {
         lease: einklang_engine::LeaseOptions {
             ttl: std::time::Duration::from_millis(1_000),
@@ -152,11 +166,18 @@ fn a_swap_longer_than_the_lease_renews_it_from_inside() {
         ..RunOptions::default()
     };
     let started = std::time::Instant::now();
-    let report = run_job(&config, store.as_mut(), "bookings", &options, &NoProgress).unwrap();
+    let report = run_job(config, store, "bookings", &options, &NoProgress).unwrap();
     assert!(
         started.elapsed().as_millis() > 1_000,
         "the run must outlast the lease"
     );
     assert_eq!(report.status, RunStatus::Succeeded, "{:?}", report.errors);
-    assert_eq!(prices(store.as_mut()).len(), 80_000);
+    assert_eq!(prices(store).len(), n as usize);
+    // and the next runs still hold their leases after such a swap, also
+    // writing right after it (the third drops the oldest snapshot)
+    for price in [300, 500] {
+        leads(dir, n, price);
+        let again = run_job(config, store, "bookings", &options, &NoProgress).unwrap();
+        assert_eq!(again.status, RunStatus::Succeeded, "{:?}", again.errors);
+    }
 }

@@ -120,7 +120,7 @@ fn list(c: &mut Client, tenant: &str) -> Result<Vec<LeaseRow>> {
 pub(super) fn check_fence(c: &mut Client, fence: &Fence) -> Result<()> {
     let held = c
         .query(
-            "SELECT name FROM leases WHERE holder = $1 AND expires_at > now() FOR SHARE",
+            "SELECT name FROM leases WHERE holder = $1 AND expires_at > clock_timestamp() FOR SHARE",
             &[&fence.holder],
         )?
         .len();
@@ -149,7 +149,11 @@ impl Leases for PgStore {
 
     fn renew_leases(&mut self, tenant: &str, holder: &str, ttl: Duration) -> Result<bool> {
         let n = self.client.execute(
-            "UPDATE leases SET expires_at = now() + make_interval(secs => $1)
+            // clock_timestamp(), not now(): inside a long transaction (a
+            // refresh's swap renews from inside it) now() is its start, and
+            // a keeper's renewal that waited for its row lock would renew
+            // from the time it began waiting
+            "UPDATE leases SET expires_at = clock_timestamp() + make_interval(secs => $1)
              WHERE tenant = $2 AND holder = $3",
             &[&seconds(ttl), &tenant, &holder],
         )?;
