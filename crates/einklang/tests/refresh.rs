@@ -364,3 +364,49 @@ fn a_later_step_failing_makes_the_run_partial_with_each_steps_result() {
         "the refresh stays applied"
     );
 }
+
+/// `check` warns of a refresh job whose connector takes webhooks: each
+/// call would read and swap everything again.
+#[test]
+fn check_warns_of_a_refresh_driven_by_webhooks() {
+    let h = hub();
+    let out = einklang(&h.config, &["check"]);
+    assert!(!text(&out).contains("warning"), "{}", text(&out));
+    let config = |webhook: &str| {
+        format!(
+            r#"
+[entities.booking]
+name = "text"
+
+[connectors.shop]
+kind = "http"
+base_url = "http://127.0.0.1:9"
+list = {{ path = "/orders" }}
+{webhook}
+
+[map.shop.booking]
+id = "id"
+fields = {{ name = "name" }}
+
+[jobs.bookings]
+refresh = "shop"
+"#
+        )
+    };
+    std::fs::write(&h.config, config("")).unwrap();
+    let out = einklang(&h.config, &["check"]);
+    assert!(
+        out.status.success() && !text(&out).contains("warning"),
+        "{}",
+        text(&out)
+    );
+    let hook = r#"webhook = { scheme = "secret", secret_param = "token", secret = "s3cret-token", ids = ["/id"] }"#;
+    std::fs::write(&h.config, config(hook)).unwrap();
+    let out = einklang(&h.config, &["check"]);
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("warning: job `bookings` refreshes connector `shop`, which has a `webhook`"),
+        "{said}"
+    );
+}

@@ -13,6 +13,7 @@ mod blocking;
 mod creates;
 mod feeds;
 mod lists;
+mod refresh;
 
 use einklang_config::Config;
 use std::path::Path;
@@ -43,6 +44,7 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     warnings.extend(lists::warnings(&config));
     warnings.extend(feeds::warnings(&config));
     warnings.extend(blocking::warnings(&config));
+    warnings.extend(refresh::warnings(&config));
     if !lines.is_empty() {
         println!("creates whose answer was lost are never made twice, per written connector (1 strongest, 4 weakest):");
     }
