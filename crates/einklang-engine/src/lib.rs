@@ -67,6 +67,7 @@ pub use job::{
 };
 pub use lease::{Holding, LeaseOptions};
 pub use progress::{NoProgress, Progress};
+pub use refresh::kept_snapshots;
 pub use report::{FieldDiff, Plan, PlanItem};
 pub use resolve::{resolve, typed_value, Choice, ResolveError, Resolved};
 

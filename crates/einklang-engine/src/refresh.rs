@@ -19,7 +19,7 @@ use crate::report::{FieldDiff, PlanItem};
 use crate::step::{open_side, Open, SideSpec};
 use crate::{CrashPoint, EngineError};
 use einklang_config::Absent;
-use einklang_core::refresh::{apply, precheck, Verdict};
+use einklang_core::refresh::{apply, compare, precheck, Change as RecordChange, Verdict};
 use einklang_core::{content_hash, Fields};
 use einklang_store::{
     Change, FieldChange, FieldChanges, LinkChange, LinkStatus, LinkWrite, RunStatus, StagedRecord,
@@ -196,51 +196,57 @@ fn keep_snapshot(env: &mut RunEnv<'_>, entity: &str, run: i64) -> Result<(), Eng
     if run != env.run {
         env.store.move_staged(&tenant, run, env.run)?;
     }
-    let key = format!("snapshot_{entity}");
-    let mut kept = 1;
-    let mut staged: Vec<i64> = (env.store.staged_runs(&tenant)?.into_iter())
-        .filter(|c| c.entity == entity && c.run != env.run)
-        .map(|c| c.run)
-        .collect();
-    staged.dedup();
-    for id in staged {
-        let Some(r) = env.store.run(&tenant, id)? else {
-            continue;
-        };
-        if r.job != env.job.name || !r.counters.contains_key(&key) {
-            continue;
-        }
-        kept += 1;
-        if kept > env.job.keep_snapshots {
-            env.store.drop_staged(&tenant, id)?;
-        }
+    let earlier = kept_snapshots(env.store, &tenant, entity, Some(&env.job.name))?;
+    // this run's is the newest kept one
+    for r in earlier.iter().skip(env.job.keep_snapshots - 1) {
+        env.store.drop_staged(&tenant, r.id)?;
     }
     Ok(())
 }
 
-/// The run and record count of this job's last applied refresh of
-/// `entity` (its `snapshot_{entity}` counter): the newest kept snapshot's
-/// run, else the newest such run among the latest 1,000 runs.
-fn last_applied(env: &mut RunEnv<'_>, entity: &str) -> Result<Option<(i64, u64)>, EngineError> {
-    let key = format!("snapshot_{entity}");
-    let tenant = env.config.tenant.clone();
-    let applied = |r: &einklang_store::Run| {
-        (r.job == env.job.name && r.id != env.run)
-            .then_some(())
-            .filter(|_| matches!(r.status, RunStatus::Succeeded | RunStatus::Partial))
-            .and_then(|_| r.counters.get(&key).map(|&n| (r.id, n)))
-    };
-    let kept: Vec<i64> = (env.store.staged_runs(&tenant)?.into_iter())
-        .filter(|c| c.entity == entity)
-        .map(|c| c.run)
-        .collect();
-    for id in kept {
-        if let Some(found) = env.store.run(&tenant, id)?.as_ref().and_then(applied) {
-            return Ok(Some(found));
+/// The applied refresh runs (of `job`, when given) whose snapshot of
+/// `entity` is kept, newest first: what `einklang changes` compares and
+/// the drop guard measures against.
+pub fn kept_snapshots(
+    store: &mut dyn einklang_store::HubStore,
+    tenant: &str,
+    entity: &str,
+    job: Option<&str>,
+) -> Result<Vec<einklang_store::Run>, EngineError> {
+    let staged = store.staged_runs(tenant)?;
+    let mut out = Vec::new();
+    for c in staged.iter().filter(|c| c.entity == entity) {
+        if let Some(r) = store.run(tenant, c.run)? {
+            if applied(&r, entity).is_some() && job.is_none_or(|j| r.job == j) {
+                out.push(r);
+            }
         }
     }
-    let runs = env.store.runs(&tenant, 1_000)?;
-    Ok(runs.iter().find_map(applied))
+    Ok(out)
+}
+
+/// A run's count of `entity` records applied, when it applied a refresh
+/// of it (its `snapshot_{entity}` counter).
+fn applied(r: &einklang_store::Run, entity: &str) -> Option<u64> {
+    let done = matches!(r.status, RunStatus::Succeeded | RunStatus::Partial);
+    let n = r.counters.get(&format!("snapshot_{entity}")).copied();
+    n.filter(|_| done)
+}
+
+/// The run and record count of this job's last applied refresh of
+/// `entity`: the newest kept snapshot's run, else the newest such run
+/// among the latest 1,000 runs.
+fn last_applied(env: &mut RunEnv<'_>, entity: &str) -> Result<Option<(i64, u64)>, EngineError> {
+    let tenant = env.config.tenant.clone();
+    let kept = kept_snapshots(env.store, &tenant, entity, Some(&env.job.name))?;
+    let runs = match kept.is_empty() {
+        true => env.store.runs(&tenant, 1_000)?,
+        false => kept,
+    };
+    Ok(runs
+        .iter()
+        .filter(|r| r.job == env.job.name && r.id != env.run)
+        .find_map(|r| applied(r, entity).map(|n| (r.id, n))))
 }
 
 /// Apply the snapshot `staged_by` staged (inside the swap's transaction).
@@ -259,7 +265,7 @@ fn swap(env: &mut RunEnv<'_>, open: &mut Open<'_>, staged_by: i64) -> Result<(),
         let links = env.store.find_links(&tenant, &connector, &entity, &ids)?;
         let linked: Vec<i64> = links.iter().flatten().map(|l| l.record_id).collect();
         let states = env.store.load_records(&tenant, &linked)?;
-        let mut states = states.into_iter().flatten();
+        let mut states = states.into_iter();
         let mut changes = Vec::new();
         for (staged, link) in page.into_iter().zip(links) {
             seen.insert(staged.external_id.clone());
@@ -272,51 +278,46 @@ fn swap(env: &mut RunEnv<'_>, open: &mut Open<'_>, staged_by: i64) -> Result<(),
                 version: None,
             };
             let Some(link) = link else {
+                let fields = compare(&Fields::new(), &staged.values);
                 plan(
                     env,
-                    &connector,
-                    "create",
-                    None,
-                    &staged.external_id,
-                    &Fields::new(),
-                    &staged.values,
+                    (&connector, "create"),
+                    (None, &staged.external_id),
+                    &fields,
                 );
                 bump(&mut open.report, "created", 1);
                 changes.push(Change::Create {
                     entity: entity.clone(),
                     link: write(staged.values.clone()),
-                    history: history(&Fields::new(), &staged.values),
+                    history: history(&fields),
                     values: staged.values,
                 });
                 continue;
             };
-            let Some(state) = states.next() else { continue };
+            // one state per link found, in order (a missing record: None)
+            let Some(state) = states.next().flatten() else {
+                continue;
+            };
             if link.content_hash == hash {
                 bump(&mut open.report, "unchanged", 1);
                 continue;
             }
-            let base = state
-                .link_to(&connector)
+            // this link's base: a merged record may hold two links of the connector
+            let base = (state.links.iter())
+                .find(|l| l.id == link.link_id)
                 .map(|l| l.base.clone())
                 .unwrap_or_default();
-            let Some((values, _)) = apply(&state.values, &base, &staged.values) else {
+            let Some((values, fields)) = apply(&state.values, &base, &staged.values) else {
                 bump(&mut open.report, "unchanged", 1);
                 continue;
             };
-            plan(
-                env,
-                &connector,
-                "update",
-                Some(state.id),
-                &staged.external_id,
-                &state.values,
-                &values,
-            );
+            let at = (Some(state.id), staged.external_id.as_str());
+            plan(env, (&connector, "update"), at, &fields);
             bump(&mut open.report, "updated", 1);
             changes.push(Change::Update {
                 record_id: state.id,
                 link_id: link.link_id,
-                history: history(&state.values, &values),
+                history: history(&fields),
                 values,
                 link: write(staged.values),
             });
@@ -337,19 +338,16 @@ fn swap(env: &mut RunEnv<'_>, open: &mut Open<'_>, staged_by: i64) -> Result<(),
 /// A change the refresh makes, for `einklang plan` and the run report.
 fn plan(
     env: &mut RunEnv<'_>,
-    connector: &str,
-    action: &'static str,
-    record: Option<i64>,
-    id: &str,
-    old: &Fields,
-    new: &Fields,
+    (connector, action): (&str, &'static str),
+    (record, id): (Option<i64>, &str),
+    changes: &[RecordChange],
 ) {
-    let fields = history(old, new)
-        .into_iter()
-        .map(|(field, c)| FieldDiff {
-            field,
-            old: c.old,
-            new: c.new,
+    let fields = changes
+        .iter()
+        .map(|(field, old, new)| FieldDiff {
+            field: field.clone(),
+            old: old.clone().unwrap_or_default(),
+            new: new.clone().unwrap_or_default(),
         })
         .collect();
     env.plan.add(PlanItem {
@@ -362,21 +360,16 @@ fn plan(
     });
 }
 
-/// Field changes from `old` to `new`.
-fn history(old: &Fields, new: &Fields) -> FieldChanges {
-    let fields: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
-    fields
-        .into_iter()
-        .filter(|f| old.get(*f) != new.get(*f))
-        .map(|f| {
-            let value = |v: Option<&serde_json::Value>| v.cloned().unwrap_or_default();
-            (
-                f.clone(),
-                FieldChange {
-                    old: value(old.get(f)),
-                    new: value(new.get(f)),
-                },
-            )
+/// History of field changes ([`compare`], [`apply`]): absent as null.
+fn history(changes: &[RecordChange]) -> FieldChanges {
+    changes
+        .iter()
+        .map(|(field, old, new)| {
+            let change = FieldChange {
+                old: old.clone().unwrap_or_default(),
+                new: new.clone().unwrap_or_default(),
+            };
+            (field.clone(), change)
         })
         .collect()
 }
@@ -417,15 +410,9 @@ fn delete_absent(
                 last_error: None,
             });
             if decision == Gone::DeleteRecord {
-                plan(
-                    env,
-                    &connector,
-                    "delete",
-                    Some(state.id),
-                    &link.external_id,
-                    &state.values,
-                    &Fields::new(),
-                );
+                let fields = compare(&state.values, &Fields::new());
+                let at = (Some(state.id), link.external_id.as_str());
+                plan(env, (&connector, "delete"), at, &fields);
                 bump(&mut open.report, "deleted", 1);
                 batch.records.push(tombstone(&state, &connector));
                 batch.dirty.push((state.id, Some(link.id)));

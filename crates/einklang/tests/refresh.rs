@@ -94,6 +94,19 @@ fn counts<const N: usize>(r: &einklang_store::Run, keys: [&str; N]) -> [u64; N] 
     keys.map(|k| counter(r, k))
 }
 
+/// The hub's price of the booking linked to lead 7.
+fn price_of_lead_7(s: &mut dyn HubStore) -> serde_json::Value {
+    let link = s.find_links("default", "leads", "booking", &["7"]).unwrap()[0]
+        .clone()
+        .unwrap();
+    let state = s
+        .load_records("default", &[link.record_id])
+        .unwrap()
+        .remove(0)
+        .unwrap();
+    state.values["price"].clone()
+}
+
 /// Sync the job, expect it to succeed; the store and the run.
 fn applied(h: &Hub) -> (Box<dyn HubStore>, einklang_store::Run) {
     let out = sync(&h.config);
@@ -136,15 +149,7 @@ fn a_refresh_applies_a_snapshot_whole_and_a_rerun_writes_nothing() {
         [1, 10, 89]
     );
     assert_eq!(s.count_records("default", "booking").unwrap(), 90);
-    let seven = s.find_links("default", "leads", "booking", &["7"]).unwrap()[0]
-        .clone()
-        .unwrap();
-    let state = s
-        .load_records("default", &[seven.record_id])
-        .unwrap()
-        .remove(0)
-        .unwrap();
-    assert_eq!(state.values["price"], serde_json::json!(999));
+    assert_eq!(price_of_lead_7(s.as_mut()), serde_json::json!(999));
     let kept: Vec<i64> = s
         .staged_runs("default")
         .unwrap()
@@ -195,16 +200,8 @@ fn a_shrunken_or_empty_snapshot_applies_nothing_and_keeps_its_staging() {
     let run = last_run(s.as_mut());
     assert_eq!(run.status, RunStatus::NeedsReview);
     assert_eq!(s.count_records("default", "booking").unwrap(), 100);
-    let seven = s.find_links("default", "leads", "booking", &["7"]).unwrap()[0]
-        .clone()
-        .unwrap();
-    let state = s
-        .load_records("default", &[seven.record_id])
-        .unwrap()
-        .remove(0)
-        .unwrap();
     assert_eq!(
-        state.values["price"],
+        price_of_lead_7(s.as_mut()),
         serde_json::json!(107),
         "not even the changes applied"
     );

@@ -284,13 +284,6 @@ impl Prepared {
         }
     }
 
-    /// Fit `model` to these records as [`run_prepared`] does (common
-    /// values, term frequencies, `u` when `estimate`), without pairing
-    /// them: the model `explain` and `review` score with.
-    pub fn fit(&self, model: &mut Model, estimate: bool) {
-        fit(model, estimate, &self.forms);
-    }
-
     /// Fit `model` to these records exactly as [`run_prepared`] would
     /// before scoring (with `settings.em` that needs their candidate
     /// pairs), without scoring them: what `explain` scores with when the

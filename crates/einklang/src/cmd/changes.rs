@@ -7,7 +7,7 @@
 use crate::table::Table;
 use einklang_core::refresh::compare;
 use einklang_core::Fields;
-use einklang_store::{HubStore, Run, RunStatus, StagedRecord};
+use einklang_store::{HubStore, Run, StagedRecord};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -49,7 +49,7 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     let config = super::load_hub_config(path)?;
     let mut store = super::open_store(&config)?;
     let tenant = config.tenant.clone();
-    let snapshots = snapshots(store.as_mut(), &tenant, &args.entity)?;
+    let snapshots = einklang_engine::kept_snapshots(store.as_mut(), &tenant, &args.entity, None)?;
     let [newer, older, ..] = &snapshots[..] else {
         match snapshots.first() {
             None => println!(
@@ -90,25 +90,6 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
         print_table(args, (older, newer), &rows);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Applied runs with a kept snapshot of `entity`, newest first.
-fn snapshots(store: &mut dyn HubStore, tenant: &str, entity: &str) -> anyhow::Result<Vec<Run>> {
-    let key = format!("snapshot_{entity}");
-    let mut out = Vec::new();
-    for c in store
-        .staged_runs(tenant)?
-        .into_iter()
-        .filter(|c| c.entity == entity)
-    {
-        if let Some(r) = store.run(tenant, c.run)? {
-            let applied = matches!(r.status, RunStatus::Succeeded | RunStatus::Partial);
-            if applied && r.counters.contains_key(&key) {
-                out.push(r);
-            }
-        }
-    }
-    Ok(out)
 }
 
 /// The changes from snapshot `older` to `newer`, by external id.
