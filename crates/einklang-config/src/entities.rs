@@ -26,6 +26,8 @@ pub struct PendingRef {
     pub entity: String,
     pub span: Range<usize>,
     pub field: String,
+    /// `create = true`: the target must be creatable empty.
+    pub create: bool,
 }
 
 /// Parse all entities; refs are returned for checking against the full set.
@@ -67,11 +69,12 @@ fn field_spec(
     refs: &mut Vec<PendingRef>,
 ) -> Option<FieldSpec> {
     let (type_v, mut required, mut values, mut entity) = (v, false, None, None);
+    let mut create = None;
     let mut type_v = type_v;
     if let DeValue::Table(t) = v.get_ref() {
         ctx.unknown_keys(
             t,
-            &["type", "required", "values", "entity"],
+            &["type", "required", "values", "entity", "create"],
             &format!("field {what}"),
         );
         match t.get("type") {
@@ -86,6 +89,9 @@ fn field_spec(
         }
         if let Some(vals) = t.get("values") {
             values = Some((ctx.texts(vals, &format!("{what}.values"))?, vals.span()));
+        }
+        if let Some(c) = t.get("create") {
+            create = Some((ctx.boolean(c, &format!("{what}.create"))?, c.span()));
         }
         if let Some(e) = t.get("entity") {
             entity = Some((ctx.text(e, &format!("{what}.entity"))?, e.span()));
@@ -119,6 +125,7 @@ fn field_spec(
                     entity: e.clone(),
                     span: espan,
                     field: what.to_string(),
+                    create: create.as_ref().is_some_and(|(c, _)| *c),
                 });
                 FieldType::Ref(e)
             }
@@ -133,6 +140,7 @@ fn field_spec(
                 entity: e.clone(),
                 span: span.clone(),
                 field: what.to_string(),
+                create: create.as_ref().is_some_and(|(c, _)| *c),
             });
             FieldType::Ref(e)
         }
@@ -156,9 +164,16 @@ fn field_spec(
             format!("field {what}: `values` only applies to enum fields"),
         );
     }
+    if let (Some((_, cspan)), false) = (&create, matches!(ty, FieldType::Ref(_))) {
+        ctx.error(
+            cspan.clone(),
+            format!("field {what}: `create` only applies to ref fields"),
+        );
+    }
     Some(FieldSpec {
         name: field.to_string(),
         ty,
         required,
+        create: create.as_ref().is_some_and(|(c, _)| *c),
     })
 }

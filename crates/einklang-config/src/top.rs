@@ -81,10 +81,21 @@ pub fn build(ctx: &mut Ctx<'_>, root: &DeTable<'_>, path: &Path, check: &Setting
         .map(|v| entities::parse(ctx, v))
         .unwrap_or_default();
     for r in refs {
-        if !entities.contains_key(&r.entity) {
+        let Some(target) = entities.get(&r.entity) else {
             ctx.error(
                 r.span,
                 format!("field {} refers to unknown entity `{}`", r.field, r.entity),
+            );
+            continue;
+        };
+        let required = target.fields.iter().find(|f| f.required);
+        if let (true, Some(f)) = (r.create, required) {
+            ctx.error(
+                r.span,
+                format!(
+                    "field {}: `create = true` makes empty `{}` records, but `{}.{}` is required",
+                    r.field, r.entity, r.entity, f.name
+                ),
             );
         }
     }

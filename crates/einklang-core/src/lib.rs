@@ -22,6 +22,7 @@ pub mod mirror;
 pub mod path;
 pub mod policy;
 pub mod record;
+pub mod refs;
 pub mod refresh;
 pub mod schedule;
 pub mod schema;

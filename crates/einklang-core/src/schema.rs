@@ -77,6 +77,11 @@ pub struct FieldSpec {
     pub ty: FieldType,
     /// A record without a (non-empty) value here is invalid.
     pub required: bool,
+    /// A `ref` field only: a refresh that reads a reference to a record
+    /// the hub does not have creates it (empty, linked to the source's id:
+    /// [`crate::refs`]) instead of flagging the value.
+    #[serde(default)]
+    pub create: bool,
 }
 
 /// A record type: its name and fields.

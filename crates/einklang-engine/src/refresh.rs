@@ -1,126 +1,183 @@
 //! A refresh step (`[jobs.J] refresh = "kommo"`, seed 003): everything the
-//! connector returns is mapped and staged under the run
-//! ([`einklang_store::Staging`]), the staged snapshot is pre-checked
+//! connector returns is read once, mapped by each of the step's entity
+//! mappings (a Kommo lead becomes a lead, a booking, a client and a
+//! vehicle) and staged under the run ([`einklang_store::Staging`]); each
+//! entity's staged snapshot is pre-checked
 //! ([`einklang_core::refresh::precheck`]: nothing staged fails the step,
 //! more than `max_drop` fewer records than the last applied refresh holds
-//! it for review) and then applied in one store transaction (the swap):
-//! new records created, changed ones updated as
-//! [`einklang_core::refresh::apply`] decides, records the snapshot no
-//! longer has deleted (`absent = "delete"`, as a deletion read from the
-//! source is) — and records whose snapshot equals their base are not
-//! written at all: no history, nothing for other connectors. A failure
+//! it for review) and then all of them are applied in one store
+//! transaction (the swap, [`swap`]): the entities a record refers to
+//! first, so its `ref` fields resolve to hub ids. The step is one unit:
+//! one entity failing its check holds or fails them all. A failure
 //! anywhere leaves the hub as it was; staging is kept for inspection
 //! unless the snapshot was applied.
 
-use crate::inbound::{plan_gone, tombstone, Gone};
+mod swap;
+
 use crate::job::{RunEnv, StepReport};
 use crate::pull::prepare::Preparer;
-use crate::report::{FieldDiff, PlanItem};
 use crate::step::{open_side, Open, SideSpec};
-use crate::{CrashPoint, EngineError};
-use einklang_config::Absent;
-use einklang_core::refresh::{apply, compare, precheck, Change as RecordChange, Verdict};
-use einklang_core::{content_hash, Fields};
-use einklang_store::{
-    Change, FieldChange, FieldChanges, LinkChange, LinkStatus, LinkWrite, RunStatus, StagedRecord,
-    SyncBatch,
-};
-use std::collections::HashSet;
+use crate::EngineError;
+use einklang_connectors::ReadItem;
+use einklang_core::refresh::{precheck, Verdict};
+use einklang_core::EntitySchema;
+use einklang_store::{RunStatus, StagedRecord};
 
 /// Records staged, and written in the swap, at a time.
 const PAGE: usize = 2_000;
 
-/// Run a refresh of `connector` for each of `entities`.
+/// Run a refresh of `connector` for `entities`, as one unit.
 pub(crate) fn run_step(
     env: &mut RunEnv<'_>,
     connector: &str,
     entities: &[String],
 ) -> Result<Vec<StepReport>, EngineError> {
-    let mut reports = Vec::new();
+    let mut opens = Vec::new();
+    let mut failed = Vec::new();
     for entity in entities {
         let spec = SideSpec {
             connector: connector.to_string(),
             pull: true,
             push: false,
         };
-        let report = match open_side(env, "refresh", entity, &spec) {
-            Ok(open) => refresh(env, open)?,
+        match open_side(env, "refresh", entity, &spec) {
+            Ok(open) => opens.push(open),
             Err(e) => {
                 let mut r = StepReport::new("refresh", connector, entity);
                 r.error = Some(e);
-                r
+                failed.push(r);
             }
-        };
-        reports.push(report);
+        }
     }
-    Ok(reports)
+    if !failed.is_empty() {
+        for mut open in opens {
+            open.report.error = Some(format!(
+                "not refreshed: {} of this step could not be opened",
+                failed[0].entity
+            ));
+            failed.push(finish(open));
+        }
+        return Ok(failed);
+    }
+    // the entities a record refers to first
+    let schemas: Vec<&EntitySchema> = opens.iter().map(|o| o.side.schema).collect();
+    let order = einklang_core::refs::order(&schemas);
+    let mut rank = vec![0; order.len()];
+    for (at, &i) in order.iter().enumerate() {
+        rank[i] = at;
+    }
+    let mut ranked: Vec<(usize, Open<'_>)> = rank.into_iter().zip(opens).collect();
+    ranked.sort_by_key(|(r, _)| *r);
+    refresh(env, ranked.into_iter().map(|(_, o)| o).collect())
 }
 
-fn refresh(env: &mut RunEnv<'_>, mut open: Open<'_>) -> Result<StepReport, EngineError> {
-    let entity = open.side.schema.name.clone();
+/// Stage (or, approving, take a held run's staging), check and apply.
+fn refresh(env: &mut RunEnv<'_>, mut opens: Vec<Open<'_>>) -> Result<Vec<StepReport>, EngineError> {
     if let Some(held) = env.options.approve {
-        return approve(env, open, held);
+        let verdicts = approved(env, &mut opens, held)?;
+        return decided(env, opens, verdicts, held);
     }
-    let staged = match stage(env, &mut open) {
-        Ok(n) => n,
+    let staged = match stage(env, &mut opens) {
+        Ok(staged) => staged,
         Err(e) => {
-            open.report.error = Some(format!(
-                "{e} — nothing applied, the records staged so far are kept (einklang staging {})",
-                env.run
-            ));
-            return Ok(finish(open));
+            for open in &mut opens {
+                open.report.error = Some(format!(
+                    "{e} — nothing applied, the records staged so far are kept (einklang staging {})",
+                    env.run
+                ));
+            }
+            return Ok(opens.into_iter().map(finish).collect());
         }
     };
-    let last = last_applied(env, &entity)?;
-    let verdict = precheck(&entity, staged, last, env.job.max_drop);
-    decided(env, open, verdict, (env.run, staged))
+    let mut verdicts = Vec::new();
+    for (open, n) in opens.iter().zip(staged) {
+        let entity = &open.side.schema.name;
+        let last = last_applied(env, entity)?;
+        verdicts.push((precheck(entity, n, last, env.job.max_drop), n));
+    }
+    decided(env, opens, verdicts, env.run)
 }
 
-/// Apply what held run `held` staged: a person approved its drop.
-fn approve(env: &mut RunEnv<'_>, mut open: Open<'_>, held: i64) -> Result<StepReport, EngineError> {
-    let entity = open.side.schema.name.clone();
+/// The verdicts on what held run `held` staged: a person approved its drop.
+fn approved(
+    env: &mut RunEnv<'_>,
+    opens: &mut [Open<'_>],
+    held: i64,
+) -> Result<Vec<(Verdict, u64)>, EngineError> {
     let counts = env.store.staged_counts(&env.config.tenant, held)?;
-    let staged = counts
-        .iter()
-        .find(|c| c.entity == entity)
-        .map_or(0, |c| c.records);
-    bump(&mut open.report, "staged", staged);
-    let verdict = match staged {
-        0 => Verdict::Abort(format!(
-            "run {held} staged no {entity} record: nothing to approve"
-        )),
-        _ => Verdict::Apply,
-    };
-    decided(env, open, verdict, (held, staged))
+    let mut verdicts = Vec::new();
+    for open in opens {
+        let entity = &open.side.schema.name;
+        let staged = counts
+            .iter()
+            .find(|c| &c.entity == entity)
+            .map_or(0, |c| c.records);
+        bump(&mut open.report, "staged", staged);
+        let verdict = match staged {
+            0 => Verdict::Abort(format!(
+                "run {held} staged no {entity} record: nothing to approve"
+            )),
+            _ => Verdict::Apply,
+        };
+        verdicts.push((verdict, staged));
+    }
+    Ok(verdicts)
 }
 
-/// Act on the pre-check of the snapshot `staged` records that `run`
-/// staged.
+/// Act on the pre-checks of the snapshots `run` staged (a verdict and the
+/// staged count per entity, in `opens`' order): apply them all, or none.
 fn decided(
     env: &mut RunEnv<'_>,
-    mut open: Open<'_>,
-    verdict: Verdict,
-    (run, staged): (i64, u64),
-) -> Result<StepReport, EngineError> {
-    let entity = open.side.schema.name.clone();
-    match verdict {
-        Verdict::Abort(why) => open.report.error = Some(why),
-        Verdict::Hold(why) => {
-            open.report.needs_review = true;
-            open.report.notes.push(why);
+    mut opens: Vec<Open<'_>>,
+    verdicts: Vec<(Verdict, u64)>,
+    run: i64,
+) -> Result<Vec<StepReport>, EngineError> {
+    let aborted = verdicts.iter().any(|(v, _)| matches!(v, Verdict::Abort(_)));
+    let held = verdicts.iter().any(|(v, _)| matches!(v, Verdict::Hold(_)));
+    if aborted || held {
+        for (open, (verdict, _)) in opens.iter_mut().zip(verdicts) {
+            held_or_failed(&mut open.report, verdict, aborted);
         }
+        return Ok(opens.into_iter().map(finish).collect());
+    }
+    if env.options.dry_run {
         // a dry run is one transaction rolled back already: no swap of its own
-        Verdict::Apply if env.options.dry_run => swap(env, &mut open, run)?,
-        Verdict::Apply => {
-            env.store.begin_swap()?;
-            let swapped = swap(env, &mut open, run);
-            env.store.end_swap(swapped.is_ok())?;
-            swapped?;
-            bump(&mut open.report, &format!("snapshot_{entity}"), staged);
-            keep_snapshot(env, &entity, run)?;
+        swap::apply_all(env, &mut opens, run)?;
+        return Ok(opens.into_iter().map(finish).collect());
+    }
+    env.store.begin_swap()?;
+    let swapped = swap::apply_all(env, &mut opens, run);
+    env.store.end_swap(swapped.is_ok())?;
+    swapped?;
+    for (open, (_, staged)) in opens.iter_mut().zip(&verdicts) {
+        let entity = open.side.schema.name.clone();
+        bump(&mut open.report, &format!("snapshot_{entity}"), *staged);
+    }
+    let entities: Vec<String> = opens.iter().map(|o| o.side.schema.name.clone()).collect();
+    keep_snapshot(env, &entities, run)?;
+    Ok(opens.into_iter().map(finish).collect())
+}
+
+/// One entity's report when the step is not applied: its own verdict, or
+/// (when its snapshot passed) why it waits for the others.
+fn held_or_failed(report: &mut StepReport, verdict: Verdict, aborted: bool) {
+    match (verdict, aborted) {
+        (Verdict::Abort(why), _) => report.error = Some(why),
+        (Verdict::Hold(why), _) => {
+            report.needs_review = true;
+            report.notes.push(why);
+        }
+        (Verdict::Apply, true) => {
+            report.error =
+                Some("not applied: another entity of this refresh failed its check".into())
+        }
+        (Verdict::Apply, false) => {
+            report.needs_review = true;
+            report
+                .notes
+                .push("held with the other entities of this refresh (one unit)".into());
         }
     }
-    Ok(finish(open))
 }
 
 fn finish(mut open: Open<'_>) -> StepReport {
@@ -132,62 +189,108 @@ fn bump(report: &mut StepReport, counter: &str, by: u64) {
     *report.counters.entry(counter.to_string()).or_default() += by;
 }
 
-/// Read, map and stage every record of the side; quarantine the bad
-/// ones. Returns how many distinct records were staged.
-fn stage(env: &mut RunEnv<'_>, open: &mut Open<'_>) -> Result<u64, String> {
+/// Read the connector once; map, normalise and stage every record by each
+/// entity's mapping; quarantine the bad ones. Returns how many distinct
+/// records of each entity were staged.
+fn stage(env: &mut RunEnv<'_>, opens: &mut [Open<'_>]) -> Result<Vec<u64>, String> {
     let (tenant, run) = (env.config.tenant.clone(), env.run);
-    let entity = open.side.schema.name.clone();
-    let mut preparer = Preparer::new(&open.side);
-    let items = open.connector.read().map_err(|e| e.to_string())?;
-    let mut chunk = Vec::with_capacity(PAGE);
-    let mut items = items.fuse();
-    loop {
-        chunk.extend(items.by_ref().take(PAGE));
-        if chunk.is_empty() {
-            break;
+    let mut counters = Vec::new();
+    {
+        let mut sides = Vec::new();
+        let mut connectors = Vec::new();
+        for o in opens.iter_mut() {
+            sides.push(&o.side);
+            connectors.push(&mut o.connector);
         }
-        let prepared = preparer.prepare_all(std::mem::take(&mut chunk));
-        let records: Vec<StagedRecord> = prepared
-            .incoming
-            .into_iter()
-            .map(|i| StagedRecord {
-                entity: entity.clone(),
-                external_id: i.external_id,
-                values: i.values,
-            })
-            .collect();
-        env.store
-            .stage(&tenant, run, &records)
-            .map_err(|e| e.to_string())?;
-        if !prepared.rejects.is_empty() {
-            env.store
-                .quarantine(&tenant, run, &prepared.rejects)
-                .map_err(|e| e.to_string())?;
+        let Some(connector) = connectors.into_iter().next() else {
+            return Ok(Vec::new());
+        };
+        let mut preparers: Vec<Preparer<'_>> = sides.iter().map(|s| Preparer::new(s)).collect();
+        let mut items = connector.read().map_err(|e| e.to_string())?.fuse();
+        let mut chunk = Vec::with_capacity(PAGE);
+        loop {
+            chunk.extend(items.by_ref().take(PAGE));
+            if chunk.is_empty() {
+                break;
+            }
+            let read = std::mem::take(&mut chunk);
+            for (i, (side, preparer)) in sides.iter().zip(&mut preparers).enumerate() {
+                // a piece of input the connector could not parse: quarantined once
+                let items = match i {
+                    0 => read.clone(),
+                    _ => (read.iter().filter(|r| matches!(r, ReadItem::Record(_))))
+                        .cloned()
+                        .collect(),
+                };
+                stage_chunk(env, side.schema, preparer, items)?;
+            }
         }
-    }
-    for (k, v) in preparer.take_counters() {
-        bump(&mut open.report, &k, v);
+        for (i, preparer) in preparers.iter_mut().enumerate() {
+            let mut c = preparer.take_counters();
+            if i > 0 {
+                c.remove("read"); // one read, counted once
+            }
+            counters.push(c);
+        }
     }
     let counts = env
         .store
         .staged_counts(&tenant, run)
         .map_err(|e| e.to_string())?;
-    let mine = counts.iter().find(|c| c.entity == entity);
-    let (records, duplicates) = mine.map_or((0, 0), |c| (c.records, c.duplicates));
-    bump(&mut open.report, "staged", records);
-    if duplicates > 0 {
-        bump(&mut open.report, "duplicates", duplicates);
-        open.report.notes.push(format!(
-            "{duplicates} {entity} record(s) came twice in the snapshot (a listing that moved while it was read): each staged once, its last copy"
-        ));
+    let mut staged = Vec::new();
+    for (open, c) in opens.iter_mut().zip(counters) {
+        for (k, v) in c {
+            bump(&mut open.report, &k, v);
+        }
+        let entity = &open.side.schema.name;
+        let mine = counts.iter().find(|c| &c.entity == entity);
+        let (records, duplicates) = mine.map_or((0, 0), |c| (c.records, c.duplicates));
+        bump(&mut open.report, "staged", records);
+        if duplicates > 0 {
+            bump(&mut open.report, "duplicates", duplicates);
+            open.report.notes.push(format!(
+                "{duplicates} {entity} record(s) came more than once in the snapshot (named by several source records, or a listing that moved while it was read): each staged once, its last copy"
+            ));
+        }
+        staged.push(records);
     }
-    Ok(records)
+    Ok(staged)
+}
+
+/// Map and stage one chunk of read items for one entity.
+fn stage_chunk(
+    env: &mut RunEnv<'_>,
+    schema: &EntitySchema,
+    preparer: &mut Preparer<'_>,
+    items: Vec<ReadItem>,
+) -> Result<(), String> {
+    let (tenant, run) = (env.config.tenant.clone(), env.run);
+    let prepared = preparer.prepare_all(items);
+    let records: Vec<StagedRecord> = prepared
+        .incoming
+        .into_iter()
+        .map(|i| StagedRecord {
+            entity: schema.name.clone(),
+            external_id: i.external_id,
+            values: i.values,
+        })
+        .collect();
+    env.store
+        .stage(&tenant, run, &records)
+        .map_err(|e| e.to_string())?;
+    if !prepared.rejects.is_empty() {
+        env.store
+            .quarantine(&tenant, run, &prepared.rejects)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 /// Keep the snapshot just applied (staged by `run`) as this run's, and
-/// of the job's earlier applied snapshots of `entity` only as many as
-/// `keep_snapshots` allows; held and failed runs' staging is not touched.
-fn keep_snapshot(env: &mut RunEnv<'_>, entity: &str, run: i64) -> Result<(), EngineError> {
+/// of the job's earlier applied snapshots of each of `entities` only as
+/// many as `keep_snapshots` allows; held and failed runs' staging is not
+/// touched.
+fn keep_snapshot(env: &mut RunEnv<'_>, entities: &[String], run: i64) -> Result<(), EngineError> {
     let tenant = env.config.tenant.clone();
     if env.job.keep_snapshots == 0 {
         env.store.drop_staged(&tenant, run)?;
@@ -196,10 +299,12 @@ fn keep_snapshot(env: &mut RunEnv<'_>, entity: &str, run: i64) -> Result<(), Eng
     if run != env.run {
         env.store.move_staged(&tenant, run, env.run)?;
     }
-    let earlier = kept_snapshots(env.store, &tenant, entity, Some(&env.job.name))?;
-    // this run's is the newest kept one
-    for r in earlier.iter().skip(env.job.keep_snapshots - 1) {
-        env.store.drop_staged(&tenant, r.id)?;
+    for entity in entities {
+        let earlier = kept_snapshots(env.store, &tenant, entity, Some(&env.job.name))?;
+        // this run's is the newest kept one
+        for r in earlier.iter().skip(env.job.keep_snapshots - 1) {
+            env.store.drop_staged(&tenant, r.id)?;
+        }
     }
     Ok(())
 }
@@ -247,179 +352,4 @@ fn last_applied(env: &mut RunEnv<'_>, entity: &str) -> Result<Option<(i64, u64)>
         .iter()
         .filter(|r| r.job == env.job.name && r.id != env.run)
         .find_map(|r| applied(r, entity).map(|n| (r.id, n))))
-}
-
-/// Apply the snapshot `staged_by` staged (inside the swap's transaction).
-fn swap(env: &mut RunEnv<'_>, open: &mut Open<'_>, staged_by: i64) -> Result<(), EngineError> {
-    let (tenant, run) = (env.config.tenant.clone(), env.run);
-    let (connector, entity) = (open.side.name.to_string(), open.side.schema.name.clone());
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut after = String::new();
-    loop {
-        let page = env
-            .store
-            .staged_page(&tenant, staged_by, &entity, &after, PAGE)?;
-        let Some(last) = page.last() else { break };
-        after = last.external_id.clone();
-        let ids: Vec<&str> = page.iter().map(|r| r.external_id.as_str()).collect();
-        let links = env.store.find_links(&tenant, &connector, &entity, &ids)?;
-        let linked: Vec<i64> = links.iter().flatten().map(|l| l.record_id).collect();
-        let states = env.store.load_records(&tenant, &linked)?;
-        let mut states = states.into_iter();
-        let mut changes = Vec::new();
-        for (staged, link) in page.into_iter().zip(links) {
-            seen.insert(staged.external_id.clone());
-            let hash = content_hash(&staged.values);
-            let write = |values: Fields| LinkWrite {
-                connector: connector.clone(),
-                external_id: staged.external_id.clone(),
-                base: values,
-                content_hash: hash,
-                version: None,
-            };
-            let Some(link) = link else {
-                let fields = compare(&Fields::new(), &staged.values);
-                plan(
-                    env,
-                    (&connector, "create"),
-                    (None, &staged.external_id),
-                    &fields,
-                );
-                bump(&mut open.report, "created", 1);
-                changes.push(Change::Create {
-                    entity: entity.clone(),
-                    link: write(staged.values.clone()),
-                    history: history(&fields),
-                    values: staged.values,
-                });
-                continue;
-            };
-            // one state per link found, in order (a missing record: None)
-            let Some(state) = states.next().flatten() else {
-                continue;
-            };
-            if link.content_hash == hash {
-                bump(&mut open.report, "unchanged", 1);
-                continue;
-            }
-            // this link's base: a merged record may hold two links of the connector
-            let base = (state.links.iter())
-                .find(|l| l.id == link.link_id)
-                .map(|l| l.base.clone())
-                .unwrap_or_default();
-            let Some((values, fields)) = apply(&state.values, &base, &staged.values) else {
-                bump(&mut open.report, "unchanged", 1);
-                continue;
-            };
-            let at = (Some(state.id), staged.external_id.as_str());
-            plan(env, (&connector, "update"), at, &fields);
-            bump(&mut open.report, "updated", 1);
-            changes.push(Change::Update {
-                record_id: state.id,
-                link_id: link.link_id,
-                history: history(&fields),
-                values,
-                link: write(staged.values),
-            });
-        }
-        if !changes.is_empty() {
-            env.store.apply(&tenant, run, &changes)?;
-            env.crash.check(CrashPoint::InSwap)?;
-        }
-        // inside the swap's transaction: the keeper's connection waits
-        env.holding.renew(env.store);
-    }
-    if env.job.absent == Absent::Delete {
-        delete_absent(env, open, &seen)?;
-    }
-    Ok(())
-}
-
-/// A change the refresh makes, for `einklang plan` and the run report.
-fn plan(
-    env: &mut RunEnv<'_>,
-    (connector, action): (&str, &'static str),
-    (record, id): (Option<i64>, &str),
-    changes: &[RecordChange],
-) {
-    let fields = changes
-        .iter()
-        .map(|(field, old, new)| FieldDiff {
-            field: field.clone(),
-            old: old.clone().unwrap_or_default(),
-            new: new.clone().unwrap_or_default(),
-        })
-        .collect();
-    env.plan.add(PlanItem {
-        connector: connector.to_string(),
-        direction: "pull",
-        action,
-        record,
-        id: id.to_string(),
-        fields,
-    });
-}
-
-/// History of field changes ([`compare`], [`apply`]): absent as null.
-fn history(changes: &[RecordChange]) -> FieldChanges {
-    changes
-        .iter()
-        .map(|(field, old, new)| {
-            let change = FieldChange {
-                old: old.clone().unwrap_or_default(),
-                new: new.clone().unwrap_or_default(),
-            };
-            (field.clone(), change)
-        })
-        .collect()
-}
-
-/// Delete the records whose links the snapshot no longer has, as a
-/// deletion read from the source would ([`plan_gone`]).
-fn delete_absent(
-    env: &mut RunEnv<'_>,
-    open: &mut Open<'_>,
-    seen: &HashSet<String>,
-) -> Result<(), EngineError> {
-    let (tenant, run) = (env.config.tenant.clone(), env.run);
-    let (connector, entity) = (open.side.name.to_string(), open.side.schema.name.clone());
-    let mut gone = Vec::new();
-    env.store
-        .scan_links(&tenant, &connector, &entity, &mut |l| {
-            if !matches!(l.status, LinkStatus::Pending | LinkStatus::DeletedRemote)
-                && !seen.contains(l.external_id)
-            {
-                gone.push(l.to_ref());
-            }
-        })?;
-    for chunk in gone.chunks(PAGE) {
-        let ids: Vec<_> = chunk.iter().map(|l| l.record_id).collect();
-        let states = env.store.load_records(&tenant, &ids)?;
-        let mut batch = SyncBatch::default();
-        for (lref, state) in chunk.iter().zip(states) {
-            let Some(state) = state else { continue };
-            let Some(link) = state.links.iter().find(|l| l.id == lref.link_id) else {
-                continue;
-            };
-            let decision = plan_gone(&open.side, &state, link, false);
-            batch.links.push(LinkChange::State {
-                link_id: link.id,
-                status: LinkStatus::DeletedRemote,
-                attempts: 0,
-                next_attempt_at: None,
-                last_error: None,
-            });
-            if decision == Gone::DeleteRecord {
-                let fields = compare(&state.values, &Fields::new());
-                let at = (Some(state.id), link.external_id.as_str());
-                plan(env, (&connector, "delete"), at, &fields);
-                bump(&mut open.report, "deleted", 1);
-                batch.records.push(tombstone(&state, &connector));
-                batch.dirty.push((state.id, Some(link.id)));
-            }
-        }
-        env.store.apply_sync(&tenant, run, &batch)?;
-        env.holding.renew(env.store);
-    }
-    Ok(())
 }

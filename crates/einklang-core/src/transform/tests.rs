@@ -349,6 +349,7 @@ fn schema() -> EntitySchema {
         name: name.into(),
         ty,
         required,
+        create: false,
     };
     EntitySchema {
         name: "contact".into(),

@@ -285,6 +285,7 @@ impl Case {
                     name: r.target.clone(),
                     ty: ty.clone(),
                     required: false,
+                    create: false,
                 })
                 .collect(),
         }

@@ -13,6 +13,7 @@ fn schema() -> EntitySchema {
         name: name.into(),
         ty: FieldType::Text,
         required: false,
+        create: false,
     };
     EntitySchema {
         name: "contact".into(),

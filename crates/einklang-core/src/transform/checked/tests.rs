@@ -23,6 +23,7 @@ fn schema() -> EntitySchema {
         name: name.into(),
         ty,
         required,
+        create: false,
     };
     EntitySchema {
         name: "contact".into(),

@@ -59,6 +59,7 @@ fn espo() -> (Mapping, EntitySchema) {
         name: name.into(),
         ty,
         required: false,
+        create: false,
     };
     let schema = EntitySchema {
         name: "contact".into(),

@@ -12,6 +12,7 @@ fn schema() -> EntitySchema {
         name: name.into(),
         ty,
         required: false,
+        create: false,
     };
     EntitySchema {
         name: "contact".into(),

@@ -1,0 +1,305 @@
+//! The swap of a refresh: inside one store transaction, each entity's
+//! staged snapshot applied in turn (the order of [`super::run_step`]: the
+//! entities a record refers to first) — new records created, changed ones
+//! updated as [`einklang_core::refresh::apply`] decides, records whose
+//! snapshot equals their base not written at all (no history, nothing
+//! for other connectors) — and then, in reverse order, the records each
+//! snapshot no longer has ended as `absent` says. A record's `ref` fields
+//! name the source's ids; they are resolved here to hub ids through the
+//! connector's links ([`einklang_core::refs`]), an id the hub does not
+//! know creating an empty record where the field says `create`.
+
+use super::{bump, PAGE};
+use crate::inbound::{plan_gone, tombstone, Gone};
+use crate::job::RunEnv;
+use crate::report::{FieldDiff, PlanItem};
+use crate::step::Open;
+use crate::{CrashPoint, EngineError};
+use einklang_config::Absent;
+use einklang_core::refresh::{apply, compare, Change as RecordChange};
+use einklang_core::refs::{ref_fields, resolve, wanted, RefField};
+use einklang_core::{content_hash, Fields};
+use einklang_store::{
+    Change, FieldChange, FieldChanges, LinkChange, LinkStatus, LinkWrite, StagedRecord, SyncBatch,
+};
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// Apply every entity's snapshot `staged_by` staged (inside the swap's
+/// transaction).
+pub(super) fn apply_all(
+    env: &mut RunEnv<'_>,
+    opens: &mut [Open<'_>],
+    staged_by: i64,
+) -> Result<(), EngineError> {
+    let mut seen = Vec::new();
+    // in a plan of several entities, each change names its entity
+    let several = opens.len() > 1;
+    for open in opens.iter_mut() {
+        seen.push(upsert(env, open, staged_by, several)?);
+    }
+    if env.job.absent == Absent::Delete {
+        // records that refer to others end before those they refer to
+        for (open, seen) in opens.iter_mut().zip(&seen).rev() {
+            delete_absent(env, open, seen, several)?;
+        }
+    }
+    Ok(())
+}
+
+/// Create and update the records of one entity's snapshot; returns the
+/// external ids it has.
+fn upsert(
+    env: &mut RunEnv<'_>,
+    open: &mut Open<'_>,
+    staged_by: i64,
+    several: bool,
+) -> Result<HashSet<String>, EngineError> {
+    let (tenant, run) = (env.config.tenant.clone(), env.run);
+    let (connector, entity) = (open.side.name.to_string(), open.side.schema.name.clone());
+    let refs = ref_fields(open.side.schema);
+    let label = planned_as(&connector, &entity, several);
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut after = String::new();
+    loop {
+        let page = env
+            .store
+            .staged_page(&tenant, staged_by, &entity, &after, PAGE)?;
+        let Some(last) = page.last() else { break };
+        after = last.external_id.clone();
+        let resolved = resolved(env, open, &refs, &page, several)?;
+        let ids: Vec<&str> = page.iter().map(|r| r.external_id.as_str()).collect();
+        let links = env.store.find_links(&tenant, &connector, &entity, &ids)?;
+        let linked: Vec<i64> = links.iter().flatten().map(|l| l.record_id).collect();
+        let states = env.store.load_records(&tenant, &linked)?;
+        let mut states = states.into_iter();
+        let mut changes = Vec::new();
+        for ((staged, values), link) in page.into_iter().zip(resolved).zip(links) {
+            seen.insert(staged.external_id.clone());
+            let hash = content_hash(&values);
+            let write = |base: Fields| LinkWrite {
+                connector: connector.clone(),
+                external_id: staged.external_id.clone(),
+                base,
+                content_hash: hash,
+                version: None,
+            };
+            let Some(link) = link else {
+                let fields = compare(&Fields::new(), &values);
+                let at = (None, staged.external_id.as_str());
+                plan(env, (&label, "create"), at, &fields);
+                bump(&mut open.report, "created", 1);
+                changes.push(Change::Create {
+                    entity: entity.clone(),
+                    link: write(values.clone()),
+                    history: history(&fields),
+                    values,
+                });
+                continue;
+            };
+            // one state per link found, in order (a missing record: None)
+            let Some(state) = states.next().flatten() else {
+                continue;
+            };
+            if link.content_hash == hash {
+                bump(&mut open.report, "unchanged", 1);
+                continue;
+            }
+            // this link's base: a merged record may hold two links of the connector
+            let base = (state.links.iter())
+                .find(|l| l.id == link.link_id)
+                .map(|l| l.base.clone())
+                .unwrap_or_default();
+            let Some((merged, fields)) = apply(&state.values, &base, &values) else {
+                bump(&mut open.report, "unchanged", 1);
+                continue;
+            };
+            let at = (Some(state.id), staged.external_id.as_str());
+            plan(env, (&label, "update"), at, &fields);
+            bump(&mut open.report, "updated", 1);
+            changes.push(Change::Update {
+                record_id: state.id,
+                link_id: link.link_id,
+                history: history(&fields),
+                values: merged,
+                link: write(values),
+            });
+        }
+        if !changes.is_empty() {
+            env.store.apply(&tenant, run, &changes)?;
+            env.crash.check(CrashPoint::InSwap)?;
+        }
+        // inside the swap's transaction: the keeper's connection waits
+        env.holding.renew(env.store);
+    }
+    Ok(seen)
+}
+
+/// The page's values as the hub keeps them: each ref field's source id
+/// replaced by the hub id of the record the connector's link names; a
+/// target the hub does not have created (empty, linked) where its field
+/// says `create`, else the value kept flagged.
+fn resolved(
+    env: &mut RunEnv<'_>,
+    open: &mut Open<'_>,
+    refs: &[RefField],
+    page: &[StagedRecord],
+    several: bool,
+) -> Result<Vec<Fields>, EngineError> {
+    if refs.is_empty() {
+        return Ok(page.iter().map(|r| r.values.clone()).collect());
+    }
+    let (tenant, run) = (env.config.tenant.clone(), env.run);
+    let connector = open.side.name.to_string();
+    let mut named: BTreeSet<(&str, String, bool)> = BTreeSet::new();
+    for r in page {
+        for (field, id) in wanted(&r.values, refs) {
+            named.insert((field.target.as_str(), id, field.create));
+        }
+    }
+    let mut known: HashMap<(String, String), i64> = HashMap::new();
+    let targets: BTreeSet<&str> = named.iter().map(|(t, _, _)| *t).collect();
+    for target in targets {
+        let ids: Vec<&str> = (named.iter().filter(|(t, _, _)| *t == target))
+            .map(|(_, id, _)| id.as_str())
+            .collect();
+        let links = env.store.find_links(&tenant, &connector, target, &ids)?;
+        for (id, link) in ids.iter().zip(links) {
+            if let Some(l) = link {
+                known.insert((target.to_string(), id.to_string()), l.record_id);
+            }
+        }
+    }
+    let missing: Vec<(String, String)> = named
+        .iter()
+        .filter(|(t, id, create)| *create && !known.contains_key(&(t.to_string(), id.clone())))
+        .map(|(t, id, _)| (t.to_string(), id.clone()))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if !missing.is_empty() {
+        let creates: Vec<Change> = missing
+            .iter()
+            .map(|(target, id)| {
+                let label = planned_as(&connector, target, several);
+                plan(env, (&label, "create"), (None, id), &[]);
+                Change::Create {
+                    entity: target.clone(),
+                    values: Fields::new(),
+                    link: LinkWrite {
+                        connector: connector.clone(),
+                        external_id: id.clone(),
+                        base: Fields::new(),
+                        content_hash: content_hash(&Fields::new()),
+                        version: None,
+                    },
+                    history: FieldChanges::new(),
+                }
+            })
+            .collect();
+        let created = env.store.apply(&tenant, run, &creates)?;
+        bump(&mut open.report, "refs_created", created.len() as u64);
+        known.extend(missing.into_iter().zip(created));
+    }
+    let lookup = |t: &str, id: &str| known.get(&(t.to_string(), id.to_string())).copied();
+    Ok(page.iter().map(|r| resolve(&r.values, refs, lookup)).collect())
+}
+
+/// How a plan names the side of a change: the connector, and in a
+/// refresh of several entities the entity too (`kommo/vehicle`).
+fn planned_as(connector: &str, entity: &str, several: bool) -> String {
+    match several {
+        true => format!("{connector}/{entity}"),
+        false => connector.to_string(),
+    }
+}
+
+/// A change the refresh makes, for `einklang plan` and the run report.
+fn plan(
+    env: &mut RunEnv<'_>,
+    (connector, action): (&str, &'static str),
+    (record, id): (Option<i64>, &str),
+    changes: &[RecordChange],
+) {
+    let fields = changes
+        .iter()
+        .map(|(field, old, new)| FieldDiff {
+            field: field.clone(),
+            old: old.clone().unwrap_or_default(),
+            new: new.clone().unwrap_or_default(),
+        })
+        .collect();
+    env.plan.add(PlanItem {
+        connector: connector.to_string(),
+        direction: "pull",
+        action,
+        record,
+        id: id.to_string(),
+        fields,
+    });
+}
+
+/// History of field changes ([`compare`], [`apply`]): absent as null.
+fn history(changes: &[RecordChange]) -> FieldChanges {
+    changes
+        .iter()
+        .map(|(field, old, new)| {
+            let change = FieldChange {
+                old: old.clone().unwrap_or_default(),
+                new: new.clone().unwrap_or_default(),
+            };
+            (field.clone(), change)
+        })
+        .collect()
+}
+
+/// Delete the records whose links the snapshot no longer has, as a
+/// deletion read from the source would ([`plan_gone`]).
+fn delete_absent(
+    env: &mut RunEnv<'_>,
+    open: &mut Open<'_>,
+    seen: &HashSet<String>,
+    several: bool,
+) -> Result<(), EngineError> {
+    let (tenant, run) = (env.config.tenant.clone(), env.run);
+    let (connector, entity) = (open.side.name.to_string(), open.side.schema.name.clone());
+    let label = planned_as(&connector, &entity, several);
+    let mut gone = Vec::new();
+    env.store
+        .scan_links(&tenant, &connector, &entity, &mut |l| {
+            if !matches!(l.status, LinkStatus::Pending | LinkStatus::DeletedRemote)
+                && !seen.contains(l.external_id)
+            {
+                gone.push(l.to_ref());
+            }
+        })?;
+    for chunk in gone.chunks(PAGE) {
+        let ids: Vec<_> = chunk.iter().map(|l| l.record_id).collect();
+        let states = env.store.load_records(&tenant, &ids)?;
+        let mut batch = SyncBatch::default();
+        for (lref, state) in chunk.iter().zip(states) {
+            let Some(state) = state else { continue };
+            let Some(link) = state.links.iter().find(|l| l.id == lref.link_id) else {
+                continue;
+            };
+            let decision = plan_gone(&open.side, &state, link, false);
+            batch.links.push(LinkChange::State {
+                link_id: link.id,
+                status: LinkStatus::DeletedRemote,
+                attempts: 0,
+                next_attempt_at: None,
+                last_error: None,
+            });
+            if decision == Gone::DeleteRecord {
+                let fields = compare(&state.values, &Fields::new());
+                let at = (Some(state.id), link.external_id.as_str());
+                plan(env, (&label, "delete"), at, &fields);
+                bump(&mut open.report, "deleted", 1);
+                batch.records.push(tombstone(&state, &connector));
+                batch.dirty.push((state.id, Some(link.id)));
+            }
+        }
+        env.store.apply_sync(&tenant, run, &batch)?;
+        env.holding.renew(env.store);
+    }
+    Ok(())
+}
