@@ -79,7 +79,11 @@ pub fn order(schemas: &[&EntitySchema]) -> Vec<usize> {
 /// Whether `start` reaches itself through targets not yet done.
 fn on_cycle(start: usize, targets: &[Vec<usize>], done: &[bool]) -> bool {
     let mut seen = vec![false; targets.len()];
-    let mut stack: Vec<usize> = targets[start].iter().copied().filter(|&j| !done[j]).collect();
+    let mut stack: Vec<usize> = targets[start]
+        .iter()
+        .copied()
+        .filter(|&j| !done[j])
+        .collect();
     while let Some(i) = stack.pop() {
         if i == start {
             return true;

@@ -30,14 +30,20 @@ fn fields(v: serde_json::Value) -> Fields {
 
 #[test]
 fn targets_come_before_the_records_that_refer_to_them() {
-    let booking = schema("booking", &[("client", "contact", false), ("vehicle", "vehicle", true)]);
+    let booking = schema(
+        "booking",
+        &[("client", "contact", false), ("vehicle", "vehicle", true)],
+    );
     let contact = schema("contact", &[]);
     let vehicle = schema("vehicle", &[]);
     let lead = schema("lead", &[("client", "contact", false)]);
     let order = order(&[&booking, &lead, &contact, &vehicle]);
     assert_eq!(order, vec![2, 1, 3, 0]);
     // a target outside the step, and a ref to itself, do not hold anything back
-    let parent = schema("contact", &[("parent", "contact", false), ("firm", "company", false)]);
+    let parent = schema(
+        "contact",
+        &[("parent", "contact", false), ("firm", "company", false)],
+    );
     assert_eq!(super::order(&[&parent]), vec![0]);
 }
 
@@ -52,7 +58,10 @@ fn a_cycle_keeps_the_given_order() {
 
 #[test]
 fn resolve_puts_hub_ids_in_place_and_flags_unknown_ids() {
-    let booking = schema("booking", &[("client", "contact", false), ("vehicle", "vehicle", true)]);
+    let booking = schema(
+        "booking",
+        &[("client", "contact", false), ("vehicle", "vehicle", true)],
+    );
     let refs = ref_fields(&booking);
     assert_eq!(refs.len(), 2);
     assert!(refs[1].create && !refs[0].create);
@@ -63,9 +72,14 @@ fn resolve_puts_hub_ids_in_place_and_flags_unknown_ids() {
         .collect();
     assert_eq!(
         wanted,
-        vec![("contact".into(), "17".into()), ("vehicle".into(), "990".into())]
+        vec![
+            ("contact".into(), "17".into()),
+            ("vehicle".into(), "990".into())
+        ]
     );
-    let hub = resolve(&values, &refs, |t, id| (t == "contact" && id == "17").then_some(4));
+    let hub = resolve(&values, &refs, |t, id| {
+        (t == "contact" && id == "17").then_some(4)
+    });
     assert_eq!(hub["name"], json!("Rent 1"));
     assert_eq!(hub["client"], json!("4"));
     assert_eq!(

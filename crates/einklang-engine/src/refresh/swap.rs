@@ -32,10 +32,15 @@ pub(super) fn apply_all(
     staged_by: i64,
 ) -> Result<(), EngineError> {
     let mut seen = Vec::new();
+    let mut referred = Referred::new();
     // in a plan of several entities, each change names its entity
     let several = opens.len() > 1;
     for open in opens.iter_mut() {
-        seen.push(upsert(env, open, staged_by, several)?);
+        seen.push(upsert(env, open, (staged_by, several), &mut referred)?);
+    }
+    // a record the snapshot still refers to is not absent from it
+    for (open, seen) in opens.iter().zip(&mut seen) {
+        seen.extend(referred.remove(&open.side.schema.name).unwrap_or_default());
     }
     if env.job.absent == Absent::Delete {
         // records that refer to others end before those they refer to
@@ -46,13 +51,17 @@ pub(super) fn apply_all(
     Ok(())
 }
 
-/// Create and update the records of one entity's snapshot; returns the
-/// external ids it has.
+/// The source ids the snapshot's records refer to, by target entity.
+type Referred = HashMap<String, HashSet<String>>;
+
+/// Create and update the records of one entity's snapshot (staged by
+/// `staged_by`); returns the external ids it has, and adds those its
+/// records refer to to `referred`.
 fn upsert(
     env: &mut RunEnv<'_>,
     open: &mut Open<'_>,
-    staged_by: i64,
-    several: bool,
+    (staged_by, several): (i64, bool),
+    referred: &mut Referred,
 ) -> Result<HashSet<String>, EngineError> {
     let (tenant, run) = (env.config.tenant.clone(), env.run);
     let (connector, entity) = (open.side.name.to_string(), open.side.schema.name.clone());
@@ -66,6 +75,11 @@ fn upsert(
             .staged_page(&tenant, staged_by, &entity, &after, PAGE)?;
         let Some(last) = page.last() else { break };
         after = last.external_id.clone();
+        for r in &page {
+            for (field, id) in wanted(&r.values, &refs) {
+                referred.entry(field.target.clone()).or_default().insert(id);
+            }
+        }
         let resolved = resolved(env, open, &refs, &page, several)?;
         let ids: Vec<&str> = page.iter().map(|r| r.external_id.as_str()).collect();
         let links = env.store.find_links(&tenant, &connector, &entity, &ids)?;
@@ -201,7 +215,10 @@ fn resolved(
         known.extend(missing.into_iter().zip(created));
     }
     let lookup = |t: &str, id: &str| known.get(&(t.to_string(), id.to_string())).copied();
-    Ok(page.iter().map(|r| resolve(&r.values, refs, lookup)).collect())
+    Ok(page
+        .iter()
+        .map(|r| resolve(&r.values, refs, lookup))
+        .collect())
 }
 
 /// How a plan names the side of a change: the connector, and in a
