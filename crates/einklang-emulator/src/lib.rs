@@ -112,6 +112,12 @@ pub enum Fault {
     Html,
     /// `200` with the first half of the real body.
     Truncated,
+    /// The connection closed before a byte of the answer (a proxy or the
+    /// network losing it): [`lost::severed`].
+    Drop,
+    /// The request answered as usual: queued before a fault, it makes
+    /// that fault hit a later request (the fifth page of a listing).
+    Pass,
 }
 
 /// The emulator's data and counters.
@@ -499,5 +505,11 @@ pub(crate) fn admit(
             body: "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>".into(),
         }),
         Fault::Truncated => Ok(Some(Fault::Truncated)),
+        Fault::Drop => Err(rest::Answer {
+            status: rest::SEVERED,
+            headers: Vec::new(),
+            body: String::new(),
+        }),
+        Fault::Pass => Ok(None),
     }
 }

@@ -22,8 +22,15 @@ pub struct Answer {
     pub body: String,
 }
 
+/// The status of an [`Answer`] never sent: the connection is closed
+/// instead ([`crate::lost::severed`]).
+pub const SEVERED: u16 = 0;
+
 impl IntoResponse for Answer {
     fn into_response(self) -> Response {
+        if self.status == SEVERED {
+            return crate::lost::severed();
+        }
         let mut r = (
             StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             self.body,

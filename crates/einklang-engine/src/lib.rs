@@ -55,6 +55,7 @@ mod outbound;
 mod progress;
 mod pull;
 mod refresh;
+pub mod refs;
 pub mod report;
 mod resolve;
 mod retry;

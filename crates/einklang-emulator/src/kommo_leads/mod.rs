@@ -25,12 +25,16 @@
 //!   partial updates; a custom field named in the body replaces that
 //!   field only, `values: null` clears it; answers `{id, updated_at}`.
 //! - `GET /api/v4/leads/custom_fields`: the field catalog.
+//! - `GET /api/v4/leads/pipelines` and `/api/v4/leads/pipelines/{id}`:
+//!   pipelines with their statuses ([`pipelines`]); a write naming a
+//!   status its pipeline does not have is refused.
 //!
 //! Auth, the rate limit (`429` with `Retry-After`) and injected faults are
 //! the Kommo account's, shared with `/api/v4/contacts` (`admit` of the crate root).
 //! Refused writes answer `400` with Kommo's `validation-errors` body.
 
 pub mod fields;
+pub mod pipelines;
 mod routes;
 #[cfg(test)]
 mod tests;
@@ -128,6 +132,8 @@ impl Leads {
                 _ => {}
             }
         }
+        let number = |k: &str| lead.get(k).and_then(Value::as_u64).unwrap_or(0);
+        pipelines::check(number("pipeline_id"), number("status_id"))?;
         if !body.contains_key("updated_at") {
             lead.insert("updated_at".into(), json!(now));
         }

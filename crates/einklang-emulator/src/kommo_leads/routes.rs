@@ -21,6 +21,8 @@ pub(crate) fn api() -> Router<Arc<Mutex<State>>> {
     Router::new()
         .route("/api/v4/leads", get(list).post(create).patch(patch_many))
         .route("/api/v4/leads/custom_fields", get(custom_fields))
+        .route("/api/v4/leads/pipelines", get(pipelines))
+        .route("/api/v4/leads/pipelines/{id}", get(pipeline))
         .route("/api/v4/leads/{id}", get(one).patch(patch_one))
 }
 
@@ -284,6 +286,37 @@ async fn custom_fields(Ext(state): Shared, headers: HeaderMap) -> Answer {
         json!({"_total_items": list.len(), "_page": 1, "_embedded": {"custom_fields": list}}),
         &[],
     )
+}
+
+/// `GET /api/v4/leads/pipelines`.
+async fn pipelines(Ext(state): Shared, headers: HeaderMap) -> Answer {
+    let mut s = state.lock().unwrap();
+    if let Err(a) = enter(&mut s, "GET", &headers) {
+        return a;
+    }
+    let origin = origin(&headers);
+    let list: Vec<Value> = (super::pipelines::catalog().iter())
+        .map(|p| super::pipelines::render(p, &origin))
+        .collect();
+    let href = format!("{origin}/api/v4/leads/pipelines");
+    answer(
+        200,
+        json!({"_total_items": list.len(), "_links": {"self": {"href": href}}, "_embedded": {"pipelines": list}}),
+        &[],
+    )
+}
+
+/// `GET /api/v4/leads/pipelines/{id}`: `204` for one the account has not.
+async fn pipeline(Ext(state): Shared, headers: HeaderMap, Path(id): Path<u64>) -> Answer {
+    let mut s = state.lock().unwrap();
+    if let Err(a) = enter(&mut s, "GET", &headers) {
+        return a;
+    }
+    let all = super::pipelines::catalog();
+    match all.iter().find(|p| p.id == id) {
+        Some(p) => answer(200, super::pipelines::render(p, &origin(&headers)), &[]),
+        None => answer(204, Value::Null, &[]),
+    }
 }
 
 /// The `n`-th made-up lead: in 2025, every fifth closed-lost, a delivery

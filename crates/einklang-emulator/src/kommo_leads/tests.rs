@@ -13,7 +13,7 @@ fn lead(created: i64, status: u64) -> Value {
 fn pages_of_250_follow_absolute_next_links_until_204() {
     let emu = Emulator::start(Options::default());
     for i in 0..260 {
-        emu.leads().insert(lead(1_740_000_000 + i, 1));
+        emu.leads().insert(lead(1_740_000_000 + i, 70_000_011));
     }
     let first = get(
         &format!(
@@ -45,7 +45,7 @@ fn pages_of_250_follow_absolute_next_links_until_204() {
 #[test]
 fn filters_select_by_creation_time_and_the_first_status_pair_only() {
     let emu = Emulator::start(Options::default());
-    let old = emu.leads().insert(lead(1_700_000_000, 1));
+    let old = emu.leads().insert(lead(1_700_000_000, 70_000_011));
     let lost = emu.leads().insert(lead(1_740_000_000, 143));
     let open = emu.leads().insert(lead(1_740_000_100, 79_790_631));
     let ids = |q: &str| -> Vec<u64> {
@@ -156,8 +156,8 @@ fn a_patch_replaces_only_the_custom_fields_it_names_and_null_clears() {
 #[test]
 fn a_list_patch_answers_ids_and_refuses_bad_items_whole() {
     let emu = Emulator::start(Options::default());
-    let a = emu.leads().insert(lead(1_740_000_000, 1));
-    let b = emu.leads().insert(lead(1_740_000_001, 1));
+    let a = emu.leads().insert(lead(1_740_000_000, 70_000_011));
+    let b = emu.leads().insert(lead(1_740_000_001, 70_000_011));
     let url = format!("{}/api/v4/leads", emu.url);
     let r = send(
         "PATCH",
@@ -227,4 +227,36 @@ fn over_the_rate_limit_the_account_answers_429() {
     let url = format!("{}/api/v4/leads", emu.url);
     let statuses: Vec<u16> = (0..3).map(|_| get(&url, &[]).status).collect();
     assert_eq!(statuses, vec![204, 204, 429]);
+}
+
+#[test]
+fn pipelines_list_their_statuses_and_a_write_outside_them_is_refused() {
+    let emu = Emulator::start(Options::default());
+    let r = get(&format!("{}/api/v4/leads/pipelines", emu.url), &[]);
+    assert_eq!(r.status, 200);
+    let body = r.json();
+    let pipeline = &body["_embedded"]["pipelines"][0];
+    assert_eq!(pipeline["id"], json!(7000001));
+    let statuses: Vec<u64> = pipeline["_embedded"]["statuses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_u64().unwrap())
+        .collect();
+    for seed_003 in [79_790_631, 91_703_923, 142, 143] {
+        assert!(statuses.contains(&seed_003), "{statuses:?}");
+    }
+    let one = get(&format!("{}/api/v4/leads/pipelines/7000001", emu.url), &[]);
+    assert_eq!(one.json()["name"], json!("Rentals"));
+    let none = get(&format!("{}/api/v4/leads/pipelines/5", emu.url), &[]);
+    assert_eq!(none.status, 204);
+    let refused = send(
+        "POST",
+        &format!("{}/api/v4/leads", emu.url),
+        &[],
+        &json!([{"name": "x", "status_id": 12345}]),
+    );
+    assert_eq!(refused.status, 400);
+    let text = refused.json().to_string();
+    assert!(text.contains("NotSupportedChoice") && text.contains("status_id"), "{text}");
 }

@@ -6,6 +6,7 @@ use crate::table::Table;
 use anyhow::bail;
 use einklang_core::transform::flag::{flagged, flags_of, Flagged};
 use einklang_core::Value;
+use einklang_engine::refs::{shown_refs, ShownRef};
 use einklang_store::{HistoryEntry, HubRecord, Link, LinkStatus};
 use std::path::Path;
 use std::process::ExitCode;
@@ -28,6 +29,8 @@ struct Shown {
     /// The values kept as they were read because they could not be:
     /// field, raw value, reason.
     flagged: Vec<Flagged>,
+    /// The records its `ref` fields lead to (through merges).
+    refs: Vec<ShownRef>,
     links: Vec<Link>,
     history: Vec<HistoryEntry>,
     /// Fields a linked connector does not keep as written (left out of
@@ -94,8 +97,13 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
         }
     }
     let not_kept = not_kept_of(&mut *store, tenant, &record.entity, &links)?;
+    let refs = match config.entities.get(&record.entity) {
+        Some(schema) => shown_refs(&mut *store, tenant, schema, &record.values)?,
+        None => Vec::new(),
+    };
     let shown = Shown {
         not_kept,
+        refs,
         flagged: flags_of(&record.values),
         links,
         history: store.history_of(tenant, record.id)?,
@@ -135,6 +143,24 @@ fn print_text(s: &Shown) {
             flagged.row(vec![f.field.clone(), f.value.to_string(), f.reason.clone()]);
         }
         print!("\nflagged (kept as read, written back unchanged)\n{flagged}");
+    }
+    if !s.refs.is_empty() {
+        let mut refs = Table::new(&["field", "refers to", "record now", "named"]);
+        for r in &s.refs {
+            let now = match (r.record, r.deleted) {
+                (None, _) => "not in the hub".to_string(),
+                (Some(id), true) => format!("{} {id} (deleted)", r.entity),
+                (Some(id), false) if id != r.id => format!("{} {id} (merged)", r.entity),
+                (Some(id), false) => format!("{} {id}", r.entity),
+            };
+            refs.row(vec![
+                r.field.clone(),
+                format!("{} {}", r.entity, r.id),
+                now,
+                r.label.clone(),
+            ]);
+        }
+        print!("\nreferences\n{refs}");
     }
     if !s.not_kept.is_empty() {
         let mut t = Table::new(&["connector", "field", "what happened", "noticed"]);
