@@ -237,6 +237,11 @@ fn stage(env: &mut RunEnv<'_>, opens: &mut [Open<'_>]) -> Result<Vec<u64>, Strin
         .store
         .staged_counts(&tenant, run)
         .map_err(|e| e.to_string())?;
+    // a record other entities of the step refer to is named by many
+    let targets: Vec<String> = (opens.iter())
+        .flat_map(|o| einklang_core::refs::ref_fields(o.side.schema))
+        .map(|r| r.target)
+        .collect();
     let mut staged = Vec::new();
     for (open, c) in opens.iter_mut().zip(counters) {
         for (k, v) in c {
@@ -248,8 +253,10 @@ fn stage(env: &mut RunEnv<'_>, opens: &mut [Open<'_>]) -> Result<Vec<u64>, Strin
         bump(&mut open.report, "staged", records);
         if duplicates > 0 {
             bump(&mut open.report, "duplicates", duplicates);
+        }
+        if duplicates > 0 && !targets.contains(entity) {
             open.report.notes.push(format!(
-                "{duplicates} {entity} record(s) came more than once in the snapshot (named by several source records, or a listing that moved while it was read): each staged once, its last copy"
+                "{duplicates} {entity} record(s) came twice in the snapshot (a listing that moved while it was read): each staged once, its last copy"
             ));
         }
         staged.push(records);

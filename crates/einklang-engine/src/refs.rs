@@ -30,7 +30,8 @@ pub struct ShownRef {
     /// The record led to is deleted.
     pub deleted: bool,
     /// A value naming the record (its `name`, `label` or `title`, else its
-    /// first text value), empty when it has none.
+    /// first text value; a record without one by its first link:
+    /// `kommo 41003`), empty when it has neither.
     pub label: String,
 }
 
@@ -72,6 +73,13 @@ pub fn shown_refs(
                     shown.record = Some(rec.id);
                     shown.deleted = rec.deleted_at.is_some();
                     shown.label = label(&rec.values);
+                    if shown.label.is_empty() {
+                        // a record created by a relation: named by its source id
+                        let links = store.links_of(tenant, rec.id)?;
+                        if let Some(l) = links.first() {
+                            shown.label = format!("{} {}", l.connector, l.external_id);
+                        }
+                    }
                     break;
                 }
             }

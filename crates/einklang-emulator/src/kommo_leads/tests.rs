@@ -258,5 +258,8 @@ fn pipelines_list_their_statuses_and_a_write_outside_them_is_refused() {
     );
     assert_eq!(refused.status, 400);
     let text = refused.json().to_string();
-    assert!(text.contains("NotSupportedChoice") && text.contains("status_id"), "{text}");
+    assert!(
+        text.contains("NotSupportedChoice") && text.contains("status_id"),
+        "{text}"
+    );
 }

@@ -145,6 +145,15 @@ fn upsert(
         // inside the swap's transaction: the keeper's connection waits
         env.holding.renew(env.store);
     }
+    if let Some(n) = open.report.counters.get("refs_created").filter(|n| **n > 0) {
+        let targets: Vec<&str> = (refs.iter().filter(|r| r.create))
+            .map(|r| r.target.as_str())
+            .collect();
+        open.report.notes.push(format!(
+            "{n} record(s) created ({}) for ids its {entity} records name that the hub did not have (create = true)",
+            targets.join(", ")
+        ));
+    }
     Ok(seen)
 }
 
@@ -211,6 +220,7 @@ fn resolved(
             })
             .collect();
         let created = env.store.apply(&tenant, run, &creates)?;
+        bump(&mut open.report, "created", created.len() as u64);
         bump(&mut open.report, "refs_created", created.len() as u64);
         known.extend(missing.into_iter().zip(created));
     }
