@@ -359,7 +359,7 @@ impl Http {
                 self.cache.insert(id, r);
                 Ok(listed)
             }
-            ReadItem::Reject(r) => Err(ConnectorError::Other {
+            ReadItem::Reject(r) | ReadItem::Broken(r) => Err(ConnectorError::Other {
                 connector: self.name.clone(),
                 message: format!("{}: {}", r.position, r.reason),
             }),
@@ -461,21 +461,26 @@ impl Connector for Http {
 
     fn read(&mut self) -> Result<Box<dyn Iterator<Item = ReadItem> + '_>, ConnectorError> {
         let _span = crate::calls::span(&self.name, self.kind_name(), "read");
-        let records = match self.round.take() {
-            // the delta round `cursor` just walked is the complete listing
-            Some(entries) => entries.into_iter().filter(|e| !self.removed(e)).collect(),
-            None => {
-                let call = self.spec.list.clone();
-                self.walk(&call, &Vars::default())?.records
-            }
-        };
         self.held.clear();
-        let mut items: Vec<ReadItem> = Vec::with_capacity(records.len());
-        for (i, v) in records.into_iter().enumerate() {
-            let v = self.with_children(v)?;
-            items.push(self.record(v, format!("record {}", i + 1)));
+        // the delta round `cursor` just walked is the complete listing
+        if let Some(entries) = self.round.take() {
+            let records: Vec<Value> = entries.into_iter().filter(|e| !self.removed(e)).collect();
+            let mut items: Vec<ReadItem> = Vec::with_capacity(records.len());
+            for (i, v) in records.into_iter().enumerate() {
+                let v = self.with_children(v)?;
+                items.push(self.record(v, format!("record {}", i + 1)));
+            }
+            return Ok(Box::new(items.into_iter()));
         }
-        Ok(Box::new(items.into_iter()))
+        let call = self.spec.list.clone();
+        Ok(Box::new(Paged {
+            conn: self,
+            call,
+            walker: pages::Walker::default(),
+            page: std::collections::VecDeque::new(),
+            read: 0,
+            over: false,
+        }))
     }
 
     fn fetch(&mut self, ids: &[String]) -> Result<Vec<ReadItem>, ConnectorError> {
@@ -642,5 +647,66 @@ impl Connector for Http {
             }
         }
         Ok(Lookup::Absent)
+    }
+}
+
+/// The listing of a read, a page at a time: the records of one page are
+/// handed on before the next is asked for, so memory holds one page. A
+/// page that fails ends the read with [`ReadItem::Broken`] — the records
+/// handed on before it are not the whole source.
+struct Paged<'c> {
+    conn: &'c mut Http,
+    call: Call,
+    walker: pages::Walker,
+    page: std::collections::VecDeque<Value>,
+    /// Records handed on so far.
+    read: usize,
+    over: bool,
+}
+
+impl Paged<'_> {
+    fn broken(&mut self, position: String, e: ConnectorError) -> ReadItem {
+        self.over = true;
+        self.page.clear();
+        ReadItem::Broken(Rejected {
+            position,
+            raw: String::new(),
+            reason: format!("the read broke off: {e}"),
+        })
+    }
+}
+
+impl Iterator for Paged<'_> {
+    type Item = ReadItem;
+
+    fn next(&mut self) -> Option<ReadItem> {
+        loop {
+            if let Some(v) = self.page.pop_front() {
+                self.read += 1;
+                let position = format!("record {}", self.read);
+                return Some(match self.conn.with_children(v) {
+                    Ok(v) => self.conn.record(v, position),
+                    Err(e) => self.broken(position, e),
+                });
+            }
+            if self.over {
+                return None;
+            }
+            let c = &mut *self.conn;
+            let next =
+                (self.walker).next_page(&mut c.client, &c.spec, &self.call, &Vars::default());
+            match next {
+                Ok(Some(items)) => self.page.extend(items),
+                Ok(None) => {
+                    self.over = true;
+                    return None;
+                }
+                Err(f) => {
+                    let e = c.client.error(f);
+                    let position = format!("after record {}", self.read);
+                    return Some(self.broken(position, e));
+                }
+            }
+        }
     }
 }

@@ -136,6 +136,9 @@ pub enum ReadItem {
     Record(RawRecord),
     /// An unreadable one, for the quarantine.
     Reject(Rejected),
+    /// The read broke off here (a page that failed, a connection that
+    /// dropped): the rest of the source was not read. The last item.
+    Broken(Rejected),
 }
 
 /// One entry of [`Connector::list`]: a record's id and version token.

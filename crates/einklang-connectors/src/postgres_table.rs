@@ -156,7 +156,7 @@ impl Connector for PgTable {
         use postgres::fallible_iterator::FallibleIterator;
         Ok(Box::new(rows.iterator().map(move |row| match row {
             Ok(row) => sql::item(&row),
-            Err(e) => ReadItem::Reject(Rejected {
+            Err(e) => ReadItem::Broken(Rejected {
                 position: "the rest of the table".into(),
                 raw: String::new(),
                 reason: format!(

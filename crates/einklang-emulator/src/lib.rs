@@ -289,6 +289,11 @@ impl Emulator {
             .extend(faults.iter().cloned());
     }
 
+    /// Forget the failures still queued; how many there were.
+    pub fn clear_faults(&self) -> usize {
+        std::mem::take(&mut self.state.lock().unwrap().faults).len()
+    }
+
     /// API requests so far, by method.
     pub fn requests(&self) -> BTreeMap<String, u64> {
         self.state.lock().unwrap().requests.clone()

@@ -76,7 +76,7 @@ pub fn answer(status: u16, body: Value, headers: &[(&str, &str)]) -> Answer {
 }
 
 /// A JSON answer, cut in half when the queued fault says so.
-fn finish(fault: Option<Fault>, a: Answer) -> Answer {
+pub(crate) fn finish(fault: Option<Fault>, a: Answer) -> Answer {
     match fault {
         Some(Fault::Truncated) => Answer {
             body: a.body[..a.body.len() / 2].to_string(),

@@ -330,7 +330,9 @@ fn listing_again(
     Ok(items
         .map(|item| match item {
             einklang_connectors::ReadItem::Record(r) => side.mapping.external_id_of(&r.fields),
-            einklang_connectors::ReadItem::Reject(_) => None,
+            einklang_connectors::ReadItem::Reject(_) | einklang_connectors::ReadItem::Broken(_) => {
+                None
+            }
         })
         .collect())
 }

@@ -105,8 +105,14 @@ fn approved(
     held: i64,
 ) -> Result<Vec<(Verdict, u64)>, EngineError> {
     let counts = env.store.staged_counts(&env.config.tenant, held)?;
+    // its read had records without a readable id: absent ones are kept
+    let held_run = env.store.run(&env.config.tenant, held)?;
+    let unsure = held_run.map_or(0, |r| r.counters.get("unidentified").copied().unwrap_or(0));
     let mut verdicts = Vec::new();
     for open in opens {
+        if unsure > 0 {
+            bump(&mut open.report, "unidentified", unsure);
+        }
         let entity = &open.side.schema.name;
         let staged = counts
             .iter()
@@ -195,6 +201,9 @@ fn bump(report: &mut StepReport, counter: &str, by: u64) {
 fn stage(env: &mut RunEnv<'_>, opens: &mut [Open<'_>]) -> Result<Vec<u64>, String> {
     let (tenant, run) = (env.config.tenant.clone(), env.run);
     let mut counters = Vec::new();
+    // records whose id could not be read, per entity: absent records are
+    // then kept (one of them may be such a record)
+    let mut unidentified = vec![0; opens.len()];
     {
         let mut sides = Vec::new();
         let mut connectors = Vec::new();
@@ -213,7 +222,14 @@ fn stage(env: &mut RunEnv<'_>, opens: &mut [Open<'_>]) -> Result<Vec<u64>, Strin
             if chunk.is_empty() {
                 break;
             }
-            let read = std::mem::take(&mut chunk);
+            let mut read = std::mem::take(&mut chunk);
+            // a read that broke off: stage what came before it, then fail
+            let broken = read.iter().position(|r| matches!(r, ReadItem::Broken(_)));
+            let broken = broken.map(|at| read.split_off(at).swap_remove(0));
+            let rejects = read
+                .iter()
+                .filter(|r| matches!(r, ReadItem::Reject(_)))
+                .count() as u64;
             for (i, (side, preparer)) in sides.iter().zip(&mut preparers).enumerate() {
                 // a piece of input the connector could not parse: quarantined once
                 let items = match i {
@@ -222,7 +238,13 @@ fn stage(env: &mut RunEnv<'_>, opens: &mut [Open<'_>]) -> Result<Vec<u64>, Strin
                         .cloned()
                         .collect(),
                 };
-                stage_chunk(env, side.schema, preparer, items)?;
+                unidentified[i] += stage_chunk(env, side.schema, preparer, items)?;
+                if i > 0 {
+                    unidentified[i] += rejects; // the source's, seen by the first only
+                }
+            }
+            if let Some(ReadItem::Broken(r)) = broken {
+                return Err(format!("{} ({})", r.reason, r.position));
             }
         }
         for (i, preparer) in preparers.iter_mut().enumerate() {
@@ -243,9 +265,12 @@ fn stage(env: &mut RunEnv<'_>, opens: &mut [Open<'_>]) -> Result<Vec<u64>, Strin
         .map(|r| r.target)
         .collect();
     let mut staged = Vec::new();
-    for (open, c) in opens.iter_mut().zip(counters) {
+    for ((open, c), unidentified) in opens.iter_mut().zip(counters).zip(unidentified) {
         for (k, v) in c {
             bump(&mut open.report, &k, v);
+        }
+        if unidentified > 0 {
+            bump(&mut open.report, "unidentified", unidentified);
         }
         let entity = &open.side.schema.name;
         let mine = counts.iter().find(|c| &c.entity == entity);
@@ -264,15 +289,20 @@ fn stage(env: &mut RunEnv<'_>, opens: &mut [Open<'_>]) -> Result<Vec<u64>, Strin
     Ok(staged)
 }
 
-/// Map and stage one chunk of read items for one entity.
+/// Map and stage one chunk of read items for one entity; returns how
+/// many were quarantined without a readable id.
 fn stage_chunk(
     env: &mut RunEnv<'_>,
     schema: &EntitySchema,
     preparer: &mut Preparer<'_>,
     items: Vec<ReadItem>,
-) -> Result<(), String> {
+) -> Result<u64, String> {
     let (tenant, run) = (env.config.tenant.clone(), env.run);
     let prepared = preparer.prepare_all(items);
+    // quarantined without an id (a record filtered out is simply not in the snapshot)
+    let unidentified = (prepared.rejects.iter())
+        .filter(|q| q.external_id.is_none())
+        .count() as u64;
     let records: Vec<StagedRecord> = prepared
         .incoming
         .into_iter()
@@ -290,7 +320,7 @@ fn stage_chunk(
             .quarantine(&tenant, run, &prepared.rejects)
             .map_err(|e| e.to_string())?;
     }
-    Ok(())
+    Ok(unidentified)
 }
 
 /// Keep the snapshot just applied (staged by `run`) as this run's, and

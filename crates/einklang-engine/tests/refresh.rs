@@ -108,17 +108,31 @@ fn scenario(config: &Config, store: &mut dyn HubStore, dir: &Path) {
     assert_eq!(counts.get("leads pull delete"), Some(&200), "{counts:?}");
     assert_eq!(prices(store), before);
 
-    // a line that is no JSON is quarantined; the rest is applied whole
-    let mut text = std::fs::read_to_string(dir.join("leads.jsonl")).unwrap();
-    text.push_str("{not json\n");
-    std::fs::write(dir.join("leads.jsonl"), text).unwrap();
+    // a line that is no JSON is quarantined; the rest is applied whole,
+    // but no record is deleted as absent: the bad line may be one of them
+    let good = std::fs::read_to_string(dir.join("leads.jsonl")).unwrap();
+    std::fs::write(dir.join("leads.jsonl"), format!("{good}{{not json\n")).unwrap();
     let applied = run(store, RunOptions::default()).unwrap();
     assert_eq!(applied.status, RunStatus::Partial, "quarantined: partial");
-    let c = |k: &str| applied.counters.get(k).copied().unwrap_or(0);
+    let c = |r: &einklang_engine::RunReport, k: &str| r.counters.get(k).copied().unwrap_or(0);
     assert_eq!(
-        (c("updated"), c("deleted"), c("quarantined")),
-        (4_800, 200, 1)
+        (
+            c(&applied, "updated"),
+            c(&applied, "deleted"),
+            c(&applied, "quarantined")
+        ),
+        (4_800, 0, 1)
     );
+    let notes = applied.steps.iter().flat_map(|s| &s.notes);
+    assert!(
+        notes.clone().any(|n| n.contains("no readable id")),
+        "{applied:?}"
+    );
+    assert_eq!(prices(store).len(), 5_000);
+    // the line mended: now the 200 go
+    std::fs::write(dir.join("leads.jsonl"), good).unwrap();
+    let mended = run(store, RunOptions::default()).unwrap();
+    assert_eq!((c(&mended, "updated"), c(&mended, "deleted")), (0, 200));
     let after = prices(store);
     assert_eq!(after.len(), 4_800);
     assert!(after.iter().all(|(_, p)| p.as_i64().unwrap() > 500));

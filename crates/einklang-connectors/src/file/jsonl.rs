@@ -156,7 +156,7 @@ impl Jsonl {
                 break;
             }
             match parse_line(line_no, trim_newline(&buf)) {
-                Some(ReadItem::Reject(r)) => {
+                Some(ReadItem::Reject(r) | ReadItem::Broken(r)) => {
                     return Err(unreadable(&self.name, &self.path, &r.position, &r.reason))
                 }
                 Some(ReadItem::Record(r)) => {

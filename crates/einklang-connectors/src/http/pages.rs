@@ -28,14 +28,110 @@ pub fn walk(
     call: &Call,
     vars: &Vars<'_>,
 ) -> Result<Listing, Failure> {
+    let mut walker = Walker::default();
     let mut records = Vec::new();
-    let mut date = None;
-    let mut next_url: Option<String> = None;
-    let mut cursor: Option<String> = None;
-    for page in 0..MAX_PAGES {
+    while let Some(page) = walker.next_page(client, spec, call, vars)? {
+        records.extend(page);
+    }
+    Ok(Listing {
+        records,
+        date: walker.date,
+    })
+}
+
+/// A listing read a page at a time ([`Walker::next_page`]), so a reader
+/// can hand on the records of one page before it asks for the next.
+#[derive(Default)]
+pub struct Walker {
+    /// Pages asked for so far.
+    page: usize,
+    /// The walk is over.
+    done: bool,
+    next_url: Option<String>,
+    cursor: Option<String>,
+    /// `Date` of the first answer.
+    pub date: Option<DateTime<Utc>>,
+}
+
+impl Walker {
+    /// The records of the next page, `None` once the listing is over.
+    pub fn next_page(
+        &mut self,
+        client: &mut Client,
+        spec: &Spec,
+        call: &Call,
+        vars: &Vars<'_>,
+    ) -> Result<Option<Vec<Value>>, Failure> {
+        if self.done {
+            return Ok(None);
+        }
+        if self.page >= MAX_PAGES {
+            self.done = true;
+            let detail = format!("more than {MAX_PAGES} pages in one listing");
+            return Err(client.failure(&call.method, &call.path, None, &detail));
+        }
+        let page = self.page;
+        self.page += 1;
         let mut params = call.params.clone();
         let mut body = call.body.as_ref().map(|b| template::fill(b, vars));
-        let paging: Vec<(String, Value)> = match &spec.paging {
+        let paging = self.paging(spec, page);
+        // GraphQL pages by variables, REST by query parameters
+        let variables = body
+            .as_mut()
+            .and_then(|b| b.get_mut("variables"))
+            .and_then(Value::as_object_mut);
+        match (spec.graphql, variables) {
+            (true, Some(v)) => v.extend(paging),
+            _ => params.extend(paging),
+        }
+        let url = match &self.next_url {
+            Some(u) => client.url(u, ""),
+            None => client.url(
+                &template::path(&call.path, vars),
+                &template::query(&params, vars),
+            ),
+        };
+        // a failed page ends the walk: the caller fails the whole read
+        self.done = true;
+        let (reply, value) = client.json(&call.method, &url, body.as_ref(), spec.graphql)?;
+        self.date = self.date.or(reply.date);
+        if reply.status == 204 || value.is_null() {
+            return Ok(None);
+        }
+        let items = match template::at(&value, &call.select) {
+            Some(Value::Array(items)) => items.clone(),
+            None | Some(Value::Null) => Vec::new(),
+            Some(other) => {
+                let detail = format!(
+                    "expected a list of records at `{}`, found {}",
+                    pointer_name(&call.select),
+                    kind_of(other)
+                );
+                return Err(client.failure(&call.method, &url, Some(&reply), &detail));
+            }
+        };
+        let count = items.len() as u64;
+        self.done = !match &spec.paging {
+            Paging::None => false,
+            Paging::Page { size, .. } | Paging::Offset { size, .. } => count >= *size,
+            Paging::Cursor { next, has_more, .. } => {
+                self.cursor = template::scalar(template::at(&value, next));
+                let flagged = has_more
+                    .as_ref()
+                    .map(|p| template::at(&value, p) == Some(&Value::Bool(true)));
+                self.cursor.is_some() && count > 0 && flagged.unwrap_or(true)
+            }
+            Paging::NextLink { next } => {
+                self.next_url = template::scalar(template::at(&value, next));
+                self.next_url.is_some() && count > 0
+            }
+        };
+        Ok(Some(items))
+    }
+
+    /// The paging parameters of page `page` (from 0).
+    fn paging(&self, spec: &Spec, page: usize) -> Vec<(String, Value)> {
+        match &spec.paging {
             Paging::Page {
                 param,
                 size_param,
@@ -53,67 +149,14 @@ pub fn walk(
                 (param.clone(), Value::from(page as u64 * size)),
                 (size_param.clone(), Value::from(*size)),
             ],
-            Paging::Cursor { param, .. } => cursor
+            Paging::Cursor { param, .. } => self
+                .cursor
                 .iter()
                 .map(|c| (param.clone(), Value::String(c.clone())))
                 .collect(),
             Paging::None | Paging::NextLink { .. } => Vec::new(),
-        };
-        // GraphQL pages by variables, REST by query parameters
-        let variables = body
-            .as_mut()
-            .and_then(|b| b.get_mut("variables"))
-            .and_then(Value::as_object_mut);
-        match (spec.graphql, variables) {
-            (true, Some(v)) => v.extend(paging),
-            _ => params.extend(paging),
-        }
-        let url = match &next_url {
-            Some(u) => client.url(u, ""),
-            None => client.url(
-                &template::path(&call.path, vars),
-                &template::query(&params, vars),
-            ),
-        };
-        let (reply, value) = client.json(&call.method, &url, body.as_ref(), spec.graphql)?;
-        date = date.or(reply.date);
-        if reply.status == 204 || value.is_null() {
-            break;
-        }
-        let items = match template::at(&value, &call.select) {
-            Some(Value::Array(items)) => items.clone(),
-            None | Some(Value::Null) => Vec::new(),
-            Some(other) => {
-                let detail = format!(
-                    "expected a list of records at `{}`, found {}",
-                    pointer_name(&call.select),
-                    kind_of(other)
-                );
-                return Err(client.failure(&call.method, &url, Some(&reply), &detail));
-            }
-        };
-        let count = items.len() as u64;
-        records.extend(items);
-        let more = match &spec.paging {
-            Paging::None => false,
-            Paging::Page { size, .. } | Paging::Offset { size, .. } => count >= *size,
-            Paging::Cursor { next, has_more, .. } => {
-                cursor = template::scalar(template::at(&value, next));
-                let flagged = has_more
-                    .as_ref()
-                    .map(|p| template::at(&value, p) == Some(&Value::Bool(true)));
-                cursor.is_some() && count > 0 && flagged.unwrap_or(true)
-            }
-            Paging::NextLink { next } => {
-                next_url = template::scalar(template::at(&value, next));
-                next_url.is_some() && count > 0
-            }
-        };
-        if !more {
-            break;
         }
     }
-    Ok(Listing { records, date })
 }
 
 fn pointer_name(p: &str) -> &str {

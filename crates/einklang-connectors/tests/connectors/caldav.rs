@@ -294,7 +294,9 @@ fn caldav_feed_reports_other_clients_and_quarantines_a_todo() {
     for item in items {
         match item {
             ReadItem::Record(r) => records.push(r.fields["uid"].clone()),
-            ReadItem::Reject(r) => rejects.push(format!("{}: {}", r.position, r.reason)),
+            ReadItem::Reject(r) | ReadItem::Broken(r) => {
+                rejects.push(format!("{}: {}", r.position, r.reason))
+            }
         }
     }
     assert_eq!(records, [json!("meeting-4711@kanzlei.example")]);

@@ -44,7 +44,7 @@ fn write(c: &mut dyn Connector, op: WriteOp) -> WriteOutcome {
 fn fetch(c: &mut dyn Connector, id: &str) -> einklang_connectors::RawRecord {
     match c.fetch(&[id.to_string()]).unwrap().remove(0) {
         ReadItem::Record(r) => r,
-        ReadItem::Reject(r) => panic!("{}", r.reason),
+        ReadItem::Reject(r) | ReadItem::Broken(r) => panic!("{}", r.reason),
     }
 }
 

@@ -154,7 +154,9 @@ impl Subject<'_> {
         let items = self.c.read().unwrap();
         let record = |item| match item {
             ReadItem::Record(r) => r,
-            ReadItem::Reject(r) => panic!("reject at {}: {}", r.position, r.reason),
+            ReadItem::Reject(r) | ReadItem::Broken(r) => {
+                panic!("reject at {}: {}", r.position, r.reason)
+            }
         };
         items.map(record).collect()
     }

@@ -52,7 +52,7 @@ pub fn read_all(c: &mut dyn Connector) -> Read {
     for item in c.read().unwrap() {
         match item {
             ReadItem::Record(r) => ok.push(r),
-            ReadItem::Reject(r) => bad.push((r.position, r.reason)),
+            ReadItem::Reject(r) | ReadItem::Broken(r) => bad.push((r.position, r.reason)),
         }
     }
     (ok, bad)

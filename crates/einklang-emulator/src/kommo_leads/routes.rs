@@ -5,7 +5,7 @@
 use super::{Problem, STATUS_LOST};
 use crate::common::{encode, origin, param};
 use crate::rest::{answer, Answer};
-use crate::{admit, State};
+use crate::{admit, Fault, State};
 use axum::extract::{Path, Query, State as Ext};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
@@ -38,8 +38,13 @@ pub(crate) fn control() -> Router<Arc<Mutex<State>>> {
 
 /// Counts the request as a lead request and passes the account's gate.
 fn enter(s: &mut State, method: &str, headers: &HeaderMap) -> Result<(), Answer> {
+    gate(s, method, headers).map(|_| ())
+}
+
+/// As [`enter`], keeping a fault that shapes the answer (a cut-off body).
+fn gate(s: &mut State, method: &str, headers: &HeaderMap) -> Result<Option<Fault>, Answer> {
     *s.leads.requests.entry(method.to_string()).or_default() += 1;
-    admit(s, method, headers).map(|_| ())
+    admit(s, method, headers)
 }
 
 /// Kommo's answer to a refused write.
@@ -62,9 +67,10 @@ fn with_contacts(q: &[(String, String)]) -> bool {
 /// `GET /api/v4/leads`.
 async fn list(Ext(state): Shared, headers: HeaderMap, Query(q): Params) -> Answer {
     let mut s = state.lock().unwrap();
-    if let Err(a) = enter(&mut s, "GET", &headers) {
-        return a;
-    }
+    let fault = match gate(&mut s, "GET", &headers) {
+        Ok(fault) => fault,
+        Err(a) => return a,
+    };
     let number = |k: &str, d: usize| param(&q, k).and_then(|v| v.parse().ok()).unwrap_or(d);
     let (page, limit) = (number("page", 1).max(1), number("limit", 50).clamp(1, 250));
     let matching = filtered(&s, &q);
@@ -82,11 +88,12 @@ async fn list(Ext(state): Shared, headers: HeaderMap, Query(q): Params) -> Answe
     if matching.len() > page * limit {
         links["next"] = json!({"href": page_link(&origin, &q, page + 1)});
     }
-    answer(
+    let a = answer(
         200,
         json!({"_page": page, "_links": links, "_embedded": {"leads": leads}}),
         &[],
-    )
+    );
+    crate::rest::finish(fault, a)
 }
 
 /// The list's URL for another page, every other parameter kept.

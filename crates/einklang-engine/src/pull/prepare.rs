@@ -129,7 +129,8 @@ impl<'m> Preparer<'m> {
     fn take(&mut self, item: ReadItem, batch: &mut Prepared) {
         self.bump("read");
         match item {
-            ReadItem::Reject(r) => {
+            // (a broken read ends at `read_chunks`, and a refresh's staging)
+            ReadItem::Reject(r) | ReadItem::Broken(r) => {
                 batch.unidentified += 1;
                 batch
                     .rejects
@@ -265,6 +266,11 @@ pub(crate) fn read_chunks(
     let mut chunk = Vec::with_capacity(super::BATCH);
     let mut seq = 0;
     for item in items {
+        if let ReadItem::Broken(r) = item {
+            // what came before is applied; the step fails, deciding no deletes
+            let _ = tx.send((seq, chunk));
+            return Err(format!("{} ({})", r.reason, r.position));
+        }
         chunk.push(item);
         if chunk.len() == super::BATCH {
             let full = std::mem::replace(&mut chunk, Vec::with_capacity(super::BATCH));

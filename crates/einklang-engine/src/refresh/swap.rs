@@ -45,7 +45,13 @@ pub(super) fn apply_all(
     if env.job.absent == Absent::Delete {
         // records that refer to others end before those they refer to
         for (open, seen) in opens.iter_mut().zip(&seen).rev() {
-            delete_absent(env, open, seen, several)?;
+            let unsure = open.report.counters.get("unidentified").copied();
+            match unsure.filter(|n| *n > 0) {
+                Some(n) => open.report.notes.push(format!(
+                    "{n} record(s) of the snapshot had no readable id: records it no longer has are kept this time (one of them may be such a record)"
+                )),
+                None => delete_absent(env, open, seen, several)?,
+            }
         }
     }
     Ok(())

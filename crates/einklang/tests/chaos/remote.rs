@@ -180,7 +180,7 @@ retry = {{ attempts = 2, base_ms = 50 }}"#,
                 .unwrap()
                 .map(|item| match item {
                     ReadItem::Record(r) => r.fields,
-                    ReadItem::Reject(r) => {
+                    ReadItem::Reject(r) | ReadItem::Broken(r) => {
                         panic!("the phone side holds an unreadable record: {r:?}")
                     }
                 })

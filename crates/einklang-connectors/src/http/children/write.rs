@@ -124,7 +124,7 @@ impl Http {
     fn held_now(&mut self, op: &WriteOp, id: &str) -> Result<RawFields, crate::WriteError> {
         match self.get(id) {
             Ok(Some(ReadItem::Record(r))) => Ok(r.fields),
-            Ok(Some(ReadItem::Reject(r))) => {
+            Ok(Some(ReadItem::Reject(r) | ReadItem::Broken(r))) => {
                 Err(op_error(&self.name, op, WriteErrorKind::Rejected, r.reason))
             }
             Ok(None) => Err(crate::ops::not_found(&self.name, op, &self.spec.id)),
