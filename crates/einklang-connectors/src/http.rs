@@ -473,13 +473,18 @@ impl Connector for Http {
             return Ok(Box::new(items.into_iter()));
         }
         let call = self.spec.list.clone();
+        // the first page before the read starts: a listing that cannot
+        // begin (credentials, a wrong path) is the read's error
+        let mut walker = pages::Walker::default();
+        let first = walker.next_page(&mut self.client, &self.spec, &call, &Vars::default());
+        let first = first.map_err(|f| self.client.error(f))?;
         Ok(Box::new(Paged {
             conn: self,
             call,
-            walker: pages::Walker::default(),
-            page: std::collections::VecDeque::new(),
+            walker,
+            over: first.is_none(),
+            page: first.unwrap_or_default().into(),
             read: 0,
-            over: false,
         }))
     }
 

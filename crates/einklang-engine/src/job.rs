@@ -48,6 +48,9 @@ pub struct RunOptions {
     /// the connector again (`einklang approve RUN`); the drop guard is not
     /// asked again, a person looked.
     pub approve: Option<einklang_store::RunId>,
+    /// Keep every planned change in the report, not only the first
+    /// [`Plan::DETAIL`] (`einklang plan --jsonl`, an audit before applying).
+    pub plan_all: bool,
 }
 
 impl Default for RunOptions {
@@ -63,6 +66,7 @@ impl Default for RunOptions {
             targets: None,
             queued: None,
             approve: None,
+            plan_all: false,
         }
     }
 }
@@ -320,7 +324,10 @@ fn run_steps(
         progress,
         run,
         now: options.now.unwrap_or_else(Utc::now),
-        plan: Plan::default(),
+        plan: Plan {
+            all: options.plan_all,
+            ..Plan::default()
+        },
         crash: CrashGuard::new(options.crash),
         max_deletes: job.max_deletes,
         job,

@@ -53,6 +53,10 @@ pub struct Plan {
     pub items: Vec<PlanItem>,
     /// Counts by `connector direction action`.
     pub counts: BTreeMap<String, u64>,
+    /// Every item kept, not only the first [`Plan::DETAIL`] (an audit
+    /// export: `RunOptions::plan_all`).
+    #[serde(skip)]
+    pub all: bool,
 }
 
 impl Plan {
@@ -63,14 +67,14 @@ impl Plan {
     pub fn add(&mut self, item: PlanItem) {
         let key = format!("{} {} {}", item.connector, item.direction, item.action);
         *self.counts.entry(key).or_default() += 1;
-        if self.items.len() < Self::DETAIL {
+        if self.wants_detail() {
             self.items.push(item);
         }
     }
 
     /// Is there room for more detailed items?
     pub fn wants_detail(&self) -> bool {
-        self.items.len() < Self::DETAIL
+        self.all || self.items.len() < Self::DETAIL
     }
 
     /// Count `n` items of one kind without details (bulk creates).

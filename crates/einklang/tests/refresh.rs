@@ -407,3 +407,44 @@ refresh = "shop"
         "{said}"
     );
 }
+
+/// A ref field moved by a pull is read as the source's id, not resolved:
+/// `check` says so; the same mapping in a refresh is not warned of.
+#[test]
+fn check_warns_of_a_ref_outside_a_refresh() {
+    let h = hub();
+    let config = |job: &str| {
+        format!(
+            r#"
+[entities.client]
+name = "text"
+
+[entities.booking]
+name = "text"
+client = "ref<client>"
+
+[connectors.shop]
+kind = "jsonl"
+path = "orders.jsonl"
+
+[map.shop.booking]
+id = "id"
+fields = {{ name = "name", client = "client_id" }}
+
+[jobs.bookings]
+{job} = "shop"
+"#
+        )
+    };
+    std::fs::write(&h.config, config("refresh")).unwrap();
+    let out = einklang(&h.config, &["check"]);
+    assert!(!text(&out).contains("warning"), "{}", text(&out));
+    std::fs::write(&h.config, config("pull")).unwrap();
+    let out = einklang(&h.config, &["check"]);
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("warning: job `bookings` moves `booking.client` (a ref) through connector `shop` outside a refresh"),
+        "{said}"
+    );
+}

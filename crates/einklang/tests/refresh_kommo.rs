@@ -9,7 +9,7 @@
 
 use einklang_emulator::kommo_leads::pipelines::STATUS_CONFIRMED;
 use einklang_emulator::{Emulator, Fault, Options};
-use einklang_store::{HubStore, LinkStatus};
+use einklang_store::{HubStore, LinkStatus, MergeWrite, NewRun, RunOutcome, RunSource, RunStatus};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -344,10 +344,80 @@ fn a_kommo_refresh_of_3000_leads_is_exact_idempotent_guarded_and_all_or_nothing(
     assert_eq!(code, Some(0), "{changed:#}");
     check_hub(&o);
 
+    show_follows_refs_through_a_merge(&o);
     faults_leave_the_hub_as_it_was(&o);
     a_drop_is_held_and_approved(&mut o);
     two_refreshes_never_both_apply(&mut o);
     a_kill_leaves_the_hub_before_or_after(&mut o);
+}
+
+/// `show` lists a booking's refs with the record each leads to; after
+/// its client is merged into another, the ref leads to the survivor.
+fn show_follows_refs_through_a_merge(o: &Office) {
+    let mut s = o.store();
+    let (id, lead) = (o.leads.iter())
+        .find(|(_, l)| {
+            l["status_id"] == STATUS_CONFIRMED && custom(l, VEHICLE, "enum_id").is_some()
+        })
+        .expect("a confirmed lead with a vehicle");
+    let booking = hub_id(s.as_mut(), "booking", &id.to_string()).unwrap();
+    let shown = o.run(&["show", "booking", &booking.to_string(), "--json"]);
+    let shown: Value = serde_json::from_slice(&shown.stdout).unwrap();
+    let refs = shown["refs"].as_array().unwrap();
+    let of = |field: &str| refs.iter().find(|r| r["field"] == field).unwrap().clone();
+    let car = custom(lead, VEHICLE, "enum_id").unwrap().as_u64().unwrap() - 3000;
+    assert_eq!(of("vehicle")["label"], json!(format!("Car {car}")));
+    assert_eq!(of("lead")["label"], lead["name"]);
+    let client = of("client");
+    let contacts = lead["_embedded"]["contacts"].as_array().unwrap();
+    let main = &contacts.iter().find(|c| c["is_main"] == true).unwrap()["id"];
+    assert_eq!(client["label"], json!(format!("kommo {main}")), "{client}");
+    // merge the booking's client into another
+    let merged = client["id"].as_i64().unwrap();
+    let other = (1..)
+        .map(|n| 60_000 + n)
+        .find_map(|c| hub_id(s.as_mut(), "client", &c.to_string()).filter(|h| *h != merged))
+        .unwrap();
+    let version = |s: &mut dyn HubStore, id| {
+        s.load_records("default", &[id]).unwrap()[0]
+            .as_ref()
+            .unwrap()
+            .version
+    };
+    let versions = (version(s.as_mut(), other), version(s.as_mut(), merged));
+    let run = s
+        .start_run(
+            "default",
+            &NewRun {
+                job: "merge".into(),
+                source: RunSource::Manual,
+                triggered_by: "test".into(),
+            },
+        )
+        .unwrap();
+    let merge = MergeWrite {
+        entity: "client".into(),
+        survivor: other,
+        merged,
+        expect_versions: versions,
+        values: Default::default(),
+        probability: 1.0,
+        reason: "review".into(),
+    };
+    s.merge("default", run, &merge).unwrap();
+    let done = RunOutcome {
+        status: RunStatus::Succeeded,
+        counters: Default::default(),
+        errors: Vec::new(),
+    };
+    s.finish_run("default", run, &done).unwrap();
+    let out = o.run(&["show", "booking", &booking.to_string()]);
+    let said = text(&out);
+    assert!(
+        said.contains(&format!("client {merged}"))
+            && said.contains(&format!("client {other} (merged)")),
+        "{said}"
+    );
 }
 
 /// A 500, a dropped connection and a cut-off page on the fifth page: the
@@ -379,7 +449,9 @@ fn faults_leave_the_hub_as_it_was(o: &Office) {
 fn a_drop_is_held_and_approved(o: &mut Office) {
     let before = picture(o);
     let ids: Vec<u64> = o.leads.keys().copied().collect();
+    let mut removed = Vec::new();
     for id in ids.iter().take(ids.len() * 2 / 5) {
+        removed.push((*id, o.leads[id].clone()));
         o.remove(*id);
     }
     let (code, held) = o.sync("refresh-bookings");
@@ -387,6 +459,28 @@ fn a_drop_is_held_and_approved(o: &mut Office) {
     assert_eq!(held["status"], "needs_review");
     assert_eq!(picture(o), before, "nothing applied");
     let run = held["run_id"].as_i64().unwrap().to_string();
+    // the audit before approving: every record it would delete, as it is
+    let audit = o.run(&["plan", "refresh-bookings", "--approve", &run, "--jsonl"]);
+    assert!(audit.status.success(), "{}", text(&audit));
+    let planned: Vec<Value> = String::from_utf8_lossy(&audit.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let deletes: BTreeMap<String, &Value> = (planned.iter())
+        .filter(|p| p["action"] == "delete")
+        .map(|p| (p["id"].as_str().unwrap().to_string(), p))
+        .collect();
+    let gone_2025: Vec<&(u64, Value)> = (removed.iter())
+        .filter(|(_, l)| l["created_at"].as_i64().unwrap() >= 1_735_689_600)
+        .collect();
+    assert_eq!(deletes.len(), gone_2025.len(), "one delete per lead gone");
+    for (id, lead) in gone_2025 {
+        let item = deletes[&id.to_string()];
+        let fields = item["fields"].as_array().unwrap();
+        let name = fields.iter().find(|f| f["field"] == "name").unwrap();
+        assert_eq!((&name["old"], &name["new"]), (&lead["name"], &Value::Null));
+    }
+    assert_eq!(picture(o), before, "a plan writes nothing");
     let out = o.run(&["approve", &run]);
     assert!(out.status.success(), "{}", text(&out));
     check_hub(o);

@@ -45,6 +45,7 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     warnings.extend(feeds::warnings(&config));
     warnings.extend(blocking::warnings(&config));
     warnings.extend(refresh::warnings(&config));
+    warnings.extend(refresh::ref_warnings(&config));
     if !lines.is_empty() {
         println!("creates whose answer was lost are never made twice, per written connector (1 strongest, 4 weakest):");
     }

@@ -1,10 +1,14 @@
 //! `einklang plan JOB`: run the job as a dry run and print what a sync
 //! would change in the hub and on each connector. Nothing is written: the
-//! hub's changes are rolled back and no connector is touched.
+//! hub's changes are rolled back and no connector is touched. `--approve
+//! RUN` plans what approving a held refresh would do, and `--jsonl`
+//! exports every planned change with the values it replaces (an audit of
+//! the records a refresh changes or deletes, before it is applied).
 
 use crate::progress::Bar;
 use einklang_engine::{run_job, RunOptions, RunReport};
 use einklang_store::{RunSource, RunStatus};
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -23,20 +27,44 @@ pub struct Args {
     /// the engine keeps the first 1000).
     #[arg(long, default_value_t = 200)]
     limit: usize,
+    /// Plan applying the snapshot held refresh run RUN staged (what
+    /// `einklang approve RUN` would do).
+    #[arg(long, value_name = "RUN")]
+    approve: Option<i64>,
+    /// Every planned change as one JSON object a line (connector,
+    /// direction, action, record, id, fields with old and new values).
+    #[arg(long, conflicts_with = "json")]
+    jsonl: bool,
 }
 
 /// Plan the job; writes nothing.
 pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     let config = super::load_config(path)?;
     let mut store = super::open_store(&config)?;
+    if let Some(run) = args.approve {
+        let held = super::staging::held_refresh(&config, store.as_mut(), run)?;
+        if held.job != args.job {
+            anyhow::bail!("run {run} is of job `{}`, not `{}`", held.job, args.job);
+        }
+    }
     let options = RunOptions {
         source: RunSource::Manual,
         full: args.full,
         dry_run: true,
+        approve: args.approve,
+        plan_all: args.jsonl,
         ..RunOptions::default()
     };
-    let bar = Bar::new(!args.json);
+    let bar = Bar::new(!args.json && !args.jsonl);
     let mut report = run_job(&config, store.as_mut(), &args.job, &options, &bar)?;
+    if args.jsonl {
+        let mut out = std::io::stdout().lock();
+        for item in &report.plan.items {
+            serde_json::to_writer(&mut out, item)?;
+            writeln!(out)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     report.plan.items.truncate(args.limit);
     if args.json {
         super::print_json(&report)?;

@@ -109,10 +109,34 @@ fn json_count(c: &StagedCount) -> serde_json::Value {
 pub fn approve(path: &Path, args: &ApproveArgs) -> anyhow::Result<ExitCode> {
     let config = super::load_config(path)?;
     let mut store = super::open_store(&config)?;
+    let held = held_refresh(&config, store.as_mut(), args.run)?;
+    let options = RunOptions {
+        approve: Some(held.id),
+        triggered_by: format!("{} (approves run {})", args.by, held.id),
+        ..RunOptions::default()
+    };
+    let report = run_job(
+        &config,
+        store.as_mut(),
+        &held.job,
+        &options,
+        &einklang_engine::NoProgress,
+    )?;
+    super::sync::print_summary(&report);
+    Ok(crate::exit::of_status(report.status))
+}
+
+/// Run `run` if it is a refresh held for review whose staging is still
+/// there (what `approve`, and `plan --approve`, work on).
+pub fn held_refresh(
+    config: &einklang_config::Config,
+    store: &mut dyn einklang_store::HubStore,
+    run: i64,
+) -> anyhow::Result<einklang_store::Run> {
     let tenant = config.tenant.as_str();
     let held = store
-        .run(tenant, args.run)?
-        .ok_or_else(|| anyhow!("no run {}", args.run))?;
+        .run(tenant, run)?
+        .ok_or_else(|| anyhow!("no run {run}"))?;
     if held.status != RunStatus::NeedsReview {
         bail!(
             "run {} is {}, not needs_review: only a held refresh is approved",
@@ -140,18 +164,5 @@ pub fn approve(path: &Path, args: &ApproveArgs) -> anyhow::Result<ExitCode> {
             held.id
         );
     }
-    let options = RunOptions {
-        approve: Some(held.id),
-        triggered_by: format!("{} (approves run {})", args.by, held.id),
-        ..RunOptions::default()
-    };
-    let report = run_job(
-        &config,
-        store.as_mut(),
-        &held.job,
-        &options,
-        &einklang_engine::NoProgress,
-    )?;
-    super::sync::print_summary(&report);
-    Ok(crate::exit::of_status(report.status))
+    Ok(held)
 }
