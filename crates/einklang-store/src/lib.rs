@@ -15,6 +15,7 @@
 //! leaves a record without its link or history.
 #![deny(missing_docs)]
 
+pub mod history;
 mod identity;
 pub mod ignored;
 pub mod integrity;
@@ -29,6 +30,7 @@ pub mod staging;
 mod sync;
 pub mod tokens;
 
+pub use history::{EntityChange, HistoryLog};
 pub use identity::{
     MergeMember, MergeRow, MergeStep, MergeWrite, MergesDone, NewReview, ReviewRow, ReviewStatus,
     Survive,
@@ -124,6 +126,7 @@ pub trait HubStore:
     + Overviews
     + RecordSearch
     + Staging
+    + HistoryLog
     + Send
 {
     /// Apply pending migrations (idempotent). Refuses a modified or newer history.

@@ -8,6 +8,7 @@
 //! transaction. Reads for the CLI live in [`read`].
 
 mod copy;
+mod history;
 mod identity;
 mod ignored;
 mod integrity;

@@ -6,6 +6,7 @@
 //! transaction. Values are stored as JSON text; times as RFC 3339 text.
 //! Reads for the CLI (`record`, `runs`, ...) live in [`read`].
 
+mod history;
 mod identity;
 mod ignored;
 mod integrity;

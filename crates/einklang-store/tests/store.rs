@@ -327,6 +327,8 @@ fn large_batch_and_odd_text() {
     });
 }
 
+#[path = "store/history.rs"]
+mod history;
 #[path = "store/identity.rs"]
 mod identity;
 #[path = "store/ignored.rs"]

@@ -314,6 +314,27 @@ fn the_employes_example_snapshots_and_lists_a_raise_and_a_new_hire() {
     let hire = lines.iter().find(|l| l["change"] == "new").unwrap();
     assert_eq!(hire["new"]["first_name"], "Lotte");
 
+    // the same from the hub's history: the last hour holds the first
+    // refresh's 110 new employees, the raise and the hire
+    let jsonl = |args: &[&str]| -> Vec<serde_json::Value> {
+        let out = run(args);
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let since = jsonl(&["changes", "employee", "--since", "1h", "--jsonl"]);
+    let new = since.iter().filter(|l| l["change"] == "new").count();
+    assert_eq!(new, 111, "110 and the hire: {since:?}");
+    let salary = jsonl(&[
+        "changes", "employee", "--since", "1h", "--field", "salary", "--jsonl",
+    ]);
+    let raised: Vec<_> = salary.iter().filter(|l| l["change"] == "changed").collect();
+    assert_eq!(raised.len(), 1, "{salary:?}");
+    assert_eq!(raised[0]["new"], serde_json::json!(4100.0));
+    assert!(jsonl(&["changes", "employee", "--since", "2099-01-01", "--jsonl"]).is_empty());
+
     for id in &ids[..45] {
         e.remove(id);
     }

@@ -2,7 +2,10 @@
 //! snapshots of an entity (refresh jobs keep them, `keep_snapshots`) —
 //! records new and gone, and field by field the values that changed, with
 //! counts per field ("3 salary changed, 1 new"), as a table or for export
-//! as CSV or JSON lines (seed 004's "Recent changes").
+//! as CSV or JSON lines (seed 004's "Recent changes"); with `--since T`,
+//! every change the hub's history holds from then on ([`since`]).
+
+mod since;
 
 use crate::table::Table;
 use einklang_core::refresh::compare;
@@ -30,6 +33,11 @@ pub struct Args {
     /// Every change as one JSON object a line.
     #[arg(long)]
     jsonl: bool,
+    /// The changes the hub's history holds from T on, whatever made them,
+    /// instead of those between the last two snapshots: a time
+    /// (2026-12-01T08:00:00Z), a date (2026-12-01) or a span back (24h, 7d).
+    #[arg(long, value_name = "T")]
+    since: Option<String>,
 }
 
 /// One change between the two snapshots.
@@ -49,6 +57,17 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     let config = super::load_hub_config(path)?;
     let mut store = super::open_store(&config)?;
     let tenant = config.tenant.clone();
+    if let Some(t) = &args.since {
+        let at = since::parse_since(t, chrono::Utc::now())?;
+        let out = match (args.csv, args.jsonl) {
+            (true, _) => since::Out::Csv,
+            (_, true) => since::Out::Jsonl,
+            _ => since::Out::Table(args.limit),
+        };
+        let what = (args.entity.as_str(), args.field.as_deref());
+        since::print(store.as_mut(), &tenant, what, at, out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let snapshots = einklang_engine::kept_snapshots(store.as_mut(), &tenant, &args.entity, None)?;
     let [newer, older, ..] = &snapshots[..] else {
         match snapshots.first() {
