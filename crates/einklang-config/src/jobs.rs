@@ -21,7 +21,14 @@ const JOB_KEYS: [&str; 11] = [
     "absent",
     "keep_snapshots",
 ];
-const STEP_KEYS: [&str; 5] = ["pull", "push", "sync", "refresh", "entity"];
+const STEP_KEYS: [&str; 6] = [
+    "pull",
+    "push",
+    "sync",
+    "refresh",
+    "entity",
+    "needs_previous",
+];
 
 /// Parse every job.
 pub fn parse(ctx: &mut Ctx<'_>, v: &Val<'_>, config: &Config) -> BTreeMap<String, JobConfig> {
@@ -32,11 +39,14 @@ pub fn parse(ctx: &mut Ctx<'_>, v: &Val<'_>, config: &Config) -> BTreeMap<String
     for (name_key, j_v) in table.iter() {
         let name = name_key.get_ref().to_string();
         if let Some(mut job) = job(ctx, config, &name, name_key.span(), j_v) {
-            job.steps = job
-                .steps
-                .into_iter()
-                .flat_map(|s| instance_steps(s, &config.instances))
-                .collect();
+            let flags = std::mem::take(&mut job.needs_previous);
+            let steps = std::mem::take(&mut job.steps);
+            for (step, needs) in steps.into_iter().zip(flags) {
+                for s in instance_steps(step, &config.instances) {
+                    job.steps.push(s);
+                    job.needs_previous.push(needs);
+                }
+            }
             out.insert(name, job);
         }
     }
@@ -90,8 +100,20 @@ fn job(
     let t = ctx.table(v, &what)?;
     ctx.unknown_keys(t, &JOB_KEYS, &what);
     let mut steps = shorthand_steps(ctx, &what, config, t);
+    let mut needs_previous = vec![false; steps.len()];
     if let Some(s) = t.get("steps") {
-        steps.extend(explicit_steps(ctx, &what, config, s));
+        for (step, needs) in explicit_steps(ctx, &what, config, s) {
+            steps.push(step);
+            needs_previous.push(needs);
+        }
+    }
+    if needs_previous.first() == Some(&true) {
+        ctx.error(
+            name_span.clone(),
+            format!(
+                "{what}: its first step has `needs_previous = true`, but no step comes before it"
+            ),
+        );
     }
     if steps.is_empty() && !ctx.diags.iter().any(|d| d.message.starts_with(&what)) {
         ctx.error(
@@ -150,6 +172,7 @@ fn job(
     Some(JobConfig {
         name: name.to_string(),
         steps,
+        needs_previous,
         schedule,
         tz,
         max_deletes,
@@ -187,7 +210,13 @@ fn shorthand_steps(ctx: &mut Ctx<'_>, what: &str, config: &Config, t: &DeTable<'
     steps
 }
 
-fn explicit_steps(ctx: &mut Ctx<'_>, what: &str, config: &Config, v: &Val<'_>) -> Vec<Step> {
+/// The explicit steps, each with its `needs_previous`.
+fn explicit_steps(
+    ctx: &mut Ctx<'_>,
+    what: &str,
+    config: &Config,
+    v: &Val<'_>,
+) -> Vec<(Step, bool)> {
     let DeValue::Array(items) = v.get_ref() else {
         ctx.error(
             v.span(),
@@ -201,9 +230,18 @@ fn explicit_steps(ctx: &mut Ctx<'_>, what: &str, config: &Config, v: &Val<'_>) -
         .collect()
 }
 
-fn explicit_step(ctx: &mut Ctx<'_>, what: &str, config: &Config, item: &Val<'_>) -> Option<Step> {
+fn explicit_step(
+    ctx: &mut Ctx<'_>,
+    what: &str,
+    config: &Config,
+    item: &Val<'_>,
+) -> Option<(Step, bool)> {
     let t = ctx.table(item, &format!("{what}: a step"))?;
     ctx.unknown_keys(t, &STEP_KEYS, &format!("{what}: a step"));
+    let needs = match t.get("needs_previous") {
+        Some(n) => ctx.boolean(n, &format!("{what}: a step's `needs_previous`"))?,
+        None => false,
+    };
     let given: Vec<(&str, &Val<'_>)> = ["pull", "push", "sync", "refresh"]
         .into_iter()
         .filter_map(|k| t.get(k).map(|v| (k, v)))
@@ -217,10 +255,10 @@ fn explicit_step(ctx: &mut Ctx<'_>, what: &str, config: &Config, item: &Val<'_>)
     };
     let entity = step_entity(ctx, what, config, t)?;
     if kind == "sync" {
-        return sync_step(ctx, what, config, conn_v, entity);
+        return sync_step(ctx, what, config, conn_v, entity).map(|s| (s, needs));
     }
     let connector = ctx.text(conn_v, &format!("{what}: step connector"))?;
-    single_step(ctx, what, config, kind, connector, entity, conn_v.span())
+    single_step(ctx, what, config, kind, connector, entity, conn_v.span()).map(|s| (s, needs))
 }
 
 /// The step's `entity`: `Some(None)` without one, `None` when it is wrong.

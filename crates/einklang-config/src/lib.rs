@@ -204,6 +204,9 @@ pub struct JobConfig {
     pub name: String,
     /// Steps in order.
     pub steps: Vec<Step>,
+    /// For each step (same order): it runs only when the step before it
+    /// succeeded (`needs_previous = true` in `steps`), else it is skipped.
+    pub needs_previous: Vec<bool>,
     /// Cron expression (5 fields), if scheduled ([`einklang_core::schedule::Schedule`]).
     pub schedule: Option<String>,
     /// The IANA time zone the schedule is read in (default `UTC`).

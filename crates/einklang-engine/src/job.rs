@@ -334,8 +334,20 @@ fn run_steps(
         holding,
     };
     let mut steps = Vec::new();
-    for step in &job.steps {
-        match run_step(&mut env, step) {
+    // the reports of the step before: whether a dependent step may run
+    let mut previous: std::ops::Range<usize> = 0..0;
+    for (i, step) in job.steps.iter().enumerate() {
+        let needs = job.needs_previous.get(i).copied().unwrap_or(false);
+        if needs && !succeeded(&steps[previous.clone()]) {
+            let first = steps.len();
+            steps.extend(skipped(env.config, step));
+            previous = first..steps.len();
+            continue;
+        }
+        let first = steps.len();
+        let done = run_step(&mut env, step);
+        previous = first..first + done.as_ref().map_or(0, Vec::len);
+        match done {
             Ok(mut reports) => steps.append(&mut reports),
             Err(e @ EngineError::Crashed(_)) => return Err(e),
             Err(e) => {
@@ -359,6 +371,31 @@ fn run_steps(
     env.store.finish_run(&tenant, run, &outcome)?;
     tracing::info!(status = report.status.as_str(), seconds = report.seconds, counters = ?report.counters, "run finished");
     Ok(report)
+}
+
+/// Whether a step (its reports) succeeded: no error, nothing held.
+fn succeeded(reports: &[StepReport]) -> bool {
+    reports.iter().all(|r| r.error.is_none() && !r.needs_review)
+}
+
+/// The reports of a step skipped because the step before it did not
+/// succeed (`needs_previous`): one per (connector, entity) it covers.
+fn skipped(config: &Config, step: &Step) -> Vec<StepReport> {
+    let (action, connectors) = match step {
+        Step::Pull { connector, .. } => ("pull", vec![connector.clone()]),
+        Step::Push { connector, .. } => ("push", vec![connector.clone()]),
+        Step::Refresh { connector, .. } => ("refresh", vec![connector.clone()]),
+        Step::Sync { connectors, .. } => ("sync", connectors.clone()),
+    };
+    let mut out = Vec::new();
+    for entity in step_entities(config, step) {
+        for connector in &connectors {
+            let mut r = StepReport::new(action, connector, &entity);
+            r.error = Some("skipped: it needs the step before it to succeed (needs_previous), and that one did not".into());
+            out.push(r);
+        }
+    }
+    out
 }
 
 /// Run one configured step: one report per (connector, entity) it covers.

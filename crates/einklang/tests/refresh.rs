@@ -469,3 +469,46 @@ fields = {{ name = "name", client = "client_id" }}
         "{said}"
     );
 }
+
+/// A step with `needs_previous = true` runs only after the step before it
+/// succeeded: after a held refresh it is skipped (its report says why),
+/// after an applied one it runs.
+#[test]
+fn a_step_that_needs_the_previous_one_is_skipped_when_that_one_did_not_succeed() {
+    let h = hub();
+    write_leads(&h.leads, 1..=10, 107);
+    let text = std::fs::read_to_string(&h.config).unwrap().replace(
+        "[jobs.bookings]\nrefresh = \"leads\"",
+        "[connectors.export]\nkind = \"csv\"\npath = \"export.csv\"\n\n[map.export.booking]\nid = \"id\"\nfields = { name = \"name\" }\n\n[jobs.bookings]\nsteps = [{ refresh = \"leads\" }, { push = \"export\", needs_previous = true }]",
+    );
+    std::fs::write(&h.config, text).unwrap();
+    let export = h.config.parent().unwrap().join("export.csv");
+    let out = einklang(&h.config, &["sync", "bookings", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", self::text(&out));
+    let rows = |p: &Path| std::fs::read_to_string(p).unwrap().lines().count();
+    assert_eq!(rows(&export), 11, "the push ran: a header and 10 rows");
+    // half the leads gone: the refresh is held, the push skipped
+    write_leads(&h.leads, 1..=5, 108);
+    let out = einklang(&h.config, &["sync", "bookings", "--json"]);
+    assert_eq!(out.status.code(), Some(4), "held: {}", self::text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let push = &report["steps"][1];
+    assert_eq!(push["action"], "push");
+    assert!(
+        push["error"].as_str().unwrap().starts_with("skipped"),
+        "{push}"
+    );
+    assert_eq!(rows(&export), 11, "nothing written");
+    // a first step cannot need one before it
+    let bad = std::fs::read_to_string(&h.config).unwrap().replace(
+        "[{ refresh = \"leads\" }, ",
+        "[{ refresh = \"leads\", needs_previous = true }, ",
+    );
+    std::fs::write(&h.config, bad).unwrap();
+    let out = einklang(&h.config, &["check"]);
+    assert!(
+        self::text(&out).contains("no step comes before it"),
+        "{}",
+        self::text(&out)
+    );
+}
