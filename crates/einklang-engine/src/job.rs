@@ -357,6 +357,7 @@ fn run_steps(
                     errors: vec![e.to_string()],
                 };
                 let _ = env.store.finish_run(&tenant, run, &outcome);
+                let _ = env.store.record_steps(&tenant, run, &outcomes(&steps));
                 return Err(e);
             }
         }
@@ -369,8 +370,27 @@ fn run_steps(
         errors: report.errors.clone(),
     };
     env.store.finish_run(&tenant, run, &outcome)?;
+    env.store
+        .record_steps(&tenant, run, &outcomes(&report.steps))?;
     tracing::info!(status = report.status.as_str(), seconds = report.seconds, counters = ?report.counters, "run finished");
     Ok(report)
+}
+
+/// The steps' reports as the store keeps them with the run.
+fn outcomes(steps: &[StepReport]) -> Vec<einklang_store::StepOutcome> {
+    steps
+        .iter()
+        .map(|s| einklang_store::StepOutcome {
+            action: s.action.clone(),
+            connector: s.connector.clone(),
+            entity: s.entity.clone(),
+            counters: s.counters.clone(),
+            error: s.error.clone(),
+            notes: s.notes.clone(),
+            needs_review: s.needs_review,
+            seconds: s.seconds,
+        })
+        .collect()
 }
 
 /// Whether a step (its reports) succeeded: no error, nothing held.

@@ -68,6 +68,11 @@ pub struct RunView {
     /// Each step as it goes, while this process works on the run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub progress: Option<Vec<StepProgress>>,
+    /// Each step's result once the run ended (`GET /api/runs/{id}`): its
+    /// counters, error and notes — a later step failing after earlier ones
+    /// succeeded is a `partial` run with the steps saying which.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub steps: Option<Vec<einklang_store::StepOutcome>>,
 }
 
 impl RunView {
@@ -84,6 +89,7 @@ impl RunView {
             started_at: r.started_at,
             finished_at: r.finished_at,
             progress: None,
+            steps: None,
         }
     }
 }

@@ -307,7 +307,7 @@ async fn runs(
     Ok(Json(Runs { runs }))
 }
 
-#[utoipa::path(get, path = "/api/runs/{id}", tag = "runs", security(("token" = [])), params(("id" = i64, Path, description = "run id")), responses((status = 200, body = crate::answers::RunView, description = "the run: status, counters, errors, times"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low"), (status = 404, body = crate::answers::ErrorAnswer, description = "no such run of the token's tenant")))]
+#[utoipa::path(get, path = "/api/runs/{id}", tag = "runs", security(("token" = [])), params(("id" = i64, Path, description = "run id")), responses((status = 200, body = crate::answers::RunView, description = "the run: status, counters, errors, times, and once it ended each step's result"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low"), (status = 404, body = crate::answers::ErrorAnswer, description = "no such run of the token's tenant")))]
 async fn run(
     State(s): State<Arc<Shared>>,
     caller: Caller,
@@ -315,9 +315,23 @@ async fn run(
 ) -> Result<Json<RunView>, ApiError> {
     caller.needs(Role::Viewer)?;
     let tenant = caller.tenant().to_string();
-    match s.with_store(move |st| st.run(&tenant, id)).await? {
-        Some(r) => Ok(Json(with_progress(&s, &r))),
-        None => Err(ApiError::NotFound(format!("no run {id}"))),
+    let found = s
+        .with_store(move |st| {
+            let run = st.run(&tenant, id)?;
+            let steps = match &run {
+                Some(r) if r.finished_at.is_some() => Some(st.steps_of(&tenant, id)?),
+                _ => None,
+            };
+            Ok::<_, einklang_store::StoreError>((run, steps))
+        })
+        .await?;
+    match found {
+        (Some(r), steps) => {
+            let mut view = with_progress(&s, &r);
+            view.steps = steps;
+            Ok(Json(view))
+        }
+        (None, _) => Err(ApiError::NotFound(format!("no run {id}"))),
     }
 }
 

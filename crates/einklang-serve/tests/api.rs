@@ -411,6 +411,16 @@ async fn a_triggered_run_is_queued_with_its_id_and_a_worker_runs_it_under_that_i
     assert_eq!(last["status"], "succeeded", "{last}");
     assert_eq!(last["counters"]["created"], 2, "{last}");
     assert_eq!(last["id"], id, "the run went on under the queued id");
+    // each step's result is kept with the finished run
+    let steps = last["steps"].as_array().expect("a finished run's steps");
+    assert_eq!(steps.len(), 1, "{last}");
+    assert_eq!(
+        (
+            steps[0]["action"].as_str(),
+            steps[0]["counters"]["created"].as_u64()
+        ),
+        (Some("pull"), Some(2))
+    );
     let (_, listed, _) = call(
         &hub,
         "GET",

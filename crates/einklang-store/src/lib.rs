@@ -27,6 +27,7 @@ pub mod postgres;
 pub mod queue;
 pub mod sqlite;
 pub mod staging;
+pub mod steps;
 mod sync;
 pub mod tokens;
 
@@ -42,6 +43,7 @@ pub use model::*;
 pub use overview::{Overview, Overviews, RecordSearch};
 pub use queue::{release_dead_claims, Claimed, QueuedRun, RunQueue};
 pub use staging::{StagedCount, StagedRecord, Staging};
+pub use steps::{RunSteps, StepOutcome};
 pub use sync::*;
 pub use tokens::{ApiTokens, Role, TokenRow};
 
@@ -127,6 +129,7 @@ pub trait HubStore:
     + RecordSearch
     + Staging
     + HistoryLog
+    + RunSteps
     + Send
 {
     /// Apply pending migrations (idempotent). Refuses a modified or newer history.

@@ -328,6 +328,16 @@ CREATE TABLE staged (
     PRIMARY KEY (tenant, run_id, entity, external_id));
 ",
     },
+    Migration {
+        version: 10,
+        name: "each step's result of a run",
+        sqlite: "
+ALTER TABLE runs ADD COLUMN steps TEXT;
+",
+        postgres: "
+ALTER TABLE runs ADD COLUMN steps JSONB;
+",
+    },
 ];
 
 /// Check an applied migration against this build; `Err` when it was edited.

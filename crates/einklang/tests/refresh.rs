@@ -381,6 +381,21 @@ fn a_later_step_failing_makes_the_run_partial_with_each_steps_result() {
         3,
         "the refresh stays applied"
     );
+    // the steps are kept with the run, for `runs RUN` and the API
+    let run = report["run_id"].as_i64().unwrap().to_string();
+    let out = einklang(&h.config, &["runs", &run, "--json"]);
+    let kept: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(kept["run"]["status"], "partial");
+    let kept = kept["steps"].as_array().unwrap();
+    assert_eq!(kept.len(), 2);
+    assert_eq!(kept[0]["counters"]["created"], 3);
+    assert!(kept[1]["error"].as_str().unwrap().contains("missing-dir"));
+    let out = einklang(&h.config, &["runs", &run]);
+    assert!(
+        self::text(&out).contains("push export → booking"),
+        "{}",
+        self::text(&out)
+    );
 }
 
 /// `check` warns of a refresh job whose connector takes webhooks: each

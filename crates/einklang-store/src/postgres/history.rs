@@ -35,3 +35,34 @@ impl HistoryLog for PgStore {
             .collect()
     }
 }
+
+impl crate::RunSteps for PgStore {
+    fn record_steps(
+        &mut self,
+        tenant: &str,
+        run: crate::RunId,
+        steps: &[crate::StepOutcome],
+    ) -> Result<()> {
+        let steps = serde_json::to_value(steps).unwrap_or(serde_json::Value::Null);
+        self.client.execute(
+            "UPDATE runs SET steps = $1 WHERE id = $2 AND tenant = $3",
+            &[&steps, &run, &tenant],
+        )?;
+        Ok(())
+    }
+
+    fn steps_of(&mut self, tenant: &str, run: crate::RunId) -> Result<Vec<crate::StepOutcome>> {
+        let row = self.client.query_opt(
+            "SELECT steps FROM runs WHERE id = $1 AND tenant = $2",
+            &[&run, &tenant],
+        )?;
+        let steps: Option<serde_json::Value> = row.and_then(|r| r.get(0));
+        match steps {
+            Some(v) => serde_json::from_value(v).map_err(|e| crate::StoreError::Corrupt {
+                what: "run steps".into(),
+                message: e.to_string(),
+            }),
+            None => Ok(Vec::new()),
+        }
+    }
+}

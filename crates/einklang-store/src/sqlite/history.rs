@@ -60,3 +60,38 @@ impl HistoryLog for SqliteStore {
             .collect()
     }
 }
+
+impl crate::RunSteps for SqliteStore {
+    fn record_steps(
+        &mut self,
+        tenant: &str,
+        run: crate::RunId,
+        steps: &[crate::StepOutcome],
+    ) -> Result<()> {
+        let steps = crate::migrate::json(&steps);
+        self.write("record_steps", |c| {
+            c.execute(
+                "UPDATE runs SET steps = ?1 WHERE id = ?2 AND tenant = ?3",
+                params![steps, run, tenant],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn steps_of(&mut self, tenant: &str, run: crate::RunId) -> Result<Vec<crate::StepOutcome>> {
+        let steps: Option<Option<String>> = {
+            let mut stmt = (self.conn)
+                .prepare_cached("SELECT steps FROM runs WHERE id = ?1 AND tenant = ?2")
+                .map_err(self.err())?;
+            let mut rows = stmt.query(params![run, tenant]).map_err(self.err())?;
+            match rows.next().map_err(self.err())? {
+                Some(r) => Some(r.get(0).map_err(self.err())?),
+                None => None,
+            }
+        };
+        match steps.flatten() {
+            Some(text) => parse("run steps", &text),
+            None => Ok(Vec::new()),
+        }
+    }
+}
