@@ -60,6 +60,7 @@ pub mod report;
 mod resolve;
 mod retry;
 mod side;
+pub mod snapshots;
 mod step;
 
 pub use job::{
@@ -68,7 +69,7 @@ pub use job::{
 };
 pub use lease::{Holding, LeaseOptions};
 pub use progress::{NoProgress, Progress};
-pub use refresh::kept_snapshots;
+pub use refresh::{approvable, kept_snapshots, Unapprovable};
 pub use report::{FieldDiff, Plan, PlanItem};
 pub use resolve::{resolve, typed_value, Choice, ResolveError, Resolved};
 

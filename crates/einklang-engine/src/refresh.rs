@@ -12,7 +12,10 @@
 //! anywhere leaves the hub as it was; staging is kept for inspection
 //! unless the snapshot was applied.
 
+mod held;
 mod swap;
+
+pub use held::{approvable, Unapprovable};
 
 use crate::job::{RunEnv, StepReport};
 use crate::pull::prepare::Preparer;

@@ -327,3 +327,77 @@ pub struct Duplicate {
     /// `true`: nothing queued.
     pub ignored: bool,
 }
+
+/// One run's staged records of one entity.
+#[derive(Serialize, ToSchema)]
+pub struct StagedRun {
+    /// The run that staged them (or kept them as its applied snapshot).
+    pub run: i64,
+    /// The entity.
+    pub entity: String,
+    /// Distinct records.
+    pub records: u64,
+    /// Copies the source returned more than once.
+    pub duplicates: u64,
+}
+
+/// `GET /api/staging`.
+#[derive(Serialize, ToSchema)]
+pub struct Staging {
+    /// Runs with staged records: held or failed refreshes, kept snapshots.
+    pub staged: Vec<StagedRun>,
+}
+
+/// `GET /api/staging/{run}`.
+#[derive(Serialize, ToSchema)]
+pub struct StagingOf {
+    /// The run.
+    pub run: i64,
+    /// Its staged records per entity.
+    pub counts: Vec<StagedRun>,
+    /// The first staged records of each entity: `entity`, `external_id`, `values`.
+    #[schema(value_type = Vec<Object>)]
+    pub records: Vec<serde_json::Value>,
+}
+
+/// One change of `GET /api/changes/{entity}`: between snapshots (with
+/// `external_id`) or from the history (with `record`, `run`, `origin`, `at`).
+#[derive(Serialize, ToSchema, Default)]
+pub struct ChangeRow {
+    /// `new`, `gone` or `changed`.
+    pub change: &'static str,
+    /// The field (empty between snapshots for a record new or gone: `old`/`new` hold all its values).
+    pub field: String,
+    /// The value before.
+    pub old: Option<serde_json::Value>,
+    /// The value after.
+    pub new: Option<serde_json::Value>,
+    /// The record's id at the source (between snapshots).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// The hub record (from the history).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<i64>,
+    /// The run that made it (from the history).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run: Option<i64>,
+    /// Where it came from (from the history).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// When (from the history).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+}
+
+/// `GET /api/changes/{entity}`.
+#[derive(Serialize, ToSchema)]
+pub struct Changes {
+    /// The entity.
+    pub entity: String,
+    /// How many changes in all.
+    pub total: u64,
+    /// Changes per `change field` (`changed salary`, `new`).
+    pub counts: std::collections::BTreeMap<String, u64>,
+    /// The changes, the first `limit`.
+    pub changes: Vec<ChangeRow>,
+}

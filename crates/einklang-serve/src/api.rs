@@ -41,6 +41,7 @@ use std::sync::Arc;
         (name = "runs", description = "runs and their outcome"),
         (name = "records", description = "hub records, mappings, syncing records now, quarantine"),
         (name = "decisions", description = "conflicts and review pairs"),
+        (name = "snapshots", description = "refresh staging, approving held refreshes, recent changes"),
         (name = "webhooks", description = "calls from the connected systems"),
         (name = "tokens", description = "API tokens of the caller's tenant (admin)"),
     )
@@ -89,6 +90,10 @@ fn routes() -> (Router<Arc<Shared>>, utoipa::openapi::OpenApi) {
         .routes(routes!(crate::decisions::reviews))
         .routes(routes!(crate::decisions::decide))
         .routes(routes!(crate::decisions::dedupe))
+        .routes(routes!(crate::snapshots::staging))
+        .routes(routes!(crate::snapshots::staging_of))
+        .routes(routes!(crate::snapshots::approve))
+        .routes(routes!(crate::snapshots::changes))
         .routes(routes!(crate::webhooks::receive))
         .routes(routes!(crate::webhooks::receive_for))
         .split_for_parts()
@@ -251,6 +256,7 @@ async fn trigger(
         dedupe_key: None,
         scheduled_for: None,
         thorough: full,
+        approves: None,
     };
     let tenant = caller.tenant().to_string();
     let id = s

@@ -88,6 +88,7 @@ pub fn wake(
             dedupe_key: None,
             scheduled_for: None,
             thorough: false,
+            approves: None,
         };
         if let Some(id) = store.enqueue(&config.tenant, &run)? {
             tracing::info!(job = %job, connector, run = id, "a reported change queued a run");

@@ -247,6 +247,7 @@ pub(crate) async fn dedupe(
         dedupe_key: None,
         scheduled_for: None,
         thorough: false,
+        approves: None,
     };
     let tenant = caller.tenant().to_string();
     let id = s

@@ -26,6 +26,7 @@ pub mod notify;
 pub mod records;
 pub mod scheduler;
 pub mod service;
+pub mod snapshots;
 pub mod tokens;
 pub mod webhooks;
 pub mod worker;

@@ -176,6 +176,7 @@ pub(crate) async fn sync(
                     dedupe_key: None,
                     scheduled_for: None,
                     thorough: false,
+                    approves: None,
                 };
                 if let Some(id) = st.enqueue(&tenant, &run)? {
                     runs.insert(job.name.clone(), id);

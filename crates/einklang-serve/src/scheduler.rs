@@ -61,6 +61,7 @@ pub fn tick(
             dedupe_key: Some(format!("schedule:{tenant}:{}:{at}", job.name)),
             scheduled_for: Some(due),
             thorough: false,
+            approves: None,
         };
         if let Some(id) = store.enqueue(tenant, &run)? {
             tracing::info!(job = %job.name, tick = %at, run = id, "scheduled run queued");
@@ -101,6 +102,7 @@ fn sweep(
             dedupe_key: Some(format!("sweep:{}:{}:{at}", config.tenant, job.name)),
             scheduled_for: None,
             thorough,
+            approves: None,
         };
         if let Some(id) = store.enqueue(&config.tenant, &run)? {
             tracing::info!(job = %job.name, period = %at, run = id, "sweep run queued");

@@ -75,6 +75,7 @@ fn run_claimed(
         triggered_by: c.run.triggered_by.clone(),
         targets: c.targets.clone(),
         full: c.thorough,
+        approve: c.approves,
         queued: Some(c.run_id),
         lease: LeaseOptions::default(),
         ..RunOptions::default()

@@ -6,7 +6,7 @@ mod common;
 
 use axum::http::StatusCode;
 
-const ROUTES: [(&str, &str); 28] = [
+const ROUTES: [(&str, &str); 32] = [
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),
@@ -33,6 +33,10 @@ const ROUTES: [(&str, &str); 28] = [
     ("get", "/api/reviews"),
     ("post", "/api/reviews/{id}/{verdict}"),
     ("post", "/api/dedupe/{entity}"),
+    ("get", "/api/staging"),
+    ("get", "/api/staging/{run}"),
+    ("post", "/api/runs/{id}/approve"),
+    ("get", "/api/changes/{entity}"),
     ("post", "/webhooks/{connector}"),
     ("post", "/webhooks/{tenant}/{connector}"),
 ];

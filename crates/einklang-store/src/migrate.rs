@@ -330,12 +330,14 @@ CREATE TABLE staged (
     },
     Migration {
         version: 10,
-        name: "each step's result of a run",
+        name: "each step's result of a run; queued approvals of held refreshes",
         sqlite: "
 ALTER TABLE runs ADD COLUMN steps TEXT;
+ALTER TABLE run_queue ADD COLUMN approves INTEGER;
 ",
         postgres: "
 ALTER TABLE runs ADD COLUMN steps JSONB;
+ALTER TABLE run_queue ADD COLUMN approves BIGINT;
 ",
     },
 ];

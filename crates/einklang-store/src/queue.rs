@@ -45,6 +45,9 @@ pub struct QueuedRun {
     /// Compare every record, ignoring source fingerprints (the engine's
     /// `full`): the sweep's daily re-check, or a caller's full reconcile.
     pub thorough: bool,
+    /// Apply the snapshot this held refresh run staged (the engine's
+    /// `approve`), instead of reading the connector.
+    pub approves: Option<RunId>,
 }
 
 /// A run a worker claimed.
@@ -61,6 +64,8 @@ pub struct Claimed {
     pub attempts: u32,
     /// Compare every record, as enqueued.
     pub thorough: bool,
+    /// The held refresh run it approves, as enqueued.
+    pub approves: Option<RunId>,
 }
 
 /// The queue (see the module docs). Every method is scoped to a tenant.
@@ -180,7 +185,7 @@ pub(crate) fn claimed(
     targets: Option<&str>,
     source: &str,
     triggered_by: String,
-    (attempts, thorough): (u32, bool),
+    (attempts, thorough, approves): (u32, bool, Option<RunId>),
 ) -> Result<Claimed> {
     Ok(Claimed {
         run_id,
@@ -197,5 +202,6 @@ pub(crate) fn claimed(
             .transpose()?,
         attempts,
         thorough,
+        approves,
     })
 }

@@ -147,19 +147,19 @@ fn lead(i: u64) -> Value {
         143,
     ];
     let year_2025 = 1_735_689_600;
-    let created = if i % 97 == 0 {
+    let created = if i.is_multiple_of(97) {
         year_2025 - 86_400 * 30
     } else {
         year_2025 + i * 9_000
     };
     let mut fields = Vec::new();
-    if i % 11 != 0 {
+    if !i.is_multiple_of(11) {
         fields.push(json!({"field_id": START, "values": [{"value": created + 86_400}]}));
     }
-    if i % 13 != 0 {
+    if !i.is_multiple_of(13) {
         fields.push(json!({"field_id": END, "values": [{"value": created + 4 * 86_400}]}));
     }
-    if i % 17 != 0 {
+    if !i.is_multiple_of(17) {
         fields
             .push(json!({"field_id": VEHICLE, "values": [{"enum_id": 3001 + (i / 6) % VEHICLES}]}));
     }

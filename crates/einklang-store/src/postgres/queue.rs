@@ -37,9 +37,9 @@ impl RunQueue for PgStore {
             // a concurrent enqueue of the same key loses here, not above
             let n = c.execute(
                 "INSERT INTO run_queue (run_id, tenant, job, targets, dedupe_key, scheduled_for, state,
-                     thorough)
-                 VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7) ON CONFLICT (dedupe_key) DO NOTHING",
-                &[&id, &tenant, &q.run.job, &targets, &q.dedupe_key, &q.scheduled_for, &q.thorough],
+                     thorough, approves)
+                 VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8) ON CONFLICT (dedupe_key) DO NOTHING",
+                &[&id, &tenant, &q.run.job, &targets, &q.dedupe_key, &q.scheduled_for, &q.thorough, &q.approves],
             )?;
             if n == 0 {
                 c.execute("DELETE FROM runs WHERE id = $1", &[&id])?;
@@ -117,7 +117,7 @@ impl RunQueue for PgStore {
                     OR (state = 'claimed' AND claim_expires_at < now()))
                  ORDER BY run_id LIMIT 1 FOR UPDATE SKIP LOCKED)
              RETURNING q.run_id, q.job, q.targets::text, r.source, r.triggered_by, q.attempts,
-                 q.thorough",
+                 q.thorough, q.approves",
             &[&tenant, &worker, &secs(ttl)],
         )?;
         let Some(r) = rows.first() else {
@@ -132,7 +132,7 @@ impl RunQueue for PgStore {
             targets.as_deref(),
             &source,
             r.get(4),
-            (attempts as u32, r.get(6)),
+            (attempts as u32, r.get(6), r.get(7)),
         )
         .map(Some)
     }

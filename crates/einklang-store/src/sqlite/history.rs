@@ -8,6 +8,9 @@ use crate::{EntityChange, HistoryLog, Result};
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::params;
 
+/// A history row as read: id, record, run, origin, initial, changes, at.
+type HistoryRow = (i64, i64, i64, String, bool, String, String);
+
 impl HistoryLog for SqliteStore {
     fn changes_since(
         &mut self,
@@ -18,7 +21,7 @@ impl HistoryLog for SqliteStore {
         limit: usize,
     ) -> Result<Vec<EntityChange>> {
         let since = since.to_rfc3339_opts(SecondsFormat::Micros, true);
-        let read = || -> rusqlite::Result<Vec<(i64, i64, i64, String, bool, String, String)>> {
+        let read = || -> rusqlite::Result<Vec<HistoryRow>> {
             let mut stmt = self.conn.prepare_cached(
                 "SELECT h.id, h.record_id, h.run_id, h.origin, h.initial, h.changes, h.at
                  FROM history h JOIN records r ON r.id = h.record_id

@@ -49,8 +49,8 @@ impl RunQueue for SqliteStore {
             let id = c.last_insert_rowid();
             c.execute(
                 "INSERT INTO run_queue (run_id, tenant, job, targets, dedupe_key, scheduled_for,
-                     state, not_before, created_at, thorough)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?7, ?8)",
+                     state, not_before, created_at, thorough, approves)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?7, ?8, ?9)",
                 params![
                     id,
                     tenant,
@@ -59,7 +59,8 @@ impl RunQueue for SqliteStore {
                     q.dedupe_key,
                     q.scheduled_for.map(text),
                     now,
-                    q.thorough
+                    q.thorough,
+                    q.approves
                 ],
             )?;
             Ok(Some(id))
@@ -139,7 +140,7 @@ impl RunQueue for SqliteStore {
             let row = c
                 .query_row(
                     "SELECT q.run_id, q.job, q.targets, r.source, r.triggered_by, q.attempts,
-                         q.thorough
+                         q.thorough, q.approves
                      FROM run_queue q JOIN runs r ON r.id = q.run_id
                      WHERE q.tenant = ?1 AND ((q.state = 'queued' AND q.not_before <= ?2)
                         OR (q.state = 'claimed' AND q.claim_expires_at < ?2))
@@ -152,7 +153,11 @@ impl RunQueue for SqliteStore {
                             r.get::<_, Option<String>>(2)?,
                             r.get::<_, String>(3)?,
                             r.get::<_, String>(4)?,
-                            (r.get::<_, u32>(5)?, r.get::<_, bool>(6)?),
+                            (
+                                r.get::<_, u32>(5)?,
+                                r.get::<_, bool>(6)?,
+                                r.get::<_, Option<i64>>(7)?,
+                            ),
                         ))
                     },
                 )
@@ -166,16 +171,18 @@ impl RunQueue for SqliteStore {
             }
             Ok(row)
         })?;
-        row.map(|(run_id, job, targets, source, by, (attempts, thorough))| {
-            claimed(
-                run_id,
-                job,
-                targets.as_deref(),
-                &source,
-                by,
-                (attempts + 1, thorough),
-            )
-        })
+        row.map(
+            |(run_id, job, targets, source, by, (attempts, thorough, approves))| {
+                claimed(
+                    run_id,
+                    job,
+                    targets.as_deref(),
+                    &source,
+                    by,
+                    (attempts + 1, thorough, approves),
+                )
+            },
+        )
         .transpose()
     }
 

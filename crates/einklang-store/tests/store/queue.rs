@@ -20,6 +20,7 @@ fn queued(job: &str, key: Option<&str>, tick: Option<DateTime<Utc>>) -> QueuedRu
         dedupe_key: key.map(str::to_string),
         scheduled_for: tick,
         thorough: false,
+        approves: None,
     }
 }
 

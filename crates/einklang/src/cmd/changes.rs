@@ -8,9 +8,7 @@
 mod since;
 
 use crate::table::Table;
-use einklang_core::refresh::compare;
-use einklang_core::Fields;
-use einklang_store::{HubStore, Run, StagedRecord};
+use einklang_store::Run;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -41,16 +39,7 @@ pub struct Args {
 }
 
 /// One change between the two snapshots.
-#[derive(serde::Serialize)]
-struct Row {
-    change: &'static str,
-    external_id: String,
-    field: String,
-    old: Option<Value>,
-    new: Option<Value>,
-}
-
-const PAGE: usize = 2_000;
+type Row = einklang_engine::snapshots::SnapshotChange;
 
 /// Run `changes`.
 pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
@@ -82,7 +71,12 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     };
-    let rows = diff(store.as_mut(), &tenant, &args.entity, (older.id, newer.id))?;
+    let rows = einklang_engine::snapshots::diff(
+        store.as_mut(),
+        &tenant,
+        &args.entity,
+        (older.id, newer.id),
+    )?;
     let rows: Vec<Row> = rows
         .into_iter()
         .filter(|r| args.field.as_ref().is_none_or(|f| r.field == *f))
@@ -109,98 +103,6 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
         print_table(args, (older, newer), &rows);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The changes from snapshot `older` to `newer`, by external id.
-fn diff(
-    store: &mut dyn HubStore,
-    tenant: &str,
-    entity: &str,
-    (older, newer): (i64, i64),
-) -> anyhow::Result<Vec<Row>> {
-    let mut a = Pages::new(older);
-    let mut b = Pages::new(newer);
-    let mut rows = Vec::new();
-    loop {
-        let (x, y) = (
-            a.peek(store, tenant, entity)?,
-            b.peek(store, tenant, entity)?,
-        );
-        let whole = |change, id: &str, old: Option<&Fields>, new: Option<&Fields>| Row {
-            change,
-            external_id: id.to_string(),
-            field: String::new(),
-            old: old.map(|f| serde_json::json!(f)),
-            new: new.map(|f| serde_json::json!(f)),
-        };
-        match (x, y) {
-            (None, None) => break,
-            (Some(o), Some(n)) if o.external_id == n.external_id => {
-                for (field, old, new) in compare(&o.values, &n.values) {
-                    let external_id = o.external_id.clone();
-                    rows.push(Row {
-                        change: "changed",
-                        external_id,
-                        field,
-                        old,
-                        new,
-                    });
-                }
-                a.next();
-                b.next();
-            }
-            (Some(o), n) if n.as_ref().is_none_or(|n| o.external_id < n.external_id) => {
-                rows.push(whole("gone", &o.external_id, Some(&o.values), None));
-                a.next();
-            }
-            (_, Some(n)) => {
-                rows.push(whole("new", &n.external_id, None, Some(&n.values)));
-                b.next();
-            }
-            (Some(_), None) => unreachable!("handled above"),
-        }
-    }
-    Ok(rows)
-}
-
-/// One snapshot read a page at a time, in external-id order.
-struct Pages {
-    run: i64,
-    page: std::collections::VecDeque<StagedRecord>,
-    after: String,
-    done: bool,
-}
-
-impl Pages {
-    fn new(run: i64) -> Pages {
-        Pages {
-            run,
-            page: Default::default(),
-            after: String::new(),
-            done: false,
-        }
-    }
-
-    fn peek(
-        &mut self,
-        store: &mut dyn HubStore,
-        tenant: &str,
-        entity: &str,
-    ) -> anyhow::Result<Option<StagedRecord>> {
-        if self.page.is_empty() && !self.done {
-            let page = store.staged_page(tenant, self.run, entity, &self.after, PAGE)?;
-            self.done = page.len() < PAGE;
-            if let Some(last) = page.last() {
-                self.after = last.external_id.clone();
-            }
-            self.page.extend(page);
-        }
-        Ok(self.page.front().cloned())
-    }
-
-    fn next(&mut self) {
-        self.page.pop_front();
-    }
 }
 
 fn print_table(args: &Args, (older, newer): (&Run, &Run), rows: &[Row]) {

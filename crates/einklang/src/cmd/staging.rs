@@ -4,10 +4,9 @@
 //! after a person looked (`einklang_engine` with `RunOptions::approve`).
 
 use crate::table::Table;
-use anyhow::{anyhow, bail};
-use einklang_config::Step;
+use anyhow::bail;
 use einklang_engine::{run_job, RunOptions};
-use einklang_store::{RunStatus, StagedCount};
+use einklang_store::StagedCount;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -133,36 +132,5 @@ pub fn held_refresh(
     store: &mut dyn einklang_store::HubStore,
     run: i64,
 ) -> anyhow::Result<einklang_store::Run> {
-    let tenant = config.tenant.as_str();
-    let held = store
-        .run(tenant, run)?
-        .ok_or_else(|| anyhow!("no run {run}"))?;
-    if held.status != RunStatus::NeedsReview {
-        bail!(
-            "run {} is {}, not needs_review: only a held refresh is approved",
-            held.id,
-            held.status.as_str()
-        );
-    }
-    let job = config.jobs.get(&held.job).ok_or_else(|| {
-        anyhow!(
-            "run {}: job `{}` is no longer in the config",
-            held.id,
-            held.job
-        )
-    })?;
-    if !job.steps.iter().any(|s| matches!(s, Step::Refresh { .. })) {
-        bail!(
-            "run {}: job `{}` has no refresh step: nothing to approve",
-            held.id,
-            held.job
-        );
-    }
-    if store.staged_counts(tenant, held.id)?.is_empty() {
-        bail!(
-            "run {} has no staged records left (dropped with einklang staging --drop?)",
-            held.id
-        );
-    }
-    Ok(held)
+    Ok(einklang_engine::approvable(config, store, run)?)
 }

@@ -1,0 +1,282 @@
+//! Refresh snapshots over HTTP (issue 14; what the dashboard's "Recent
+//! changes" and held runs use):
+//!
+//! | route | role |
+//! | --- | --- |
+//! | `GET /api/staging` | viewer |
+//! | `GET /api/staging/{run}?limit=` | viewer |
+//! | `POST /api/runs/{id}/approve` | operator |
+//! | `GET /api/changes/{entity}?since=&field=&limit=` | viewer |
+//!
+//! Approving queues a run of the held run's job that applies the staged
+//! snapshot (as `einklang approve RUN`; the answer is `202` with the new
+//! run to poll). Changes are those between the last two kept snapshots of
+//! the entity, or with `since` (RFC 3339) every change the hub's history
+//! holds from then on.
+
+use crate::answers::{ChangeRow, Changes, Queued, StagedRun, Staging, StagingOf};
+use crate::auth::Caller;
+use crate::{ApiError, Shared};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use einklang_engine::Unapprovable;
+use einklang_store::{NewRun, QueuedRun, Role, RunSource, StagedCount};
+use serde::Deserialize;
+use std::sync::Arc;
+
+fn staged_run(c: StagedCount) -> StagedRun {
+    StagedRun {
+        run: c.run,
+        entity: c.entity,
+        records: c.records,
+        duplicates: c.duplicates,
+    }
+}
+
+/// `GET /api/staging`.
+#[utoipa::path(get, path = "/api/staging", tag = "snapshots", security(("token" = [])), responses((status = 200, body = crate::answers::Staging, description = "runs with staged records: run, entity, records, duplicates"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low")))]
+pub(crate) async fn staging(
+    State(s): State<Arc<Shared>>,
+    caller: Caller,
+) -> Result<Json<Staging>, ApiError> {
+    caller.needs(Role::Viewer)?;
+    let tenant = caller.tenant().to_string();
+    let runs = s.with_store(move |st| st.staged_runs(&tenant)).await?;
+    Ok(Json(Staging {
+        staged: runs.into_iter().map(staged_run).collect(),
+    }))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Limit {
+    limit: Option<usize>,
+}
+
+/// `GET /api/staging/{run}`.
+#[utoipa::path(get, path = "/api/staging/{run}", tag = "snapshots", security(("token" = [])), params(("run" = i64, Path, description = "run id"), ("limit" = Option<usize>, Query, description = "records per entity, 1–1000, default 50")), responses((status = 200, body = crate::answers::StagingOf, description = "the run's counts per entity and its first staged records"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low"), (status = 404, body = crate::answers::ErrorAnswer, description = "the run has no staged records")))]
+pub(crate) async fn staging_of(
+    State(s): State<Arc<Shared>>,
+    caller: Caller,
+    Path(run): Path<i64>,
+    Query(q): Query<Limit>,
+) -> Result<Json<StagingOf>, ApiError> {
+    caller.needs(Role::Viewer)?;
+    let tenant = caller.tenant().to_string();
+    let limit = q.limit.unwrap_or(50).clamp(1, 1000);
+    let (counts, records) = s
+        .with_store(move |st| {
+            let counts = st.staged_counts(&tenant, run)?;
+            let mut records = Vec::new();
+            for c in &counts {
+                for r in st.staged_page(&tenant, run, &c.entity, "", limit)? {
+                    records.push(serde_json::json!({"entity": r.entity, "external_id": r.external_id, "values": r.values}));
+                }
+            }
+            Ok::<_, einklang_store::StoreError>((counts, records))
+        })
+        .await?;
+    if counts.is_empty() {
+        return Err(ApiError::NotFound(format!(
+            "run {run} has no staged records"
+        )));
+    }
+    Ok(Json(StagingOf {
+        run,
+        counts: counts.into_iter().map(staged_run).collect(),
+        records,
+    }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct Approval {
+    /// The person approving (kept in the run's `triggered_by`).
+    user: Option<String>,
+}
+
+/// `POST /api/runs/{id}/approve`.
+#[utoipa::path(post, path = "/api/runs/{id}/approve", tag = "snapshots", security(("token" = [])), params(("id" = i64, Path, description = "the held run")), request_body(content = Option<Approval>, description = "optional: the person approving"), responses((status = 202, body = crate::answers::Queued, description = "the approving run is queued: `run_id`, `location`"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low"), (status = 404, body = crate::answers::ErrorAnswer, description = "no such run"), (status = 409, body = crate::answers::ErrorAnswer, description = "not a held refresh, or its staging is gone")))]
+pub(crate) async fn approve(
+    State(s): State<Arc<Shared>>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    body: Option<Json<Approval>>,
+) -> Result<Response, ApiError> {
+    caller.needs(Role::Operator)?;
+    let config = s.config_of(caller.tenant())?;
+    let user = body.and_then(|Json(b)| b.user);
+    let by = caller.triggered_by(user.as_deref());
+    let tenant = caller.tenant().to_string();
+    let queued = s
+        .with_store(move |st| {
+            let held = match einklang_engine::approvable(&config, st, id) {
+                Ok(held) => held,
+                Err(Unapprovable::Store(e)) => return Err(ApiError::Store(e)),
+                Err(Unapprovable::NoRun(_)) => {
+                    return Err(ApiError::NotFound(format!("no run {id}")))
+                }
+                Err(e @ Unapprovable::Refused(_)) => return Err(ApiError::Conflict(e.to_string())),
+            };
+            let run = QueuedRun {
+                run: NewRun {
+                    job: held.job.clone(),
+                    source: RunSource::Api,
+                    triggered_by: format!("{by} (approves run {id})"),
+                },
+                targets: None,
+                // one approval of a run waits in the queue at a time
+                dedupe_key: Some(format!("approve:{tenant}:{id}")),
+                scheduled_for: None,
+                thorough: false,
+                approves: Some(id),
+            };
+            let queued = st.enqueue(&tenant, &run).map_err(ApiError::Store)?;
+            queued.ok_or_else(|| ApiError::Conflict(format!("run {id} is being approved already")))
+        })
+        .await?;
+    s.kick.kick();
+    tracing::info!(run = queued, approves = id, by = %caller.0.name, "approval queued through the API");
+    let answer = Queued::run(queued);
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, answer.location.clone())],
+        Json(answer),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ChangesQuery {
+    since: Option<String>,
+    field: Option<String>,
+    limit: Option<usize>,
+}
+
+/// `GET /api/changes/{entity}`.
+#[utoipa::path(get, path = "/api/changes/{entity}", tag = "snapshots", security(("token" = [])), params(("entity" = String, Path, description = "entity"), ("since" = Option<String>, Query, description = "RFC 3339: every change the history holds from then on, instead of those between the last two snapshots"), ("field" = Option<String>, Query, description = "only this field"), ("limit" = Option<usize>, Query, description = "changes listed, 1–10000, default 500 (the counts cover all)")), responses((status = 200, body = crate::answers::Changes, description = "counts per change and field, and the changes"), (status = 400, body = crate::answers::ErrorAnswer, description = "`since` is no RFC 3339 time"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low"), (status = 404, body = crate::answers::ErrorAnswer, description = "no such entity")))]
+pub(crate) async fn changes(
+    State(s): State<Arc<Shared>>,
+    caller: Caller,
+    Path(entity): Path<String>,
+    Query(q): Query<ChangesQuery>,
+) -> Result<Json<Changes>, ApiError> {
+    caller.needs(Role::Viewer)?;
+    let config = s.config_of(caller.tenant())?;
+    if !config.entities.contains_key(&entity) {
+        return Err(ApiError::NotFound(format!(
+            "no entity `{}`",
+            crate::clip(&entity, 100)
+        )));
+    }
+    let since = match q.since.as_deref() {
+        None => None,
+        Some(t) => Some(DateTime::parse_from_rfc3339(t).map_err(|e| {
+            ApiError::BadRequest(format!(
+                "`since` {}: {e} (write 2026-12-01T08:00:00Z)",
+                crate::clip(t, 60)
+            ))
+        })?),
+    };
+    let limit = q.limit.unwrap_or(500).clamp(1, 10_000);
+    let tenant = caller.tenant().to_string();
+    let answer = s
+        .with_store(move |st| {
+            let rows = match since {
+                Some(t) => history_rows(st, &tenant, &entity, t.with_timezone(&Utc)),
+                None => snapshot_rows(st, &tenant, &entity),
+            };
+            let rows = rows.map_err(|e| ApiError::Internal(e.to_string()))?;
+            Ok::<_, ApiError>(counted(entity, rows, q.field.as_deref(), limit))
+        })
+        .await?;
+    Ok(Json(answer))
+}
+
+/// The changes between the entity's last two kept snapshots.
+fn snapshot_rows(
+    st: &mut dyn einklang_store::HubStore,
+    tenant: &str,
+    entity: &str,
+) -> Result<Vec<ChangeRow>, einklang_engine::EngineError> {
+    let kept = einklang_engine::kept_snapshots(st, tenant, entity, None)?;
+    let [newer, older, ..] = &kept[..] else {
+        return Ok(Vec::new());
+    };
+    let rows = einklang_engine::snapshots::diff(st, tenant, entity, (older.id, newer.id))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| ChangeRow {
+            change: r.change,
+            field: r.field,
+            old: r.old,
+            new: r.new,
+            external_id: Some(r.external_id),
+            ..ChangeRow::default()
+        })
+        .collect())
+}
+
+/// Every change of the entity's records the history holds since `t`.
+fn history_rows(
+    st: &mut dyn einklang_store::HubStore,
+    tenant: &str,
+    entity: &str,
+    t: DateTime<Utc>,
+) -> Result<Vec<ChangeRow>, einklang_engine::EngineError> {
+    let mut rows = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = st.changes_since(tenant, entity, t, after, 2_000)?;
+        let Some(last) = page.last() else { break };
+        after = last.history_id;
+        for e in page {
+            let at = e.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            let change = match (e.initial, e.changes.values().all(|c| c.new.is_null())) {
+                (true, _) => "new",
+                (false, true) => "gone",
+                (false, false) => "changed",
+            };
+            for (field, c) in e.changes {
+                let value = |v: serde_json::Value| (!v.is_null()).then_some(v);
+                rows.push(ChangeRow {
+                    change,
+                    field,
+                    old: value(c.old),
+                    new: value(c.new),
+                    external_id: None,
+                    record: Some(e.record_id),
+                    run: Some(e.run_id),
+                    origin: Some(e.origin.clone()),
+                    at: Some(at.clone()),
+                });
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// The answer: counts per change and field over every row, the first
+/// `limit` rows of `field` (or all fields).
+fn counted(entity: String, rows: Vec<ChangeRow>, field: Option<&str>, limit: usize) -> Changes {
+    let rows: Vec<ChangeRow> = rows
+        .into_iter()
+        .filter(|r| field.is_none_or(|f| r.field == f))
+        .collect();
+    let mut counts = std::collections::BTreeMap::new();
+    for r in &rows {
+        let key = match r.field.is_empty() {
+            true => r.change.to_string(),
+            false => format!("{} {}", r.change, r.field),
+        };
+        *counts.entry(key).or_insert(0u64) += 1;
+    }
+    let total = rows.len() as u64;
+    Changes {
+        entity,
+        total,
+        counts,
+        changes: rows.into_iter().take(limit).collect(),
+    }
+}
