@@ -10,7 +10,9 @@
 //! first, so its `ref` fields resolve to hub ids. The step is one unit:
 //! one entity failing its check holds or fails them all. A failure
 //! anywhere leaves the hub as it was; staging is kept for inspection
-//! unless the snapshot was applied.
+//! unless the snapshot was applied. A source whose fingerprint (with the
+//! step's mappings) is the one its last applied snapshot had is not read
+//! at all (`--full` reads it anyway).
 
 mod held;
 mod swap;
@@ -78,7 +80,28 @@ pub(crate) fn run_step(
 fn refresh(env: &mut RunEnv<'_>, mut opens: Vec<Open<'_>>) -> Result<Vec<StepReport>, EngineError> {
     if let Some(held) = env.options.approve {
         let verdicts = approved(env, &mut opens, held)?;
-        return decided(env, opens, verdicts, held);
+        return decided(env, opens, (verdicts, None), held);
+    }
+    let mark = match source_mark(&mut opens) {
+        Ok(mark) => mark,
+        Err(e) => {
+            for open in &mut opens {
+                open.report.error = Some(e.clone());
+            }
+            return Ok(opens.into_iter().map(finish).collect());
+        }
+    };
+    if let Some(mark) = &mark {
+        if !env.options.full && same_source(env, &opens, mark)? {
+            for open in &mut opens {
+                open.report.source_unchanged = true;
+                bump(&mut open.report, "sources_unchanged", 1);
+            }
+            return Ok(opens.into_iter().map(finish).collect());
+        }
+        // the hub is about to change from this source: until the new mark
+        // is stored, a crash must not let the next refresh skip it
+        set_mark(env, &opens, "")?;
     }
     let staged = match stage(env, &mut opens) {
         Ok(staged) => staged,
@@ -98,7 +121,53 @@ fn refresh(env: &mut RunEnv<'_>, mut opens: Vec<Open<'_>>) -> Result<Vec<StepRep
         let last = last_applied(env, entity)?;
         verdicts.push((precheck(entity, n, last, env.job.max_drop), n));
     }
-    decided(env, opens, verdicts, env.run)
+    decided(env, opens, (verdicts, mark), env.run)
+}
+
+/// What an unchanged snapshot is known by: the source's fingerprint (a
+/// file's content hash; `None` for a kind without one) with a hash of the
+/// step's mappings and schemas — a changed mapping reads the source again.
+fn source_mark(opens: &mut [Open<'_>]) -> Result<Option<String>, String> {
+    let Some(first) = opens.first_mut() else {
+        return Ok(None);
+    };
+    let Some(fp) = first.connector.fingerprint().map_err(|e| e.to_string())? else {
+        return Ok(None);
+    };
+    let shape: Vec<_> = opens
+        .iter()
+        .map(|o| (o.side.mapping, o.side.schema))
+        .collect();
+    let shape = serde_json::to_string(&shape).unwrap_or_default();
+    let shape = xxhash_rust::xxh3::xxh3_64(shape.as_bytes());
+    Ok(Some(format!("refresh:{fp}:{shape:016x}")))
+}
+
+/// Whether every entity of the step last applied a snapshot of the source
+/// as it is now.
+fn same_source(env: &mut RunEnv<'_>, opens: &[Open<'_>], mark: &str) -> Result<bool, EngineError> {
+    let tenant = env.config.tenant.clone();
+    for open in opens {
+        let stored =
+            (env.store).source_fingerprint(&tenant, open.side.name, &open.side.schema.name)?;
+        if stored.as_deref() != Some(mark) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn set_mark(env: &mut RunEnv<'_>, opens: &[Open<'_>], mark: &str) -> Result<(), EngineError> {
+    let tenant = env.config.tenant.clone();
+    for open in opens {
+        (env.store).set_source_fingerprint(
+            &tenant,
+            open.side.name,
+            &open.side.schema.name,
+            mark,
+        )?;
+    }
+    Ok(())
 }
 
 /// The verdicts on what held run `held` staged: a person approved its drop.
@@ -134,11 +203,12 @@ fn approved(
 }
 
 /// Act on the pre-checks of the snapshots `run` staged (a verdict and the
-/// staged count per entity, in `opens`' order): apply them all, or none.
+/// staged count per entity, in `opens`' order): apply them all, or none;
+/// once applied, remember the source's `mark`.
 fn decided(
     env: &mut RunEnv<'_>,
     mut opens: Vec<Open<'_>>,
-    verdicts: Vec<(Verdict, u64)>,
+    (verdicts, mark): (Vec<(Verdict, u64)>, Option<String>),
     run: i64,
 ) -> Result<Vec<StepReport>, EngineError> {
     let aborted = verdicts.iter().any(|(v, _)| matches!(v, Verdict::Abort(_)));
@@ -164,6 +234,9 @@ fn decided(
     }
     let entities: Vec<String> = opens.iter().map(|o| o.side.schema.name.clone()).collect();
     keep_snapshot(env, &entities, run)?;
+    if let Some(mark) = mark {
+        set_mark(env, &opens, &mark)?;
+    }
     Ok(opens.into_iter().map(finish).collect())
 }
 

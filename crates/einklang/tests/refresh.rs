@@ -132,13 +132,36 @@ fn a_refresh_applies_a_snapshot_whole_and_a_rerun_writes_nothing() {
     let history = s.last_history_id("default").unwrap();
     drop(s);
 
-    // the same snapshot again: nothing written, not even history
+    // the same file again: known by its fingerprint, not even read
     let (mut s, run) = applied(&h);
+    assert_eq!(
+        counts(&run, ["sources_unchanged", "staged", "created", "updated"]),
+        [1, 0, 0, 0]
+    );
+    assert_eq!(s.last_history_id("default").unwrap(), history);
+    drop(s);
+    // and with --full, read and compared: nothing written, not even history
+    let out = einklang(&h.config, &["sync", "bookings", "--full"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let mut s = store(&h);
+    let run = last_run(s.as_mut());
     assert_eq!(
         counts(&run, ["unchanged", "created", "updated"]),
         [100, 0, 0]
     );
     assert_eq!(s.last_history_id("default").unwrap(), history);
+    drop(s);
+    // the same file under a changed mapping is read again
+    let config = std::fs::read_to_string(&h.config).unwrap();
+    // (kept for the rest of the test)
+    let uppercase = config.replace(
+        "status = \"status\" }",
+        "status = { from = \"status\", uppercase = true } }",
+    );
+    assert_ne!(config, uppercase);
+    std::fs::write(&h.config, uppercase).unwrap();
+    let (s, run) = applied(&h);
+    assert_eq!(counts(&run, ["sources_unchanged", "updated"]), [0, 100]);
     drop(s);
 
     // one price changed, leads 91–100 gone (10 %, under max_drop)
