@@ -15,18 +15,20 @@
 //! at all (`--full` reads it anyway).
 
 mod held;
+mod kept;
+mod stage;
 mod swap;
 
 pub use held::{approvable, Unapprovable};
+pub use kept::kept_snapshots;
+use kept::{keep_snapshot, last_applied, same_source, set_mark, source_mark};
+use stage::stage;
 
 use crate::job::{RunEnv, StepReport};
-use crate::pull::prepare::Preparer;
 use crate::step::{open_side, Open, SideSpec};
 use crate::EngineError;
-use einklang_connectors::ReadItem;
 use einklang_core::refresh::{precheck, Verdict};
 use einklang_core::EntitySchema;
-use einklang_store::{RunStatus, StagedRecord};
 
 /// Records staged, and written in the swap, at a time.
 const PAGE: usize = 2_000;
@@ -122,52 +124,6 @@ fn refresh(env: &mut RunEnv<'_>, mut opens: Vec<Open<'_>>) -> Result<Vec<StepRep
         verdicts.push((precheck(entity, n, last, env.job.max_drop), n));
     }
     decided(env, opens, (verdicts, mark), env.run)
-}
-
-/// What an unchanged snapshot is known by: the source's fingerprint (a
-/// file's content hash; `None` for a kind without one) with a hash of the
-/// step's mappings and schemas — a changed mapping reads the source again.
-fn source_mark(opens: &mut [Open<'_>]) -> Result<Option<String>, String> {
-    let Some(first) = opens.first_mut() else {
-        return Ok(None);
-    };
-    let Some(fp) = first.connector.fingerprint().map_err(|e| e.to_string())? else {
-        return Ok(None);
-    };
-    let shape: Vec<_> = opens
-        .iter()
-        .map(|o| (o.side.mapping, o.side.schema))
-        .collect();
-    let shape = serde_json::to_string(&shape).unwrap_or_default();
-    let shape = xxhash_rust::xxh3::xxh3_64(shape.as_bytes());
-    Ok(Some(format!("refresh:{fp}:{shape:016x}")))
-}
-
-/// Whether every entity of the step last applied a snapshot of the source
-/// as it is now.
-fn same_source(env: &mut RunEnv<'_>, opens: &[Open<'_>], mark: &str) -> Result<bool, EngineError> {
-    let tenant = env.config.tenant.clone();
-    for open in opens {
-        let stored =
-            (env.store).source_fingerprint(&tenant, open.side.name, &open.side.schema.name)?;
-        if stored.as_deref() != Some(mark) {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
-
-fn set_mark(env: &mut RunEnv<'_>, opens: &[Open<'_>], mark: &str) -> Result<(), EngineError> {
-    let tenant = env.config.tenant.clone();
-    for open in opens {
-        (env.store).set_source_fingerprint(
-            &tenant,
-            open.side.name,
-            &open.side.schema.name,
-            mark,
-        )?;
-    }
-    Ok(())
 }
 
 /// The verdicts on what held run `held` staged: a person approved its drop.
@@ -269,200 +225,4 @@ fn finish(mut open: Open<'_>) -> StepReport {
 
 fn bump(report: &mut StepReport, counter: &str, by: u64) {
     *report.counters.entry(counter.to_string()).or_default() += by;
-}
-
-/// Read the connector once; map, normalise and stage every record by each
-/// entity's mapping; quarantine the bad ones. Returns how many distinct
-/// records of each entity were staged.
-fn stage(env: &mut RunEnv<'_>, opens: &mut [Open<'_>]) -> Result<Vec<u64>, String> {
-    let (tenant, run) = (env.config.tenant.clone(), env.run);
-    let mut counters = Vec::new();
-    // records whose id could not be read, per entity: absent records are
-    // then kept (one of them may be such a record)
-    let mut unidentified = vec![0; opens.len()];
-    {
-        let mut sides = Vec::new();
-        let mut connectors = Vec::new();
-        for o in opens.iter_mut() {
-            sides.push(&o.side);
-            connectors.push(&mut o.connector);
-        }
-        let Some(connector) = connectors.into_iter().next() else {
-            return Ok(Vec::new());
-        };
-        let mut preparers: Vec<Preparer<'_>> = sides.iter().map(|s| Preparer::new(s)).collect();
-        let mut items = connector.read().map_err(|e| e.to_string())?.fuse();
-        let mut chunk = Vec::with_capacity(PAGE);
-        loop {
-            chunk.extend(items.by_ref().take(PAGE));
-            if chunk.is_empty() {
-                break;
-            }
-            let mut read = std::mem::take(&mut chunk);
-            // a read that broke off: stage what came before it, then fail
-            let broken = read.iter().position(|r| matches!(r, ReadItem::Broken(_)));
-            let broken = broken.map(|at| read.split_off(at).swap_remove(0));
-            let rejects = read
-                .iter()
-                .filter(|r| matches!(r, ReadItem::Reject(_)))
-                .count() as u64;
-            for (i, (side, preparer)) in sides.iter().zip(&mut preparers).enumerate() {
-                // a piece of input the connector could not parse: quarantined once
-                let items = match i {
-                    0 => read.clone(),
-                    _ => (read.iter().filter(|r| matches!(r, ReadItem::Record(_))))
-                        .cloned()
-                        .collect(),
-                };
-                unidentified[i] += stage_chunk(env, side.schema, preparer, items)?;
-                if i > 0 {
-                    unidentified[i] += rejects; // the source's, seen by the first only
-                }
-            }
-            if let Some(ReadItem::Broken(r)) = broken {
-                return Err(format!("{} ({})", r.reason, r.position));
-            }
-        }
-        for (i, preparer) in preparers.iter_mut().enumerate() {
-            let mut c = preparer.take_counters();
-            if i > 0 {
-                c.remove("read"); // one read, counted once
-            }
-            counters.push(c);
-        }
-    }
-    let counts = env
-        .store
-        .staged_counts(&tenant, run)
-        .map_err(|e| e.to_string())?;
-    // a record other entities of the step refer to is named by many
-    let targets: Vec<String> = (opens.iter())
-        .flat_map(|o| einklang_core::refs::ref_fields(o.side.schema))
-        .map(|r| r.target)
-        .collect();
-    let mut staged = Vec::new();
-    for ((open, c), unidentified) in opens.iter_mut().zip(counters).zip(unidentified) {
-        for (k, v) in c {
-            bump(&mut open.report, &k, v);
-        }
-        if unidentified > 0 {
-            bump(&mut open.report, "unidentified", unidentified);
-        }
-        let entity = &open.side.schema.name;
-        let mine = counts.iter().find(|c| &c.entity == entity);
-        let (records, duplicates) = mine.map_or((0, 0), |c| (c.records, c.duplicates));
-        bump(&mut open.report, "staged", records);
-        if duplicates > 0 {
-            bump(&mut open.report, "duplicates", duplicates);
-        }
-        if duplicates > 0 && !targets.contains(entity) {
-            open.report.notes.push(format!(
-                "{duplicates} {entity} record(s) came twice in the snapshot (a listing that moved while it was read): each staged once, its last copy"
-            ));
-        }
-        staged.push(records);
-    }
-    Ok(staged)
-}
-
-/// Map and stage one chunk of read items for one entity; returns how
-/// many were quarantined without a readable id.
-fn stage_chunk(
-    env: &mut RunEnv<'_>,
-    schema: &EntitySchema,
-    preparer: &mut Preparer<'_>,
-    items: Vec<ReadItem>,
-) -> Result<u64, String> {
-    let (tenant, run) = (env.config.tenant.clone(), env.run);
-    let prepared = preparer.prepare_all(items);
-    // quarantined without an id (a record filtered out is simply not in the snapshot)
-    let unidentified = (prepared.rejects.iter())
-        .filter(|q| q.external_id.is_none())
-        .count() as u64;
-    let records: Vec<StagedRecord> = prepared
-        .incoming
-        .into_iter()
-        .map(|i| StagedRecord {
-            entity: schema.name.clone(),
-            external_id: i.external_id,
-            values: i.values,
-        })
-        .collect();
-    env.store
-        .stage(&tenant, run, &records)
-        .map_err(|e| e.to_string())?;
-    if !prepared.rejects.is_empty() {
-        env.store
-            .quarantine(&tenant, run, &prepared.rejects)
-            .map_err(|e| e.to_string())?;
-    }
-    Ok(unidentified)
-}
-
-/// Keep the snapshot just applied (staged by `run`) as this run's, and
-/// of the job's earlier applied snapshots of each of `entities` only as
-/// many as `keep_snapshots` allows; held and failed runs' staging is not
-/// touched.
-fn keep_snapshot(env: &mut RunEnv<'_>, entities: &[String], run: i64) -> Result<(), EngineError> {
-    let tenant = env.config.tenant.clone();
-    if env.job.keep_snapshots == 0 {
-        env.store.drop_staged(&tenant, run)?;
-        return Ok(());
-    }
-    if run != env.run {
-        env.store.move_staged(&tenant, run, env.run)?;
-    }
-    for entity in entities {
-        let earlier = kept_snapshots(env.store, &tenant, entity, Some(&env.job.name))?;
-        // this run's is the newest kept one
-        for r in earlier.iter().skip(env.job.keep_snapshots - 1) {
-            env.store.drop_staged(&tenant, r.id)?;
-        }
-    }
-    Ok(())
-}
-
-/// The applied refresh runs (of `job`, when given) whose snapshot of
-/// `entity` is kept, newest first: what `einklang changes` compares and
-/// the drop guard measures against.
-pub fn kept_snapshots(
-    store: &mut dyn einklang_store::HubStore,
-    tenant: &str,
-    entity: &str,
-    job: Option<&str>,
-) -> Result<Vec<einklang_store::Run>, EngineError> {
-    let staged = store.staged_runs(tenant)?;
-    let mut out = Vec::new();
-    for c in staged.iter().filter(|c| c.entity == entity) {
-        if let Some(r) = store.run(tenant, c.run)? {
-            if applied(&r, entity).is_some() && job.is_none_or(|j| r.job == j) {
-                out.push(r);
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// A run's count of `entity` records applied, when it applied a refresh
-/// of it (its `snapshot_{entity}` counter).
-fn applied(r: &einklang_store::Run, entity: &str) -> Option<u64> {
-    let done = matches!(r.status, RunStatus::Succeeded | RunStatus::Partial);
-    let n = r.counters.get(&format!("snapshot_{entity}")).copied();
-    n.filter(|_| done)
-}
-
-/// The run and record count of this job's last applied refresh of
-/// `entity`: the newest kept snapshot's run, else the newest such run
-/// among the latest 1,000 runs.
-fn last_applied(env: &mut RunEnv<'_>, entity: &str) -> Result<Option<(i64, u64)>, EngineError> {
-    let tenant = env.config.tenant.clone();
-    let kept = kept_snapshots(env.store, &tenant, entity, Some(&env.job.name))?;
-    let runs = match kept.is_empty() {
-        true => env.store.runs(&tenant, 1_000)?,
-        false => kept,
-    };
-    Ok(runs
-        .iter()
-        .filter(|r| r.job == env.job.name && r.id != env.run)
-        .find_map(|r| applied(r, entity).map(|n| (r.id, n))))
 }
