@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use toml::de::{DeTable, DeValue};
 
-const JOB_KEYS: [&str; 11] = [
+const JOB_KEYS: [&str; 12] = [
     "pull",
     "sync",
     "push",
@@ -20,6 +20,7 @@ const JOB_KEYS: [&str; 11] = [
     "max_drop",
     "absent",
     "keep_snapshots",
+    "checks",
 ];
 const STEP_KEYS: [&str; 6] = [
     "pull",
@@ -169,10 +170,15 @@ fn job(
             2
         }
     };
+    let checks = t
+        .get("checks")
+        .map(|c| crate::checks::parse(ctx, &what, config, c))
+        .unwrap_or_default();
     Some(JobConfig {
         name: name.to_string(),
         steps,
         needs_previous,
+        checks,
         schedule,
         tz,
         max_deletes,
@@ -398,7 +404,7 @@ fn absent(ctx: &mut Ctx<'_>, what: &str, v: &Val<'_>) -> Absent {
 
 /// `max_deletes`, `max_drop` (`key`): a share from 0 to 1 (`0.3`) or a
 /// percentage (`"30%"`).
-fn share(ctx: &mut Ctx<'_>, what: &str, key: &str, v: &Val<'_>) -> f64 {
+pub(crate) fn share(ctx: &mut Ctx<'_>, what: &str, key: &str, v: &Val<'_>) -> f64 {
     let share = match v.get_ref() {
         DeValue::String(s) => s
             .trim()

@@ -6,6 +6,7 @@
 //! ([`Diagnostic`]); a missing secret names the variable and never a value.
 #![deny(missing_docs)]
 
+mod checks;
 mod conflicts;
 mod matching;
 mod survive;
@@ -219,6 +220,8 @@ pub struct JobConfig {
     pub max_drop: f64,
     /// What its refresh steps do with records a snapshot no longer has.
     pub absent: Absent,
+    /// Extra pre-checks of its refresh steps: counts of staged records.
+    pub checks: Vec<einklang_core::refresh::CountCheck>,
     /// How many applied snapshots of each refreshed entity the hub keeps
     /// (default 2: the last two, what `einklang changes` compares).
     pub keep_snapshots: usize,

@@ -117,25 +117,9 @@ fn mapping(
             None
         }
     };
-    let filter = match t.get("filter") {
-        None => None,
-        Some(f) => {
-            let text = ctx.text(f, &format!("{what}.filter")).unwrap_or_default();
-            match einklang_core::filter::parse(&text) {
-                Ok(filter) => Some(filter),
-                Err(e) => {
-                    let at = f.span().start
-                        + 1
-                        + text
-                            .char_indices()
-                            .nth(e.column)
-                            .map_or(text.len(), |(i, _)| i);
-                    ctx.error(at..at, format!("{what}.filter: {}", e.message));
-                    None
-                }
-            }
-        }
-    };
+    let filter = t
+        .get("filter")
+        .and_then(|f| filter(ctx, &format!("{what}.filter"), f));
     let on_delete = match t.get("on_delete") {
         Some(d) => crate::on_delete::parse(ctx, &format!("{what}.on_delete"), d),
         None => Some(OnDelete::Delete),
@@ -495,6 +479,28 @@ fn direction(ctx: &mut Ctx<'_>, what: &str, t: &DeTable<'_>) -> Option<Direction
                 d.span(),
                 format!("{what}.direction: \"{other}\" is not one of pull, push, both, read_only"),
             );
+            None
+        }
+    }
+}
+
+/// A filter expression, its syntax error located at the column it names.
+pub(crate) fn filter(
+    ctx: &mut Ctx<'_>,
+    what: &str,
+    f: &Val<'_>,
+) -> Option<einklang_core::filter::Filter> {
+    let text = ctx.text(f, what)?;
+    match einklang_core::filter::parse(&text) {
+        Ok(filter) => Some(filter),
+        Err(e) => {
+            let at = f.span().start
+                + 1
+                + text
+                    .char_indices()
+                    .nth(e.column)
+                    .map_or(text.len(), |(i, _)| i);
+            ctx.error(at..at, format!("{what}: {}", e.message));
             None
         }
     }

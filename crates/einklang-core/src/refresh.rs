@@ -21,6 +21,9 @@ use crate::record::Fields;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
+pub mod checks;
+pub use checks::CountCheck;
+
 /// What a staged snapshot may become.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Verdict {

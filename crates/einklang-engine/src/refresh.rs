@@ -121,9 +121,38 @@ fn refresh(env: &mut RunEnv<'_>, mut opens: Vec<Open<'_>>) -> Result<Vec<StepRep
     for (open, n) in opens.iter().zip(staged) {
         let entity = &open.side.schema.name;
         let last = last_applied(env, entity)?;
-        verdicts.push((precheck(entity, n, last, env.job.max_drop), n));
+        let verdict = match precheck(entity, n, last, env.job.max_drop) {
+            Verdict::Apply => checked(env, open, last)?,
+            other => other,
+        };
+        verdicts.push((verdict, n));
     }
     decided(env, opens, (verdicts, mark), env.run)
+}
+
+/// The job's count checks of `open`'s entity against its counts in the
+/// `last` applied refresh: the first that holds the snapshot, else apply.
+fn checked(
+    env: &mut RunEnv<'_>,
+    open: &Open<'_>,
+    last: Option<(i64, u64)>,
+) -> Result<Verdict, EngineError> {
+    let entity = &open.side.schema.name;
+    let before = match last {
+        Some((run, _)) => env.store.run(&env.config.tenant, run)?,
+        None => None,
+    };
+    for check in env.job.checks.iter().filter(|c| &c.entity == entity) {
+        let label = check.label();
+        let n = open.report.counters.get(&label).copied().unwrap_or(0);
+        let then = before
+            .as_ref()
+            .map(|r| (r.id, r.counters.get(&label).copied().unwrap_or(0)));
+        if let Some(why) = check.hold(n, then) {
+            return Ok(Verdict::Hold(why));
+        }
+    }
+    Ok(Verdict::Apply)
 }
 
 /// The verdicts on what held run `held` staged: a person approved its drop.

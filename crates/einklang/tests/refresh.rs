@@ -550,3 +550,54 @@ fn a_step_that_needs_the_previous_one_is_skipped_when_that_one_did_not_succeed()
         self::text(&out)
     );
 }
+
+/// A count check holds a snapshot whose total looks fine but whose
+/// confirmed bookings fell by more than the check allows (an API that
+/// lost one status); approving applies it.
+#[test]
+fn a_count_check_holds_a_snapshot_that_lost_one_status() {
+    let h = hub();
+    let leads = |confirmed: u32| {
+        let lines: Vec<String> = (1..=10)
+            .map(|i| {
+                let status = if i <= confirmed { "confirmed" } else { "lost" };
+                format!(r#"{{"id":"{i}","name":"Lead {i}","price":{i},"status":"{status}"}}"#)
+            })
+            .collect();
+        std::fs::write(&h.leads, lines.join("\n") + "\n").unwrap();
+    };
+    let config = std::fs::read_to_string(&h.config).unwrap().replace(
+        "[jobs.bookings]\nrefresh = \"leads\"",
+        "[jobs.bookings]\nrefresh = \"leads\"\nchecks = [{ entity = \"booking\", filter = \"status = 'confirmed'\", max_drop = \"50%\" }, { entity = \"booking\", min = 5 }]",
+    );
+    std::fs::write(&h.config, config).unwrap();
+    leads(6);
+    let (s, run) = applied(&h);
+    assert_eq!(counter(&run, "check booking where status = 'confirmed'"), 6);
+    drop(s);
+    // as many leads, but only 2 confirmed: 67 % fewer than 6
+    leads(2);
+    let out = einklang(&h.config, &["sync", "bookings", "--json"]);
+    assert_eq!(out.status.code(), Some(4), "held: {}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let note = report["steps"][0]["notes"][0].as_str().unwrap();
+    assert!(
+        note.contains("check booking where status = 'confirmed': 2 records against 6"),
+        "{note}"
+    );
+    let mut s = store(&h);
+    let confirmed = |s: &mut dyn HubStore| {
+        let records = s.live_records("default", "booking", 0, 100).unwrap();
+        records
+            .iter()
+            .filter(|(_, v)| v["status"] == "confirmed")
+            .count()
+    };
+    assert_eq!(confirmed(s.as_mut()), 6, "nothing applied");
+    drop(s);
+    let held = report["run_id"].as_i64().unwrap().to_string();
+    let out = einklang(&h.config, &["approve", &held]);
+    assert!(out.status.success(), "{}", text(&out));
+    let mut s = store(&h);
+    assert_eq!(confirmed(s.as_mut()), 2, "approved: applied");
+}

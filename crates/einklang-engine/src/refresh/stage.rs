@@ -9,7 +9,7 @@ use crate::pull::prepare::Preparer;
 use crate::step::Open;
 use einklang_connectors::ReadItem;
 use einklang_core::EntitySchema;
-use einklang_store::StagedRecord;
+use einklang_store::{Counters, StagedRecord};
 
 /// Read the connector once; map, normalise and stage every record by each
 /// entity's mapping; quarantine the bad ones. Returns how many distinct
@@ -20,6 +20,8 @@ pub(super) fn stage(env: &mut RunEnv<'_>, opens: &mut [Open<'_>]) -> Result<Vec<
     // records whose id could not be read, per entity: absent records are
     // then kept (one of them may be such a record)
     let mut unidentified = vec![0; opens.len()];
+    // each entity's counts of the job's checks
+    let mut checked = vec![Counters::new(); opens.len()];
     {
         let mut sides = Vec::new();
         let mut connectors = Vec::new();
@@ -54,7 +56,8 @@ pub(super) fn stage(env: &mut RunEnv<'_>, opens: &mut [Open<'_>]) -> Result<Vec<
                         .cloned()
                         .collect(),
                 };
-                unidentified[i] += stage_chunk(env, side.schema, preparer, items)?;
+                let what = (side.schema, &mut checked[i]);
+                unidentified[i] += stage_chunk(env, what, preparer, items)?;
                 if i > 0 {
                     unidentified[i] += rejects; // the source's, seen by the first only
                 }
@@ -81,7 +84,11 @@ pub(super) fn stage(env: &mut RunEnv<'_>, opens: &mut [Open<'_>]) -> Result<Vec<
         .map(|r| r.target)
         .collect();
     let mut staged = Vec::new();
-    for ((open, c), unidentified) in opens.iter_mut().zip(counters).zip(unidentified) {
+    let per_entity = counters.into_iter().zip(checked);
+    for ((open, (c, checked)), unidentified) in opens.iter_mut().zip(per_entity).zip(unidentified) {
+        for (k, v) in checked {
+            bump(&mut open.report, &k, v);
+        }
         for (k, v) in c {
             bump(&mut open.report, &k, v);
         }
@@ -109,12 +116,19 @@ pub(super) fn stage(env: &mut RunEnv<'_>, opens: &mut [Open<'_>]) -> Result<Vec<
 /// many were quarantined without a readable id.
 fn stage_chunk(
     env: &mut RunEnv<'_>,
-    schema: &EntitySchema,
+    (schema, checked): (&EntitySchema, &mut Counters),
     preparer: &mut Preparer<'_>,
     items: Vec<ReadItem>,
 ) -> Result<u64, String> {
     let (tenant, run) = (env.config.tenant.clone(), env.run);
     let prepared = preparer.prepare_all(items);
+    // the job's count checks of this entity
+    for check in env.job.checks.iter().filter(|c| c.entity == schema.name) {
+        let n = (prepared.incoming.iter())
+            .filter(|i| check.counts(&i.values))
+            .count();
+        *checked.entry(check.label()).or_default() += n as u64;
+    }
     // quarantined without an id (a record filtered out is simply not in the snapshot)
     let unidentified = (prepared.rejects.iter())
         .filter(|q| q.external_id.is_none())
