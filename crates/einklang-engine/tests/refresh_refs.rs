@@ -24,6 +24,7 @@ status_id = "number"
 
 [entities.contact]
 name = "text"
+note = "text"
 
 [entities.vehicle]
 label = "text"
@@ -55,7 +56,7 @@ fields = { name = "name", status_id = "status_id" }
 [map.kommo.contact]
 id = "contact.id"
 filter = "contact.name is not empty"
-fields = { name = "contact.name" }
+fields = { name = "contact.name", note = "contact.note" }
 
 [map.kommo.vehicle]
 id = "vehicle.enum_id"
@@ -287,6 +288,24 @@ fn scenario(config: &Config, store: &mut dyn HubStore, dir: &Path) {
     let after = run(store);
     assert_eq!(after.status, RunStatus::Succeeded, "{:?}", after.errors);
     check_hub(store, &source);
+    // both links of the merged record change in one refresh, different
+    // fields: the survivor takes both (the second update builds on the first)
+    for lead in source.iter_mut() {
+        match lead["contact"]["id"].as_str() {
+            Some("C1") => lead["contact"]["note"] = json!("VIP"),
+            Some("C2") => lead["contact"]["name"] = json!("Client Two"),
+            _ => {}
+        }
+    }
+    write(dir, &source);
+    let both = run(store);
+    assert_eq!(both.status, RunStatus::Succeeded, "{:?}", both.errors);
+    let survivor = store.record("default", "contact", c2).unwrap().unwrap();
+    let survivor = serde_json::to_value(&survivor.values).unwrap();
+    assert_eq!(
+        (&survivor["name"], &survivor["note"]),
+        (&json!("Client Two"), &json!("VIP"))
+    );
     let of_c1: Vec<_> = source
         .iter()
         .filter(|l| l["contact"]["id"] == "C1")

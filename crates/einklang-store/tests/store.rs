@@ -69,6 +69,30 @@ fn new_run(store: &mut dyn HubStore) -> RunId {
         .unwrap()
 }
 
+/// `load_records` answers in the order asked, an id named twice twice
+/// (two links of one connector can lead to one merged record).
+#[test]
+fn load_records_answers_each_id_asked_in_order() {
+    both(|s| {
+        let run = new_run(s);
+        let ids = s
+            .apply(
+                "t1",
+                run,
+                &[
+                    create("1", fields(json!({"name": "A"}))),
+                    create("2", fields(json!({"name": "B"}))),
+                ],
+            )
+            .unwrap();
+        let asked = [ids[1], ids[0], 999_999, ids[1]];
+        let states = s.load_records("t1", &asked).unwrap();
+        let got: Vec<Option<i64>> = states.iter().map(|s| s.as_ref().map(|s| s.id)).collect();
+        assert_eq!(got, [Some(ids[1]), Some(ids[0]), None, Some(ids[1])]);
+        assert_eq!(states[3].as_ref().unwrap().values["name"], json!("B"));
+    });
+}
+
 #[test]
 fn migrate_is_idempotent() {
     both(|s| {

@@ -20,7 +20,8 @@ use einklang_core::refresh::{apply, compare, Change as RecordChange};
 use einklang_core::refs::{ref_fields, resolve, wanted, RefField};
 use einklang_core::{content_hash, Fields};
 use einklang_store::{
-    Change, FieldChange, FieldChanges, LinkChange, LinkStatus, LinkWrite, StagedRecord, SyncBatch,
+    Change, FieldChange, FieldChanges, LinkChange, LinkStatus, LinkWrite, RecordState,
+    StagedRecord, SyncBatch,
 };
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -90,9 +91,11 @@ fn upsert(
         let ids: Vec<&str> = page.iter().map(|r| r.external_id.as_str()).collect();
         let links = env.store.find_links(&tenant, &connector, &entity, &ids)?;
         let linked: Vec<i64> = links.iter().flatten().map(|l| l.record_id).collect();
-        let states = env.store.load_records(&tenant, &linked)?;
-        let mut states = states.into_iter();
+        let states = states_of(env, &linked)?;
         let mut changes = Vec::new();
+        // a record updated earlier in this page (a merged record holds two
+        // links of the connector): the next update builds on that one
+        let mut touched: HashMap<i64, Fields> = HashMap::new();
         for ((staged, values), link) in page.into_iter().zip(resolved).zip(links) {
             seen.insert(staged.external_id.clone());
             let hash = content_hash(&values);
@@ -116,8 +119,8 @@ fn upsert(
                 });
                 continue;
             };
-            // one state per link found, in order (a missing record: None)
-            let Some(state) = states.next().flatten() else {
+            // a record gone meanwhile has no state
+            let Some(state) = states.get(&link.record_id) else {
                 continue;
             };
             if link.content_hash == hash {
@@ -129,10 +132,12 @@ fn upsert(
                 .find(|l| l.id == link.link_id)
                 .map(|l| l.base.clone())
                 .unwrap_or_default();
-            let Some((merged, fields)) = apply(&state.values, &base, &values) else {
+            let hub = touched.get(&state.id).unwrap_or(&state.values);
+            let Some((merged, fields)) = apply(hub, &base, &values) else {
                 bump(&mut open.report, "unchanged", 1);
                 continue;
             };
+            touched.insert(state.id, merged.clone());
             let at = (Some(state.id), staged.external_id.as_str());
             plan(env, (&label, "update"), at, &fields);
             bump(&mut open.report, "updated", 1);
@@ -237,6 +242,20 @@ fn resolved(
         .collect())
 }
 
+/// The records `ids` name, by id (each loaded once: two links of one
+/// connector may lead to one merged record).
+fn states_of(env: &mut RunEnv<'_>, ids: &[i64]) -> Result<HashMap<i64, RecordState>, EngineError> {
+    let mut unique = ids.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    let loaded = env.store.load_records(&env.config.tenant, &unique)?;
+    Ok(unique
+        .into_iter()
+        .zip(loaded)
+        .filter_map(|(id, s)| s.map(|s| (id, s)))
+        .collect())
+}
+
 /// How a plan names the side of a change: the connector, and in a
 /// refresh of several entities the entity too (`kommo/vehicle`).
 fn planned_as(connector: &str, entity: &str, several: bool) -> String {
@@ -307,10 +326,12 @@ fn delete_absent(
         })?;
     for chunk in gone.chunks(PAGE) {
         let ids: Vec<_> = chunk.iter().map(|l| l.record_id).collect();
-        let states = env.store.load_records(&tenant, &ids)?;
+        let states = states_of(env, &ids)?;
         let mut batch = SyncBatch::default();
-        for (lref, state) in chunk.iter().zip(states) {
-            let Some(state) = state else { continue };
+        for lref in chunk {
+            let Some(state) = states.get(&lref.record_id) else {
+                continue;
+            };
             let Some(link) = state.links.iter().find(|l| l.id == lref.link_id) else {
                 continue;
             };

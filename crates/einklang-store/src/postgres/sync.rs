@@ -60,7 +60,21 @@ pub(super) fn load_records(
             s.open_conflicts.push((r.get(1), r.get(2), r.get(3)));
         }
     }
-    Ok(ids.iter().map(|id| states.remove(id)).collect())
+    // the same order as `ids`, an id named twice answered twice
+    let mut left: HashMap<i64, usize> = HashMap::new();
+    for id in ids {
+        *left.entry(*id).or_default() += 1;
+    }
+    Ok(ids
+        .iter()
+        .map(|id| match left.get_mut(id) {
+            Some(n) if *n > 1 => {
+                *n -= 1;
+                states.get(id).cloned()
+            }
+            _ => states.remove(id),
+        })
+        .collect())
 }
 
 fn link_ref(r: &Row) -> Result<LinkRef> {
