@@ -363,13 +363,7 @@ pub(crate) fn raw_field(ctx: &mut Ctx<'_>, v: &Val<'_>, what: &str) -> Option<St
     let text = ctx.text(v, what)?;
     if text.contains('[') || text.starts_with('/') {
         if let Err(e) = einklang_core::Path::parse(&text) {
-            let at = v.span().start
-                + 1
-                + text
-                    .char_indices()
-                    .nth(e.column)
-                    .map_or(text.len(), |(i, _)| i);
-            ctx.error(at..at, format!("{what}: {}", e.message));
+            located(ctx, (v, &text, e.column), format!("{what}: {}", e.message));
             return None;
         }
     }
@@ -494,14 +488,19 @@ pub(crate) fn filter(
     match einklang_core::filter::parse(&text) {
         Ok(filter) => Some(filter),
         Err(e) => {
-            let at = f.span().start
-                + 1
-                + text
-                    .char_indices()
-                    .nth(e.column)
-                    .map_or(text.len(), |(i, _)| i);
-            ctx.error(at..at, format!("{what}: {}", e.message));
+            located(ctx, (f, &text, e.column), format!("{what}: {}", e.message));
             None
         }
     }
+}
+
+/// Report `message` at character `column` of `text`, the quoted string `v`.
+fn located(ctx: &mut Ctx<'_>, (v, text, column): (&Val<'_>, &str, usize), message: String) {
+    let at = v.span().start
+        + 1
+        + text
+            .char_indices()
+            .nth(column)
+            .map_or(text.len(), |(i, _)| i);
+    ctx.error(at..at, message);
 }

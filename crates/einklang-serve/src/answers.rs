@@ -143,6 +143,18 @@ impl Queued {
             location: format!("/api/runs/{id}"),
         }
     }
+
+    /// `202 Accepted` for queued run `id`, its `Location` to poll.
+    pub fn accepted(id: i64) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        let answer = Queued::run(id);
+        (
+            axum::http::StatusCode::ACCEPTED,
+            [(axum::http::header::LOCATION, answer.location.clone())],
+            axum::Json(answer),
+        )
+            .into_response()
+    }
 }
 
 /// `GET /api/records/{entity}/{id}`.

@@ -265,13 +265,7 @@ async fn trigger(
         .ok_or_else(|| ApiError::Internal("the queue refused a run without a key".into()))?;
     s.kick.kick();
     tracing::info!(job = %job, run = id, by = %caller.0.name, "run queued through the API");
-    let answer = Queued::run(id);
-    Ok((
-        StatusCode::ACCEPTED,
-        [(header::LOCATION, answer.location.clone())],
-        Json(answer),
-    )
-        .into_response())
+    Ok(Queued::accepted(id))
 }
 
 #[derive(Deserialize)]

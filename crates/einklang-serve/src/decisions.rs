@@ -228,7 +228,6 @@ pub(crate) async fn dedupe(
     caller: Caller,
     Path(entity): Path<String>,
 ) -> Result<axum::response::Response, ApiError> {
-    use axum::response::IntoResponse;
     caller.needs(Role::Operator)?;
     let config = s.config_of(caller.tenant())?;
     if !config.matching.contains_key(&entity) {
@@ -255,11 +254,5 @@ pub(crate) async fn dedupe(
         .await?
         .ok_or_else(|| ApiError::Internal("the queue refused a run without a key".into()))?;
     s.kick.kick();
-    let answer = Queued::run(id);
-    Ok((
-        axum::http::StatusCode::ACCEPTED,
-        [(axum::http::header::LOCATION, answer.location.clone())],
-        Json(answer),
-    )
-        .into_response())
+    Ok(Queued::accepted(id))
 }

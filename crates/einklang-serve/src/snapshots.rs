@@ -18,8 +18,7 @@ use crate::answers::{ChangeRow, Changes, Queued, StagedRun, Staging, StagingOf};
 use crate::auth::Caller;
 use crate::{ApiError, Shared};
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use einklang_engine::Unapprovable;
@@ -138,13 +137,7 @@ pub(crate) async fn approve(
         .await?;
     s.kick.kick();
     tracing::info!(run = queued, approves = id, by = %caller.0.name, "approval queued through the API");
-    let answer = Queued::run(queued);
-    Ok((
-        StatusCode::ACCEPTED,
-        [(header::LOCATION, answer.location.clone())],
-        Json(answer),
-    )
-        .into_response())
+    Ok(Queued::accepted(queued))
 }
 
 #[derive(Deserialize)]

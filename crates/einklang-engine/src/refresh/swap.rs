@@ -335,7 +335,7 @@ fn delete_absent(
             let Some(link) = state.links.iter().find(|l| l.id == lref.link_id) else {
                 continue;
             };
-            let decision = plan_gone(&open.side, &state, link, false);
+            let decision = plan_gone(&open.side, state, link, false);
             batch.links.push(LinkChange::State {
                 link_id: link.id,
                 status: LinkStatus::DeletedRemote,
@@ -348,7 +348,7 @@ fn delete_absent(
                 let at = (Some(state.id), link.external_id.as_str());
                 plan(env, (&label, "delete"), at, &fields);
                 bump(&mut open.report, "deleted", 1);
-                batch.records.push(tombstone(&state, &connector));
+                batch.records.push(tombstone(state, &connector));
                 batch.dirty.push((state.id, Some(link.id)));
             }
         }
