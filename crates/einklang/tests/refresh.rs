@@ -303,7 +303,8 @@ fn the_employes_example_snapshots_and_lists_a_raise_and_a_new_hire() {
         &format!("base_url = \"{}\"", e.base_url()),
     );
     let config = dir.path().join("einklang.toml");
-    std::fs::write(&config, toml).unwrap();
+    std::fs::write(&config, &toml).unwrap();
+    std::fs::create_dir(dir.path().join("out")).unwrap();
     let run = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_einklang"))
             .arg("--config")
@@ -317,6 +318,12 @@ fn the_employes_example_snapshots_and_lists_a_raise_and_a_new_hire() {
     let out = run(&["sync", "employees"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("110"), "{}", text(&out));
+    // the job's other two steps: the office's sheet and the payroll export
+    let lines = |name: &str| {
+        let text = std::fs::read_to_string(dir.path().join("out").join(name)).unwrap();
+        text.lines().count()
+    };
+    assert_eq!((lines("employees.csv"), lines("payroll.jsonl")), (111, 110));
 
     e.amend(&ids[4], serde_json::json!({"salary": "4100.00"}));
     e.insert(serde_json::json!({"first_name": "Lotte", "surname": "Mulder", "email": "lotte@kinderopvang.example"}));
@@ -357,6 +364,20 @@ fn the_employes_example_snapshots_and_lists_a_raise_and_a_new_hire() {
     assert_eq!(raised.len(), 1, "{salary:?}");
     assert_eq!(raised[0]["new"], serde_json::json!(4100.0));
     assert!(jsonl(&["changes", "employee", "--since", "2099-01-01", "--jsonl"]).is_empty());
+
+    // the third step failing after the first two succeeded: partial
+    let broken = toml.replace("out/payroll.jsonl", "missing-dir/payroll.jsonl");
+    std::fs::write(&config, broken).unwrap();
+    e.amend(&ids[5], serde_json::json!({"salary": "3999.00"}));
+    let out = run(&["sync", "employees", "--json"]);
+    assert_eq!(out.status.code(), Some(3), "partial: {}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let steps = report["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 3);
+    assert!(steps[0]["error"].is_null() && steps[1]["error"].is_null(), "{steps:?}");
+    assert_eq!(steps[0]["counters"]["updated"], 1);
+    assert!(steps[2]["error"].as_str().unwrap().contains("missing-dir"));
+    std::fs::write(&config, &toml).unwrap();
 
     for id in &ids[..45] {
         e.remove(id);
