@@ -229,7 +229,7 @@ fn item(
 }
 
 /// The record's links whose remote record is gone, to be created again.
-fn gone_links(state: &RecordState, except: i64) -> Vec<LinkChange> {
+pub(crate) fn gone_links(state: &RecordState, except: i64) -> Vec<LinkChange> {
     state
         .links
         .iter()

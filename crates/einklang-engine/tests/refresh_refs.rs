@@ -241,6 +241,19 @@ fn scenario(config: &Config, store: &mut dyn HubStore, dir: &Path) {
     );
     assert_eq!(hub_id(store, "lead", gone_id), None);
     assert_eq!(c(&changed, "deleted"), 2, "its booking and its lead");
+    // the lead comes back (a status toggled back, an approved snapshot
+    // that was short): its lead and booking are live again
+    source.push(gone.clone());
+    write(dir, &source);
+    let back = run(store);
+    assert_eq!(back.status, RunStatus::Succeeded, "{:?}", back.errors);
+    assert_eq!(c(&back, "restored"), 2, "its booking and its lead");
+    check_hub(store, &source);
+    assert!(hub_id(store, "booking", gone_id).is_some());
+    source.pop();
+    write(dir, &source);
+    let again = run(store);
+    assert_eq!(c(&again, "deleted"), 2);
     assert_eq!(records(store, "vehicle").len(), 8);
 
     // contact C1 merged into C2: the bookings naming C1 still show their

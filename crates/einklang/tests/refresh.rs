@@ -374,7 +374,10 @@ fn the_employes_example_snapshots_and_lists_a_raise_and_a_new_hire() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let steps = report["steps"].as_array().unwrap();
     assert_eq!(steps.len(), 3);
-    assert!(steps[0]["error"].is_null() && steps[1]["error"].is_null(), "{steps:?}");
+    assert!(
+        steps[0]["error"].is_null() && steps[1]["error"].is_null(),
+        "{steps:?}"
+    );
     assert_eq!(steps[0]["counters"]["updated"], 1);
     assert!(steps[2]["error"].as_str().unwrap().contains("missing-dir"));
     std::fs::write(&config, &toml).unwrap();

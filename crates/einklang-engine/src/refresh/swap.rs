@@ -96,6 +96,8 @@ fn upsert(
         // a record updated earlier in this page (a merged record holds two
         // links of the connector): the next update builds on that one
         let mut touched: HashMap<i64, Fields> = HashMap::new();
+        // records deleted (as absent, or elsewhere) that the snapshot has again
+        let mut revived = SyncBatch::default();
         for ((staged, values), link) in page.into_iter().zip(resolved).zip(links) {
             seen.insert(staged.external_id.clone());
             let hash = content_hash(&values);
@@ -123,7 +125,18 @@ fn upsert(
             let Some(state) = states.get(&link.record_id) else {
                 continue;
             };
-            if link.content_hash == hash {
+            // back in the source after it dropped it, or changed there since
+            // the hub deleted it (the source's change beats the delete; an
+            // unchanged record deleted in the hub stays deleted)
+            let revive = link.status == LinkStatus::DeletedRemote
+                || (state.deleted && link.content_hash != hash);
+            if revive {
+                revive_into(&mut revived, (state, link.link_id), &connector);
+                let at = (Some(state.id), staged.external_id.as_str());
+                plan(env, (&label, "restore"), at, &[]);
+                bump(&mut open.report, "restored", 1);
+            }
+            if link.content_hash == hash && !revive {
                 bump(&mut open.report, "unchanged", 1);
                 continue;
             }
@@ -134,7 +147,9 @@ fn upsert(
                 .unwrap_or_default();
             let hub = touched.get(&state.id).unwrap_or(&state.values);
             let Some((merged, fields)) = apply(hub, &base, &values) else {
-                bump(&mut open.report, "unchanged", 1);
+                if !revive {
+                    bump(&mut open.report, "unchanged", 1);
+                }
                 continue;
             };
             touched.insert(state.id, merged.clone());
@@ -152,6 +167,9 @@ fn upsert(
         if !changes.is_empty() {
             env.store.apply(&tenant, run, &changes)?;
             env.crash.check(CrashPoint::InSwap)?;
+        }
+        if !revived.records.is_empty() {
+            env.store.apply_sync(&tenant, run, &revived)?;
         }
         // inside the swap's transaction: the keeper's connection waits
         env.holding.renew(env.store);
@@ -240,6 +258,28 @@ fn resolved(
         .iter()
         .map(|r| resolve(&r.values, refs, lookup))
         .collect())
+}
+
+/// Bring back a deleted record the snapshot has again through `link`:
+/// the record un-deleted, the link clean, the record's other links whose
+/// remote record went with it created there again.
+fn revive_into(batch: &mut SyncBatch, (state, link): (&RecordState, i64), connector: &str) {
+    batch.records.push(einklang_store::RecordWrite {
+        record_id: state.id,
+        values: None,
+        deleted: Some(false),
+        origin: connector.to_string(),
+        history: FieldChanges::new(),
+    });
+    batch.links.push(LinkChange::State {
+        link_id: link,
+        status: LinkStatus::Clean,
+        attempts: 0,
+        next_attempt_at: None,
+        last_error: None,
+    });
+    batch.links.extend(crate::inbound::gone_links(state, link));
+    batch.dirty.push((state.id, Some(link)));
 }
 
 /// The records `ids` name, by id (each loaded once: two links of one
