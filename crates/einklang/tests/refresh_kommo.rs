@@ -585,3 +585,90 @@ fn a_kill_leaves_the_hub_before_or_after(o: &mut Office) {
     }
     check_hub(o);
 }
+
+/// A pull whose listing breaks off on its second page (after the
+/// connector's retries) applies the first page and fails the step; a full
+/// read that breaks off decides no deletes; the next pulls read on.
+#[test]
+fn a_pull_whose_listing_breaks_off_applies_what_came_before_and_deletes_nothing() {
+    let emu = Emulator::start(Options {
+        api_key: Some("demo-key".into()),
+        ..Options::default()
+    });
+    let enums: Vec<Value> = (1..=VEHICLES)
+        .map(|v| json!({"id": 3000 + v, "value": format!("Car {v}")}))
+        .collect();
+    emu.leads()
+        .define_field(json!({"id": VEHICLE, "name": "Vehicle", "type": "select", "enums": enums}));
+    for i in 1..=600 {
+        let mut l = lead(i);
+        l["status_id"] = json!(STATUS_CONFIRMED);
+        l["created_at"] = json!(1_735_689_600 + i * 9_000);
+        emu.leads().insert(l);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let example =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/kommo-leads/einklang.toml");
+    let toml = std::fs::read_to_string(example)
+        .unwrap()
+        .replace("http://127.0.0.1:8099", &emu.url)
+        .replace("rate_limit = 7", "rate_limit = 1000");
+    let config = dir.path().join("einklang.toml");
+    std::fs::write(&config, toml).unwrap();
+    let sync = |full: bool| {
+        let mut args = vec!["sync", "kommo-bookings", "--json"];
+        if full {
+            args.push("--full");
+        }
+        Command::new(env!("CARGO_BIN_EXE_einklang"))
+            .arg("--config")
+            .arg(&config)
+            .args(&args)
+            .env("KOMMO_API_KEY", "demo-key")
+            .env_remove("EINKLANG_CONFIG")
+            .output()
+            .unwrap()
+    };
+    let count = || {
+        let mut s = einklang_store::open(dir.path().join("einklang.db").to_str().unwrap()).unwrap();
+        s.count_records("default", "booking").unwrap()
+    };
+    // the change feed's first look (`updated_at` from now), the first
+    // page, then the second page fails with its retries
+    let mut queue = vec![Fault::Pass, Fault::Pass];
+    queue.extend(std::iter::repeat_n(Fault::Status(500), 3));
+    emu.fail_next(&queue);
+    let out = sync(false);
+    emu.clear_faults();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["status"], "failed", "{report:#}");
+    let error = report["steps"][0]["error"].as_str().unwrap();
+    assert!(
+        error.contains("broke off") && error.contains("500"),
+        "{error}"
+    );
+    assert_eq!(count(), 250, "the first page is applied");
+    let out = sync(false);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(count(), 600, "the next pull reads on");
+
+    // ten leads gone; a full read that breaks off on its second page
+    // deletes none of them (it did not see the whole listing)
+    let ids: Vec<u64> = (emu.leads().all().iter())
+        .map(|l| l["id"].as_u64().unwrap())
+        .collect();
+    for id in ids.iter().rev().take(10) {
+        emu.leads().delete(*id);
+    }
+    let mut queue = vec![Fault::Pass];
+    queue.extend(std::iter::repeat_n(Fault::Status(500), 3));
+    emu.fail_next(&queue);
+    let out = sync(true);
+    emu.clear_faults();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["status"], "failed", "{report:#}");
+    assert_eq!(count(), 600, "no delete decided on a broken read");
+    let out = sync(true);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(count(), 590, "a whole read decides them");
+}
