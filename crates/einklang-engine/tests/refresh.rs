@@ -37,14 +37,8 @@ fn leads(dir: &Path, n: u32, price: u32) {
 }
 
 fn setup(store_line: Option<&str>) -> (tempfile::TempDir, Config) {
-    let dir = tempfile::tempdir().unwrap();
-    let text = match store_line {
-        Some(url) => CONFIG.replace("store = \"hub.db\"", &format!("store = \"{url}\"")),
-        None => CONFIG.to_string(),
-    };
-    std::fs::write(dir.path().join("einklang.toml"), text).unwrap();
+    let (dir, config) = common::config_in_dir(CONFIG, store_line);
     leads(dir.path(), 5_000, 100);
-    let config = einklang_config::load(&dir.path().join("einklang.toml")).expect("config loads");
     (dir, config)
 }
 

@@ -94,14 +94,7 @@ fn write(dir: &Path, leads: &[Value]) {
 }
 
 fn setup(store_line: Option<&str>) -> (tempfile::TempDir, Config) {
-    let dir = tempfile::tempdir().unwrap();
-    let text = match store_line {
-        Some(url) => CONFIG.replace("store = \"hub.db\"", &format!("store = \"{url}\"")),
-        None => CONFIG.to_string(),
-    };
-    std::fs::write(dir.path().join("einklang.toml"), text).unwrap();
-    let config = einklang_config::load(&dir.path().join("einklang.toml")).expect("config loads");
-    (dir, config)
+    common::config_in_dir(CONFIG, store_line)
 }
 
 /// The hub id of the `entity` record linked to `kommo` id `id` (not
