@@ -176,64 +176,101 @@ pub(crate) async fn changes(
     let tenant = caller.tenant().to_string();
     let answer = s
         .with_store(move |st| {
-            let rows = match since {
-                Some(t) => history_rows(st, &tenant, &entity, t.with_timezone(&Utc)),
-                None => snapshot_rows(st, &tenant, &entity),
+            let mut tally = Tally::new(entity, q.field, limit);
+            let done = match since {
+                Some(t) => history_rows(st, &tenant, t.with_timezone(&Utc), &mut tally),
+                None => snapshot_rows(st, &tenant, &mut tally),
             };
-            let rows = rows.map_err(|e| ApiError::Internal(e.to_string()))?;
-            Ok::<_, ApiError>(counted(entity, rows, q.field.as_deref(), limit))
+            done.map_err(|e| ApiError::Internal(e.to_string()))?;
+            Ok::<_, ApiError>(tally.answer)
         })
         .await?;
     Ok(Json(answer))
+}
+
+/// The answer built as rows come: counts per change and field over every
+/// row (of `field`, when given), the first `limit` rows kept.
+struct Tally {
+    answer: Changes,
+    field: Option<String>,
+    limit: usize,
+}
+
+impl Tally {
+    fn new(entity: String, field: Option<String>, limit: usize) -> Tally {
+        let answer = Changes {
+            entity,
+            total: 0,
+            counts: Default::default(),
+            changes: Vec::new(),
+        };
+        Tally {
+            answer,
+            field,
+            limit,
+        }
+    }
+
+    fn add(&mut self, row: ChangeRow) {
+        if self.field.as_ref().is_some_and(|f| *f != row.field) {
+            return;
+        }
+        let key = match row.field.is_empty() {
+            true => row.change.to_string(),
+            false => format!("{} {}", row.change, row.field),
+        };
+        *self.answer.counts.entry(key).or_insert(0) += 1;
+        self.answer.total += 1;
+        if self.answer.changes.len() < self.limit {
+            self.answer.changes.push(row);
+        }
+    }
 }
 
 /// The changes between the entity's last two kept snapshots.
 fn snapshot_rows(
     st: &mut dyn einklang_store::HubStore,
     tenant: &str,
-    entity: &str,
-) -> Result<Vec<ChangeRow>, einklang_engine::EngineError> {
-    let kept = einklang_engine::kept_snapshots(st, tenant, entity, None)?;
+    tally: &mut Tally,
+) -> Result<(), einklang_engine::EngineError> {
+    let entity = tally.answer.entity.clone();
+    let kept = einklang_engine::kept_snapshots(st, tenant, &entity, None)?;
     let [newer, older, ..] = &kept[..] else {
-        return Ok(Vec::new());
+        return Ok(());
     };
-    let rows = einklang_engine::snapshots::diff(st, tenant, entity, (older.id, newer.id))?;
-    Ok(rows
-        .into_iter()
-        .map(|r| ChangeRow {
+    for r in einklang_engine::snapshots::diff(st, tenant, &entity, (older.id, newer.id))? {
+        tally.add(ChangeRow {
             change: r.change,
             field: r.field,
             old: r.old,
             new: r.new,
             external_id: Some(r.external_id),
             ..ChangeRow::default()
-        })
-        .collect())
+        });
+    }
+    Ok(())
 }
 
-/// Every change of the entity's records the history holds since `t`.
+/// Every change of the entity's records the history holds since `t`,
+/// page by page.
 fn history_rows(
     st: &mut dyn einklang_store::HubStore,
     tenant: &str,
-    entity: &str,
     t: DateTime<Utc>,
-) -> Result<Vec<ChangeRow>, einklang_engine::EngineError> {
-    let mut rows = Vec::new();
+    tally: &mut Tally,
+) -> Result<(), einklang_engine::EngineError> {
+    let entity = tally.answer.entity.clone();
     let mut after = 0;
     loop {
-        let page = st.changes_since(tenant, entity, t, after, 2_000)?;
+        let page = st.changes_since(tenant, &entity, t, after, 2_000)?;
         let Some(last) = page.last() else { break };
         after = last.history_id;
         for e in page {
             let at = e.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-            let change = match (e.initial, e.changes.values().all(|c| c.new.is_null())) {
-                (true, _) => "new",
-                (false, true) => "gone",
-                (false, false) => "changed",
-            };
+            let change = e.change();
             for (field, c) in e.changes {
                 let value = |v: serde_json::Value| (!v.is_null()).then_some(v);
-                rows.push(ChangeRow {
+                tally.add(ChangeRow {
                     change,
                     field,
                     old: value(c.old),
@@ -247,29 +284,5 @@ fn history_rows(
             }
         }
     }
-    Ok(rows)
-}
-
-/// The answer: counts per change and field over every row, the first
-/// `limit` rows of `field` (or all fields).
-fn counted(entity: String, rows: Vec<ChangeRow>, field: Option<&str>, limit: usize) -> Changes {
-    let rows: Vec<ChangeRow> = rows
-        .into_iter()
-        .filter(|r| field.is_none_or(|f| r.field == f))
-        .collect();
-    let mut counts = std::collections::BTreeMap::new();
-    for r in &rows {
-        let key = match r.field.is_empty() {
-            true => r.change.to_string(),
-            false => format!("{} {}", r.change, r.field),
-        };
-        *counts.entry(key).or_insert(0u64) += 1;
-    }
-    let total = rows.len() as u64;
-    Changes {
-        entity,
-        total,
-        counts,
-        changes: rows.into_iter().take(limit).collect(),
-    }
+    Ok(())
 }

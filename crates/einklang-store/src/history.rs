@@ -29,6 +29,18 @@ pub struct EntityChange {
     pub changes: FieldChanges,
 }
 
+impl EntityChange {
+    /// What the entry did to its record: `new` (its first entry), `gone`
+    /// (every field emptied: a delete), else `changed`.
+    pub fn change(&self) -> &'static str {
+        match (self.initial, self.changes.values().all(|c| c.new.is_null())) {
+            (true, _) => "new",
+            (false, true) => "gone",
+            (false, false) => "changed",
+        }
+    }
+}
+
 /// Reading history by entity and time.
 pub trait HistoryLog {
     /// Up to `limit` history entries of records of `entity` written at

@@ -48,16 +48,17 @@ pub(super) fn stage(env: &mut RunEnv<'_>, opens: &mut [Open<'_>]) -> Result<Vec<
                 .iter()
                 .filter(|r| matches!(r, ReadItem::Reject(_)))
                 .count() as u64;
-            for (i, (side, preparer)) in sides.iter().zip(&mut preparers).enumerate() {
+            // the first entity last: it takes the chunk itself, uncopied
+            for i in (0..sides.len()).rev() {
                 // a piece of input the connector could not parse: quarantined once
                 let items = match i {
-                    0 => read.clone(),
+                    0 => std::mem::take(&mut read),
                     _ => (read.iter().filter(|r| matches!(r, ReadItem::Record(_))))
                         .cloned()
                         .collect(),
                 };
-                let what = (side.schema, &mut checked[i]);
-                unidentified[i] += stage_chunk(env, what, preparer, items)?;
+                let what = (sides[i].schema, &mut checked[i]);
+                unidentified[i] += stage_chunk(env, what, &mut preparers[i], items)?;
                 if i > 0 {
                     unidentified[i] += rejects; // the source's, seen by the first only
                 }

@@ -42,7 +42,7 @@ pub fn run(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     let config = super::load_config(path)?;
     let mut store = super::open_store(&config)?;
     if let Some(run) = args.approve {
-        let held = super::staging::held_refresh(&config, store.as_mut(), run)?;
+        let held = einklang_engine::approvable(&config, store.as_mut(), run)?;
         if held.job != args.job {
             anyhow::bail!("run {run} is of job `{}`, not `{}`", held.job, args.job);
         }

@@ -108,7 +108,7 @@ fn json_count(c: &StagedCount) -> serde_json::Value {
 pub fn approve(path: &Path, args: &ApproveArgs) -> anyhow::Result<ExitCode> {
     let config = super::load_config(path)?;
     let mut store = super::open_store(&config)?;
-    let held = held_refresh(&config, store.as_mut(), args.run)?;
+    let held = einklang_engine::approvable(&config, store.as_mut(), args.run)?;
     let options = RunOptions {
         approve: Some(held.id),
         triggered_by: format!("{} (approves run {})", args.by, held.id),
@@ -123,14 +123,4 @@ pub fn approve(path: &Path, args: &ApproveArgs) -> anyhow::Result<ExitCode> {
     )?;
     super::sync::print_summary(&report);
     Ok(crate::exit::of_status(report.status))
-}
-
-/// Run `run` if it is a refresh held for review whose staging is still
-/// there (what `approve`, and `plan --approve`, work on).
-pub fn held_refresh(
-    config: &einklang_config::Config,
-    store: &mut dyn einklang_store::HubStore,
-    run: i64,
-) -> anyhow::Result<einklang_store::Run> {
-    Ok(einklang_engine::approvable(config, store, run)?)
 }

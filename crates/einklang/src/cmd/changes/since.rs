@@ -74,12 +74,7 @@ fn rows_of(e: EntityChange, field: Option<&str>) -> Vec<Row> {
         new,
     };
     let present = |v: &Value| (!v.is_null()).then(|| v.clone());
-    let gone = !e.initial && e.changes.values().all(|c| c.new.is_null());
-    let change = match (e.initial, gone) {
-        (true, _) => "new",
-        (false, true) => "gone",
-        (false, false) => "changed",
-    };
+    let change = e.change();
     if change != "changed" && field.is_none() {
         // a record new or gone: one row with all its values
         let whole: serde_json::Map<String, Value> = (e.changes.iter())
