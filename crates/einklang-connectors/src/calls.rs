@@ -30,6 +30,13 @@ pub(crate) fn remote_call(
         Ok(s) => s.to_string().split(' ').next().unwrap_or("").to_string(),
         Err(_) => "error".to_string(),
     };
+    crate::health::record(
+        connector,
+        method,
+        path,
+        &code,
+        status.as_ref().err().copied(),
+    );
     metrics::counter!("einklang_remote_calls_total", "connector" => connector.to_string(), "method" => method.to_string(), "status" => code).increment(1);
     metrics::histogram!("einklang_remote_call_seconds", "connector" => connector.to_string())
         .record(elapsed.as_secs_f64());

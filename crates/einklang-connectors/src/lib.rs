@@ -19,6 +19,7 @@ mod calls;
 pub mod carddav;
 mod dav;
 pub mod file;
+pub mod health;
 pub mod http;
 pub mod limit;
 pub mod memory;

@@ -413,3 +413,87 @@ pub struct Changes {
     /// The changes, the first `limit`.
     pub changes: Vec<ChangeRow>,
 }
+
+/// One failed remote call.
+#[derive(Serialize, ToSchema, Clone, Debug)]
+pub struct CallFailure {
+    /// When it ended.
+    pub at: DateTime<Utc>,
+    /// HTTP method.
+    pub method: String,
+    /// The path called.
+    pub path: String,
+    /// The status answered, or the error when there was no answer.
+    pub error: String,
+}
+
+/// A connector's health.
+#[derive(Serialize, ToSchema, Clone, Debug)]
+pub struct ConnectorHealth {
+    /// Its name.
+    pub name: String,
+    /// Its kind (`http`, `carddav`, …).
+    pub kind: String,
+    /// Its links by status (`clean`, `failed`, …).
+    pub links: std::collections::BTreeMap<String, u64>,
+    /// When a run of a job using it last succeeded (of the last 500 runs).
+    pub last_good_run: Option<DateTime<Utc>>,
+    /// Remote calls this process made since it started.
+    pub calls: u64,
+    /// When one last answered with success.
+    pub last_success: Option<DateTime<Utc>>,
+    /// Calls that failed.
+    pub failures: u64,
+    /// Answers asking to slow down (429, 503).
+    pub throttled: u64,
+    /// The last few failures, newest first.
+    pub recent_failures: Vec<CallFailure>,
+}
+
+/// `GET /api/connectors`.
+#[derive(Serialize, ToSchema)]
+pub struct ConnectorsHealth {
+    /// Each connector of the tenant.
+    pub connectors: Vec<ConnectorHealth>,
+}
+
+/// One field of a review pair, as the configured model weighs it.
+#[derive(Serialize, ToSchema)]
+pub struct PairField {
+    /// The field compared.
+    pub field: String,
+    /// Record a's value.
+    #[schema(value_type = Object)]
+    pub a: serde_json::Value,
+    /// Record b's value.
+    #[schema(value_type = Object)]
+    pub b: serde_json::Value,
+    /// How they agree (`exact`, `fuzzy`, `different`, `missing`, …).
+    #[schema(value_type = String)]
+    pub level: einklang_core::identity::compare::Level,
+    /// Its weight (log2 odds) in the configured model.
+    pub weight: f64,
+    /// Whether it counts (the strongest of a group counts alone).
+    pub counted: bool,
+}
+
+/// `GET /api/reviews/{id}`: a review pair with both records and the
+/// field-by-field explanation.
+#[derive(Serialize, ToSchema)]
+pub struct ReviewPair {
+    /// The pair as queued (its `probability` is the pass's score).
+    pub review: ReviewRow,
+    /// Record a now.
+    pub a: HubRecord,
+    /// Record b now.
+    pub b: HubRecord,
+    /// Each compared field, weighed by the configured model (without the
+    /// pass's term-frequency adjustment: `einklang explain` shows that).
+    pub fields: Vec<PairField>,
+    /// The configured model's probability for the pair as it is now.
+    pub configured_probability: f64,
+    /// The entity's `auto_merge` threshold.
+    pub auto_merge: f64,
+    /// The entity's `review` threshold.
+    pub review_threshold: f64,
+}

@@ -8,8 +8,9 @@
 //! | `GET /readyz` | – | the store answers (503 otherwise) |
 //! | `GET /metrics` | viewer | Prometheus text ([`crate::metrics`]) |
 //! | `GET /api/jobs` | viewer | each job: schedule, zone, next tick, last run |
+//! | `GET /api/connectors` | viewer | each connector's health ([`crate::connectors`]) |
 //! | `POST /api/jobs/{job}/runs` | operator | queue a run: 202, `{"run_id", "status": "queued"}`, `Location: /api/runs/{id}` |
-//! | `GET /api/runs?job=&status=&limit=` | viewer | recent runs, newest first |
+//! | `GET /api/runs?job=&status=&before=&limit=` | viewer | recent runs, newest first |
 //! | `GET /api/runs/{id}` | viewer | one run: status, counters, errors, live `progress` |
 //! | `GET /api/runs/{id}/events` | viewer | the same as Server-Sent Events until it ends ([`crate::events`]) |
 //! | `/api/records…`, `/api/mappings…`, `/api/quarantine`, `/lookup/phone` | viewer / operator | [`crate::records`] |
@@ -69,6 +70,7 @@ fn routes() -> (Router<Arc<Shared>>, utoipa::openapi::OpenApi) {
         .routes(routes!(readyz))
         .routes(routes!(crate::metrics::metrics))
         .routes(routes!(jobs))
+        .routes(routes!(crate::connectors::connectors))
         .routes(routes!(trigger))
         .routes(routes!(runs))
         .routes(routes!(run))
@@ -88,12 +90,14 @@ fn routes() -> (Router<Arc<Shared>>, utoipa::openapi::OpenApi) {
         .routes(routes!(crate::decisions::conflicts))
         .routes(routes!(crate::decisions::resolve))
         .routes(routes!(crate::decisions::reviews))
+        .routes(routes!(crate::decisions::review))
         .routes(routes!(crate::decisions::decide))
         .routes(routes!(crate::decisions::dedupe))
         .routes(routes!(crate::snapshots::staging))
         .routes(routes!(crate::snapshots::staging_of))
         .routes(routes!(crate::snapshots::approve))
         .routes(routes!(crate::snapshots::changes))
+        .routes(routes!(crate::snapshots::changes_csv))
         .routes(routes!(crate::webhooks::receive))
         .routes(routes!(crate::webhooks::receive_for))
         .split_for_parts()
@@ -119,6 +123,7 @@ pub fn app(state: Arc<Shared>) -> Router {
             "/openapi.json",
             get(move || async move { Json(doc.as_ref().clone()) }),
         )
+        .merge(crate::dashboard::routes())
         .with_state(state);
     match cors(&origins) {
         Some(layer) => router.layer(layer),
@@ -189,7 +194,10 @@ async fn readyz(State(s): State<Arc<Shared>>) -> Response {
 }
 
 #[utoipa::path(get, path = "/api/jobs", tag = "jobs", security(("token" = [])), responses((status = 200, body = crate::answers::Jobs, description = "each job: schedule, tz, next_run_at, last_run"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low"), (status = 404, body = crate::answers::ErrorAnswer, description = "another tenant's token")))]
-async fn jobs(State(s): State<Arc<Shared>>, caller: Caller) -> Result<Json<Jobs>, ApiError> {
+pub(crate) async fn jobs(
+    State(s): State<Arc<Shared>>,
+    caller: Caller,
+) -> Result<Json<Jobs>, ApiError> {
     caller.needs(Role::Viewer)?;
     let config = s.config_of(caller.tenant())?;
     let tenant = caller.tenant().to_string();
@@ -269,14 +277,16 @@ async fn trigger(
 }
 
 #[derive(Deserialize)]
-struct RunFilter {
-    job: Option<String>,
-    status: Option<String>,
-    limit: Option<usize>,
+pub(crate) struct RunFilter {
+    pub(crate) job: Option<String>,
+    pub(crate) status: Option<String>,
+    pub(crate) limit: Option<usize>,
+    /// Only runs older than this id (the next page).
+    pub(crate) before: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/api/runs", tag = "runs", security(("token" = [])), params(("job" = Option<String>, Query, description = "only this job"), ("status" = Option<String>, Query, description = "queued, running, succeeded, partial, failed, needs_review, abandoned"), ("limit" = Option<usize>, Query, description = "1–1000, default 50")), responses((status = 200, body = crate::answers::Runs, description = "runs, newest first"), (status = 400, body = crate::answers::ErrorAnswer, description = "unknown status"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low")))]
-async fn runs(
+#[utoipa::path(get, path = "/api/runs", tag = "runs", security(("token" = [])), params(("job" = Option<String>, Query, description = "only this job"), ("status" = Option<String>, Query, description = "queued, running, succeeded, partial, failed, needs_review, abandoned"), ("limit" = Option<usize>, Query, description = "1–1000, default 50"), ("before" = Option<i64>, Query, description = "only runs with a smaller id: the next page after the last run shown (of the latest 5,000)")), responses((status = 200, body = crate::answers::Runs, description = "runs, newest first"), (status = 400, body = crate::answers::ErrorAnswer, description = "unknown status"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low")))]
+pub(crate) async fn runs(
     State(s): State<Arc<Shared>>,
     caller: Caller,
     Query(f): Query<RunFilter>,
@@ -291,7 +301,7 @@ async fn runs(
     let limit = f.limit.unwrap_or(50).clamp(1, 1000);
     let tenant = caller.tenant().to_string();
     // filtered here: a filter that matches little reads up to 5,000 runs
-    let scan = if f.job.is_some() || status.is_some() {
+    let scan = if f.job.is_some() || status.is_some() || f.before.is_some() {
         5000
     } else {
         limit
@@ -301,6 +311,7 @@ async fn runs(
         .iter()
         .filter(|r| f.job.as_ref().is_none_or(|j| &r.job == j))
         .filter(|r| status.is_none_or(|st| r.status == st))
+        .filter(|r| f.before.is_none_or(|b| r.id < b))
         .take(limit)
         .map(RunView::of)
         .collect();
@@ -308,7 +319,7 @@ async fn runs(
 }
 
 #[utoipa::path(get, path = "/api/runs/{id}", tag = "runs", security(("token" = [])), params(("id" = i64, Path, description = "run id")), responses((status = 200, body = crate::answers::RunView, description = "the run: status, counters, errors, times, and once it ended each step's result"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low"), (status = 404, body = crate::answers::ErrorAnswer, description = "no such run of the token's tenant")))]
-async fn run(
+pub(crate) async fn run(
     State(s): State<Arc<Shared>>,
     caller: Caller,
     Path(id): Path<i64>,

@@ -1,6 +1,8 @@
 //! API tokens: made here (`ek_` and 32 random bytes from the operating
 //! system, hex), kept as their SHA-256 hash ([`einklang_store::ApiTokens`]),
-//! checked on every request from `Authorization: Bearer <token>`.
+//! checked on every request from `Authorization: Bearer <token>` — or,
+//! for the dashboard's pages and script, from a signed-in session's
+//! cookie ([`crate::dashboard::session`], CSRF-checked).
 //!
 //! No token, an unknown or revoked one → 401; a role below the route's →
 //! 403; an object of another tenant is never found (404), since every
@@ -15,9 +17,14 @@ use std::sync::Arc;
 
 /// A new token's text (shown once).
 pub fn new_token() -> String {
+    format!("ek_{}", random_hex())
+}
+
+/// 32 random bytes from the operating system, hex.
+pub fn random_hex() -> String {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).expect("the operating system's random source");
-    format!("ek_{}", hex(&bytes))
+    hex(&bytes)
 }
 
 /// The hash a token is kept as.
@@ -69,18 +76,51 @@ impl FromRequestParts<Arc<Shared>> for Caller {
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let Some(token) = header.strip_prefix("Bearer ").map(str::trim) else {
-            return Err(ApiError::Unauthorized(
-                "no `Authorization: Bearer <token>` header".into(),
-            ));
+            .and_then(|v| v.to_str().ok());
+        let hashed = match header {
+            Some(header) => {
+                let Some(token) = header.strip_prefix("Bearer ").map(str::trim) else {
+                    return Err(ApiError::Unauthorized(
+                        "no `Authorization: Bearer <token>` header".into(),
+                    ));
+                };
+                hash(token)
+            }
+            None => session_token(parts, state)?,
         };
-        let hashed = hash(token);
         let row = state.with_store(move |s| s.token_by_hash(&hashed)).await?;
         match row {
             Some(row) => Ok(Caller(row)),
             None => Err(ApiError::Unauthorized("unknown or revoked token".into())),
         }
     }
+}
+
+/// The token hash of the dashboard session the request's cookie names
+/// ([`crate::dashboard::session`]); a request that changes something
+/// must carry the session's CSRF token in `X-CSRF-Token`.
+fn session_token(parts: &Parts, state: &Shared) -> Result<String, ApiError> {
+    use crate::dashboard::session::{cookie, same_secret, COOKIE};
+    let session = cookie(&parts.headers, COOKIE)
+        .and_then(|id| state.sessions.get(id))
+        .ok_or_else(|| {
+            ApiError::Unauthorized(
+                "no `Authorization: Bearer <token>` header (nor a dashboard session)".into(),
+            )
+        })?;
+    let safe = matches!(
+        parts.method,
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
+    let csrf = parts
+        .headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !safe && !same_secret(csrf, &session.csrf) {
+        return Err(ApiError::Forbidden(
+            "a dashboard session's change needs its CSRF token in `X-CSRF-Token`".into(),
+        ));
+    }
+    Ok(session.token_hash)
 }

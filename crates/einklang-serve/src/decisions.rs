@@ -8,6 +8,7 @@
 //! | `GET /api/conflicts?all=&limit=` | viewer |
 //! | `POST /api/conflicts/{id}/resolve` `{"take": "hub" \| CONNECTOR}` or `{"value": …}` | operator |
 //! | `GET /api/reviews?all=&limit=` | viewer |
+//! | `GET /api/reviews/{id}` | viewer: the pair, both records, each field's weight |
 //! | `POST /api/reviews/{id}/accept`, `…/reject` | operator |
 //! | `POST /api/dedupe/{entity}` | operator |
 //!
@@ -28,8 +29,8 @@ use std::sync::Arc;
 
 #[derive(Deserialize)]
 pub(crate) struct Listing {
-    all: Option<bool>,
-    limit: Option<usize>,
+    pub(crate) all: Option<bool>,
+    pub(crate) limit: Option<usize>,
 }
 
 impl Listing {
@@ -255,4 +256,55 @@ pub(crate) async fn dedupe(
         .ok_or_else(|| ApiError::Internal("the queue refused a run without a key".into()))?;
     s.kick.kick();
     Ok(Queued::accepted(id))
+}
+
+/// `GET /api/reviews/{id}`: the pair with both records as they are now
+/// and the configured model's field-by-field weights.
+#[utoipa::path(get, path = "/api/reviews/{id}", tag = "decisions", security(("token" = [])), params(("id" = i64, Path, description = "review pair id")), responses((status = 200, body = crate::answers::ReviewPair, description = "the pair, both records, each field's agreement and weight"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low"), (status = 404, body = crate::answers::ErrorAnswer, description = "no such pair, or one of its records is gone")))]
+pub(crate) async fn review(
+    State(s): State<Arc<Shared>>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<crate::answers::ReviewPair>, ApiError> {
+    caller.needs(Role::Viewer)?;
+    let config = s.config_of(caller.tenant())?;
+    let tenant = caller.tenant().to_string();
+    let found = s
+        .with_store(move |st| {
+            let Some(r) = st.review(&tenant, id)? else {
+                return Ok::<_, einklang_store::StoreError>(None);
+            };
+            let a = st.record(&tenant, &r.entity, r.a)?;
+            let b = st.record(&tenant, &r.entity, r.b)?;
+            Ok(a.zip(b).map(|(a, b)| (r, a, b)))
+        })
+        .await?;
+    let Some((review, a, b)) = found else {
+        return Err(ApiError::NotFound(format!("no review pair {id}")));
+    };
+    let m = config.matching.get(&review.entity).ok_or_else(|| {
+        ApiError::NotFound(format!("{} has no [matching] any more", review.entity))
+    })?;
+    let score = m.model.score(&a.values, &b.values);
+    let fields = score
+        .parts
+        .iter()
+        .map(|p| crate::answers::PairField {
+            field: p.field.clone(),
+            a: a.values.get(&p.field).cloned().unwrap_or(Value::Null),
+            b: b.values.get(&p.field).cloned().unwrap_or(Value::Null),
+            level: p.level,
+            weight: p.weight,
+            counted: p.counted,
+        })
+        .collect();
+    Ok(Json(crate::answers::ReviewPair {
+        review,
+        a,
+        b,
+        fields,
+        configured_probability: score.probability,
+        auto_merge: m.auto_merge,
+        review_threshold: m.review,
+    }))
 }

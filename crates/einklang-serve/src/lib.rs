@@ -5,6 +5,8 @@
 //! - the **run queue's workers** ([`worker`]): threads, each with a store
 //!   handle of its own, that claim queued runs and run them through the
 //!   engine, under the engine's leases (never two runs of one job at once);
+//! - the **dashboard** ([`dashboard`]): HTML pages at `/` over the same
+//!   data, whose buttons call the API;
 //! - the **scheduler** ([`scheduler`]): `schedule`/`tz` of each job, one
 //!   run for the latest tick not yet queued.
 //!
@@ -17,6 +19,8 @@ pub mod answers;
 pub mod api;
 pub mod auth;
 pub mod changes;
+pub mod connectors;
+pub mod dashboard;
 pub mod decisions;
 pub mod events;
 pub mod intake;
@@ -60,6 +64,8 @@ pub struct Shared {
     pub live: Arc<live::LiveRuns>,
     /// When the service started.
     pub started: Instant,
+    /// The dashboard's signed-in browsers.
+    pub sessions: dashboard::session::Sessions,
 }
 
 impl Shared {
@@ -86,6 +92,7 @@ impl Shared {
             limits: intake::Limits::default(),
             live,
             started: Instant::now(),
+            sessions: Default::default(),
         }))
     }
 

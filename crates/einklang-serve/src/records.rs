@@ -5,7 +5,7 @@
 //!
 //! | route | role |
 //! | --- | --- |
-//! | `GET /api/records/{entity}?field=&value=&after=&limit=` | viewer |
+//! | `GET /api/records/{entity}?field=&value=&after=&limit=` (no `field`: any field) | viewer |
 //! | `GET /api/records/{entity}/{id}` | viewer |
 //! | `GET /api/mappings/{connector}/{entity}/{external_id}` | viewer |
 //! | `POST /api/records/{entity}/sync` `{"ids": [hub ids]}` | operator |
@@ -217,8 +217,8 @@ pub(crate) async fn sync(
 
 #[derive(Deserialize)]
 pub(crate) struct QuarantineQuery {
-    run: Option<i64>,
-    limit: Option<usize>,
+    pub(crate) run: Option<i64>,
+    pub(crate) limit: Option<usize>,
 }
 
 /// `GET /api/quarantine`.
@@ -268,10 +268,10 @@ pub(crate) async fn lookup_phone(
 
 #[derive(Deserialize)]
 pub(crate) struct LinkQuery {
-    status: String,
-    connector: Option<String>,
-    after: Option<i64>,
-    limit: Option<usize>,
+    pub(crate) status: String,
+    pub(crate) connector: Option<String>,
+    pub(crate) after: Option<i64>,
+    pub(crate) limit: Option<usize>,
 }
 
 /// `GET /api/links?status=failed&connector=&after=&limit=`: links needing
@@ -299,8 +299,8 @@ pub(crate) async fn links(
 
 #[derive(Deserialize)]
 pub(crate) struct MergeQuery {
-    record: Option<i64>,
-    limit: Option<usize>,
+    pub(crate) record: Option<i64>,
+    pub(crate) limit: Option<usize>,
 }
 
 /// `GET /api/merges?record=&limit=` (`einklang merges`).
@@ -391,14 +391,14 @@ pub(crate) async fn compare(
 
 #[derive(Deserialize)]
 pub(crate) struct SearchQuery {
-    field: String,
-    value: String,
-    after: Option<i64>,
-    limit: Option<usize>,
+    pub(crate) field: Option<String>,
+    pub(crate) value: String,
+    pub(crate) after: Option<i64>,
+    pub(crate) limit: Option<usize>,
 }
 
 /// `GET /api/records/{entity}?field=email&value=anna@example.org`.
-#[utoipa::path(get, path = "/api/records/{entity}", tag = "records", security(("token" = [])), params(("entity" = String, Path), ("field" = String, Query, description = "a field of the entity"), ("value" = String, Query, description = "its value, any case; for a list field, one element"), ("after" = Option<i64>, Query, description = "the last id of the previous page"), ("limit" = Option<usize>, Query, description = "1–1000, default 50")), responses((status = 200, body = crate::answers::Records, description = "`records` (live ones), and `next` when there may be more"), (status = 400, body = crate::answers::ErrorAnswer, description = "no such field"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low"), (status = 404, body = crate::answers::ErrorAnswer, description = "no such entity, or another tenant's token")))]
+#[utoipa::path(get, path = "/api/records/{entity}", tag = "records", security(("token" = [])), params(("entity" = String, Path), ("field" = Option<String>, Query, description = "a field of the entity; none: any field"), ("value" = String, Query, description = "its value, any case; for a list field, one element"), ("after" = Option<i64>, Query, description = "the last id of the previous page"), ("limit" = Option<usize>, Query, description = "1–1000, default 50")), responses((status = 200, body = crate::answers::Records, description = "`records` (live ones), and `next` when there may be more"), (status = 400, body = crate::answers::ErrorAnswer, description = "no such field"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low"), (status = 404, body = crate::answers::ErrorAnswer, description = "no such entity, or another tenant's token")))]
 pub(crate) async fn search(
     State(s): State<Arc<Shared>>,
     caller: Caller,
@@ -411,15 +411,16 @@ pub(crate) async fn search(
         .entities
         .get(&entity)
         .ok_or_else(|| ApiError::NotFound(format!("no entity `{}`", crate::clip(&entity, 100))))?;
-    if schema.field(&q.field).is_none() {
+    let field = q.field.clone().unwrap_or_default();
+    if !field.is_empty() && schema.field(&field).is_none() {
         return Err(ApiError::BadRequest(format!(
             "{entity} has no field `{}`",
-            crate::clip(&q.field, 100)
+            crate::clip(&field, 100)
         )));
     }
     let limit = q.limit.unwrap_or(50).clamp(1, 1000);
     let tenant = caller.tenant().to_string();
-    let (field, value, after) = (q.field.clone(), q.value.clone(), q.after.unwrap_or(0));
+    let (value, after) = (q.value.clone(), q.after.unwrap_or(0));
     let found = s
         .with_store(move |st| st.search_records(&tenant, &entity, (&field, &value), after, limit))
         .await?;

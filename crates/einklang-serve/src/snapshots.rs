@@ -7,6 +7,7 @@
 //! | `GET /api/staging/{run}?limit=` | viewer |
 //! | `POST /api/runs/{id}/approve` | operator |
 //! | `GET /api/changes/{entity}?since=&field=&limit=` | viewer |
+//! | `GET /api/changes/{entity}/csv?since=&field=&limit=` | viewer: the same as CSV |
 //!
 //! Approving queues a run of the held run's job that applies the staged
 //! snapshot (as `einklang approve RUN`; the answer is `202` with the new
@@ -51,7 +52,7 @@ pub(crate) async fn staging(
 
 #[derive(Deserialize)]
 pub(crate) struct Limit {
-    limit: Option<usize>,
+    pub(crate) limit: Option<usize>,
 }
 
 /// `GET /api/staging/{run}`.
@@ -142,9 +143,9 @@ pub(crate) async fn approve(
 
 #[derive(Deserialize)]
 pub(crate) struct ChangesQuery {
-    since: Option<String>,
-    field: Option<String>,
-    limit: Option<usize>,
+    pub(crate) since: Option<String>,
+    pub(crate) field: Option<String>,
+    pub(crate) limit: Option<usize>,
 }
 
 /// `GET /api/changes/{entity}`.
@@ -186,6 +187,78 @@ pub(crate) async fn changes(
         })
         .await?;
     Ok(Json(answer))
+}
+
+/// `GET /api/changes/{entity}/csv`: the same changes as a CSV file (up to
+/// 10,000 rows unless `limit` says fewer) — for a spreadsheet: a value
+/// that a spreadsheet would take for a formula (`=`, `+`, `-`, `@`) is
+/// written with a leading `'`.
+#[utoipa::path(get, path = "/api/changes/{entity}/csv", tag = "snapshots", security(("token" = [])), params(("entity" = String, Path, description = "entity"), ("since" = Option<String>, Query, description = "RFC 3339, as for the JSON answer"), ("field" = Option<String>, Query, description = "only this field"), ("limit" = Option<usize>, Query, description = "rows, 1–10000, default 10000")), responses((status = 200, description = "CSV: change, field, old, new, record, external_id, run, origin, at", content_type = "text/csv"), (status = 400, body = crate::answers::ErrorAnswer, description = "`since` is no RFC 3339 time"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low"), (status = 404, body = crate::answers::ErrorAnswer, description = "no such entity")))]
+pub(crate) async fn changes_csv(
+    State(s): State<Arc<Shared>>,
+    caller: Caller,
+    Path(entity): Path<String>,
+    Query(mut q): Query<ChangesQuery>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    q.limit = Some(q.limit.unwrap_or(10_000));
+    let Json(answer) = changes(State(s), caller, Path(entity.clone()), Query(q)).await?;
+    let mut out = String::from("change,field,old,new,record,external_id,run,origin,at\r\n");
+    for c in &answer.changes {
+        let cells = [
+            c.change.to_string(),
+            c.field.clone(),
+            c.old.as_ref().map(csv_value).unwrap_or_default(),
+            c.new.as_ref().map(csv_value).unwrap_or_default(),
+            c.record.map(|r| r.to_string()).unwrap_or_default(),
+            c.external_id.clone().unwrap_or_default(),
+            c.run.map(|r| r.to_string()).unwrap_or_default(),
+            c.origin.clone().unwrap_or_default(),
+            c.at.clone().unwrap_or_default(),
+        ];
+        let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+        out.push_str(&line.join(","));
+        out.push_str("\r\n");
+    }
+    let name: String = entity
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"changes-{name}.csv\""),
+            ),
+        ],
+        out,
+    )
+        .into_response())
+}
+
+fn csv_value(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// One CSV cell: quoted when it holds a comma, quote or line break; a
+/// leading `'` keeps a spreadsheet from running it as a formula.
+pub(crate) fn csv_cell(s: &str) -> String {
+    let s = match s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        true => format!("'{s}"),
+        false => s.to_string(),
+    };
+    match s.contains([',', '"', '\n', '\r']) {
+        true => format!("\"{}\"", s.replace('"', "\"\"")),
+        false => s,
+    }
 }
 
 /// The answer built as rows come: counts per change and field over every

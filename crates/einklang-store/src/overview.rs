@@ -56,8 +56,9 @@ pub trait Overviews {
 
 /// Finding records by a field's value (`GET /api/records/{entity}?field=&value=`).
 pub trait RecordSearch {
-    /// Live records of `entity` whose `field` equals `value`, ignoring
-    /// case — a text field, or an element of a list field — by id after
+    /// Live records of `entity` whose `field` (any field when empty)
+    /// equals `value`, ignoring case — a text field, or an element of a
+    /// list field — by id after
     /// `after`, at most `limit`. `field` must be a field of the entity
     /// (the caller checks it against the schema). A scan of the entity's
     /// records: fine for an office's hub, not an index.

@@ -68,9 +68,10 @@ impl crate::overview::RecordSearch for PgStore {
             .query(
                 "SELECT id FROM records
                  WHERE tenant = $1 AND entity = $2 AND merged_into IS NULL AND deleted_at IS NULL AND id > $5
-                   AND (lower(vals->>$3) = lower($4)
-                        OR (jsonb_typeof(vals->$3) = 'array' AND EXISTS (
-                            SELECT 1 FROM jsonb_array_elements_text(vals->$3) e WHERE lower(e) = lower($4))))
+                   AND EXISTS (SELECT 1 FROM jsonb_each(vals) kv WHERE ($3 = '' OR kv.key = $3)
+                        AND (lower(kv.value #>> '{}') = lower($4)
+                             OR (jsonb_typeof(kv.value) = 'array' AND EXISTS (
+                                 SELECT 1 FROM jsonb_array_elements_text(kv.value) e WHERE lower(e) = lower($4)))))
                  ORDER BY id LIMIT $6",
                 &[&tenant, &entity, &field, &value, &after, &(limit as i64)],
             )?

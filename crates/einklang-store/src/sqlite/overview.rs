@@ -72,16 +72,25 @@ impl crate::overview::RecordSearch for SqliteStore {
         after: crate::RecordId,
         limit: usize,
     ) -> Result<Vec<crate::HubRecord>> {
-        // json_each of a text is that text, of a list its elements
-        let path = format!("$.\"{}\"", field.replace('"', ""));
+        // json_each of a text is that text, of a list its elements; an
+        // empty field: json_tree's atoms are every field's value and
+        // every list's elements
+        let path = match field {
+            "" => "$".to_string(),
+            f => format!("$.\"{}\"", f.replace('"', "")),
+        };
+        let walk = match field {
+            "" => "json_tree(r.vals, ?3) e WHERE e.atom IS NOT NULL AND lower(e.atom) = lower(?4)",
+            _ => "json_each(r.vals, ?3) e WHERE lower(e.value) = lower(?4)",
+        };
         let ids: Vec<i64> = self
             .conn
-            .prepare_cached(
+            .prepare_cached(&format!(
                 "SELECT id FROM records r
                  WHERE tenant = ?1 AND entity = ?2 AND merged_into IS NULL AND deleted_at IS NULL AND id > ?5
-                   AND EXISTS (SELECT 1 FROM json_each(r.vals, ?3) e WHERE lower(e.value) = lower(?4))
-                 ORDER BY id LIMIT ?6",
-            )
+                   AND EXISTS (SELECT 1 FROM {walk})
+                 ORDER BY id LIMIT ?6"
+            ))
             .and_then(|mut st| {
                 st.query_map(rusqlite::params![tenant, entity, path, value, after, limit as i64], |r| r.get(0))?
                     .collect::<rusqlite::Result<Vec<i64>>>()
