@@ -171,10 +171,16 @@ pub struct RecordShown {
 /// `GET /api/records/{entity}?field=&value=`.
 #[derive(Serialize, ToSchema)]
 pub struct Records {
-    /// Live records, by id.
+    /// Live records: those found by an e-mail or phone number first
+    /// (first page only), then the scanned window's, by id.
     pub records: Vec<HubRecord>,
-    /// The `after` of the next page, when there may be more.
+    /// The `after` of the next page, when there may be more: the last
+    /// record of a full page, or where this page's scan stopped.
     pub next: Option<i64>,
+    /// The scan covered record ids up to here.
+    pub scanned_to: i64,
+    /// The entity's largest record id (the scan's end).
+    pub last_id: i64,
 }
 
 /// `GET /api/mappings/{connector}/{entity}/{external_id}`.
@@ -462,11 +468,9 @@ pub struct ConnectorsHealth {
 pub struct PairField {
     /// The field compared.
     pub field: String,
-    /// Record a's value.
-    #[schema(value_type = Object)]
+    /// Record a's value (any JSON).
     pub a: serde_json::Value,
-    /// Record b's value.
-    #[schema(value_type = Object)]
+    /// Record b's value (any JSON).
     pub b: serde_json::Value,
     /// How they agree (`exact`, `fuzzy`, `different`, `missing`, …).
     #[schema(value_type = String)]

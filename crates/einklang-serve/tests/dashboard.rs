@@ -394,3 +394,95 @@ async fn recent_changes_export_as_csv_safe_for_spreadsheets() {
     );
     assert!(page.body.contains("changed name"), "{}", page.body);
 }
+
+const MATCHING: &str = r#"
+store = "hub.db"
+tenant = "acme"
+
+[entities.contact]
+name = "text"
+email = "text"
+
+[connectors.people]
+kind = "csv"
+path = "people.csv"
+
+[map.people.contact]
+id = "id"
+fields = { name = "name", email = "email" }
+
+[jobs.import]
+pull = ["people"]
+
+[matching.contact]
+compare = [
+  { field = "name", kind = "name" },
+  { field = "email", kind = "email" },
+]
+"#;
+
+#[tokio::test]
+async fn search_finds_an_email_at_once_and_scans_a_large_hub_window_by_window() {
+    let hub = common::hub_with(MATCHING, None);
+    let window = einklang_serve::records::SCAN_WINDOW as usize;
+    let mut csv = String::from("id,name,email\n");
+    for i in 1..=window + 1000 {
+        csv.push_str(&format!("{i},Person {i},p{i}@example.org\n"));
+    }
+    std::fs::write(hub.dir.path().join("people.csv"), csv).unwrap();
+    pull(&hub);
+    let auth = format!("Bearer {}", token_of("acme", "view"));
+    let get = |uri: String| {
+        let auth = auth.clone();
+        let hub = &hub;
+        async move {
+            let a = send(hub, "GET", &uri, &[("authorization", &auth)], "").await;
+            assert_eq!(a.status, StatusCode::OK, "{uri}: {}", a.body);
+            let json: serde_json::Value = serde_json::from_str(&a.body).unwrap();
+            common::conforms("GET", &uri, a.status, &json);
+            json
+        }
+    };
+    let far = window + 500;
+    // an e-mail, written otherwise: the match keys find it on the first page
+    let found = get(format!("/api/records/contact?value=P{far}%40Example.org")).await;
+    assert_eq!(
+        found["records"][0]["values"]["name"],
+        format!("Person {far}"),
+        "{found}"
+    );
+    assert_eq!(found["next"], window as i64, "{}", found["next"]);
+    // a name: the first window holds none of it; the next page finds it
+    let first = get(format!("/api/records/contact?value=person+{far}")).await;
+    assert_eq!(first["records"], serde_json::json!([]));
+    assert_eq!(first["scanned_to"], window as i64);
+    assert_eq!(first["last_id"], (window + 1000) as i64);
+    let next = get(format!(
+        "/api/records/contact?value=person+{far}&after={}",
+        first["next"]
+    ))
+    .await;
+    assert_eq!(next["records"][0]["id"], far as i64, "{next}");
+    assert_eq!(next["next"], serde_json::Value::Null);
+    // the page says how far it searched and links the rest
+    let (cookie, _) = sign_in(&hub, "view").await;
+    let page = send(
+        &hub,
+        "GET",
+        &format!("/records?entity=contact&q=person+{far}"),
+        &[("cookie", &cookie)],
+        "",
+    )
+    .await;
+    assert!(
+        page.body
+            .contains(&format!("#{window} of #{}", window + 1000)),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains(&format!("after={window}")),
+        "{}",
+        page.body
+    );
+}

@@ -261,6 +261,32 @@ async fn a_review_pair_is_accepted_or_rejected_over_http() {
     let (ops, view) = (token_of("acme", "ops"), token_of("acme", "view"));
     let (_, body, _) = call(&hub, "GET", "/api/reviews", Some(&view), None).await;
     let id = body["reviews"][0]["id"].as_i64().unwrap();
+    // the pair with both records and each field's weight
+    let (status, pair, _) = call(
+        &hub,
+        "GET",
+        &format!("/api/reviews/{id}"),
+        Some(&view),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{pair}");
+    assert_eq!(pair["a"]["id"], ids[0]);
+    assert_eq!(pair["b"]["values"]["name"], "Bo Lind", "{pair}");
+    let fields = pair["fields"].as_array().unwrap();
+    assert_eq!(fields.len(), 2, "{pair}");
+    assert_eq!(fields[0]["field"], "name");
+    assert_eq!(fields[0]["a"], "Anna Berg");
+    assert!(
+        fields[0]["weight"].as_f64().unwrap() < 0.0,
+        "different names weigh against: {pair}"
+    );
+    assert!(
+        pair["configured_probability"].as_f64().unwrap() < 0.5,
+        "{pair}"
+    );
+    let (status, _, _) = call(&hub, "GET", "/api/reviews/999", Some(&view), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _, _) = call(
         &hub,
         "POST",

@@ -58,16 +58,17 @@ pub trait Overviews {
 pub trait RecordSearch {
     /// Live records of `entity` whose `field` (any field when empty)
     /// equals `value`, ignoring case — a text field, or an element of a
-    /// list field — by id after
-    /// `after`, at most `limit`. `field` must be a field of the entity
-    /// (the caller checks it against the schema). A scan of the entity's
-    /// records: fine for an office's hub, not an index.
+    /// list field — with ids in `(after, upto]`, by id, at most `limit`.
+    /// `field` must be a field of the entity (the caller checks it
+    /// against the schema). A scan of the records in that window: the
+    /// caller keeps the window small enough to answer quickly and pages
+    /// through a large hub window by window.
     fn search_records(
         &mut self,
         tenant: &str,
         entity: &str,
         field_value: (&str, &str),
-        after: crate::RecordId,
+        window: (crate::RecordId, crate::RecordId),
         limit: usize,
     ) -> Result<Vec<crate::HubRecord>>;
 }

@@ -44,35 +44,70 @@ pub fn by_phone(
     number: &str,
 ) -> Result<Vec<Found>, StoreError> {
     let mut out = Vec::new();
-    let value = Value::String(number.to_string());
-    for (entity, m) in &config.matching {
-        let mut keys: Vec<i64> = m
-            .model
-            .comparisons
-            .iter()
-            .filter(|c| c.kind == Kind::Phone)
-            .flat_map(|c| {
-                compare::forms(Kind::Phone, Some(&value), &m.model.region)
-                    .into_iter()
-                    .map(|form| identifier_key(&c.field, &form))
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        keys.sort_unstable();
-        keys.dedup();
-        if keys.is_empty() {
-            continue;
-        }
-        for (id, values) in store.match_candidates(&config.tenant, entity, &keys, MAX_FOUND)? {
-            out.push(Found {
-                entity: entity.clone(),
-                id,
-                values,
-            });
-        }
+    for entity in config.matching.keys() {
+        out.extend(carrying(config, store, (entity, &[Kind::Phone]), number)?);
     }
+    Ok(tidy(out))
+}
+
+/// The records of `entity` carrying `value` as an e-mail or a phone
+/// number its matching compares, in any format (the dashboard's and the
+/// API's record search): one indexed query, whatever the hub's size.
+/// None when the entity has no `[matching]` comparing either.
+pub fn by_identifier(
+    config: &Config,
+    store: &mut dyn HubStore,
+    entity: &str,
+    value: &str,
+) -> Result<Vec<Found>, StoreError> {
+    let found = carrying(config, store, (entity, &[Kind::Email, Kind::Phone]), value)?;
+    Ok(tidy(found))
+}
+
+/// The records of `entity` whose identifier keys of comparisons of
+/// `kinds` include a form of `value`.
+fn carrying(
+    config: &Config,
+    store: &mut dyn HubStore,
+    (entity, kinds): (&str, &[Kind]),
+    value: &str,
+) -> Result<Vec<Found>, StoreError> {
+    let Some(m) = config.matching.get(entity) else {
+        return Ok(Vec::new());
+    };
+    let value = Value::String(value.to_string());
+    let mut keys: Vec<i64> = m
+        .model
+        .comparisons
+        .iter()
+        .filter(|c| kinds.contains(&c.kind))
+        .flat_map(|c| {
+            compare::forms(c.kind, Some(&value), &m.model.region)
+                .into_iter()
+                .map(|form| identifier_key(&c.field, &form))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let found = store.match_candidates(&config.tenant, entity, &keys, MAX_FOUND)?;
+    Ok(found
+        .into_iter()
+        .map(|(id, values)| Found {
+            entity: entity.to_string(),
+            id,
+            values,
+        })
+        .collect())
+}
+
+/// By id, each once, at most [`MAX_FOUND`].
+fn tidy(mut out: Vec<Found>) -> Vec<Found> {
     out.sort_by_key(|f| f.id);
     out.dedup_by_key(|f| f.id);
     out.truncate(MAX_FOUND);
-    Ok(out)
+    out
 }

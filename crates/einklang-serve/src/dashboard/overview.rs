@@ -6,7 +6,7 @@ use super::html::{badge, counters, layout, maybe_time, time};
 use super::page::{OrPage, Page, PageResult};
 use crate::answers::{ConnectorHealth, JobView};
 use crate::Shared;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::Html;
 use axum::Json;
 use einklang_store::Role;
@@ -22,7 +22,9 @@ pub(crate) async fn page(State(s): State<Arc<Shared>>, p: Page) -> PageResult {
     let Json(health) = crate::connectors::connectors(State(s.clone()), p.caller.clone())
         .await
         .or_page(lang)?;
+    let waiting = waiting(&s, &p, &health.connectors).await?;
     let body = html! {
+        (waiting)
         section aria-labelledby="jobs-h" {
             h2 id="jobs-h" { (lang.t("Jobs", "Jobs")) }
             @if jobs.jobs.is_empty() {
@@ -53,6 +55,44 @@ pub(crate) async fn page(State(s): State<Arc<Shared>>, p: Page) -> PageResult {
         layout(&p, lang.t("Overview", "Übersicht"), body).into_string(),
     ))
 }
+
+/// What waits for a person: open conflicts and review pairs (counted up
+/// to [`COUNTED`]), failed links.
+async fn waiting(
+    s: &Arc<Shared>,
+    p: &Page,
+    health: &[ConnectorHealth],
+) -> Result<Markup, super::page::PageError> {
+    let lang = p.lang;
+    let listing = || crate::decisions::Listing {
+        all: None,
+        limit: Some(COUNTED),
+    };
+    let Json(conflicts) =
+        crate::decisions::conflicts(State(s.clone()), p.caller.clone(), Query(listing()))
+            .await
+            .or_page(lang)?;
+    let Json(reviews) =
+        crate::decisions::reviews(State(s.clone()), p.caller.clone(), Query(listing()))
+            .await
+            .or_page(lang)?;
+    let links = |status: &str| -> u64 { health.iter().filter_map(|c| c.links.get(status)).sum() };
+    let count = |n: usize| match n >= COUNTED {
+        true => format!("{COUNTED}+"),
+        false => n.to_string(),
+    };
+    Ok(html! {
+        ul class="waiting" aria-label=(lang.t("Waiting for a person", "Wartet auf eine Person")) {
+            li { a href="/conflicts" { strong { (count(conflicts.conflicts.len())) } " " (lang.t("open conflicts", "offene Konflikte")) } }
+            li { a href="/reviews" { strong { (count(reviews.reviews.len())) } " " (lang.t("pairs to review", "Paare zu prüfen")) } }
+            li { a href="/attention" { strong { (links("failed")) } " " (lang.t("failed links", "fehlgeschlagene Verknüpfungen")) } }
+            li { a href="/attention?status=permanently_failed" { strong { (links("permanently_failed")) } " " (lang.t("given up", "aufgegeben")) } }
+        }
+    })
+}
+
+/// Open conflicts and review pairs the overview counts at most.
+const COUNTED: usize = 1000;
 
 fn job_card(p: &Page, j: &JobView) -> Markup {
     let lang = p.lang;

@@ -1,5 +1,6 @@
 //! `/records`: find records of an entity by a value in one field or in
-//! any; `/records/{entity}/{id}`: one record — its values, its links per
+//! any — an e-mail or phone number through the match keys at once, any
+//! other value window by window (`GET /api/records/{entity}`); `/records/{entity}/{id}`: one record — its values, its links per
 //! system, its history as a timeline (which system or person changed
 //! what, when), its merges with **Unmerge**, **Sync now**;
 //! `/records/{entity}/{id}/compare`: the hub's values beside each linked
@@ -89,7 +90,7 @@ pub(crate) async fn search(
             p { a href={ "/records/" (entity) "/" (id) } { (lang.t("Record", "Datensatz")) " #" (id) } }
         }
         @if let Some(found) = &found {
-            @if found.records.is_empty() { p { (lang.t("Nothing found.", "Nichts gefunden.")) } } @else {
+            @if found.records.is_empty() { p { (lang.t("Nothing found here.", "Hier nichts gefunden.")) } } @else {
                 div class="scroll" { table {
                     thead { tr {
                         th scope="col" { "#" }
@@ -102,6 +103,9 @@ pub(crate) async fn search(
                         td { (time(&r.updated_at)) }
                     } } }
                 } }
+            }
+            @if found.next.is_some() {
+                p class="hint" { (lang.t("Searched records up to", "Durchsucht bis Datensatz")) " #" (found.scanned_to) " " (lang.t("of", "von")) " #" (found.last_id) "." }
             }
             (next_link(lang, found.next.map(|n| url("/records", &[("entity", &entity), ("field", &field), ("q", &q), ("after", &n.to_string())]))))
         }

@@ -60,20 +60,20 @@ impl crate::overview::RecordSearch for PgStore {
         tenant: &str,
         entity: &str,
         (field, value): (&str, &str),
-        after: crate::RecordId,
+        (after, upto): (crate::RecordId, crate::RecordId),
         limit: usize,
     ) -> Result<Vec<crate::HubRecord>> {
         let ids: Vec<i64> = self
             .client
             .query(
                 "SELECT id FROM records
-                 WHERE tenant = $1 AND entity = $2 AND merged_into IS NULL AND deleted_at IS NULL AND id > $5
+                 WHERE tenant = $1 AND entity = $2 AND merged_into IS NULL AND deleted_at IS NULL AND id > $5 AND id <= $7
                    AND EXISTS (SELECT 1 FROM jsonb_each(vals) kv WHERE ($3 = '' OR kv.key = $3)
                         AND (lower(kv.value #>> '{}') = lower($4)
                              OR (jsonb_typeof(kv.value) = 'array' AND EXISTS (
                                  SELECT 1 FROM jsonb_array_elements_text(kv.value) e WHERE lower(e) = lower($4)))))
                  ORDER BY id LIMIT $6",
-                &[&tenant, &entity, &field, &value, &after, &(limit as i64)],
+                &[&tenant, &entity, &field, &value, &after, &(limit as i64), &upto],
             )?
             .iter()
             .map(|r| r.get(0))

@@ -69,7 +69,7 @@ impl crate::overview::RecordSearch for SqliteStore {
         tenant: &str,
         entity: &str,
         (field, value): (&str, &str),
-        after: crate::RecordId,
+        (after, upto): (crate::RecordId, crate::RecordId),
         limit: usize,
     ) -> Result<Vec<crate::HubRecord>> {
         // json_each of a text is that text, of a list its elements; an
@@ -87,12 +87,12 @@ impl crate::overview::RecordSearch for SqliteStore {
             .conn
             .prepare_cached(&format!(
                 "SELECT id FROM records r
-                 WHERE tenant = ?1 AND entity = ?2 AND merged_into IS NULL AND deleted_at IS NULL AND id > ?5
+                 WHERE tenant = ?1 AND entity = ?2 AND merged_into IS NULL AND deleted_at IS NULL AND id > ?5 AND id <= ?7
                    AND EXISTS (SELECT 1 FROM {walk})
                  ORDER BY id LIMIT ?6"
             ))
             .and_then(|mut st| {
-                st.query_map(rusqlite::params![tenant, entity, path, value, after, limit as i64], |r| r.get(0))?
+                st.query_map(rusqlite::params![tenant, entity, path, value, after, limit as i64, upto], |r| r.get(0))?
                     .collect::<rusqlite::Result<Vec<i64>>>()
             })
             .map_err(self.err())?;
