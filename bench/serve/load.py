@@ -14,7 +14,9 @@ Phase 1 (webhooks), against the emulator's Kommo-like contacts:
     and whether every contact reached the hub.
 Phase 2 (API at N records), a hub loaded with N generated contacts:
   GET /api/records/contact/{id} and /api/mappings/... for random ids,
-  and GET /api/runs/{id}, REQUESTS each, one client: p50/p99.
+  and GET /api/runs/{id}, REQUESTS each, one client: p50/p99; then the
+  dashboard's pages, signed in with a session (PHASE=pages: the pages
+  alone over the same hub).
 
 Prints one JSON summary.
 """
@@ -320,13 +322,19 @@ pull = ["one"]
     keyed = time.time() - t0
     import csv as csvmod
     with open(csv) as f:
-        phones = [r["phone"] for r in csvmod.DictReader(f) if r["phone"]]
+        rows = list(csvmod.DictReader(f))
+    phones = [r["phone"] for r in rows if r["phone"]]
     tok = token(bin_dir, cfg)
     port = free_port()
     srv = serve(bin_dir, cfg, port, dir)
     api = Client(port, tok)
     rng = random.Random(1)
     out = {"records": a.records, "load_seconds": round(loaded, 1), "match_keys_seconds": round(keyed, 1)}
+    if a.phase == "pages":
+        out["pages"] = measure_pages(a, port, tok, rows)
+        srv.terminate()
+        srv.wait(30)
+        return out
     found = 0
     ms = []
     for _ in range(a.requests):
@@ -351,8 +359,56 @@ pull = ["one"]
             ms.append((time.perf_counter() - t0) * 1000)
             codes[s] = codes.get(s, 0) + 1
         out[name] = {"n": len(ms), "p50": pct(ms, 0.5), "p99": pct(ms, 0.99), "answers": codes}
+    out["pages"] = measure_pages(a, port, tok, rows)
     srv.terminate()
     srv.wait(30)
+    return out
+
+
+def measure_pages(a, port, tok, rows):
+    """The dashboard's pages, signed in as a browser is: REQUESTS // 10
+    of each, one client on a keep-alive connection; the time from the
+    request to the last byte (server time plus a local round trip), and
+    each page's weight with the stylesheet and script it loads."""
+    web = Client(port)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("POST", "/login", body=f"token={tok}", headers={"content-type": "application/x-www-form-urlencoded"})
+    r = conn.getresponse()
+    r.read()
+    assert r.status == 303, r.status
+    cookie = r.getheader("set-cookie").split(";")[0]
+    assets = 0
+    for path in ["/assets/app.css", "/assets/app.js"]:
+        _, body = web.call("GET", path)
+        assets += len(body)
+    rng = random.Random(2)
+    since = time.strftime("%Y-%m-%dT%H:%M", time.gmtime(time.time() - 3600))
+    pages = [
+        ("overview", lambda: "/"),
+        ("runs", lambda: "/runs"),
+        ("run", lambda: "/runs/1"),
+        ("record", lambda: f"/records/contact/{rng.randint(1, a.records)}"),
+        ("search e-mail (match keys)", lambda: "/records?entity=contact&q=" + urllib.parse.quote(rng.choice(rows)["email"] or "x")),
+        ("search a name, any field (one window)", lambda: "/records?entity=contact&q=" + urllib.parse.quote(rng.choice(rows)["last_name"] or "x")),
+        ("search a name, one field (one window)", lambda: "/records?entity=contact&field=last_name&q=" + urllib.parse.quote(rng.choice(rows)["last_name"] or "x")),
+        ("recent changes (snapshots)", lambda: "/changes?entity=contact"),
+        ("recent changes since an hour ago (all 1M creates)", lambda: f"/changes?entity=contact&since={since}"),
+        ("conflicts", lambda: "/conflicts"),
+        ("review queue", lambda: "/reviews"),
+        ("needs attention", lambda: "/attention"),
+    ]
+    out = {"assets_bytes": assets}
+    n = max(20, a.requests // 10)
+    for name, path in pages:
+        ms, codes, weight = [], {}, 0
+        count = 5 if "since" in name else n
+        for _ in range(count):
+            t0 = time.perf_counter()
+            s, body = web.call("GET", path(), headers={"cookie": cookie})
+            ms.append((time.perf_counter() - t0) * 1000)
+            codes[s] = codes.get(s, 0) + 1
+            weight = max(weight, len(body) + assets)
+        out[name] = {"n": count, "p50": pct(ms, 0.5), "p99": pct(ms, 0.99), "max": round(max(ms), 3), "answers": codes, "weight_bytes": weight}
     return out
 
 
@@ -366,13 +422,13 @@ def main():
     p.add_argument("--window-ms", type=int, default=200)
     p.add_argument("--records", type=int, default=1000000)
     p.add_argument("--requests", type=int, default=2000)
-    p.add_argument("--phase", choices=["all", "webhooks", "api"], default="all")
+    p.add_argument("--phase", choices=["all", "webhooks", "api", "pages"], default="all")
     a = p.parse_args()
     out = {}
     with tempfile.TemporaryDirectory() as dir:
         if a.phase in ("all", "webhooks"):
             out["webhooks"] = phase_webhooks(a, a.bin, dir)
-        if a.phase in ("all", "api"):
+        if a.phase in ("all", "api", "pages"):
             out["api"] = phase_api(a, a.bin, dir)
     print(json.dumps(out, indent=2))
 

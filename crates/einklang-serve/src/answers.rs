@@ -440,7 +440,8 @@ pub struct ConnectorHealth {
     pub name: String,
     /// Its kind (`http`, `carddav`, …).
     pub kind: String,
-    /// Its links by status (`clean`, `failed`, …).
+    /// Its links that are not clean, by status (`pending`, `dirty`,
+    /// `failed`, `permanently_failed`, `conflict`, …).
     pub links: std::collections::BTreeMap<String, u64>,
     /// When a run of a job using it last succeeded (of the last 500 runs).
     pub last_good_run: Option<DateTime<Utc>>,

@@ -1,5 +1,6 @@
 //! `GET /api/connectors` (viewer): each connector of the caller's tenant
-//! with its health — its links by status (from the hub), when its jobs
+//! with its health — its links that are not clean, by status (what it
+//! still owes; counted over their partial index), when its jobs
 //! last ended well (from the runs), and what this process saw of its
 //! remote calls ([`einklang_connectors::health`]: last success, recent
 //! failures, how often the server asked to slow down). The dashboard's
@@ -15,7 +16,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// The route.
-#[utoipa::path(get, path = "/api/connectors", tag = "service", security(("token" = [])), responses((status = 200, body = crate::answers::ConnectorsHealth, description = "each connector: kind, links by status, last good run, calls seen by this process"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low"), (status = 404, body = crate::answers::ErrorAnswer, description = "another tenant's token")))]
+#[utoipa::path(get, path = "/api/connectors", tag = "service", security(("token" = [])), responses((status = 200, body = crate::answers::ConnectorsHealth, description = "each connector: kind, links not clean by status, last good run, calls seen by this process"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low"), (status = 404, body = crate::answers::ErrorAnswer, description = "another tenant's token")))]
 pub(crate) async fn connectors(
     State(s): State<Arc<Shared>>,
     caller: Caller,
@@ -23,17 +24,16 @@ pub(crate) async fn connectors(
     caller.needs(Role::Viewer)?;
     let config = s.config_of(caller.tenant())?;
     let tenant = caller.tenant().to_string();
-    let (overview, runs) = s
+    let (open, runs) = s
         .with_store(move |st| {
-            Ok::<_, einklang_store::StoreError>((st.overview(&tenant)?, st.runs(&tenant, 500)?))
+            Ok::<_, einklang_store::StoreError>((st.open_links(&tenant)?, st.runs(&tenant, 500)?))
         })
         .await?;
     let connectors = config
         .connectors
         .values()
         .map(|c| {
-            let links: BTreeMap<String, u64> = overview
-                .links
+            let links: BTreeMap<String, u64> = open
                 .iter()
                 .filter(|(name, _, _)| name == &c.name)
                 .map(|(_, status, n)| (status.clone(), *n))

@@ -27,6 +27,8 @@ pub(crate) const RECORDS: &str = "SELECT entity, count(*) FROM records
     WHERE tenant = $1 AND merged_into IS NULL AND deleted_at IS NULL GROUP BY entity ORDER BY entity";
 pub(crate) const LINKS: &str = "SELECT connector, status, count(*) FROM links
     WHERE tenant = $1 GROUP BY connector, status ORDER BY connector, status";
+pub(crate) const OPEN_LINKS: &str = "SELECT connector, status, count(*) FROM links
+    WHERE tenant = $1 AND status <> 'clean' GROUP BY connector, status ORDER BY connector, status";
 pub(crate) const CONFLICTS: &str =
     "SELECT count(*) FROM conflicts WHERE tenant = $1 AND status = 'open'";
 pub(crate) const REVIEWS: &str =
@@ -41,9 +43,17 @@ pub trait Overviews {
     /// The tenant's counts.
     fn overview(&mut self, tenant: &str) -> Result<Overview>;
 
+    /// Links that are not clean, by connector and status (`(connector,
+    /// status, count)`): what a connector still owes, counted over the
+    /// partial index of such links — quick however many clean links the
+    /// hub has (the dashboard's connector health).
+    fn open_links(&mut self, tenant: &str) -> Result<Vec<(String, String, u64)>>;
+
     /// Links of one status (`pending`, `dirty`, `failed`, `conflict`, …:
-    /// "not yet synced"), optionally of one connector, oldest first, after
-    /// link id `after` (keyset paging): at most `limit`.
+    /// "not yet synced"; never `clean`, so the query keeps to the partial
+    /// index of the links that are not), optionally of one connector,
+    /// oldest first, after link id `after` (keyset paging): at most
+    /// `limit`.
     fn links_with_status(
         &mut self,
         tenant: &str,

@@ -32,6 +32,15 @@ impl crate::overview::Overviews for PgStore {
         })
     }
 
+    fn open_links(&mut self, tenant: &str) -> Result<Vec<(String, String, u64)>> {
+        Ok(self
+            .client
+            .query(crate::overview::OPEN_LINKS, &[&tenant])?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get::<_, i64>(2) as u64))
+            .collect())
+    }
+
     fn links_with_status(
         &mut self,
         tenant: &str,
@@ -44,7 +53,7 @@ impl crate::overview::Overviews for PgStore {
             .query(
                 "SELECT id, record_id, connector, entity, external_id, base, version,
                         content_hash, status, attempts, last_error, updated_at, next_attempt_at
-                 FROM links WHERE tenant = $1 AND status = $2 AND ($3::text IS NULL OR connector = $3) AND id > $4
+                 FROM links WHERE tenant = $1 AND status = $2 AND status <> 'clean' AND ($3::text IS NULL OR connector = $3) AND id > $4
                  ORDER BY id LIMIT $5",
                 &[&tenant, &status, &connector, &after, &(limit as i64)],
             )?

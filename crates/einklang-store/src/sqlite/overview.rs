@@ -38,6 +38,21 @@ impl crate::overview::Overviews for SqliteStore {
         all().map_err(err)
     }
 
+    fn open_links(&mut self, tenant: &str) -> Result<Vec<(String, String, u64)>> {
+        let sql = crate::overview::OPEN_LINKS.replace("$1", "?1");
+        let rows = self
+            .conn
+            .prepare_cached(&sql)
+            .and_then(|mut st| {
+                st.query_map([tenant], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map_err(self.err())?;
+        Ok(rows)
+    }
+
     fn links_with_status(
         &mut self,
         tenant: &str,
@@ -51,7 +66,7 @@ impl crate::overview::Overviews for SqliteStore {
             .prepare_cached(
                 "SELECT id, record_id, connector, entity, external_id, base, version, content_hash, status, attempts, last_error,
                         updated_at, next_attempt_at
-                 FROM links WHERE tenant = ?1 AND status = ?2 AND (?3 IS NULL OR connector = ?3) AND id > ?4
+                 FROM links WHERE tenant = ?1 AND status = ?2 AND status <> 'clean' AND (?3 IS NULL OR connector = ?3) AND id > ?4
                  ORDER BY id LIMIT ?5",
             )
             .and_then(|mut st| {

@@ -307,6 +307,23 @@ fn failed_state_and_recreate_of_a_link() {
             ),
             (LinkStatus::Failed, 2, Some(at), Some("HTTP 503"))
         );
+        // counted among the links a connector still owes; clean ones not
+        let open = s.open_links("t1").unwrap();
+        assert!(
+            open.contains(&("crm".to_string(), "failed".to_string(), 1)),
+            "{open:?}"
+        );
+        assert!(
+            open.iter().all(|(_, status, _)| status != "clean"),
+            "{open:?}"
+        );
+        assert!(s.open_links("t2").unwrap().is_empty());
+        let listed = s.links_with_status("t1", "failed", None, 0, 10).unwrap();
+        assert_eq!(listed.len(), 1);
+        assert!(s
+            .links_with_status("t1", "clean", None, 0, 10)
+            .unwrap()
+            .is_empty());
         let recreate = LinkChange::Recreate {
             link_id: link,
             marker: "ek-1".into(),
