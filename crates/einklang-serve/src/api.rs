@@ -82,6 +82,7 @@ fn routes() -> (Router<Arc<Shared>>, utoipa::openapi::OpenApi) {
         .routes(routes!(crate::records::quarantine))
         .routes(routes!(crate::records::lookup_phone))
         .routes(routes!(crate::records::links))
+        .routes(routes!(crate::records::retry))
         .routes(routes!(crate::records::merges))
         .routes(routes!(crate::records::unmerge))
         .routes(routes!(crate::records::compare))

@@ -12,6 +12,7 @@
 //! | `GET /api/quarantine?run=&limit=` | viewer |
 //! | `GET /lookup/phone?number=…` | viewer |
 //! | `GET /api/links?status=&connector=&after=&limit=` | viewer |
+//! | `POST /api/links/{id}/retry` | operator: due now, and its record synced now |
 //! | `GET /api/merges?record=&limit=` | viewer |
 //! | `POST /api/records/{entity}/{id}/unmerge` | operator |
 //! | `GET /api/records/{entity}/{id}/compare` | viewer |
@@ -295,6 +296,30 @@ pub(crate) async fn links(
         .then(|| links.last().map(|l| l.id))
         .flatten();
     Ok(Json(Links { links, next }))
+}
+
+/// `POST /api/links/{id}/retry`: a failed or permanently failed link
+/// made due now ([`einklang_store::Overviews::retry_now`]), then its
+/// record synced now as `POST /api/records/{entity}/sync` does — the
+/// queued runs write it at once instead of after the link's waiting time.
+#[utoipa::path(post, path = "/api/links/{id}/retry", tag = "records", security(("token" = [])), params(("id" = i64, Path, description = "link id (from `GET /api/links`)")), responses((status = 202, body = crate::answers::SyncQueued, description = "the record's runs queued"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low"), (status = 404, body = crate::answers::ErrorAnswer, description = "no failed link of that id")))]
+pub(crate) async fn retry(
+    State(s): State<Arc<Shared>>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    caller.needs(Role::Operator)?;
+    let tenant = caller.tenant().to_string();
+    let link = s
+        .with_store(move |st| st.retry_now(&tenant, id))
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no failed link {id}")))?;
+    tracing::info!(link = id, connector = %link.connector, by = %caller.0.name, "retry now");
+    let body = SyncNow {
+        ids: vec![link.record_id],
+        user: None,
+    };
+    sync(State(s), caller, Path(link.entity), Json(body)).await
 }
 
 #[derive(Deserialize)]

@@ -359,3 +359,42 @@ fn history_rows(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::csv_cell;
+    use proptest::prelude::*;
+
+    /// A cell as a CSV reader reads it back.
+    fn read_back(cell: &str) -> String {
+        match cell.strip_prefix('"').and_then(|c| c.strip_suffix('"')) {
+            Some(inner) => inner.replace("\"\"", "\""),
+            None => cell.to_string(),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn a_cell_reads_back_as_its_text_and_never_as_a_formula(text in ".{0,40}") {
+            let cell = csv_cell(&text);
+            let back = read_back(&cell);
+            let formula = text.starts_with(['=', '+', '-', '@', '\t', '\r']);
+            prop_assert_eq!(&back, &if formula { format!("'{text}") } else { text.clone() });
+            // unquoted cells hold no separator, quote or line break
+            if !cell.starts_with('"') {
+                prop_assert!(!cell.contains([',', '"', '\n', '\r']));
+            } else {
+                prop_assert!(!cell[1..cell.len() - 1].replace("\"\"", "").contains('"'));
+            }
+        }
+    }
+
+    #[test]
+    fn the_ugly_cells() {
+        assert_eq!(csv_cell("Lind, Bo"), "\"Lind, Bo\"");
+        assert_eq!(csv_cell("=1+1"), "'=1+1");
+        assert_eq!(csv_cell("-5"), "'-5");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("a\nb"), "\"a\nb\"");
+    }
+}

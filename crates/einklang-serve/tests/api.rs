@@ -25,10 +25,17 @@ enum Other {
 /// role it needs, a body, and what another tenant gets. For a decision
 /// on an object that does not exist (conflict 1, review 1) the own
 /// tenant's allowed roles get 404 too: the role check comes first.
-const ROUTES: [(&str, &str, &str, Option<&str>, Other); 32] = [
+const ROUTES: [(&str, &str, &str, Option<&str>, Other); 33] = [
     ("GET", "/metrics", "viewer", None, Other::OwnEmpty),
     ("GET", "/api/jobs", "viewer", None, Other::NotFound),
     ("GET", "/api/connectors", "viewer", None, Other::NotFound),
+    (
+        "POST",
+        "/api/links/1/retry",
+        "operator",
+        None,
+        Other::NotFound,
+    ),
     (
         "GET",
         "/api/changes/contact/csv",
@@ -235,6 +242,7 @@ async fn every_route_answers_401_without_a_token_403_below_its_role_and_404_for_
         let missing = uri.contains("/conflicts/1/")
             || uri.contains("/reviews/1/")
             || uri.ends_with("/reviews/1")
+            || uri.ends_with("/links/1/retry")
             || uri.ends_with("/nobody")
             || uri.starts_with("/api/dedupe/");
         let refused = uri.ends_with("/unmerge");

@@ -6,7 +6,7 @@ mod common;
 
 use axum::http::StatusCode;
 
-const ROUTES: [(&str, &str); 35] = [
+const ROUTES: [(&str, &str); 36] = [
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),
@@ -23,6 +23,7 @@ const ROUTES: [(&str, &str); 35] = [
     ("get", "/api/quarantine"),
     ("get", "/lookup/phone"),
     ("get", "/api/links"),
+    ("post", "/api/links/{id}/retry"),
     ("get", "/api/merges"),
     ("post", "/api/records/{entity}/{id}/unmerge"),
     ("get", "/api/records/{entity}/{id}/compare"),

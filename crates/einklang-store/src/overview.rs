@@ -49,6 +49,13 @@ pub trait Overviews {
     /// hub has (the dashboard's connector health).
     fn open_links(&mut self, tenant: &str) -> Result<Vec<(String, String, u64)>>;
 
+    /// Make a failed or permanently failed link of `tenant` due now
+    /// ("retry now"): its waiting time cleared, its error and attempts
+    /// kept (a permanently failed one starts its retry schedule again on
+    /// its next try). The link as it is then; `None` when the tenant has
+    /// no link `link_id` in either state.
+    fn retry_now(&mut self, tenant: &str, link_id: i64) -> Result<Option<crate::Link>>;
+
     /// Links of one status (`pending`, `dirty`, `failed`, `conflict`, …:
     /// "not yet synced"; never `clean`, so the query keeps to the partial
     /// index of the links that are not), optionally of one connector,

@@ -1,6 +1,7 @@
 //! `/attention`: links that failed to reach their system — failed (will
 //! retry) and permanently failed (gave up) — with the error and **Retry
-//! now** (the record synced now, `POST /api/records/{entity}/sync`).
+//! now** (`POST /api/links/{id}/retry`: due at once, the record synced
+//! now).
 //! Paged by link id; filtered by connector.
 
 use super::html::{badge, layout, maybe_time, next_link, time, url};
@@ -94,7 +95,7 @@ pub(crate) async fn page(
                     td { (maybe_time(l.next_attempt_at.as_ref())) }
                     td { (time(&l.updated_at)) }
                     @if p.may(Role::Operator) { td {
-                        form data-api={ "/api/records/" (l.entity) "/sync" } data-body={ "{\"ids\":[" (l.record_id) "]}" } data-then="reload" {
+                        form data-api={ "/api/links/" (l.id) "/retry" } data-then="reload" {
                             button type="submit" { (lang.t("Retry now", "Jetzt wiederholen")) }
                         }
                     } }

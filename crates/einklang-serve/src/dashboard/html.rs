@@ -167,3 +167,40 @@ pub fn clip(s: &str, max: usize) -> String {
         false => s.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever a record holds, a page shows it as text: no tag,
+        /// no attribute, no entity of its own survives.
+        #[test]
+        fn any_value_renders_as_text(text in ".{0,60}", n in any::<i64>()) {
+            for v in [Value::String(text.clone()), serde_json::json!([text.clone(), n]), serde_json::json!({"k": text.clone()})] {
+                let html = value(&v).into_string();
+                let inner = html.trim_start_matches("<code>").trim_end_matches("</code>");
+                prop_assert!(!inner.contains('<') && !inner.contains('>'), "{}", html);
+                prop_assert!(!inner.replace("&amp;", "").replace("&lt;", "").replace("&gt;", "").replace("&quot;", "").contains('&'), "{}", html);
+            }
+        }
+
+        #[test]
+        fn urls_encode_every_value(v in ".{0,40}") {
+            let u = url("/records", &[("q", &v)]);
+            let query = u.strip_prefix("/records?q=").unwrap_or("");
+            prop_assert_eq!(query.is_empty(), v.is_empty());
+            prop_assert!(!query.contains(['&', '#', ' ', '"', '<', '?', '=']), "{}", u);
+        }
+    }
+
+    #[test]
+    fn clip_and_counters() {
+        assert_eq!(clip("abcdef", 3), "abc…");
+        assert_eq!(clip("abc", 3), "abc");
+        let c: einklang_store::Counters =
+            [("read".to_string(), 3), ("created".to_string(), 0)].into();
+        assert_eq!(counters(&c).into_string(), "read 3");
+    }
+}

@@ -140,4 +140,14 @@ mod tests {
         }
         assert_eq!(local_path(None), "/");
     }
+
+    proptest::proptest! {
+        /// Wherever a link says to go back to, it stays on this site.
+        #[test]
+        fn back_never_leaves_the_site(back in ".{0,30}") {
+            let p = local_path(Some(&back));
+            proptest::prop_assert!(p.starts_with('/') && !p.starts_with("//") && !p.contains('\\'));
+            proptest::prop_assert!(!p.chars().any(char::is_control));
+        }
+    }
 }

@@ -41,6 +41,21 @@ impl crate::overview::Overviews for PgStore {
             .collect())
     }
 
+    fn retry_now(&mut self, tenant: &str, link_id: i64) -> Result<Option<crate::Link>> {
+        self.client
+            .query(
+                "UPDATE links SET next_attempt_at = NULL, updated_at = now()
+                 WHERE tenant = $1 AND id = $2 AND status IN ('failed', 'permanently_failed')
+                 RETURNING id, record_id, connector, entity, external_id, base, version,
+                           content_hash, status, attempts, last_error, updated_at, next_attempt_at",
+                &[&tenant, &link_id],
+            )?
+            .iter()
+            .next()
+            .map(super::read::link)
+            .transpose()
+    }
+
     fn links_with_status(
         &mut self,
         tenant: &str,

@@ -53,6 +53,30 @@ impl crate::overview::Overviews for SqliteStore {
         Ok(rows)
     }
 
+    fn retry_now(&mut self, tenant: &str, link_id: i64) -> Result<Option<crate::Link>> {
+        let changed = self
+            .conn
+            .prepare_cached(
+                "UPDATE links SET next_attempt_at = NULL, updated_at = ?3
+                 WHERE tenant = ?1 AND id = ?2 AND status IN ('failed', 'permanently_failed')",
+            )
+            .and_then(|mut st| st.execute(rusqlite::params![tenant, link_id, super::now()]))
+            .map_err(self.err())?;
+        if changed == 0 {
+            return Ok(None);
+        }
+        let link = self
+            .conn
+            .prepare_cached(
+                "SELECT id, record_id, connector, entity, external_id, base, version, content_hash, status, attempts, last_error,
+                        updated_at, next_attempt_at
+                 FROM links WHERE tenant = ?1 AND id = ?2",
+            )
+            .and_then(|mut st| st.query_row(rusqlite::params![tenant, link_id], super::read::link))
+            .map_err(self.err())?;
+        link.map(Some)
+    }
+
     fn links_with_status(
         &mut self,
         tenant: &str,

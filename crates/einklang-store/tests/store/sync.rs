@@ -324,6 +324,21 @@ fn failed_state_and_recreate_of_a_link() {
             .links_with_status("t1", "clean", None, 0, 10)
             .unwrap()
             .is_empty());
+        // retry now: due at once, its error and attempts kept; only the
+        // tenant's own failed links
+        assert!(s.retry_now("t2", link).unwrap().is_none());
+        let due = s.retry_now("t1", link).unwrap().expect("a failed link");
+        assert_eq!(
+            (
+                due.status,
+                due.attempts,
+                due.next_attempt_at,
+                due.last_error.as_deref()
+            ),
+            (LinkStatus::Failed, 2, None, Some("HTTP 503"))
+        );
+        let clean = state(s, ids[1]).links[0].id;
+        assert!(s.retry_now("t1", clean).unwrap().is_none());
         let recreate = LinkChange::Recreate {
             link_id: link,
             marker: "ek-1".into(),
