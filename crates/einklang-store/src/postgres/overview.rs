@@ -50,8 +50,7 @@ impl crate::overview::Overviews for PgStore {
                            content_hash, status, attempts, last_error, updated_at, next_attempt_at",
                 &[&tenant, &link_id],
             )?
-            .iter()
-            .next()
+            .first()
             .map(super::read::link)
             .transpose()
     }
