@@ -3,7 +3,7 @@
 //! with counts per field, filtered by field, and the same as CSV
 //! (`GET /api/changes/{entity}/csv`).
 
-use super::html::{layout, url, value};
+use super::html::{chosen_entity, entity_field_pickers, layout, url, value};
 use super::page::{OrPage, Page, PageResult};
 use crate::snapshots::ChangesQuery;
 use crate::Shared;
@@ -39,12 +39,7 @@ pub(crate) async fn page(
 ) -> PageResult {
     let lang = p.lang;
     let config = s.config_of(p.caller.tenant()).or_page(lang)?;
-    let entity = f
-        .entity
-        .clone()
-        .filter(|e| config.entities.contains_key(e))
-        .or_else(|| config.entities.keys().next().cloned())
-        .unwrap_or_default();
+    let entity = chosen_entity(&config, f.entity.as_deref());
     let field = f.field.clone().unwrap_or_default();
     let since = f.since.clone().unwrap_or_default();
     let q = ChangesQuery {
@@ -80,18 +75,9 @@ pub(crate) async fn page(
             ),
         ],
     );
-    let schema = config.entities.get(&entity);
     let body = html! {
         form method="get" action="/changes" class="filters" {
-            label { (lang.t("Entity", "Entität")) " "
-                select name="entity" { @for e in config.entities.keys() { option value=(e) selected[e == &entity] { (e) } } }
-            }
-            label { (lang.t("Field", "Feld")) " "
-                select name="field" {
-                    option value="" { (lang.t("all fields", "alle Felder")) }
-                    @if let Some(sc) = schema { @for fs in &sc.fields { option value=(fs.name) selected[fs.name == field] { (fs.name) } } }
-                }
-            }
+            (entity_field_pickers(lang, &config, (&entity, &field), lang.t("all fields", "alle Felder")))
             label { (lang.t("Since (UTC)", "Seit (UTC)")) " " input type="datetime-local" name="since" value=(since.get(..16).unwrap_or(&since)); }
             button type="submit" { (lang.t("Show", "Anzeigen")) }
         }

@@ -160,6 +160,38 @@ pub fn url(base: &str, pairs: &[(&str, &str)]) -> String {
     }
 }
 
+/// The entity a page asked for when the config has it, else the first.
+pub fn chosen_entity(config: &einklang_config::Config, asked: Option<&str>) -> String {
+    asked
+        .filter(|e| config.entities.contains_key(*e))
+        .or_else(|| config.entities.keys().next().map(String::as_str))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The entity and field pickers of a filter form: the field list offers
+/// `none` (every field) first.
+pub fn entity_field_pickers(
+    lang: Lang,
+    config: &einklang_config::Config,
+    (entity, field): (&str, &str),
+    none: &str,
+) -> Markup {
+    html! {
+        label { (lang.t("Entity", "Entität")) " "
+            select name="entity" { @for e in config.entities.keys() { option value=(e) selected[e == entity] { (e) } } }
+        }
+        label { (lang.t("Field", "Feld")) " "
+            select name="field" {
+                option value="" { (none) }
+                @if let Some(sc) = config.entities.get(entity) {
+                    @for fs in &sc.fields { option value=(fs.name) selected[fs.name == field] { (fs.name) } }
+                }
+            }
+        }
+    }
+}
+
 /// `s` cut to `max` characters, with an ellipsis when cut.
 pub fn clip(s: &str, max: usize) -> String {
     match s.chars().count() > max {

@@ -6,7 +6,9 @@
 //! `/records/{entity}/{id}/compare`: the hub's values beside each linked
 //! system's, read live.
 
-use super::html::{badge, layout, next_link, time, url, value};
+use super::html::{
+    badge, chosen_entity, entity_field_pickers, layout, next_link, time, url, value,
+};
 use super::page::{OrPage, Page, PageResult};
 use crate::records::{MergeQuery, SearchQuery};
 use crate::Shared;
@@ -36,12 +38,7 @@ pub(crate) async fn search(
 ) -> PageResult {
     let lang = p.lang;
     let config = s.config_of(p.caller.tenant()).or_page(lang)?;
-    let entity = f
-        .entity
-        .clone()
-        .filter(|e| config.entities.contains_key(e))
-        .or_else(|| config.entities.keys().next().cloned())
-        .unwrap_or_default();
+    let entity = chosen_entity(&config, f.entity.as_deref());
     let field = f.field.clone().unwrap_or_default();
     let q = f.q.clone().unwrap_or_default().trim().to_string();
     let schema = config.entities.get(&entity);
@@ -70,19 +67,7 @@ pub(crate) async fn search(
         .unwrap_or_default();
     let body = html! {
         form method="get" action="/records" class="filters" role="search" {
-            label { (lang.t("Entity", "Entität")) " "
-                select name="entity" {
-                    @for e in config.entities.keys() { option value=(e) selected[e == &entity] { (e) } }
-                }
-            }
-            label { (lang.t("Field", "Feld")) " "
-                select name="field" {
-                    option value="" { (lang.t("any field", "beliebiges Feld")) }
-                    @if let Some(sc) = schema {
-                        @for fs in &sc.fields { option value=(fs.name) selected[fs.name == field] { (fs.name) } }
-                    }
-                }
-            }
+            (entity_field_pickers(lang, &config, (&entity, &field), lang.t("any field", "beliebiges Feld")))
             label { (lang.t("Value", "Wert")) " " input type="search" name="q" value=(q) required; }
             button type="submit" { (lang.t("Search", "Suchen")) }
         }
