@@ -125,11 +125,32 @@ pub fn app(state: Arc<Shared>) -> Router {
             get(move || async move { Json(doc.as_ref().clone()) }),
         )
         .merge(crate::dashboard::routes())
-        .with_state(state);
+        .with_state(state)
+        .layer(axum::middleware::from_fn(traced));
     match cors(&origins) {
         Some(layer) => router.layer(layer),
         None => router,
     }
+}
+
+/// Every request in a span (method, path — never the query, which can
+/// hold an e-mail searched for), and its answer as an event: status and
+/// duration in ms (`debug`; a 5xx at `warn`).
+async fn traced(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use tracing::Instrument;
+    let (method, path) = (request.method().clone(), request.uri().path().to_string());
+    let span = tracing::debug_span!("http", %method, path = %path);
+    let started = std::time::Instant::now();
+    let response = next.run(request).instrument(span.clone()).await;
+    let (status, ms) = (
+        response.status().as_u16(),
+        started.elapsed().as_millis() as u64,
+    );
+    span.in_scope(|| match status {
+        500.. => tracing::warn!(status, ms, "answered"),
+        _ => tracing::debug!(status, ms, "answered"),
+    });
+    response
 }
 
 /// `[serve] cors_origins` as a CORS layer: those origins (or any, for
