@@ -134,8 +134,8 @@ pub(crate) async fn one(State(s): State<Arc<Shared>>, p: Page, Path(id): Path<i6
     let Json(quarantine) = crate::records::quarantine(State(s.clone()), p.caller.clone(), Query(q))
         .await
         .or_page(lang)?;
-    let held = run.status == RunStatus::NeedsReview;
-    let staged = match held {
+    let needs_review = run.status == RunStatus::NeedsReview;
+    let staged = match needs_review {
         true => crate::snapshots::staging_of(
             State(s.clone()),
             p.caller.clone(),
@@ -155,16 +155,23 @@ pub(crate) async fn one(State(s): State<Arc<Shared>>, p: Page, Path(id): Path<i6
             dt { (lang.t("Ended", "Beendet")) } dd { (maybe_time(run.finished_at.as_ref())) }
             dt { (lang.t("Counters", "Zähler")) } dd { (counters(&run.counters)) }
         }
-        @if held {
+        @if needs_review && staged.is_none() {
+            section aria-labelledby="held-h" class="held" {
+                h2 id="held-h" { (lang.t("Needs a person", "Braucht eine Person")) }
+                p { (lang.t(
+                    "This run did what it could and left a decision: conflicts wait on the Conflicts page; deletes held by the delete guard are named in the steps' notes below.",
+                    "Dieser Lauf hat getan, was er konnte, und eine Entscheidung offen gelassen: Konflikte warten auf der Seite Konflikte; von der Löschschranke angehaltene Löschungen nennen die Hinweise der Schritte unten."
+                )) " " a href="/conflicts" { (lang.t("Conflicts", "Konflikte")) } }
+            }
+        }
+        @if let Some(st) = &staged {
             section aria-labelledby="held-h" class="held" {
                 h2 id="held-h" { (lang.t("Held for review", "Zur Prüfung angehalten")) }
                 p { (lang.t(
                     "This run stopped before applying: it would have changed more than its guard allows. Nothing was changed. Check the steps' notes below; approving applies exactly the staged snapshot.",
                     "Dieser Lauf hat vor dem Übernehmen angehalten: er hätte mehr geändert, als seine Schranke erlaubt. Nichts wurde geändert. Prüfen Sie die Hinweise der Schritte unten; Freigeben übernimmt genau den bereitgestellten Stand."
                 )) }
-                @if let Some(st) = &staged {
-                    ul { @for c in &st.counts { li { (c.entity) ": " (c.records) " " (lang.t("records staged", "Datensätze bereitgestellt")) } } }
-                }
+                ul { @for c in &st.counts { li { (c.entity) ": " (c.records) " " (lang.t("records staged", "Datensätze bereitgestellt")) } } }
                 @if p.may(Role::Operator) {
                     form data-api={ "/api/runs/" (id) "/approve" } data-then="run" {
                         button type="submit" { (lang.t("Approve and apply", "Freigeben und übernehmen")) }

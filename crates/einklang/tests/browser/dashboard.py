@@ -164,6 +164,12 @@ def operator(browser):
     expect(page.locator(".merges")).to_contain_text("undone")
     checked.append("review accepted by key, then unmerged")
 
+    # a sync that left a conflict needs a person, but has nothing to approve
+    page.goto(BASE + "/runs?job=both&status=needs_review")
+    page.locator("table a").first.click()
+    expect(page.get_by_role("heading", name="Needs a person")).to_be_visible()
+    assert page.get_by_role("button", name="Approve and apply").count() == 0
+
     # the held refresh: approve, then its run applies
     visit(page, "/runs?status=needs_review", "06-runs-held")
     page.locator("table a").first.click()
