@@ -284,15 +284,19 @@ pub struct Compared {
 /// `GET /api/conflicts`.
 #[derive(Serialize, ToSchema)]
 pub struct Conflicts {
-    /// Conflicts, open ones (and decided ones with `all`).
+    /// Conflicts, newest first: open ones (and decided ones with `all`).
     pub conflicts: Vec<ConflictRow>,
+    /// The `before` of the next page, when there may be more.
+    pub next: Option<i64>,
 }
 
 /// `GET /api/reviews`.
 #[derive(Serialize, ToSchema)]
 pub struct Reviews {
-    /// Review pairs.
+    /// Review pairs in queue order.
     pub reviews: Vec<ReviewRow>,
+    /// The `after` of the next page, when there may be more.
+    pub next: Option<i64>,
 }
 
 /// `POST /api/reviews/{id}/{verdict}`.

@@ -307,7 +307,7 @@ pub(crate) struct RunFilter {
     pub(crate) before: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/api/runs", tag = "runs", security(("token" = [])), params(("job" = Option<String>, Query, description = "only this job"), ("status" = Option<String>, Query, description = "queued, running, succeeded, partial, failed, needs_review, abandoned"), ("limit" = Option<usize>, Query, description = "1–1000, default 50"), ("before" = Option<i64>, Query, description = "only runs with a smaller id: the next page after the last run shown (of the latest 5,000)")), responses((status = 200, body = crate::answers::Runs, description = "runs, newest first"), (status = 400, body = crate::answers::ErrorAnswer, description = "unknown status"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low")))]
+#[utoipa::path(get, path = "/api/runs", tag = "runs", security(("token" = [])), params(("job" = Option<String>, Query, description = "only this job"), ("status" = Option<String>, Query, description = "queued, running, succeeded, partial, failed, needs_review, abandoned"), ("limit" = Option<usize>, Query, description = "1–1000, default 50"), ("before" = Option<i64>, Query, description = "only runs with a smaller id: the next page after the last run shown")), responses((status = 200, body = crate::answers::Runs, description = "runs, newest first"), (status = 400, body = crate::answers::ErrorAnswer, description = "unknown status"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low")))]
 pub(crate) async fn runs(
     State(s): State<Arc<Shared>>,
     caller: Caller,
@@ -322,21 +322,15 @@ pub(crate) async fn runs(
     };
     let limit = f.limit.unwrap_or(50).clamp(1, 1000);
     let tenant = caller.tenant().to_string();
-    // filtered here: a filter that matches little reads up to 5,000 runs
-    let scan = if f.job.is_some() || status.is_some() || f.before.is_some() {
-        5000
-    } else {
-        limit
+    let page = einklang_store::RunsPage {
+        before: f.before,
+        job: f.job.clone(),
+        status,
     };
-    let all = s.with_store(move |st| st.runs(&tenant, scan)).await?;
-    let runs: Vec<RunView> = all
-        .iter()
-        .filter(|r| f.job.as_ref().is_none_or(|j| &r.job == j))
-        .filter(|r| status.is_none_or(|st| r.status == st))
-        .filter(|r| f.before.is_none_or(|b| r.id < b))
-        .take(limit)
-        .map(RunView::of)
-        .collect();
+    let found = s
+        .with_store(move |st| st.runs_page(&tenant, &page, limit))
+        .await?;
+    let runs: Vec<RunView> = found.iter().map(RunView::of).collect();
     Ok(Json(Runs { runs }))
 }
 

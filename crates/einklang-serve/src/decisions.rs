@@ -5,9 +5,9 @@
 //!
 //! | route | role |
 //! | --- | --- |
-//! | `GET /api/conflicts?all=&limit=` | viewer |
+//! | `GET /api/conflicts?all=&before=&limit=` | viewer |
 //! | `POST /api/conflicts/{id}/resolve` `{"take": "hub" \| CONNECTOR}` or `{"value": …}` | operator |
-//! | `GET /api/reviews?all=&limit=` | viewer |
+//! | `GET /api/reviews?all=&after=&limit=` | viewer |
 //! | `GET /api/reviews/{id}` | viewer: the pair, both records, each field's weight |
 //! | `POST /api/reviews/{id}/accept`, `…/reject` | operator |
 //! | `POST /api/dedupe/{entity}` | operator |
@@ -27,10 +27,14 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::sync::Arc;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub(crate) struct Listing {
     pub(crate) all: Option<bool>,
     pub(crate) limit: Option<usize>,
+    /// Conflicts: only those with a smaller id (the next page).
+    pub(crate) before: Option<i64>,
+    /// Review pairs: only those with a larger id (the next page).
+    pub(crate) after: Option<i64>,
 }
 
 impl Listing {
@@ -43,7 +47,7 @@ impl Listing {
 }
 
 /// `GET /api/conflicts`.
-#[utoipa::path(get, path = "/api/conflicts", tag = "decisions", security(("token" = [])), params(("all" = Option<bool>, Query, description = "decided ones too"), ("limit" = Option<usize>, Query, description = "1–1000, default 100")), responses((status = 200, body = crate::answers::Conflicts, description = "conflicts"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low")))]
+#[utoipa::path(get, path = "/api/conflicts", tag = "decisions", security(("token" = [])), params(("all" = Option<bool>, Query, description = "decided ones too"), ("limit" = Option<usize>, Query, description = "1–1000, default 100"), ("before" = Option<i64>, Query, description = "the `next` of the previous page")), responses((status = 200, body = crate::answers::Conflicts, description = "conflicts, newest first, and `next`"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low")))]
 pub(crate) async fn conflicts(
     State(s): State<Arc<Shared>>,
     caller: Caller,
@@ -51,10 +55,17 @@ pub(crate) async fn conflicts(
 ) -> Result<Json<Conflicts>, ApiError> {
     caller.needs(Role::Viewer)?;
     let tenant = caller.tenant().to_string();
+    let limit = q.limit();
     let rows = s
-        .with_store(move |st| st.conflicts(&tenant, q.open_only(), q.limit()))
+        .with_store(move |st| st.conflicts_page(&tenant, (q.open_only(), q.before), limit))
         .await?;
-    Ok(Json(Conflicts { conflicts: rows }))
+    let next = (rows.len() == limit)
+        .then(|| rows.last().map(|c| c.id))
+        .flatten();
+    Ok(Json(Conflicts {
+        conflicts: rows,
+        next,
+    }))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -116,7 +127,7 @@ pub(crate) async fn resolve(
 }
 
 /// `GET /api/reviews`.
-#[utoipa::path(get, path = "/api/reviews", tag = "decisions", security(("token" = [])), params(("all" = Option<bool>, Query, description = "decided ones too"), ("limit" = Option<usize>, Query, description = "1–1000, default 100")), responses((status = 200, body = crate::answers::Reviews, description = "review pairs"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low")))]
+#[utoipa::path(get, path = "/api/reviews", tag = "decisions", security(("token" = [])), params(("all" = Option<bool>, Query, description = "decided ones too"), ("limit" = Option<usize>, Query, description = "1–1000, default 100"), ("after" = Option<i64>, Query, description = "the `next` of the previous page")), responses((status = 200, body = crate::answers::Reviews, description = "review pairs in queue order, and `next`"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low")))]
 pub(crate) async fn reviews(
     State(s): State<Arc<Shared>>,
     caller: Caller,
@@ -124,10 +135,18 @@ pub(crate) async fn reviews(
 ) -> Result<Json<Reviews>, ApiError> {
     caller.needs(Role::Viewer)?;
     let tenant = caller.tenant().to_string();
+    let limit = q.limit();
+    let after = q.after.unwrap_or(0);
     let rows = s
-        .with_store(move |st| st.reviews(&tenant, q.open_only(), q.limit()))
+        .with_store(move |st| st.reviews_page(&tenant, (q.open_only(), after), limit))
         .await?;
-    Ok(Json(Reviews { reviews: rows }))
+    let next = (rows.len() == limit)
+        .then(|| rows.last().map(|r| r.id))
+        .flatten();
+    Ok(Json(Reviews {
+        reviews: rows,
+        next,
+    }))
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]

@@ -518,3 +518,65 @@ fn each_request_is_traced_by_path_without_its_query() {
         "the query stays out of the log: {log}"
     );
 }
+
+#[tokio::test]
+async fn the_review_queue_pages_by_id_and_a_pair_leads_to_the_next() {
+    let hub = common::hub_with(MATCHING, None);
+    std::fs::write(
+        hub.dir.path().join("people.csv"),
+        "id,name,email\n1,Anna Berg,a@example.org\n2,Anna Berg,b@example.org\n3,Anna Berg,c@example.org\n",
+    )
+    .unwrap();
+    pull(&hub);
+    let mut store = common::open(&hub.config);
+    let run = store.runs("acme", 1).unwrap()[0].id;
+    let pair = |a, b| einklang_store::NewReview {
+        entity: "contact".into(),
+        a,
+        b,
+        probability: 0.7,
+    };
+    store
+        .queue_reviews("acme", run, &[pair(1, 2), pair(1, 3), pair(2, 3)])
+        .unwrap();
+    let ids: Vec<i64> = store
+        .reviews("acme", true, 10)
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    let auth = format!("Bearer {}", token_of("acme", "view"));
+    let a = send(
+        &hub,
+        "GET",
+        "/api/reviews?limit=2",
+        &[("authorization", &auth)],
+        "",
+    )
+    .await;
+    let first: serde_json::Value = serde_json::from_str(&a.body).unwrap();
+    assert_eq!(first["next"], ids[1], "{first}");
+    let uri = format!("/api/reviews?limit=2&after={}", ids[1]);
+    let b = send(&hub, "GET", &uri, &[("authorization", &auth)], "").await;
+    let rest: serde_json::Value = serde_json::from_str(&b.body).unwrap();
+    assert_eq!(rest["reviews"][0]["id"], ids[2]);
+    assert_eq!(rest["next"], serde_json::Value::Null);
+    common::conforms("GET", &uri, b.status, &rest);
+    // a pair leads on to the next one, the last back to the first left
+    let (cookie, _) = sign_in(&hub, "ops").await;
+    for (from, to) in [(ids[0], ids[1]), (ids[1], ids[2]), (ids[2], ids[0])] {
+        let page = send(
+            &hub,
+            "GET",
+            &format!("/reviews/{from}"),
+            &[("cookie", &cookie)],
+            "",
+        )
+        .await;
+        assert!(
+            page.body.contains(&format!("data-next=\"/reviews/{to}\"")),
+            "{from} → {to}: {}",
+            page.body
+        );
+    }
+}

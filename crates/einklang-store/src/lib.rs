@@ -20,6 +20,7 @@ mod identity;
 pub mod ignored;
 pub mod integrity;
 pub mod lease;
+pub mod listings;
 pub mod migrate;
 mod model;
 mod overview;
@@ -39,6 +40,7 @@ pub use identity::{
 pub use ignored::{IgnoredField, IgnoredFields};
 pub use integrity::{Check, Finding, Integrity, IntegrityOptions};
 pub use lease::{Fence, LeaseRequest, LeaseRow, Leases};
+pub use listings::{Listings, RunsPage};
 pub use model::*;
 pub use overview::{Overview, Overviews, RecordSearch};
 pub use queue::{release_dead_claims, Claimed, QueuedRun, RunQueue};
@@ -126,6 +128,7 @@ pub trait HubStore:
     + RunQueue
     + ApiTokens
     + Overviews
+    + Listings
     + RecordSearch
     + Staging
     + HistoryLog

@@ -14,6 +14,7 @@ mod ignored;
 mod integrity;
 mod keys;
 mod lease;
+mod listings;
 mod merge_batch;
 mod overview;
 mod queue;
@@ -318,12 +319,22 @@ impl HubStore for PgStore {
         read::history_of(&mut self.client, tenant, record)
     }
     fn runs(&mut self, tenant: &str, limit: usize) -> Result<Vec<Run>> {
-        read::runs(&mut self.client, tenant, None, limit)
+        read::runs(
+            &mut self.client,
+            tenant,
+            (None, &crate::RunsPage::default()),
+            limit,
+        )
     }
     fn run(&mut self, tenant: &str, id: RunId) -> Result<Option<Run>> {
-        Ok(read::runs(&mut self.client, tenant, Some(id), 1)?
-            .into_iter()
-            .next())
+        Ok(read::runs(
+            &mut self.client,
+            tenant,
+            (Some(id), &crate::RunsPage::default()),
+            1,
+        )?
+        .into_iter()
+        .next())
     }
     fn quarantined(
         &mut self,
@@ -438,12 +449,12 @@ impl HubStore for PgStore {
         open_only: bool,
         limit: usize,
     ) -> Result<Vec<ConflictRow>> {
-        sync::conflicts(&mut self.client, tenant, open_only, None, limit)
+        sync::conflicts(&mut self.client, tenant, (open_only, None, None), limit)
     }
 
     fn conflict(&mut self, tenant: &str, id: i64) -> Result<Option<ConflictRow>> {
         Ok(
-            sync::conflicts(&mut self.client, tenant, false, Some(id), 1)?
+            sync::conflicts(&mut self.client, tenant, (false, Some(id), None), 1)?
                 .into_iter()
                 .next(),
         )
@@ -506,12 +517,12 @@ impl HubStore for PgStore {
     }
 
     fn reviews(&mut self, tenant: &str, open_only: bool, limit: usize) -> Result<Vec<ReviewRow>> {
-        identity::reviews(&mut self.client, tenant, open_only, None, limit)
+        identity::reviews(&mut self.client, tenant, (open_only, None, 0), limit)
     }
 
     fn review(&mut self, tenant: &str, id: i64) -> Result<Option<ReviewRow>> {
         Ok(
-            identity::reviews(&mut self.client, tenant, false, Some(id), 1)?
+            identity::reviews(&mut self.client, tenant, (false, Some(id), 0), 1)?
                 .into_iter()
                 .next(),
         )

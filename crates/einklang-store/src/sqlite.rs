@@ -12,6 +12,7 @@ mod ignored;
 mod integrity;
 mod keys;
 mod lease;
+mod listings;
 mod merge_batch;
 mod overview;
 mod queue;
@@ -510,16 +511,26 @@ impl HubStore for SqliteStore {
             .collect()
     }
     fn runs(&mut self, tenant: &str, limit: usize) -> Result<Vec<Run>> {
-        read::runs(&self.conn, tenant, None, limit)
-            .map_err(self.err())?
-            .into_iter()
-            .collect()
+        read::runs(
+            &self.conn,
+            tenant,
+            (None, &crate::RunsPage::default()),
+            limit,
+        )
+        .map_err(self.err())?
+        .into_iter()
+        .collect()
     }
     fn run(&mut self, tenant: &str, id: RunId) -> Result<Option<Run>> {
-        let runs: Result<Vec<Run>> = read::runs(&self.conn, tenant, Some(id), 1)
-            .map_err(self.err())?
-            .into_iter()
-            .collect();
+        let runs: Result<Vec<Run>> = read::runs(
+            &self.conn,
+            tenant,
+            (Some(id), &crate::RunsPage::default()),
+            1,
+        )
+        .map_err(self.err())?
+        .into_iter()
+        .collect();
         Ok(runs?.into_iter().next())
     }
     fn quarantined(
@@ -653,14 +664,15 @@ impl HubStore for SqliteStore {
         open_only: bool,
         limit: usize,
     ) -> Result<Vec<ConflictRow>> {
-        sync::conflicts(&self.conn, tenant, open_only, None, limit)
+        sync::conflicts(&self.conn, tenant, (open_only, None, None), limit)
             .map_err(self.err())?
             .into_iter()
             .collect()
     }
 
     fn conflict(&mut self, tenant: &str, id: i64) -> Result<Option<ConflictRow>> {
-        let rows = sync::conflicts(&self.conn, tenant, false, Some(id), 1).map_err(self.err())?;
+        let rows =
+            sync::conflicts(&self.conn, tenant, (false, Some(id), None), 1).map_err(self.err())?;
         rows.into_iter().next().transpose()
     }
 
@@ -742,12 +754,12 @@ impl HubStore for SqliteStore {
     }
 
     fn reviews(&mut self, tenant: &str, open_only: bool, limit: usize) -> Result<Vec<ReviewRow>> {
-        let out = identity::reviews(&self.conn, tenant, open_only, None, limit);
+        let out = identity::reviews(&self.conn, tenant, (open_only, None, 0), limit);
         self.fail(out)
     }
 
     fn review(&mut self, tenant: &str, id: i64) -> Result<Option<ReviewRow>> {
-        let out = identity::reviews(&self.conn, tenant, false, Some(id), 1);
+        let out = identity::reviews(&self.conn, tenant, (false, Some(id), 0), 1);
         Ok(self.fail(out)?.into_iter().next())
     }
 

@@ -361,6 +361,8 @@ mod ignored;
 mod integrity;
 #[path = "store/lease.rs"]
 mod lease;
+#[path = "store/listings.rs"]
+mod listings;
 #[path = "store/queue.rs"]
 mod queue;
 #[path = "store/staging.rs"]

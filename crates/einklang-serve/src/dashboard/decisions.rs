@@ -5,7 +5,7 @@
 //! weight and the score, **accept** / **reject** / **skip** — with the
 //! keys `a`, `r`, `s` — moving on to the next pair, for fast triage.
 
-use super::html::{badge, layout, time, value};
+use super::html::{badge, layout, next_link, time, value};
 use super::page::{OrPage, Page, PageResult};
 use crate::decisions::Listing;
 use crate::Shared;
@@ -17,12 +17,23 @@ use maud::{html, Markup};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// `/conflicts`.
-pub(crate) async fn conflicts(State(s): State<Arc<Shared>>, p: Page) -> PageResult {
+#[derive(serde::Deserialize)]
+pub(crate) struct Keyset {
+    before: Option<i64>,
+    after: Option<i64>,
+}
+
+/// `/conflicts?before=`.
+pub(crate) async fn conflicts(
+    State(s): State<Arc<Shared>>,
+    p: Page,
+    Query(from): Query<Keyset>,
+) -> PageResult {
     let lang = p.lang;
     let q = Listing {
-        all: None,
-        limit: Some(100),
+        limit: Some(50),
+        before: from.before,
+        ..Default::default()
     };
     let Json(open) = crate::decisions::conflicts(State(s.clone()), p.caller.clone(), Query(q))
         .await
@@ -51,6 +62,7 @@ pub(crate) async fn conflicts(State(s): State<Arc<Shared>>, p: Page) -> PageResu
     let body = html! {
         @if open.conflicts.is_empty() { p { (lang.t("No open conflicts.", "Keine offenen Konflikte.")) } }
         @for c in &open.conflicts { (conflict(&p, c, bases.get(&c.link_id))) }
+        (next_link(lang, open.next.map(|n| format!("/conflicts?before={n}"))))
     };
     Ok(Html(
         layout(&p, lang.t("Conflicts", "Konflikte"), body).into_string(),
@@ -101,12 +113,17 @@ fn conflict(p: &Page, c: &ConflictRow, base: Option<&serde_json::Value>) -> Mark
     }
 }
 
-/// `/reviews`.
-pub(crate) async fn queue(State(s): State<Arc<Shared>>, p: Page) -> PageResult {
+/// `/reviews?after=`.
+pub(crate) async fn queue(
+    State(s): State<Arc<Shared>>,
+    p: Page,
+    Query(from): Query<Keyset>,
+) -> PageResult {
     let lang = p.lang;
     let q = Listing {
-        all: None,
-        limit: Some(200),
+        limit: Some(100),
+        after: from.after,
+        ..Default::default()
     };
     let Json(open) = crate::decisions::reviews(State(s.clone()), p.caller.clone(), Query(q))
         .await
@@ -132,6 +149,7 @@ pub(crate) async fn queue(State(s): State<Arc<Shared>>, p: Page) -> PageResult {
                 } } }
             } }
         }
+        (next_link(lang, open.next.map(|n| format!("/reviews?after={n}"))))
     };
     Ok(Html(
         layout(&p, lang.t("Review queue", "Prüfliste"), body).into_string(),
@@ -144,19 +162,19 @@ pub(crate) async fn pair(State(s): State<Arc<Shared>>, p: Page, Path(id): Path<i
     let Json(pair) = crate::decisions::review(State(s.clone()), p.caller.clone(), Path(id))
         .await
         .or_page(lang)?;
-    let q = Listing {
-        all: None,
-        limit: Some(1000),
-    };
-    let Json(open) = crate::decisions::reviews(State(s.clone()), p.caller.clone(), Query(q))
-        .await
-        .or_page(lang)?;
-    let next = open
-        .reviews
-        .iter()
-        .map(|r| r.id)
-        .find(|&r| r > id)
-        .or_else(|| open.reviews.iter().map(|r| r.id).find(|&r| r != id));
+    // the next open pair in queue order, else the first (a skipped one)
+    let mut next = None;
+    for after in [id, 0] {
+        let q = Listing {
+            limit: Some(2),
+            after: Some(after),
+            ..Default::default()
+        };
+        let Json(open) = crate::decisions::reviews(State(s.clone()), p.caller.clone(), Query(q))
+            .await
+            .or_page(lang)?;
+        next = next.or(open.reviews.iter().map(|r| r.id).find(|&r| r != id));
+    }
     let next_href = next.map_or("/reviews".to_string(), |n| format!("/reviews/{n}"));
     let r = &pair.review;
     let compared: std::collections::BTreeSet<&str> =

@@ -65,8 +65,8 @@ async fn waiting(
 ) -> Result<Markup, super::page::PageError> {
     let lang = p.lang;
     let listing = || crate::decisions::Listing {
-        all: None,
         limit: Some(COUNTED),
+        ..Default::default()
     };
     let Json(conflicts) =
         crate::decisions::conflicts(State(s.clone()), p.caller.clone(), Query(listing()))

@@ -393,15 +393,15 @@ fn review_of(r: &Row) -> Result<ReviewRow> {
 pub(super) fn reviews(
     c: &mut Client,
     tenant: &str,
-    open_only: bool,
-    id: Option<i64>,
+    (open_only, id, after): (bool, Option<i64>, i64),
     limit: usize,
 ) -> Result<Vec<ReviewRow>> {
     c.query(
         "SELECT id, entity, record_a, record_b, probability, status, run_id, created_at, decided_at, decided_by
          FROM reviews WHERE tenant = $1 AND (NOT $2 OR status = 'open') AND ($3::bigint IS NULL OR id = $3)
+           AND id > $5
          ORDER BY id LIMIT $4",
-        &[&tenant, &open_only, &id, &(limit as i64)],
+        &[&tenant, &open_only, &id, &(limit as i64), &after],
     )?
     .iter()
     .map(review_of)

@@ -98,13 +98,16 @@ pub(super) fn history_of(
 pub(super) fn runs(
     c: &mut Client,
     tenant: &str,
-    id: Option<RunId>,
+    (id, page): (Option<RunId>, &crate::RunsPage),
     limit: usize,
 ) -> Result<Vec<Run>> {
+    let status = page.status.map(|s| s.as_str());
     c.query(
         "SELECT id, job, source, triggered_by, status, counters, errors, started_at, finished_at FROM runs
-         WHERE tenant = $1 AND ($2::bigint IS NULL OR id = $2) ORDER BY id DESC LIMIT $3",
-        &[&tenant, &id, &(limit as i64)],
+         WHERE tenant = $1 AND ($2::bigint IS NULL OR id = $2) AND ($4::bigint IS NULL OR id < $4)
+           AND ($5::text IS NULL OR job = $5) AND ($6::text IS NULL OR status = $6)
+         ORDER BY id DESC LIMIT $3",
+        &[&tenant, &id, &(limit as i64), &page.before, &page.job, &status],
     )?
     .iter()
     .map(|r| {

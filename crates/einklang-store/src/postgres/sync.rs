@@ -205,16 +205,16 @@ pub(super) fn outbox(
 pub(super) fn conflicts(
     c: &mut Client,
     tenant: &str,
-    open_only: bool,
-    id: Option<i64>,
+    (open_only, id, before): (bool, Option<i64>, Option<i64>),
     limit: usize,
 ) -> Result<Vec<ConflictRow>> {
     c.query(
         "SELECT id, record_id, entity, link_id, connector, field, policy, hub_value, remote_value,
                 resolution, status, run_id, resolved_by, created_at, resolved_at FROM conflicts
          WHERE tenant = $1 AND (NOT $2 OR status = 'open') AND ($3::bigint IS NULL OR id = $3)
+           AND ($5::bigint IS NULL OR id < $5)
          ORDER BY id DESC LIMIT $4",
-        &[&tenant, &open_only, &id, &(limit as i64)],
+        &[&tenant, &open_only, &id, &(limit as i64), &before],
     )?
     .iter()
     .map(|r| {

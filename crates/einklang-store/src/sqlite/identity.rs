@@ -505,16 +505,18 @@ fn review_of(r: &Row<'_>) -> rusqlite::Result<Result<ReviewRow>> {
 pub(super) fn reviews(
     c: &Connection,
     tenant: &str,
-    open_only: bool,
-    id: Option<i64>,
+    (open_only, id, after): (bool, Option<i64>, i64),
     limit: usize,
 ) -> Out<Vec<ReviewRow>> {
     let mut stmt = c.prepare_cached(
         "SELECT id, entity, record_a, record_b, probability, status, run_id, created_at, decided_at, decided_by
-         FROM reviews WHERE tenant = ?1 AND (?2 = 0 OR status = 'open') AND (?3 IS NULL OR id = ?3)
+         FROM reviews WHERE tenant = ?1 AND (?2 = 0 OR status = 'open') AND (?3 IS NULL OR id = ?3) AND id > ?5
          ORDER BY id LIMIT ?4",
     )?;
-    let rows = stmt.query_map(params![tenant, open_only, id, limit as i64], review_of)?;
+    let rows = stmt.query_map(
+        params![tenant, open_only, id, limit as i64, after],
+        review_of,
+    )?;
     let mut out = Vec::new();
     for row in rows {
         out.push(row??);

@@ -141,36 +141,44 @@ pub(super) fn history_of(
 pub(super) fn runs(
     c: &Connection,
     tenant: &str,
-    id: Option<RunId>,
+    (id, page): (Option<RunId>, &crate::RunsPage),
     limit: usize,
 ) -> rusqlite::Result<Vec<Result<Run>>> {
     let mut stmt = c.prepare_cached(
         "SELECT id, job, source, triggered_by, status, counters, errors, started_at, finished_at FROM runs
-         WHERE tenant = ?1 AND (?2 IS NULL OR id = ?2) ORDER BY id DESC LIMIT ?3",
+         WHERE tenant = ?1 AND (?2 IS NULL OR id = ?2) AND (?4 IS NULL OR id < ?4)
+           AND (?5 IS NULL OR job = ?5) AND (?6 IS NULL OR status = ?6)
+         ORDER BY id DESC LIMIT ?3",
     )?;
-    let rows = stmt.query_map(params![tenant, id, limit as i64], |r| {
-        let (id, job, source, triggered_by, status): (i64, String, String, String, String) =
-            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
-        let (counters, errors, started, finished): (String, String, String, Option<String>) =
-            (r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?);
-        Ok((|| {
-            let corrupt = |what: &str, v: &str| StoreError::Corrupt {
-                what: what.into(),
-                message: v.to_string(),
-            };
-            Ok(Run {
-                id,
-                job,
-                source: RunSource::parse(&source).ok_or_else(|| corrupt("run source", &source))?,
-                triggered_by,
-                status: RunStatus::parse(&status).ok_or_else(|| corrupt("run status", &status))?,
-                counters: parse("run counters", &counters)?,
-                errors: parse("run errors", &errors)?,
-                started_at: time("run started_at", &started)?,
-                finished_at: opt_time("run finished_at", finished)?,
-            })
-        })())
-    })?;
+    let status = page.status.map(|s| s.as_str());
+    let rows = stmt.query_map(
+        params![tenant, id, limit as i64, page.before, page.job, status],
+        |r| {
+            let (id, job, source, triggered_by, status): (i64, String, String, String, String) =
+                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+            let (counters, errors, started, finished): (String, String, String, Option<String>) =
+                (r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?);
+            Ok((|| {
+                let corrupt = |what: &str, v: &str| StoreError::Corrupt {
+                    what: what.into(),
+                    message: v.to_string(),
+                };
+                Ok(Run {
+                    id,
+                    job,
+                    source: RunSource::parse(&source)
+                        .ok_or_else(|| corrupt("run source", &source))?,
+                    triggered_by,
+                    status: RunStatus::parse(&status)
+                        .ok_or_else(|| corrupt("run status", &status))?,
+                    counters: parse("run counters", &counters)?,
+                    errors: parse("run errors", &errors)?,
+                    started_at: time("run started_at", &started)?,
+                    finished_at: opt_time("run finished_at", finished)?,
+                })
+            })())
+        },
+    )?;
     rows.collect()
 }
 

@@ -287,15 +287,18 @@ const CONFLICT: &str =
 pub(super) fn conflicts(
     c: &Connection,
     tenant: &str,
-    open_only: bool,
-    id: Option<i64>,
+    (open_only, id, before): (bool, Option<i64>, Option<i64>),
     limit: usize,
 ) -> Sql<Vec<Result<ConflictRow>>> {
     let mut stmt = c.prepare_cached(&format!(
         "{CONFLICT} WHERE tenant = ?1 AND (?2 = 0 OR status = 'open') AND (?3 IS NULL OR id = ?3)
+           AND (?5 IS NULL OR id < ?5)
          ORDER BY id DESC LIMIT ?4"
     ))?;
-    let rows = stmt.query_map(params![tenant, open_only, id, limit as i64], conflict_row)?;
+    let rows = stmt.query_map(
+        params![tenant, open_only, id, limit as i64, before],
+        conflict_row,
+    )?;
     rows.collect()
 }
 
