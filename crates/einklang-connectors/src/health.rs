@@ -1,7 +1,9 @@
 //! Each connector's health as this process saw it: when a remote call
 //! last answered well, its last few failures (method, path, status or
 //! error — paths and errors come free of secrets, as for [`crate::calls`]),
-//! and how often the server asked us to slow down (429, 503). Kept in
+//! how often the server asked us to slow down (429, 503) and how often
+//! and how long a request waited for the connector's own `rate_limit`
+//! ([`crate::limit`]). Kept in
 //! memory by [`record`] from every remote call; `einklang serve` shows it
 //! (`GET /api/connectors`, the dashboard's overview). It starts empty
 //! with the process: a connector no run has used since shows nothing.
@@ -39,6 +41,10 @@ pub struct Health {
     pub recent_failures: Vec<Failure>,
     /// Answers asking to slow down (429 Too Many Requests, 503).
     pub throttled: u64,
+    /// Requests that waited for the connector's `rate_limit` first.
+    pub rate_limit_waits: u64,
+    /// How long they waited, in all (ms).
+    pub rate_limit_wait_ms: u64,
 }
 
 #[derive(Default)]
@@ -74,6 +80,18 @@ pub(crate) fn record(connector: &str, method: &str, path: &str, code: &str, erro
     });
 }
 
+/// A request of `connector` waited `wait` for its rate limit (a wait
+/// under a millisecond is no wait).
+pub(crate) fn waited(connector: &str, wait: std::time::Duration) {
+    if wait < std::time::Duration::from_millis(1) {
+        return;
+    }
+    let mut seen = SEEN.lock().unwrap_or_else(|p| p.into_inner());
+    let s = seen.entry(connector.to_string()).or_default();
+    s.health.rate_limit_waits += 1;
+    s.health.rate_limit_wait_ms += wait.as_millis() as u64;
+}
+
 /// What this process saw of `connector` (empty when nothing).
 pub fn of(connector: &str) -> Health {
     let seen = SEEN.lock().unwrap_or_else(|p| p.into_inner());
@@ -106,5 +124,8 @@ mod tests {
         assert_eq!(h.recent_failures.len(), RECENT);
         assert_eq!(h.recent_failures[0].path, format!("/x{}", RECENT - 1));
         assert_eq!(of("nobody"), Health::default());
+        waited(c, std::time::Duration::from_micros(10));
+        waited(c, std::time::Duration::from_millis(250));
+        assert_eq!((of(c).rate_limit_waits, of(c).rate_limit_wait_ms), (1, 250));
     }
 }

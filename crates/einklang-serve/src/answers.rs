@@ -457,6 +457,10 @@ pub struct ConnectorHealth {
     pub failures: u64,
     /// Answers asking to slow down (429, 503).
     pub throttled: u64,
+    /// Requests that waited for the connector's `rate_limit` first.
+    pub rate_limit_waits: u64,
+    /// How long they waited, in all (ms).
+    pub rate_limit_wait_ms: u64,
     /// The last few failures, newest first.
     pub recent_failures: Vec<CallFailure>,
 }

@@ -65,6 +65,8 @@ pub(crate) async fn connectors(
                 last_success: seen.last_success,
                 failures: seen.failures,
                 throttled: seen.throttled,
+                rate_limit_waits: seen.rate_limit_waits,
+                rate_limit_wait_ms: seen.rate_limit_wait_ms,
                 recent_failures: seen
                     .recent_failures
                     .into_iter()

@@ -487,38 +487,6 @@ async fn search_finds_an_email_at_once_and_scans_a_large_hub_window_by_window() 
     );
 }
 
-#[test]
-fn each_request_is_traced_by_path_without_its_query() {
-    let hub = common::hub();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let auth = format!("Bearer {}", token_of("acme", "view"));
-    let (answer, log) = einklang_testkit::trace::capture(|| {
-        rt.block_on(send(
-            &hub,
-            "GET",
-            "/api/records/contact?value=anna.secret%40example.org",
-            &[("authorization", &auth)],
-            "",
-        ))
-    });
-    assert_eq!(answer.status, StatusCode::OK);
-    assert!(
-        log.contains("http{method=GET path=/api/records/contact}"),
-        "{log}"
-    );
-    assert!(
-        log.contains("status=200") && log.contains("answered"),
-        "{log}"
-    );
-    assert!(
-        !log.contains("anna.secret"),
-        "the query stays out of the log: {log}"
-    );
-}
-
 #[tokio::test]
 async fn the_review_queue_pages_by_id_and_a_pair_leads_to_the_next() {
     let hub = common::hub_with(MATCHING, None);

@@ -361,7 +361,9 @@ impl Client {
         counted: bool,
     ) -> Result<Reply, String> {
         let limiter = self.limiter.as_ref().filter(|_| counted);
+        let asked = Instant::now();
         let _slot = limiter.map(|l| l.start());
+        crate::health::waited(&self.connector, asked.elapsed());
         let started = Instant::now();
         let result = self
             .agent

@@ -140,7 +140,12 @@ fn connector_row(p: &Page, c: &ConnectorHealth) -> Markup {
                     div { (time(&f.at)) " " code { (f.method) " " (f.path) } " → " (f.error) }
                 }
             }
-            td { (c.throttled) @if c.calls > 0 { " / " (c.calls) " " (lang.t("calls", "Aufrufe")) } }
+            td {
+                (c.throttled) @if c.calls > 0 { " / " (c.calls) " " (lang.t("calls", "Aufrufe")) }
+                @if c.rate_limit_waits > 0 {
+                    br; (c.rate_limit_waits) " " (lang.t("waits for the rate limit", "Wartezeiten am Ratenlimit")) ", " (format!("{:.1}", c.rate_limit_wait_ms as f64 / 1000.0)) " s"
+                }
+            }
         }
     }
 }
