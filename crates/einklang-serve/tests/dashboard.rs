@@ -395,35 +395,18 @@ async fn recent_changes_export_as_csv_safe_for_spreadsheets() {
     assert!(page.body.contains("changed name"), "{}", page.body);
 }
 
-const MATCHING: &str = r#"
-store = "hub.db"
-tenant = "acme"
-
-[entities.contact]
-name = "text"
-email = "text"
-
-[connectors.people]
-kind = "csv"
-path = "people.csv"
-
-[map.people.contact]
-id = "id"
-fields = { name = "name", email = "email" }
-
-[jobs.import]
-pull = ["people"]
-
-[matching.contact]
-compare = [
-  { field = "name", kind = "name" },
-  { field = "email", kind = "email" },
-]
-"#;
+/// The common hub, matching contacts by name and e-mail (on ingest,
+/// so the match keys are current).
+fn matching() -> String {
+    format!(
+        "{}\n[matching.contact]\ncompare = [\n  {{ field = \"name\", kind = \"name\" }},\n  {{ field = \"email\", kind = \"email\" }},\n]\n",
+        common::CONFIG
+    )
+}
 
 #[tokio::test]
 async fn search_finds_an_email_at_once_and_scans_a_large_hub_window_by_window() {
-    let hub = common::hub_with(MATCHING, None);
+    let hub = common::hub_with(&matching(), None);
     let window = einklang_serve::records::SCAN_WINDOW as usize;
     let mut csv = String::from("id,name,email\n");
     for i in 1..=window + 1000 {
@@ -489,7 +472,7 @@ async fn search_finds_an_email_at_once_and_scans_a_large_hub_window_by_window() 
 
 #[tokio::test]
 async fn the_review_queue_pages_by_id_and_a_pair_leads_to_the_next() {
-    let hub = common::hub_with(MATCHING, None);
+    let hub = common::hub_with(&matching(), None);
     std::fs::write(
         hub.dir.path().join("people.csv"),
         "id,name,email\n1,Anna Berg,a@example.org\n2,Anna Berg,b@example.org\n3,Anna Berg,c@example.org\n",
