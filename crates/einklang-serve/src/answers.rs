@@ -422,6 +422,14 @@ pub struct Changes {
     pub counts: std::collections::BTreeMap<String, u64>,
     /// The changes, the first `limit`.
     pub changes: Vec<ChangeRow>,
+    /// Whether every change of the span was counted: a `since` span of
+    /// more than 100,000 history entries is counted in parts — ask again
+    /// with `after` = `next` for the next part.
+    pub complete: bool,
+    /// With `complete` false: the time of the last history entry counted.
+    pub counted_to: Option<String>,
+    /// With `complete` false: the `after` of the next part.
+    pub next: Option<i64>,
 }
 
 /// One failed remote call.

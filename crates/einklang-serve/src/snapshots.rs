@@ -144,12 +144,14 @@ pub(crate) async fn approve(
 #[derive(Deserialize)]
 pub(crate) struct ChangesQuery {
     pub(crate) since: Option<String>,
+    /// With `since`: count on after this history entry (a `next`).
+    pub(crate) after: Option<i64>,
     pub(crate) field: Option<String>,
     pub(crate) limit: Option<usize>,
 }
 
 /// `GET /api/changes/{entity}`.
-#[utoipa::path(get, path = "/api/changes/{entity}", tag = "snapshots", security(("token" = [])), params(("entity" = String, Path, description = "entity"), ("since" = Option<String>, Query, description = "RFC 3339: every change the history holds from then on, instead of those between the last two snapshots"), ("field" = Option<String>, Query, description = "only this field"), ("limit" = Option<usize>, Query, description = "changes listed, 1–10000, default 500 (the counts cover all)")), responses((status = 200, body = crate::answers::Changes, description = "counts per change and field, and the changes"), (status = 400, body = crate::answers::ErrorAnswer, description = "`since` is no RFC 3339 time"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low"), (status = 404, body = crate::answers::ErrorAnswer, description = "no such entity")))]
+#[utoipa::path(get, path = "/api/changes/{entity}", tag = "snapshots", security(("token" = [])), params(("entity" = String, Path, description = "entity"), ("since" = Option<String>, Query, description = "RFC 3339: every change the history holds from then on, instead of those between the last two snapshots"), ("field" = Option<String>, Query, description = "only this field"), ("after" = Option<i64>, Query, description = "with `since`: the `next` of the previous part"), ("limit" = Option<usize>, Query, description = "changes listed, 1–10000, default 500 (the counts cover all of the part)")), responses((status = 200, body = crate::answers::Changes, description = "counts per change and field, and the changes"), (status = 400, body = crate::answers::ErrorAnswer, description = "`since` is no RFC 3339 time"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low"), (status = 404, body = crate::answers::ErrorAnswer, description = "no such entity")))]
 pub(crate) async fn changes(
     State(s): State<Arc<Shared>>,
     caller: Caller,
@@ -175,17 +177,22 @@ pub(crate) async fn changes(
     };
     let limit = q.limit.unwrap_or(500).clamp(1, 10_000);
     let tenant = caller.tenant().to_string();
-    let answer = s
-        .with_store(move |st| {
-            let mut tally = Tally::new(entity, q.field, limit);
-            let done = match since {
-                Some(t) => history_rows(st, &tenant, t.with_timezone(&Utc), &mut tally),
-                None => snapshot_rows(st, &tenant, &mut tally),
-            };
-            done.map_err(|e| ApiError::Internal(e.to_string()))?;
-            Ok::<_, ApiError>(tally.answer)
-        })
-        .await?;
+    let tally = Tally::new(entity, q.field, limit);
+    let answer = match since {
+        Some(t) => {
+            let from = (t.with_timezone(&Utc), q.after.unwrap_or(0));
+            history_rows(&s, tenant, from, tally).await?
+        }
+        None => {
+            s.with_store(move |st| {
+                let mut tally = tally;
+                snapshot_rows(st, &tenant, &mut tally)
+                    .map_err(|e| ApiError::Internal(e.to_string()))?;
+                Ok::<_, ApiError>(tally.answer)
+            })
+            .await?
+        }
+    };
     Ok(Json(answer))
 }
 
@@ -276,6 +283,9 @@ impl Tally {
             total: 0,
             counts: Default::default(),
             changes: Vec::new(),
+            complete: true,
+            counted_to: None,
+            next: None,
         };
         Tally {
             answer,
@@ -326,18 +336,29 @@ fn snapshot_rows(
 
 /// Every change of the entity's records the history holds since `t`,
 /// page by page.
-fn history_rows(
-    st: &mut dyn einklang_store::HubStore,
-    tenant: &str,
-    t: DateTime<Utc>,
-    tally: &mut Tally,
-) -> Result<(), einklang_engine::EngineError> {
+/// History entries one request counts at most.
+pub const MAX_HISTORY: usize = 100_000;
+
+/// The history's changes of the tally's entity from `t` on, a page per
+/// store call (other requests take the store between pages), up to
+/// [`MAX_HISTORY`] entries.
+async fn history_rows(
+    s: &Arc<Shared>,
+    tenant: String,
+    (t, mut after): (DateTime<Utc>, i64),
+    mut tally: Tally,
+) -> Result<Changes, ApiError> {
     let entity = tally.answer.entity.clone();
-    let mut after = 0;
+    let mut counted = 0;
     loop {
-        let page = st.changes_since(tenant, &entity, t, after, 2_000)?;
+        let (tn, en) = (tenant.clone(), entity.clone());
+        let page = s
+            .with_store(move |st| st.changes_since(&tn, &en, t, after, 2_000))
+            .await?;
         let Some(last) = page.last() else { break };
         after = last.history_id;
+        counted += page.len();
+        let last_at = last.at;
         for e in page {
             let at = e.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
             let change = e.change();
@@ -356,8 +377,15 @@ fn history_rows(
                 });
             }
         }
+        if counted >= MAX_HISTORY {
+            tally.answer.complete = false;
+            tally.answer.counted_to =
+                Some(last_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            tally.answer.next = Some(after);
+            break;
+        }
     }
-    Ok(())
+    Ok(tally.answer)
 }
 
 #[cfg(test)]

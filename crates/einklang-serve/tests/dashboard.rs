@@ -531,3 +531,50 @@ async fn the_review_queue_pages_by_id_and_a_pair_leads_to_the_next() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_long_span_of_changes_is_counted_in_parts_without_holding_the_store() {
+    let hub = common::hub();
+    let cap = einklang_serve::snapshots::MAX_HISTORY;
+    let mut csv = String::from("id,name,email\n");
+    for i in 1..=cap + 500 {
+        csv.push_str(&format!("{i},Person {i},p{i}@example.org\n"));
+    }
+    std::fs::write(hub.dir.path().join("people.csv"), csv).unwrap();
+    pull(&hub);
+    let auth = format!("Bearer {}", token_of("acme", "view"));
+    let uri = "/api/changes/contact?since=2000-01-01T00:00:00Z&limit=10";
+    let a = send(&hub, "GET", uri, &[("authorization", &auth)], "").await;
+    let first: serde_json::Value = serde_json::from_str(&a.body).unwrap();
+    common::conforms("GET", uri, a.status, &first);
+    assert_eq!(first["complete"], false, "{}", first["total"]);
+    assert_eq!(
+        first["total"],
+        2 * cap as u64,
+        "name and email of each created record"
+    );
+    assert!(first["counted_to"].is_string());
+    let rest_uri = format!(
+        "/api/changes/contact?since=2000-01-01T00:00:00Z&after={}&limit=10",
+        first["next"]
+    );
+    let b = send(&hub, "GET", &rest_uri, &[("authorization", &auth)], "").await;
+    let rest: serde_json::Value = serde_json::from_str(&b.body).unwrap();
+    assert_eq!(rest["complete"], true, "{rest}");
+    assert_eq!(
+        rest["total"], 1000,
+        "the rest, from where the count stopped"
+    );
+    assert_eq!(rest["next"], serde_json::Value::Null);
+    // the page offers to count on
+    let (cookie, _) = sign_in(&hub, "view").await;
+    let page = send(
+        &hub,
+        "GET",
+        "/changes?entity=contact&since=2000-01-01T00:00",
+        &[("cookie", &cookie)],
+        "",
+    )
+    .await;
+    assert!(page.body.contains("Count on from there"), "{}", page.body);
+}

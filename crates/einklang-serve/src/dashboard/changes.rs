@@ -19,6 +19,7 @@ pub(crate) struct Filter {
     entity: Option<String>,
     field: Option<String>,
     since: Option<String>,
+    after: Option<i64>,
 }
 
 /// A `datetime-local` value (`2026-12-01T08:00`) or RFC 3339 as RFC 3339
@@ -44,6 +45,7 @@ pub(crate) async fn page(
     let since = f.since.clone().unwrap_or_default();
     let q = ChangesQuery {
         since: (!since.is_empty()).then(|| rfc3339(&since)),
+        after: f.after,
         field: (!field.is_empty()).then(|| field.clone()),
         limit: Some(200),
     };
@@ -87,6 +89,12 @@ pub(crate) async fn page(
         )) }
         @if let Some(a) = &answer {
             p { strong { (a.total) } " " (lang.t("changes", "Änderungen")) " · " a href=(csv) download { (lang.t("Download as CSV", "Als CSV herunterladen")) } }
+            @if let (Some(to), Some(next)) = (&a.counted_to, a.next) {
+                p class="hint" {
+                    (lang.t("A long span: counted up to", "Ein langer Zeitraum: gezählt bis")) " " (to) ". "
+                    a href=(url("/changes", &[("entity", &entity), ("field", &field), ("since", &since), ("after", &next.to_string())])) { (lang.t("Count on from there", "Von dort weiterzählen")) }
+                }
+            }
             @if !a.counts.is_empty() {
                 h2 { (lang.t("Per field", "Je Feld")) }
                 ul class="counts" { @for (k, n) in &a.counts {
