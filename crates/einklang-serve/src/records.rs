@@ -427,10 +427,11 @@ pub(crate) struct SearchQuery {
 pub const SCAN_WINDOW: i64 = 50_000;
 
 /// `GET /api/records/{entity}?field=email&value=anna@example.org`:
-/// without `field`, an e-mail or phone number in any format is first
-/// looked up in the match keys (indexed, the whole hub at once, when the
-/// entity's `[matching]` compares it); then every field's values of the
-/// next [`SCAN_WINDOW`] record ids are compared.
+/// without `field` and `after`, an e-mail or phone number in any format
+/// is first looked up in the match keys (indexed, the whole hub at once,
+/// when the entity's `[matching]` compares it): what it finds is the
+/// answer, with `next` 0 to scan every field as well. Otherwise the
+/// values of the next [`SCAN_WINDOW`] record ids are compared.
 #[utoipa::path(get, path = "/api/records/{entity}", tag = "records", security(("token" = [])), params(("entity" = String, Path), ("field" = Option<String>, Query, description = "a field of the entity; none: any field"), ("value" = String, Query, description = "its value, any case; for a list field, one element"), ("after" = Option<i64>, Query, description = "the `next` of the previous page"), ("limit" = Option<usize>, Query, description = "1–1000, default 50")), responses((status = 200, body = crate::answers::Records, description = "`records` (live ones), `next` when there may be more (a scan stops after 50,000 record ids: follow `next` to search on), `scanned_to`, `last_id`"), (status = 400, body = crate::answers::ErrorAnswer, description = "no such field"), (status = 401, body = crate::answers::ErrorAnswer, description = "no token, or an unknown or revoked one"), (status = 403, body = crate::answers::ErrorAnswer, description = "the token's role is too low"), (status = 404, body = crate::answers::ErrorAnswer, description = "no such entity, or another tenant's token")))]
 pub(crate) async fn search(
     State(s): State<Arc<Shared>>,
@@ -453,11 +454,15 @@ pub(crate) async fn search(
     }
     let limit = q.limit.unwrap_or(50).clamp(1, 1000);
     let tenant = caller.tenant().to_string();
-    let (value, after) = (q.value.trim().to_string(), q.after.unwrap_or(0));
+    let (value, first, after) = (
+        q.value.trim().to_string(),
+        q.after.is_none(),
+        q.after.unwrap_or(0),
+    );
     let answer = s
         .with_store(move |st| {
             let mut records = Vec::new();
-            if after == 0 && field.is_empty() {
+            if first && field.is_empty() {
                 let by_key =
                     einklang_engine::identity::lookup::by_identifier(&config, st, &entity, &value)?;
                 for f in by_key {
@@ -470,6 +475,16 @@ pub(crate) async fn search(
                 }
             }
             let last_id = st.max_record_id(&tenant, &entity)?;
+            if !records.is_empty() {
+                // found by its identifier: the scan of every field waits
+                // for `after=0`
+                return Ok(Records {
+                    records,
+                    next: Some(0),
+                    scanned_to: 0,
+                    last_id,
+                });
+            }
             let upto = after.saturating_add(SCAN_WINDOW).min(last_id).max(after);
             let scanned =
                 st.search_records(&tenant, &entity, (&field, &value), (after, upto), limit)?;

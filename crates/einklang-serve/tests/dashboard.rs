@@ -434,7 +434,22 @@ async fn search_finds_an_email_at_once_and_scans_a_large_hub_window_by_window() 
         format!("Person {far}"),
         "{found}"
     );
-    assert_eq!(found["next"], window as i64, "{}", found["next"]);
+    assert_eq!(found["records"].as_array().unwrap().len(), 1, "{found}");
+    assert_eq!(
+        (found["next"].clone(), found["scanned_to"].clone()),
+        (serde_json::json!(0), serde_json::json!(0)),
+        "the scan of every field is the next page"
+    );
+    let scan = get(format!(
+        "/api/records/contact?value=P{far}%40Example.org&after=0"
+    ))
+    .await;
+    assert_eq!(
+        scan["records"],
+        serde_json::json!([]),
+        "no field holds the e-mail written otherwise"
+    );
+    assert_eq!(scan["next"], window as i64);
     // a name: the first window holds none of it; the next page finds it
     let first = get(format!("/api/records/contact?value=person+{far}")).await;
     assert_eq!(first["records"], serde_json::json!([]));
@@ -467,6 +482,24 @@ async fn search_finds_an_email_at_once_and_scans_a_large_hub_window_by_window() 
         page.body.contains(&format!("after={window}")),
         "{}",
         page.body
+    );
+    let by_mail = send(
+        &hub,
+        "GET",
+        &format!("/records?entity=contact&q=p{far}%40example.org"),
+        &[("cookie", &cookie)],
+        "",
+    )
+    .await;
+    assert!(
+        by_mail.body.contains(&format!("Person {far}")),
+        "{}",
+        by_mail.body
+    );
+    assert!(
+        by_mail.body.contains("search every field as well"),
+        "{}",
+        by_mail.body
     );
 }
 

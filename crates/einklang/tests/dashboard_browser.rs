@@ -11,7 +11,7 @@
 //! pair accepted with the `a` key and unmerged, the held run approved and
 //! applied, the hostile value shown as text, the links that failed to
 //! reach a system that does not answer retried from "Needs attention",
-//! the language switch, the
+//! recent changes downloaded as CSV, the language switch, the
 //! keyboard's skip link, a phone and 200 % zoom — screenshots of every
 //! page into `target/dashboard-screenshots/` and axe-core on each (no
 //! serious or critical violation). Afterwards this test checks the files
@@ -234,6 +234,7 @@ fn an_office_works_through_the_dashboard_in_chromium() {
         "held run approved and applied",
         "hostile value rendered as text",
         "failed links retried",
+        "changes downloaded as CSV",
         "reflows: zoom-200",
     ] {
         assert!(stdout.contains(check), "{check} was not checked: {stdout}");

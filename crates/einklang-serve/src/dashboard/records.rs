@@ -89,10 +89,14 @@ pub(crate) async fn search(
                     } } }
                 } }
             }
-            @if found.next.is_some() {
+            @if found.next.is_some() && found.scanned_to > 0 {
                 p class="hint" { (lang.t("Searched records up to", "Durchsucht bis Datensatz")) " #" (found.scanned_to) " " (lang.t("of", "von")) " #" (found.last_id) "." }
             }
-            (next_link(lang, found.next.map(|n| url("/records", &[("entity", &entity), ("field", &field), ("q", &q), ("after", &n.to_string())]))))
+            @if found.next == Some(0) && found.scanned_to == 0 {
+                p class="pager" { a href=(url("/records", &[("entity", &entity), ("field", &field), ("q", &q), ("after", "0")])) { (lang.t("Found by e-mail or phone; search every field as well", "Über E-Mail oder Telefon gefunden; auch alle Felder durchsuchen")) " →" } }
+            } @else {
+                (next_link(lang, found.next.map(|n| url("/records", &[("entity", &entity), ("field", &field), ("q", &q), ("after", &n.to_string())]))))
+            }
         }
     };
     Ok(Html(

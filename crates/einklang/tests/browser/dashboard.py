@@ -220,6 +220,15 @@ def operator(browser):
     ]:
         visit(page, path, name)
 
+    # recent changes as CSV, downloaded as a browser does
+    page.goto(BASE + "/changes?entity=contact&field=name&since=2000-01-01T00:00")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download as CSV").click()
+    csv = open(download.value.path(), encoding="utf-8").read().splitlines()
+    assert csv[0] == "change,field,old,new,record,external_id,run,origin,at", csv[:2]
+    assert any("Bo Resolved" in line for line in csv), csv
+    checked.append("changes downloaded as CSV")
+
     # German by the switch, kept on the next page
     page.get_by_role("link", name="Deutsch").click()
     expect(page.locator("html")).to_have_attribute("lang", "de")
