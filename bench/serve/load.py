@@ -401,7 +401,7 @@ def measure_pages(a, port, tok, rows):
     n = max(20, a.requests // 10)
     for name, path in pages:
         ms, codes, weight = [], {}, 0
-        count = 5 if "since" in name else n
+        count = 50 if "since" in name else n
         for _ in range(count):
             t0 = time.perf_counter()
             s, body = web.call("GET", path(), headers={"cookie": cookie})
