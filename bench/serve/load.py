@@ -392,7 +392,7 @@ def measure_pages(a, port, tok, rows):
         ("search a name, any field (one window)", lambda: "/records?entity=contact&q=" + urllib.parse.quote(rng.choice(rows)["last_name"] or "x")),
         ("search a name, one field (one window)", lambda: "/records?entity=contact&field=last_name&q=" + urllib.parse.quote(rng.choice(rows)["last_name"] or "x")),
         ("recent changes (snapshots)", lambda: "/changes?entity=contact"),
-        ("recent changes since an hour ago (1M creates: the first part, 40,000 entries)", lambda: f"/changes?entity=contact&since={since}"),
+        ("recent changes since an hour ago (1M creates: the first part, 25,000 entries)", lambda: f"/changes?entity=contact&since={since}"),
         ("conflicts", lambda: "/conflicts"),
         ("review queue", lambda: "/reviews"),
         ("needs attention", lambda: "/attention"),

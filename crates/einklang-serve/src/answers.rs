@@ -423,7 +423,7 @@ pub struct Changes {
     /// The changes, the first `limit`.
     pub changes: Vec<ChangeRow>,
     /// Whether every change of the span was counted: a `since` span of
-    /// more than 40,000 history entries is counted in parts — ask again
+    /// more than 25,000 history entries is counted in parts — ask again
     /// with `after` = `next` for the next part.
     pub complete: bool,
     /// With `complete` false: the time of the last history entry counted.

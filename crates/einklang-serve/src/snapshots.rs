@@ -337,7 +337,7 @@ fn snapshot_rows(
 /// Every change of the entity's records the history holds since `t`,
 /// page by page.
 /// History entries one request counts at most.
-pub const MAX_HISTORY: usize = 40_000;
+pub const MAX_HISTORY: usize = 25_000;
 
 /// The history's changes of the tally's entity from `t` on, a page per
 /// store call (other requests take the store between pages), up to
