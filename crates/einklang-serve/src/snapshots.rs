@@ -352,8 +352,9 @@ async fn history_rows(
     let mut counted = 0;
     loop {
         let (tn, en) = (tenant.clone(), entity.clone());
+        let want = (MAX_HISTORY - counted).min(2_000);
         let page = s
-            .with_store(move |st| st.changes_since(&tn, &en, t, after, 2_000))
+            .with_store(move |st| st.changes_since(&tn, &en, t, after, want))
             .await?;
         let Some(last) = page.last() else { break };
         after = last.history_id;
