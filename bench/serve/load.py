@@ -320,6 +320,14 @@ pull = ["one"]
     if done.returncode not in (0, 3, 4):  # succeeded, partial, needs_review
         raise SystemExit(f"sync one: {done.returncode}: {done.stderr}")
     keyed = time.time() - t0
+    deduped = None
+    if a.phase == "pages":
+        # merges, and pairs for the review queue to page through
+        t0 = time.time()
+        done = subprocess.run([f"{bin_dir}/einklang", "--config", cfg, "dedupe", "contact"], capture_output=True, text=True)
+        if done.returncode not in (0, 3, 4):
+            raise SystemExit(f"dedupe: {done.returncode}: {done.stderr}")
+        deduped = {"seconds": round(time.time() - t0, 1), "summary": done.stdout.strip().splitlines()[-1:]}
     import csv as csvmod
     with open(csv) as f:
         rows = list(csvmod.DictReader(f))
@@ -331,6 +339,7 @@ pull = ["one"]
     rng = random.Random(1)
     out = {"records": a.records, "load_seconds": round(loaded, 1), "match_keys_seconds": round(keyed, 1)}
     if a.phase == "pages":
+        out["dedupe"] = deduped
         out["pages"] = measure_pages(a, port, tok, rows)
         srv.terminate()
         srv.wait(30)
@@ -395,6 +404,8 @@ def measure_pages(a, port, tok, rows):
         ("recent changes since an hour ago (1M creates: the first part, 25,000 entries)", lambda: f"/changes?entity=contact&since={since}"),
         ("conflicts", lambda: "/conflicts"),
         ("review queue", lambda: "/reviews"),
+        ("review queue, a later page", lambda: f"/reviews?after={rng.randint(1, 50000)}"),
+        ("review pair", lambda: f"/reviews/{rng.randint(1, 2000)}"),
         ("needs attention", lambda: "/attention"),
     ]
     out = {"assets_bytes": assets}
