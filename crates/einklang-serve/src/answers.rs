@@ -478,6 +478,9 @@ pub struct ConnectorHealth {
 pub struct ConnectorsHealth {
     /// Each connector of the tenant.
     pub connectors: Vec<ConnectorHealth>,
+    /// More than 50,000 links are not clean: their counts cover the first
+    /// 50,001 only.
+    pub links_capped: bool,
 }
 
 /// One field of a review pair, as the configured model weighs it.

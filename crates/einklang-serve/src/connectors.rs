@@ -80,5 +80,10 @@ pub(crate) async fn connectors(
             }
         })
         .collect();
-    Ok(Json(ConnectorsHealth { connectors }))
+    let links_capped =
+        open.iter().map(|(_, _, n)| n).sum::<u64>() > einklang_store::OPEN_LINKS_COUNTED;
+    Ok(Json(ConnectorsHealth {
+        connectors,
+        links_capped,
+    }))
 }

@@ -42,7 +42,7 @@ pub use integrity::{Check, Finding, Integrity, IntegrityOptions};
 pub use lease::{Fence, LeaseRequest, LeaseRow, Leases};
 pub use listings::{Listings, RunsPage};
 pub use model::*;
-pub use overview::{Overview, Overviews, RecordSearch};
+pub use overview::{Overview, Overviews, RecordSearch, OPEN_LINKS_COUNTED};
 pub use queue::{release_dead_claims, Claimed, QueuedRun, RunQueue};
 pub use staging::{StagedCount, StagedRecord, Staging};
 pub use steps::{RunSteps, StepOutcome};

@@ -22,7 +22,7 @@ pub(crate) async fn page(State(s): State<Arc<Shared>>, p: Page) -> PageResult {
     let Json(health) = crate::connectors::connectors(State(s.clone()), p.caller.clone())
         .await
         .or_page(lang)?;
-    let waiting = waiting(&s, &p, &health.connectors).await?;
+    let waiting = waiting(&s, &p, (&health.connectors, health.links_capped)).await?;
     let body = html! {
         (waiting)
         section aria-labelledby="jobs-h" {
@@ -61,7 +61,7 @@ pub(crate) async fn page(State(s): State<Arc<Shared>>, p: Page) -> PageResult {
 async fn waiting(
     s: &Arc<Shared>,
     p: &Page,
-    health: &[ConnectorHealth],
+    (health, capped): (&[ConnectorHealth], bool),
 ) -> Result<Markup, super::page::PageError> {
     let lang = p.lang;
     let listing = || crate::decisions::Listing {
@@ -87,6 +87,9 @@ async fn waiting(
             li { a href="/reviews" { strong { (count(reviews.reviews.len())) } " " (lang.t("pairs to review", "Paare zu prüfen")) } }
             li { a href="/attention" { strong { (links("failed")) } " " (lang.t("failed links", "fehlgeschlagene Verknüpfungen")) } }
             li { a href="/attention?status=permanently_failed" { strong { (links("permanently_failed")) } " " (lang.t("given up", "aufgegeben")) } }
+            @if capped {
+                li { (lang.t("more than 50,000 links are not in step yet: the counts below cover the first 50,000", "über 50.000 Verknüpfungen sind noch nicht abgeglichen: die Zahlen unten zählen die ersten 50.000")) }
+            }
         }
     })
 }

@@ -343,10 +343,18 @@ pub(super) fn merges(
     record: Option<RecordId>,
     limit: usize,
 ) -> Result<Vec<MergeRow>> {
-    let sql = format!(
-        "{MERGE_COLUMNS} WHERE tenant = $1 AND ($2::bigint IS NULL OR survivor_id = $2 OR merged_id = $2)
-         ORDER BY id DESC LIMIT $3"
-    );
+    // a record's merges through the survivor and merged indexes, each
+    // side a query of its own (one with OR would read every merge)
+    let sql = match record {
+        None => format!(
+            "{MERGE_COLUMNS} WHERE tenant = $1 AND $2::bigint IS NULL ORDER BY id DESC LIMIT $3"
+        ),
+        Some(_) => format!(
+            "SELECT * FROM ({MERGE_COLUMNS} WHERE tenant = $1 AND survivor_id = $2
+               UNION ALL {MERGE_COLUMNS} WHERE tenant = $1 AND merged_id = $2) m
+             ORDER BY id DESC LIMIT $3"
+        ),
+    };
     Ok(c.query(&sql, &[&tenant, &record, &(limit as i64)])?
         .iter()
         .map(merge_of)
