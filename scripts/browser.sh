@@ -34,7 +34,15 @@ _browser_venv() {
   echo "installing $BROWSER_PINS into $BROWSER_VENV…" >&2
   rm -rf "$BROWSER_VENV"
   mkdir -p "$PEERS"
-  python3 -m venv "$BROWSER_VENV"
+  if ! python3 -m venv "$BROWSER_VENV" >/dev/null 2>&1; then
+    # Debian ships venv's pip bootstrap separately
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+    rm -rf "$BROWSER_VENV"
+    python3 -m venv "$BROWSER_VENV"
+  fi
   # shellcheck disable=SC2086
   "$BROWSER_VENV/bin/pip" install -q --disable-pip-version-check $BROWSER_PINS
   echo "$BROWSER_PINS" >"$BROWSER_VENV/.pins"
