@@ -173,7 +173,10 @@ pub(crate) async fn pair(State(s): State<Arc<Shared>>, p: Page, Path(id): Path<i
         let Json(open) = crate::decisions::reviews(State(s.clone()), p.caller.clone(), Query(q))
             .await
             .or_page(lang)?;
-        next = next.or(open.reviews.iter().map(|r| r.id).find(|&r| r != id));
+        next = open.reviews.iter().map(|r| r.id).find(|&r| r != id);
+        if next.is_some() {
+            break;
+        }
     }
     let next_href = next.map_or("/reviews".to_string(), |n| format!("/reviews/{n}"));
     let r = &pair.review;
