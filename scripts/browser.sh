@@ -8,6 +8,9 @@
 # `axe.min.js` from the npm registry's tarball, pinned, for the
 # accessibility check the tests inject into each page.
 
+# shellcheck source=scripts/venv.sh
+source "$(dirname "${BASH_SOURCE[0]}")/venv.sh"
+
 PEERS=${EINKLANG_PEERS:-$HOME/.cache/einklang-peers}
 BROWSER_VENV=$PEERS/browser-venv
 BROWSER_PINS="playwright==1.65.2"
@@ -26,28 +29,6 @@ _browser_apt() {
     chromium chromium-driver fonts-dejavu-core >/dev/null
 }
 
-_browser_venv() {
-  if [ -x "$BROWSER_VENV/bin/python" ] \
-    && [ "$(cat "$BROWSER_VENV/.pins" 2>/dev/null)" = "$BROWSER_PINS" ]; then
-    return 0
-  fi
-  echo "installing $BROWSER_PINS into $BROWSER_VENV…" >&2
-  rm -rf "$BROWSER_VENV"
-  mkdir -p "$PEERS"
-  if ! python3 -m venv "$BROWSER_VENV" >/dev/null 2>&1; then
-    # Debian ships venv's pip bootstrap separately
-    local sudo=""
-    [ "$(id -u)" = 0 ] || sudo=sudo
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
-    rm -rf "$BROWSER_VENV"
-    python3 -m venv "$BROWSER_VENV"
-  fi
-  # shellcheck disable=SC2086
-  "$BROWSER_VENV/bin/pip" install -q --disable-pip-version-check $BROWSER_PINS
-  echo "$BROWSER_PINS" >"$BROWSER_VENV/.pins"
-}
-
 _browser_axe() {
   if [ -s "$AXE_JS" ]; then
     return 0
@@ -64,7 +45,7 @@ _browser_axe() {
 
 browser_install() {
   _browser_apt
-  _browser_venv
+  peers_venv "$BROWSER_VENV" "$BROWSER_PINS"
   _browser_axe
   export EINKLANG_TEST_BROWSER_PY="$BROWSER_VENV/bin/python"
   export EINKLANG_TEST_CHROMIUM=/usr/bin/chromium

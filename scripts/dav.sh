@@ -6,30 +6,15 @@
 # once, ~20 s), a throw-away Radicale on a free port with htpasswd auth
 # (user `alice`, password `alicepw`), storage under /tmp.
 
+# shellcheck source=scripts/venv.sh
+source "$(dirname "${BASH_SOURCE[0]}")/venv.sh"
+
 PEERS=${EINKLANG_PEERS:-$HOME/.cache/einklang-peers}
 DAV_VENV=$PEERS/dav-venv
 DAV_PINS="radicale==3.9.0 vdirsyncer==0.21.0"
 
 _dav_install() {
-  if [ -x "$DAV_VENV/bin/radicale" ] && [ -x "$DAV_VENV/bin/vdirsyncer" ] \
-    && [ "$(cat "$DAV_VENV/.pins" 2>/dev/null)" = "$DAV_PINS" ]; then
-    return 0
-  fi
-  echo "installing $DAV_PINS into $DAV_VENV…" >&2
-  rm -rf "$DAV_VENV"
-  mkdir -p "$PEERS"
-  if ! python3 -m venv "$DAV_VENV" >/dev/null 2>&1; then
-    # Debian ships venv's pip bootstrap separately
-    local sudo=""
-    [ "$(id -u)" = 0 ] || sudo=sudo
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
-    rm -rf "$DAV_VENV"
-    python3 -m venv "$DAV_VENV"
-  fi
-  # shellcheck disable=SC2086
-  "$DAV_VENV/bin/pip" install -q --disable-pip-version-check $DAV_PINS
-  echo "$DAV_PINS" >"$DAV_VENV/.pins"
+  peers_venv "$DAV_VENV" "$DAV_PINS"
 }
 
 dav_start() {

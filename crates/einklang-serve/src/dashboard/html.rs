@@ -194,9 +194,10 @@ pub fn entity_field_pickers(
 
 /// `s` cut to `max` characters, with an ellipsis when cut.
 pub fn clip(s: &str, max: usize) -> String {
-    match s.chars().count() > max {
-        true => format!("{}…", s.chars().take(max).collect::<String>()),
-        false => s.to_string(),
+    let cut = crate::clip(s, max);
+    match cut.len() < s.len() {
+        true => cut + "…",
+        false => cut,
     }
 }
 
